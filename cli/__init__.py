@@ -1,0 +1,1 @@
+"""The `qec` command line: parses, calls one library function per command, prints."""

@@ -1,0 +1,1 @@
+"""Error mitigation: Mitiq techniques around Qiskit circuits run on Aer noise models."""

@@ -1,0 +1,312 @@
+"""Noise models as transforms of a noiseless memory circuit, so any code gets any noise.
+
+The input is a noiseless circuit laid out in layers separated by TICKs, whose check ancillas are
+measured with MR (measure-reset) and whose data qubits are the other qubits (measured with M/MX at the
+end), as every `qec.codes` circuit is. A *round* starts at each TICK that follows a layer with a reset.
+Every channel is applied at one of these places, with strength `multiplier * p`:
+
+| place                                   | field               | channel                                  |
+|-----------------------------------------|---------------------|------------------------------------------|
+| after each 1-qubit Clifford (H, C_XYZ)  | `clifford_1q`       | Pauli channel on the qubit               |
+| after each 2-qubit Clifford (CX, CZ)    | `clifford_2q`       | DEPOLARIZE2 (or the Pauli channel on each)|
+| after each reset R/RX (and MR's reset)  | `reset`             | X_ERROR (Z_ERROR after RX): wrong state  |
+| before each ancilla measurement (MR)    | `ancilla_measure`   | X_ERROR (Z_ERROR before MRX): flipped    |
+| before each data measurement (M, MX)    | `data_measure`      | X_ERROR (Z_ERROR before MX): flipped     |
+| on qubits idle in a gate layer          | `idle`              | Pauli channel                            |
+| on qubits idle in a measure/reset layer | `resonator_idle`    | Pauli channel                            |
+| on data qubits at the start of a round  | `round_data`        | Pauli channel (first round only if `first_round_only`) |
+
+The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z_ERROR(q) for
+`"independent"`, and PAULI_CHANNEL_1(q/(2(1+eta)), q/(2(1+eta)), q*eta/(1+eta)) for `"biased"`
+(Z bias eta = p_z / (p_x + p_y); eta = 0.5 is depolarizing).
+
+The models (`NOISE_MODELS`):
+
+- `code-capacity`: round_data = p on the first round only; perfect gates and measurements.
+- `phenomenological`: round_data = p every round, ancilla_measure = p; the final data measurement is
+  perfect (Dennis, Kitaev, Landahl, Preskill, J. Math. Phys. 43, 4452 (2002)).
+- `uniform`: Stim's generated-circuit noise with after_clifford_depolarization,
+  after_reset_flip_probability, before_measure_flip_probability and before_round_data_depolarization
+  all = p; gives exactly Stim's DEM for the surface code.
+- `sd6`: standard depolarizing: 1q and 2q Cliffords, reset, measurement and idle all p
+  (Gidney, Newman, Fowler, Broughton, "A Fault-Tolerant Honeycomb Memory", Quantum 5, 605 (2021)).
+- `si1000`: superconducting-inspired: 2q p, 1q p/10, reset 2p, measurement 5p, idle p/10,
+  resonator idle (during measure/reset layers) 2p (same reference). Applied to the circuit's own gates
+  (CX here, where the paper compiles to CZ).
+- `biased`: sd6's places with the biased Pauli channel of bias eta on every qubit (2q gates: on
+  each of the two qubits), reset and measurement flips p.
+
+>>> from qec import codes, noise
+>>> circuit = codes.memory_circuit("surface", distance=3, rounds=3)
+>>> noisy = noise.noise_model("si1000", p=0.001).apply(circuit)
+>>> len(noisy.shortest_graphlike_error())
+3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import stim
+
+from qec.errors import QecInputError
+
+PAULI_KINDS = ("depolarizing", "independent", "biased")
+
+
+@dataclass(frozen=True)
+class Strengths:
+    """Multipliers of p at each place a channel goes (see the module docstring)."""
+
+    clifford_1q: float = 0.0
+    clifford_2q: float = 0.0
+    reset: float = 0.0
+    ancilla_measure: float = 0.0
+    data_measure: float = 0.0
+    idle: float = 0.0
+    resonator_idle: float = 0.0
+    round_data: float = 0.0
+    first_round_only: bool = False
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """A named noise model at strength p; `apply(circuit)` returns the noisy circuit.
+
+    >>> NoiseModel("uniform", 0.001, NOISE_MODELS["uniform"].strengths).strengths.clifford_2q
+    1.0
+    """
+
+    name: str
+    p: float
+    strengths: Strengths
+    pauli: str = "depolarizing"
+    bias: float = 0.5
+
+    def __post_init__(self):
+        if not 0 <= self.p <= 1:
+            raise QecInputError(f"p must be a probability in [0, 1], got {self.p}")
+        if self.pauli not in PAULI_KINDS:
+            raise QecInputError(f"unknown Pauli channel {self.pauli!r}: choose one of {', '.join(PAULI_KINDS)}")
+        if not self.bias > 0:
+            raise QecInputError(f"bias eta must be > 0, got {self.bias}")
+        for field in dataclasses.fields(Strengths):
+            multiplier = getattr(self.strengths, field.name)
+            if field.name == "first_round_only" or multiplier == 0:
+                continue
+            limit = 15 / 16 if field.name == "clifford_2q" and self.pauli == "depolarizing" else self._limit_1q(field.name)
+            if multiplier * self.p > limit:
+                raise QecInputError(
+                    f"p = {self.p} is too large for '{self.name}': its {field.name} probability "
+                    f"{multiplier:g}p = {multiplier * self.p:g} exceeds {limit:g}; use p <= {limit / multiplier:g}"
+                )
+
+    def _limit_1q(self, place: str) -> float:
+        flips = ("reset", "ancilla_measure", "data_measure")
+        return 0.75 if self.pauli == "depolarizing" and place not in flips else 1.0
+
+    def apply(self, circuit: stim.Circuit) -> stim.Circuit:
+        """The noisy version of the noiseless `circuit`."""
+        return _NoiseInserter(self, circuit).noisy_circuit()
+
+    def describe(self) -> str:
+        extra = f", {self.pauli}" if self.pauli != "depolarizing" else ""
+        extra += f", eta={self.bias:g}" if self.pauli == "biased" else ""
+        return f"{self.name}(p={self.p:g}{extra})"
+
+
+@dataclass(frozen=True)
+class NoiseFamily:
+    """A noise model's name, description and strengths; `at(p)` gives the `NoiseModel`."""
+
+    name: str
+    description: str
+    strengths: Strengths
+    pauli_kinds: tuple[str, ...] = ("depolarizing",)
+
+
+NOISE_MODELS: dict[str, NoiseFamily] = {
+    family.name: family
+    for family in [
+        NoiseFamily("none", "noiseless", Strengths()),
+        NoiseFamily("code-capacity", "data qubits once, perfect measurement (depolarizing or independent X/Z)",
+                    Strengths(round_data=1, first_round_only=True), ("depolarizing", "independent")),
+        NoiseFamily("phenomenological", "data qubits every round + measurement flips (depolarizing or independent)",
+                    Strengths(round_data=1, ancilla_measure=1), ("depolarizing", "independent")),
+        NoiseFamily("uniform", "stim's generated-circuit noise, all four parameters = p",
+                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, round_data=1)),
+        NoiseFamily("sd6", "standard depolarizing (Gidney et al. 2021): gates, reset, measure, idle all p",
+                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1,
+                              resonator_idle=1)),
+        NoiseFamily("si1000", "superconducting-inspired (Gidney et al. 2021): 2q p, 1q p/10, reset 2p, "
+                    "measure 5p, idle p/10, resonator idle 2p",
+                    Strengths(clifford_1q=0.1, clifford_2q=1, reset=2, ancilla_measure=5, data_measure=5, idle=0.1,
+                              resonator_idle=2)),
+        NoiseFamily("biased", "sd6 places with Z-biased Pauli noise, bias eta = p_z/(p_x+p_y)",
+                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1,
+                              resonator_idle=1), ("biased",)),
+    ]
+}
+
+
+def noise_model(name: str, p: float, *, pauli: str | None = None, bias: float = 10.0) -> NoiseModel:
+    """The noise model `name` at strength `p`.
+
+    Args:
+        name: one of `NOISE_MODELS`.
+        p: the physical error probability in [0, 1].
+        pauli: "depolarizing" (default) or "independent" for code-capacity and phenomenological noise.
+        bias: Z bias eta of the "biased" model.
+    """
+    if name not in NOISE_MODELS:
+        raise QecInputError(f"unknown noise model {name!r}: choose one of {', '.join(NOISE_MODELS)}")
+    family = NOISE_MODELS[name]
+    pauli = pauli or family.pauli_kinds[0]
+    if pauli not in family.pauli_kinds:
+        raise QecInputError(f"noise model '{name}' takes the Pauli channel {' or '.join(family.pauli_kinds)}, not {pauli!r}")
+    return NoiseModel(name, p, family.strengths, pauli=pauli, bias=bias)
+
+
+_RESET_FLIP = {"R": "X_ERROR", "RZ": "X_ERROR", "RX": "Z_ERROR", "RY": "X_ERROR"}
+_MEASURE_FLIP = {"M": "X_ERROR", "MZ": "X_ERROR", "MR": "X_ERROR", "MRZ": "X_ERROR",
+                 "MX": "Z_ERROR", "MRX": "Z_ERROR", "MY": "X_ERROR", "MRY": "X_ERROR"}
+_ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "QUBIT_COORDS", "SHIFT_COORDS", "MPAD"}
+
+
+@dataclass
+class _LayerState:
+    touched: set[int]
+    measured_or_reset: bool
+    had_reset: bool
+    rounds_started: int
+
+    def signature(self) -> tuple:
+        return frozenset(self.touched), self.measured_or_reset, self.had_reset, self.rounds_started == 0
+
+
+class _NoiseInserter:
+    """Walks a noiseless circuit layer by layer, inserting the model's channels."""
+
+    def __init__(self, model: NoiseModel, circuit: stim.Circuit):
+        self.model = model
+        self.s = model.strengths
+        self.qubits = sorted(_qubits(circuit))
+        ancillas = _qubits(circuit, only={"MR", "MRZ", "MRX", "MRY"})
+        self.data = [q for q in self.qubits if q not in ancillas]
+        self.circuit = circuit
+
+    def noisy_circuit(self) -> stim.Circuit:
+        state = _LayerState(set(), False, False, 0)
+        return self._block(self.circuit, state)
+
+    def _block(self, block: stim.Circuit, state: _LayerState) -> stim.Circuit:
+        out = stim.Circuit()
+        for instruction in block:
+            if isinstance(instruction, stim.CircuitRepeatBlock):
+                out += self._repeat(instruction, state)
+            else:
+                self._instruction(instruction, state, out)
+        return out
+
+    def _repeat(self, repeat: stim.CircuitRepeatBlock, state: _LayerState) -> stim.Circuit:
+        """Keeps the REPEAT once the layer state at the end of the body equals the state at its start."""
+        out = stim.Circuit()
+        remaining = repeat.repeat_count
+        body = repeat.body_copy()
+        while remaining:
+            entry = state.signature()
+            noisy_body = self._block(body, state)
+            if state.signature() == entry and remaining > 1:
+                out.append(stim.CircuitRepeatBlock(remaining, noisy_body))
+                break
+            out += noisy_body
+            remaining -= 1
+        return out
+
+    def _instruction(self, instruction: stim.CircuitInstruction, state: _LayerState, out: stim.Circuit) -> None:
+        name = instruction.name
+        targets = instruction.targets_copy()
+        if name == "TICK":
+            self._end_layer(state, out)
+            return
+        if name in _ANNOTATIONS:
+            out.append(instruction)
+            return
+        gate = stim.gate_data(name)
+        if gate.is_noisy_gate and not gate.produces_measurements:
+            raise QecInputError(f"the circuit already has noise ({name}); give a noiseless circuit")
+        qubits = [t.value for t in targets if t.is_qubit_target]
+        state.touched.update(qubits)
+        s, p = self.s, self.model.p
+        if gate.produces_measurements:
+            if name not in _MEASURE_FLIP:
+                raise QecInputError(f"noise models support M/MX/MY/MR/MRX/MRY measurements, not {name}")
+            state.measured_or_reset = True
+            flip = (s.ancilla_measure if gate.is_reset else s.data_measure) * p
+            _append(out, _MEASURE_FLIP[name], qubits, flip)
+            out.append(instruction)
+            if gate.is_reset:
+                state.had_reset = True
+                _append(out, _RESET_FLIP["R" + name[2:]], qubits, s.reset * p)
+        elif gate.is_reset:
+            state.measured_or_reset = True
+            state.had_reset = True
+            out.append(instruction)
+            _append(out, _RESET_FLIP[name], qubits, s.reset * p)
+        elif gate.is_unitary and gate.is_single_qubit_gate:
+            out.append(instruction)
+            self._pauli(out, qubits, s.clifford_1q * p)
+        elif gate.is_unitary and gate.is_two_qubit_gate:
+            out.append(instruction)
+            if self.model.pauli == "depolarizing":
+                _append(out, "DEPOLARIZE2", qubits, s.clifford_2q * p)
+            else:
+                self._pauli(out, qubits, s.clifford_2q * p)
+        else:
+            raise QecInputError(f"noise models do not know where to put noise for the instruction {name}")
+
+    def _end_layer(self, state: _LayerState, out: stim.Circuit) -> None:
+        """Idle noise on the layer just ended, the TICK, then round-start data noise after a reset layer."""
+        idle = [q for q in self.qubits if q not in state.touched]
+        strength = self.s.resonator_idle if state.measured_or_reset else self.s.idle
+        self._pauli(out, idle, strength * self.model.p)
+        out.append("TICK")
+        if state.had_reset:
+            if not (self.s.first_round_only and state.rounds_started):
+                self._pauli(out, self.data, self.s.round_data * self.model.p)
+            state.rounds_started += 1
+        state.touched = set()
+        state.measured_or_reset = False
+        state.had_reset = False
+
+    def _pauli(self, out: stim.Circuit, qubits: list[int], q: float) -> None:
+        if not qubits or q == 0:
+            return
+        if self.model.pauli == "depolarizing":
+            out.append("DEPOLARIZE1", qubits, q)
+        elif self.model.pauli == "independent":
+            out.append("X_ERROR", qubits, q)
+            out.append("Z_ERROR", qubits, q)
+        else:
+            eta = self.model.bias
+            out.append("PAULI_CHANNEL_1", qubits, [q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)])
+
+
+def _append(out: stim.Circuit, name: str, qubits: list[int], probability: float) -> None:
+    if qubits and probability > 0:
+        out.append(name, qubits, probability)
+
+
+def _qubits(circuit: stim.Circuit, only: set[str] | None = None) -> set[int]:
+    """Qubits targeted by the circuit's gates (only those gates named in `only`, if given)."""
+    found: set[int] = set()
+    for instruction in circuit:
+        if isinstance(instruction, stim.CircuitRepeatBlock):
+            found |= _qubits(instruction.body_copy(), only)
+        elif instruction.name not in _ANNOTATIONS and instruction.name != "TICK":
+            if only is None or instruction.name in only:
+                found.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
+    return found
+
+
