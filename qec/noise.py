@@ -237,11 +237,13 @@ class _NoiseInserter:
         if gate.is_noisy_gate and not gate.produces_measurements:
             raise QecInputError(f"the circuit already has noise ({name}); give a noiseless circuit")
         qubits = [t.value for t in targets if t.is_qubit_target]
-        state.touched.update(qubits)
         s, p = self.s, self.model.p
         if gate.produces_measurements:
             if name not in _MEASURE_FLIP:
                 raise QecInputError(f"noise models support M/MX/MY/MR/MRX/MRY measurements, not {name}")
+            if not gate.is_reset and state.had_reset:
+                # The final data measurement right after the last MR, without a TICK: a layer of its own.
+                self._close_layer(state, out)
             state.measured_or_reset = True
             flip = (s.ancilla_measure if gate.is_reset else s.data_measure) * p
             _append(out, _MEASURE_FLIP[name], qubits, flip)
@@ -265,17 +267,23 @@ class _NoiseInserter:
                 self._pauli(out, qubits, s.clifford_2q * p)
         else:
             raise QecInputError(f"noise models do not know where to put noise for the instruction {name}")
+        state.touched.update(qubits)
 
     def _end_layer(self, state: _LayerState, out: stim.Circuit) -> None:
-        """Idle noise on the layer just ended, the TICK, then round-start data noise after a reset layer."""
-        idle = [q for q in self.qubits if q not in state.touched]
-        strength = self.s.resonator_idle if state.measured_or_reset else self.s.idle
-        self._pauli(out, idle, strength * self.model.p)
+        """Closes the layer at a TICK; after a reset layer a round starts, with its data noise."""
+        round_starts = state.had_reset
+        self._close_layer(state, out)
         out.append("TICK")
-        if state.had_reset:
+        if round_starts:
             if not (self.s.first_round_only and state.rounds_started):
                 self._pauli(out, self.data, self.s.round_data * self.model.p)
             state.rounds_started += 1
+
+    def _close_layer(self, state: _LayerState, out: stim.Circuit) -> None:
+        """Idle noise on the qubits the layer did not touch; then a fresh layer."""
+        idle = [q for q in self.qubits if q not in state.touched]
+        strength = self.s.resonator_idle if state.measured_or_reset else self.s.idle
+        self._pauli(out, idle, strength * self.model.p)
         state.touched = set()
         state.measured_or_reset = False
         state.had_reset = False

@@ -32,8 +32,12 @@ def shor_code(*, distance: int, rounds: int, basis: str) -> stim.Circuit:
     """The noiseless [[d^2, 1, d]] Shor-code memory in `basis` ("X" or "Z") for odd `distance` >= 3."""
     assert distance >= 3 and distance % 2 == 1, "the Shor family needs an odd distance >= 3"
     assert rounds >= 1 and basis in ("X", "Z")
-    d = distance
-    layout = _Layout(d)
+    return _memory(_Layout(distance), rounds=rounds, basis=basis)
+
+
+def _memory(layout: _Layout, *, rounds: int, basis: str) -> stim.Circuit:
+    """The memory circuit for `layout`, whose X checks visit their data in the order of `layout.x_checks`."""
+    d = layout.d
     circuit = stim.Circuit()
     for qubit, coords in layout.coordinates():
         circuit.append("QUBIT_COORDS", [qubit], coords)
