@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from qec.cli import circuits
+from qec.cli import circuits, results, study
 from qec.errors import QecInputError
 
 app = typer.Typer(
@@ -24,6 +24,13 @@ app = typer.Typer(
 )
 app.command("codes")(circuits.codes_command)
 app.command("circuit")(circuits.circuit_command)
+app.command("threshold")(study.threshold_command)
+app.command("collect")(study.collect_command)
+app.command("stats")(study.stats_command)
+app.command("plot")(study.plot_command)
+app.command("export")(results.export_command)
+app.command("import")(results.import_command)
+app.command("merge")(results.merge_command)
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
@@ -52,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(error.format_message().replace("\n", " "))
     except (typer.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
+        print("interrupted: every committed chunk is kept in the store; rerun the same command to resume",
+              file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0
 

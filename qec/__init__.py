@@ -7,9 +7,17 @@
 """
 
 from qec.codes import FAMILIES, memory_circuit
-from qec.memory import noisy_memory_circuit
+from qec.engine import Progress, StopRule, collect
 from qec.errors import QecInputError
+from qec.memory import noisy_memory_circuit
 from qec.noise import NOISE_MODELS, NoiseModel, noise_model
+from qec.stats import Point, suppression_factors
+from qec.store import Store
+from qec.study import StudyResult, analyse, point_from_totals, run_study, study_tasks
+from qec.task import Task
+from qec.threshold import ThresholdFit, fit_threshold
 
-__all__ = ["FAMILIES", "NOISE_MODELS", "NoiseModel", "QecInputError", "memory_circuit", "noise_model",
-           "noisy_memory_circuit"]
+__all__ = ["FAMILIES", "NOISE_MODELS", "NoiseModel", "Point", "Progress", "QecInputError", "StopRule", "Store",
+           "StudyResult", "Task", "ThresholdFit", "analyse", "collect", "fit_threshold", "memory_circuit",
+           "noise_model", "noisy_memory_circuit", "point_from_totals", "run_study", "study_tasks",
+           "suppression_factors"]

@@ -1,0 +1,32 @@
+"""A rich progress display on stderr for collect(): tasks done, shots/s, errors so far, ETA."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from qec.engine import Progress as CollectProgress
+
+
+@contextmanager
+def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Callable[[CollectProgress], None]]:
+    """Yields the callback to hand to `collect(on_progress=...)`; prints nothing when `quiet`."""
+    if quiet:
+        yield lambda _: None
+        return
+    console = Console(stderr=True)
+    columns = [TextColumn("tasks"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("collect", total=tasks_total, status="starting workers")
+
+        def update(snapshot: CollectProgress) -> None:
+            eta = f"ETA {snapshot.eta_seconds:,.0f} s" if snapshot.eta_seconds is not None else "ETA ?"
+            status = (f"{snapshot.shots:,} shots  {snapshot.errors:,} errors  "
+                      f"{snapshot.shots_per_second:,.0f} shots/s  {eta}")
+            progress.update(bar, completed=snapshot.tasks_done, status=status)
+
+        yield update

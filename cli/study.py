@@ -1,0 +1,174 @@
+"""`qec threshold`, `qec collect`, `qec stats` and `qec plot`: thin wrappers over `qec.study`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qec.circuit_files import tasks_from_folder
+from qec.cli.progress import progress_display
+from qec.engine import StopRule, collect
+from qec.errors import QecInputError
+from qec.plot import plot_threshold
+from qec.stats import Point
+from qec.store import Store
+from qec.study import (StudyResult, analyse, parse_distances, parse_p_grid, parse_rounds, point_from_totals,
+                       run_study, study_tasks)
+
+DEFAULT_STORE = Path("qec-results.db")
+
+Family = Annotated[str, typer.Argument(help="surface, unrotated-surface, repetition, shor or color.")]
+Distances = Annotated[str, typer.Option("--distance", help="Distances, comma-separated, e.g. 3,5,7.")]
+Noise = Annotated[str, typer.Option("--noise", help="Noise model (see `qec codes`).")]
+PGrid = Annotated[str, typer.Option("--p", help="LOW:HIGH:N (N log-spaced values) or a list a,b,c.")]
+Rounds = Annotated[str, typer.Option("--rounds", help="'d' (rounds = distance) or a number.")]
+Basis = Annotated[str, typer.Option("--basis", help="Memory basis, X or Z.")]
+Decoder = Annotated[str, typer.Option("--decoder", help="Decoder name (qec.decoders.names()).")]
+Pauli = Annotated[Optional[str], typer.Option("--pauli", help="depolarizing or independent (code-capacity, "
+                                                              "phenomenological).")]
+MaxShots = Annotated[int, typer.Option("--max-shots", help="Stop a task at this many shots.")]
+MaxErrors = Annotated[int, typer.Option("--max-errors", help="Stop a task at this many logical errors.")]
+Precision = Annotated[Optional[float], typer.Option("--precision", help="Stop a task when its 95% interval's "
+                                                                        "relative half-width is this small.")]
+Workers = Annotated[Optional[int], typer.Option("--workers", help="Worker processes (default: all cores).")]
+StorePath = Annotated[Path, typer.Option("--store", help="The SQLite results store.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")]
+PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
+
+
+def threshold_command(
+    family: Family = "surface",
+    distance: Distances = "3,5,7",
+    noise: Noise = "uniform",
+    p: PGrid = "0.004:0.012:5",
+    rounds: Rounds = "d",
+    basis: Basis = "Z",
+    decoder: Decoder = "pymatching",
+    pauli: Pauli = None,
+    max_shots: MaxShots = 1_000_000,
+    max_errors: MaxErrors = 2000,
+    precision: Precision = None,
+    workers: Workers = None,
+    store: StorePath = DEFAULT_STORE,
+    plot: PlotPath = Path("threshold.png"),
+    as_json: Json = False,
+) -> None:
+    """Sample, decode, store, fit and plot a threshold study (resumes from the store)."""
+    tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
+                        rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
+    stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise QecInputError(f"cannot write a plot to {plot}: use a file name ending in .png, .svg or .pdf")
+    with Store(store) as results, progress_display(len(tasks), quiet=as_json) as on_progress:
+        study = run_study(tasks, store=results, stop=stop, workers=workers, on_progress=on_progress)
+    if plot is not None:
+        plot_threshold(study.points, study.threshold, plot)
+    _report(study, as_json, plot)
+
+
+def collect_command(
+    family: Annotated[Optional[str], typer.Argument(help="Code family; or give --circuits.")] = None,
+    circuits: Annotated[Optional[Path], typer.Option("--circuits", help="A folder of .stim files (metadata from "
+                                                                        "names like d=5,p=0.001.stim).")] = None,
+    distance: Distances = "3,5,7",
+    noise: Noise = "uniform",
+    p: PGrid = "0.004:0.012:5",
+    rounds: Rounds = "d",
+    basis: Basis = "Z",
+    decoder: Decoder = "pymatching",
+    pauli: Pauli = None,
+    max_shots: MaxShots = 1_000_000,
+    max_errors: MaxErrors = 2000,
+    precision: Precision = None,
+    workers: Workers = None,
+    store: StorePath = DEFAULT_STORE,
+    as_json: Json = False,
+) -> None:
+    """Sample and decode only, into the store: from flags, or from a folder of .stim circuits."""
+    if (family is None) == (circuits is None):
+        raise QecInputError("give either a code FAMILY or --circuits FOLDER (not both)")
+    if circuits is not None:
+        tasks = tasks_from_folder(circuits, decoder=decoder)
+    else:
+        tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
+                            rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
+    stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
+    with Store(store) as results, progress_display(len(tasks), quiet=as_json) as on_progress:
+        totals = collect(tasks, store=results, stop=stop, workers=workers, on_progress=on_progress)
+    points = [point_from_totals(t) for t in totals.values()]
+    if as_json:
+        typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))
+    else:
+        typer.echo(_table(points))
+
+
+def stats_command(store: StorePath = DEFAULT_STORE, as_json: Json = False) -> None:
+    """Print every point in the store with its rate and 95% Wilson interval."""
+    with Store(_existing(store)) as results:
+        points = sorted((point_from_totals(t) for t in results.totals().values()),
+                        key=lambda pt: (pt.family, pt.noise, pt.decoder, pt.distance, pt.p))
+    if as_json:
+        typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))
+    else:
+        typer.echo(_table(points))
+
+
+def plot_command(
+    out: Annotated[Path, typer.Option("--out", help="The figure file (.png, .svg or .pdf).")],
+    store: StorePath = DEFAULT_STORE,
+    family: Annotated[Optional[str], typer.Option(help="Only this family.")] = None,
+    noise: Annotated[Optional[str], typer.Option(help="Only this noise model.")] = None,
+    decoder: Annotated[Optional[str], typer.Option(help="Only this decoder.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Fit and plot one study from the store (pick it with --family/--noise/--decoder if there are several)."""
+    with Store(_existing(store)) as results:
+        points = [point_from_totals(t) for t in results.totals().values()]
+    points = [pt for pt in points if (family is None or pt.family == family) and (noise is None or pt.noise == noise)
+              and (decoder is None or pt.decoder == decoder)]
+    studies = sorted({(pt.family, pt.noise, pt.decoder) for pt in points})
+    if not studies:
+        raise QecInputError(f"no points in {store} match; `qec stats --store {store}` lists them")
+    if len(studies) > 1:
+        listed = "; ".join(f"--family {f} --noise {n} --decoder {d}" for f, n, d in studies)
+        raise QecInputError(f"{store} holds {len(studies)} studies; pick one: {listed}")
+    study = analyse(points, store=str(store))
+    plot_threshold(study.points, study.threshold, out)
+    _report(study, as_json, out)
+
+
+def _existing(store: Path) -> Path:
+    if not store.exists():
+        raise QecInputError(f"no store at {store}: run `qec threshold` or `qec collect` first, or give --store")
+    return store
+
+
+def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
+    if as_json:
+        typer.echo(json.dumps(study.as_dict()))
+        return
+    typer.echo(_table(study.points))
+    for estimate in study.lambdas:
+        if study.threshold.p is None or estimate.p < study.threshold.p:
+            typer.echo(f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
+                       f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]")
+    typer.echo(study.threshold.describe())
+    typer.echo(f"method: {study.threshold.method}")
+    if plot is not None:
+        typer.echo(f"plot: {plot}")
+    typer.echo(f"store: {study.store}")
+
+
+def _table(points: list[Point]) -> str:
+    header = (f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
+              f"{'rate':>11}{'95% interval':>24}{'per round':>11}")
+    lines = [header]
+    for pt in points:
+        low, high = pt.rate_interval
+        lines.append(f"{pt.family:<12}{pt.noise:<18}{pt.decoder:<12}{pt.distance:>3}{pt.rounds:>7}{pt.p:>10.4g}"
+                     f"{pt.shots:>11,}{pt.errors:>8,}{pt.rate:>11.3e}{f'[{low:.2e}, {high:.2e}]':>24}"
+                     f"{pt.rate_per_round:>11.3e}")
+    return "\n".join(lines)

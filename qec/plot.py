@@ -1,0 +1,54 @@
+"""Figures: logical error rate per round vs p, one curve per distance, log-log, with interval bands.
+
+>>> import os, tempfile
+>>> from qec.stats import Point
+>>> from qec.plot import plot_threshold
+>>> points = [Point("surface", d, d, "sd6", p, "pymatching", 10**4, e, 0)
+...           for d, p, e in [(3, .005, 120), (3, .01, 400), (5, .005, 60), (5, .01, 500)]]
+>>> plot_threshold(points, None, os.path.join(tempfile.mkdtemp(), "t.png"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from qec.errors import QecInputError  # noqa: E402
+from qec.stats import Point  # noqa: E402
+from qec.threshold import ThresholdFit  # noqa: E402
+
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
+    """Writes the figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise QecInputError(f"cannot write a plot to {path}: use a file name ending in {', '.join(FORMATS)}")
+    figure, axes = plt.subplots(figsize=(6.4, 4.8))
+    for distance in sorted({pt.distance for pt in points}):
+        curve = sorted((pt for pt in points if pt.distance == distance and pt.errors > 0), key=lambda pt: pt.p)
+        if not curve:
+            continue
+        ps = [pt.p for pt in curve]
+        line, = axes.plot(ps, [pt.rate_per_round for pt in curve], marker="o", label=f"d = {distance}")
+        intervals = [pt.rate_per_round_interval for pt in curve]
+        axes.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
+                          color=line.get_color())
+    if fit is not None and fit.p is not None:
+        axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g}")
+        axes.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
+    first = points[0] if points else None
+    title = f"{first.family}, {first.noise} noise, {first.decoder}" if first else "no points"
+    axes.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel="logical error rate per round",
+             title=title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

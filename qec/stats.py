@@ -1,0 +1,130 @@
+"""Logical error rates with binomial intervals, per shot and per round, and the suppression factor Lambda.
+
+Intervals are Wilson score intervals (95% by default): good coverage down to a handful of errors and
+never outside [0, 1]. Per-round rates convert a shot's failure probability P over R rounds into the
+per-round flip probability e with 1 - 2P = (1 - 2e)^R (an observable flips when an odd number of
+rounds flip it), as sinter's `shot_error_rate_to_piece_error_rate` does.
+
+>>> from qec.stats import wilson_interval, per_round_rate
+>>> low, high = wilson_interval(errors=10, shots=1000)
+>>> round(low, 4), round(high, 4)
+(0.0054, 0.0183)
+>>> round(per_round_rate(0.1, rounds=5), 5)
+0.02182
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(*, errors: int, shots: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial rate (95% for the default z)."""
+    if shots <= 0:
+        return 0.0, 1.0
+    rate = errors / shots
+    denominator = 1 + z * z / shots
+    centre = (rate + z * z / (2 * shots)) / denominator
+    half = z * math.sqrt(rate * (1 - rate) / shots + z * z / (4 * shots * shots)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def relative_half_width(errors: int, shots: int) -> float:
+    """Half the width of the 95% Wilson interval divided by the rate (inf with no errors)."""
+    if errors == 0:
+        return math.inf
+    low, high = wilson_interval(errors=errors, shots=shots)
+    return (high - low) / 2 / (errors / shots)
+
+
+def per_round_rate(shot_rate: float, *, rounds: int) -> float:
+    """The per-round logical error rate e with 1 - 2 * shot_rate = (1 - 2e)^rounds (capped at 1/2)."""
+    if rounds <= 1:
+        return shot_rate
+    if shot_rate >= 0.5:
+        return 0.5
+    return (1 - (1 - 2 * shot_rate) ** (1 / rounds)) / 2
+
+
+@dataclass(frozen=True)
+class Point:
+    """One (family, distance, rounds, noise, p, decoder) point with its counts and rates."""
+
+    family: str
+    distance: int
+    rounds: int
+    noise: str
+    p: float
+    decoder: str
+    shots: int
+    errors: int
+    discards: int
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        return self.shots - self.discards
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.kept if self.kept else math.nan
+
+    @property
+    def rate_interval(self) -> tuple[float, float]:
+        return wilson_interval(errors=self.errors, shots=self.kept)
+
+    @property
+    def rate_per_round(self) -> float:
+        return per_round_rate(self.rate, rounds=self.rounds)
+
+    @property
+    def rate_per_round_interval(self) -> tuple[float, float]:
+        low, high = self.rate_interval
+        return per_round_rate(low, rounds=self.rounds), per_round_rate(high, rounds=self.rounds)
+
+    def as_dict(self) -> dict:
+        low, high = self.rate_interval
+        return {"family": self.family, "distance": self.distance, "rounds": self.rounds, "noise": self.noise,
+                "p": self.p, "decoder": self.decoder, "shots": self.shots, "errors": self.errors,
+                "discards": self.discards, "rate": self.rate, "rate_low": low, "rate_high": high,
+                "rate_per_round": self.rate_per_round}
+
+
+@dataclass(frozen=True)
+class LambdaEstimate:
+    """Suppression factor between two successive distances at one p: per-round rate(d_small) / rate(d_large)."""
+
+    p: float
+    distance_small: int
+    distance_large: int
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict:
+        return {"p": self.p, "distance_small": self.distance_small, "distance_large": self.distance_large,
+                "lambda": self.value, "low": self.low, "high": self.high}
+
+
+def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
+    """Lambda between successive distances at each p where both have errors; the interval combines the
+    two Wilson intervals conservatively (low = low_small / high_large, high = high_small / low_large)."""
+    by_p: dict[float, dict[int, Point]] = {}
+    for point in points:
+        by_p.setdefault(point.p, {})[point.distance] = point
+    estimates = []
+    for p, by_distance in sorted(by_p.items()):
+        distances = sorted(by_distance)
+        for small, large in zip(distances, distances[1:]):
+            a, b = by_distance[small], by_distance[large]
+            if a.errors == 0 or b.errors == 0:
+                continue
+            a_low, a_high = a.rate_per_round_interval
+            b_low, b_high = b.rate_per_round_interval
+            estimates.append(LambdaEstimate(p, small, large, a.rate_per_round / b.rate_per_round,
+                                            a_low / b_high, a_high / b_low if b_low > 0 else math.inf))
+    return estimates

@@ -1,0 +1,126 @@
+"""Threshold estimates from logical error rates at several distances and physical error rates.
+
+The estimate is a finite-size-scaling fit (Wang, Harrington, Preskill, Ann. Phys. 303, 31 (2003)) of the
+per-shot logical error rate near threshold, P = A + B x + C x^2 with x = (p - p_th) d^(1/nu), weighted
+by binomial standard errors; its 95% interval comes from refitting parametric bootstrap resamples of
+the binomial counts. Before fitting, the curves of successive distances must cross inside the sampled
+range; when they do not, the result says so and gives no number.
+
+>>> from qec.stats import Point
+>>> from qec.threshold import fit_threshold
+>>> points = [Point("surface", d, 1, "code-capacity", p, "pymatching", 10**5, int(10**5 * r), 0)
+...           for d, p, r in [(3, .08, .050), (3, .1, .076), (3, .12, .105), (5, .08, .031), (5, .1, .074),
+...                           (5, .12, .125), (7, .08, .019), (7, .1, .072), (7, .12, .140)]]
+>>> fit = fit_threshold(points, seed=1)
+>>> 0.095 < fit.p < 0.103
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.optimize import curve_fit
+
+from qec.errors import QecInputError
+from qec.stats import Point
+
+BOOTSTRAP_RESAMPLES = 200
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """p_th with its 95% interval (all None when the curves do not cross in range), and how it was found."""
+
+    p: float | None
+    low: float | None
+    high: float | None
+    method: str
+    nu: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"p": self.p, "low": self.low, "high": self.high, "method": self.method}
+
+    def describe(self) -> str:
+        if self.p is None:
+            return f"p_th: none ({self.method})"
+        return f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g})"
+
+
+def fit_threshold(points: Sequence[Point], *, seed: int | None = 0,
+                  resamples: int = BOOTSTRAP_RESAMPLES) -> ThresholdFit:
+    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p)."""
+    points = [pt for pt in points if pt.kept > 0]
+    distances = sorted({pt.distance for pt in points})
+    ps = sorted({pt.p for pt in points})
+    if len(distances) < 2 or len(ps) < 3:
+        raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
+                            f"and {len(ps)} value(s) of p")
+    crossing = _crossing(points, distances)
+    if isinstance(crossing, str):
+        return ThresholdFit(None, None, None, crossing)
+    d = np.array([pt.distance for pt in points], dtype=float)
+    p = np.array([pt.p for pt in points])
+    shots = np.array([pt.kept for pt in points], dtype=float)
+    errors = np.array([pt.errors for pt in points], dtype=float)
+    best = _fss_fit(p, d, errors, shots, crossing)
+    if best is None or not ps[0] <= best[0] <= ps[-1]:
+        return ThresholdFit(None, None, None, f"the curves cross near p = {crossing:.3g}, but the finite-size "
+                            "scaling fit did not converge inside the sampled range; sample more p values there")
+    rng = np.random.default_rng(seed)
+    rates = errors / shots
+    samples = []
+    for _ in range(resamples):
+        fit = _fss_fit(p, d, rng.binomial(shots.astype(np.int64), rates).astype(float), shots, best[0])
+        if fit is not None:
+            samples.append(fit[0])
+    low, high = np.percentile(samples, [2.5, 97.5]) if len(samples) >= resamples // 2 else (math.nan, math.nan)
+    method = (f"finite-size scaling fit P = A + Bx + Cx^2, x = (p - p_th) d^(1/nu), nu = {best[1]:.2f}; "
+              f"95% interval from {len(samples)} parametric bootstrap refits")
+    return ThresholdFit(float(best[0]), float(low), float(high), method, float(best[1]))
+
+
+def _model(pd: tuple[np.ndarray, np.ndarray], p_th: float, nu: float, a: float, b: float, c: float) -> np.ndarray:
+    p, d = pd
+    x = (p - p_th) * d ** (1 / nu)
+    return a + b * x + c * x * x
+
+
+def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray,
+             p_guess: float) -> tuple[float, float] | None:
+    rate = errors / shots
+    sigma = np.sqrt(np.maximum(rate * (1 - rate), 1 / shots) / shots)
+    guess = [p_guess, 1.0, float(np.interp(p_guess, np.sort(p), rate[np.argsort(p)])), 1.0, 0.0]
+    try:
+        params, _ = curve_fit(_model, (p, d), rate, p0=guess, sigma=sigma, maxfev=20_000,
+                              bounds=([0, 0.2, -1, -np.inf, -np.inf], [1, 5, 2, np.inf, np.inf]))
+    except (RuntimeError, ValueError):
+        return None
+    return float(params[0]), float(params[1])
+
+
+def _crossing(points: Sequence[Point], distances: list[int]) -> float | str:
+    """p where successive distances' rates cross (geometric mean over distance pairs), or why there is none."""
+    rate = {(pt.distance, pt.p): pt.rate for pt in points}
+    crossings, signs = [], set()
+    for small, large in zip(distances, distances[1:]):
+        common = sorted(p for (dist, p) in rate if dist == small and (large, p) in rate)
+        diffs = [rate[(large, p)] - rate[(small, p)] for p in common]
+        signs.update(np.sign(diffs).tolist())
+        for (p0, f0), (p1, f1) in zip(zip(common, diffs), zip(common[1:], diffs[1:])):
+            if f0 < 0 <= f1:
+                crossings.append(math.exp(math.log(p0) + (math.log(p1) - math.log(p0)) * f0 / (f0 - f1)))
+                break
+    if crossings:
+        return float(np.exp(np.mean(np.log(crossings))))
+    ps = sorted({pt.p for pt in points})
+    if signs <= {-1.0, 0.0}:
+        return (f"no crossing in the sampled range: larger distances do better at every p, "
+                f"so the threshold is above p = {ps[-1]:g}")
+    if signs <= {1.0, 0.0}:
+        return (f"no crossing in the sampled range: larger distances do worse at every p, "
+                f"so the threshold is below p = {ps[0]:g}")
+    return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
