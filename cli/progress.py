@@ -17,16 +17,23 @@ def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Calla
     if quiet:
         yield lambda _: None
         return
-    console = Console(stderr=True)
     columns = [TextColumn("tasks"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("collect", total=tasks_total, status="starting workers")
+    progress = Progress(*columns, console=Console(stderr=True), transient=False)
+    bar = progress.add_task("collect", total=tasks_total, status="")
 
-        def update(snapshot: CollectProgress) -> None:
-            eta = f"ETA {snapshot.eta_seconds:,.0f} s" if snapshot.eta_seconds is not None else "ETA ?"
-            status = (f"{snapshot.shots:,} shots  {snapshot.errors:,} errors  "
-                      f"{snapshot.shots_per_second:,.0f} shots/s  {eta}")
-            progress.update(bar, completed=snapshot.tasks_done, status=status)
+    started = []
 
+    def update(snapshot: CollectProgress) -> None:
+        if not started:  # start on the first committed chunk, so bad input fails without a half-drawn bar
+            progress.start()
+            started.append(True)
+        eta = f"ETA {snapshot.eta_seconds:,.0f} s" if snapshot.eta_seconds is not None else "ETA ?"
+        status = f"{snapshot.shots:,} shots  {snapshot.errors:,} errors  {snapshot.shots_per_second:,.0f} shots/s  {eta}"
+        progress.update(bar, completed=snapshot.tasks_done, status=status)
+
+    try:
         yield update
+    finally:
+        if started:
+            progress.stop()

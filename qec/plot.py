@@ -1,4 +1,4 @@
-"""Figures: logical error rate per round vs p, one curve per distance, log-log, with interval bands.
+"""Figures: logical error rate per shot and per round vs p, one curve per distance, log-log, with bands.
 
 >>> import os, tempfile
 >>> from qec.stats import Point
@@ -26,29 +26,33 @@ FORMATS = (".png", ".svg", ".pdf")
 
 
 def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
-    """Writes the figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
+    """Writes the two-panel figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise QecInputError(f"cannot write a plot to {path}: use a file name ending in {', '.join(FORMATS)}")
-    figure, axes = plt.subplots(figsize=(6.4, 4.8))
+    figure, (per_shot, per_round) = plt.subplots(1, 2, figsize=(11, 4.5))
     for distance in sorted({pt.distance for pt in points}):
         curve = sorted((pt for pt in points if pt.distance == distance and pt.errors > 0), key=lambda pt: pt.p)
         if not curve:
             continue
         ps = [pt.p for pt in curve]
-        line, = axes.plot(ps, [pt.rate_per_round for pt in curve], marker="o", label=f"d = {distance}")
-        intervals = [pt.rate_per_round_interval for pt in curve]
-        axes.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
-                          color=line.get_color())
-    if fit is not None and fit.p is not None:
-        axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g}")
-        axes.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
+        for axes, rates, intervals in (
+            (per_shot, [pt.rate for pt in curve], [pt.rate_interval for pt in curve]),
+            (per_round, [pt.rate_per_round for pt in curve], [pt.rate_per_round_interval for pt in curve]),
+        ):
+            line, = axes.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
+            axes.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
+                              color=line.get_color())
     first = points[0] if points else None
-    title = f"{first.family}, {first.noise} noise, {first.decoder}" if first else "no points"
-    axes.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel="logical error rate per round",
-             title=title)
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
+    title = f"{first.family}, {first.noise} noise, {first.decoder}: " if first else ""
+    for axes, kind in ((per_shot, "shot"), (per_round, "round")):
+        if fit is not None and fit.p is not None:
+            axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} (per-shot fit)")
+            axes.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
+        axes.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel=f"logical error rate per {kind}",
+                 title=f"{title}per {kind}")
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

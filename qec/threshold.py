@@ -1,8 +1,10 @@
 """Threshold estimates from logical error rates at several distances and physical error rates.
 
 The estimate is a finite-size-scaling fit (Wang, Harrington, Preskill, Ann. Phys. 303, 31 (2003)) of the
-per-shot logical error rate near threshold, P = A + B x + C x^2 with x = (p - p_th) d^(1/nu), weighted
-by binomial standard errors; its 95% interval comes from refitting parametric bootstrap resamples of
+logical error rate near threshold, P = A + B x + C x^2 with x = (p - p_th) d^(1/nu), weighted by binomial
+standard errors. The rate is per shot by default (WHP's choice, with rounds = d, which the published
+thresholds use), or per round (`rate="round"`), whose finite-size crossing sits at higher p: with rounds = d
+it is where the larger code's shot error rate is d_large/d_small times the smaller one's; its 95% interval comes from refitting parametric bootstrap resamples of
 the binomial counts. Before fitting, the curves of successive distances must cross inside the sampled
 range; when they do not, the result says so and gives no number.
 
@@ -50,23 +52,33 @@ class ThresholdFit:
         return f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g})"
 
 
-def fit_threshold(points: Sequence[Point], *, seed: int | None = 0,
+RATES = ("round", "shot")
+
+
+def fit_threshold(points: Sequence[Point], *, rate: str = "shot", seed: int | None = 0,
                   resamples: int = BOOTSTRAP_RESAMPLES) -> ThresholdFit:
-    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p)."""
+    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p).
+
+    Args:
+        rate: "shot" fits the per-shot logical error rate, "round" the per-round one.
+    """
+    if rate not in RATES:
+        raise QecInputError(f"unknown rate {rate!r} for a threshold fit: use round or shot")
     points = [pt for pt in points if pt.kept > 0]
     distances = sorted({pt.distance for pt in points})
     ps = sorted({pt.p for pt in points})
     if len(distances) < 2 or len(ps) < 3:
         raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
                             f"and {len(ps)} value(s) of p")
-    crossing = _crossing(points, distances)
+    rounds = np.array([pt.rounds if rate == "round" else 1 for pt in points])
+    crossing = _crossing(points, distances, rounds)
     if isinstance(crossing, str):
         return ThresholdFit(None, None, None, crossing)
     d = np.array([pt.distance for pt in points], dtype=float)
     p = np.array([pt.p for pt in points])
     shots = np.array([pt.kept for pt in points], dtype=float)
     errors = np.array([pt.errors for pt in points], dtype=float)
-    best = _fss_fit(p, d, errors, shots, crossing)
+    best = _fss_fit(p, d, errors, shots, rounds, crossing)
     if best is None or not ps[0] <= best[0] <= ps[-1]:
         return ThresholdFit(None, None, None, f"the curves cross near p = {crossing:.3g}, but the finite-size "
                             "scaling fit did not converge inside the sampled range; sample more p values there")
@@ -74,11 +86,11 @@ def fit_threshold(points: Sequence[Point], *, seed: int | None = 0,
     rates = errors / shots
     samples = []
     for _ in range(resamples):
-        fit = _fss_fit(p, d, rng.binomial(shots.astype(np.int64), rates).astype(float), shots, best[0])
+        fit = _fss_fit(p, d, rng.binomial(shots.astype(np.int64), rates).astype(float), shots, rounds, best[0])
         if fit is not None:
             samples.append(fit[0])
     low, high = np.percentile(samples, [2.5, 97.5]) if len(samples) >= resamples // 2 else (math.nan, math.nan)
-    method = (f"finite-size scaling fit P = A + Bx + Cx^2, x = (p - p_th) d^(1/nu), nu = {best[1]:.2f}; "
+    method = (f"finite-size scaling fit of the per-{rate} rate, P = A + Bx + Cx^2, x = (p - p_th) d^(1/nu), nu = {best[1]:.2f}; "
               f"95% interval from {len(samples)} parametric bootstrap refits")
     return ThresholdFit(float(best[0]), float(low), float(high), method, float(best[1]))
 
@@ -89,10 +101,17 @@ def _model(pd: tuple[np.ndarray, np.ndarray], p_th: float, nu: float, a: float, 
     return a + b * x + c * x * x
 
 
-def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray,
+def _per_round(shot_rate: np.ndarray, rounds: np.ndarray) -> np.ndarray:
+    return (1 - np.clip(1 - 2 * shot_rate, 0, 1) ** (1 / rounds)) / 2
+
+
+def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray, rounds: np.ndarray,
              p_guess: float) -> tuple[float, float] | None:
-    rate = errors / shots
-    sigma = np.sqrt(np.maximum(rate * (1 - rate), 1 / shots) / shots)
+    shot_rate = errors / shots
+    shot_sigma = np.sqrt(np.maximum(shot_rate * (1 - shot_rate), 1 / shots) / shots)
+    rate = _per_round(shot_rate, rounds)
+    sigma = np.maximum((_per_round(shot_rate + shot_sigma, rounds) - _per_round(shot_rate - shot_sigma, rounds)) / 2,
+                       1e-12)
     guess = [p_guess, 1.0, float(np.interp(p_guess, np.sort(p), rate[np.argsort(p)])), 1.0, 0.0]
     try:
         params, _ = curve_fit(_model, (p, d), rate, p0=guess, sigma=sigma, maxfev=20_000,
@@ -102,9 +121,10 @@ def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray
     return float(params[0]), float(params[1])
 
 
-def _crossing(points: Sequence[Point], distances: list[int]) -> float | str:
+def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray) -> float | str:
     """p where successive distances' rates cross (geometric mean over distance pairs), or why there is none."""
-    rate = {(pt.distance, pt.p): pt.rate for pt in points}
+    shot_rates = np.array([pt.rate for pt in points])
+    rate = dict(zip(((pt.distance, pt.p) for pt in points), _per_round(shot_rates, rounds).tolist()))
     crossings, signs = [], set()
     for small, large in zip(distances, distances[1:]):
         common = sorted(p for (dist, p) in rate if dist == small and (large, p) in rate)
