@@ -1,6 +1,6 @@
 """collect(): sample and decode tasks in chunks on worker processes until each task's stop rule holds.
 
-The main process keeps `2 * workers` chunks in flight, commits every finished chunk to the store
+The main process keeps two chunks per worker in flight, commits every finished chunk to the store
 before counting it, gives the next chunk to the task furthest from its stop rule, and sizes chunks so
 that one takes about `chunk_seconds` of CPU. A rerun on the same store resumes where it stopped.
 
@@ -135,13 +135,13 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
     pending_states = [s for s in states.values() if stop.progress(s.shots, s.errors) < 1]
     if pending_states:
         if executor is not None:
-            _run(pending_states, store, stop, executor, (workers or 2) * 2, chunk_seconds, on_progress, len(tasks))
+            _run(pending_states, store, stop, executor, workers or 2, chunk_seconds, on_progress, len(tasks))
         else:
             workers = workers or os.cpu_count() or 1
             context = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
                 try:
-                    _run(pending_states, store, stop, pool, 2 * workers, chunk_seconds, on_progress, len(tasks))
+                    _run(pending_states, store, stop, pool, workers, chunk_seconds, on_progress, len(tasks))
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
@@ -155,17 +155,18 @@ def _unique(tasks: Sequence[Task]) -> list[Task]:
     return list(seen.values())
 
 
-def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Executor, max_in_flight: int,
+def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Executor, workers: int,
          chunk_seconds: float, on_progress: Callable[[Progress], None] | None, tasks_total: int) -> None:
+    """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds."""
     futures: dict[concurrent.futures.Future, _TaskState] = {}
     start = time.monotonic()
     sampled_shots = 0
     while True:
-        while len(futures) < max_in_flight:
+        while len(futures) < 2 * workers:
             state = _furthest_from_done(states, stop)
             if state is None:
                 break
-            request = _next_request(state, stop)
+            request = _next_request(state, stop, workers)
             futures[executor.submit(run_chunk, request)] = state
         if not futures:
             return
@@ -192,9 +193,10 @@ def _furthest_from_done(states: list[_TaskState], stop: StopRule) -> _TaskState 
     return min(open_states, key=lambda s: (stop.progress(s.shots + s.in_flight_shots, s.errors), s.in_flight))
 
 
-def _next_request(state: _TaskState, stop: StopRule) -> ChunkRequest:
+def _next_request(state: _TaskState, stop: StopRule, workers: int) -> ChunkRequest:
+    """The task's next chunk; near the end the remaining shots are split so all workers finish together."""
     needed = stop.shots_still_needed(state.shots, state.errors) - state.in_flight_shots
-    shots = max(1, min(state.chunk_shots, needed))
+    shots = max(1, min(state.chunk_shots, needed, max(MIN_CHUNK, -(-needed // workers))))
     task = state.task
     request = ChunkRequest(task.task_id, task.circuit_text, task.decoder, task.postselected_detectors,
                            state.next_chunk, shots, chunk_seed(task.task_id, state.next_chunk))
