@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from qec.circuit_files import tasks_from_folder
+from qec.cluster import dask_client
 from qec.cli.progress import progress_display
 from qec.engine import StopRule, collect
 from qec.errors import QecInputError
@@ -36,6 +37,12 @@ Precision = Annotated[Optional[float], typer.Option("--precision", help="Stop a 
 Workers = Annotated[Optional[int], typer.Option("--workers", help="Worker processes (default: all cores).")]
 StorePath = Annotated[Path, typer.Option("--store", help="The SQLite results store.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Run on this Dask scheduler "
+                                                                     "(tcp://HOST:PORT or tls://...).")]
+Cluster = Annotated[Optional[str], typer.Option("--cluster", help="Start a Dask LocalCluster on 127.0.0.1: "
+                                                                  "local:N for N workers.")]
+ChunkShots = Annotated[Optional[int], typer.Option("--chunk-shots", help="Fixed shots per chunk (default: adapt "
+                                                                         "to ~1 s); same counts on any executor.")]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
 
 
@@ -52,6 +59,9 @@ def threshold_command(
     max_errors: MaxErrors = 2000,
     precision: Precision = None,
     workers: Workers = None,
+    scheduler: Scheduler = None,
+    cluster: Cluster = None,
+    chunk_shots: ChunkShots = None,
     store: StorePath = DEFAULT_STORE,
     plot: PlotPath = Path("threshold.png"),
     as_json: Json = False,
@@ -62,8 +72,10 @@ def threshold_command(
     stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise QecInputError(f"cannot write a plot to {plot}: use a file name ending in .png, .svg or .pdf")
-    with Store(store) as results, progress_display(len(tasks), quiet=as_json) as on_progress:
-        study = run_study(tasks, store=results, stop=stop, workers=workers, on_progress=on_progress)
+    with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
+            progress_display(len(tasks), quiet=as_json) as on_progress:
+        study = run_study(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
+                          on_progress=on_progress)
     if plot is not None:
         plot_threshold(study.points, study.threshold, plot)
     _report(study, as_json, plot)
@@ -84,6 +96,9 @@ def collect_command(
     max_errors: MaxErrors = 2000,
     precision: Precision = None,
     workers: Workers = None,
+    scheduler: Scheduler = None,
+    cluster: Cluster = None,
+    chunk_shots: ChunkShots = None,
     store: StorePath = DEFAULT_STORE,
     as_json: Json = False,
 ) -> None:
@@ -96,8 +111,10 @@ def collect_command(
         tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
                             rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
     stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
-    with Store(store) as results, progress_display(len(tasks), quiet=as_json) as on_progress:
-        totals = collect(tasks, store=results, stop=stop, workers=workers, on_progress=on_progress)
+    with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
+            progress_display(len(tasks), quiet=as_json) as on_progress:
+        totals = collect(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
+                         on_progress=on_progress)
     points = [point_from_totals(t) for t in totals.values()]
     if as_json:
         typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))

@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from qec import decoders
 from qec.errors import QecInputError
@@ -112,7 +112,7 @@ class _TaskState:
 
 
 def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(), workers: int | None = None,
-            executor: Executor | None = None, chunk_seconds: float = 1.0,
+            executor: Any = None, chunk_seconds: float = 1.0, chunk_shots: int | None = None,
             on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
     """Samples every task until `stop` holds for it, committing each chunk to `store`; returns the totals.
 
@@ -120,9 +120,11 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
         tasks: what to sample; tasks already in the store resume from their stored counts.
         store: the results store; this process is its only writer for the study.
         stop: the per-task stop rule.
-        workers: worker processes (default: all cores); ignored when `executor` is given.
-        executor: any concurrent.futures-style executor (e.g. a Dask client); default: a process pool.
-        chunk_seconds: the CPU time one chunk should take.
+        workers: worker processes (default: all cores); with a Dask client, its worker threads.
+        executor: a `dask.distributed.Client`, or any concurrent.futures executor; default: a process pool.
+        chunk_seconds: the CPU time one chunk should take (chunk sizes adapt to it).
+        chunk_shots: a fixed chunk size instead: chunks, seeds and so (with `max_shots`) counts are then
+            the same whatever the executor and its timing.
         on_progress: called with a `Progress` after each committed chunk.
     """
     tasks = _unique(tasks)
@@ -133,15 +135,21 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
     states = {t.task_id: _TaskState(t, stored[t.task_id].shots, stored[t.task_id].errors,
                                     stored[t.task_id].next_chunk) for t in tasks}
     pending_states = [s for s in states.values() if stop.progress(s.shots, s.errors) < 1]
+    if chunk_shots is not None and chunk_shots < 1:
+        raise QecInputError(f"chunk-shots must be >= 1, got {chunk_shots}")
+    sizing = _ChunkSizing(chunk_seconds, chunk_shots)
     if pending_states:
         if executor is not None:
-            _run(pending_states, store, stop, executor, workers or 2, chunk_seconds, on_progress, len(tasks))
+            if hasattr(executor, "get_executor"):  # a dask.distributed Client: lost chunks are recomputed by Dask
+                workers = workers or max(1, sum(executor.nthreads().values()))
+                executor = executor.get_executor(pure=False, retries=2)
+            _run(pending_states, store, stop, executor, workers or 2, sizing, on_progress, len(tasks))
         else:
             workers = workers or os.cpu_count() or 1
             context = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
                 try:
-                    _run(pending_states, store, stop, pool, workers, chunk_seconds, on_progress, len(tasks))
+                    _run(pending_states, store, stop, pool, workers, sizing, on_progress, len(tasks))
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
@@ -155,8 +163,14 @@ def _unique(tasks: Sequence[Task]) -> list[Task]:
     return list(seen.values())
 
 
+@dataclass(frozen=True)
+class _ChunkSizing:
+    seconds: float
+    fixed_shots: int | None
+
+
 def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Executor, workers: int,
-         chunk_seconds: float, on_progress: Callable[[Progress], None] | None, tasks_total: int) -> None:
+         sizing: _ChunkSizing, on_progress: Callable[[Progress], None] | None, tasks_total: int) -> None:
     """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds."""
     futures: dict[concurrent.futures.Future, _TaskState] = {}
     start = time.monotonic()
@@ -166,7 +180,7 @@ def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Execu
             state = _furthest_from_done(states, stop)
             if state is None:
                 break
-            request = _next_request(state, stop, workers)
+            request = _next_request(state, stop, workers, sizing)
             futures[executor.submit(run_chunk, request)] = state
         if not futures:
             return
@@ -180,7 +194,8 @@ def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Execu
                 state.shots += result.shots
                 state.errors += result.errors
                 sampled_shots += result.shots
-            _adapt_chunk_size(state, result, chunk_seconds)
+            if sizing.fixed_shots is None:
+                _adapt_chunk_size(state, result, sizing.seconds)
         if on_progress:
             on_progress(_snapshot(states, stop, tasks_total, sampled_shots, time.monotonic() - start))
 
@@ -193,10 +208,16 @@ def _furthest_from_done(states: list[_TaskState], stop: StopRule) -> _TaskState 
     return min(open_states, key=lambda s: (stop.progress(s.shots + s.in_flight_shots, s.errors), s.in_flight))
 
 
-def _next_request(state: _TaskState, stop: StopRule, workers: int) -> ChunkRequest:
+def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _ChunkSizing) -> ChunkRequest:
     """The task's next chunk; near the end the remaining shots are split so all workers finish together."""
     needed = stop.shots_still_needed(state.shots, state.errors) - state.in_flight_shots
-    shots = max(1, min(state.chunk_shots, needed, max(MIN_CHUNK, -(-needed // workers))))
+    if sizing.fixed_shots is not None:  # clipped only by max_shots, which does not depend on timing
+        shots = sizing.fixed_shots
+        if stop.max_shots:
+            shots = min(shots, stop.max_shots - state.shots - state.in_flight_shots)
+    else:
+        shots = min(state.chunk_shots, needed, max(MIN_CHUNK, -(-needed // workers)))
+    shots = max(1, shots)
     task = state.task
     request = ChunkRequest(task.task_id, task.circuit_text, task.decoder, task.postselected_detectors,
                            state.next_chunk, shots, chunk_seed(task.task_id, state.next_chunk))

@@ -108,7 +108,8 @@ def analyse(points: list[Point], *, store: str = "") -> StudyResult:
 
 
 def run_study(tasks: list[Task], *, store: Store, stop: StopRule, workers: int | None = None, executor=None,
-              on_progress: Callable[[Progress], None] | None = None) -> StudyResult:
-    """Collects `tasks` into `store` (resuming what is there) and analyses them."""
-    totals = collect(tasks, store=store, stop=stop, workers=workers, executor=executor, on_progress=on_progress)
+              chunk_shots: int | None = None, on_progress: Callable[[Progress], None] | None = None) -> StudyResult:
+    """Collects `tasks` into `store` (resuming what is there; see `collect` for the options) and analyses them."""
+    totals = collect(tasks, store=store, stop=stop, workers=workers, executor=executor, chunk_shots=chunk_shots,
+                     on_progress=on_progress)
     return analyse([point_from_totals(t) for t in totals.values()], store=str(store.path))
