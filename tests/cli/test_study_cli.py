@@ -106,14 +106,21 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
     store = tmp_path / "r.db"
     command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
                *COLLECT, "--store", str(store)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.5)
-        if store.exists() and len(chunk_rows(store)) >= 3:
-            break
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            time.sleep(0.5)
+            if store.exists() and len(chunk_rows(store)) >= 3:
+                break
+        os.kill(process.pid, signal.SIGKILL)  # the main process only: its workers are orphaned mid-chunk
+        process.wait()
+    finally:
+        time.sleep(1)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # then reap the orphans
+        except ProcessLookupError:
+            pass
     partial = chunk_rows(store)
     assert 3 <= len(partial) and sum(row[2] for row in partial) < 1_500_000
     assert subprocess.run(command, timeout=600).returncode == 0
