@@ -56,7 +56,7 @@ def threshold_command(
     decoder: Decoder = "pymatching",
     pauli: Pauli = None,
     max_shots: MaxShots = 1_000_000,
-    max_errors: MaxErrors = 2000,
+    max_errors: MaxErrors = 10_000,
     precision: Precision = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
