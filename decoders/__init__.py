@@ -1,5 +1,11 @@
 """Every decoder of qec behind sinter's `Decoder` interface, looked up by name.
 
+- `pymatching`: MWPM (PyMatching's sparse blossom), the reference; graphlike DEMs.
+- `pymatching-correlated`: PyMatching's two-pass correlated matching, where the installed version has it.
+- `uf`: union-find with weighted growth and peeling (Numba); graphlike DEMs.
+- `bp`, `bposd`: min-sum belief propagation, alone or with OSD-0 / OSD-CS (Numba); any DEM, hyperedges too.
+- `lookup`: the most likely error per syndrome, tabulated; small DEMs (<= 20 detectors), the tests' ground truth.
+
 >>> from qec import decoders
 >>> decoder = decoders.get("pymatching")
 >>> "pymatching" in decoders.names()
@@ -8,17 +14,20 @@ True
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from typing import Callable, Union
 
 import sinter
 
 from qec.errors import QecInputError
 
-_FACTORIES: dict[str, Callable[[], sinter.Decoder]] = {}
+Factory = Union[Callable[[], sinter.Decoder], str]
+_FACTORIES: dict[str, Factory] = {}
 
 
-def register(name: str, factory: Callable[[], sinter.Decoder]) -> None:
-    """Makes `get(name)` return `factory()`."""
+def register(name: str, factory: Factory) -> None:
+    """Makes `get(name)` return `factory()`; a "module:Class" string is imported on first use, so that
+    a worker process loads only the decoders it runs (the Numba ones take a while to import)."""
     _FACTORIES[name] = factory
 
 
@@ -34,7 +43,11 @@ def get(name: str) -> sinter.Decoder:
     """
     if name not in _FACTORIES:
         raise QecInputError(f"unknown decoder {name!r}: choose one of {', '.join(names())}")
-    return _FACTORIES[name]()
+    factory = _FACTORIES[name]
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        factory = _FACTORIES[name] = getattr(importlib.import_module(module), attribute)
+    return factory()
 
 
 def sinter_decoders() -> dict[str, sinter.Decoder]:
@@ -43,9 +56,15 @@ def sinter_decoders() -> dict[str, sinter.Decoder]:
 
 
 def _register_builtin() -> None:
-    from qec.decoders.matching import PyMatchingDecoder
+    from qec.decoders.matching import SUPPORTS_CORRELATIONS, CorrelatedPyMatchingDecoder, PyMatchingDecoder
 
     register("pymatching", PyMatchingDecoder)
+    if SUPPORTS_CORRELATIONS:
+        register("pymatching-correlated", CorrelatedPyMatchingDecoder)
+    register("uf", "qec.decoders.union_find:UnionFindDecoder")
+    register("bp", "qec.decoders.bp_osd:BpDecoder")
+    register("bposd", "qec.decoders.bp_osd:BpOsdDecoder")
+    register("lookup", "qec.decoders.lookup:LookupDecoder")
 
 
 _register_builtin()

@@ -1,0 +1,284 @@
+"""Numba kernels of BP+OSD: scaled min-sum belief propagation, then ordered-statistics decoding.
+
+The check matrix comes twice: sparse, as message lists for BP, and dense, as bit-packed rows for the
+Gaussian elimination of OSD. One call decodes a whole bit-packed batch; work arrays are allocated once
+per call.
+
+>>> import numpy as np
+>>> from qec.decoders.bp_osd_kernels import decode_batch
+>>> # repetition code of 3 bits: checks (0,1) and (1,2); bit 2 flips observable 0
+>>> check_offsets = np.array([0, 2, 4]); check_messages = np.array([0, 1, 2, 3])
+>>> message_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
+>>> weights = np.full(3, np.log(0.9 / 0.1))
+>>> rows = np.array([[0b011], [0b110]], dtype=np.uint64)
+>>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
+>>> shots = np.array([[0b10], [0b01]], dtype=np.uint8)
+>>> decode_batch(shots, check_offsets, check_messages, message_variables, variable_offsets, weights, rows,
+...              observables, 20, 1.0, 0)[:, 0].tolist()
+[1, 0]
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+NO_OSD = -1
+
+
+@numba.njit(cache=True)
+def _lowest_bit(word: np.uint64) -> int:
+    """Index of the lowest set bit of a non-zero 64-bit word."""
+    index = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if word & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1)) == 0:
+            word >>= np.uint64(shift)
+            index += shift
+    return index
+
+
+@numba.njit(cache=True)
+def _argsort_into(keys: np.ndarray, order: np.ndarray) -> None:
+    """Writes into `order` the indices of `keys` in ascending order (heapsort, no allocation)."""
+    count = keys.shape[0]
+    for index in range(count):
+        order[index] = index
+    # Build a max-heap, then move the largest to the end repeatedly.
+    for start in range(count // 2 - 1, -1, -1):
+        _sift_down(keys, order, start, count)
+    for end in range(count - 1, 0, -1):
+        order[0], order[end] = order[end], order[0]
+        _sift_down(keys, order, 0, end)
+
+
+@numba.njit(cache=True)
+def _sift_down(keys: np.ndarray, order: np.ndarray, start: int, end: int) -> None:
+    """Moves order[start] down the max-heap order[:end] (by key) to where it belongs."""
+    root = start
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
+            child += 1
+        if keys[order[child]] <= keys[order[root]]:
+            return
+        order[root], order[child] = order[child], order[root]
+        root = child
+
+
+@numba.njit(cache=True)
+def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
+                 message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray, packed_rows: np.ndarray, column_observables: np.ndarray,
+                 max_iterations: int, scaling_factor: float, osd_order: int) -> np.ndarray:
+    """BP (+ OSD where BP does not converge) for every shot of the batch.
+
+    Min-sum BP, parallel schedule: a check sends each of its variables the product of the signs and
+    `scaling_factor` times the smallest magnitude of the other incoming messages, signed by its
+    syndrome bit. BP stops when the hard decision (a posterior <= 0 is an error, as in ldpc)
+    reproduces the syndrome. Otherwise, with
+    `osd_order >= 0`, columns are sorted from most to least likely in error by BP's posterior, the
+    first independent ones (found by Gaussian elimination over GF(2)) are solved for, and with
+    `osd_order > 0` the combination sweep (OSD-CS) also tries every single other column and every pair
+    among the first `osd_order` others, keeping the least-weight solution.
+
+    Args:
+        detection_events: uint8 (shots, ceil(num_checks / 8)), bit-packed little-endian.
+        check_offsets: int64 (num_checks + 1,), CSR offsets into `check_messages`.
+        check_messages: int64 (num_messages,), message indices of each check.
+        message_variables: int64 (num_messages,), the variable (column) of each message; messages
+            are numbered column by column, so they are sorted by variable.
+        variable_offsets: int64 (num_variables + 1,), the messages of variable j are
+            variable_offsets[j] .. variable_offsets[j + 1] - 1.
+        weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p).
+        packed_rows: uint64 (num_checks, ceil(num_variables / 64)), the check matrix, bit j % 64 of word
+            j // 64 for column j.
+        column_observables: uint8 (num_variables, observable_bytes), bit-packed observables per column.
+        max_iterations: BP iterations at most.
+        scaling_factor: min-sum scaling factor in (0, 1].
+        osd_order: NO_OSD (-1) for BP only, 0 for OSD-0, > 0 for OSD-CS of that order.
+
+    Returns:
+        uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian.
+    """
+    shots = detection_events.shape[0]
+    num_checks = check_offsets.shape[0] - 1
+    num_variables = variable_offsets.shape[0] - 1
+    num_messages = message_variables.shape[0]
+    words = packed_rows.shape[1]
+    observable_bytes = column_observables.shape[1]
+    predictions = np.zeros((shots, observable_bytes), dtype=np.uint8)
+
+    syndrome = np.zeros(num_checks, dtype=np.uint8)
+    to_check = np.empty(num_messages, dtype=np.float64)
+    to_variable = np.empty(num_messages, dtype=np.float64)
+    posterior = np.empty(num_variables, dtype=np.float64)
+    hard = np.zeros(num_variables, dtype=np.uint8)
+    # OSD work space.
+    order = np.empty(num_variables, dtype=np.int64)
+    rows = np.empty_like(packed_rows)
+    reduced_syndrome = np.empty(num_checks, dtype=np.uint8)
+    pivot_columns = np.empty(num_checks, dtype=np.int64)
+    is_pivot = np.zeros(num_variables, dtype=np.bool_)
+    flip_gain = np.empty(num_variables, dtype=np.float64)
+    row_gain = np.empty(num_checks, dtype=np.float64)
+    sweep = np.empty(max(osd_order, 0), dtype=np.int64)
+    solution = np.zeros(num_variables, dtype=np.uint8)
+
+    for shot in range(shots):
+        defects = 0
+        for check in range(num_checks):
+            bit = (detection_events[shot, check >> 3] >> (check & 7)) & 1
+            syndrome[check] = bit
+            defects += bit
+        if defects == 0:
+            continue
+
+        # Belief propagation.
+        for variable in range(num_variables):
+            for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+                to_check[message] = weights[variable]
+        converged = False
+        for _ in range(max_iterations):
+            for check in range(num_checks):
+                negative = syndrome[check] == 1
+                smallest = np.inf
+                second = np.inf
+                smallest_at = -1
+                for slot in range(check_offsets[check], check_offsets[check + 1]):
+                    message = check_messages[slot]
+                    value = to_check[message]
+                    if value < 0:
+                        negative = not negative
+                        value = -value
+                    if value < smallest:
+                        second = smallest
+                        smallest = value
+                        smallest_at = message
+                    elif value < second:
+                        second = value
+                for slot in range(check_offsets[check], check_offsets[check + 1]):
+                    message = check_messages[slot]
+                    magnitude = scaling_factor * (second if message == smallest_at else smallest)
+                    if negative != (to_check[message] < 0):
+                        magnitude = -magnitude
+                    to_variable[message] = magnitude
+            for variable in range(num_variables):
+                total = weights[variable]
+                for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+                    total += to_variable[message]
+                posterior[variable] = total
+                hard[variable] = total <= 0  # ties count as flipped, as in ldpc
+                for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+                    to_check[message] = total - to_variable[message]
+            converged = True
+            for check in range(num_checks):
+                parity = syndrome[check]
+                for slot in range(check_offsets[check], check_offsets[check + 1]):
+                    parity ^= hard[message_variables[check_messages[slot]]]
+                if parity:
+                    converged = False
+                    break
+            if converged:
+                break
+
+        if converged or osd_order == NO_OSD:
+            for variable in range(num_variables):
+                if hard[variable]:
+                    for byte_index in range(observable_bytes):
+                        predictions[shot, byte_index] ^= column_observables[variable, byte_index]
+            continue
+
+        # OSD: eliminate columns from the likeliest to be in error, keeping the first independent ones.
+        _argsort_into(posterior, order)
+        rows[:, :] = packed_rows
+        reduced_syndrome[:] = syndrome
+        rank = 0
+        for column in order:
+            if rank == num_checks:
+                break
+            word = column >> 6
+            mask = np.uint64(1) << np.uint64(column & 63)
+            pivot = -1
+            for row in range(rank, num_checks):
+                if rows[row, word] & mask:
+                    pivot = row
+                    break
+            if pivot == -1:
+                continue
+            if pivot != rank:
+                for index in range(words):
+                    rows[pivot, index], rows[rank, index] = rows[rank, index], rows[pivot, index]
+                reduced_syndrome[pivot], reduced_syndrome[rank] = reduced_syndrome[rank], reduced_syndrome[pivot]
+            for row in range(num_checks):
+                if row != rank and rows[row, word] & mask:
+                    for index in range(words):
+                        rows[row, index] ^= rows[rank, index]
+                    reduced_syndrome[row] ^= reduced_syndrome[rank]
+            pivot_columns[rank] = column
+            is_pivot[column] = True
+            rank += 1
+
+        # OSD-0 sets the pivots to the reduced syndrome. Flipping a free column t toggles the pivots of
+        # the rows holding t: weight change flip_gain[t] = w_t + sum of row_gain over those rows.
+        best_first = -1
+        best_second = -1
+        if osd_order > 0:
+            for row in range(rank):
+                pivot_weight = weights[pivot_columns[row]]
+                row_gain[row] = -pivot_weight if reduced_syndrome[row] else pivot_weight
+            for column in range(num_variables):
+                flip_gain[column] = weights[column]
+            for row in range(rank):
+                for index in range(words):
+                    word_bits = rows[row, index]
+                    while word_bits:
+                        column = index * 64 + _lowest_bit(word_bits)
+                        word_bits &= word_bits - np.uint64(1)
+                        if not is_pivot[column]:
+                            flip_gain[column] += row_gain[row]
+            best_gain = 0.0
+            num_sweep = 0
+            for column in order:
+                if is_pivot[column]:
+                    continue
+                if flip_gain[column] < best_gain:
+                    best_gain = flip_gain[column]
+                    best_first = column
+                if num_sweep < osd_order:
+                    sweep[num_sweep] = column
+                    num_sweep += 1
+            for first in range(num_sweep):
+                column_a = sweep[first]
+                word_a = column_a >> 6
+                mask_a = np.uint64(1) << np.uint64(column_a & 63)
+                for second in range(first + 1, num_sweep):
+                    column_b = sweep[second]
+                    word_b = column_b >> 6
+                    mask_b = np.uint64(1) << np.uint64(column_b & 63)
+                    gain = flip_gain[column_a] + flip_gain[column_b]
+                    for row in range(rank):
+                        if rows[row, word_a] & mask_a and rows[row, word_b] & mask_b:
+                            gain -= 2.0 * row_gain[row]
+                    if gain < best_gain:
+                        best_gain = gain
+                        best_first = column_a
+                        best_second = column_b
+
+        for row in range(rank):
+            bit = reduced_syndrome[row]
+            for column in (best_first, best_second):
+                if column >= 0 and rows[row, column >> 6] & (np.uint64(1) << np.uint64(column & 63)):
+                    bit ^= 1
+            solution[pivot_columns[row]] = bit
+        for column in (best_first, best_second):
+            if column >= 0:
+                solution[column] = 1
+        for variable in range(num_variables):
+            if solution[variable]:
+                for byte_index in range(observable_bytes):
+                    predictions[shot, byte_index] ^= column_observables[variable, byte_index]
+                solution[variable] = 0
+        for row in range(rank):
+            is_pivot[pivot_columns[row]] = False
+    return predictions

@@ -1,0 +1,192 @@
+"""A detector error model as the arrays decoders need: its check matrix, and its matching graph.
+
+Both readers walk `dem.flattened()` once, in Python, at compile time; decoders hand the arrays to
+their Numba kernels.
+
+>>> import stim
+>>> from qec.decoders.dem_arrays import check_matrices, matching_graph
+>>> dem = stim.DetectorErrorModel('''
+...     error(0.1) D0
+...     error(0.1) D0 D1 L0
+...     error(0.2) D1
+... ''')
+>>> matrices = check_matrices(dem)
+>>> matrices.check_matrix.toarray()
+array([[1, 1, 0],
+       [0, 1, 1]], dtype=uint8)
+>>> graph = matching_graph(dem)
+>>> graph.edge_endpoints.tolist()  # the boundary is node 2 = num_detectors
+[[0, 2], [0, 1], [1, 2]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+import stim
+
+from qec.errors import QecInputError
+
+
+def _xor(left: float, right: float) -> float:
+    """The probability that exactly one of two independent events with these probabilities happens."""
+    return left * (1 - right) + right * (1 - left)
+
+
+def _error_components(dem: stim.DetectorErrorModel):
+    """Yields (probability, [(detectors, observables), ...]) per error, one pair per `^`-separated part."""
+    for instruction in dem.flattened():
+        if instruction.type != "error":
+            continue
+        probability = instruction.args_copy()[0]
+        components: list[tuple[list[int], list[int]]] = [([], [])]
+        for target in instruction.targets_copy():
+            if target.is_separator():
+                components.append(([], []))
+            elif target.is_relative_detector_id():
+                components[-1][0].append(target.val)
+            else:
+                components[-1][1].append(target.val)
+        yield probability, components
+
+
+def _packed_observables(observable_sets: list[frozenset[int]], num_observables: int) -> np.ndarray:
+    """uint8 (len(observable_sets), ceil(num_observables / 8)), little-endian bits like stim."""
+    bits = np.zeros((len(observable_sets), max(num_observables, 1)), dtype=np.uint8)
+    for row, observables in enumerate(observable_sets):
+        bits[row, sorted(observables)] = 1
+    return np.packbits(bits[:, :num_observables], axis=1, bitorder="little").reshape(
+        len(observable_sets), (num_observables + 7) // 8)
+
+
+@dataclass(frozen=True)
+class CheckMatrices:
+    """A DEM's independent error mechanisms as columns.
+
+    Attributes:
+        check_matrix: uint8 CSC (num_detectors, num_errors); 1 where the error flips the detector.
+        observables_matrix: uint8 CSC (num_observables, num_errors); 1 where it flips the observable.
+        priors: float64 (num_errors,), each error's probability.
+        packed_observables: uint8 (num_errors, ceil(num_observables / 8)), the observables each error
+            flips, bit-packed little-endian like stim's predictions.
+    """
+
+    check_matrix: scipy.sparse.csc_matrix
+    observables_matrix: scipy.sparse.csc_matrix
+    priors: np.ndarray
+    packed_observables: np.ndarray
+
+
+def check_matrices(dem: stim.DetectorErrorModel) -> CheckMatrices:
+    """The DEM's check and observable matrices, one column per distinct (detectors, observables) symptom.
+
+    Hyperedges stay whole: a decomposed error (`D0 D1 ^ D2`) is one column flipping all its detectors.
+    Errors with the same symptom are merged into one column with the probability that an odd number
+    of them happen. Errors that flip nothing are dropped.
+    """
+    merged: dict[tuple[frozenset[int], frozenset[int]], float] = {}
+    for probability, components in _error_components(dem):
+        detectors: set[int] = set()
+        observables: set[int] = set()
+        for component_detectors, component_observables in components:
+            detectors.symmetric_difference_update(component_detectors)
+            observables.symmetric_difference_update(component_observables)
+        if not detectors and not observables:
+            continue
+        key = (frozenset(detectors), frozenset(observables))
+        merged[key] = _xor(merged.get(key, 0.0), probability)
+    keys = list(merged)
+    priors = np.array([merged[key] for key in keys], dtype=np.float64)
+
+    def matrix(rows_of: int, height: int) -> scipy.sparse.csc_matrix:
+        indptr = np.cumsum([0] + [len(key[rows_of]) for key in keys])
+        indices = np.array([row for key in keys for row in sorted(key[rows_of])], dtype=np.int64)
+        data = np.ones(len(indices), dtype=np.uint8)
+        return scipy.sparse.csc_matrix((data, indices, indptr), shape=(height, len(keys)))
+
+    return CheckMatrices(
+        check_matrix=matrix(0, dem.num_detectors),
+        observables_matrix=matrix(1, dem.num_observables),
+        priors=priors,
+        packed_observables=_packed_observables([key[1] for key in keys], dem.num_observables),
+    )
+
+
+def _graphlike_components(dem: stim.DetectorErrorModel):
+    """Yields (probability, detectors, observables) per `^`-separated component; QecInputError for hyperedges."""
+    for probability, components in _error_components(dem):
+        for detectors, observables in components:
+            if len(detectors) > 2:
+                raise QecInputError(
+                    f"the detector error model is not graphlike: an error flips the {len(detectors)} detectors "
+                    f"{detectors} and matching graphs allow 1 or 2; decompose it with "
+                    "circuit.detector_error_model(decompose_errors=True) or use the 'bposd' decoder"
+                )
+            yield probability, detectors, observables
+
+
+def require_graphlike(dem: stim.DetectorErrorModel) -> None:
+    """Raises QecInputError, naming the 'bposd' decoder, if an error (component) flips more than two detectors."""
+    for _ in _graphlike_components(dem):
+        pass
+
+
+@dataclass(frozen=True)
+class MatchingGraph:
+    """A graphlike DEM's matching graph; node `num_detectors` is the boundary.
+
+    Attributes:
+        num_detectors: the DEM's detector count; nodes are 0..num_detectors, the last is the boundary.
+        edge_endpoints: int32 (num_edges, 2), the two nodes of each edge (boundary edges end at the boundary).
+        edge_probabilities: float64 (num_edges,), probability that the edge's error happens.
+        edge_observables: uint8 (num_edges, ceil(num_observables / 8)), bit-packed little-endian.
+        node_edge_offsets: int32 (num_detectors + 2,), CSR offsets into `node_edges` per node.
+        node_edges: int32 (2 * num_edges,), the edges at each node.
+        node_neighbors: int32 (2 * num_edges,), the node at the other end of each of `node_edges`.
+    """
+
+    num_detectors: int
+    edge_endpoints: np.ndarray
+    edge_probabilities: np.ndarray
+    edge_observables: np.ndarray
+    node_edge_offsets: np.ndarray
+    node_edges: np.ndarray
+    node_neighbors: np.ndarray
+
+    @property
+    def edge_weights(self) -> np.ndarray:
+        """float64 (num_edges,): log((1 - p) / p), clipped at 0 for p >= 1/2."""
+        p = np.clip(self.edge_probabilities, 1e-300, 0.5)
+        return np.log1p(-p) - np.log(p)
+
+
+def matching_graph(dem: stim.DetectorErrorModel) -> MatchingGraph:
+    """The DEM's matching graph, every `^`-separated component an edge, as PyMatching builds it.
+
+    Parallel edges are merged (probability of an odd number of them; the first one's observables),
+    components that flip no detector are dropped. Raises QecInputError for a component with more than
+    two detectors, naming the decoder that accepts hyperedges.
+    """
+    boundary = dem.num_detectors
+    edges: dict[tuple[int, int], list] = {}
+    for probability, detectors, observables in _graphlike_components(dem):
+        if detectors:
+            key = (min(detectors), max(detectors)) if len(detectors) == 2 else (detectors[0], boundary)
+            if key in edges:
+                edges[key][0] = _xor(edges[key][0], probability)
+            else:
+                edges[key] = [probability, frozenset(observables)]
+    endpoints = np.array(list(edges), dtype=np.int32).reshape(len(edges), 2)
+    order = np.argsort(endpoints.ravel(), kind="stable")  # half-edge 2e + side, grouped by node
+    counts = np.bincount(endpoints.ravel(), minlength=boundary + 1)
+    return MatchingGraph(
+        num_detectors=boundary,
+        edge_endpoints=endpoints,
+        edge_probabilities=np.array([value[0] for value in edges.values()], dtype=np.float64),
+        edge_observables=_packed_observables([value[1] for value in edges.values()], dem.num_observables),
+        node_edge_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int32),
+        node_edges=(order // 2).astype(np.int32),
+        node_neighbors=endpoints.ravel()[order ^ 1].astype(np.int32),
+    )

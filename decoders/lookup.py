@@ -1,0 +1,87 @@
+"""The lookup decoder: the most likely error for every syndrome of a small DEM, tabulated at compile time.
+
+It is exact maximum-likelihood *error* decoding (what MWPM approximates on graphlike DEMs), and
+handles hyperedges, so tests use it as ground truth. The table has 2**num_detectors entries, so DEMs
+with more than `max_detectors` detectors are refused.
+
+>>> import stim
+>>> from qec.decoders.lookup import LookupDecoder
+>>> circuit = stim.Circuit.generated("repetition_code:memory", distance=3, rounds=2,
+...                                  before_round_data_depolarization=0.05)
+>>> dem = circuit.detector_error_model()
+>>> compiled = LookupDecoder().compile_decoder_for_dem(dem=dem)
+>>> detection_events, observables = circuit.compile_detector_sampler(seed=2).sample(
+...     100, separate_observables=True, bit_packed=True)
+>>> compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events).shape
+(100, 1)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sinter
+import stim
+
+from qec.decoders.dem_arrays import check_matrices
+from qec.decoders.lookup_kernels import decode_batch, most_likely_table
+from qec.errors import QecInputError
+
+MAX_OBSERVABLES = 64
+
+
+class LookupCompiledDecoder(sinter.CompiledDecoder):
+    """A DEM's syndrome table.
+
+    Attributes:
+        table_log_odds: float64 (2**num_detectors,), log(P(most likely error) / P(no error)) per syndrome.
+        table_observables: uint64 (2**num_detectors,), the observables that error flips (bit k = observable k).
+    """
+
+    def __init__(self, table_log_odds: np.ndarray, table_observables: np.ndarray, num_observables: int):
+        self.table_log_odds = table_log_odds
+        self.table_observables = table_observables
+        self.num_observables = num_observables
+
+    def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
+        """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
+        return decode_batch(np.ascontiguousarray(bit_packed_detection_event_data, dtype=np.uint8),
+                            self.table_observables, (self.num_observables + 7) // 8)
+
+
+class LookupDecoder(sinter.Decoder):
+    """Most-likely-error lookup table for DEMs of at most `max_detectors` detectors (and 64 observables).
+
+    Compiling takes about num_errors * 2**num_detectors steps and 16 * 2**num_detectors bytes.
+    """
+
+    def __init__(self, *, max_detectors: int = 20):
+        self.max_detectors = max_detectors
+
+    def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
+        matrices = check_matrices(dem)
+        num_errors = len(matrices.priors)
+        if dem.num_detectors > self.max_detectors:
+            raise QecInputError(
+                f"the detector error model is too large for 'lookup': it has {dem.num_detectors} detectors "
+                f"and {num_errors} errors, and a table of 2^{dem.num_detectors} syndromes is allowed only up to "
+                f"{self.max_detectors} detectors (2^{self.max_detectors}); use 'pymatching', 'uf' or 'bposd', "
+                "or LookupDecoder(max_detectors=...) if the memory (16 bytes per syndrome) is there"
+            )
+        if dem.num_observables > MAX_OBSERVABLES:
+            raise QecInputError(
+                f"'lookup' supports up to {MAX_OBSERVABLES} observables, the detector error model has "
+                f"{dem.num_observables}; use 'bposd'"
+            )
+        check = matrices.check_matrix
+        detector_masks = np.zeros(num_errors, dtype=np.int64)
+        observable_masks = np.zeros(num_errors, dtype=np.uint64)
+        for error in range(num_errors):
+            for detector in check.indices[check.indptr[error]:check.indptr[error + 1]]:
+                detector_masks[error] |= 1 << int(detector)
+            observables = matrices.observables_matrix
+            for observable in observables.indices[observables.indptr[error]:observables.indptr[error + 1]]:
+                observable_masks[error] |= np.uint64(1 << int(observable))
+        priors = np.clip(matrices.priors, 1e-300, 1 - 1e-16)
+        log_odds, table_observables = most_likely_table(
+            detector_masks, observable_masks, np.log(priors) - np.log1p(-priors), dem.num_detectors)
+        return LookupCompiledDecoder(log_odds, table_observables, dem.num_observables)
