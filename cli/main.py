@@ -13,6 +13,7 @@ import sys
 import typer
 
 from qec.cli import circuits, results, study
+from qec.cli import mitigate
 from qec.errors import QecInputError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("codes")(circuits.codes_command)
 app.command("circuit")(circuits.circuit_command)
+app.command("mitigate")(mitigate.mitigate_command)
 app.command("threshold")(study.threshold_command)
 app.command("collect")(study.collect_command)
 app.command("stats")(study.stats_command)

@@ -1,0 +1,114 @@
+"""Seconds of noisy Aer statevector runs on CPU (and GPU where there is one), and batched vs serial ZNE.
+
+1. Noisy statevector: a layered circuit (RY on every qubit, then a CX ladder, `--layers` times) under
+   1q/2q depolarizing noise, `--shots` trajectories, at each of `--qubits`; CPU, then GPU when
+   qiskit-aer-gpu sees a CUDA device (else a printed note and no GPU rows).
+2. ZNE cost: Mitiq ZNE of the TFIM workload (statevector, `--zne-qubits`, scale factors 1,3,...,2k-1)
+   with our batched executor (all folded circuits in one Aer call) against the same executor limited to
+   one circuit per call (`max_batch_size=1`), same shots and seed.
+
+    python bench/bench_aer.py --qubits 20,22,24 --shots 20 --threads 2
+
+Prints a table; writes bench/results/bench_aer.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from mitiq import zne
+from mitiq.zne.inference import RichardsonFactory
+from mitiq.zne.scaling import fold_global
+from qiskit import QuantumCircuit
+
+from qec.mitigation.backends import aer_backend, gpu_available
+from qec.mitigation.noise_models import NoiseSpec
+from qec.mitigation.workloads import Workload, workload
+
+NOISE = NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01)
+
+
+def layered_circuit(num_qubits: int, layers: int) -> QuantumCircuit:
+    """RY(0.3 + 0.1 q) on every qubit then a CX ladder, `layers` times, measured at the end."""
+    circuit = QuantumCircuit(num_qubits)
+    for _ in range(layers):
+        for q in range(num_qubits):
+            circuit.ry(0.3 + 0.1 * q, q)
+        for q in range(num_qubits - 1):
+            circuit.cx(q, q + 1)
+    circuit.measure_all()
+    return circuit
+
+
+def time_statevector(num_qubits: int, *, layers: int, shots: int, device: str, threads: int) -> float:
+    """Seconds for one noisy statevector run of `shots` trajectories."""
+    circuit = layered_circuit(num_qubits, layers)
+    backend = aer_backend([circuit], noise=NOISE, device=device, method="statevector", shots=shots, seed=1,
+                          threads=threads)
+    start = time.perf_counter()
+    backend.run([circuit])
+    return time.perf_counter() - start
+
+
+def time_zne(task: Workload, *, scale_factors: tuple[float, ...], shots: int, batch: bool, threads: int) -> dict:
+    """Seconds and Aer calls of one ZNE estimate of `task`, batched or one circuit per call."""
+    backend = aer_backend([task.circuit], noise=NOISE, device="cpu", method="statevector", shots=shots, seed=1,
+                          threads=threads)
+    executor = backend.executor(task.observable, max_batch_size=1000 if batch else 1)
+    start = time.perf_counter()
+    value = zne.execute_with_zne(task.circuit, executor, factory=RichardsonFactory(scale_factors),
+                                 scale_noise=fold_global)
+    return {"seconds": time.perf_counter() - start, "aer_calls": executor.calls_to_executor,
+            "circuits": len(executor.executed_circuits) * task.observable.ngroups, "value": float(value),
+            "ideal": task.ideal}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qubits", default="20,22,24", help="comma-separated qubit counts (20-30 in the issue)")
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--shots", type=int, default=20, help="trajectories per statevector run")
+    parser.add_argument("--zne-qubits", type=int, default=10)
+    parser.add_argument("--zne-scales", type=int, default=5, help="number of odd scale factors 1,3,5,...")
+    parser.add_argument("--zne-shots", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=0, help="Aer max_parallel_threads (0: all cores)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_aer.json")
+    args = parser.parse_args()
+
+    devices = ["cpu"] + (["gpu"] if gpu_available() else [])
+    if len(devices) == 1:
+        print("note: no GPU (qiskit-aer-gpu with a CUDA device) here; GPU rows skipped")
+    rows = []
+    print(f"{'qubits':>6} {'device':>6} {'shots':>6} {'seconds':>9} {'ms/shot':>9}")
+    for num_qubits in (int(q) for q in args.qubits.split(",")):
+        for device in devices:
+            seconds = time_statevector(num_qubits, layers=args.layers, shots=args.shots, device=device,
+                                       threads=args.threads)
+            rows.append({"qubits": num_qubits, "device": device.upper(), "shots": args.shots, "seconds": seconds})
+            print(f"{num_qubits:>6} {device.upper():>6} {args.shots:>6} {seconds:>9.3f} "
+                  f"{1000 * seconds / args.shots:>9.2f}")
+
+    scale_factors = tuple(float(2 * k + 1) for k in range(args.zne_scales))
+    task = workload("tfim", qubits=args.zne_qubits)  # one Observable: Mitiq's grouping of its terms can vary
+    zne_rows = {mode: time_zne(task, scale_factors=scale_factors, shots=args.zne_shots, batch=mode == "batched",
+                               threads=args.threads) for mode in ("batched", "serial")}
+    print(f"\nZNE of TFIM-{args.zne_qubits} energy, scale factors {scale_factors}, {args.zne_shots} shots per circuit:")
+    print(f"{'mode':>8} {'aer calls':>9} {'circuits':>8} {'seconds':>8} {'value':>9} {'ideal':>9}")
+    for mode, row in zne_rows.items():
+        print(f"{mode:>8} {row['aer_calls']:>9} {row['circuits']:>8} {row['seconds']:>8.3f} {row['value']:>9.4f} "
+              f"{row['ideal']:>9.4f}")
+    print(f"serial / batched time: {zne_rows['serial']['seconds'] / zne_rows['batched']['seconds']:.2f}x")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "threads": args.threads,
+                                    "layers": args.layers, "noise": NOISE.describe(), "statevector": rows,
+                                    "zne": zne_rows}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

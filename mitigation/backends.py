@@ -1,0 +1,243 @@
+"""Aer simulators behind one batched Mitiq `Executor`: device and method choice, memory check.
+
+`aer_backend(...)` picks the device (`"auto"`: the GPU when qiskit-aer-gpu sees a CUDA device, else the
+CPU; `"gpu"` with no GPU is an error), the method (see `choose_method`) and refuses, before allocating, a
+circuit whose state would not fit in memory. `Backend.executor()` is a Mitiq `Executor` whose function
+measures every circuit of a batch in each group of an observable, sends them all to Aer in one `run` call
+and returns the observable's expectation per circuit.
+
+>>> from qiskit import QuantumCircuit
+>>> from qec.mitigation.backends import aer_backend
+>>> from qec.mitigation.noise_models import NoiseSpec, fake_backend
+>>> circuit = QuantumCircuit(2)
+>>> _ = circuit.h(0), circuit.cx(0, 1)
+>>> backend = aer_backend([circuit], noise=NoiseSpec(depolarizing_2q=0.01), device="cpu", shots=100, seed=1)
+>>> backend.device, backend.method
+('CPU', 'density_matrix')
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mitiq
+import numpy as np
+from mitiq import MeasurementResult, Observable, rem
+from mitiq.observable.pauli import PauliStringCollection
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+
+from qec.errors import QecInputError
+from qec.mitigation.noise_models import NoiseSpec, fake_backend
+
+DEVICES = ("auto", "cpu", "gpu")
+METHODS = ("auto", "statevector", "density_matrix", "stabilizer")
+CLIFFORD_GATES = frozenset({"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "measure",
+                            "reset", "barrier"})
+DENSITY_MATRIX_MAX_QUBITS = 10  # beyond this, statevector trajectories are cheaper than a 4^n matrix
+_BYTES_PER_AMPLITUDE = 16  # complex128
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An Aer simulator with its noise, device, method and shots per circuit."""
+
+    simulator: AerSimulator
+    device: str  # "CPU" or "GPU"
+    method: str
+    shots: int
+    seed: int | None
+
+    def run(self, circuits: Sequence[QuantumCircuit]) -> list[MeasurementResult]:
+        """Runs all `circuits` in one Aer call; bit j of each result is the j-th classical bit.
+
+        Each result's `qubit_indices` names the qubit each bit measured, as Mitiq's observables expect.
+        """
+        compiled = transpile(list(circuits), self.simulator, optimization_level=0)
+        result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed).result()
+        return [_measurement_result(circuit, result.get_counts(i)) for i, circuit in enumerate(circuits)]
+
+    def run_memory(self, circuits: Sequence[QuantumCircuit]) -> list[np.ndarray]:
+        """Per-shot bits of each circuit: bool arrays of shape (shots, num_clbits), column j = clbit j."""
+        compiled = transpile(list(circuits), self.simulator, optimization_level=0)
+        result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed, memory=True).result()
+        return [_memory_bits(result.get_memory(i)) for i in range(len(circuits))]
+
+    def executor(self, observable: Observable, *, readout: float = 0.0, max_batch_size: int = 1000) -> mitiq.Executor:
+        """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements).
+
+        Every qubit of a circuit must carry a gate: Mitiq numbers the qubits it sees from 0.
+
+        All circuits of a batch, each measured in every one of the observable's groups (Mitiq's
+        `Observable.measure_in`), go to Aer in one call. `readout` > 0 applies Mitiq's readout-error
+        mitigation (`rem.mitigate_measurements` with `rem.generate_inverse_confusion_matrix` for symmetric
+        flips at that rate) to each group's measurements. Expectations are taken here, not in Mitiq's
+        `Executor.evaluate`, whose Mitiq 1.1 version mixes up the groups of different circuits in a batch.
+        """
+        groups = observable.groups
+
+        def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
+            measured = [c for circuit in circuits for c in observable.measure_in(circuit)]
+            results = self.run(measured)
+            if readout > 0:
+                results = [rem.mitigate_measurements(
+                    r, rem.generate_inverse_confusion_matrix(r.nqubits, readout, readout)) for r in results]
+            return [sum(_group_expectation(group, result) for group, result in zip(groups, results[i:i + len(groups)]))
+                    for i in range(0, len(results), len(groups))]
+
+        return mitiq.Executor(expectations, max_batch_size=max_batch_size)
+
+
+def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, device: str = "auto",
+                method: str = "auto", shots: int = 4000, seed: int | None = None,
+                threads: int = 0) -> Backend:
+    """An Aer backend fit for `circuits` under `noise` (None: noiseless).
+
+    Args:
+        circuits: the circuits it will run (they decide the method and the memory needed).
+        device: "auto", "cpu" or "gpu".
+        method: "auto" or one of Aer's "statevector", "density_matrix", "stabilizer".
+        threads: Aer's max_parallel_threads (0: all cores).
+
+    With `noise.fake_backend` set, the simulator is `AerSimulator.from_backend` of that fake IBM device:
+    circuits are transpiled to its gates and coupling map, and get its calibrated noise.
+
+    Raises QecInputError for an unknown device or method, "gpu" with no GPU, a stabilizer method for a
+    non-Clifford circuit or non-Pauli noise (or on the GPU), or too many qubits for the method on the
+    device's free memory.
+    """
+    if device not in DEVICES:
+        raise QecInputError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    if method not in METHODS:
+        raise QecInputError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    if shots < 1:
+        raise QecInputError(f"shots must be >= 1, got {shots}")
+    aer_device = resolve_device(device)
+    num_qubits = max(circuit.num_qubits for circuit in circuits)
+    noisy = noise is not None and noise != NoiseSpec()
+    stabilizer_ok = (noise is None or noise.is_pauli) and all(is_clifford(circuit) for circuit in circuits)
+    mid_circuit = any(i.operation.name == "reset" for circuit in circuits for i in circuit.data)
+    chosen = method if method != "auto" else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy,
+                                                           mid_circuit=mid_circuit)
+    if chosen == "stabilizer" and not stabilizer_ok:
+        raise QecInputError("the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
+                            "use --method statevector or density_matrix")
+    if chosen == "stabilizer" and aer_device == "GPU":
+        if device == "gpu":
+            raise QecInputError("Aer's stabilizer method runs on the CPU only: use --device cpu or auto, or "
+                                "--method statevector for the GPU")
+        aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
+    check_memory(num_qubits, method=chosen, device=aer_device)
+    options = {"method": chosen, "device": aer_device, "max_parallel_threads": threads}
+    if noise is not None and noise.fake_backend is not None:
+        simulator = AerSimulator.from_backend(fake_backend(noise.fake_backend), **options)
+    else:
+        simulator = AerSimulator(**options, **({} if noise is None else {"noise_model": noise.to_aer()}))
+    return Backend(simulator, aer_device, chosen, shots, seed)
+
+
+def choose_method(num_qubits: int, *, clifford: bool, noisy: bool, mid_circuit: bool = False) -> str:
+    """The cheapest exact method.
+
+    Stabilizer for Clifford circuits under Pauli noise when they measure mid-circuit (every shot is its
+    own run) or are too big for a density matrix; density matrix for small noisy circuits measured only
+    at the end (one run, then shots are samples); statevector otherwise.
+
+    >>> choose_method(30, clifford=False, noisy=True)
+    'statevector'
+    >>> choose_method(5, clifford=True, noisy=True, mid_circuit=True)
+    'stabilizer'
+    """
+    if clifford and (mid_circuit or num_qubits > DENSITY_MATRIX_MAX_QUBITS):
+        return "stabilizer"
+    if noisy and not mid_circuit and num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
+        return "density_matrix"
+    return "statevector"
+
+
+def is_clifford(circuit: QuantumCircuit) -> bool:
+    """True when every instruction of `circuit` is a Clifford gate, a measurement, reset or barrier."""
+    return all(instruction.operation.name in CLIFFORD_GATES for instruction in circuit.data)
+
+
+def gpu_available() -> bool:
+    """True when this Aer build (qiskit-aer-gpu) sees a CUDA device."""
+    return "GPU" in AerSimulator().available_devices()
+
+
+def resolve_device(device: str) -> str:
+    """Aer's device name for "auto", "cpu" or "gpu"; "gpu" with no GPU raises QecInputError."""
+    if device == "cpu":
+        return "CPU"
+    if gpu_available():
+        return "GPU"
+    if device == "gpu":
+        raise QecInputError("device 'gpu' needs qiskit-aer-gpu and a CUDA GPU, and this Aer sees only "
+                            f"{', '.join(AerSimulator().available_devices())}: install qiskit-aer-gpu "
+                            "(pip install 'qec[gpu]') on a machine with a GPU, or use --device cpu or auto")
+    return "CPU"
+
+
+def state_bytes(num_qubits: int, method: str) -> int:
+    """Bytes Aer allocates for the state: 16 * 2^n (statevector), 16 * 4^n (density matrix), O(n^2) (stabilizer).
+
+    >>> state_bytes(20, "statevector")
+    16777216
+    """
+    if method == "stabilizer":
+        return 2 * num_qubits * (2 * num_qubits + 1)
+    exponent = num_qubits * (2 if method == "density_matrix" else 1)
+    return _BYTES_PER_AMPLITUDE << exponent
+
+
+def check_memory(num_qubits: int, *, method: str, device: str) -> None:
+    """Raises QecInputError when the state of `num_qubits` qubits would not fit in free memory."""
+    available = _free_bytes(device)
+    needed = state_bytes(num_qubits, method)
+    if needed <= available:
+        return
+    largest = next(n for n in range(num_qubits, 0, -1) if state_bytes(n, method) <= available)
+    raise QecInputError(
+        f"{num_qubits} qubits need {needed / 2**30:.3g} GiB for the {method} method, and the {device} has "
+        f"{available / 2**30:.3g} GiB free: use at most {largest} qubits with {method}, or a Clifford circuit "
+        "under Pauli noise (stabilizer method)")
+
+
+def _free_bytes(device: str) -> int:
+    """Free memory of the device: the host's available RAM, or the GPU's free memory from nvidia-smi."""
+    if device == "GPU" and shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.split()[0]) * 2**20
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _group_expectation(group: PauliStringCollection, result: MeasurementResult) -> float:
+    """Sum of coeff * <P> over the Pauli strings of one commuting group, from that group's measurements."""
+    total = 0.0
+    for pauli in group.elements:
+        support = sorted(pauli.support())
+        parity = result.filter_qubits(support).sum(axis=1) % 2 if support else np.zeros(result.shots)
+        total += float(np.real(pauli.coeff)) * float(np.mean(1 - 2 * parity))
+    return total
+
+
+def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> MeasurementResult:
+    """Counts as a Mitiq `MeasurementResult`: bit j is clbit j, labelled with the qubit it measured."""
+    measured = {circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
+                for i in circuit.data if i.operation.name == "measure"}
+    keys = list(counts)
+    bits = _memory_bits(keys)
+    rows = np.repeat(bits, [counts[key] for key in keys], axis=0)
+    columns = sorted(measured)
+    return MeasurementResult(rows[:, columns].astype(int).tolist(), qubit_indices=tuple(measured[c] for c in columns))
+
+
+def _memory_bits(keys: list[str]) -> np.ndarray:
+    """Aer's bit strings (clbit 0 rightmost, registers space-separated) as bools, column j = clbit j."""
+    text = [key.replace(" ", "")[::-1] for key in keys]
+    return np.array([[c == "1" for c in row] for row in text], dtype=bool).reshape(len(keys), -1)

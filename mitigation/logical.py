@@ -1,0 +1,258 @@
+"""Logical error rates of qec's Stim memory circuits run on Aer, beside Stim's Pauli-twirled estimate, and ZNE.
+
+`LogicalExperiment.build(family, distance=, rounds=, noise=)` takes a noiseless memory circuit from
+`qec.codes`, rewrites it with Z-basis measurements and resets only (MX -> H M, RX -> R H, ...), and
+from that one gate list builds
+
+- the Qiskit circuit Aer runs: mid-circuit `measure` + `reset`, one clbit per measurement, an `id` on
+  every qubit idle in a layer (so T1/T2 act there, for one 1q gate time); Aer adds `NoiseSpec.to_aer()`'s
+  noise per gate;
+- the Stim circuit with the Pauli twirl of the same noise at the same places: DEPOLARIZE1/2 for the
+  depolarizing rates, PAULI_CHANNEL_1 for the twirl of thermal relaxation and over-rotation
+  (`NoiseSpec.pauli_twirled_1q`), X_ERROR before each measurement for readout. Under Pauli noise
+  (no T1/T2/rotation) the two are the same noise, exactly.
+
+Aer's measurement records become detection events through Stim's `compile_m2d_converter`, which a
+`qec.decoders` decoder compiled for the Stim circuit's DEM decodes. ZNE scales the gate noise by random
+unitary folding of the gates (`fold_gates`; Mitiq's own folding refuses mid-circuit measurements), runs
+all scaled circuits in one Aer call, and extrapolates <Z_L> = 1 - 2 p_L to zero noise with a Mitiq
+factory. p_L of a distance-d code grows like (scale * p)^((d+1)/2) at small scales, so scale factors near
+1 (the default 1, 1.5, 2) suit a polynomial fit better than 1, 3, 5.
+
+>>> from qec.mitigation.logical import LogicalExperiment
+>>> from qec.mitigation.noise_models import NoiseSpec
+>>> experiment = LogicalExperiment.build("repetition", distance=3, rounds=2, noise=NoiseSpec(depolarizing_2q=0.01))
+>>> experiment.qiskit_circuit.num_qubits, experiment.qiskit_circuit.num_clbits
+(5, 7)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import stim
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+
+from qec import codes, decoders
+from qec.errors import QecInputError
+from qec.mitigation.backends import Backend
+from qec.mitigation.noise_models import NoiseSpec
+from qec.mitigation.techniques import ZneOptions
+
+LOGICAL_FAMILIES = ("repetition", "shor", "surface")
+_ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "QUBIT_COORDS", "SHIFT_COORDS", "TICK"}
+# Stim gates outside the Z basis, rewritten into H + Z-basis gates (measurement count unchanged).
+_REWRITES = {"RX": ("R", "H"), "MX": ("H", "M"), "MRX": ("H", "MR", "H")}
+_UNITARIES = {"H": "h", "CX": "cx", "CZ": "cz", "I": "id"}
+
+
+@dataclass(frozen=True)
+class LogicalRate:
+    """Logical errors among shots: the rate and its binomial standard error."""
+
+    errors: int
+    shots: int
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.shots
+
+    @property
+    def standard_error(self) -> float:
+        """sqrt(p(1-p)/shots), with p(1-p) floored at 1/shots so that zero errors still get an error bar."""
+        return math.sqrt(max(self.rate * (1 - self.rate), 1 / self.shots) / self.shots)
+
+
+@dataclass(frozen=True)
+class LogicalExperiment:
+    """One memory experiment as a Z-basis Stim circuit, its Aer (Qiskit) circuit and its twirled Stim circuit."""
+
+    family: str
+    distance: int
+    rounds: int
+    noise: NoiseSpec
+    z_basis_circuit: stim.Circuit  # noiseless, Z-basis gates only, idles marked with I
+    qiskit_circuit: QuantumCircuit
+    twirled_circuit: stim.Circuit  # z_basis_circuit with the Pauli twirl of `noise`
+
+    @classmethod
+    def build(cls, family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str = "Z") -> LogicalExperiment:
+        """The experiment for `family` ("repetition", "shor" or "surface") at `distance`, `rounds`."""
+        if family not in LOGICAL_FAMILIES:
+            raise QecInputError(f"unknown family {family!r} for logical runs: "
+                                f"choose one of {', '.join(LOGICAL_FAMILIES)}")
+        if noise.fake_backend is not None:
+            raise QecInputError("logical runs need noise given as rates (p1, p2, readout, t1, t2, rotation), "
+                                "not a fake backend, so that Stim can simulate its Pauli twirl")
+        z_basis = _z_basis_with_idles(codes.memory_circuit(family, distance=distance, rounds=rounds, basis=basis))
+        return cls(family, distance, rounds, noise, z_basis, to_qiskit(z_basis), twirled(z_basis, noise))
+
+    def logical_rate(self, measurements: np.ndarray, *, decoder: str = "pymatching") -> LogicalRate:
+        """Decodes Aer's measurement records: bool array, shape (shots, num_measurements), column j = j-th."""
+        converter = self.z_basis_circuit.compile_m2d_converter()
+        detection_events, flips = converter.convert(measurements=measurements, separate_observables=True)
+        return self._decode(detection_events, flips, decoder)
+
+    def stim_estimate(self, *, shots: int, decoder: str = "pymatching", seed: int | None = None) -> LogicalRate:
+        """The logical error rate of the twirled Stim circuit over `shots` shots."""
+        sampler = self.twirled_circuit.compile_detector_sampler(seed=seed)
+        detection_events, flips = sampler.sample(shots, separate_observables=True)
+        return self._decode(detection_events, flips, decoder)
+
+    def scaled_circuits(self, scale_factors: Sequence[float], *, seed: int | None = None) -> list[QuantumCircuit]:
+        """The Aer circuit with its gates folded to each noise scale (see `fold_gates`)."""
+        for scale in scale_factors:
+            if scale < 1:
+                raise QecInputError(f"noise scale factors must be >= 1, got {scale}")
+        return [fold_gates(self.qiskit_circuit, scale, seed=seed) for scale in scale_factors]
+
+    def _decode(self, detection_events: np.ndarray, flips: np.ndarray, decoder: str) -> LogicalRate:
+        dem = self.twirled_circuit.detector_error_model(decompose_errors=True)
+        compiled = decoders.get(decoder).compile_decoder_for_dem(dem=dem)
+        packed = np.packbits(detection_events, axis=1, bitorder="little")
+        predicted = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=packed)
+        predicted = np.unpackbits(predicted, axis=1, bitorder="little", count=flips.shape[1]).astype(bool)
+        return LogicalRate(int(np.any(predicted != flips, axis=1).sum()), len(flips))
+
+
+@dataclass(frozen=True)
+class LogicalZne:
+    """<Z_L> = 1 - 2 p_L at each noise scale and extrapolated to zero."""
+
+    scale_factors: tuple[float, ...]
+    rates: tuple[LogicalRate, ...]
+    mitigated_expectation: float
+
+    @property
+    def noisy_expectation(self) -> float:
+        return 1 - 2 * self.rates[0].rate
+
+    @property
+    def mitigated_logical_error_rate(self) -> float:
+        return (1 - self.mitigated_expectation) / 2
+
+
+def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: ZneOptions = ZneOptions(),
+                decoder: str = "pymatching") -> LogicalZne:
+    """Runs the folded circuits in one Aer call, decodes each, and extrapolates <Z_L> with Mitiq's factory."""
+    if options.scale_factors[0] != 1:
+        raise QecInputError("logical ZNE needs scale factor 1 first (the unmitigated run), "
+                            f"got {options.scale_factors}")
+    records = backend.run_memory(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
+    rates = tuple(experiment.logical_rate(bits, decoder=decoder) for bits in records)
+    expectations = [1 - 2 * rate.rate for rate in rates]
+    factory = options.factory_object()
+    for scale, value in zip(options.scale_factors, expectations):
+        factory.push({"scale_factor": scale}, value)
+    return LogicalZne(options.scale_factors, rates, float(factory.reduce()))
+
+
+def fold_gates(circuit: QuantumCircuit, scale: float, *, seed: int | None = None) -> QuantumCircuit:
+    """Every unitary gate G replaced by G (G^dag G)^k, k drawn so that the mean of 2k+1 is `scale` (>= 1).
+
+    Each gate gets k = floor((scale-1)/2) folds, plus one more with probability equal to the remainder
+    (Mitiq's random gate folding, per gate, for circuits with mid-circuit measurements, which Mitiq's
+    folding functions refuse); measurements and resets are kept once. Odd integer scales fold every gate
+    exactly.
+
+    >>> circuit = QuantumCircuit(2); _ = circuit.cx(0, 1)
+    >>> fold_gates(circuit, 3).count_ops()["cx"]
+    3
+    """
+    base, extra = divmod((scale - 1) / 2, 1)
+    rng = np.random.default_rng(seed)
+    folded = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        folded.append(instruction)
+        if instruction.operation.name in ("measure", "reset", "barrier"):
+            continue
+        inverse = instruction.replace(operation=instruction.operation.inverse())
+        for _ in range(int(base) + int(rng.random() < extra)):
+            folded.append(inverse)
+            folded.append(instruction)
+    return folded
+
+
+def to_qiskit(z_basis: stim.Circuit) -> QuantumCircuit:
+    """The Qiskit circuit of a Z-basis Stim circuit: qubits renumbered densely, one clbit per measurement."""
+    used = sorted({t.value for i in z_basis if i.name not in _ANNOTATIONS for t in i.targets_copy() if t.is_qubit_target})
+    index = {q: i for i, q in enumerate(used)}
+    circuit = QuantumCircuit(QuantumRegister(len(used), "q"), ClassicalRegister(z_basis.num_measurements, "m"))
+    measured = 0
+    for instruction in z_basis:
+        name = instruction.name
+        qubits = [index[t.value] for t in instruction.targets_copy() if t.is_qubit_target]
+        if name in _ANNOTATIONS:
+            continue
+        if name in ("R", "MR", "M"):
+            for q in qubits:
+                if name != "R":
+                    circuit.measure(q, measured)
+                    measured += 1
+                if name != "M":
+                    circuit.reset(q)
+        else:
+            width = 2 if name in ("CX", "CZ") else 1
+            for k in range(0, len(qubits), width):
+                getattr(circuit, _UNITARIES[name])(*qubits[k:k + width])
+    return circuit
+
+
+def twirled(z_basis: stim.Circuit, noise: NoiseSpec) -> stim.Circuit:
+    """The Z-basis circuit with the Pauli twirl of `noise` wherever Aer's noise model puts `noise`."""
+    out = stim.Circuit()
+    after_1q = noise.pauli_twirled_1q(noise.gate_1q_ns)
+    after_2q = noise.pauli_twirled_1q(noise.gate_2q_ns)
+    for instruction in z_basis:
+        name, targets = instruction.name, instruction.targets_copy()
+        qubits = [t.value for t in targets if t.is_qubit_target]
+        if name in ("M", "MR") and noise.readout > 0:
+            out.append("X_ERROR", qubits, noise.readout)
+        out.append(instruction)
+        if name in ("H", "I"):
+            _channel(out, "DEPOLARIZE1", qubits, noise.depolarizing_1q)
+            _pauli_channel(out, qubits, after_1q)
+        elif name in ("CX", "CZ"):
+            _channel(out, "DEPOLARIZE2", qubits, noise.depolarizing_2q)
+            _pauli_channel(out, qubits, after_2q)
+    return out
+
+
+def _z_basis_with_idles(circuit: stim.Circuit) -> stim.Circuit:
+    """The flattened circuit with X-basis gates rewritten and `I` on each qubit idle in a layer (between TICKs)."""
+    qubits = sorted({t.value for i in circuit.flattened() for t in i.targets_copy()
+                     if t.is_qubit_target and i.name not in _ANNOTATIONS})
+    out, layer, touched = stim.Circuit(), stim.Circuit(), set()
+    for instruction in circuit.flattened():
+        name = instruction.name
+        if name == "TICK":
+            idle = [q for q in qubits if q not in touched]
+            if touched and idle:
+                layer.append("I", idle)
+            out += layer
+            out.append("TICK")
+            layer, touched = stim.Circuit(), set()
+            continue
+        if name not in _ANNOTATIONS:
+            touched.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
+        if name in _REWRITES:
+            for part in _REWRITES[name]:
+                layer.append(part, instruction.targets_copy())
+        elif name in _ANNOTATIONS or name in _UNITARIES or name in ("R", "M", "MR"):
+            layer.append(instruction)
+        else:
+            raise QecInputError(f"logical runs support R/RX/H/CX/CZ/M/MX/MR/MRX circuits, and this one has {name}")
+    return out + layer
+
+
+def _channel(out: stim.Circuit, name: str, qubits: list[int], p: float) -> None:
+    if p > 0:
+        out.append(name, qubits, p)
+
+
+def _pauli_channel(out: stim.Circuit, qubits: list[int], probabilities: tuple[float, float, float]) -> None:
+    if any(p > 0 for p in probabilities):
+        out.append("PAULI_CHANNEL_1", qubits, list(probabilities))
