@@ -25,7 +25,9 @@ def mitigate_command(
     qubits: Annotated[int, typer.Option(help="Qubits of the workload.")] = 4,
     noise: Annotated[Optional[str], typer.Option(
         help="Comma-separated key=value: p1, p2 (depolarizing), readout, t1, t2 (us), t1q, t2q (gate ns), "
-             "rotation (rad), fake (IBM fake backend). Default p2=0.01 (logical: p2=0.01,readout=0.01).")] = None,
+             "rotation (rad), or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
+             "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors). "
+             "Default p2=0.01 (logical: p2=0.01,readout=0.01).")] = None,
     technique: Annotated[str, typer.Option(help="zne, pec, rem, ddd, cdr, rem+zne or none (logical: zne).")] = "zne",
     factory: Annotated[str, typer.Option(
         help="ZNE factory: richardson, linear, exponential or poly-exp.")] = "richardson",

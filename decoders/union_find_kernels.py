@@ -35,6 +35,30 @@ def _find(parent: np.ndarray, node: int) -> int:
     return node
 
 
+@numba.njit(cache=True, inline="always")
+def _nearest_defect(node: int, node_edge_offsets: np.ndarray, node_edges: np.ndarray, node_neighbors: np.ndarray,
+                    edge_weights: np.ndarray, defect: np.ndarray) -> tuple[int, float]:
+    """The lightest edge from `node` to a defect (-1 if none), and the next lightest such edge's weight (inf if none).
+
+    The graph arrays are `decode_batch`'s; `defect` is bool (num_nodes,), True at this shot's defects.
+    """
+    nearest = -1
+    nearest_weight = np.inf
+    second_weight = np.inf
+    for slot in range(node_edge_offsets[node], node_edge_offsets[node + 1]):
+        if not defect[node_neighbors[slot]]:
+            continue
+        edge = node_edges[slot]
+        weight = edge_weights[edge]
+        if weight < nearest_weight:
+            second_weight = nearest_weight
+            nearest_weight = weight
+            nearest = edge
+        else:
+            second_weight = min(second_weight, weight)
+    return nearest, second_weight
+
+
 @numba.njit(cache=True)
 def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, node_edges: np.ndarray,
                  node_neighbors: np.ndarray, edge_endpoints: np.ndarray, edge_weights: np.ndarray,
@@ -47,7 +71,8 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
     twice as fast).
     A completed edge joins its two clusters; a cluster that reaches the boundary is neutral. The
     edges that joined clusters form a spanning forest, rooted at the boundary where it is reached,
-    which is then peeled from its leaves.
+    which is then peeled from its leaves. Isolated pairs of adjacent defects (most defects at low
+    noise) are joined before the growth starts, exactly as the growth would join them.
 
     Args:
         detection_events: uint8 (shots, ceil(num_detectors / 8)), bit-packed little-endian
@@ -82,12 +107,14 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
     list_next = np.full(num_nodes, -1, dtype=np.int32)
     tree_degree = np.zeros(num_nodes, dtype=np.int32)
     tree_edges_xor = np.zeros(num_nodes, dtype=np.int32)
+    head_start = np.zeros(num_nodes, dtype=np.float64)
     active_stamp = np.zeros(num_nodes, dtype=np.int64)
     reached_nodes = np.empty(num_nodes, dtype=np.int32)
     active = np.empty(num_nodes, dtype=np.int32)
     leaves = np.empty(num_nodes, dtype=np.int32)
-    # Edge state: growth so far, growth rate this step (0, 1 or 2), done (grown, or inside one cluster).
-    growth = np.zeros(num_edges, dtype=np.float64)
+    # Edge state: growth so far (set when first touched), growth rate this step (0, 1 or 2), done (grown,
+    # or inside one cluster).
+    growth = np.empty(num_edges, dtype=np.float64)
     rate = np.zeros(num_edges, dtype=np.int32)
     done = np.zeros(num_edges, dtype=np.bool_)
     touched = np.zeros(num_edges, dtype=np.bool_)
@@ -97,6 +124,12 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
     neutral[boundary] = True
     list_head[boundary] = -1
     step_id = 0
+    # The lightest edge at each node and in the graph, for spotting isolated pairs of defects.
+    lightest = np.full(num_nodes, np.inf)
+    for edge in range(num_edges):
+        for node in (edge_endpoints[edge, 0], edge_endpoints[edge, 1]):
+            lightest[node] = min(lightest[node], edge_weights[edge])
+    graph_lightest = lightest.min()
 
     for shot in range(shots):
         num_reached = 0
@@ -119,6 +152,45 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
         if num_active == 0:
             continue
         num_touched = 0
+
+        # Isolated pairs: defects u, v joined by an edge of weight w, every other edge at u or v heavier
+        # than w / 2 and than w - graph_lightest, and every other defect next to u or v further than w
+        # (so, with the previous condition, every other defect is further than w from both). Growth would
+        # join u and v at time w / 2 before any other cluster (each grows at most at unit rate) or the
+        # boundary reaches them; so they are joined now and their other edges get the growth w / 2 they
+        # would have by then (`head_start`, added when an edge is first touched). The rest of the decoding
+        # is unchanged.
+        num_growing = 0
+        for index in range(num_active):
+            node = active[index]
+            if parent[node] != node or size[node] > 1:
+                continue  # already paired
+            edge, second_weight = _nearest_defect(node, node_edge_offsets, node_edges, node_neighbors, edge_weights,
+                                                  defect)
+            if edge != -1:
+                partner = edge_endpoints[edge, 0] ^ edge_endpoints[edge, 1] ^ node
+                partner_edge, partner_second_weight = _nearest_defect(
+                    partner, node_edge_offsets, node_edges, node_neighbors, edge_weights, defect)
+                weight = edge_weights[edge]
+                others_above = max(weight / 2, weight - graph_lightest) + _GROWN_TOLERANCE
+                if (partner_edge == edge and min(second_weight, partner_second_weight) > weight + _GROWN_TOLERANCE
+                        and min(lightest[node], lightest[partner]) > others_above):
+                    parent[partner] = node
+                    size[node] = 2
+                    odd[node] = False
+                    list_next[node] = partner
+                    list_tail[node] = partner
+                    done[edge] = True
+                    touched[edge] = True
+                    touched_edges[num_touched] = edge
+                    num_touched += 1
+                    tree_degree[node] = tree_degree[partner] = 1
+                    tree_edges_xor[node] = tree_edges_xor[partner] = edge
+                    head_start[node] = head_start[partner] = weight / 2
+                    continue
+            active[num_growing] = node
+            num_growing += 1
+        num_active = num_growing
 
         while num_active > 0:
             # The smallest growing clusters grow (Delfosse & Nickerson's weighted growth, by node count).
@@ -146,6 +218,7 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
                             touched[edge] = True
                             touched_edges[num_touched] = edge
                             num_touched += 1
+                            growth[edge] = head_start[node] + head_start[other]
                         if _find(parent, other) == root:
                             done[edge] = True
                             continue
@@ -259,6 +332,7 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
             list_next[node] = -1
             tree_degree[node] = 0
             tree_edges_xor[node] = 0
+            head_start[node] = 0.0
         parent[boundary] = boundary
         size[boundary] = 1
         odd[boundary] = False
@@ -270,7 +344,6 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
         tree_edges_xor[boundary] = 0
         for index in range(num_touched):
             edge = touched_edges[index]
-            growth[edge] = 0.0
             done[edge] = False
             touched[edge] = False
     return predictions

@@ -6,6 +6,10 @@ circuit whose state would not fit in memory. `Backend.executor()` is a Mitiq `Ex
 measures every circuit of a batch in each group of an observable, sends them all to Aer in one `run` call
 and returns the observable's expectation per circuit.
 
+With `NoiseSpec.fake_backend` set the simulator is that IBM device's (`AerSimulator.from_backend`):
+circuits are transpiled onto it (trivial layout, routed with the backend's seed), and `Backend.readout_errors`
+holds each physical qubit's calibrated readout flip rate, which `readout_rates` hands to REM.
+
 >>> from qiskit import QuantumCircuit
 >>> from qec.mitigation.backends import aer_backend
 >>> from qec.mitigation.noise_models import NoiseSpec, fake_backend
@@ -32,7 +36,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit_aer import AerSimulator
 
 from qec.errors import QecInputError
-from qec.mitigation.noise_models import NoiseSpec, fake_backend
+from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors
 
 DEVICES = ("auto", "cpu", "gpu")
 METHODS = ("auto", "statevector", "density_matrix", "stabilizer")
@@ -51,23 +55,29 @@ class Backend:
     method: str
     shots: int
     seed: int | None
+    readout_errors: tuple[float, ...] | None = None  # per physical qubit, for a fake IBM backend
+
+    def readout_rates(self, noise: NoiseSpec | None) -> float | tuple[float, ...]:
+        """The readout flip rates REM should invert: the fake device's per-qubit ones, else `noise.readout`."""
+        if self.readout_errors is not None:
+            return self.readout_errors
+        return 0.0 if noise is None else noise.readout
 
     def run(self, circuits: Sequence[QuantumCircuit]) -> list[MeasurementResult]:
         """Runs all `circuits` in one Aer call; bit j of each result is the j-th classical bit.
 
         Each result's `qubit_indices` names the qubit each bit measured, as Mitiq's observables expect.
         """
-        compiled = transpile(list(circuits), self.simulator, optimization_level=0)
-        result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed).result()
-        return [_measurement_result(circuit, result.get_counts(i)) for i, circuit in enumerate(circuits)]
+        return self._run(circuits)[0]
 
     def run_memory(self, circuits: Sequence[QuantumCircuit]) -> list[np.ndarray]:
         """Per-shot bits of each circuit: bool arrays of shape (shots, num_clbits), column j = clbit j."""
-        compiled = transpile(list(circuits), self.simulator, optimization_level=0)
+        compiled = self._compile(circuits)
         result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed, memory=True).result()
         return [_memory_bits(result.get_memory(i)) for i in range(len(circuits))]
 
-    def executor(self, observable: Observable, *, readout: float = 0.0, max_batch_size: int = 1000) -> mitiq.Executor:
+    def executor(self, observable: Observable, *, readout: float | Sequence[float] = 0.0,
+                 max_batch_size: int = 1000) -> mitiq.Executor:
         """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements).
 
         Every qubit of a circuit must carry a gate: Mitiq numbers the qubits it sees from 0.
@@ -75,21 +85,41 @@ class Backend:
         All circuits of a batch, each measured in every one of the observable's groups (Mitiq's
         `Observable.measure_in`), go to Aer in one call. `readout` > 0 applies Mitiq's readout-error
         mitigation (`rem.mitigate_measurements` with `rem.generate_inverse_confusion_matrix` for symmetric
-        flips at that rate) to each group's measurements. Expectations are taken here, not in Mitiq's
-        `Executor.evaluate`, whose Mitiq 1.1 version mixes up the groups of different circuits in a batch.
+        flips at that rate) to each group's measurements; a sequence of rates, one per physical qubit of the
+        device (`readout_rates` of a fake backend), uses `rem.generate_tensored_inverse_confusion_matrix`
+        with each measured bit's own rate, the bit's qubit read from the transpiled circuit.
+        Expectations are taken here, not in Mitiq's `Executor.evaluate`, whose Mitiq 1.1 version mixes up
+        the groups of different circuits in a batch.
         """
         groups = observable.groups
+        per_qubit = not isinstance(readout, (int, float))
+        if per_qubit:
+            readout = tuple(float(rate) for rate in readout)
 
         def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
             measured = [c for circuit in circuits for c in observable.measure_in(circuit)]
-            results = self.run(measured)
-            if readout > 0:
+            results, physical = self._run(measured)
+            if per_qubit and any(readout):
+                results = [rem.mitigate_measurements(r, _tensored_inverse(readout, qubits))
+                           for r, qubits in zip(results, physical)]
+            elif not per_qubit and readout > 0:
                 results = [rem.mitigate_measurements(
                     r, rem.generate_inverse_confusion_matrix(r.nqubits, readout, readout)) for r in results]
             return [sum(_group_expectation(group, result) for group, result in zip(groups, results[i:i + len(groups)]))
                     for i in range(0, len(results), len(groups))]
 
         return mitiq.Executor(expectations, max_batch_size=max_batch_size)
+
+    def _compile(self, circuits: Sequence[QuantumCircuit]) -> list[QuantumCircuit]:
+        """The circuits transpiled, unoptimized, for the simulator (onto the device for a fake backend)."""
+        return transpile(list(circuits), self.simulator, optimization_level=0, seed_transpiler=self.seed)
+
+    def _run(self, circuits: Sequence[QuantumCircuit]) -> tuple[list[MeasurementResult], list[tuple[int, ...]]]:
+        """`run`'s results, and for each the physical qubit (of the transpiled circuit) behind each bit."""
+        compiled = self._compile(circuits)
+        result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed).result()
+        results = [_measurement_result(circuit, result.get_counts(i)) for i, circuit in enumerate(circuits)]
+        return results, [_measured_qubits(circuit) for circuit in compiled]
 
 
 def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, device: str = "auto",
@@ -134,9 +164,14 @@ def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, 
     check_memory(num_qubits, method=chosen, device=aer_device)
     options = {"method": chosen, "device": aer_device, "max_parallel_threads": threads}
     if noise is not None and noise.fake_backend is not None:
-        simulator = AerSimulator.from_backend(fake_backend(noise.fake_backend), **options)
-    else:
-        simulator = AerSimulator(**options, **({} if noise is None else {"noise_model": noise.to_aer()}))
+        device_backend = fake_backend(noise.fake_backend)
+        if num_qubits > device_backend.num_qubits:
+            raise QecInputError(f"{num_qubits} qubits do not fit on {noise.fake_backend}, which has "
+                                f"{device_backend.num_qubits}: use at most {device_backend.num_qubits} qubits "
+                                "or a larger fake backend")
+        simulator = AerSimulator.from_backend(device_backend, **options)
+        return Backend(simulator, aer_device, chosen, shots, seed, fake_readout_errors(device_backend))
+    simulator = AerSimulator(**options, **({} if noise is None else {"noise_model": noise.to_aer()}))
     return Backend(simulator, aer_device, chosen, shots, seed)
 
 
@@ -235,6 +270,25 @@ def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> Meas
     rows = np.repeat(bits, [counts[key] for key in keys], axis=0)
     columns = sorted(measured)
     return MeasurementResult(rows[:, columns].astype(int).tolist(), qubit_indices=tuple(measured[c] for c in columns))
+
+
+def _measured_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
+    """The qubit each classical bit measured, in clbit order (the bits `_measurement_result` keeps)."""
+    measured = {circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
+                for i in circuit.data if i.operation.name == "measure"}
+    return tuple(measured[c] for c in sorted(measured))
+
+
+def _tensored_inverse(rates: Sequence[float], qubits: Sequence[int]) -> np.ndarray:
+    """Mitiq's inverse confusion matrix for bits measured on `qubits` (bit 0 first), each flipped at its rate."""
+    matrices = []
+    for qubit in qubits:
+        rate = rates[qubit]
+        if not 0 <= rate < 0.5:
+            raise QecInputError(f"qubit {qubit} misreads with probability {rate}, which REM cannot invert (it needs "
+                                "< 0.5): use another technique or a device whose measured qubits read out better")
+        matrices.append(np.array([[1 - rate, rate], [rate, 1 - rate]]))
+    return rem.generate_tensored_inverse_confusion_matrix(len(matrices), matrices)
 
 
 def _memory_bits(keys: list[str]) -> np.ndarray:

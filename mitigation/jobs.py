@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 
-from qec.errors import QecInputError
 from qec.mitigation.backends import aer_backend
 from qec.mitigation.logical import LogicalExperiment, logical_zne
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.report import LogicalReport, MitigationReport
-from qec.mitigation.techniques import TECHNIQUES, ZneOptions, mitigate
+from qec.mitigation.techniques import ZneOptions, check_technique, mitigate
 from qec.mitigation.workloads import workload as make_workload
 
 
@@ -23,8 +22,7 @@ def run(workload: str, *, qubits: int = 4, noise: NoiseSpec = NoiseSpec(depolari
         technique: str = "zne", device: str = "auto", method: str = "auto", shots: int = 4000, seed: int = 0,
         zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200, threads: int = 0) -> MitigationReport:
     """Runs `workload` on Aer under `noise`, noisy and with `technique`; see `qec.mitigation.techniques`."""
-    if technique not in TECHNIQUES:  # checked before any simulation
-        raise QecInputError(f"unknown technique {technique!r}: choose one of {', '.join(TECHNIQUES)}")
+    check_technique(technique, noise)  # before any simulation
     task = make_workload(workload, qubits=qubits, seed=seed)
     backend = aer_backend([task.circuit], noise=noise, device=device, method=method, shots=shots, seed=seed,
                           threads=threads)

@@ -14,7 +14,9 @@ order, on each qubit it acts on:
 
 Rates are probabilities in [0, 1]; T1, T2 in microseconds (T2 <= 2 T1), gate times in nanoseconds.
 `fake_backend` (e.g. "FakeManilaV2", needs qiskit-ibm-runtime) replaces all of them by that IBM device's
-calibrated noise, and `backends.aer_backend` then simulates that device (its gates, its coupling map).
+calibrated noise (giving it together with any rate is refused), and `backends.aer_backend` then simulates
+that device: its gates, its coupling map, its per-qubit gate errors, T1/T2 and (symmetric) readout errors,
+which REM reads back from the device (`fake_readout_errors`).
 `NoiseSpec.parse("p2=0.01,readout=0.02")` reads the CLI's `--noise` text.
 
 >>> from qec.mitigation.noise_models import NoiseSpec
@@ -79,6 +81,14 @@ class NoiseSpec:
                                 "use t2 <= 2*t1")
         if self.gate_1q_ns < 0 or self.gate_2q_ns < 0:
             raise QecInputError("gate times must be >= 0 nanoseconds")
+        if self.fake_backend is not None:
+            given = [field.name for field in dataclasses.fields(self)
+                     if field.name != "fake_backend" and getattr(self, field.name) != field.default]
+            if given:
+                names = {field: key for key, field in _KEYS.items()}
+                raise QecInputError(f"fake={self.fake_backend} brings that device's calibrated noise, so "
+                                    f"{', '.join(names[name] for name in given)} would be ignored: give either "
+                                    "fake=NAME alone or rates (p1, p2, readout, ...)")
 
     @classmethod
     def parse(cls, text: str) -> NoiseSpec:
@@ -171,15 +181,42 @@ def fake_backend(name: str):
 
     Needs the package qiskit-ibm-runtime, which holds the fake backends.
     """
-    try:
-        from qiskit_ibm_runtime import fake_provider
-    except ImportError:
-        raise QecInputError(f"fake backend {name!r} needs the package 'qiskit-ibm-runtime'; install it (pip "
-                            "install qiskit-ibm-runtime) or give the noise as rates (p1, p2, readout, ...)") from None
-    known = sorted(n for n in dir(fake_provider) if n.startswith("Fake") and n.endswith("V2"))
+    known = fake_backend_names(name)
     if name not in known:
         raise QecInputError(f"unknown fake backend {name!r}: choose one of {', '.join(known)}")
+    from qiskit_ibm_runtime import fake_provider
+
     return getattr(fake_provider, name)()
+
+
+def fake_backend_names(wanted: str = "") -> list[str]:
+    """The fake IBM backends the installed qiskit-ibm-runtime holds (its `FakeBackendV2` classes), sorted.
+
+    Raises QecInputError, naming `wanted`, when qiskit-ibm-runtime is not installed.
+    """
+    try:
+        from qiskit_ibm_runtime import fake_provider
+        from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+    except ImportError:
+        raise QecInputError(f"fake backend {wanted!r} needs the package 'qiskit-ibm-runtime'; install it (pip "
+                            "install qiskit-ibm-runtime, or the qec[ibm] extra) or give the noise as rates (p1, p2, "
+                            "readout, ...)") from None
+    return sorted(n for n, obj in vars(fake_provider).items()
+                  if isinstance(obj, type) and issubclass(obj, FakeBackendV2) and obj is not FakeBackendV2)
+
+
+def fake_readout_errors(backend) -> tuple[float, ...]:
+    """Per physical qubit of a fake backend, the probability that its measurement flips the bit.
+
+    That is the target's `measure` error, which `NoiseModel.from_backend` (so `AerSimulator.from_backend`)
+    applies as a symmetric readout error; 0 where the snapshot has none.
+    """
+    measure = backend.target["measure"] if "measure" in backend.target else {}
+    errors = []
+    for qubit in range(backend.num_qubits):
+        properties = measure.get((qubit,))
+        errors.append(float(properties.error) if properties is not None and properties.error is not None else 0.0)
+    return tuple(errors)
 
 
 def _depolarizing(p: float, num_qubits: int) -> QuantumError | None:

@@ -16,7 +16,12 @@ on one circuit and one group only.
 
 PEC's representations describe the depolarizing part of the noise only (Mitiq's global depolarizing
 representation per gate, at `depolarizing_1q` or `depolarizing_2q`); under thermal relaxation or
-over-rotation its estimate keeps the bias of what they leave out.
+over-rotation its estimate keeps the bias of what they leave out. A fake IBM backend's noise has no such
+rates, so PEC refuses it (`check_technique`).
+
+Under a fake IBM backend (`NoiseSpec.fake_backend`) REM inverts each measured qubit's calibrated readout
+error (`Backend.readout_rates`), not the spec's `readout` (0 there); ZNE scales the gates only, so without
+REM its estimate keeps the readout bias.
 
 >>> from qec.mitigation.backends import aer_backend
 >>> from qec.mitigation.noise_models import NoiseSpec
@@ -105,12 +110,12 @@ def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: Noi
              seed: int | None = 0) -> Estimate:
     """Estimates `workload`'s observable with `technique` on `backend`, whose noise is `noise`.
 
-    Raises QecInputError listing the techniques when `technique` is unknown.
+    Raises QecInputError listing the techniques when `technique` is unknown, and for PEC under a fake
+    backend (see `check_technique`).
     """
-    if technique not in TECHNIQUES:
-        raise QecInputError(f"unknown technique {technique!r}: choose one of {', '.join(TECHNIQUES)}")
+    check_technique(technique, noise)
     corrected = technique in ("rem", "rem+zne")
-    executor = backend.executor(workload.observable, readout=noise.readout if corrected else 0.0)
+    executor = backend.executor(workload.observable, readout=backend.readout_rates(noise) if corrected else 0.0)
     circuit = workload.circuit
     standard_error = None
     if technique in ("none", "rem"):
@@ -130,6 +135,16 @@ def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: Noi
         value = _cdr(workload, executor, backend, cdr_training_circuits, seed)
     circuits = len(executor.executed_circuits) * workload.observable.ngroups
     return Estimate(float(np.real(value)), standard_error, circuits, executor.calls_to_executor)
+
+
+def check_technique(technique: str, noise: NoiseSpec) -> None:
+    """Raises QecInputError for an unknown technique, or PEC under a fake backend (no rates to represent)."""
+    if technique not in TECHNIQUES:
+        raise QecInputError(f"unknown technique {technique!r}: choose one of {', '.join(TECHNIQUES)}")
+    if technique == "pec" and noise.fake_backend is not None:
+        raise QecInputError(f"pec builds its representations from depolarizing rates (p1, p2), and "
+                            f"fake={noise.fake_backend} gives none: use zne, rem or rem+zne with a fake backend, "
+                            "or give the noise as rates for pec")
 
 
 def depolarized_value(observable: Observable) -> float:

@@ -97,6 +97,8 @@ def chunk_rows(store):
         connection.close()
 
 
+# Subprocesses run in tmp_path: `python -c` puts its cwd first on sys.path, where the repo's source `qec/`
+# folder would shadow the installed package.
 COLLECT = ["collect", "surface", "--distance", "5", "--noise", "uniform", "--p", "0.001", "--max-shots", "1500000",
            "--max-errors", "1000000", "--workers", "1"]
 
@@ -106,7 +108,8 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
     store = tmp_path / "r.db"
     command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
                *COLLECT, "--store", str(store)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               cwd=tmp_path)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -123,7 +126,7 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
             pass
     partial = chunk_rows(store)
     assert 3 <= len(partial) and sum(row[2] for row in partial) < 1_500_000
-    assert subprocess.run(command, timeout=600).returncode == 0
+    assert subprocess.run(command, timeout=600, cwd=tmp_path).returncode == 0
     rows = chunk_rows(store)
     assert sum(row[2] for row in rows) == 1_500_000
     assert len({(task, index) for task, index, _ in rows}) == len(rows)
@@ -136,7 +139,8 @@ def test_two_commands_on_one_store_at_once(tmp_path):
     command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
                *COLLECT[:-6], "--max-shots", "400000", "--max-errors", "1000000", "--workers", "1",
                "--store", str(store)]
-    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+                 for _ in range(2)]
     for process in processes:
         assert process.wait(timeout=600) == 0, process.stderr.read()
     connection = sqlite3.connect(store)

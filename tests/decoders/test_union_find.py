@@ -94,3 +94,19 @@ def test_an_unexplainable_defect_is_left_and_the_rest_decoded():
     shots = np.array([[0b101], [0b100]], dtype=np.uint8)
     predictions = decode_batch(shots, offsets, node_edges, node_neighbors, endpoints, weights, observables)
     assert predictions[:, 0].tolist() == [0b10, 0b10]
+
+
+def test_an_isolated_pair_keeps_the_growth_it_had_when_another_cluster_reaches_it():
+    # Chain 0 - 1 - 2 - 3 - boundary(4), and 0 - boundary. Defects 2, 3 join first (edge 2-3 completes at
+    # time 1, when their other edges have grown by 1). Defect 0 reaches 1 at time 4 and 2 at time 7 (edge
+    # 1-2 already grown by 1); the odd cluster then reaches the boundary through 3-4 (grown 1 + 1.5) at
+    # time 8.5, before 0-4 (grown 7 + 1.5 < 9): the correction is 0-1, 1-2, 3-4, flipping observable 1.
+    endpoints = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [0, 4]], dtype=np.int32)
+    offsets = np.array([0, 2, 4, 6, 8, 10], dtype=np.int32)
+    node_edges = np.array([0, 4, 0, 1, 1, 2, 2, 3, 3, 4], dtype=np.int32)
+    node_neighbors = np.array([1, 4, 0, 2, 1, 3, 2, 4, 3, 0], dtype=np.int32)
+    weights = np.array([4.0, 4.0, 2.0, 2.5, 9.0])
+    observables = np.array([[0], [0], [0], [0b10], [0b01]], dtype=np.uint8)
+    shots = np.array([[0b1101], [0b1100], [0b0001]], dtype=np.uint8)
+    predictions = decode_batch(shots, offsets, node_edges, node_neighbors, endpoints, weights, observables)
+    assert predictions[:, 0].tolist() == [0b10, 0, 0b01]

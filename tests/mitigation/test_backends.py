@@ -86,3 +86,15 @@ def test_unknown_device_and_method_list_the_known_ones():
         aer_backend([_x_on_qubit_1()], noise=None, device="tpu")
     with pytest.raises(QecInputError, match="choose one of auto, statevector, density_matrix, stabilizer"):
         aer_backend([_x_on_qubit_1()], noise=None, method="mps")
+
+
+def test_per_qubit_readout_rates_are_inverted_per_measured_qubit():
+    # |010> read with 10 % flips: <Z1> is -0.8 raw; REM with per-qubit rates (qubit 1's is 0.1) restores -1.
+    circuit = _x_on_qubit_1()
+    backend = aer_backend([circuit], noise=NoiseSpec(readout=0.1), device="cpu", shots=20_000, seed=2, threads=1)
+    observable = Observable(PauliString("Z", support=(1,)))
+    raw = backend.executor(observable).evaluate(circuit)[0]
+    corrected = backend.executor(observable, readout=(0.0, 0.1, 0.3)).evaluate(circuit)[0]
+    assert abs(raw + 0.8) < 0.03 and abs(corrected + 1) < 0.03  # ~6 sigma at 20k shots
+    with pytest.raises(QecInputError, match="qubit 1 misreads with probability 0.5, which REM cannot invert"):
+        backend.executor(observable, readout=(0.0, 0.5, 0.0)).evaluate(circuit)
