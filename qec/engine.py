@@ -20,6 +20,8 @@ import concurrent.futures
 import math
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
@@ -146,7 +148,7 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
             _run(pending_states, store, stop, executor, workers or 2, sizing, on_progress, len(tasks))
         else:
             workers = workers or os.cpu_count() or 1
-            context = multiprocessing.get_context("spawn")
+            context = _process_context()
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
                 try:
                     _run(pending_states, store, stop, pool, workers, sizing, on_progress, len(tasks))
@@ -154,6 +156,14 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
     return store.totals(t.task_id for t in tasks)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """fork where it is safe (Linux, this process single-threaded): workers start with every module loaded;
+    spawn otherwise."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _unique(tasks: Sequence[Task]) -> list[Task]:
@@ -228,12 +238,12 @@ def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _Chun
 
 
 def _adapt_chunk_size(state: _TaskState, result: ChunkResult, chunk_seconds: float) -> None:
-    """Aims the next chunk at `chunk_seconds`, growing at most 4x (and shrinking at most 4x) at a time."""
+    """Aims the next chunk at `chunk_seconds`, growing at most 32x (and shrinking at most 4x) at a time."""
     if result.shots < state.chunk_shots // 2:
         return  # a clipped final chunk says little about speed
     per_shot = max(result.seconds, 1e-6) / result.shots
     target = chunk_seconds / per_shot
-    state.chunk_shots = int(min(MAX_CHUNK, max(MIN_CHUNK, state.chunk_shots / 4, min(state.chunk_shots * 4, target))))
+    state.chunk_shots = int(min(MAX_CHUNK, max(MIN_CHUNK, state.chunk_shots / 4, min(state.chunk_shots * 32, target))))
 
 
 def _snapshot(states: list[_TaskState], stop: StopRule, tasks_total: int, sampled_shots: int,

@@ -56,6 +56,7 @@ class _CompiledTask:
 
 _CACHE: dict[tuple[str, str], _CompiledTask] = {}
 _CACHE_LIMIT = 16
+BATCH = 65_536
 
 
 def _compiled(request: ChunkRequest) -> _CompiledTask:
@@ -77,20 +78,27 @@ def _compiled(request: ChunkRequest) -> _CompiledTask:
 
 
 def run_chunk(request: ChunkRequest) -> ChunkResult:
-    """Samples `request.shots` shots with seed `request.seed`, decodes them, and counts errors and discards."""
+    """Samples `request.shots` shots with seed `request.seed`, decodes them, and counts errors and discards.
+
+    Works through the chunk in batches of at most `BATCH` shots, so arrays stay cache-sized however
+    long the chunk is.
+    """
     compiled = _compiled(request)
     start = time.process_time()
     sampler = compiled.circuit.compile_detector_sampler(seed=request.seed)
-    detections, observables = sampler.sample(request.shots, separate_observables=True, bit_packed=True)
-    discards = 0
-    if compiled.postselection is not None:
-        kept = ~np.any(detections & compiled.postselection, axis=1)
-        discards = int(request.shots - np.count_nonzero(kept))
-        detections, observables = detections[kept], observables[kept]
-    predictions = compiled.decoder.decode_shots_bit_packed(bit_packed_detection_event_data=detections)
-    wrong = np.bitwise_xor(predictions, observables)
-    errors = int(np.count_nonzero(np.any(wrong, axis=1)))
     num_observables = compiled.circuit.num_observables
-    per_observable = np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little").sum(axis=0)
+    errors = discards = 0
+    per_observable = np.zeros(num_observables, dtype=np.int64)
+    for first in range(0, request.shots, BATCH):
+        shots = min(BATCH, request.shots - first)
+        detections, observables = sampler.sample(shots, separate_observables=True, bit_packed=True)
+        if compiled.postselection is not None:
+            kept = ~np.any(detections & compiled.postselection, axis=1)
+            discards += int(shots - np.count_nonzero(kept))
+            detections, observables = detections[kept], observables[kept]
+        predictions = compiled.decoder.decode_shots_bit_packed(bit_packed_detection_event_data=detections)
+        wrong = np.bitwise_xor(predictions, observables)
+        errors += int(np.count_nonzero(np.any(wrong, axis=1)))
+        per_observable += np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little").sum(axis=0, dtype=np.int64)
     return ChunkResult(request.task_id, request.chunk_index, request.shots, errors, discards,
                        time.process_time() - start, tuple(int(x) for x in per_observable))
