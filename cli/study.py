@@ -13,11 +13,11 @@ from qec.cluster import dask_client
 from qec.cli.progress import progress_display
 from qec.engine import StopRule, collect
 from qec.errors import QecInputError
-from qec.plot import plot_threshold
+from qec.plot import check_plot_path, plot_threshold
 from qec.stats import Point
 from qec.store import Store
 from qec.study import (StudyResult, analyse, parse_distances, parse_p_grid, parse_rounds, point_from_totals,
-                       run_study, study_tasks)
+                       study_tasks)
 
 DEFAULT_STORE = Path("qec-results.db")
 
@@ -69,13 +69,11 @@ def threshold_command(
     """Sample, decode, store, fit and plot a threshold study (resumes from the store)."""
     tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
                         rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
-    stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
-    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise QecInputError(f"cannot write a plot to {plot}: use a file name ending in .png, .svg or .pdf")
-    with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
-            progress_display(len(tasks), quiet=as_json) as on_progress:
-        study = run_study(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
-                          on_progress=on_progress)
+    if plot is not None:
+        check_plot_path(plot)
+    totals = _collect(tasks, StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision), store=store,
+                      workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, quiet=as_json)
+    study = analyse([point_from_totals(t) for t in totals.values()], store=str(store))
     if plot is not None:
         plot_threshold(study.points, study.threshold, plot)
     _report(study, as_json, plot)
@@ -110,11 +108,8 @@ def collect_command(
     else:
         tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
                             rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
-    stop = StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision)
-    with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
-            progress_display(len(tasks), quiet=as_json) as on_progress:
-        totals = collect(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
-                         on_progress=on_progress)
+    totals = _collect(tasks, StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision), store=store,
+                      workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, quiet=as_json)
     points = [point_from_totals(t) for t in totals.values()]
     if as_json:
         typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))
@@ -155,6 +150,15 @@ def plot_command(
     study = analyse(points, store=str(store))
     plot_threshold(study.points, study.threshold, out)
     _report(study, as_json, out)
+
+
+def _collect(tasks: list, stop: StopRule, *, store: Path, workers: int | None, scheduler: str | None,
+             cluster: str | None, chunk_shots: int | None, quiet: bool) -> dict:
+    """collect() into `store` on the local pool or Dask, with the progress display unless `quiet`."""
+    with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
+            progress_display(len(tasks), quiet=quiet) as on_progress:
+        return collect(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
+                       on_progress=on_progress)
 
 
 def _existing(store: Path) -> Path:

@@ -25,11 +25,17 @@ from qec.threshold import ThresholdFit  # noqa: E402
 FORMATS = (".png", ".svg", ".pdf")
 
 
-def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
-    """Writes the two-panel figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
+def check_plot_path(path: str | Path) -> Path:
+    """`path` as a Path if its suffix is a format we write; else QecInputError (checked before sampling)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise QecInputError(f"cannot write a plot to {path}: use a file name ending in {', '.join(FORMATS)}")
+        raise QecInputError(f"cannot write a plot to {path}: use a file name ending in {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+    return path
+
+
+def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
+    """Writes the two-panel figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
+    path = check_plot_path(path)
     figure, (per_shot, per_round) = plt.subplots(1, 2, figsize=(11, 4.5))
     for distance in sorted({pt.distance for pt in points}):
         curve = sorted((pt for pt in points if pt.distance == distance and pt.errors > 0), key=lambda pt: pt.p)
