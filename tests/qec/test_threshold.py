@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from qec import StopRule, Store, fit_threshold, run_study, study_tasks
+from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
 
 
@@ -47,26 +48,45 @@ def test_lambda_is_the_per_round_ratio():
     assert estimate.low < estimate.value < estimate.high
 
 
-def sampled_threshold(tmp_path, noise, distances, ps, max_errors, rounds=None):
+def sampled_threshold(tmp_path, noise, distances, ps, shots, rounds=None):
+    """A seeded study: fixed chunks and a shot budget give the same counts whatever the timing."""
     tasks = study_tasks("surface", distances=distances, ps=ps, noise=noise, rounds=rounds, pauli="independent")
     with Store(tmp_path / "t.db") as store:
-        return run_study(tasks, store=store, stop=StopRule(max_shots=10**6, max_errors=max_errors), workers=2).threshold
+        return run_study(tasks, store=store, stop=StopRule(max_shots=shots, max_errors=None), workers=2,
+                         chunk_shots=10_000).threshold
+
+
+def assert_agrees(fit, published):
+    """`published` is inside the fit's interval, taken at 99% (the 95% half-width x 2.576/1.96) so a fair fit
+    fails this about 1 time in 100; and the interval is narrow enough to mean something."""
+    widen = 2.576 / 1.96
+    assert fit.p - widen * (fit.p - fit.low) <= published <= fit.p + widen * (fit.high - fit.p), fit.describe()
+    assert fit.high - fit.low < 0.06 * published, fit.describe()
+
+
+def test_correction_is_used_from_four_distances_and_refused_below():
+    assert "D d^(-1/mu)" not in fit_threshold(synthetic_points()).method
+    with pytest.raises(QecInputError, match=">= 4 distances"):
+        fit_threshold(synthetic_points(), correction=True)
 
 
 @pytest.mark.slow
 def test_code_capacity_mwpm_threshold_matches_published(tmp_path):
-    """Dennis et al. 2002 / Wang, Harrington, Preskill 2003: 10.3% for independent X flips with MWPM.
+    """Wang, Harrington, Preskill 2003: p_c0 = 10.31 +- 0.01% for independent flips with MWPM (toric code).
 
-    The planar code's finite-size crossing rises towards it with d (d = 9..17 gives ~9.95%, d = 17..33
-    gives 10.1%), so the band is 10.3% minus that drift, plus the statistical interval."""
-    fit = sampled_threshold(tmp_path, "code-capacity", [9, 13, 17], [0.094, 0.099, 0.104, 0.109], 5000, rounds=1)
-    assert 0.096 < fit.p < 0.105 and fit.low < fit.p < fit.high
+    The planar code's crossings drift up towards it (9.8% at d = 5..11, 10.1% at d = 17..33); the fit's
+    finite-size correction extrapolates that drift, and the plain fit's interval (10.0 +- 0.02%) excludes it."""
+    fit = sampled_threshold(tmp_path, "code-capacity", [5, 7, 9, 11, 13, 17, 21, 25, 33],
+                            [0.094, 0.098, 0.101, 0.104, 0.107], 50_000, rounds=1)
+    assert "D d^(-1/mu)" in fit.method
+    assert_agrees(fit, 0.1031)
 
 
 @pytest.mark.slow
 def test_phenomenological_mwpm_threshold_matches_published(tmp_path):
-    """Wang, Harrington, Preskill 2003: 2.93% for independent flips with measurement error q = p, MWPM, T = L.
-
-    d = 7, 11, 15 with 8000 errors per point gave 2.85 +- 0.02%; here fewer errors and smaller d."""
-    fit = sampled_threshold(tmp_path, "phenomenological", [5, 9, 13], [0.025, 0.028, 0.031, 0.034], 2000)
-    assert 0.026 < fit.p < 0.031 and fit.low < fit.p < fit.high
+    """Wang, Harrington, Preskill 2003: p_c0 = 2.93 +- 0.02% for independent flips with measurement error
+    q = p, MWPM, T = L rounds; the plain fit puts d = 5..19 at 2.84 +- 0.01%."""
+    fit = sampled_threshold(tmp_path, "phenomenological", [5, 7, 9, 11, 13, 15],
+                            [0.026, 0.028, 0.030, 0.032], 40_000)
+    assert "D d^(-1/mu)" in fit.method
+    assert_agrees(fit, 0.0293)
