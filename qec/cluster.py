@@ -46,8 +46,7 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
     distributed = _distributed()
     if cluster:
         workers = parse_local_cluster(cluster)
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                      dashboard_address=None) as local, distributed.Client(local) as client:
+        with _local_cluster(distributed, workers) as local, distributed.Client(local) as client:
             yield client
         return
     try:
@@ -58,3 +57,13 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
                             f"({reason}); check the address and that `dask scheduler` is running") from None
     with client:
         yield client
+
+
+def _local_cluster(distributed: Any, workers: int) -> Any:
+    """N single-threaded worker processes on 127.0.0.1, with no dashboard and so no use for the workers'
+    statistical profiler (a stack sample every 10 ms, taken from the sampling thread's CPU)."""
+    import dask
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address=None)

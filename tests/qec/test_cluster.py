@@ -92,6 +92,8 @@ def test_local_cluster_binds_to_loopback_only():
     with dask_client(cluster="local:1") as client:
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
         assert all(address.startswith("tcp://127.0.0.1:") for address in client.nthreads())
+        profiling = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+        assert list(profiling.values()) == [False]  # no dashboard to show it, so no 10 ms stack sampling
 
 
 @pytest.mark.slow
