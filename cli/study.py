@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from qec import decoders
 from qec.circuit_files import tasks_from_folder
 from qec.cluster import dask_client
 from qec.cli.progress import progress_display
@@ -18,6 +19,7 @@ from qec.stats import Point
 from qec.store import Store
 from qec.study import (StudyResult, analyse, parse_distances, parse_p_grid, parse_rounds, point_from_totals,
                        study_tasks)
+from qec.threshold import use_correction
 
 DEFAULT_STORE = Path("qec-results.db")
 
@@ -43,6 +45,9 @@ Cluster = Annotated[Optional[str], typer.Option("--cluster", help="Start a Dask 
                                                                   "local:N for N workers.")]
 ChunkShots = Annotated[Optional[int], typer.Option("--chunk-shots", help="Fixed shots per chunk (default: adapt "
                                                                          "to ~1 s); same counts on any executor.")]
+Correction = Annotated[Optional[bool], typer.Option(
+    "--correction/--no-correction", help="Fit with the finite-size correction D d^(-1/mu) (default: with >= 4 "
+                                         "distances).")]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
 
 
@@ -64,16 +69,19 @@ def threshold_command(
     chunk_shots: ChunkShots = None,
     store: StorePath = DEFAULT_STORE,
     plot: PlotPath = Path("threshold.png"),
+    correction: Correction = None,
     as_json: Json = False,
 ) -> None:
     """Sample, decode, store, fit and plot a threshold study (resumes from the store)."""
-    tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
+    distances = parse_distances(distance)
+    use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
+    tasks = study_tasks(family, distances=distances, ps=parse_p_grid(p), noise=noise,
                         rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
     if plot is not None:
         check_plot_path(plot)
     totals = _collect(tasks, StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision), store=store,
                       workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, quiet=as_json)
-    study = analyse([point_from_totals(t) for t in totals.values()], store=str(store))
+    study = analyse([point_from_totals(t) for t in totals.values()], store=str(store), correction=correction)
     if plot is not None:
         plot_threshold(study.points, study.threshold, plot)
     _report(study, as_json, plot)
@@ -134,6 +142,7 @@ def plot_command(
     family: Annotated[Optional[str], typer.Option(help="Only this family.")] = None,
     noise: Annotated[Optional[str], typer.Option(help="Only this noise model.")] = None,
     decoder: Annotated[Optional[str], typer.Option(help="Only this decoder.")] = None,
+    correction: Correction = None,
     as_json: Json = False,
 ) -> None:
     """Fit and plot one study from the store (pick it with --family/--noise/--decoder if there are several)."""
@@ -147,7 +156,7 @@ def plot_command(
     if len(studies) > 1:
         listed = "; ".join(f"--family {f} --noise {n} --decoder {d}" for f, n, d in studies)
         raise QecInputError(f"{store} holds {len(studies)} studies; pick one: {listed}")
-    study = analyse(points, store=str(store))
+    study = analyse(points, store=str(store), correction=correction)
     plot_threshold(study.points, study.threshold, out)
     _report(study, as_json, out)
 
@@ -155,6 +164,8 @@ def plot_command(
 def _collect(tasks: list, stop: StopRule, *, store: Path, workers: int | None, scheduler: str | None,
              cluster: str | None, chunk_shots: int | None, quiet: bool) -> dict:
     """collect() into `store` on the local pool or Dask, with the progress display unless `quiet`."""
+    for name in {task.decoder for task in tasks}:
+        decoders.get(name)  # an unknown decoder fails before the store file is made
     with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
             progress_display(len(tasks), quiet=quiet) as on_progress:
         return collect(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,

@@ -97,11 +97,12 @@ class StudyResult:
                 "points": [pt.as_dict() for pt in self.points], "store": self.store}
 
 
-def analyse(points: list[Point], *, store: str = "") -> StudyResult:
-    """Fit and Lambda for `points`; one distance or fewer than 3 p values gives no fit, said plainly."""
+def analyse(points: list[Point], *, store: str = "", correction: bool | None = None) -> StudyResult:
+    """Fit and Lambda for `points`; one distance or fewer than 3 p values gives no fit, said plainly.
+    `correction` is `fit_threshold`'s finite-size correction (default: with >= 4 distances)."""
     points = sorted(points, key=lambda pt: (pt.distance, pt.p))
     try:
-        fit = fit_threshold(points)
+        fit = fit_threshold(points, correction=correction)
     except QecInputError as error:
         fit = ThresholdFit(None, None, None, str(error))
     return StudyResult(points, fit, suppression_factors(points), store)

@@ -78,11 +78,7 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     if len(distances) < 2 or len(ps) < 3:
         raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
                             f"and {len(ps)} value(s) of p")
-    if correction is None:
-        correction = len(distances) >= MIN_DISTANCES_FOR_CORRECTION
-    elif correction and len(distances) < MIN_DISTANCES_FOR_CORRECTION:
-        raise QecInputError(f"the finite-size correction needs >= {MIN_DISTANCES_FOR_CORRECTION} distances; "
-                            f"got {distances}")
+    correction = use_correction(distances, correction)
     rounds = np.array([pt.rounds if rate == "round" else 1 for pt in points])
     crossing = _crossing(points, distances, rounds)
     if isinstance(crossing, str):
@@ -112,6 +108,16 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     method = (f"finite-size scaling fit of the per-{rate} rate, {ansatz}, x = (p - p_th) d^(1/nu), {fitted}; "
               f"95% interval from {len(samples)} parametric bootstrap refits")
     return ThresholdFit(float(params[0]), float(low), float(high), method, float(params[1]))
+
+
+def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
+    """Whether a fit over `distances` adds the finite-size correction (None: when there are enough of them);
+    asking for it with too few distances is an error."""
+    enough = len(set(distances)) >= MIN_DISTANCES_FOR_CORRECTION
+    if correction and not enough:
+        raise QecInputError(f"the finite-size correction needs >= {MIN_DISTANCES_FOR_CORRECTION} distances; got "
+                            f"{sorted(set(distances))}: add distances or drop --correction")
+    return enough if correction is None else correction
 
 
 def _per_round(shot_rate: np.ndarray, rounds: np.ndarray) -> np.ndarray:
