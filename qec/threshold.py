@@ -5,7 +5,9 @@ logical error rate near threshold, P = A + B x + C x^2 with x = (p - p_th) d^(1/
 standard errors. With >= 4 distances it adds WHP's non-universal correction D d^(-1/mu): small codes'
 crossings sit below the asymptotic threshold (the planar surface code's by several percent at d <= 15), and
 without the term that drift would be read as a precise but biased p_th. The 95% interval comes from
-refitting parametric bootstrap resamples of the binomial counts.
+refitting parametric bootstrap resamples of the binomial counts; when chi^2/dof > 1 (the ansatz misses
+the points by more than their noise) it is widened by sqrt(chi^2/dof), the Particle Data Group's scale
+factor, and a poor fit is said in the method.
 
 The rate is per shot by default (WHP's choice, with rounds = d, which the published thresholds use), or per
 round (`rate="round"`), whose crossing sits at higher p. Before fitting, the curves of successive distances
@@ -35,6 +37,7 @@ from qec.stats import Point
 
 BOOTSTRAP_RESAMPLES = 200
 MIN_DISTANCES_FOR_CORRECTION = 4
+POOR_FIT = 3.0  # chi^2/dof above this: the ansatz does not describe the points
 # 1/mu: a slower correction cannot be told from the constant A at reachable d, a faster one is gone by d ~ 5
 MIN_INVERSE_MU, MAX_INVERSE_MU = 0.25, 4.0
 
@@ -48,6 +51,7 @@ class ThresholdFit:
     high: float | None
     method: str
     nu: float | None = None
+    extrapolated: bool = False  # p_th is the d -> infinity limit of a fit with the finite-size correction
 
     def as_dict(self) -> dict:
         return {"p": self.p, "low": self.low, "high": self.high, "method": self.method}
@@ -94,7 +98,7 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     if not fits or not ps[0] <= min(fits, key=lambda fit: fit[1])[0][0] <= ps[-1]:
         return ThresholdFit(None, None, None, f"the curves cross near p = {crossing:.3g}, but the finite-size "
                             "scaling fit did not converge inside the sampled range; sample more p values there")
-    params = min(fits, key=lambda fit: fit[1])[0]
+    params, chi2 = min(fits, key=lambda fit: fit[1])
     rng = np.random.default_rng(seed)
     rates = errors / shots
     samples = []
@@ -102,12 +106,21 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
         fit = _fss_fit(p, d, rng.binomial(shots.astype(np.int64), rates).astype(float), shots, rounds, params)
         if fit is not None:
             samples.append(fit[0][0])
-    low, high = np.percentile(samples, [2.5, 97.5]) if len(samples) >= resamples // 2 else (math.nan, math.nan)
+    enough = samples and len(samples) >= resamples // 2
+    low, high = np.percentile(samples, [2.5, 97.5]) if enough else (math.nan, math.nan)
+    dof = len(p) - (2 * len(params) + 1)  # p_th, nu (, 1/mu) and A, B, C (, D)
+    scale = math.sqrt(chi2 / dof) if dof > 0 and chi2 > dof else 1.0
+    low, high = params[0] - scale * (params[0] - low), params[0] + scale * (high - params[0])
     ansatz = "P = A + Bx + Cx^2 + D d^(-1/mu)" if correction else "P = A + Bx + Cx^2 (no finite-size correction)"
     fitted = f"nu = {params[1]:.2f}" + (f", mu = {1 / params[2]:.2f}" if correction else "")
     method = (f"finite-size scaling fit of the per-{rate} rate, {ansatz}, x = (p - p_th) d^(1/nu), {fitted}; "
-              f"95% interval from {len(samples)} parametric bootstrap refits")
-    return ThresholdFit(float(params[0]), float(low), float(high), method, float(params[1]))
+              f"95% interval from {len(samples)} parametric bootstrap refits; chi^2/dof = {chi2:.1f}/{dof}")
+    if scale > 1:
+        method += f", so the interval is widened by sqrt(chi^2/dof) = {scale:.2f}"
+    if dof > 0 and chi2 > POOR_FIT * dof:
+        method += ("; the ansatz fits these points poorly: sample p closer to p_th"
+                   + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
+    return ThresholdFit(float(params[0]), float(low), float(high), method, float(params[1]), correction)
 
 
 def use_correction(distances: Sequence[int], correction: bool | None) -> bool:

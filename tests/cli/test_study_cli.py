@@ -65,7 +65,7 @@ def one_line_error(capsys, args):
     (["threshold", "--decoder", "magic"], "unknown decoder 'magic': choose one of"),
     (["threshold", "--plot", "x.gif"], "use a file name ending in .png, .svg or .pdf"),
     (["collect"], "give either a code FAMILY or --circuits FOLDER"),
-    (["threshold", "--correction"], "the finite-size correction needs >= 4 distances; got [3, 5, 7]"),
+    (["threshold", "--distance", "3,5,7", "--correction"], "the finite-size correction needs >= 4 distances; got [3, 5, 7]"),
 ])
 def test_bad_study_input(tmp_path, capsys, args, message):
     code, err = one_line_error(capsys, [*args, "--store", str(tmp_path / "r.db")])

@@ -1,5 +1,7 @@
 """Threshold fits: recovered from counts drawn from a known scaling law, plain 'no crossing', published values."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -8,14 +10,15 @@ from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
 
 
-def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3):
-    """Counts drawn from P = 0.1 + 2x + 5x^2, x = (p - p_th) d^(1/nu): the fit's own ansatz."""
+def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0):
+    """Counts drawn from P = 0.1 + 2x + 5x^2 (+ cubic x^3), x = (p - p_th) d^(1/nu): the fit's own ansatz
+    unless `cubic`."""
     rng = np.random.default_rng(seed)
     points = []
     for d in (5, 7, 9):
         for p in np.linspace(0.008, 0.012, 5):
             x = (p - p_th) * d ** (1 / nu)
-            rate = 0.1 + 2 * x + 5 * x * x
+            rate = 0.1 + 2 * x + 5 * x * x + cubic * x**3
             points.append(Point("surface", d, d, "sd6", float(p), "pymatching", shots, int(rng.binomial(shots, rate)), 0))
     return points
 
@@ -24,6 +27,17 @@ def test_fit_recovers_a_known_threshold_within_its_interval():
     fit = fit_threshold(synthetic_points())
     assert fit.low <= 0.01 <= fit.high
     assert fit.high - fit.low < 0.001
+
+
+def test_a_poor_fit_is_said_and_its_interval_widened():
+    """Counts from the ansatz fit it (chi^2/dof near 1); a strong cubic term does not, and the fit says so and
+    widens its interval by sqrt(chi^2/dof), which still covers the true p_th."""
+    good = fit_threshold(synthetic_points())
+    assert "chi^2/dof = " in good.method and "poorly" not in good.method
+    cubic = fit_threshold(synthetic_points(cubic=3000.0, shots=10**6))
+    assert "fits these points poorly" in cubic.method
+    scale = float(re.search(r"widened by sqrt\(chi\^2/dof\) = ([0-9.]+)", cubic.method).group(1))
+    assert scale > 2 and cubic.low < 0.01 < cubic.high
 
 
 def test_no_crossing_is_said_plainly():
