@@ -130,8 +130,7 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
         on_progress: called with a `Progress` after each committed chunk.
     """
     tasks = _unique(tasks)
-    for task in tasks:
-        decoders.get(task.decoder)  # an unknown decoder fails here, before any work
+    check_decoders(tasks)
     store.add_tasks(tasks)
     stored = store.totals(t.task_id for t in tasks)
     states = {t.task_id: _TaskState(t, stored[t.task_id].shots, stored[t.task_id].errors,
@@ -156,6 +155,12 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
     return store.totals(t.task_id for t in tasks)
+
+
+def check_decoders(tasks: Sequence[Task]) -> None:
+    """Fails with the known names if a task names an unknown decoder: call it before any work or file."""
+    for name in {task.decoder for task in tasks}:
+        decoders.get(name)
 
 
 def _process_context() -> multiprocessing.context.BaseContext:

@@ -53,7 +53,8 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str 
     title = f"{first.family}, {first.noise} noise, {first.decoder}: " if first else ""
     for axes, kind in ((per_shot, "shot"), (per_round, "round")):
         if fit is not None and fit.p is not None:
-            axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({'d → ∞, ' if fit.extrapolated else ''}per-shot fit)")
+            limit = "d → ∞, " if fit.extrapolated else ""
+            axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-shot fit)")
             axes.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
         axes.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel=f"logical error rate per {kind}",
                  title=f"{title}per {kind}")

@@ -91,14 +91,13 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     p = np.array([pt.p for pt in points])
     shots = np.array([pt.kept for pt in points], dtype=float)
     errors = np.array([pt.errors for pt in points], dtype=float)
-    starts = [(p_start, 1.0, inverse_mu) for p_start in (crossing, (ps[0] + ps[-1]) / 2)
-              for inverse_mu in ((0.5, 1.0, 2.0) if correction else (None,))]
-    fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, [x for x in start if x is not None])
-                            for start in starts) if fit is not None]
-    if not fits or not ps[0] <= min(fits, key=lambda fit: fit[1])[0][0] <= ps[-1]:
+    mu_starts = [[inverse_mu] for inverse_mu in (0.5, 1.0, 2.0)] if correction else [[]]
+    starts = [[p_start, 1.0, *mu_start] for p_start in (crossing, (ps[0] + ps[-1]) / 2) for mu_start in mu_starts]
+    fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
+    params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (None, None)
+    if params is None or not ps[0] <= params[0] <= ps[-1]:
         return ThresholdFit(None, None, None, f"the curves cross near p = {crossing:.3g}, but the finite-size "
                             "scaling fit did not converge inside the sampled range; sample more p values there")
-    params, chi2 = min(fits, key=lambda fit: fit[1])
     rng = np.random.default_rng(seed)
     rates = errors / shots
     samples = []
