@@ -7,41 +7,41 @@ from typing import Annotated, Optional
 
 import typer
 
+from qec.cli.output import warn_skipped
 from qec.cli.study import DEFAULT_STORE, StorePath
 from qec.errors import QecInputError
-from qec.store import Store
+from qec.outputs import check_output_path, write_text_atomically
+from qec.store import MAX_CSV_BYTES, Added, Store
 
 
 def export_command(
     store: StorePath = DEFAULT_STORE,
     format_: Annotated[str, typer.Option("--format", help="csv: sinter's CSV (read by `sinter plot --in`).")] = "csv",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of printing.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here (.csv) instead of printing.")] = None,
 ) -> None:
-    """Export the store's totals per task as sinter CSV."""
+    """Export the store as sinter CSV, one line per chunk (importing it back adds nothing)."""
     if format_ != "csv":
         raise QecInputError(f"unknown export format {format_!r}: the only format is csv (sinter's)")
-    if not store.exists():
-        raise QecInputError(f"no store at {store}: give --store")
-    with Store(store) as results:
+    if out is not None:
+        check_output_path(out, suffixes=(".csv",), inputs=[store])
+    with Store(store, read_only=True) as results:
         text = results.to_sinter_csv()
+        warn_skipped(results)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
+        write_text_atomically(out, text)
 
 
 def import_command(
     csv_file: Annotated[Path, typer.Argument(help="A sinter CSV file (from `sinter collect` or `qec export`).")],
     store: StorePath = DEFAULT_STORE,
 ) -> None:
-    """Import a sinter CSV into the store (importing the same rows twice adds nothing)."""
-    try:
-        text = csv_file.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise QecInputError(f"cannot read {csv_file}: {error}") from None
+    """Import a sinter CSV into the store (a row already imported, or exported from this store, adds nothing)."""
+    text = _read_csv(csv_file)
     with Store(store) as results:
         added = results.import_sinter_csv(text, source=f"import:{csv_file.name}")
-    typer.echo(f"imported {added} new row(s) from {csv_file} into {store}")
+    typer.echo(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}")
 
 
 def merge_command(
@@ -49,15 +49,38 @@ def merge_command(
     sources: Annotated[list[Path], typer.Argument(help="Stores to merge from; they are only read.")],
 ) -> None:
     """Merge stores: every chunk of the sources that the target lacks is added to the target."""
-    for source in sources:
-        if not source.exists():
-            raise QecInputError(f"no store at {source}")
-    opened = [Store(source) for source in sources]  # refuses a non-store source before the target changes
+    opened: list[Store] = []
     try:
+        for source in sources:  # every source is checked before the target is touched
+            opened.append(Store(source, read_only=True))
         with Store(target) as merged:
             for source, results in zip(sources, opened):
                 added = merged.merge_from(results)
-                typer.echo(f"merged {added} new chunk(s) from {source} into {target}")
+                warn_skipped(results)
+                typer.echo(f"merged {added.chunks} new chunk(s) from {source} into {target}{_same_seed(added)}")
     finally:
         for results in opened:
             results.close()
+
+
+def _read_csv(path: Path) -> str:
+    """The text of a CSV file to import; a clear error for folders, FIFOs, huge files, bad encodings."""
+    if not path.exists():
+        raise QecInputError(f"no file at {path}: give a sinter CSV file")
+    if not path.is_file():
+        raise QecInputError(f"{path} is not a regular file: give a sinter CSV file")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise QecInputError(f"{path} has {path.stat().st_size:,} bytes; the limit is {MAX_CSV_BYTES:,}: split it")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise QecInputError(f"{path} is not a text file (not UTF-8): give a sinter CSV file") from None
+    except OSError as error:
+        raise QecInputError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _same_seed(added: Added) -> str:
+    if not added.same_seed_skipped:
+        return ""
+    return (f"; {added.same_seed_skipped} chunk(s) skipped: the store holds the same seed's samples under the same "
+            "index with other shot counts, so they are kept once")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +9,7 @@ import typer
 
 from qec.circuit_files import tasks_from_folder
 from qec.cluster import dask_client
+from qec.cli.output import echo_json, warn_skipped
 from qec.cli.progress import progress_display
 from qec.engine import StopRule, check_decoders, collect
 from qec.errors import QecInputError
@@ -78,13 +78,11 @@ def threshold_command(
     tasks = study_tasks(family, distances=distances, ps=parse_p_grid(p), noise=noise,
                         rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
     if plot is not None:
-        check_plot_path(plot)
+        check_plot_path(plot, inputs=[store])
     totals = _collect(tasks, StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision), store=store,
                       workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, quiet=as_json)
     study = analyse([point_from_totals(t) for t in totals.values()], store=str(store), correction=correction)
-    if plot is not None:
-        plot_threshold(study.points, study.threshold, plot)
-    _report(study, as_json, plot)
+    _report_and_plot(study, as_json, plot)
 
 
 def collect_command(
@@ -120,18 +118,19 @@ def collect_command(
                       workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, quiet=as_json)
     points = [point_from_totals(t) for t in totals.values()]
     if as_json:
-        typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))
+        echo_json({"points": [pt.as_dict() for pt in points], "store": str(store)})
     else:
         typer.echo(_table(points))
 
 
 def stats_command(store: StorePath = DEFAULT_STORE, as_json: Json = False) -> None:
     """Print every point in the store with its rate and 95% Wilson interval."""
-    with Store(_existing(store)) as results:
+    with Store(_existing(store), read_only=True) as results:
         points = sorted((point_from_totals(t) for t in results.totals().values()),
                         key=lambda pt: (pt.family, pt.noise, pt.decoder, pt.distance, pt.p))
+        warn_skipped(results)
     if as_json:
-        typer.echo(json.dumps({"points": [pt.as_dict() for pt in points], "store": str(store)}))
+        echo_json({"points": [pt.as_dict() for pt in points], "store": str(store)})
     else:
         typer.echo(_table(points))
 
@@ -146,8 +145,10 @@ def plot_command(
     as_json: Json = False,
 ) -> None:
     """Fit and plot one study from the store (pick it with --family/--noise/--decoder if there are several)."""
-    with Store(_existing(store)) as results:
+    check_plot_path(out, inputs=[store])
+    with Store(_existing(store), read_only=True) as results:
         points = [point_from_totals(t) for t in results.totals().values()]
+        warn_skipped(results)
     points = [pt for pt in points if (family is None or pt.family == family) and (noise is None or pt.noise == noise)
               and (decoder is None or pt.decoder == decoder)]
     studies = sorted({(pt.family, pt.noise, pt.decoder) for pt in points})
@@ -157,8 +158,7 @@ def plot_command(
         listed = "; ".join(f"--family {f} --noise {n} --decoder {d}" for f, n, d in studies)
         raise QecInputError(f"{store} holds {len(studies)} studies; pick one: {listed}")
     study = analyse(points, store=str(store), correction=correction)
-    plot_threshold(study.points, study.threshold, out)
-    _report(study, as_json, out)
+    _report_and_plot(study, as_json, out)
 
 
 def _collect(tasks: list, stop: StopRule, *, store: Path, workers: int | None, scheduler: str | None,
@@ -177,9 +177,21 @@ def _existing(store: Path) -> Path:
     return store
 
 
+def _report_and_plot(study: StudyResult, as_json: bool, plot: Path | None) -> None:
+    """Prints the study, then writes the plot: a plot that cannot be written still leaves the results printed."""
+    try:
+        if plot is not None:
+            plot_threshold(study.points, study.threshold, plot)
+    except OSError as error:
+        _report(study, as_json, None)
+        raise QecInputError(f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
+                            f"the store {study.store}: `qec plot --store {study.store} --out FILE` draws them") from None
+    _report(study, as_json, plot)
+
+
 def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
     if as_json:
-        typer.echo(json.dumps(study.as_dict()))
+        echo_json(study.as_dict())
         return
     typer.echo(_table(study.points))
     for estimate in study.lambdas:

@@ -11,26 +11,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from qec.errors import QecInputError  # noqa: E402
+from qec.outputs import check_output_path, write_atomically  # noqa: E402
 from qec.stats import Point  # noqa: E402
 from qec.threshold import ThresholdFit  # noqa: E402
 
 FORMATS = (".png", ".svg", ".pdf")
 
 
-def check_plot_path(path: str | Path) -> Path:
-    """`path` as a Path if its suffix is a format we write; else QecInputError (checked before sampling)."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise QecInputError(f"cannot write a plot to {path}: use a file name ending in {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
-    return path
+def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """`path` as a Path if a figure may be written there (see `qec.outputs.check_output_path`): its suffix is a
+    format we write and it is none of `inputs`; else QecInputError. Call it before sampling."""
+    return check_output_path(path, suffixes=FORMATS, inputs=inputs)
 
 
 def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
@@ -61,5 +59,7 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str 
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        write_atomically(path, figure.savefig)
+    finally:
+        plt.close(figure)

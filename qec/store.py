@@ -1,8 +1,23 @@
-"""The results store: one SQLite file, append-only, one row per finished chunk; sinter CSV in and out.
+"""The results store: one SQLite file, append-only, one row per sample chunk; sinter CSV in and out.
 
-The main process is the only writer of a study. Each chunk row is committed before it is counted, and
-(task_id, chunk) is unique: a chunk's samples come from a seed fixed by that pair, so a chunk written
-twice (a rerun, two commands on one store, a merge) is the same chunk and is kept once.
+What identifies a sample, so that every route (collect, rerun, import, export, merge) counts it once:
+
+- a chunk is (task id, chunk index). A collected chunk has index k >= 0 and its shots come from a seed
+  fixed by (task id, k): two rows with that key are the same samples, whatever their shot counts, and
+  the store keeps the first one it was given.
+- an imported sinter CSV row without a qec sample column gets a negative index hashed from the row and
+  every row before it in its file: importing the same file again (or after sinter appended to it) adds
+  only rows not seen before, and equal rows at different places count separately, as `sinter combine`
+  sums them.
+- `export` writes one row per chunk with its index in a `qec_sample` column (sinter ignores it), so
+  importing an export into the store it came from, or into one merged with it, adds nothing.
+- a task id already stored with another decoder or metadata, or an imported sample already stored with
+  other counts, is refused and nothing is written.
+
+Every path in is checked (`qec.validation`), and a read skips rows that fail the same checks (written
+by an older version or another tool) and lists them in `skipped_rows`. Read commands open the store
+read-only; writers keep SQLite's rollback journal, so the `.db` file alone holds everything once a
+command ends.
 
 >>> import tempfile, os
 >>> from qec.store import Store
@@ -17,20 +32,26 @@ import csv
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import sinter
 
 from qec.errors import QecInputError
 from qec.sampling import ChunkResult
 from qec.task import Task
+from qec.validation import (MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index,
+                            check_token)
 
 FORMAT = "qec-store"
-VERSION = "1"
+VERSION = 1
+SAMPLE_COLUMN = "qec_sample"
+MAX_CSV_BYTES = 1 << 30
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +63,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     observable_errors TEXT NOT NULL, created REAL NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (task_id, chunk));
 """
+_CSV_COLUMNS = ("shots", "errors", "discards", "seconds", "decoder", "strong_id", "json_metadata")
 
 
 @dataclass(frozen=True)
@@ -59,26 +81,63 @@ class TaskTotals:
     next_chunk: int
 
 
-class Store:
-    """An append-only SQLite results store; refuses (and never touches) a file that is not one."""
+@dataclass(frozen=True)
+class Added:
+    """What an import or merge wrote: new chunks, and chunks skipped because the store holds the same seed's
+    samples under the same index (counted once, the stored row kept)."""
 
-    def __init__(self, path: str | Path):
+    chunks: int
+    same_seed_skipped: int = 0
+
+
+@dataclass(frozen=True)
+class _TaskRow:
+    task_id: str
+    decoder: str
+    metadata: dict
+    circuit: str | None
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    task_id: str
+    chunk: int
+    shots: int
+    errors: int
+    discards: int
+    seconds: float
+    observable_errors: str
+    created: float
+    source: str
+
+    def as_tuple(self) -> tuple:
+        return (self.task_id, self.chunk, self.shots, self.errors, self.discards, self.seconds,
+                self.observable_errors, self.created, self.source)
+
+
+class Store:
+    """An append-only SQLite results store; refuses (and never touches) a file that is not one.
+
+    Args:
+        path: the store file; created (with the folder's permissions) when it does not exist, unless
+            `read_only`.
+        read_only: open an existing store for reading only: nothing is written or created, and read-only
+            files and folders work.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            _check_is_store(self.path)
-        try:
-            self.connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.connection.execute("PRAGMA busy_timeout = 60000")
-            self.connection.execute("PRAGMA journal_mode = WAL")
-            self.connection.execute("PRAGMA synchronous = FULL")
-            with self._transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self.connection.execute(statement)
-                self.connection.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
-                                        (FORMAT, VERSION))
-        except sqlite3.DatabaseError as error:
-            raise QecInputError(f"cannot open the store {self.path}: {error}") from None
+        self.read_only = read_only
+        self._skipped: dict[str, None] = {}
+        if read_only:
+            self.connection = _open_read_only(self.path)
+        else:
+            self.connection = _open_for_writing(self.path)
+
+    @property
+    def skipped_rows(self) -> list[str]:
+        """One description per bad row that reads have skipped (e.g. metadata that is not a JSON object)."""
+        return list(self._skipped)
 
     def close(self) -> None:
         self.connection.close()
@@ -93,14 +152,17 @@ class Store:
         return _Transaction(self.connection)
 
     def add_tasks(self, tasks: Iterable[Task]) -> None:
-        """Records the tasks (circuit, decoder, metadata) so chunks can refer to them."""
+        """Records the tasks (circuit, decoder, metadata) so chunks can refer to them; a task id stored with
+        another decoder or metadata is refused."""
+        rows = [_TaskRow(t.task_id, t.decoder, t.metadata, t.circuit_text) for t in tasks]
         with self._transaction():
-            self.connection.executemany(
-                "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?)",
-                [(t.task_id, t.decoder, t.metadata_json, t.circuit_text) for t in tasks])
+            self._insert_tasks(rows, origin="the task")
 
     def append(self, result: ChunkResult, *, source: str = "collect") -> bool:
         """Commits one chunk; returns False (and changes nothing) if that chunk is already stored."""
+        check_token(result.task_id, name="task_id")
+        check_sample_index(result.chunk_index)
+        check_counts(shots=result.shots, errors=result.errors, discards=result.discards, seconds=result.seconds)
         with self._transaction():
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -109,66 +171,137 @@ class Store:
         return cursor.rowcount == 1
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
-        """Summed counts per task (all tasks, or those in `task_ids`)."""
-        rows = self.connection.execute(
-            "SELECT t.task_id, t.decoder, t.metadata, COALESCE(SUM(c.shots), 0), COALESCE(SUM(c.errors), 0), "
-            "COALESCE(SUM(c.discards), 0), COALESCE(SUM(c.seconds), 0), COUNT(c.chunk), "
-            "COALESCE(MAX(CASE WHEN c.chunk >= 0 THEN c.chunk END) + 1, 0) "
-            "FROM tasks t LEFT JOIN chunks c ON c.task_id = t.task_id GROUP BY t.task_id").fetchall()
+        """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`)."""
         wanted = None if task_ids is None else set(task_ids)
-        return {row[0]: TaskTotals(row[0], row[1], json.loads(row[2]), *row[3:])
-                for row in rows if wanted is None or row[0] in wanted}
+        tasks = {task_id: row for task_id, row in self._tasks().items() if wanted is None or task_id in wanted}
+        sums = {task_id: [0, 0, 0, 0.0, 0, 0] for task_id in tasks}
+        for row in self._chunks(tasks):
+            total = sums[row.task_id]
+            total[0] += row.shots
+            total[1] += row.errors
+            total[2] += row.discards
+            total[3] += row.seconds
+            total[4] += 1
+            total[5] = max(total[5], row.chunk + 1)
+        result = {}
+        for task_id, (shots, errors, discards, seconds, chunks, next_chunk) in sums.items():
+            if shots > MAX_COUNT:
+                self._skip(f"task {task_id[:16]}: its chunks sum to {shots} shots, more than 2^63")
+                continue
+            row = tasks[task_id]
+            result[task_id] = TaskTotals(task_id, row.decoder, row.metadata, shots, errors, discards, seconds, chunks,
+                                         next_chunk)
+        return result
 
     def chunk_rows(self) -> Iterator[tuple]:
-        """Every chunk row, for merging: (task_id, chunk, shots, errors, discards, seconds, obs, created, source)."""
-        yield from self.connection.execute("SELECT * FROM chunks ORDER BY task_id, chunk")
+        """Every valid chunk row: (task_id, chunk, shots, errors, discards, seconds, observable_errors, created,
+        source)."""
+        for row in self._chunks(self._tasks()):
+            yield row.as_tuple()
 
-    def task_rows(self) -> Iterator[tuple]:
-        yield from self.connection.execute("SELECT * FROM tasks")
-
-    def merge_from(self, other: Store) -> int:
-        """Copies every task and chunk of `other` that this store lacks; returns the number of new chunks."""
+    def merge_from(self, other: Store) -> Added:
+        """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice)."""
+        if _same_file(self.path, other.path):
+            raise QecInputError(f"{other.path} is the store being merged into; give another source")
+        tasks = other._tasks()
+        chunks = list(other._chunks(tasks))
+        self._skipped.update(other._skipped)
         with self._transaction():
-            self.connection.executemany("INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?)", other.task_rows())
-            before = self.connection.total_changes
-            self.connection.executemany("INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                        other.chunk_rows())
-            return self.connection.total_changes - before
+            self._insert_tasks(tasks.values(), origin=f"the store {other.path}")
+            return self._insert_chunks(chunks, origin=f"the store {other.path}")
 
     def to_sinter_csv(self) -> str:
-        """The store as sinter's CSV (one line per task), readable by `sinter plot --in`."""
-        lines = [sinter.CSV_HEADER]
-        for totals in self.totals().values():
-            stats = sinter.TaskStats(strong_id=totals.task_id, decoder=totals.decoder, json_metadata=totals.metadata,
-                                     shots=totals.shots, errors=totals.errors, discards=totals.discards,
-                                     seconds=totals.seconds)
-            lines.append(stats.to_csv_line())
+        """The store as sinter's CSV, one line per chunk with its index in a `qec_sample` column (which sinter
+        ignores): `sinter plot --in` reads it, and importing it back adds nothing."""
+        lines = [f"{sinter.CSV_HEADER},{SAMPLE_COLUMN}"]
+        tasks = self._tasks()
+        for row in self._chunks(tasks):
+            task = tasks[row.task_id]
+            stats = sinter.TaskStats(strong_id=row.task_id, decoder=task.decoder, json_metadata=task.metadata,
+                                     shots=row.shots, errors=row.errors, discards=row.discards, seconds=row.seconds)
+            lines.append(f"{stats.to_csv_line()},{row.chunk}")
         return "\n".join(lines) + "\n"
 
-    def import_sinter_csv(self, text: str, *, source: str) -> int:
-        """Adds the rows of a sinter CSV as chunks; importing the same rows again adds nothing. Returns new chunks."""
-        try:
-            rows = list(csv.DictReader(io.StringIO(text), skipinitialspace=True))
-            required = {"shots", "errors", "discards", "seconds", "decoder", "strong_id", "json_metadata"}
-            if not rows or not required <= {k.strip() for k in rows[0]}:
-                raise ValueError(f"expected sinter's header {sinter.CSV_HEADER.strip()!r}")
-            parsed = [({k.strip(): v for k, v in row.items()}) for row in rows]
-            chunks = [(r["strong_id"].strip(), r["decoder"].strip(), json.loads(r["json_metadata"]),
-                       int(r["shots"]), int(r["errors"]), int(r["discards"]), float(r["seconds"])) for r in parsed]
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
-            raise QecInputError(f"{source} is not a sinter CSV file: {error}") from None
-        added = 0
+    def import_sinter_csv(self, text: str, *, source: str) -> Added:
+        """Adds the rows of a sinter CSV (from `sinter collect` or `qec export`) as chunks, each identified as the
+        module docstring says; every row is checked first, and a bad one refuses the whole file."""
+        tasks, chunks = _parse_sinter_csv(text, source=source)
         with self._transaction():
-            for task_id, decoder, metadata, shots, errors, discards, seconds in chunks:
-                self.connection.execute("INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, NULL)",
-                                        (task_id, decoder, json.dumps(metadata, sort_keys=True)))
-                row_id = hashlib.sha256(repr((task_id, shots, errors, discards, seconds)).encode()).digest()
-                chunk = -1 - (int.from_bytes(row_id[:7], "little"))  # imported chunks have negative indices
-                cursor = self.connection.execute(
-                    "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (task_id, chunk, shots, errors, discards, seconds, "[]", time.time(), source))
-                added += cursor.rowcount
-        return added
+            self._insert_tasks(tasks.values(), origin=source)
+            return self._insert_chunks(chunks, origin=source)
+
+    def _insert_tasks(self, rows: Iterable[_TaskRow], *, origin: str) -> None:
+        """Inserts new tasks; an existing id must have the same decoder and metadata (and circuit, if both have
+        one). Call inside a transaction."""
+        for row in rows:
+            stored = self.connection.execute("SELECT decoder, metadata, circuit FROM tasks WHERE task_id = ?",
+                                             (row.task_id,)).fetchone()
+            if stored is None:
+                self.connection.execute("INSERT INTO tasks VALUES (?, ?, ?, ?)",
+                                        (row.task_id, row.decoder, canonical_json(row.metadata), row.circuit))
+                continue
+            decoder, metadata_text, circuit = stored
+            if decoder != row.decoder or _loads_or_none(metadata_text) != row.metadata or (
+                    circuit is not None and row.circuit is not None and circuit != row.circuit):
+                raise QecInputError(
+                    f"{origin} gives task {row.task_id[:16]}... decoder {row.decoder!r} and metadata "
+                    f"{canonical_json(row.metadata)[:80]}, but the store has that id with decoder {decoder!r} and "
+                    f"metadata {metadata_text[:80]}; a task id names one task: nothing was written")
+            if circuit is None and row.circuit is not None:
+                self.connection.execute("UPDATE tasks SET circuit = ? WHERE task_id = ?", (row.circuit, row.task_id))
+
+    def _insert_chunks(self, rows: Iterable[_ChunkRow], *, origin: str) -> Added:
+        """Inserts chunks the store lacks; see the module docstring for what counts as the same chunk. Call
+        inside a transaction."""
+        added = same_seed = 0
+        for row in rows:
+            stored = self.connection.execute("SELECT shots, errors, discards FROM chunks WHERE task_id = ? AND "
+                                             "chunk = ?", (row.task_id, row.chunk)).fetchone()
+            if stored is None:
+                self.connection.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row.as_tuple())
+                added += 1
+            elif tuple(stored) != (row.shots, row.errors, row.discards):
+                if row.chunk < 0:
+                    raise QecInputError(
+                        f"{origin} has sample {row.chunk} of task {row.task_id[:16]}... with {row.shots} shots and "
+                        f"{row.errors} errors, but the store has it with {stored[0]} shots and {stored[1]} errors; "
+                        "one of them was altered: nothing was written")
+                same_seed += 1
+        return Added(added, same_seed)
+
+    def _tasks(self) -> dict[str, _TaskRow]:
+        """Every task row that passes validation; the others are noted in `skipped_rows`."""
+        tasks = {}
+        for task_id, decoder, metadata_text, circuit in self.connection.execute(
+                "SELECT task_id, decoder, metadata, circuit FROM tasks"):
+            try:
+                check_token(task_id, name="task id")
+                check_token(decoder, name="decoder")
+                if not isinstance(metadata_text, str):
+                    raise QecInputError("metadata is not text")
+                metadata = check_metadata(_loads_or_none(metadata_text))
+            except QecInputError as error:
+                self._skip(f"task {str(task_id)[:16]}: {error}")
+                continue
+            tasks[task_id] = _TaskRow(task_id, decoder, metadata, circuit if isinstance(circuit, str) else None)
+        return tasks
+
+    def _chunks(self, tasks: dict[str, _TaskRow]) -> Iterator[_ChunkRow]:
+        """The valid chunk rows of `tasks`, by task and index; bad rows are noted in `skipped_rows`."""
+        for values in self.connection.execute("SELECT * FROM chunks ORDER BY task_id, chunk"):
+            if values[0] not in tasks:
+                continue
+            row = _ChunkRow(*values)
+            try:
+                check_sample_index(row.chunk)
+                check_counts(shots=row.shots, errors=row.errors, discards=row.discards, seconds=row.seconds)
+            except QecInputError as error:
+                self._skip(f"chunk {row.chunk} of task {row.task_id[:16]}: {error}")
+                continue
+            yield row
+
+    def _skip(self, description: str) -> None:
+        self._skipped[description] = None
 
 
 class _Transaction:
@@ -184,25 +317,206 @@ class _Transaction:
         self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _check_is_store(path: Path) -> None:
-    """Raises QecInputError unless `path` is an intact qec store; opens it read-only so nothing changes."""
-    with open(path, "rb") as file:
-        if file.read(16) != _SQLITE_HEADER:
-            raise QecInputError(f"{path} is not a qec store (not an SQLite file); give a new path with --store")
+def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], list[_ChunkRow]]:
+    """The tasks and chunks of a sinter CSV, every row checked; QecInputError naming the first bad row."""
+    if len(text) > MAX_CSV_BYTES:
+        raise QecInputError(f"{source} has {len(text):,} characters; the limit is {MAX_CSV_BYTES:,}: split it")
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+        header = [name.strip() for name in next(reader, [])]
+        missing = [name for name in _CSV_COLUMNS if name not in header]
+        if missing or len(set(header)) != len(header):
+            raise QecInputError(f"{source} is not a sinter CSV file: its header must name {', '.join(_CSV_COLUMNS)} "
+                                "once each (sinter's CSV_HEADER)")
+        rows = list(reader)
+    except csv.Error as error:
+        raise QecInputError(f"{source} is not a sinter CSV file: {error}") from None
+    tasks: dict[str, _TaskRow] = {}
+    chunks: list[_ChunkRow] = []
+    chain = hashlib.sha256(b"qec sinter csv").digest()
+    now = time.time()
+    for line, values in enumerate(rows, start=2):
+        if not any(value.strip() for value in values):
+            continue
         try:
-            check = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            if len(values) != len(header):
+                raise QecInputError(f"it has {len(values)} fields, the header {len(header)}")
+            row = dict(zip(header, (value.strip() for value in values)))
+            task, counts, sample = _parse_row(row)
+        except QecInputError as error:
+            raise QecInputError(f"{source} line {line}: {error}; nothing was imported") from None
+        known = tasks.setdefault(task.task_id, task)
+        if known != task:
+            raise QecInputError(f"{source} line {line}: task {task.task_id[:16]}... appears with another decoder or "
+                                "metadata earlier in the file; nothing was imported")
+        chain = hashlib.sha256(chain + json.dumps([task.task_id, task.decoder, canonical_json(task.metadata),
+                                                   *counts, row.get("custom_counts", "")]).encode()).digest()
+        if sample is None:
+            sample = -1 - (int.from_bytes(chain[:8], "little") >> 1)
+        chunks.append(_ChunkRow(task.task_id, sample, *counts, "[]", now, source))
+    return tasks, chunks
+
+
+def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, float], int | None]:
+    """One CSV row as (task, (shots, errors, discards, seconds), sample index or None)."""
+    try:
+        shots, errors, discards = (int(row[name]) for name in ("shots", "errors", "discards"))
+        seconds = float(row["seconds"])
+        sample_text = row.get(SAMPLE_COLUMN, "")
+        sample = check_sample_index(int(sample_text)) if sample_text else None
+    except ValueError as error:
+        raise QecInputError(f"a count is not a number ({error})") from None
+    check_counts(shots=shots, errors=errors, discards=discards, seconds=seconds)
+    try:
+        metadata = json.loads(row["json_metadata"])
+    except (json.JSONDecodeError, RecursionError):
+        raise QecInputError(f"json_metadata is not JSON: {row['json_metadata'][:60]!r}") from None
+    custom = row.get("custom_counts", "")
+    if custom:
+        try:
+            counts = json.loads(custom)
+        except (json.JSONDecodeError, RecursionError):
+            counts = None
+        if not (isinstance(counts, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                 for v in counts.values())):
+            raise QecInputError(f"custom_counts must be a JSON object of counts, got {custom[:60]!r}")
+    task = _TaskRow(check_token(row["strong_id"], name="strong_id"), check_token(row["decoder"], name="decoder"),
+                    check_metadata(metadata), None)
+    return task, (shots, errors, discards, seconds), sample
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the qec store at `path`; creates nothing, works in read-only folders."""
+    _check_is_store(path)
+    try:
+        connection = _connect(path, "mode=ro")
+        connection.execute("SELECT count(*) FROM meta").fetchone()
+    except sqlite3.DatabaseError:
+        # a WAL-mode store (written by an older qec) in a read-only folder: SQLite cannot make its -shm file;
+        # with no -wal file there is nothing beyond the .db file to read, so read it as immutable
+        wal = Path(f"{path}-wal")
+        if _nonempty(wal):
+            raise QecInputError(f"{path} has unmerged writes in {wal.name} and its folder is read-only: copy the "
+                                "store and its -wal file to a writable folder and read it there") from None
+        connection = _connect(path, "mode=ro&immutable=1")
+    return connection
+
+
+def _open_for_writing(path: Path) -> sqlite3.Connection:
+    """A connection that may write the store at `path`, creating it if missing; checks the path first."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() or path.is_symlink():
+        _check_is_store(path)
+        if not os.access(path, os.W_OK):
+            raise QecInputError(f"the store {path} is read-only: read it with stats/export/plot, or give a "
+                                "writable copy with --store")
+    elif not folder.is_dir():
+        raise QecInputError(f"cannot create the store {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise QecInputError(f"cannot write the store {path}: its folder {folder} is not writable (SQLite keeps its "
+                            "journal beside the store); give a store in a writable folder")
+    try:
+        connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        connection.execute("PRAGMA busy_timeout = 60000")
+        connection.execute("PRAGMA synchronous = FULL")
+        try:  # the rollback journal leaves everything in the .db file after each commit (older stores used WAL)
+            connection.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.OperationalError:
+            pass  # another command has the store open; it stays in WAL until the last one leaves
+        with _Transaction(connection):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
+                               (FORMAT, str(VERSION)))
+    except sqlite3.DatabaseError as error:
+        raise QecInputError(f"cannot write the store {path}: {error}") from None
+    return connection
+
+
+def _connect(path: Path, options: str) -> sqlite3.Connection:
+    """An SQLite URI connection to `path` (any characters in the name) with `options`."""
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?{options}"
+    connection = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+    connection.execute("PRAGMA busy_timeout = 60000")
+    return connection
+
+
+def _check_is_store(path: Path) -> None:
+    """Raises QecInputError unless `path` is an intact qec store of a version this qec reads; creates and
+    changes nothing (the check reads the file as immutable)."""
+    if not path.exists():
+        raise QecInputError(f"no store at {path}: give the path of a qec store")
+    if path.is_dir():
+        raise QecInputError(f"{path} is a folder, not a qec store: give the store's file")
+    if not path.is_file():
+        raise QecInputError(f"{path} is not a regular file, so not a qec store: give the store's file")
+    if not os.access(path, os.R_OK):
+        raise QecInputError(f"cannot read the store {path}: permission denied")
+    if path.stat().st_size == 0:
+        raise QecInputError(f"{path} is an empty file, not a qec store: delete it or give another --store")
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if not header.startswith(_SQLITE_HEADER):
+        raise QecInputError(f"{path} is not a qec store (not an SQLite file); give another path with --store")
+    _recover_unfinished_write(path)
+    # a WAL-mode file without a -wal file has no writer: read it as immutable, so SQLite makes no -shm beside it
+    idle_wal = len(header) > 18 and header[18] == 2 and not _nonempty(Path(f"{path}-wal"))
+    try:
+        connection = _connect(path, "mode=ro&immutable=1" if idle_wal else "mode=ro")
+        try:
+            check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if "meta" not in tables:
-                raise QecInputError(f"{path} is an SQLite database but not a qec store; give a new path with --store")
-            fmt = dict(connection.execute("SELECT key, value FROM meta").fetchall())
-            if fmt.get("format") != FORMAT:
-                raise QecInputError(f"{path} is an SQLite database but not a qec store; give a new path with --store")
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
         raise QecInputError(f"{path} is a corrupt qec store ({error}); it was left untouched: restore it from a "
-                            "copy, or give a new path with --store") from None
+                            "copy, or give another path with --store") from None
+    if meta.get("format") != FORMAT or not {"tasks", "chunks"} <= tables:
+        raise QecInputError(f"{path} is an SQLite database but not a qec store; give another path with --store")
+    version = meta.get("version", "")
+    if not version.isdigit() or int(version) > VERSION:
+        raise QecInputError(f"{path} was written by a newer qec (store format {version!r}; this qec reads up to "
+                            f"{VERSION}): upgrade qec to read it")
+
+
+def _recover_unfinished_write(path: Path) -> None:
+    """Rolls back the journal a killed writer left (SQLite does it on the first read-write open); a read-only
+    connection cannot, so without write access this says how to recover."""
+    if not _nonempty(Path(f"{path}-journal")):
+        return
+    if not (os.access(path, os.W_OK) and os.access(path.parent if str(path.parent) else ".", os.W_OK)):
+        raise QecInputError(f"{path} has an unfinished write (its -journal file, left by a killed command) and is "
+                            "read-only here: open it once where it is writable to roll the write back")
+    try:
+        connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        pass  # the integrity check that follows says what is wrong
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _loads_or_none(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -18,6 +17,7 @@ import stim
 
 from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
+from qec.validation import canonical_json, check_metadata, check_token
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,16 @@ class Task:
     postselected_detectors: tuple[int, ...] = ()
 
     def __post_init__(self):
+        if not isinstance(self.circuit, stim.Circuit):
+            raise QecInputError(f"circuit must be a stim.Circuit, got {type(self.circuit).__name__}")
         if self.circuit.num_observables == 0:
             raise QecInputError("the circuit has no OBSERVABLE_INCLUDE, so there is no logical error to count; "
                                 "add an observable to the circuit")
-        try:
-            json.dumps(self.metadata)
-        except TypeError as error:
-            raise QecInputError(f"task metadata must be JSON-serializable: {error}") from None
+        check_token(self.decoder, name="decoder")
+        check_metadata(self.metadata)
+        detectors = self.circuit.num_detectors
+        if not all(isinstance(k, int) and 0 <= k < detectors for k in self.postselected_detectors):
+            raise QecInputError(f"postselected_detectors must be detector indices in [0, {detectors})")
 
     @cached_property
     def circuit_text(self) -> str:
@@ -44,7 +47,7 @@ class Task:
 
     @cached_property
     def metadata_json(self) -> str:
-        return json.dumps(self.metadata, sort_keys=True, separators=(",", ":"))
+        return canonical_json(self.metadata)
 
     @cached_property
     def task_id(self) -> str:

@@ -1,5 +1,9 @@
-"""The SQLite store: append-only, idempotent chunks, refuses what is not a store, sinter CSV round trips."""
+"""The SQLite store: every sample counted once by every route, validation at the door, bad rows skipped on
+read, read-only opening, refusal of what is not a store. Tests named in the README's "What the store promises"."""
 
+import io
+import json
+import re
 import sqlite3
 
 import pytest
@@ -20,6 +24,26 @@ def chunk(task, index, shots=1000, errors=7):
     return ChunkResult(task.task_id, index, shots, errors, 0, 0.5, (errors,))
 
 
+def filled_store(path, task, indices=(0, 1), shots=1000, errors=7):
+    store = Store(path)
+    store.add_tasks([task])
+    for index in indices:
+        store.append(chunk(task, index, shots, errors))
+    return store
+
+
+def counts(store, task):
+    totals = store.totals()[task.task_id]
+    return totals.shots, totals.errors
+
+
+SINTER_ROWS = """shots,errors,discards,seconds,decoder,strong_id,json_metadata
+1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"
+1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"
+1000,250,0,0.125,pymatching,deadbeef08,"{""d"":7,""p"":0.001}"
+"""
+
+
 def test_a_chunk_is_counted_once(tmp_path, task):
     with Store(tmp_path / "s.db") as store:
         store.add_tasks([task])
@@ -31,46 +55,221 @@ def test_a_chunk_is_counted_once(tmp_path, task):
 
 
 def test_committed_chunks_survive_reopening(tmp_path, task):
-    with Store(tmp_path / "s.db") as store:
-        store.add_tasks([task])
-        store.append(chunk(task, 0))
+    filled_store(tmp_path / "s.db", task, [0]).close()
     with Store(tmp_path / "s.db") as store:
         assert store.totals()[task.task_id].shots == 1000
 
 
+def test_export_then_import_into_the_same_store_adds_nothing(tmp_path, task):
+    with filled_store(tmp_path / "s.db", task, [0, 1, 2]) as store:
+        assert store.import_sinter_csv(SINTER_ROWS, source="sinter.csv").chunks == 3
+        before = store.totals()
+        added = store.import_sinter_csv(store.to_sinter_csv(), source="export.csv")
+        assert added.chunks == 0 and store.totals() == before
+
+
+def test_export_imported_into_a_store_merged_with_its_source_adds_nothing(tmp_path, task):
+    with filled_store(tmp_path / "a.db", task, [0, 1]) as a, filled_store(tmp_path / "b.db", task, [1, 2]) as b:
+        a.import_sinter_csv(SINTER_ROWS, source="sinter.csv")
+        exported = a.to_sinter_csv()
+        assert b.merge_from(a).chunks == 4  # chunk 0 and the three imported rows
+        before = b.totals()
+        assert b.import_sinter_csv(exported, source="a.csv").chunks == 0 and b.totals() == before
+    assert counts(Store(tmp_path / "b.db"), task) == (3000, 21)
+
+
+def test_importing_one_file_twice_adds_it_once_and_appended_rows_once(tmp_path):
+    more = "1000,40,0,0.125,pymatching,9c31908e2b,\"{\"\"d\"\":9,\"\"p\"\":0.001}\"\n"
+    with Store(tmp_path / "s.db") as store:
+        assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 3
+        assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 0
+        assert store.import_sinter_csv(SINTER_ROWS + more, source="x.csv").chunks == 1  # sinter appended a row
+        assert store.totals()["9c31908e2b"].shots == 3000
+
+
+def test_equal_rows_count_separately_as_sinter_combine_sums_them(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.import_sinter_csv(SINTER_ROWS, source="x.csv")
+        ours = {task_id: (t.shots, t.errors) for task_id, t in store.totals().items()}
+    theirs = {s.strong_id: (s.shots, s.errors) for s in sinter.read_stats_from_csv_files(io.StringIO(SINTER_ROWS))}
+    assert ours == theirs == {"9c31908e2b": (2000, 84), "deadbeef08": (1000, 250)}
+
+
+def test_two_stores_that_imported_one_file_merge_without_double_counting(tmp_path):
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        a.import_sinter_csv(SINTER_ROWS, source="x.csv")
+        b.import_sinter_csv(SINTER_ROWS, source="x.csv")
+        assert a.merge_from(b).chunks == 0
+        assert a.totals()["9c31908e2b"].shots == 2000
+
+
+def test_a_seeds_chunk_is_kept_once_when_stores_disagree_on_its_size(tmp_path, task):
+    """Chunk k of a task always samples from seed (task, k): two stores with chunk k of other sizes hold
+    overlapping samples, so a merge keeps the target's and says so."""
+    with filled_store(tmp_path / "a.db", task, [0]) as a, filled_store(tmp_path / "b.db", task, [0, 1], 500) as b:
+        added = a.merge_from(b)
+        assert (added.chunks, added.same_seed_skipped) == (1, 1) and counts(a, task) == (1500, 14)
+
+
+def test_merge_adds_only_missing_chunks_and_refuses_itself(tmp_path, task):
+    with filled_store(tmp_path / "a.db", task, [0, 1]) as a, filled_store(tmp_path / "b.db", task, [1, 2, 3]) as b:
+        assert a.merge_from(b).chunks == 2
+        assert a.merge_from(b).chunks == 0
+        assert a.totals()[task.task_id].shots == 4000
+        with Store(tmp_path / "a.db", read_only=True) as same, pytest.raises(QecInputError, match="merged into"):
+            a.merge_from(same)
+
+
+ROW = "shots,errors,discards,seconds,decoder,strong_id,json_metadata\n{}\n"
+
+
+@pytest.mark.parametrize("row,message", [
+    ('10,1,0,0.1,pymatching,abc,"[1,2]"', "metadata must be a JSON object"),
+    ('10,1,0,0.1,pymatching,abc,"{""distance"":""abc""}"', "'distance' must be an integer >= 1"),
+    ('10,1,0,0.1,pymatching,abc,"{""d"":0}"', "'d' must be an integer >= 1"),
+    ('10,1,0,0.1,pymatching,abc,"{""rounds"":2.5}"', "'rounds' must be an integer >= 1"),
+    ('10,1,0,0.1,pymatching,abc,"{""p"":1.5}"', "'p' must be a probability in [0, 1]"),
+    ('10,1,0,0.1,pymatching,abc,"{""p"":NaN}"', "NaN"),
+    ('10,1,0,0.1,pymatching,abc,"{""family"":3}"', "'family' must be text"),
+    ('10,1,0,0.1,pymatching,abc,"{oops"', "json_metadata is not JSON"),
+    ('10,11,0,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
+    ('10,5,6,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
+    ('-10,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
+    ('9223372036854775808,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
+    ('10,1,0,nan,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
+    ('10,1,0,-1,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
+    ('10,1.5,0,0.1,pymatching,abc,"{}"', "a count is not a number"),
+    ('10,1,0,0.1,"py matching",abc,"{}"', "decoder must be a plain name"),
+    ('10,1,0,0.1,pymatching,,"{}"', "strong_id must be a plain name"),
+    ('10,1,0,0.1,pymatching,"../../etc",,"{}"', "fields"),
+])
+def test_bad_csv_rows_are_refused_and_nothing_is_written(tmp_path, task, row, message):
+    with filled_store(tmp_path / "s.db", task, [0]) as store:
+        text = ROW.format('10,1,0,0.1,pymatching,good,"{}"') + row + "\n"
+        with pytest.raises(QecInputError, match="line 3: .*" + re.escape(message)):
+            store.import_sinter_csv(text, source="bad.csv")
+        assert list(store.totals()) == [task.task_id] and counts(store, task) == (1000, 7)
+
+
+def test_a_task_id_reused_with_other_content_is_refused(tmp_path, task):
+    with filled_store(tmp_path / "s.db", task, [0]) as store:
+        reused = ROW.format(f'10,1,0,0.1,bposd,{task.task_id},"{{""d"":3}}"')
+        with pytest.raises(QecInputError, match="a task id names one task"):
+            store.import_sinter_csv(reused, source="reused.csv")
+        altered = store.to_sinter_csv().replace(",1000,", ",999,", 1).replace("      1000,", "       999,", 1)
+        other = Task.memory("repetition", distance=3, noise="sd6", p=0.02)
+        store.add_tasks([other])  # a different task is fine
+        assert counts(store, task) == (1000, 7)
+    with Store(tmp_path / "t.db") as fresh:
+        fresh.import_sinter_csv(ROW.format('10,1,0,0.1,pymatching,abc,"{}"'), source="a.csv")
+        imported_row = fresh.to_sinter_csv()
+        tampered = imported_row.replace("        10,", "        11,")
+        with pytest.raises(QecInputError, match="one of them was altered"):
+            fresh.import_sinter_csv(tampered, source="tampered.csv")
+    assert altered  # a collected chunk with other counts is the same seed's samples: kept once (test above)
+
+
+def poison(path, statement, values):
+    connection = sqlite3.connect(path)
+    connection.execute(statement, values)
+    connection.commit()
+    connection.close()
+
+
+def test_bad_rows_already_in_a_store_are_skipped_on_read_and_never_merged(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    poison(tmp_path / "s.db", "INSERT INTO tasks VALUES (?, ?, ?, NULL)", ("listmeta", "pymatching", "[1, 2]"))
+    poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
+           ("listmeta", 0, 10, 1, 0, 0.1))
+    poison(tmp_path / "s.db", "INSERT INTO tasks VALUES (?, ?, ?, NULL)", ("abcdist", "pymatching", '{"distance":"abc"}'))
+    poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
+           (task.task_id, 7, 10, 11, 0, 0.1))  # errors > shots
+    with Store(tmp_path / "s.db", read_only=True) as store:
+        assert list(store.totals()) == [task.task_id] and counts(store, task) == (1000, 7)
+        assert len(store.skipped_rows) == 3
+        assert "must not exceed shots" in " ".join(store.skipped_rows)
+        assert store.to_sinter_csv().count("\n") == 2
+        with Store(tmp_path / "m.db") as merged:
+            assert merged.merge_from(store).chunks == 1
+            assert list(merged.totals()) == [task.task_id] and merged.skipped_rows
+
+
+def test_read_only_opening_creates_nothing_and_writes_nothing(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with Store(tmp_path / "s.db", read_only=True) as store:
+        assert counts(store, task) == (1000, 7)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.connection.execute("DELETE FROM chunks")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["s.db"]  # no journal: the .db holds it all
+    with pytest.raises(QecInputError, match="no store at"):
+        Store(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
 @pytest.mark.parametrize("content,message", [
+    (b"", "empty file, not a qec store"),
     (b"shots,errors\n1,2\n", "not an SQLite file"),
     (b"SQLite format 3\x00" + b"\x00" * 200, "corrupt qec store"),
 ])
-def test_files_that_are_not_stores_are_refused_and_untouched(tmp_path, content, message):
+@pytest.mark.parametrize("read_only", [False, True])
+def test_files_that_are_not_stores_are_refused_and_untouched(tmp_path, content, message, read_only):
     path = tmp_path / "other.db"
     path.write_bytes(content)
     with pytest.raises(QecInputError, match=message):
-        Store(path)
-    assert path.read_bytes() == content
+        Store(path, read_only=read_only)
+    assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == ["other.db"]
 
 
-def test_another_sqlite_database_is_refused_and_untouched(tmp_path):
+def test_a_folder_is_not_a_store(tmp_path):
+    with pytest.raises(QecInputError, match="is a folder"):
+        Store(tmp_path)
+    with pytest.raises(QecInputError, match="folder .* does not exist"):
+        Store(tmp_path / "missing" / "s.db")
+
+
+@pytest.mark.parametrize("journal_mode", ["wal", "delete"])
+def test_another_sqlite_database_is_refused_untouched_and_nothing_is_created_beside_it(tmp_path, journal_mode):
     path = tmp_path / "app.db"
     connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA journal_mode = {journal_mode}")
     connection.execute("CREATE TABLE users (name TEXT)")
     connection.commit()
     connection.close()
     before = path.read_bytes()
-    with pytest.raises(QecInputError, match="not a qec store"):
-        Store(path)
-    assert path.read_bytes() == before
+    for read_only in (False, True):
+        with pytest.raises(QecInputError, match="not a qec store"):
+            Store(path, read_only=read_only)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["app.db"]
+
+
+def test_a_store_of_a_newer_format_is_refused(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    poison(tmp_path / "s.db", "UPDATE meta SET value = ? WHERE key = 'version'", ("2",))
+    for read_only in (False, True):
+        with pytest.raises(QecInputError, match="written by a newer qec"):
+            Store(tmp_path / "s.db", read_only=read_only)
+
+
+def test_an_older_wal_store_is_read_and_left_checkpointed(tmp_path, task):
+    path = tmp_path / "s.db"
+    filled_store(path, task, [0]).close()
+    poison(path, "PRAGMA journal_mode = wal", ())
+    with Store(path, read_only=True) as store:
+        assert counts(store, task) == (1000, 7)
+    with Store(path) as store:
+        store.append(chunk(task, 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    with Store(copy, read_only=True) as store:
+        assert counts(store, task) == (2000, 14)
 
 
 def test_a_damaged_store_is_refused_and_untouched(tmp_path, task):
     path = tmp_path / "s.db"
-    with Store(path) as store:
-        store.add_tasks([task])
-        for index in range(200):
-            store.append(chunk(task, index))
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
+    with filled_store(path, task, range(200)):
+        pass
     data = bytearray(path.read_bytes())
     data[4096: 4096 + 800] = b"\xff" * 800  # garble the start of page 2
     path.write_bytes(bytes(data))
@@ -79,34 +278,26 @@ def test_a_damaged_store_is_refused_and_untouched(tmp_path, task):
     assert path.read_bytes() == bytes(data)
 
 
-def test_sinter_csv_round_trip(tmp_path, task):
-    with Store(tmp_path / "s.db") as store:
-        store.add_tasks([task])
-        store.append(chunk(task, 0))
+def test_store_paths_may_hold_any_character(tmp_path, task):
+    for name in ("a?b#c%20d.db", "spa ce\nnew'line\".db", "file:x.db", "ünï—code.db"):
+        filled_store(tmp_path / name, task, [0]).close()
+        with Store(tmp_path / name, read_only=True) as store:
+            assert counts(store, task) == (1000, 7)
+
+
+def test_sinter_reads_our_export(tmp_path, task):
+    with filled_store(tmp_path / "s.db", task, [0]) as store:
         store.append(chunk(task, 1, shots=500, errors=3))
-        text = store.to_sinter_csv()
-    csv_path = tmp_path / "stats.csv"
-    csv_path.write_text(text)
-    (stats,) = sinter.read_stats_from_csv_files(csv_path)
+        (tmp_path / "stats.csv").write_text(store.to_sinter_csv())
+    (stats,) = sinter.read_stats_from_csv_files(tmp_path / "stats.csv")
     assert (stats.shots, stats.errors, stats.strong_id, stats.json_metadata["distance"]) == (1500, 10, task.task_id, 3)
-    with Store(tmp_path / "imported.db") as imported:
-        assert imported.import_sinter_csv(text, source="stats.csv") == 1
-        assert imported.import_sinter_csv(text, source="stats.csv") == 0  # importing twice adds nothing
-        totals = imported.totals()[task.task_id]
-    assert (totals.shots, totals.errors, totals.metadata["p"]) == (1500, 10, 0.01)
 
 
-def test_malformed_csv_is_refused(tmp_path):
-    with Store(tmp_path / "s.db") as store, pytest.raises(QecInputError, match="not a sinter CSV"):
-        store.import_sinter_csv("a,b\n1,2\n", source="bad.csv")
-
-
-def test_merge_adds_only_missing_chunks(tmp_path, task):
-    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
-        for store, indices in ((a, [0, 1]), (b, [1, 2, 3])):
-            store.add_tasks([task])
-            for index in indices:
-                store.append(chunk(task, index))
-        assert a.merge_from(b) == 2
-        assert a.merge_from(b) == 0
-        assert a.totals()[task.task_id].shots == 4000
+def test_python_tasks_are_checked_at_the_door(task):
+    for metadata, message in (([1], "JSON object"), ({"distance": "abc"}, "integer >= 1"),
+                              ({"p": float("nan")}, "NaN"), ({"x": object()}, "JSON")):
+        with pytest.raises(QecInputError, match=message):
+            Task(circuit=task.circuit, decoder="pymatching", metadata=metadata)
+    with pytest.raises(QecInputError, match="decoder must be a plain name"):
+        Task(circuit=task.circuit, decoder="py matching; rm", metadata={})
+    assert json.loads(task.metadata_json)["distance"] == 3
