@@ -172,8 +172,7 @@ class Store:
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
         """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`)."""
-        wanted = None if task_ids is None else set(task_ids)
-        tasks = {task_id: row for task_id, row in self._tasks().items() if wanted is None or task_id in wanted}
+        tasks = self._tasks(None if task_ids is None else set(task_ids))
         sums = {task_id: [0, 0, 0, 0.0, 0, 0] for task_id in tasks}
         for row in self._chunks(tasks):
             total = sums[row.task_id]
@@ -203,7 +202,7 @@ class Store:
         """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice)."""
         if _same_file(self.path, other.path):
             raise QecInputError(f"{other.path} is the store being merged into; give another source")
-        tasks = other._tasks()
+        tasks = other._tasks(with_circuits=True)
         chunks = list(other._chunks(tasks))
         self._skipped.update(other._skipped)
         with self._transaction():
@@ -269,11 +268,12 @@ class Store:
                 same_seed += 1
         return Added(added, same_seed)
 
-    def _tasks(self) -> dict[str, _TaskRow]:
-        """Every task row that passes validation; the others are noted in `skipped_rows`."""
+    def _tasks(self, task_ids: set[str] | None = None, *, with_circuits: bool = False) -> dict[str, _TaskRow]:
+        """The task rows (all, or those in `task_ids`) that pass validation; the others are noted in
+        `skipped_rows`."""
         tasks = {}
-        for task_id, decoder, metadata_text, circuit in self.connection.execute(
-                "SELECT task_id, decoder, metadata, circuit FROM tasks"):
+        columns = f"task_id, decoder, metadata, {'circuit' if with_circuits else 'NULL'}"
+        for task_id, decoder, metadata_text, circuit in self._select(f"SELECT {columns} FROM tasks", task_ids):
             try:
                 check_token(task_id, name="task id")
                 check_token(decoder, name="decoder")
@@ -288,7 +288,7 @@ class Store:
 
     def _chunks(self, tasks: dict[str, _TaskRow]) -> Iterator[_ChunkRow]:
         """The valid chunk rows of `tasks`, by task and index; bad rows are noted in `skipped_rows`."""
-        for values in self.connection.execute("SELECT * FROM chunks ORDER BY task_id, chunk"):
+        for values in self._select("SELECT * FROM chunks", set(tasks), order="ORDER BY task_id, chunk"):
             if values[0] not in tasks:
                 continue
             row = _ChunkRow(*values)
@@ -299,6 +299,17 @@ class Store:
                 self._skip(f"chunk {row.chunk} of task {row.task_id[:16]}: {error}")
                 continue
             yield row
+
+    def _select(self, query: str, task_ids: set[str] | None, *, order: str = "") -> Iterator[tuple]:
+        """Rows of `query` (all, or those whose task_id is in `task_ids`, a few hundred per statement)."""
+        if task_ids is None or len(task_ids) > 5000:
+            yield from self.connection.execute(f"{query} {order}")
+            return
+        ids = sorted(task_ids)
+        for first in range(0, len(ids), 500):
+            batch = ids[first:first + 500]
+            yield from self.connection.execute(
+                f"{query} WHERE task_id IN ({', '.join('?' * len(batch))}) {order}", batch)
 
     def _skip(self, description: str) -> None:
         self._skipped[description] = None
