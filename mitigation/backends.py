@@ -2,7 +2,10 @@
 
 `aer_backend(...)` picks the device (`"auto"`: the GPU when qiskit-aer-gpu sees a CUDA device, else the
 CPU; `"gpu"` with no GPU is an error), the method (see `choose_method`) and refuses, before allocating, a
-circuit whose state would not fit in memory. `Backend.executor()` is a Mitiq `Executor` whose function
+circuit whose state would not fit in memory (`check_memory`: Aer's qubit limit for the method, then the
+state's bytes against the device's free memory). `check_host_memory` is the same refusal for what a run
+holds on the host besides the state (measurement records, REM matrices), and `check_run_options` bounds
+shots, seed and threads. `Backend.executor()` is a Mitiq `Executor` whose function
 measures every circuit of a batch in each group of an observable, sends them all to Aer in one `run` call
 and returns the observable's expectation per circuit.
 
@@ -22,6 +25,7 @@ holds each physical qubit's calibrated readout flip rate, which `readout_rates` 
 
 from __future__ import annotations
 
+import numbers
 import os
 import shutil
 import subprocess
@@ -35,6 +39,7 @@ from mitiq.observable.pauli import PauliStringCollection
 from qiskit import QuantumCircuit, transpile
 from qiskit_aer import AerSimulator
 
+from qec.codes import approximate, shown_integer
 from qec.errors import QecInputError
 from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors
 
@@ -44,6 +49,16 @@ CLIFFORD_GATES = frozenset({"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", 
                             "reset", "barrier"})
 DENSITY_MATRIX_MAX_QUBITS = 10  # beyond this, statevector trajectories are cheaper than a 4^n matrix
 _BYTES_PER_AMPLITUDE = 16  # complex128
+# Aer's stabilizer method holds at most 10,000 qubits (AerSimulator(method="stabilizer").num_qubits), and
+# the other methods far fewer (their states grow as 2^n or 4^n): no circuit beyond this can run on Aer.
+AER_MAX_QUBITS = 10_000
+# Shots per circuit. At 10^7 the shot noise (3e-4) is below the bias of any technique here, and every shot's
+# bits pass through Python lists (Mitiq's MeasurementResult); Aer takes hours for 10^7 shots of a
+# mid-circuit-measured (logical) circuit.
+MAX_SHOTS = 10_000_000
+MAX_THREADS = 1024  # Aer's max_parallel_threads; 0 means all cores
+MAX_SEED = 2**32 - 1  # NumPy's RandomState (Mitiq's PEC and CDR sampling) takes 32-bit seeds
+MAX_BATCH_SIZE = 1000  # circuits per executor call (Mitiq splits larger batches)
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,7 @@ class Backend:
         return [_memory_bits(result.get_memory(i)) for i in range(len(circuits))]
 
     def executor(self, observable: Observable, *, readout: float | Sequence[float] = 0.0,
-                 max_batch_size: int = 1000) -> mitiq.Executor:
+                 max_batch_size: int = MAX_BATCH_SIZE) -> mitiq.Executor:
         """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements).
 
         Every qubit of a circuit must carry a gate: Mitiq numbers the qubits it sees from 0.
@@ -131,37 +146,23 @@ def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, 
         circuits: the circuits it will run (they decide the method and the memory needed).
         device: "auto", "cpu" or "gpu".
         method: "auto" or one of Aer's "statevector", "density_matrix", "stabilizer".
-        threads: Aer's max_parallel_threads (0: all cores).
+        shots: shots per circuit, 1 to `MAX_SHOTS`.
+        seed: None or 0 to `MAX_SEED`.
+        threads: Aer's max_parallel_threads, 0 (all cores) to `MAX_THREADS`.
 
     With `noise.fake_backend` set, the simulator is `AerSimulator.from_backend` of that fake IBM device:
     circuits are transpiled to its gates and coupling map, and get its calibrated noise.
 
     Raises QecInputError for an unknown device or method, "gpu" with no GPU, a stabilizer method for a
-    non-Clifford circuit or non-Pauli noise (or on the GPU), or too many qubits for the method on the
-    device's free memory.
+    non-Clifford circuit or non-Pauli noise (or on the GPU), too many qubits for the method on the
+    device's free memory, or shots, seed or threads out of range.
     """
-    if device not in DEVICES:
-        raise QecInputError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
-    if method not in METHODS:
-        raise QecInputError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
-    if shots < 1:
-        raise QecInputError(f"shots must be >= 1, got {shots}")
-    aer_device = resolve_device(device)
+    check_run_options(shots=shots, seed=seed, threads=threads)
     num_qubits = max(circuit.num_qubits for circuit in circuits)
-    noisy = noise is not None and noise != NoiseSpec()
     stabilizer_ok = (noise is None or noise.is_pauli) and all(is_clifford(circuit) for circuit in circuits)
     mid_circuit = any(i.operation.name == "reset" for circuit in circuits for i in circuit.data)
-    chosen = method if method != "auto" else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy,
-                                                           mid_circuit=mid_circuit)
-    if chosen == "stabilizer" and not stabilizer_ok:
-        raise QecInputError("the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
-                            "use --method statevector or density_matrix")
-    if chosen == "stabilizer" and aer_device == "GPU":
-        if device == "gpu":
-            raise QecInputError("Aer's stabilizer method runs on the CPU only: use --device cpu or auto, or "
-                                "--method statevector for the GPU")
-        aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
-    check_memory(num_qubits, method=chosen, device=aer_device)
+    aer_device, chosen = device_and_method(num_qubits, noise=noise, device=device, method=method,
+                                           stabilizer_ok=stabilizer_ok, mid_circuit=mid_circuit)
     options = {"method": chosen, "device": aer_device, "max_parallel_threads": threads}
     if noise is not None and noise.fake_backend is not None:
         device_backend = fake_backend(noise.fake_backend)
@@ -173,6 +174,55 @@ def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, 
         return Backend(simulator, aer_device, chosen, shots, seed, fake_readout_errors(device_backend))
     simulator = AerSimulator(**options, **({} if noise is None else {"noise_model": noise.to_aer()}))
     return Backend(simulator, aer_device, chosen, shots, seed)
+
+
+def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, method: str, stabilizer_ok: bool,
+                      mid_circuit: bool) -> tuple[str, str]:
+    """Aer's device ("CPU" or "GPU") and method for circuits of `num_qubits` qubits, checked to fit
+    (`check_memory`) before anything is built or allocated.
+
+    `stabilizer_ok`: the circuits are Clifford and the noise Pauli; `mid_circuit`: they reset (so measure)
+    mid-circuit. Raises QecInputError as `aer_backend` describes.
+
+    >>> device_and_method(12, noise=None, device="cpu", method="auto", stabilizer_ok=True, mid_circuit=True)
+    ('CPU', 'stabilizer')
+    """
+    if device not in DEVICES:
+        raise QecInputError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    if method not in METHODS:
+        raise QecInputError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    aer_device = resolve_device(device)
+    noisy = noise is not None and noise != NoiseSpec()
+    chosen = method if method != "auto" else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy,
+                                                           mid_circuit=mid_circuit)
+    if chosen == "stabilizer" and not stabilizer_ok:
+        raise QecInputError("the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
+                            "use --method statevector or density_matrix")
+    if chosen == "stabilizer" and aer_device == "GPU":
+        if device == "gpu":
+            raise QecInputError("Aer's stabilizer method runs on the CPU only: use --device cpu or auto, or "
+                                "--method statevector for the GPU")
+        aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
+    check_memory(num_qubits, method=chosen, device=aer_device)
+    return aer_device, chosen
+
+
+def check_run_options(*, shots: int, seed: int | None, threads: int) -> None:
+    """Raises QecInputError unless shots is in [1, `MAX_SHOTS`], seed None or in [0, `MAX_SEED`] and
+    threads in [0, `MAX_THREADS`].
+
+    >>> check_run_options(shots=0, seed=None, threads=0)
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: shots must be an integer in [1, 10,000,000], got 0: give e.g. 4000
+    """
+    for name, value, low, high, fix in [("shots", shots, 1, MAX_SHOTS, "give e.g. 4000"),
+                                        ("seed", seed, 0, MAX_SEED, "give a seed such as 0"),
+                                        ("threads", threads, 0, MAX_THREADS, "give 0 for all cores")]:
+        if name == "seed" and value is None:
+            continue
+        if not _is_integer(value) or not low <= value <= high:
+            raise QecInputError(f"{name} must be an integer in [{low:,}, {high:,}], got {_shown(value)}: {fix}")
 
 
 def choose_method(num_qubits: int, *, clifford: bool, noisy: bool, mid_circuit: bool = False) -> str:
@@ -230,16 +280,59 @@ def state_bytes(num_qubits: int, method: str) -> int:
 
 
 def check_memory(num_qubits: int, *, method: str, device: str) -> None:
-    """Raises QecInputError when the state of `num_qubits` qubits would not fit in free memory."""
+    """Raises QecInputError when Aer's `method` cannot hold `num_qubits` qubits: beyond `AER_MAX_QUBITS`, or a
+    state that would not fit in the device's free memory. Only arithmetic: nothing is allocated.
+
+    >>> check_memory(50_000, method="stabilizer", device="CPU")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: 50,000 qubits are more than any Aer method holds: the stabilizer method takes at most ...
+    """
+    if num_qubits > AER_MAX_QUBITS:
+        raise QecInputError(f"{approximate(num_qubits)} qubits are more than any Aer method holds: the stabilizer "
+                            f"method takes at most {AER_MAX_QUBITS:,} (the others far fewer): use a smaller circuit")
     available = _free_bytes(device)
     needed = state_bytes(num_qubits, method)
     if needed <= available:
         return
-    largest = next(n for n in range(num_qubits, 0, -1) if state_bytes(n, method) <= available)
+    low, high = 0, num_qubits  # the largest n that fits lies in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if state_bytes(middle, method) <= available else (low, middle)
     raise QecInputError(
-        f"{num_qubits} qubits need {needed / 2**30:.3g} GiB for the {method} method, and the {device} has "
-        f"{available / 2**30:.3g} GiB free: use at most {largest} qubits with {method}, or a Clifford circuit "
+        f"{num_qubits} qubits need {_bytes_text(needed)} for the {method} method, and the {device} has "
+        f"{_bytes_text(available)} free: use at most {low} qubits with {method}, or a Clifford circuit "
         "under Pauli noise (stabilizer method)")
+
+
+def check_host_memory(needed_bytes: int, *, what: str, fix: str) -> None:
+    """Raises QecInputError when `needed_bytes` (for `what`, e.g. "the measured bits of 3 circuits x 4000
+    shots x 145 bits") exceed the host's free memory; the message ends with `fix`.
+
+    >>> check_host_memory(10**15, what="a test", fix="use less")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: a test need about 9.31e+05 GiB, and the host has ... GiB free: use less
+    """
+    available = _free_bytes("CPU")
+    if needed_bytes > available:
+        raise QecInputError(f"{what} need about {_bytes_text(needed_bytes)}, and the host has "
+                            f"{_bytes_text(available)} free: {fix}")
+
+
+def _bytes_text(count: int) -> str:
+    """Bytes in GiB, 3 significant digits; a power of 2 beyond a float's range."""
+    if count.bit_length() > 1000:
+        return f"2^{count.bit_length() - 1} bytes"
+    return f"{count / 2**30:.3g} GiB"
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _shown(value) -> str:
+    return shown_integer(value) if _is_integer(value) else repr(value)
 
 
 def _free_bytes(device: str) -> int:

@@ -10,22 +10,41 @@ from __future__ import annotations
 
 import time
 
-from qec.mitigation.backends import aer_backend
-from qec.mitigation.logical import LogicalExperiment, logical_zne
+from qec import decoders
+from qec.mitigation.backends import MAX_BATCH_SIZE, aer_backend, check_host_memory, check_run_options
+from qec.mitigation.logical import LogicalExperiment, check_logical_run, logical_zne
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.report import LogicalReport, MitigationReport
-from qec.mitigation.techniques import ZneOptions, check_technique, mitigate
+from qec.mitigation.techniques import ZneOptions, check_technique, circuits_per_run, mitigate
 from qec.mitigation.workloads import workload as make_workload
+
+# Mitiq's MeasurementResult holds each shot as a Python list of ints (8 bytes a bit, 64 a row), and
+# our conversion passes through a bool and an int array first.
+_RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 
 
 def run(workload: str, *, qubits: int = 4, noise: NoiseSpec = NoiseSpec(depolarizing_2q=0.01),
         technique: str = "zne", device: str = "auto", method: str = "auto", shots: int = 4000, seed: int = 0,
         zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200, threads: int = 0) -> MitigationReport:
-    """Runs `workload` on Aer under `noise`, noisy and with `technique`; see `qec.mitigation.techniques`."""
-    check_technique(technique, noise)  # before any simulation
+    """Runs `workload` on Aer under `noise`, noisy and with `technique`; see `qec.mitigation.techniques`.
+
+    Everything that could not fit is refused before it is simulated: qubits (`workloads.workload`), shots,
+    seed and threads (`backends.check_run_options`), PEC samples and REM qubits (`techniques.check_technique`),
+    the state (`backends.check_memory`) and the measurement results of one batch of circuits against free
+    memory (`backends.check_host_memory`).
+    """
+    check_technique(technique, noise, pec_samples=pec_samples)  # before any simulation
+    check_run_options(shots=shots, seed=seed, threads=threads)
     task = make_workload(workload, qubits=qubits, seed=seed)
+    check_technique(technique, noise, qubits=task.circuit.num_qubits, pec_samples=pec_samples)
     backend = aer_backend([task.circuit], noise=noise, device=device, method=method, shots=shots, seed=seed,
                           threads=threads)
+    batch = min(MAX_BATCH_SIZE, circuits_per_run(technique, zne_options=zne_options, pec_samples=pec_samples))
+    results = batch * task.observable.ngroups
+    width = task.circuit.num_qubits
+    check_host_memory(results * shots * (_RESULT_BYTES_PER_BIT * width + _RESULT_BYTES_PER_SHOT),
+                      what=f"the measurement results of {results:,} circuits x {shots:,} shots x {width:,} bits",
+                      fix="use fewer shots, qubits or PEC samples")
     noisy = mitigate("none", task, backend=backend, noise=noise)
     start = time.perf_counter()
     estimate = mitigate(technique, task, backend=backend, noise=noise, zne_options=zne_options,
@@ -44,9 +63,14 @@ def run_logical(family: str, *, distance: int = 3, rounds: int | None = None,
 
     The observable is <Z_L> = 1 - 2 p_L (ideal 1); `zne_options.scale_factors` start at 1 (the unmitigated run)
     and `zne_options.scaling` is ignored: gates are folded at random (`qec.mitigation.logical.fold_gates`).
+    A run that cannot fit is refused before anything is built (`qec.mitigation.logical.check_logical_run`).
     """
-    experiment = LogicalExperiment.build(family, distance=distance, rounds=distance if rounds is None else rounds,
-                                         noise=noise)
+    rounds = distance if rounds is None else rounds
+    decoders.get(decoder)  # an unknown name fails now, not after the Aer run
+    size = LogicalExperiment.size(family, distance=distance, rounds=rounds, noise=noise)
+    check_logical_run(size, noise=noise, device=device, method=method, shots=shots, stim_shots=stim_shots,
+                      scale_factors=zne_options.scale_factors, seed=seed, threads=threads)
+    experiment = LogicalExperiment.build(family, distance=distance, rounds=rounds, noise=noise)
     backend = aer_backend([experiment.qiskit_circuit], noise=noise, device=device, method=method, shots=shots,
                           seed=seed, threads=threads)
     start = time.perf_counter()

@@ -19,6 +19,12 @@ all scaled circuits in one Aer call, and extrapolates <Z_L> = 1 - 2 p_L to zero 
 factory. p_L of a distance-d code grows like (scale * p)^((d+1)/2) at small scales, so scale factors near
 1 (the default 1, 1.5, 2) suit a polynomial fit better than 1, 3, 5.
 
+Size guards: `LogicalSize.of` reads the qubits, classical bits and an upper bound on the Qiskit
+instructions from the Stim circuit before it is flattened; `build` refuses more than `MAX_LOGICAL_OPERATIONS`
+instructions or `AER_MAX_QUBITS` qubits, and `check_logical_run` (which `run_logical` calls before building)
+also checks the folded circuits, Aer's state for the chosen method and the measurement records against
+free memory, and `MAX_STIM_SHOTS`. The Stim estimate samples in chunks of at most 64 MiB of detection events.
+
 >>> from qec.mitigation.logical import LogicalExperiment
 >>> from qec.mitigation.noise_models import NoiseSpec
 >>> experiment = LogicalExperiment.build("repetition", distance=3, rounds=2, noise=NoiseSpec(depolarizing_2q=0.01))
@@ -37,12 +43,25 @@ import stim
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from qec import codes, decoders
+from qec.codes import approximate, shown_integer
 from qec.errors import QecInputError
-from qec.mitigation.backends import Backend
+from qec.mitigation.backends import (AER_MAX_QUBITS, Backend, check_host_memory, check_run_options,
+                                     device_and_method)
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.techniques import ZneOptions
 
 LOGICAL_FAMILIES = ("repetition", "shor", "surface")
+# Qiskit instructions of one run's circuits (the circuit at every scale factor). Qiskit circuits are Python
+# objects: surface d = 25 over 25 rounds (175,000 instructions) takes 3 s to build; 10^6 in all takes ~20 s
+# and a few hundred MB to build, fold and transpile, and Aer's stabilizer method then runs for hours.
+MAX_LOGICAL_OPERATIONS = 1_000_000
+# Stim's twirled estimate: sampled and decoded in chunks, so memory is bounded; 10^9 shots of a small code
+# take tens of minutes.
+MAX_STIM_SHOTS = 1_000_000_000
+_STIM_CHUNK_BYTES = 2**26
+# Aer's records (memory=True) per measured bit: its bit string, our reversed copy, a Python list of bools
+# (8 bytes a bit) and the bool array, for one circuit at a time, plus the arrays of every circuit kept.
+_RECORD_BYTES_PER_BIT = 12
 _ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "QUBIT_COORDS", "SHIFT_COORDS", "TICK"}
 # Stim gates outside the Z basis, rewritten into H + Z-basis gates (measurement count unchanged).
 _REWRITES = {"RX": ("R", "H"), "MX": ("H", "M"), "MRX": ("H", "MR", "H")}
@@ -67,6 +86,45 @@ class LogicalRate:
 
 
 @dataclass(frozen=True)
+class LogicalSize:
+    """What the Aer circuit of a memory experiment holds, read from its Stim circuit before it is flattened.
+
+    `operations` estimates the Qiskit instructions: the gates as `to_qiskit` writes them (MX becomes H and
+    M; REPEAT blocks counted in full) plus the idles, one per qubit per layer less the qubits gates touch
+    (exact when a layer touches each qubit once).
+
+    >>> size = LogicalSize.of(codes.memory_circuit("repetition", distance=3, rounds=2))
+    >>> size.qubits, size.clbits
+    (5, 7)
+    """
+
+    qubits: int
+    clbits: int
+    operations: int
+    detectors: int
+
+    @classmethod
+    def of(cls, circuit: stim.Circuit) -> LogicalSize:
+        qubits = len(_used_qubits(circuit))
+        gates, touched = _gate_count(circuit)
+        idles = max(0, qubits * (circuit.num_ticks + 1) - touched)
+        return cls(qubits, circuit.num_measurements, gates + idles, circuit.num_detectors)
+
+    def check(self, *, scale_factors: Sequence[float] = (1.0,)) -> None:
+        """Raises QecInputError when the circuits at `scale_factors` exceed `MAX_LOGICAL_OPERATIONS` Qiskit
+        instructions in all, or the circuit more qubits than Aer holds."""
+        if self.qubits > AER_MAX_QUBITS:
+            raise QecInputError(f"this memory experiment has {approximate(self.qubits)} qubits, more than any Aer "
+                                f"method holds (at most {AER_MAX_QUBITS:,}): use a smaller distance")
+        folded = math.ceil(self.operations * sum(scale_factors))
+        if folded > MAX_LOGICAL_OPERATIONS:
+            scales = f" at scale factors {', '.join(f'{s:g}' for s in scale_factors)}" if len(scale_factors) > 1 else ""
+            raise QecInputError(f"this memory experiment{scales} needs about {approximate(folded)} Qiskit "
+                                f"instructions; the limit is {MAX_LOGICAL_OPERATIONS:,}: use a smaller distance or "
+                                "fewer rounds")
+
+
+@dataclass(frozen=True)
 class LogicalExperiment:
     """One memory experiment as a Z-basis Stim circuit, its Aer (Qiskit) circuit and its twirled Stim circuit."""
 
@@ -80,38 +138,56 @@ class LogicalExperiment:
 
     @classmethod
     def build(cls, family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str = "Z") -> LogicalExperiment:
-        """The experiment for `family` ("repetition", "shor" or "surface") at `distance`, `rounds`."""
-        if family not in LOGICAL_FAMILIES:
-            raise QecInputError(f"unknown family {family!r} for logical runs: "
-                                f"choose one of {', '.join(LOGICAL_FAMILIES)}")
-        if noise.fake_backend is not None:
-            raise QecInputError("logical runs need noise given as rates (p1, p2, readout, t1, t2, rotation), "
-                                "not a fake backend, so that Stim can simulate its Pauli twirl")
-        z_basis = _z_basis_with_idles(codes.memory_circuit(family, distance=distance, rounds=rounds, basis=basis))
+        """The experiment for `family` ("repetition", "shor" or "surface") at `distance`, `rounds`; refused
+        before anything is flattened when it is too large (`LogicalSize.check`)."""
+        code_circuit = _code_circuit(family, distance=distance, rounds=rounds, noise=noise, basis=basis)
+        LogicalSize.of(code_circuit).check()
+        z_basis = _z_basis_with_idles(code_circuit)
         return cls(family, distance, rounds, noise, z_basis, to_qiskit(z_basis), twirled(z_basis, noise))
+
+    @staticmethod
+    def size(family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str = "Z") -> LogicalSize:
+        """The size of the experiment `build` would make, from its Stim circuit alone (nothing flattened)."""
+        return LogicalSize.of(_code_circuit(family, distance=distance, rounds=rounds, noise=noise, basis=basis))
 
     def logical_rate(self, measurements: np.ndarray, *, decoder: str = "pymatching") -> LogicalRate:
         """Decodes Aer's measurement records: bool array, shape (shots, num_measurements), column j = j-th."""
         converter = self.z_basis_circuit.compile_m2d_converter()
         detection_events, flips = converter.convert(measurements=measurements, separate_observables=True)
-        return self._decode(detection_events, flips, decoder)
+        return self._decode(detection_events, flips, self._compiled(decoder))
 
     def stim_estimate(self, *, shots: int, decoder: str = "pymatching", seed: int | None = None) -> LogicalRate:
-        """The logical error rate of the twirled Stim circuit over `shots` shots."""
+        """The logical error rate of the twirled Stim circuit over `shots` shots (1 to `MAX_STIM_SHOTS`),
+        sampled and decoded in chunks of at most 64 MiB of detection events."""
+        _check_stim_shots(shots)
         sampler = self.twirled_circuit.compile_detector_sampler(seed=seed)
-        detection_events, flips = sampler.sample(shots, separate_observables=True)
-        return self._decode(detection_events, flips, decoder)
+        compiled = self._compiled(decoder)
+        width = self.twirled_circuit.num_detectors + self.twirled_circuit.num_observables
+        chunk = max(1, _STIM_CHUNK_BYTES // max(1, width))
+        errors = 0
+        for start in range(0, shots, chunk):
+            detection_events, flips = sampler.sample(min(chunk, shots - start), separate_observables=True)
+            errors += self._decode(detection_events, flips, compiled).errors
+        return LogicalRate(errors, shots)
 
     def scaled_circuits(self, scale_factors: Sequence[float], *, seed: int | None = None) -> list[QuantumCircuit]:
         """The Aer circuit with its gates folded to each noise scale (see `fold_gates`)."""
         for scale in scale_factors:
-            if scale < 1:
-                raise QecInputError(f"noise scale factors must be >= 1, got {scale}")
+            if not 1 <= scale < math.inf:
+                raise QecInputError(f"noise scale factors must be >= 1 and finite, got {scale}")
+        folded = math.ceil(self.qiskit_circuit.size() * sum(scale_factors))
+        if folded > MAX_LOGICAL_OPERATIONS:
+            raise QecInputError(f"folding to {', '.join(f'{s:g}' for s in scale_factors)} makes about "
+                                f"{approximate(folded)} Qiskit instructions; the limit is "
+                                f"{MAX_LOGICAL_OPERATIONS:,}: use smaller scale factors or a smaller experiment")
         return [fold_gates(self.qiskit_circuit, scale, seed=seed) for scale in scale_factors]
 
-    def _decode(self, detection_events: np.ndarray, flips: np.ndarray, decoder: str) -> LogicalRate:
+    def _compiled(self, decoder: str):
         dem = self.twirled_circuit.detector_error_model(decompose_errors=True)
-        compiled = decoders.get(decoder).compile_decoder_for_dem(dem=dem)
+        return decoders.get(decoder).compile_decoder_for_dem(dem=dem)
+
+    @staticmethod
+    def _decode(detection_events: np.ndarray, flips: np.ndarray, compiled) -> LogicalRate:
         packed = np.packbits(detection_events, axis=1, bitorder="little")
         predicted = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=packed)
         predicted = np.unpackbits(predicted, axis=1, bitorder="little", count=flips.shape[1]).astype(bool)
@@ -148,6 +224,76 @@ def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: Zne
     for scale, value in zip(options.scale_factors, expectations):
         factory.push({"scale_factor": scale}, value)
     return LogicalZne(options.scale_factors, rates, float(factory.reduce()))
+
+
+def check_logical_run(size: LogicalSize, *, noise: NoiseSpec, device: str = "auto", method: str = "auto",
+                      shots: int = 2000, stim_shots: int = 100_000, scale_factors: Sequence[float] = (1.0,),
+                      seed: int | None = 0, threads: int = 0) -> tuple[str, str]:
+    """Refuses (QecInputError), before anything is built, a logical run that cannot fit: its folded
+    circuits (`LogicalSize.check`), its state for the method Aer would use (`backends.check_memory`), Aer's
+    measurement records (shots x classical bits x circuits) against free memory, and shots, stim_shots,
+    seed and threads beyond their limits. Returns Aer's device and method.
+
+    >>> size = LogicalExperiment.size("repetition", distance=3, rounds=2, noise=NoiseSpec(depolarizing_2q=0.01))
+    >>> check_logical_run(size, noise=NoiseSpec(depolarizing_2q=0.01), device="cpu")
+    ('CPU', 'stabilizer')
+    """
+    check_run_options(shots=shots, seed=seed, threads=threads)
+    _check_stim_shots(stim_shots)
+    size.check(scale_factors=scale_factors)
+    aer_device, aer_method = device_and_method(size.qubits, noise=noise, device=device, method=method,
+                                               stabilizer_ok=noise.is_pauli, mid_circuit=True)
+    circuits = len(scale_factors)
+    check_host_memory(shots * size.clbits * (_RECORD_BYTES_PER_BIT + circuits),
+                      what=f"Aer's measurement records ({circuits} circuits x {shots:,} shots x {size.clbits:,} bits)",
+                      fix="use fewer shots or a smaller experiment")
+    return aer_device, aer_method
+
+
+def _check_stim_shots(stim_shots: int) -> None:
+    if isinstance(stim_shots, bool) or not isinstance(stim_shots, int) or not 1 <= stim_shots <= MAX_STIM_SHOTS:
+        shown = shown_integer(stim_shots) if isinstance(stim_shots, int) else repr(stim_shots)
+        raise QecInputError(f"stim_shots must be an integer in [1, {MAX_STIM_SHOTS:,}], got {shown}: "
+                            "give e.g. 100000")
+
+
+def _code_circuit(family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str) -> stim.Circuit:
+    """The family's noiseless memory circuit (size-checked by `qec.codes`), for a family and noise logical runs take."""
+    if family not in LOGICAL_FAMILIES:
+        raise QecInputError(f"unknown family {family!r} for logical runs: "
+                            f"choose one of {', '.join(LOGICAL_FAMILIES)}")
+    if noise.fake_backend is not None:
+        raise QecInputError("logical runs need noise given as rates (p1, p2, readout, t1, t2, rotation), "
+                            "not a fake backend, so that Stim can simulate its Pauli twirl")
+    return codes.memory_circuit(family, distance=distance, rounds=rounds, basis=basis)
+
+
+def _gate_count(circuit: stim.Circuit) -> tuple[int, int]:
+    """(Qiskit gates `to_qiskit` writes for `circuit` once rewritten into the Z basis, qubit targets); REPEAT
+    blocks counted in full, read as written."""
+    gates = touched = 0
+    for instruction in circuit:
+        if isinstance(instruction, stim.CircuitRepeatBlock):
+            body_gates, body_touched = _gate_count(instruction.body_copy())
+            gates += instruction.repeat_count * body_gates
+            touched += instruction.repeat_count * body_touched
+        elif instruction.name not in _ANNOTATIONS:
+            targets = sum(1 for t in instruction.targets_copy() if t.is_qubit_target)
+            per_target = len(_REWRITES.get(instruction.name, ("",))) * (2 if instruction.name == "MR" else 1)
+            gates += targets * per_target // (2 if instruction.name in ("CX", "CZ") else 1)
+            touched += targets
+    return gates, touched
+
+
+def _used_qubits(circuit: stim.Circuit) -> set[int]:
+    """Qubits some gate acts on, read from the circuit as written (each REPEAT body once)."""
+    used: set[int] = set()
+    for instruction in circuit:
+        if isinstance(instruction, stim.CircuitRepeatBlock):
+            used |= _used_qubits(instruction.body_copy())
+        elif instruction.name not in _ANNOTATIONS:
+            used.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
+    return used
 
 
 def fold_gates(circuit: QuantumCircuit, scale: float, *, seed: int | None = None) -> QuantumCircuit:

@@ -79,8 +79,12 @@ class NoiseSpec:
         if self.t2_us > 2 * self.t1_us:
             raise QecInputError(f"T2 = {self.t2_us} us exceeds 2 T1 = {2 * self.t1_us} us, which is unphysical: "
                                 "use t2 <= 2*t1")
-        if self.gate_1q_ns < 0 or self.gate_2q_ns < 0:
-            raise QecInputError("gate times must be >= 0 nanoseconds")
+        if not (0 <= self.gate_1q_ns < math.inf and 0 <= self.gate_2q_ns < math.inf):
+            raise QecInputError(f"gate times must be finite and >= 0 nanoseconds, got t1q={self.gate_1q_ns}, "
+                                f"t2q={self.gate_2q_ns}: give e.g. t1q=50,t2q=300")
+        if not math.isfinite(self.over_rotation):
+            raise QecInputError(f"rotation must be a finite angle in radians, got {self.over_rotation}: give e.g. "
+                                "rotation=0.02")
         if self.fake_backend is not None:
             given = [field.name for field in dataclasses.fields(self)
                      if field.name != "fake_backend" and getattr(self, field.name) != field.default]

@@ -48,6 +48,7 @@ from mitiq.zne.inference import ExpFactory, LinearFactory, PolyExpFactory, Richa
 from mitiq.zne.scaling import fold_gates_at_random, fold_global, insert_id_layers
 from qiskit import QuantumCircuit, transpile
 
+from qec.codes import shown_integer
 from qec.errors import QecInputError
 from qec.mitigation.backends import Backend, aer_backend
 from qec.mitigation.noise_models import NoiseSpec
@@ -62,6 +63,16 @@ FACTORIES: dict[str, Callable[[tuple[float, ...], float], zne.inference.Factory]
     "poly-exp": lambda scale_factors, asymptote: PolyExpFactory(scale_factors, order=1, asymptote=asymptote),
 }
 SCALINGS = ("global", "random", "identity")
+# ZNE: each scale factor is one more circuit, folded to `scale` times the gates. Beyond ~10 a circuit is
+# fully depolarized; 100 keeps a folded circuit within 100x the original.
+MAX_SCALE_FACTOR = 100.0
+MAX_SCALE_FACTORS = 32
+# PEC: Mitiq samples and builds all `pec_samples` circuits at once; its error falls as 1/sqrt(samples).
+MAX_PEC_SAMPLES = 10_000
+# REM inverts a 2^n x 2^n confusion matrix and fits a 2^n-outcome distribution (SLSQP) per measured group:
+# 10 qubits took 15 s per group on 2 cores, each added qubit several times more; 12 is the most we run.
+MAX_REM_QUBITS = 12
+CDR_TRAINING_CIRCUITS = 10
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,12 @@ class ZneOptions:
             raise QecInputError(f"unknown ZNE factory {self.factory!r}: choose one of {', '.join(FACTORIES)}")
         if self.scaling not in SCALINGS:
             raise QecInputError(f"unknown ZNE scaling {self.scaling!r}: choose one of {', '.join(SCALINGS)}")
-        if len(self.scale_factors) < 2 or any(s < 1 for s in self.scale_factors):
-            raise QecInputError(f"ZNE needs at least two scale factors >= 1, got {self.scale_factors}")
+        factors = self.scale_factors
+        if not 2 <= len(factors) <= MAX_SCALE_FACTORS or not all(
+                isinstance(s, (int, float)) and 1 <= s <= MAX_SCALE_FACTOR for s in factors):  # False for NaN
+            shown = ", ".join(f"{s:g}" if isinstance(s, (int, float)) else repr(s) for s in factors[:8])
+            raise QecInputError(f"ZNE needs 2 to {MAX_SCALE_FACTORS} scale factors, each in [1, {MAX_SCALE_FACTOR:g}], "
+                                f"got ({shown}{', ...' if len(factors) > 8 else ''}): give e.g. 1,3,5")
 
     def factory_object(self, asymptote: float = 0.0) -> zne.inference.Factory:
         """A fresh Mitiq factory for these scale factors; `asymptote`: the value at infinite noise.
@@ -106,14 +121,14 @@ class Estimate:
 
 
 def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: NoiseSpec,
-             zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200, cdr_training_circuits: int = 10,
-             seed: int | None = 0) -> Estimate:
+             zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200,
+             cdr_training_circuits: int = CDR_TRAINING_CIRCUITS, seed: int | None = 0) -> Estimate:
     """Estimates `workload`'s observable with `technique` on `backend`, whose noise is `noise`.
 
-    Raises QecInputError listing the techniques when `technique` is unknown, and for PEC under a fake
-    backend (see `check_technique`).
+    Raises QecInputError listing the techniques when `technique` is unknown, for PEC under a fake
+    backend, and for sizes beyond the limits (see `check_technique`).
     """
-    check_technique(technique, noise)
+    check_technique(technique, noise, qubits=workload.circuit.num_qubits, pec_samples=pec_samples)
     corrected = technique in ("rem", "rem+zne")
     executor = backend.executor(workload.observable, readout=backend.readout_rates(noise) if corrected else 0.0)
     circuit = workload.circuit
@@ -137,14 +152,44 @@ def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: Noi
     return Estimate(float(np.real(value)), standard_error, circuits, executor.calls_to_executor)
 
 
-def check_technique(technique: str, noise: NoiseSpec) -> None:
-    """Raises QecInputError for an unknown technique, or PEC under a fake backend (no rates to represent)."""
+def check_technique(technique: str, noise: NoiseSpec, *, qubits: int = 1, pec_samples: int = 1) -> None:
+    """Raises QecInputError for an unknown technique, PEC under a fake backend (no rates to represent),
+    `pec_samples` outside [1, `MAX_PEC_SAMPLES`] for PEC, or REM on more than `MAX_REM_QUBITS` qubits.
+
+    >>> check_technique("rem", NoiseSpec(readout=0.01), qubits=20)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: REM on 20 qubits inverts a 2^20 x 2^20 confusion matrix; the limit is 12 qubits: ...
+    """
     if technique not in TECHNIQUES:
         raise QecInputError(f"unknown technique {technique!r}: choose one of {', '.join(TECHNIQUES)}")
+    if technique == "pec" and (isinstance(pec_samples, bool) or not isinstance(pec_samples, int)
+                               or not 1 <= pec_samples <= MAX_PEC_SAMPLES):
+        shown = shown_integer(pec_samples) if isinstance(pec_samples, int) else repr(pec_samples)
+        raise QecInputError(f"pec_samples must be an integer in [1, {MAX_PEC_SAMPLES:,}], got {shown}: give e.g. 200")
+    if technique in ("rem", "rem+zne") and qubits > MAX_REM_QUBITS:
+        raise QecInputError(f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
+                            f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne")
     if technique == "pec" and noise.fake_backend is not None:
         raise QecInputError(f"pec builds its representations from depolarizing rates (p1, p2), and "
                             f"fake={noise.fake_backend} gives none: use zne, rem or rem+zne with a fake backend, "
                             "or give the noise as rates for pec")
+
+
+def circuits_per_run(technique: str, *, zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200,
+                     cdr_training_circuits: int = CDR_TRAINING_CIRCUITS) -> int:
+    """How many circuits `technique` sends to the executor (each then measured in every group).
+
+    >>> circuits_per_run("zne"), circuits_per_run("pec", pec_samples=300), circuits_per_run("rem")
+    (3, 300, 1)
+    """
+    if technique in ("zne", "rem+zne"):
+        return len(zne_options.scale_factors)
+    if technique == "pec":
+        return pec_samples
+    if technique == "cdr":
+        return cdr_training_circuits + 1
+    return 1
 
 
 def depolarized_value(observable: Observable) -> float:

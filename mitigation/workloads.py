@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,8 +35,9 @@ from mitiq.benchmarks import generate_mirror_circuit, generate_rb_circuits
 from qiskit import QuantumCircuit, transpile
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
+from qec.codes import approximate
 from qec.errors import QecInputError
-from qec.mitigation.backends import check_memory
+from qec.mitigation.backends import AER_MAX_QUBITS, check_memory
 
 # A term of an observable: coefficient, Pauli letters, and the qubits they act on.
 Term = tuple[float, str, tuple[int, ...]]
@@ -127,8 +129,13 @@ def workload(name: str, *, qubits: int, seed: int = 0) -> Workload:
     """The workload called `name` on `qubits` qubits; raises QecInputError listing the known names."""
     if name not in WORKLOADS:
         raise QecInputError(f"unknown workload {name!r}: choose one of {', '.join(WORKLOADS)}")
+    if isinstance(qubits, bool) or not isinstance(qubits, numbers.Integral):
+        raise QecInputError(f"qubits must be an integer, got {qubits!r}")
     if qubits < 2 and name != "rb":
         raise QecInputError(f"workload {name!r} needs at least 2 qubits, got {qubits}")
+    if qubits > AER_MAX_QUBITS:  # refused before a circuit of that many qubits is built
+        raise QecInputError(f"workload {name!r} on {approximate(qubits)} qubits is more than any Aer method holds "
+                            f"(at most {AER_MAX_QUBITS:,}, the stabilizer method's limit): use fewer qubits")
     return WORKLOADS[name](qubits, seed=seed)
 
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
 from qec.engine import Progress, StopRule, collect
 from qec.errors import QecInputError
 from qec.stats import LambdaEstimate, Point, suppression_factors
@@ -20,49 +21,87 @@ from qec.store import Store, TaskTotals
 from qec.task import Task
 from qec.threshold import ThresholdFit, fit_threshold
 
+# A study is distances x p values, one task each. Threshold studies use ~5 of each; 10,000 tasks is far
+# beyond them, and the limits are checked on the text, before any list is built.
+MAX_DISTANCES = 100
+MAX_P_VALUES = 100
+MAX_TASKS = MAX_DISTANCES * MAX_P_VALUES
+
 
 def parse_p_grid(text: str) -> list[float]:
-    """`LOW:HIGH:N` (N log-spaced values, ends included) or a comma-separated list, each in (0, 1]."""
-    try:
-        if ":" in text:
+    """`LOW:HIGH:N` (N log-spaced values, ends included) or a comma-separated list, each in (0, 1].
+
+    At most `MAX_P_VALUES` values: a larger N or list is refused before any list is built.
+    """
+    if ":" in text:
+        try:
             low, high, count = text.split(":")
             low_p, high_p, n = float(low), float(high), int(count)
-            if n < 1 or low_p <= 0 or high_p < low_p:
-                raise ValueError
-            values = [low_p] if n == 1 else [math.exp(math.log(low_p) + (math.log(high_p) - math.log(low_p)) * k
-                                                      / (n - 1)) for k in range(n)]
-        else:
+        except ValueError:
+            raise _malformed_p_grid(text) from None
+        _check_p_count(n)
+        if n < 1 or not (math.isfinite(low_p) and math.isfinite(high_p)) or not 0 < low_p <= high_p:
+            raise _malformed_p_grid(text)
+        values = [low_p] if n == 1 else [math.exp(math.log(low_p) + (math.log(high_p) - math.log(low_p)) * k
+                                                  / (n - 1)) for k in range(n)]
+    else:
+        _check_p_count(text.count(",") + 1)
+        try:
             values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise QecInputError(f"malformed p grid {text!r}: use LOW:HIGH:N (log-spaced, 0 < LOW <= HIGH, N >= 1) "
-                            "or a list like 0.001,0.002,0.005") from None
-    if not values or not all(0 < v <= 1 for v in values):
-        raise QecInputError(f"p grid {text!r} must list probabilities in (0, 1]")
+        except ValueError:
+            raise _malformed_p_grid(text) from None
+    if not values or not all(0 < v <= 1 for v in values):  # False for NaN too
+        raise QecInputError(f"p grid {_quoted(text)} must list probabilities in (0, 1], e.g. 0.001:0.01:5 or "
+                            "0.001,0.002")
     return values
 
 
+def _malformed_p_grid(text: str) -> QecInputError:
+    return QecInputError(f"malformed p grid {_quoted(text)}: use LOW:HIGH:N (log-spaced, finite 0 < LOW <= HIGH, "
+                         "N >= 1) or a list like 0.001,0.002,0.005")
+
+
+def _check_p_count(count: int) -> None:
+    if count > MAX_P_VALUES:
+        raise QecInputError(f"a p grid of {approximate(count)} values is too large; the limit is {MAX_P_VALUES} "
+                            f"(with {MAX_DISTANCES} distances, {MAX_TASKS:,} tasks): use fewer values")
+
+
 def parse_distances(text: str) -> list[int]:
-    """A comma-separated list of distances, e.g. `3,5,7`."""
+    """A comma-separated list of distances, e.g. `3,5,7`: at most `MAX_DISTANCES`, each at most `MAX_DISTANCE`."""
+    if text.count(",") + 1 > MAX_DISTANCES:
+        raise QecInputError(f"a list of {approximate(text.count(',') + 1)} distances is too long; the limit is "
+                            f"{MAX_DISTANCES} (with {MAX_P_VALUES} p values, {MAX_TASKS:,} tasks): use fewer")
     try:
         distances = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise QecInputError(f"malformed distance list {text!r}: use integers separated by commas, e.g. 3,5,7") from None
+        raise QecInputError(f"malformed distance list {_quoted(text)}: use integers separated by commas, "
+                            "e.g. 3,5,7") from None
     if not distances:
         raise QecInputError("the distance list is empty: give at least one distance, e.g. --distance 3,5,7")
+    too_large = [d for d in distances if d > MAX_DISTANCE]
+    if too_large:
+        raise QecInputError(f"distance {shown_integer(too_large[0])} is too large; the limit is {MAX_DISTANCE:,} "
+                            "(and the circuit's detectors and qubits are limited too): use a smaller distance")
     return sorted(set(distances))
 
 
 def parse_rounds(text: str) -> int | None:
-    """`d` (rounds = distance, returned as None) or a positive integer."""
+    """`d` (rounds = distance, returned as None) or an integer in [1, `MAX_ROUNDS`]."""
     if text.strip().lower() == "d":
         return None
     try:
         rounds = int(text)
     except ValueError:
         rounds = 0
-    if rounds < 1:
-        raise QecInputError(f"rounds must be 'd' or an integer >= 1, got {text!r}")
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise QecInputError(f"rounds must be 'd' or an integer in [1, {MAX_ROUNDS:,}], got {_quoted(text)}")
     return rounds
+
+
+def _quoted(text: str) -> str:
+    """`text` quoted for a message, cut to 60 characters."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def study_tasks(family: str, *, distances: Iterable[int], ps: Iterable[float], noise: str, rounds: int | None = None,

@@ -7,10 +7,21 @@ its check ancillas with MR and its data qubits with M (or MX) at the end; `qec.n
 >>> circuit = codes.memory_circuit("shor", distance=3, rounds=3, basis="Z")
 >>> circuit.num_observables
 1
+
+Size limits. A family estimates its circuit's detectors and qubits before it builds anything
+(`CodeFamily.size`) and refuses more than `MAX_DETECTORS` or `MAX_QUBITS`, so a distance or a number of
+rounds that cannot fit is refused at once. A circuit read from a file (`qec.circuit_files`) is held to
+these and to `MAX_MEASUREMENTS`, `MAX_OBSERVABLES` and `MAX_OPERATIONS` (`CircuitSize.excess`).
+
+>>> codes.memory_circuit("surface", distance=10001, rounds=10001)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+qec.errors.QecInputError: 'surface' at distance 10001 with 10001 rounds needs about 1e+12 detectors (the limit is ...
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,10 +33,107 @@ from qec.codes.shor import shor_code
 from qec.codes.surface import rotated_surface_code, unrotated_surface_code
 from qec.errors import QecInputError
 
+# 10^6 detectors is far beyond any practical study (a d = 25 surface code over 1,600 rounds), yet its
+# circuit, DEM and a chunk of detection events fit in a few GB. Every family measures at least one check
+# per round and has at least `distance` qubits, so these also bound rounds and distance on their own.
+MAX_DETECTORS = 1_000_000
+MAX_QUBITS = 1_000_000
+MAX_ROUNDS = MAX_DETECTORS
+MAX_DISTANCE = MAX_QUBITS
+# Circuit files: a measurement record, observables (decoders predict a bit-packed row of them per shot)
+# and gate applications per shot, REPEAT blocks counted in full. A 10^6-detector surface-code memory
+# under SI1000 noise has 2.7e7 gate applications; Stim samples 1,024 shots of it in about 12 s.
+MAX_MEASUREMENTS = 10_000_000
+MAX_OBSERVABLES = 1024
+MAX_OPERATIONS = 100_000_000
+
+
+@dataclass(frozen=True)
+class CircuitSize:
+    """What a circuit holds: detectors, qubits, measurements, observables, gate applications per shot."""
+
+    detectors: int
+    qubits: int
+    measurements: int = 0
+    observables: int = 0
+    operations: int = 0
+
+    @classmethod
+    def of(cls, circuit: stim.Circuit) -> CircuitSize:
+        r"""The size of `circuit`, counted without flattening it (Stim's counts multiply REPEAT blocks out).
+
+        >>> size = CircuitSize.of(stim.Circuit("REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}"))
+        >>> size.detectors, size.measurements, size.operations
+        (1000000000000, 1000000000000, 2000000000000)
+        """
+        return cls(circuit.num_detectors, circuit.num_qubits, circuit.num_measurements, circuit.num_observables,
+                   operation_count(circuit))
+
+    def excess(self) -> list[str]:
+        """'about N things (the limit is M)' for each count over its limit; empty when it fits."""
+        limits = [("detectors", self.detectors, MAX_DETECTORS), ("qubits", self.qubits, MAX_QUBITS),
+                  ("measurements", self.measurements, MAX_MEASUREMENTS),
+                  ("observables", self.observables, MAX_OBSERVABLES),
+                  ("gate applications per shot", self.operations, MAX_OPERATIONS)]
+        return [f"about {approximate(count)} {what} (the limit is {limit:,})" for what, count, limit in limits
+                if count > limit]
+
+
+def operation_count(circuit: stim.Circuit) -> int:
+    r"""Gate applications (targets; 1 for a target-less instruction) of one shot, REPEAT blocks counted in full.
+
+    Costs one pass over the circuit as written, whatever its repeat counts.
+
+    >>> operation_count(stim.Circuit("H 0 1\nREPEAT 10 {\n  CX 0 1\n  M 0\n}"))
+    32
+    """
+    total = 0
+    for instruction in circuit:
+        if isinstance(instruction, stim.CircuitRepeatBlock):
+            total += instruction.repeat_count * operation_count(instruction.body_copy())
+        else:
+            total += max(1, len(instruction.targets_copy()))
+    return total
+
+
+def approximate(count: int) -> str:
+    """A count as a short number: exact below 10^6, else 3 significant digits; safe for any int.
+
+    >>> approximate(999_000), approximate(10**12), approximate(10**5000)
+    ('999,000', '1e+12', '2^16609')
+    """
+    if count < 1_000_000:
+        return f"{count:,}"
+    if count.bit_length() > 1000:  # beyond a float, and str() of it may be refused
+        return f"2^{count.bit_length() - 1}"
+    return f"{float(count):.3g}"
+
+
+def shown_integer(value: int) -> str:
+    """An integer parameter as given (digits), or approximated when it is too long to print.
+
+    >>> shown_integer(10001), shown_integer(-3), shown_integer(10**100)
+    ('10001', '-3', '1e+100')
+    """
+    if abs(value).bit_length() <= 64:
+        return str(value)
+    return ("-" if value < 0 else "") + approximate(abs(value))
+
+
+def _checked_integer(value, *, name: str) -> int:
+    """`value` as an int when it is an integer (not a bool); QecInputError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise QecInputError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
 
 @dataclass(frozen=True)
 class CodeFamily:
-    """A family of memory experiments and the parameters it accepts."""
+    """A family of memory experiments and the parameters it accepts.
+
+    `checks(d)` is how many checks one round measures (at most one detector each per round) and `qubits(d)`
+    how many qubits Stim allocates: the size estimate `size` uses them before anything is built.
+    """
 
     name: str
     description: str
@@ -34,40 +142,62 @@ class CodeFamily:
     min_distance: int
     matchable: bool  # its DEMs decompose into graphlike errors, so MWPM and union-find apply
     build: Callable[..., stim.Circuit]
+    checks: Callable[[int], int]
+    qubits: Callable[[int], int]
+    min_rounds: int = 1
 
     @property
     def allowed_distances(self) -> str:
         return f"{'an odd' if self.odd_distance_only else 'a'} distance >= {self.min_distance}"
 
+    def size(self, *, distance: int, rounds: int) -> CircuitSize:
+        """The estimated size of the memory circuit: qubits, and detectors bounded by checks x (rounds + 1)
+        (one layer a round and one from the final data measurement).
+
+        >>> FAMILIES["surface"].size(distance=5, rounds=5)
+        CircuitSize(detectors=144, qubits=64, measurements=0, observables=0, operations=0)
+        """
+        return CircuitSize(self.checks(distance) * (rounds + 1), self.qubits(distance))
+
     def circuit(self, *, distance: int, rounds: int, basis: str = "Z") -> stim.Circuit:
-        """The noiseless memory circuit; raises QecInputError on a parameter the family does not allow."""
+        """The noiseless memory circuit; raises QecInputError on a parameter the family does not allow,
+        and on a distance and rounds whose circuit would exceed `MAX_DETECTORS` or `MAX_QUBITS`."""
+        distance = _checked_integer(distance, name="distance")
+        rounds = _checked_integer(rounds, name="rounds")
         if distance < self.min_distance or (self.odd_distance_only and distance % 2 == 0):
             raise QecInputError(
-                f"distance {distance} is not allowed for '{self.name}': use {self.allowed_distances}"
+                f"distance {shown_integer(distance)} is not allowed for "
+                f"'{self.name}': use {self.allowed_distances}"
             )
-        if rounds < 1:
-            raise QecInputError(f"rounds must be >= 1, got {rounds}")
-        basis = basis.upper()
-        if basis not in self.bases:
+        if rounds < self.min_rounds:
+            raise QecInputError(f"rounds must be >= {self.min_rounds} for '{self.name}', got {shown_integer(rounds)}")
+        if not isinstance(basis, str) or basis.upper() not in self.bases:
             raise QecInputError(
                 f"basis {basis!r} is not allowed for '{self.name}': use {' or '.join(self.bases)}"
             )
-        return self.build(distance=distance, rounds=rounds, basis=basis)
+        excess = self.size(distance=distance, rounds=rounds).excess()
+        if excess:
+            raise QecInputError(f"'{self.name}' at distance {shown_integer(distance)} with {shown_integer(rounds)} "
+                                f"rounds needs {' and '.join(excess)}: use a smaller distance or fewer rounds")
+        return self.build(distance=distance, rounds=rounds, basis=basis.upper())
 
 
 FAMILIES: dict[str, CodeFamily] = {
     family.name: family
     for family in [
         CodeFamily("surface", "rotated surface code [[d^2,1,d]] (stim generator)", ("X", "Z"), False, 2, True,
-                   rotated_surface_code),
+                   rotated_surface_code, checks=lambda d: d * d - 1, qubits=lambda d: 2 * d * d + 3 * d - 1),
         CodeFamily("unrotated-surface", "unrotated surface code [[d^2+(d-1)^2,1,d]] (stim generator)", ("X", "Z"),
-                   False, 2, True, unrotated_surface_code),
+                   False, 2, True, unrotated_surface_code, checks=lambda d: 2 * d * (d - 1),
+                   qubits=lambda d: (2 * d - 1) ** 2),
         CodeFamily("repetition", "bit-flip repetition code [[d,1,d]] against X errors (stim generator)", ("Z",),
-                   False, 2, True, repetition_code),
+                   False, 2, True, repetition_code, checks=lambda d: d - 1, qubits=lambda d: 2 * d - 1),
         CodeFamily("shor", "generalized Shor code [[d^2,1,d]]: d blocks of d, ZZ in blocks, weight-2d X checks",
-                   ("X", "Z"), True, 3, True, shor_code),
+                   ("X", "Z"), True, 3, True, shor_code, checks=lambda d: d * d - 1, qubits=lambda d: 2 * d * d - 1),
+        # (3d^2+1)/4 data qubits, one ancilla per face: (3d^2-3)/8 faces, each measured once a round.
         CodeFamily("color", "triangular 6.6.6 color code, XYZ-cycling memory (stim generator)", ("Z",), True, 3,
-                   False, color_code),
+                   False, color_code, checks=lambda d: 3 * (d * d - 1) // 8, qubits=lambda d: (9 * d * d - 1) // 8,
+                   min_rounds=2),
     ]
 }
 

@@ -1,10 +1,18 @@
-"""`qec mitigate`: the JSON keys the issue lists, exit code 2 on bad input."""
+"""`qec mitigate`: the JSON keys the issue lists, exit code 2 on bad input, size guards before allocation."""
 
 import json
+import time
 
 import pytest
+from qiskit_aer import AerSimulator
 
 from qec.cli.main import main
+from qec.errors import QecInputError
+from qec.mitigation.backends import AER_MAX_QUBITS, MAX_SEED, MAX_SHOTS, MAX_THREADS, check_run_options
+from qec.mitigation.logical import MAX_LOGICAL_OPERATIONS, LogicalExperiment, LogicalSize
+from qec.mitigation.noise_models import NoiseSpec
+from qec.mitigation.techniques import (MAX_PEC_SAMPLES, MAX_REM_QUBITS, MAX_SCALE_FACTOR, MAX_SCALE_FACTORS, ZneOptions,
+                                       check_technique)
 
 KEYS = ["workload", "technique", "device", "ideal", "noisy", "mitigated", "error_reduction", "circuits", "shots",
         "seconds"]
@@ -49,3 +57,82 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mitigate", "ghz", "--shots", "-5"], "shots must be an integer in [1, 10,000,000], got -5"),
+    (["mitigate", "ghz", "--shots", "100000000000000000000"], "shots must be an integer in [1, 10,000,000], got 1e+20"),
+    (["mitigate", "ghz", "--qubits", "0"], "workload 'ghz' needs at least 2 qubits, got 0"),
+    (["mitigate", "ghz", "--qubits", "1000000000"], "on 1e+09 qubits is more than any Aer method holds (at most"),
+    (["mitigate", "ghz", "--scale-factors", "0.5,1"], "ZNE needs 2 to 32 scale factors, each in [1, 100], got (0.5"),
+    (["mitigate", "ghz", "--scale-factors", "1,nan"], "each in [1, 100], got (1, nan)"),
+    (["mitigate", "ghz", "--scale-factors", "1,1e9"], "each in [1, 100], got (1, 1e+09)"),
+    (["mitigate", "ghz", "--scale-factors", "1,x"], "bad --scale-factors '1,x'"),
+    (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "0"], "pec_samples must be an integer in [1, 10,000]"),
+    (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"], "got 1000000000: give e.g. 200"),
+    (["mitigate", "ghz", "--technique", "rem", "--qubits", "13"], "REM on 13 qubits inverts a 2^13 x 2^13 confusion"),
+    (["mitigate", "ghz", "--seed", "-1"], "seed must be an integer in [0, 4,294,967,295], got -1"),
+    (["mitigate", "ghz", "--threads", "-1"], "threads must be an integer in [0, 1,024], got -1"),
+    (["mitigate", "ghz", "--method", "magic"], "unknown method 'magic'"),
+    (["mitigate", "ghz", "--factory", "magic"], "unknown ZNE factory 'magic'"),
+    (["mitigate", "ghz", "--noise", "t1q=nan"], "gate times must be finite and >= 0 nanoseconds"),
+    (["mitigate", "ghz", "--noise", "rotation=inf"], "rotation must be a finite angle in radians, got inf"),
+    (["mitigate", "tfim", "--qubits", "400", "--technique", "none"], "400 qubits need 3.85e+112 GiB for the"),
+    (["mitigate", "logical", "surface", "--distance", "100001"],
+     "'surface' at distance 100001 with 100001 rounds needs about 1e+15 detectors (the limit is 1,000,000)"),
+    (["mitigate", "logical", "surface", "--distance", "3", "--rounds", "100000"],
+     "at scale factors 1, 1.5, 2 needs about 4.64e+07 Qiskit instructions; the limit is 1,000,000"),
+    (["mitigate", "logical", "surface", "--distance", "41"], "Qiskit instructions; the limit is 1,000,000"),
+    (["mitigate", "logical", "surface", "--distance", "25", "--shots", "10000000"],
+     "Aer's measurement records (3 circuits x 10,000,000 shots x 16,225 bits) need about"),
+    (["mitigate", "logical", "surface", "--noise", "t1=50,t2=50", "--distance", "9"],
+     "161 qubits need 4.36e+40 GiB for the statevector method"),
+    (["mitigate", "logical", "repetition", "--stim-shots", "0"], "stim_shots must be an integer in [1, 1,000,000,000]"),
+    (["mitigate", "logical", "repetition", "--stim-shots", "10000000000"], "got 10000000000: give e.g. 100000"),
+    (["mitigate", "logical", "repetition", "--decoder", "magic"], "unknown decoder 'magic'"),
+    (["mitigate", "logical", "repetition", "--shots", "0"], "shots must be an integer in [1, 10,000,000], got 0"),
+    (["mitigate", "logical", "color"], "unknown family 'color' for logical runs"),
+])
+def test_what_cannot_fit_or_is_bad_is_refused_fast_in_one_line(capsys, argv, message):
+    start = time.perf_counter()
+    assert main(argv) == 2
+    assert time.perf_counter() - start < 2  # refused from arithmetic: nothing of that size was built or run
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert message in captured.err
+
+
+def test_limits_hold_just_below_them():
+    check_run_options(shots=MAX_SHOTS, seed=MAX_SEED, threads=MAX_THREADS)
+    check_technique("pec", NoiseSpec(depolarizing_2q=0.01), pec_samples=MAX_PEC_SAMPLES)
+    check_technique("rem", NoiseSpec(readout=0.01), qubits=MAX_REM_QUBITS)
+    ZneOptions(scale_factors=tuple(1.0 + k for k in range(MAX_SCALE_FACTORS - 1)) + (MAX_SCALE_FACTOR,))
+    LogicalSize(qubits=AER_MAX_QUBITS, clbits=1, operations=MAX_LOGICAL_OPERATIONS, detectors=1).check()
+    with pytest.raises(QecInputError, match="the limit is 1,000,000"):
+        LogicalSize(qubits=5, clbits=1, operations=MAX_LOGICAL_OPERATIONS + 1, detectors=1).check()
+    with pytest.raises(QecInputError, match="more than any Aer method holds"):
+        LogicalSize(qubits=AER_MAX_QUBITS + 1, clbits=1, operations=1, detectors=1).check()
+    assert AerSimulator(method="stabilizer").num_qubits == AER_MAX_QUBITS  # Aer's own limit, which we restate
+
+
+def test_logical_size_is_read_without_flattening_and_matches_the_built_circuit():
+    noise = NoiseSpec(depolarizing_2q=0.01)
+    for family, distance, basis in [("repetition", 5, "Z"), ("shor", 3, "X"), ("surface", 5, "X")]:
+        size = LogicalExperiment.size(family, distance=distance, rounds=distance, noise=noise, basis=basis)
+        circuit = LogicalExperiment.build(family, distance=distance, rounds=distance, noise=noise,
+                                          basis=basis).qiskit_circuit
+        assert (size.qubits, size.clbits, size.operations) == (circuit.num_qubits, circuit.num_clbits, circuit.size())
+
+
+def test_stim_estimate_samples_in_chunks(monkeypatch):
+    """Memory is bounded by sampling in chunks: with ~14-shot chunks every shot is still counted, and the rate
+    agrees with one whole sample within 5 sigma of their difference (they draw different streams)."""
+    import qec.mitigation.logical as logical
+
+    experiment = LogicalExperiment.build("repetition", distance=3, rounds=2, noise=NoiseSpec(depolarizing_2q=0.05))
+    whole = experiment.stim_estimate(shots=20_000, seed=7)
+    monkeypatch.setattr(logical, "_STIM_CHUNK_BYTES", 100)  # 100 bytes / (6 detectors + 1 observable) = 14 shots
+    chunked = experiment.stim_estimate(shots=20_000, seed=7)
+    assert chunked.shots == whole.shots == 20_000 and chunked == experiment.stim_estimate(shots=20_000, seed=7)
+    assert abs(chunked.rate - whole.rate) < 5 * (chunked.standard_error**2 + whole.standard_error**2) ** 0.5
+    assert whole.errors > 100

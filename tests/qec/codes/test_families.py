@@ -1,5 +1,8 @@
 """Every code family with real Stim: noiseless circuits are deterministic, noisy ones decompose and keep distance d."""
 
+import re
+import time
+
 import numpy as np
 import pytest
 import stim
@@ -109,3 +112,61 @@ def test_repetition_code_majority_vote_rate():
     # Observable = last data bit only, so without decoding it flips with probability p exactly.
     rate = np.mean(flips[:, 0])
     assert abs(rate - p) < 5 * np.sqrt(p * (1 - p) / 200_000)
+
+
+@pytest.mark.parametrize("name", list(codes.FAMILIES))
+def test_size_estimate_bounds_the_circuit(name):
+    """The estimate the size guard uses: qubits exact, detectors an upper bound within a factor ~3 (Shor: its
+    first and last layers have only the deterministic checks)."""
+    family = codes.FAMILIES[name]
+    step = 2 if family.odd_distance_only else 1
+    for distance in range(family.min_distance, 12, step):
+        for rounds in (family.min_rounds, 3, 8):
+            for basis in family.bases:
+                circuit = family.circuit(distance=distance, rounds=rounds, basis=basis)
+                size = family.size(distance=distance, rounds=rounds)
+                assert circuit.num_qubits == size.qubits
+                assert circuit.num_detectors <= size.detectors
+                assert rounds == 1 or circuit.num_detectors >= size.detectors / 3
+
+
+@pytest.mark.parametrize("name", list(codes.FAMILIES))
+@pytest.mark.parametrize("distance,rounds,what", [
+    (1_000_001, 1_000_001, "detectors (the limit is 1,000,000)"),
+    (3, 10**30, "detectors (the limit is 1,000,000)"),
+    (10**400 + 1, 10**400 + 1, "qubits (the limit is 1,000,000)"),
+    (1_000_001, 2, "qubits (the limit is 1,000,000)"),
+])
+def test_circuits_that_cannot_fit_are_refused_before_building(name, distance, rounds, what):
+    start = time.perf_counter()
+    with pytest.raises(QecInputError, match=re.escape(what)) as refused:
+        codes.memory_circuit(name, distance=distance, rounds=rounds)
+    assert time.perf_counter() - start < 2  # arithmetic only: nothing of that size is built
+    assert "use a smaller distance or fewer rounds" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_just_below_the_detector_limit_still_builds():
+    family = codes.FAMILIES["repetition"]
+    assert family.size(distance=1001, rounds=998).detectors == 999_000
+    circuit = codes.memory_circuit("repetition", distance=1001, rounds=998)  # REPEAT blocks: cheap
+    assert circuit.num_detectors == 999_000 <= codes.MAX_DETECTORS
+    with pytest.raises(QecInputError, match="about 1e\\+06 detectors"):
+        codes.memory_circuit("repetition", distance=1001, rounds=1000)  # estimate 1,001,000
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"distance": 3.0, "rounds": 3}, "distance must be an integer, got 3.0"),
+    ({"distance": "3", "rounds": 3}, "distance must be an integer, got '3'"),
+    ({"distance": 3, "rounds": True}, "rounds must be an integer, got True"),
+    ({"distance": 3, "rounds": 3, "basis": None}, "basis None is not allowed"),
+    ({"distance": -10**100, "rounds": 3}, "distance -1e+100 is not allowed for 'surface'"),
+])
+def test_parameters_of_the_wrong_type_are_input_errors(kwargs, message):
+    with pytest.raises(QecInputError, match=re.escape(message)):
+        codes.memory_circuit("surface", **kwargs)
+
+
+def test_color_code_needs_two_rounds_and_says_so():
+    with pytest.raises(QecInputError, match="rounds must be >= 2 for 'color', got 1"):
+        codes.memory_circuit("color", distance=3, rounds=1)
+    assert codes.memory_circuit("color", distance=3, rounds=2).num_detectors == 6
