@@ -6,6 +6,17 @@
 - `bp`, `bposd`: min-sum belief propagation, alone or with OSD-0 / OSD-CS (Numba); any DEM, hyperedges too.
 - `lookup`: the most likely error per syndrome, tabulated; small DEMs (<= 20 detectors), the tests' ground truth.
 
+Every decoder takes degenerate DEMs (no detectors, no errors, no observables, probabilities 0, 1/2,
+above 1/2 or 1) and passes sinter's own decoder test suite (tests/decoders/test_sinter_suite.py),
+except where it refuses, with a QecInputError that names a decoder to use instead:
+
+- `lookup` refuses DEMs of more than `max_detectors` (20) detectors, or more than 64 observables.
+- `pymatching`, `pymatching-correlated` and `uf` refuse errors that flip more than two detectors
+  (undecomposed hyperedges); sinter's suite decomposes its DEMs, so it never meets this refusal.
+
+PyMatching raises ValueError on a syndrome that no set of the DEM's errors can produce (so never on
+sampled shots); the other decoders return a prediction for it.
+
 >>> from qec import decoders
 >>> decoder = decoders.get("pymatching")
 >>> "pymatching" in decoders.names()

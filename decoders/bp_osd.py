@@ -25,16 +25,21 @@ import sinter
 import stim
 
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
-from qec.decoders.dem_arrays import CheckMatrices, check_matrices
+from qec.decoders.dem_arrays import check_matrices, split_likely_errors
 from qec.errors import QecInputError
 
 OSD_METHODS = ("osd0", "osd_cs")
 
 
 class BpOsdCompiledDecoder(sinter.CompiledDecoder):
-    """BP(+OSD) for one DEM: the message lists and bit-packed rows built once, one kernel call per batch."""
+    """BP(+OSD) for one DEM: the message lists and bit-packed rows built once, one kernel call per batch.
 
-    def __init__(self, matrices: CheckMatrices, *, max_iterations: int, scaling_factor: float, osd_order: int):
+    Errors of probability > 1/2 are split off first (`split_likely_errors`), so BP sees p <= 1/2 only.
+    """
+
+    def __init__(self, dem: stim.DetectorErrorModel, *, max_iterations: int, scaling_factor: float, osd_order: int):
+        self.likely_errors = split_likely_errors(dem)
+        matrices = check_matrices(self.likely_errors.dem)
         check = matrices.check_matrix.tocsc()
         check.sort_indices()
         num_checks, num_variables = check.shape
@@ -44,11 +49,12 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.message_variables = np.repeat(np.arange(num_variables, dtype=np.int64), np.diff(check.indptr))
         self.check_messages = np.argsort(message_checks, kind="stable").astype(np.int64)
         self.check_offsets = np.concatenate([[0], np.cumsum(np.bincount(message_checks, minlength=num_checks))])
-        priors = np.clip(matrices.priors, 1e-300, 1 - 1e-16)
+        priors = np.maximum(matrices.priors, 1e-300)  # <= 1/2, split_likely_errors saw to that
         self.weights = np.log1p(-priors) - np.log(priors)
-        dense = np.zeros((num_checks, 64 * ((num_variables + 63) // 64)), dtype=np.uint8)
+        words = (num_variables + 63) // 64
+        dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)
         dense[message_checks, self.message_variables] = 1
-        self.packed_rows = np.packbits(dense, axis=1, bitorder="little").view(np.uint64).reshape(num_checks, -1)
+        self.packed_rows = np.packbits(dense, axis=1, bitorder="little").view(np.uint64).reshape(num_checks, words)
         self.column_observables = matrices.packed_observables
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
@@ -56,12 +62,13 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        return decode_batch(
-            np.ascontiguousarray(bit_packed_detection_event_data, dtype=np.uint8),
+        predictions = decode_batch(
+            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
             self.check_offsets, self.check_messages, self.message_variables, self.variable_offsets,
             self.weights, self.packed_rows, self.column_observables,
             self.max_iterations, self.scaling_factor, self.osd_order,
         )
+        return self.likely_errors.added_to(predictions)
 
 
 class BpOsdDecoder(sinter.Decoder):
@@ -89,8 +96,8 @@ class BpOsdDecoder(sinter.Decoder):
         self.osd_order = osd_order if osd_method == "osd_cs" else 0
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return BpOsdCompiledDecoder(check_matrices(dem), max_iterations=self.max_iterations,
-                                    scaling_factor=self.scaling_factor, osd_order=self.osd_order)
+        return BpOsdCompiledDecoder(dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor,
+                                    osd_order=self.osd_order)
 
 
 class BpDecoder(sinter.Decoder):
@@ -105,5 +112,5 @@ class BpDecoder(sinter.Decoder):
         self.scaling_factor = scaling_factor
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return BpOsdCompiledDecoder(check_matrices(dem), max_iterations=self.max_iterations,
-                                    scaling_factor=self.scaling_factor, osd_order=NO_OSD)
+        return BpOsdCompiledDecoder(dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor,
+                                    osd_order=NO_OSD)

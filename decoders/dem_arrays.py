@@ -1,7 +1,8 @@
 """A detector error model as the arrays decoders need: its check matrix, and its matching graph.
 
 Both readers walk `dem.flattened()` once, in Python, at compile time; decoders hand the arrays to
-their Numba kernels.
+their Numba kernels. Every decoder first splits the errors of probability > 1/2 off
+(`split_likely_errors`), so that the arrays hold probabilities <= 1/2 only.
 
 >>> import stim
 >>> from qec.decoders.dem_arrays import check_matrices, matching_graph
@@ -52,13 +53,74 @@ def _error_components(dem: stim.DetectorErrorModel):
         yield probability, components
 
 
-def _packed_observables(observable_sets: list[frozenset[int]], num_observables: int) -> np.ndarray:
-    """uint8 (len(observable_sets), ceil(num_observables / 8)), little-endian bits like stim."""
-    bits = np.zeros((len(observable_sets), max(num_observables, 1)), dtype=np.uint8)
-    for row, observables in enumerate(observable_sets):
-        bits[row, sorted(observables)] = 1
-    return np.packbits(bits[:, :num_observables], axis=1, bitorder="little").reshape(
-        len(observable_sets), (num_observables + 7) // 8)
+def _packed(index_sets: list[frozenset[int]], num_bits: int) -> np.ndarray:
+    """uint8 (len(index_sets), ceil(num_bits / 8)): bit i of row r is set when i is in index_sets[r]; little-endian."""
+    bits = np.zeros((len(index_sets), max(num_bits, 1)), dtype=np.uint8)
+    for row, indices in enumerate(index_sets):
+        bits[row, sorted(indices)] = 1
+    return np.packbits(bits[:, :num_bits], axis=1, bitorder="little").reshape(len(index_sets), (num_bits + 7) // 8)
+
+
+@dataclass(frozen=True)
+class LikelyErrors:
+    """A DEM whose errors of probability p > 1/2 are split into a flip that always happens and an error of 1 - p.
+
+    Decoders assume p <= 1/2 (no detection event: no correction; an error that flips no detector is
+    never predicted), and some refuse p > 1/2. An error of p > 1/2 happens exactly when the certain
+    flip happens and an independent error of probability 1 - p does not; so decoding `dem` on the
+    detection events with the certain flips' removed, then adding their observables, is exact.
+
+    Attributes:
+        dem: the detector error model with each error of p > 1/2 given probability 1 - p (the input
+            DEM itself when it has none).
+        detection_events: uint8 (ceil(num_detectors / 8),), the detectors the certain flips flip,
+            bit-packed little-endian.
+        observables: uint8 (ceil(num_observables / 8),), the observables they flip, bit-packed the same way.
+    """
+
+    dem: stim.DetectorErrorModel
+    detection_events: np.ndarray
+    observables: np.ndarray
+
+    def removed_from(self, detection_events: np.ndarray) -> np.ndarray:
+        """uint8 (shots, ceil(num_detectors / 8)) -> the same, without the certain flips' detection events."""
+        return detection_events ^ self.detection_events if self.detection_events.any() else detection_events
+
+    def added_to(self, predictions: np.ndarray) -> np.ndarray:
+        """uint8 (shots, ceil(num_observables / 8)) predictions of `dem` -> those of the input DEM."""
+        return predictions ^ self.observables if self.observables.any() else predictions
+
+
+def split_likely_errors(dem: stim.DetectorErrorModel) -> LikelyErrors:
+    """Splits every error of probability > 1/2 into a certain flip and an error of 1 - p (see `LikelyErrors`).
+
+    >>> likely = split_likely_errors(stim.DetectorErrorModel("error(0.75) D1 L0"))
+    >>> str(likely.dem), likely.detection_events.tolist(), likely.observables.tolist()
+    ('error(0.25) D1 L0', [2], [1])
+    """
+    flat = dem.flattened()
+    detectors: set[int] = set()
+    observables: set[int] = set()
+    split = dem
+    if any(instruction.type == "error" and instruction.args_copy()[0] > 0.5 for instruction in flat):
+        split = stim.DetectorErrorModel()
+        for instruction in flat:
+            probability = instruction.args_copy()[0] if instruction.type == "error" else 0.0
+            if probability <= 0.5:
+                split.append(instruction)
+                continue
+            targets = instruction.targets_copy()
+            for target in targets:
+                if target.is_relative_detector_id():
+                    detectors ^= {target.val}
+                elif target.is_logical_observable_id():
+                    observables ^= {target.val}
+            split.append("error", 1 - probability, targets)
+    return LikelyErrors(
+        dem=split,
+        detection_events=_packed([frozenset(detectors)], dem.num_detectors)[0],
+        observables=_packed([frozenset(observables)], dem.num_observables)[0],
+    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +172,7 @@ def check_matrices(dem: stim.DetectorErrorModel) -> CheckMatrices:
         check_matrix=matrix(0, dem.num_detectors),
         observables_matrix=matrix(1, dem.num_observables),
         priors=priors,
-        packed_observables=_packed_observables([key[1] for key in keys], dem.num_observables),
+        packed_observables=_packed([key[1] for key in keys], dem.num_observables),
     )
 
 
@@ -185,7 +247,7 @@ def matching_graph(dem: stim.DetectorErrorModel) -> MatchingGraph:
         num_detectors=boundary,
         edge_endpoints=endpoints,
         edge_probabilities=np.array([value[0] for value in edges.values()], dtype=np.float64),
-        edge_observables=_packed_observables([value[1] for value in edges.values()], dem.num_observables),
+        edge_observables=_packed([value[1] for value in edges.values()], dem.num_observables),
         node_edge_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int32),
         node_edges=(order // 2).astype(np.int32),
         node_neighbors=endpoints.ravel()[order ^ 1].astype(np.int32),

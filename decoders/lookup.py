@@ -22,7 +22,7 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import check_matrices
+from qec.decoders.dem_arrays import LikelyErrors, check_matrices, split_likely_errors
 from qec.decoders.lookup_kernels import decode_batch, most_likely_table
 from qec.errors import QecInputError
 
@@ -30,22 +30,26 @@ MAX_OBSERVABLES = 64
 
 
 class LookupCompiledDecoder(sinter.CompiledDecoder):
-    """A DEM's syndrome table.
+    """A DEM's syndrome table, for `likely_errors.dem` (errors of probability > 1/2 split off).
 
     Attributes:
         table_log_odds: float64 (2**num_detectors,), log(P(most likely error) / P(no error)) per syndrome.
         table_observables: uint64 (2**num_detectors,), the observables that error flips (bit k = observable k).
     """
 
-    def __init__(self, table_log_odds: np.ndarray, table_observables: np.ndarray, num_observables: int):
+    def __init__(self, table_log_odds: np.ndarray, table_observables: np.ndarray, num_observables: int,
+                 likely_errors: LikelyErrors):
         self.table_log_odds = table_log_odds
         self.table_observables = table_observables
         self.num_observables = num_observables
+        self.likely_errors = likely_errors
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        return decode_batch(np.ascontiguousarray(bit_packed_detection_event_data, dtype=np.uint8),
-                            self.table_observables, (self.num_observables + 7) // 8)
+        predictions = decode_batch(
+            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
+            self.table_observables, (self.num_observables + 7) // 8)
+        return self.likely_errors.added_to(predictions)
 
 
 class LookupDecoder(sinter.Decoder):
@@ -58,7 +62,8 @@ class LookupDecoder(sinter.Decoder):
         self.max_detectors = max_detectors
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        matrices = check_matrices(dem)
+        likely_errors = split_likely_errors(dem)
+        matrices = check_matrices(likely_errors.dem)
         num_errors = len(matrices.priors)
         if dem.num_detectors > self.max_detectors:
             raise QecInputError(
@@ -81,7 +86,7 @@ class LookupDecoder(sinter.Decoder):
             observables = matrices.observables_matrix
             for observable in observables.indices[observables.indptr[error]:observables.indptr[error + 1]]:
                 observable_masks[error] |= np.uint64(1 << int(observable))
-        priors = np.clip(matrices.priors, 1e-300, 1 - 1e-16)
+        priors = np.maximum(matrices.priors, 1e-300)  # <= 1/2, split_likely_errors saw to that
         log_odds, table_observables = most_likely_table(
             detector_masks, observable_masks, np.log(priors) - np.log1p(-priors), dem.num_detectors)
-        return LookupCompiledDecoder(log_odds, table_observables, dem.num_observables)
+        return LookupCompiledDecoder(log_odds, table_observables, dem.num_observables, likely_errors)

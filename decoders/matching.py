@@ -17,44 +17,44 @@ import pymatching
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import require_graphlike
+from qec.decoders.dem_arrays import require_graphlike, split_likely_errors
 
 # Correlated matching (`enable_correlations`) exists in recent PyMatching versions only.
 SUPPORTS_CORRELATIONS = "enable_correlations" in inspect.signature(pymatching.Matching.from_detector_error_model).parameters
 
 
-def matching_graph(dem: stim.DetectorErrorModel, *, correlated: bool = False) -> pymatching.Matching:
-    """PyMatching's graph for a graphlike (decomposed) DEM; QecInputError naming 'bposd' for hyperedges.
-
-    PyMatching itself would silently drop undecomposed hyperedges; we refuse them instead. With
-    `correlated`, the graph also keeps how decomposed hyperedges split, for correlated matching.
-    """
-    require_graphlike(dem)
-    return pymatching.Matching.from_detector_error_model(dem, enable_correlations=correlated)
-
-
 class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
-    """Decodes bit-packed shots with one `Matching.decode_batch` call (two-pass correlated if `correlated`)."""
+    """PyMatching's graph for a graphlike (decomposed) DEM; one `Matching.decode_batch` call per batch.
 
-    def __init__(self, matching: pymatching.Matching, *, correlated: bool = False):
-        self.matching = matching
+    PyMatching itself would silently drop undecomposed hyperedges; we refuse them instead
+    (QecInputError naming 'bposd'). Errors of probability > 1/2 are split off first
+    (`split_likely_errors`): PyMatching takes none with `correlated`, and none of probability 1 at all.
+    With `correlated`, the graph also keeps how decomposed hyperedges split, and decoding is two-pass.
+    """
+
+    def __init__(self, dem: stim.DetectorErrorModel, *, correlated: bool = False):
+        require_graphlike(dem)
+        self.likely_errors = split_likely_errors(dem)
+        self.matching = pymatching.Matching.from_detector_error_model(self.likely_errors.dem,
+                                                                       enable_correlations=correlated)
         self.correlated = correlated
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        return self.matching.decode_batch(
-            bit_packed_detection_event_data,
+        predictions = self.matching.decode_batch(
+            self.likely_errors.removed_from(bit_packed_detection_event_data),
             bit_packed_shots=True,
             bit_packed_predictions=True,
             enable_correlations=self.correlated,
         )
+        return self.likely_errors.added_to(predictions)
 
 
 class PyMatchingDecoder(sinter.Decoder):
     """MWPM (PyMatching 2, sparse blossom) on the DEM's matching graph."""
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return PyMatchingCompiledDecoder(matching_graph(dem))
+        return PyMatchingCompiledDecoder(dem)
 
 
 class CorrelatedPyMatchingDecoder(sinter.Decoder):
@@ -63,4 +63,4 @@ class CorrelatedPyMatchingDecoder(sinter.Decoder):
     matches again. Needs a DEM decomposed with `decompose_errors=True`."""
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return PyMatchingCompiledDecoder(matching_graph(dem, correlated=True), correlated=True)
+        return PyMatchingCompiledDecoder(dem, correlated=True)

@@ -30,17 +30,21 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import MatchingGraph, matching_graph
+from qec.decoders.dem_arrays import matching_graph, split_likely_errors
 from qec.decoders.union_find_kernels import decode_batch
 from qec.errors import QecInputError
 
 
 class UnionFindCompiledDecoder(sinter.CompiledDecoder):
-    """A union-find decoder for one matching graph; each batch is one Numba call."""
+    """A union-find decoder for one DEM's matching graph; each batch is one Numba call.
 
-    def __init__(self, graph: MatchingGraph, *, granularity: int):
-        self.graph = graph
-        self.edge_weights = _rounded_weights(graph.edge_weights, granularity)
+    Errors of probability > 1/2 are split off first (`split_likely_errors`), so edges have p <= 1/2.
+    """
+
+    def __init__(self, dem: stim.DetectorErrorModel, *, granularity: int):
+        self.likely_errors = split_likely_errors(dem)
+        self.graph = matching_graph(self.likely_errors.dem)
+        self.edge_weights = _rounded_weights(self.graph.edge_weights, granularity)
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """Predicts the observable flips of each shot.
@@ -53,11 +57,12 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
             uint8 (shots, ceil(num_observables / 8)), bit-packed the same way.
         """
         graph = self.graph
-        return decode_batch(
-            np.ascontiguousarray(bit_packed_detection_event_data, dtype=np.uint8),
+        predictions = decode_batch(
+            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
             graph.node_edge_offsets, graph.node_edges, graph.node_neighbors, graph.edge_endpoints, self.edge_weights,
             graph.edge_observables,
         )
+        return self.likely_errors.added_to(predictions)
 
 
 class UnionFindDecoder(sinter.Decoder):
@@ -73,7 +78,7 @@ class UnionFindDecoder(sinter.Decoder):
         self.granularity = granularity
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return UnionFindCompiledDecoder(matching_graph(dem), granularity=self.granularity)
+        return UnionFindCompiledDecoder(dem, granularity=self.granularity)
 
 
 def _rounded_weights(weights: np.ndarray, granularity: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""DEM -> arrays: check matrices keep hyperedges whole, matching graphs merge parallel edges."""
+"""DEM -> arrays: check matrices keep hyperedges whole, matching graphs merge parallel edges, likely errors split."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import stim
 
-from qec.decoders.dem_arrays import check_matrices, matching_graph
+from qec.decoders.dem_arrays import check_matrices, matching_graph, split_likely_errors
 from qec.errors import QecInputError
 
 DEM = stim.DetectorErrorModel("""
@@ -37,3 +37,26 @@ def test_matching_graph_merges_parallel_edges_and_adds_the_boundary():
 def test_matching_graph_refuses_hyperedges_naming_bposd():
     with pytest.raises(QecInputError, match="not graphlike.*'bposd'"):
         matching_graph(stim.DetectorErrorModel("error(0.1) D0 D1 D2"))
+
+
+def test_likely_errors_split_into_certain_flips_and_unlikely_errors():
+    likely = split_likely_errors(stim.DetectorErrorModel("""
+        error(0.75) D0 D1 ^ D1 D9 L0
+        error(0.125) D0 L1
+        error(1) D2 D2 L1
+    """))
+    assert str(likely.dem).split() == ["error(0.25)", "D0", "D1", "^", "D1", "D9", "L0", "error(0.125)", "D0", "L1",
+                                       "error(0)", "D2", "D2", "L1"]
+    assert likely.detection_events.tolist() == [0b1, 0b10]  # D0 and D9; D1 and D2 twice each
+    assert likely.observables.tolist() == [0b11]
+    shots = np.array([[0b1, 0b10], [0, 0]], dtype=np.uint8)
+    assert likely.removed_from(shots).tolist() == [[0, 0], [0b1, 0b10]]
+    assert likely.added_to(np.array([[0b01]], dtype=np.uint8)).tolist() == [[0b10]]
+
+
+def test_without_likely_errors_nothing_changes():
+    likely = split_likely_errors(DEM)
+    assert likely.dem is DEM
+    shots = np.array([[0b101]], dtype=np.uint8)
+    assert likely.removed_from(shots) is shots
+    assert likely.added_to(shots) is shots

@@ -1,0 +1,41 @@
+"""A pytest plugin that runs sinter's own decoder tests (`sinter/_decoding/_decoding_test.py`) on qec's decoders.
+
+sinter's test file adds the decoders that `SINTER_PYTEST_CUSTOM_DECODERS=module:function` returns
+(`function()` is a dict name -> sinter.Decoder; `module` must be a top-level module, as sinter calls
+`__import__(module)`). With this folder on PYTHONPATH, test_sinter_suite.py runs
+
+    SINTER_PYTEST_CUSTOM_DECODERS=sinter_suite_plugin:qec_decoders \\
+        python -m pytest <sinter>/_decoding/_decoding_test.py -p sinter_suite_plugin -k qec-
+
+and this plugin skips the cases that a decoder documents it refuses (the `qec.decoders` docstring).
+"""
+
+from __future__ import annotations
+
+import pytest
+import sinter
+
+from qec import decoders
+
+PREFIX = "qec-"
+
+# (sinter's test function, decoder) -> why it is skipped; each is a refusal the qec.decoders docstring lists.
+REFUSALS = {
+    ("test_decode_surface_code", PREFIX + "lookup"):
+        "'lookup' refuses DEMs of more than 20 detectors (a table of 2^num_detectors syndromes); "
+        "this one has 120",
+}
+
+
+def qec_decoders() -> dict[str, sinter.Decoder]:
+    """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name."""
+    return {PREFIX + name: decoder for name, decoder in decoders.sinter_decoders().items()}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        decoder = callspec.params.get("decoder") if callspec is not None else None
+        reason = REFUSALS.get((item.originalname, decoder))
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
