@@ -1,4 +1,5 @@
-"""The `qec` Typer app and its entry point; bad input becomes one line on stderr and exit code 2.
+"""The `qec` Typer app and its entry point; bad input becomes one line on stderr and exit code 2, Ctrl-C (or
+SIGTERM) one line saying how many chunks were kept, and exit code 130 (143).
 
 >>> from typer.testing import CliRunner
 >>> from qec.cli.main import app
@@ -8,13 +9,18 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import sys
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import typer
 
 from qec.cli import circuits, results, study
 from qec.cli import mitigate
-from qec.errors import QecInputError
+from qec.errors import Interrupted, QecInputError
 
 app = typer.Typer(
     name="qec",
@@ -51,20 +57,62 @@ _CLICK_ERRORS = _click_errors()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit code (the console script exits with it): 0, 2 on bad input, 130 on Ctrl-C."""
-    try:
-        result = app(args=argv, standalone_mode=False)
-    except QecInputError as error:
-        return _fail(str(error))
-    except _CLICK_ERRORS as error:  # Typer's own parse errors: a bad option value, a missing argument
-        if not hasattr(error, "format_message"):
-            raise
-        return _fail(error.format_message().replace("\n", " "))
-    except (typer.Abort, KeyboardInterrupt):
-        print("interrupted: every committed chunk is kept in the store; rerun the same command to resume",
-              file=sys.stderr)
-        return 130
+    """Runs the CLI; returns the exit code (the console script exits with it): 0, 2 on bad input, 130 on Ctrl-C,
+    143 on SIGTERM (which stops a run the way Ctrl-C does)."""
+    with _sigterm_as_interrupt() as terminated:
+        try:
+            result = _invoke(sys.argv[1:] if argv is None else [str(arg) for arg in argv])
+        except QecInputError as error:
+            return _fail(_in_flag_terms(str(error)))
+        except _CLICK_ERRORS as error:  # Typer's own parse errors: a bad option value, a missing argument
+            if not hasattr(error, "format_message"):
+                raise
+            return _fail(error.format_message().replace("\n", " "))
+        except (typer.Abort, KeyboardInterrupt) as interrupt:
+            print(interrupt if isinstance(interrupt, Interrupted) else "interrupted", file=sys.stderr)
+            return 143 if terminated else 130
     return result if isinstance(result, int) else 0
+
+
+def _invoke(argv: list[str]) -> Any:
+    """What `app(args=argv, standalone_mode=False)` does, except that Ctrl-C reaches main() as the exception
+    raised (Typer would turn it into a bare exit code, losing collect()'s count of the chunks kept)."""
+    command = typer.main.get_command(app)
+    try:
+        with command.make_context("qec", argv) as context:
+            return command.invoke(context)
+    except typer.Exit as exit_:  # --help, and commands that exit early
+        return exit_.exit_code
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[bool]]:
+    """While main() runs in the main thread, SIGTERM raises KeyboardInterrupt, so that it stops a run the way
+    Ctrl-C does (workers stopped, committed chunks kept); the yielded list is non-empty once it has."""
+    terminated: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        terminated.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.
+_FLAGS = {"workers": "--workers"}
+_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(_FLAGS) + r")=")
+
+
+def _in_flag_terms(message: str) -> str:
+    """`message` with each `parameter=` that has a flag written as `--flag ` (workers=0 -> --workers 0)."""
+    return _PARAMETER.sub(lambda match: _FLAGS[match[1]] + " ", message)
 
 
 def _fail(message: str) -> int:

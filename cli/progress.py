@@ -1,4 +1,5 @@
-"""A rich progress display on stderr for collect(): tasks done, shots/s, errors so far, ETA."""
+"""A rich progress display on stderr for collect(): tasks done, shots/s, errors so far, ETA; erased when
+collect() fails or is interrupted, so that the error's one line is all that stays on stderr."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Calla
 
     try:
         yield update
-    finally:
-        if started:
-            progress.stop()
+    except BaseException:
+        if started:  # on Ctrl-C or an error, erased (no blank line either): their one line is all that stays
+            progress.live.transient = True
+            progress.live.stop()
+        raise
+    if started:
+        progress.stop()

@@ -7,20 +7,30 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
+from qec.engine import WORKERS_PER_CORE, max_workers, signals_blocked
 from qec.errors import QecInputError
 
 CONNECT_TIMEOUT_SECONDS = 10
 
 
 def parse_local_cluster(spec: str) -> int:
-    """`local:N` -> N (worker processes, one thread each)."""
+    """`local:N` -> N (worker processes, one thread each), refused if more than this machine fits."""
     kind, _, count = spec.partition(":")
     if kind != "local" or not count.isdigit() or int(count) < 1:
         raise QecInputError(f"malformed cluster {spec!r}: use local:N with N >= 1 workers, e.g. local:2")
-    return int(count)
+    workers, limit = int(count), max_workers()
+    if workers > limit:
+        raise QecInputError(f"cluster {spec!r} would start {workers:,} worker processes, more than this machine "
+                            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
+                            f"cores); use local:N with N <= {limit}")
+    return workers
 
 
 def _distributed() -> Any:
@@ -43,27 +53,92 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
     if not scheduler and not cluster:
         yield None
         return
-    distributed = _distributed()
     if cluster:
         workers = parse_local_cluster(cluster)
-        with _local_cluster(distributed, workers) as local, distributed.Client(local) as client:
-            yield client
+        distributed = _distributed()
+        # Started with Ctrl-C blocked, the worker processes and the cluster's threads keep it blocked: Ctrl-C at a
+        # terminal (sent to the whole process group) reaches only this thread, which stops everything cleanly.
+        _start_resource_tracker()
+        started: list[Any] = []
+        try:
+            with signals_blocked(signal.SIGINT):
+                started.append(_local_cluster(distributed, workers))
+                started.insert(0, distributed.Client(started[-1]))
+        except BaseException:
+            with _quiet_teardown():
+                _close(started)
+            raise
+        with _torn_down_quietly(*started):  # the client, then its cluster
+            yield started[0]
         return
+    distributed = _distributed()
     try:
         client = distributed.Client(scheduler, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
     except (OSError, TimeoutError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise QecInputError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_SECONDS} s "
                             f"({reason}); check the address and that `dask scheduler` is running") from None
-    with client:
+    with _torn_down_quietly(client):
         yield client
 
 
+def _start_resource_tracker() -> None:
+    """Starts multiprocessing's resource tracker now: the thread that starts it gets SIGINT and SIGTERM unblocked
+    (CPython's `resource_tracker.ensure_running` unblocks rather than restoring the mask), which would undo the
+    blocking while the cluster starts."""
+    try:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    except (ImportError, AttributeError, OSError):  # no tracker on this platform: nothing unblocks
+        pass
+
+
+@contextmanager
+def _torn_down_quietly(*closables: Any) -> Iterator[None]:
+    """Closes `closables` (a Client, then its LocalCluster) on the way out; after an exception (Ctrl-C), without
+    logging (what Dask says then, about results it can no longer send, is noise) and, in the main thread, with a
+    second Ctrl-C ignored until they are closed."""
+    try:
+        yield
+    except BaseException:
+        with _quiet_teardown():
+            _close(closables)
+        raise
+    _close(closables)
+
+
+def _close(closables: Sequence[Any]) -> None:
+    for closable in closables:
+        closable.close()
+
+
+@contextmanager
+def _quiet_teardown() -> Iterator[None]:
+    """No logging at all (Dask sets levels on some of its loggers, so raising a parent's is not enough), and in the
+    main thread no second Ctrl-C, until the block ends."""
+    disabled = logging.root.manager.disable
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(disabled)
+        if in_main_thread and handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
 def _local_cluster(distributed: Any, workers: int) -> Any:
-    """N single-threaded worker processes on 127.0.0.1, with no dashboard and so no use for the workers'
-    statistical profiler (a stack sample every 10 ms, taken from the sampling thread's CPU)."""
+    """N single-threaded worker processes on 127.0.0.1, logging errors only (not, say, that a chunk was cancelled
+    after Ctrl-C), and no dashboard: the scheduler's and workers' HTTP servers (which Dask starts even with
+    `dashboard_address=None`, the scheduler's on port 8787, with pages and metrics about the cluster) serve
+    nothing, on ports the system picks; and so no use for the workers' statistical profiler (a stack sample
+    every 10 ms, taken from the sampling thread's CPU)."""
     import dask
 
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    with dask.config.set({"distributed.worker.profile.enabled": False, "distributed.scheduler.http.routes": [],
+                          "distributed.worker.http.routes": []}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None)
+                                        dashboard_address=None, silence_logs=logging.ERROR,
+                                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})

@@ -4,6 +4,10 @@ The main process keeps two chunks per worker in flight, commits every finished c
 before counting it, gives the next chunk to the task furthest from its stop rule, and sizes chunks so
 that one takes about `chunk_seconds` of CPU. A rerun on the same store resumes where it stopped.
 
+After each commit it re-reads the task's totals from the store, so two commands sampling the same tasks
+into one store at once stop together, within one chunk per worker of the stop rule. The local pool's
+workers ignore Ctrl-C (the main process stops them) and exit when the main process dies, by any signal.
+
 >>> import os, tempfile
 >>> from qec import Task, collect, StopRule
 >>> from qec.store import Store
@@ -17,17 +21,20 @@ that one takes about `chunk_seconds` of CPU. A rerun on the same store resumes w
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from qec import decoders
-from qec.errors import QecInputError
+from qec.errors import Interrupted, QecInputError
 from qec.sampling import ChunkRequest, ChunkResult, run_chunk
 from qec.stats import relative_half_width
 from qec.store import Store, TaskTotals
@@ -35,6 +42,12 @@ from qec.task import Task, chunk_seed
 
 MIN_CHUNK = 256
 MAX_CHUNK = 1_000_000
+WORKERS_PER_CORE = 4  # the most worker processes per core that still make sense (and fit in memory)
+# When another command stores a chunk this one was also sampling, this one moves its next chunk indices this
+# far up, away from the indices the other is working through (gaps in chunk indices are harmless).
+_INDEX_JUMP = 1 << 32
+_CHEAP_REFRESH_SECONDS = 0.005  # re-reading a task's counts from the store after every commit while it is this fast
+_REFRESH_SHARE = 0.05  # and otherwise at most this share of the main process's time
 
 
 @dataclass(frozen=True)
@@ -105,12 +118,20 @@ class Progress:
 @dataclass
 class _TaskState:
     task: Task
-    shots: int
+    shots: int  # as the store last said, this command's chunks and any other's
     errors: int
     next_chunk: int
+    first_chunk: int  # where this command's current run of chunk indices started
     chunk_shots: int = MIN_CHUNK
     in_flight_shots: int = 0
     in_flight: int = 0
+    refreshed_at: float = -math.inf  # when its counts were last read from the store (time.monotonic())
+    refresh_seconds: float = 0.0  # how long that took
+
+
+@dataclass
+class _Kept:
+    chunks: int = 0  # chunks this run committed to the store
 
 
 def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(), workers: int | None = None,
@@ -120,47 +141,185 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
 
     Args:
         tasks: what to sample; tasks already in the store resume from their stored counts.
-        store: the results store; this process is its only writer for the study.
+        store: the results store. Other commands may sample the same tasks into it at once: the counts are
+            re-read after each commit, so all stop within one chunk per worker of `stop`.
         stop: the per-task stop rule.
-        workers: worker processes (default: all cores); with a Dask client, its worker threads.
+        workers: worker processes (default: all cores; at most `max_workers()`); with a Dask client, its
+            worker threads.
         executor: a `dask.distributed.Client`, or any concurrent.futures executor; default: a process pool.
         chunk_seconds: the CPU time one chunk should take (chunk sizes adapt to it).
         chunk_shots: a fixed chunk size instead: chunks, seeds and so (with `max_shots`) counts are then
             the same whatever the executor and its timing.
         on_progress: called with a `Progress` after each committed chunk.
+
+    Raises:
+        QecInputError: bad input, before any work or write.
+        Interrupted: on Ctrl-C (a KeyboardInterrupt), after stopping the workers; it says how many chunks this
+            call committed.
     """
-    tasks = _unique(tasks)
+    if workers is not None:
+        check_workers(workers, local=executor is None)
+    if chunk_shots is not None and chunk_shots < 1:
+        raise QecInputError(f"chunk-shots must be >= 1, got {chunk_shots}")
+    kept = _Kept()
+    try:
+        return _collect(_unique(tasks), store, stop, workers, executor, chunk_seconds, chunk_shots, on_progress, kept)
+    except KeyboardInterrupt:
+        raise Interrupted(kept.chunks) from None
+
+
+def _collect(tasks: list[Task], store: Store, stop: StopRule, workers: int | None, executor: Any,
+             chunk_seconds: float, chunk_shots: int | None, on_progress: Callable[[Progress], None] | None,
+             kept: _Kept) -> dict[str, TaskTotals]:
     check_decoders(tasks)
     store.add_tasks(tasks)
     stored = store.totals(t.task_id for t in tasks)
-    states = {t.task_id: _TaskState(t, stored[t.task_id].shots, stored[t.task_id].errors,
+    states = {t.task_id: _TaskState(t, stored[t.task_id].shots, stored[t.task_id].errors, stored[t.task_id].next_chunk,
                                     stored[t.task_id].next_chunk) for t in tasks}
     pending_states = [s for s in states.values() if stop.progress(s.shots, s.errors) < 1]
-    if chunk_shots is not None and chunk_shots < 1:
-        raise QecInputError(f"chunk-shots must be >= 1, got {chunk_shots}")
     sizing = _ChunkSizing(chunk_seconds, chunk_shots)
     if pending_states:
         if executor is not None:
             if hasattr(executor, "get_executor"):  # a dask.distributed Client: lost chunks are recomputed by Dask
                 workers = workers or max(1, sum(executor.nthreads().values()))
                 executor = executor.get_executor(pure=False, retries=2)
-            _run(pending_states, store, stop, executor, workers or 2, sizing, on_progress, len(tasks))
+            # Interrupted, chunks in flight on Dask are released with their futures (or when the client closes);
+            # cancelling them here would only have the scheduler log about the results it can no longer send.
+            _run(pending_states, store, stop, executor, workers or 2, sizing, on_progress, len(tasks), kept)
         else:
             workers = workers or os.cpu_count() or 1
-            context = _process_context()
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-                try:
-                    _run(pending_states, store, stop, pool, workers, sizing, on_progress, len(tasks))
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            pool = _WorkerPool(workers)
+            try:
+                _run(pending_states, store, stop, pool, workers, sizing, on_progress, len(tasks), kept)
+            except BaseException:
+                pool.kill_workers()  # the chunks in flight are lost; every committed one is kept
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     return store.totals(t.task_id for t in tasks)
+
+
+def max_workers() -> int:
+    """The most worker processes one machine is given: `WORKERS_PER_CORE` per core, and at least 4."""
+    return max(4, WORKERS_PER_CORE * (os.cpu_count() or 1))
+
+
+def check_workers(workers: Any, *, local: bool = True) -> None:
+    """Refuses a worker count that is not a positive integer or, for processes started on this machine (`local`),
+    one above `max_workers()`; call it before any process starts.
+
+    >>> check_workers(2)
+    >>> check_workers(10**6)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: workers=1000000 would start 1,000,000 worker processes, more than this machine fits ...
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise QecInputError(f"workers={workers!r} is not a worker count: give workers=1 or more, or leave it out "
+                            f"for one per core")
+    limit = max_workers()
+    if local and workers > limit:
+        raise QecInputError(f"workers={workers} would start {workers:,} worker processes, more than this machine "
+                            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
+                            f"cores); give workers={limit} or fewer, or leave it out for one per core")
 
 
 def check_decoders(tasks: Sequence[Task]) -> None:
     """Fails with the known names if a task names an unknown decoder: call it before any work or file."""
     for name in {task.decoder for task in tasks}:
         decoders.get(name)
+
+
+class _WorkerPool(concurrent.futures.ProcessPoolExecutor):
+    """A process pool whose workers ignore Ctrl-C (the main process stops them) and exit when the main process
+    dies, by any signal (SIGKILL included)."""
+
+    def __init__(self, workers: int):
+        super().__init__(workers, mp_context=_process_context(), initializer=_init_worker, initargs=(os.getpid(),))
+
+    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
+        # Workers start inside submit(): with Ctrl-C blocked, one started now cannot get it before its
+        # initializer ignores it (the signal mask is inherited across fork and exec).
+        with signals_blocked(signal.SIGINT, signal.SIGTERM):
+            return super().submit(fn, *args, **kwargs)
+
+    def kill_workers(self) -> None:
+        """Stops every worker now, mid-chunk (the pool is unusable afterwards)."""
+        for process in list((getattr(self, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError):  # already gone, or closed
+                pass
+
+
+@contextmanager
+def signals_blocked(*signals: signal.Signals) -> Iterator[None]:
+    """Blocks `signals` in this thread (and so in threads and processes started meanwhile); a signal that arrives
+    meanwhile is delivered when they are unblocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Holds back Ctrl-C (and SIGTERM, where a Python handler takes it) until the block ends, then runs its
+    handler. Python runs signal handlers in the main thread only, so elsewhere there is nothing to hold back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    held = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if callable(signal.getsignal(signum)):
+            held[signum] = signal.signal(signum, lambda number, frame: arrived.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+        if arrived:
+            held[arrived[0]](arrived[0], None)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Runs first in each pool worker: Ctrl-C is the main process's to handle, and the worker dies with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from the main process
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    _exit_with_parent(parent_pid)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Makes this process exit when `parent_pid`, its parent, dies (of any signal, SIGKILL included).
+
+    On Linux the kernel sends SIGKILL at once (prctl PR_SET_PDEATHSIG); everywhere a daemon thread also checks
+    every second whether the parent changed, which also covers the parent thread exiting before the process.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="qec-exit-with-parent", daemon=True).start()
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
@@ -185,7 +344,7 @@ class _ChunkSizing:
 
 
 def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Executor, workers: int,
-         sizing: _ChunkSizing, on_progress: Callable[[Progress], None] | None, tasks_total: int) -> None:
+         sizing: _ChunkSizing, on_progress: Callable[[Progress], None] | None, tasks_total: int, kept: _Kept) -> None:
     """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds."""
     futures: dict[concurrent.futures.Future, _TaskState] = {}
     start = time.monotonic()
@@ -205,14 +364,42 @@ def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Execu
             result: ChunkResult = future.result()
             state.in_flight -= 1
             state.in_flight_shots -= result.shots
-            if store.append(result):
+            with _interrupts_deferred():  # a chunk committed is a chunk counted in `kept`
+                committed = store.append(result)
+                kept.chunks += int(committed)
+            if committed:
                 state.shots += result.shots
                 state.errors += result.errors
                 sampled_shots += result.shots
+            _refresh(state, store, result.chunk_index, committed)
             if sizing.fixed_shots is None:
                 _adapt_chunk_size(state, result, sizing.seconds)
         if on_progress:
             on_progress(_snapshot(states, stop, tasks_total, sampled_shots, time.monotonic() - start))
+
+
+def _refresh(state: _TaskState, store: Store, chunk_index: int, committed: bool) -> None:
+    """Takes the task's counts from the store, which another command may be adding to; if that command stored
+    this chunk first, it is working through the same chunk indices, so this one moves away from them.
+
+    Re-reading costs time in proportion to the task's chunks: once it takes more than `_CHEAP_REFRESH_SECONDS`
+    (thousands of chunks), a task is re-read at most every `refresh_seconds / _REFRESH_SHARE` seconds. In between,
+    this command's own commits keep its counts up to date, and counts that miss the other command's latest chunks
+    only make this one sample a little more (a fraction of a chunk per worker).
+    """
+    start = time.monotonic()
+    if (committed and state.refresh_seconds > _CHEAP_REFRESH_SECONDS
+            and start - state.refreshed_at < state.refresh_seconds / _REFRESH_SHARE):
+        return
+    stored = store.totals([state.task.task_id]).get(state.task.task_id)
+    state.refreshed_at = time.monotonic()
+    state.refresh_seconds = state.refreshed_at - start
+    if stored is None:  # not readable as a valid task any more: keep this command's own count
+        return
+    state.shots, state.errors = stored.shots, stored.errors
+    if not committed and chunk_index >= state.first_chunk:
+        state.next_chunk = max(state.next_chunk, stored.next_chunk) + _INDEX_JUMP
+        state.first_chunk = state.next_chunk
 
 
 def _furthest_from_done(states: list[_TaskState], stop: StopRule) -> _TaskState | None:

@@ -1,4 +1,5 @@
-"""The one exception type for bad user input; the CLI turns it into a one-line error and exit code 2."""
+"""The one exception type for bad user input; the CLI turns it into a one-line error and exit code 2.
+Also `Interrupted`, what collect() raises on Ctrl-C."""
 
 
 class QecInputError(ValueError):
@@ -9,3 +10,19 @@ class QecInputError(ValueError):
     ...
     qec.errors.QecInputError: distance 4 is not allowed for 'shor': use an odd distance >= 3
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """collect() was stopped by Ctrl-C (or, in the CLI, SIGTERM): its workers are stopped, and the
+    `chunks_kept` chunks it committed before that are in the store, so a rerun resumes from them.
+
+    A KeyboardInterrupt, so code that catches Ctrl-C catches it too.
+
+    >>> error = Interrupted(3)
+    >>> str(error), error.chunks_kept, isinstance(error, KeyboardInterrupt)
+    ('interrupted: 3 chunks kept; rerun to resume', 3, True)
+    """
+
+    def __init__(self, chunks_kept: int):
+        super().__init__(f"interrupted: {chunks_kept} chunk{'' if chunks_kept == 1 else 's'} kept; rerun to resume")
+        self.chunks_kept = chunks_kept

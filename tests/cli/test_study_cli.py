@@ -107,6 +107,14 @@ COLLECT = ["collect", "surface", "--distance", "5", "--noise", "uniform", "--p",
 
 @pytest.mark.slow
 def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
+    import psutil  # here, not at the top: the rest of this file is edited by others
+
+    def running(worker):  # not gone, and not dead waiting for init to reap it (a zombie)
+        try:
+            return worker.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
     store = tmp_path / "r.db"
     command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
                *COLLECT, "--store", str(store)]
@@ -118,14 +126,18 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
             time.sleep(0.5)
             if store.exists() and len(chunk_rows(store)) >= 3:
                 break
-        os.kill(process.pid, signal.SIGKILL)  # the main process only: its workers are orphaned mid-chunk
+        workers = psutil.Process(process.pid).children(recursive=True)
+        os.kill(process.pid, signal.SIGKILL)  # the main process only: its worker is mid-chunk
         process.wait()
+        deadline = time.time() + 5
+        while (alive := [worker for worker in workers if running(worker)]) and time.time() < deadline:
+            time.sleep(0.05)
     finally:
-        time.sleep(1)
         try:
-            os.killpg(process.pid, signal.SIGKILL)  # then reap the orphans
+            os.killpg(process.pid, signal.SIGKILL)  # whatever survived, so that no test leaves a process behind
         except ProcessLookupError:
             pass
+    assert workers and alive == []  # the worker died with the main process
     partial = chunk_rows(store)
     assert 3 <= len(partial) and sum(row[2] for row in partial) < 1_500_000
     assert subprocess.run(command, timeout=600, cwd=tmp_path).returncode == 0
@@ -137,18 +149,23 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
 
 @pytest.mark.slow
 def test_two_commands_on_one_store_at_once(tmp_path):
-    store = tmp_path / "r.db"
+    """Two commands started together on the same task and store each re-read the store's counts after every
+    commit, so together they stop within one chunk per worker of the stop rule (not at twice it)."""
+    store, max_shots, chunk, workers = tmp_path / "r.db", 1_000_000, 25_000, 1
     command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
-               *COLLECT[:-6], "--max-shots", "400000", "--max-errors", "1000000", "--workers", "1",
-               "--store", str(store)]
+               *COLLECT[:-6], "--max-shots", str(max_shots), "--max-errors", "1000000", "--chunk-shots", str(chunk),
+               "--workers", str(workers), "--store", str(store)]
     processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
                  for _ in range(2)]
     for process in processes:
         assert process.wait(timeout=600) == 0, process.stderr.read()
     connection = sqlite3.connect(store)
     assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    rows = connection.execute("SELECT task_id, chunk FROM chunks").fetchall()
+    rows = connection.execute("SELECT task_id, chunk, shots FROM chunks").fetchall()
     connection.close()
-    assert len(set(rows)) == len(rows)
+    assert len({(task, index) for task, index, _ in rows}) == len(rows)
+    # Each command has at most 2 chunks per worker in flight, unseen by the other: with 2 x `workers` workers in
+    # all and fixed chunks, the other's last chunks overshoot by at most one chunk per worker.
+    assert max_shots <= sum(shots for _, _, shots in rows) <= max_shots + 2 * workers * chunk
     assert main(["collect", *command[4:]]) == 0  # a rerun finds the stop rule already met
     assert len(chunk_rows(store)) == len(rows)

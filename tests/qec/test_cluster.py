@@ -1,4 +1,5 @@
-"""Dask scale-out with a real scheduler and workers on 127.0.0.1: same counts as the local pool, worker loss."""
+"""Dask scale-out with a real scheduler and workers on 127.0.0.1: same counts as the local pool, worker loss; a
+local cluster runs no dashboard and no more workers than the machine fits."""
 
 import os
 import signal
@@ -7,13 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from qec import StopRule, Store, Task, collect
 from qec.cli.main import main
 from qec.cluster import dask_client, parse_local_cluster
+from qec.engine import max_workers
 from qec.errors import QecInputError
 
 distributed = pytest.importorskip("distributed")
@@ -88,12 +93,41 @@ def test_local_cluster_cli_matches_the_local_pool(tmp_path):
     assert counts(tmp_path / "pool.db") == counts(tmp_path / "cluster.db")
 
 
-def test_local_cluster_binds_to_loopback_only():
+def http_status(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_local_cluster_binds_to_loopback_only_and_runs_no_dashboard():
     with dask_client(cluster="local:1") as client:
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
         assert all(address.startswith("tcp://127.0.0.1:") for address in client.nthreads())
         profiling = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
         assert list(profiling.values()) == [False]  # no dashboard to show it, so no 10 ms stack sampling
+        # Dask starts its HTTP servers even with dashboard_address=None (the scheduler's on port 8787, with pages
+        # and metrics about the cluster); they serve nothing here, on a port the system picked.
+        info = client.scheduler_info()
+        ports = [info["services"]["dashboard"]] + [worker["services"]["dashboard"]
+                                                   for worker in info["workers"].values()]
+        assert 8787 not in ports
+        for port in ports:
+            for path in ("/status", "/health", "/metrics", "/info/main/workers.html", "/json/counts.json"):
+                assert http_status(port, path) == 404, (port, path)
+
+
+def test_worker_counts_that_cannot_fit_are_refused(tmp_path, capsys):
+    too_many, children = max_workers() + 1, psutil.Process().children()  # (multiprocessing's resource tracker)
+    with pytest.raises(QecInputError, match=rf"cluster 'local:{too_many}' would start {too_many:,} worker processes, "
+                                            rf"more than this machine fits \(at most {max_workers():,}: "):
+        parse_local_cluster(f"local:{too_many}")
+    assert main(["collect", "repetition", "--distance", "3", "--p", "0.05", "--cluster", f"local:{too_many}",
+                 "--store", str(tmp_path / "r.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"use local:N with N <= {max_workers()}" in err
+    assert psutil.Process().children() == children  # refused before any process started
 
 
 @pytest.mark.slow

@@ -1,12 +1,17 @@
-"""collect() with real Stim sampling and PyMatching decoding: stop rules, resume, seeds, exact physics."""
+"""collect() with real Stim sampling and PyMatching decoding: stop rules, resume, seeds, exact physics;
+Ctrl-C, another command sampling into the same store, worker counts that cannot fit."""
 
 import math
+import time
 
 import numpy as np
+import psutil
 import pytest
 
 from qec import StopRule, Task, collect
-from qec.errors import QecInputError
+from qec.engine import max_workers
+from qec.errors import Interrupted, QecInputError
+from qec.sampling import ChunkResult
 from qec.stats import relative_half_width
 from qec.store import Store
 
@@ -101,3 +106,66 @@ def test_task_without_observables_is_refused():
 def test_bad_stop_rules(kwargs, message):
     with pytest.raises(QecInputError, match=message):
         StopRule(**kwargs)
+
+
+@pytest.mark.parametrize("workers,message", [
+    (0, r"workers=0 is not a worker count: give workers=1 or more, or leave it out for one per core"),
+    (-2, r"workers=-2 is not a worker count"),
+    (max_workers() + 1, rf"workers={max_workers() + 1} would start {max_workers() + 1:,} worker processes, more than "
+                        rf"this machine fits \(at most {max_workers():,}: 4 per core on \d+ cores\); give "
+                        rf"workers={max_workers()} or fewer"),
+])
+def test_worker_counts_that_cannot_fit_are_refused_before_any_work(tmp_path, workers, message):
+    children = psutil.Process().children()
+    with Store(tmp_path / "s.db") as store:
+        start = time.perf_counter()
+        with pytest.raises(QecInputError, match=message):
+            collect([repetition_task()], store=store, workers=workers)
+        assert time.perf_counter() - start < 1 and store.totals() == {}
+    assert psutil.Process().children() == children  # no process was started
+
+
+def test_ctrl_c_stops_the_workers_and_says_how_many_chunks_were_kept(tmp_path):
+    workers, before = [], set(psutil.Process().children())
+
+    def ctrl_c_after_a_few_chunks(progress):
+        workers.extend(set(psutil.Process().children()) - before)
+        if progress.shots >= 5000:
+            raise KeyboardInterrupt
+
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(Interrupted) as interrupted:
+            collect([repetition_task()], store=store, stop=StopRule(max_shots=10**9, max_errors=None), workers=2,
+                    chunk_shots=1000, on_progress=ctrl_c_after_a_few_chunks)
+        assert interrupted.value.chunks_kept == len(list(store.chunk_rows())) >= 5
+    assert isinstance(interrupted.value, KeyboardInterrupt)
+    assert str(interrupted.value) == f"interrupted: {interrupted.value.chunks_kept} chunks kept; rerun to resume"
+    assert workers and not any(worker.is_running() for worker in workers)  # stopped, not left to finish
+
+
+def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
+    """Another command's chunks, added to the store while this one runs, count towards this one's stop rule, and
+    when the other has taken the chunk indices this one was about to use, this one moves away from them."""
+    task, foreign_shots, own_shots, max_shots = repetition_task(), 500, 1000, 60_000
+    foreign_seconds = 123.0  # what tells the other command's rows apart
+    inserted = []
+
+    def other_command_samples_chunks_1_to_49(progress):
+        if not inserted:
+            with Store(tmp_path / "s.db") as other:
+                inserted.extend(other.append(ChunkResult(task.task_id, index, foreign_shots, errors=0, discards=0,
+                                                         seconds=foreign_seconds, observable_errors=(0,)))
+                                for index in range(1, 50))
+
+    with Store(tmp_path / "s.db") as store:
+        totals = collect([task], store=store, stop=StopRule(max_shots=max_shots, max_errors=None), workers=1,
+                         chunk_shots=own_shots, on_progress=other_command_samples_chunks_1_to_49)[task.task_id]
+        rows = [(row[1], row[5] == foreign_seconds) for row in store.chunk_rows()]
+    assert sum(is_foreign for _, is_foreign in rows) == sum(inserted) >= 45
+    # Without re-reading the store this command would have sampled max_shots on its own.
+    assert max_shots <= totals.shots <= max_shots + 2 * own_shots  # 2 chunks in flight per worker
+    own_indices = sorted(index for index, is_foreign in rows if not is_foreign)
+    assert all(index < 50 or index >= 2**32 for index in own_indices)
+    assert sum(index < 50 for index in own_indices) <= 3  # those committed before it learnt of the other
+    lane = [index for index in own_indices if index >= 2**32]
+    assert lane == list(range(lane[0], lane[0] + len(lane)))  # then one run of fresh indices, no more collisions

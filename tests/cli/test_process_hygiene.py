@@ -1,0 +1,142 @@
+"""`qec collect` as a real process tree, stopped by signals: no worker outlives the main process, whatever
+kills it; Ctrl-C and SIGTERM print one line saying how many chunks were kept and exit 130 and 143; the same on a
+Dask LocalCluster, without tracebacks or log noise."""
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from qec.cli.main import main
+from qec.engine import max_workers
+
+QEC = str(Path(sys.executable).parent / "qec")  # the console script, as a user runs it
+# A collection that runs until stopped: 20k-shot chunks of a d=5 surface code take a few ms each.
+ENDLESS = ["collect", "surface", "--distance", "5", "--noise", "uniform", "--p", "0.001", "--max-shots", "1000000000",
+           "--max-errors", "1000000000", "--chunk-shots", "20000"]
+INTERRUPTED = re.compile(r"interrupted: (\d+) chunks? kept; rerun to resume\n")
+GONE_WITHIN_SECONDS = 5  # the kernel kills pool workers at once (PR_SET_PDEATHSIG); the fallbacks poll each second
+
+
+def stored_chunks(store: Path) -> int:
+    if not store.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)  # never creates the file
+    try:
+        return connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return 0
+    finally:
+        connection.close()
+
+
+def start_collect(tmp_path: Path, executor: list[str]) -> tuple[subprocess.Popen, list[psutil.Process], Path]:
+    """Starts `qec collect` in its own session (as a terminal runs a job) and waits until it has committed a
+    chunk; returns it, its descendants (the workers) and the file its stderr goes to."""
+    store, err = tmp_path / "r.db", tmp_path / "stderr.txt"
+    with open(err, "wb") as stderr:  # a file, not a pipe: an orphaned worker holding a pipe would hang the test
+        process = subprocess.Popen([QEC, *ENDLESS, *executor, "--store", str(store)], stdout=subprocess.DEVNULL,
+                                   stderr=stderr, cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while stored_chunks(store) < 1:
+        assert process.poll() is None, err.read_text()
+        assert time.monotonic() < deadline, "no chunk committed within 120 s"
+        time.sleep(0.05)
+    return process, psutil.Process(process.pid).children(recursive=True), err
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running, as opposed to gone or dead (a zombie that init has not reaped yet)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def survivors(children: list[psutil.Process]) -> list[str]:
+    """The children still alive after GONE_WITHIN_SECONDS, described (and then killed, so none leaks)."""
+    deadline = time.monotonic() + GONE_WITHIN_SECONDS
+    while any(alive(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    described = []
+    for child in filter(alive, children):
+        try:
+            described.append(f"{child.pid}: {' '.join(child.cmdline())[:100]}")
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    return described
+
+
+def stop(process: subprocess.Popen, how: str) -> int:
+    if how == "SIGINT to the process group":  # Ctrl-C at a terminal: every process of the job gets it
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.kill(process.pid, getattr(signal, how))
+    return process.wait(timeout=60)
+
+
+def run_and_stop(tmp_path, executor, how):
+    process, children, err = start_collect(tmp_path, executor)
+    try:
+        code = stop(process, how)
+        return code, children, err.read_text(), stored_chunks(tmp_path / "r.db")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+EXPECTED_CODE = {"SIGKILL": -signal.SIGKILL, "SIGTERM": 143, "SIGINT": 130, "SIGINT to the process group": 130}
+
+
+def check(code, children, err, chunks, how, workers):
+    assert len(children) >= workers  # the workers were running when the signal came
+    assert survivors(children) == []
+    assert code == EXPECTED_CODE[how], err
+    if how == "SIGKILL":  # the main process printed nothing (a dying Dask worker may log that its peer vanished)
+        assert "interrupted" not in err
+        return
+    kept = INTERRUPTED.fullmatch(err)  # one line, nothing else (no traceback, no progress bar, no log)
+    assert kept, err
+    assert int(kept[1]) == chunks >= 1  # each chunk this run committed, and only those, is in the store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT", "SIGINT to the process group"])
+def test_local_pool_workers_never_outlive_the_main_process(tmp_path, how):
+    check(*run_and_stop(tmp_path, ["--workers", "2"], how), how, workers=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT", "SIGINT to the process group"])
+def test_local_cluster_workers_never_outlive_the_main_process(tmp_path, how):
+    pytest.importorskip("distributed")
+    check(*run_and_stop(tmp_path, ["--cluster", "local:2"], how), how, workers=2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_every_committed_chunk_and_a_rerun_resumes(tmp_path):
+    code, children, err, chunks = run_and_stop(tmp_path, ["--workers", "1"], "SIGINT")
+    check(code, children, err, chunks, "SIGINT", workers=1)
+    rerun = subprocess.run([QEC, *ENDLESS[:-6], "--max-shots", str(20_000 * (chunks + 2)), "--max-errors", "1000000",
+                            "--chunk-shots", "20000", "--workers", "1", "--json", "--store", str(tmp_path / "r.db")],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert stored_chunks(tmp_path / "r.db") == chunks + 2  # resumed: only the 2 missing chunks were sampled
+
+
+def test_more_workers_than_the_machine_fits_start_no_process(tmp_path, capsys):
+    children = psutil.Process().children()
+    args = ["collect", "repetition", "--distance", "3", "--p", "0.05", "--store", str(tmp_path / "r.db")]
+    assert main([*args, "--workers", str(max_workers() + 1)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --workers ") and "workers=" not in err  # in flag terms
+    assert psutil.Process().children() == children
