@@ -9,6 +9,7 @@ SIGTERM) one line saying how many chunks were kept, and exit code 130 (143).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -16,11 +17,30 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import typer
 
-from qec.cli import circuits, results, study
-from qec.cli import mitigate
-from qec.errors import Interrupted, QecInputError
+def _interrupted_while_starting(signum: int, frame: Any) -> None:
+    """Exits at once: nothing is open yet, and an exception raised here, inside an extension module's import,
+    would come out as an ImportError traceback."""
+    print("interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+# The imports below take seconds (Mitiq, Qiskit, ...): run as the `qec` console script, Ctrl-C meanwhile exits
+# with one line too, not an import traceback. (Only there: in a Python session it would end the session.)
+_STARTING = (os.path.basename(sys.argv[0]) in ("qec", "qec.exe")
+             and threading.current_thread() is threading.main_thread()
+             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+if _STARTING:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import typer  # noqa: E402
+
+from qec.cli import circuits, results, study  # noqa: E402
+from qec.cli import mitigate  # noqa: E402
+from qec.errors import Interrupted, QecInputError  # noqa: E402
+
+if _STARTING:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 app = typer.Typer(
     name="qec",

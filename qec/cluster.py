@@ -97,8 +97,8 @@ def _start_resource_tracker() -> None:
 @contextmanager
 def _torn_down_quietly(*closables: Any) -> Iterator[None]:
     """Closes `closables` (a Client, then its LocalCluster) on the way out; after an exception (Ctrl-C), without
-    logging (what Dask says then, about results it can no longer send, is noise) and, in the main thread, with a
-    second Ctrl-C ignored until they are closed."""
+    logging (what Dask says then, about results it can no longer send, is noise) and with a second Ctrl-C
+    ignored until they are closed."""
     try:
         yield
     except BaseException:
@@ -116,17 +116,20 @@ def _close(closables: Sequence[Any]) -> None:
 @contextmanager
 def _quiet_teardown() -> Iterator[None]:
     """No logging at all (Dask sets levels on some of its loggers, so raising a parent's is not enough), and in the
-    main thread no second Ctrl-C, until the block ends."""
+    main thread no second Ctrl-C (nor SIGTERM, where a Python handler takes it), until the block ends."""
     disabled = logging.root.manager.disable
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    held = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if callable(signal.getsignal(signum)):
+                held[signum] = signal.signal(signum, signal.SIG_IGN)
     logging.disable(logging.CRITICAL)
     try:
         yield
     finally:
         logging.disable(disabled)
-        if in_main_thread and handler is not None:
-            signal.signal(signal.SIGINT, handler)
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
 
 
 def _local_cluster(distributed: Any, workers: int) -> Any:

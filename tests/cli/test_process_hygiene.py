@@ -140,3 +140,24 @@ def test_more_workers_than_the_machine_fits_start_no_process(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: --workers ") and "workers=" not in err  # in flag terms
     assert psutil.Process().children() == children
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="watches the process's mapped files in /proc")
+def test_ctrl_c_while_the_cli_starts_is_one_line_too(tmp_path):
+    """Importing the CLI's modules takes seconds; Ctrl-C then is no import traceback either."""
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen([QEC, *ENDLESS, "--workers", "1", "--store", str(tmp_path / "r.db")],
+                                   stdout=subprocess.DEVNULL, stderr=stderr, cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        # Stim is the CLI's first heavy import: once it is loaded, the CLI's modules are being imported.
+        while "/stim/" not in Path(f"/proc/{process.pid}/maps").read_text():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        assert stop(process, "SIGINT to the process group") == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "stderr.txt").read_text() == "interrupted\n"
+    assert not (tmp_path / "r.db").exists()  # main() never ran
