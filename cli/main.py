@@ -126,12 +126,14 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
 
 
 # Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.
-_FLAGS = {"workers": "--workers"}
+_FLAGS = {"workers": "--workers", "max_shots": "--max-shots", "max_errors": "--max-errors",
+          "precision": "--precision", "chunk_shots": "--chunk-shots"}
 _PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(_FLAGS) + r")=")
 
 
 def _in_flag_terms(message: str) -> str:
-    """`message` with each `parameter=` that has a flag written as `--flag ` (workers=0 -> --workers 0)."""
+    """`message` with each `parameter=` that has a flag written as `--flag ` (workers=0 -> --workers 0,
+    max_shots= or max_errors= -> --max-shots or --max-errors)."""
     return _PARAMETER.sub(lambda match: _FLAGS[match[1]] + " ", message)
 
 

@@ -39,6 +39,7 @@ from qec.sampling import ChunkRequest, ChunkResult, run_chunk
 from qec.stats import relative_half_width
 from qec.store import Store, TaskTotals
 from qec.task import Task, chunk_seed
+from qec.validation import MAX_COUNT
 
 MIN_CHUNK = 256
 MAX_CHUNK = 1_000_000
@@ -61,13 +62,15 @@ class StopRule:
 
     def __post_init__(self):
         if self.max_shots is None and self.max_errors is None:
-            raise QecInputError("give --max-shots or --max-errors: without either, sampling never stops")
+            raise QecInputError("max_shots=None and max_errors=None: sampling would never stop; bound one of them")
         for name in ("max_shots", "max_errors"):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise QecInputError(f"{name.replace('_', '-')} must be >= 1, got {value}")
-        if self.precision is not None and not 0 < self.precision < 1:
-            raise QecInputError(f"precision must be a relative half-width in (0, 1), got {self.precision}")
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                          and 1 <= value <= MAX_COUNT):
+                raise QecInputError(f"{name}={value!r} is not allowed: use an integer from 1 to 2^63 - 1")
+        if self.precision is not None and not (isinstance(self.precision, (int, float))
+                                               and 0 < self.precision < 1):
+            raise QecInputError(f"precision={self.precision!r} is not allowed: use a relative half-width in (0, 1)")
 
     def progress(self, shots: int, errors: int) -> float:
         """How far a task is towards stopping, in [0, 1]; 1 means done."""
@@ -159,8 +162,9 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(),
     """
     if workers is not None:
         check_workers(workers, local=executor is None)
-    if chunk_shots is not None and chunk_shots < 1:
-        raise QecInputError(f"chunk-shots must be >= 1, got {chunk_shots}")
+    if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
+        raise QecInputError(f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
+                            "(one chunk's shots are held in memory at once)")
     kept = _Kept()
     try:
         return _collect(_unique(tasks), store, stop, workers, executor, chunk_seconds, chunk_shots, on_progress, kept)

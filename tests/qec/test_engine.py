@@ -100,9 +100,10 @@ def test_task_without_observables_is_refused():
         Task(circuit=stim.Circuit("R 0\nX_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]"), decoder="pymatching")
 
 
-@pytest.mark.parametrize("kwargs,message", [({"max_shots": None, "max_errors": None}, "never stops"),
-                                            ({"max_shots": 0}, "max-shots must be >= 1"),
-                                            ({"precision": 1.5}, "precision must be")])
+@pytest.mark.parametrize("kwargs,message", [({"max_shots": None, "max_errors": None}, "never stop"),
+                                            ({"max_shots": 0}, "max_shots=0 is not allowed"),
+                                            ({"max_errors": 2**63}, "from 1 to 2\\^63 - 1"),
+                                            ({"precision": 1.5}, "precision=1.5 is not allowed")])
 def test_bad_stop_rules(kwargs, message):
     with pytest.raises(QecInputError, match=message):
         StopRule(**kwargs)

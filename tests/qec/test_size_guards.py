@@ -91,6 +91,8 @@ def test_circuit_command_refuses_what_cannot_fit_in_one_line(capsys, argv, messa
     (["threshold", "--distance", "3,1000001"], "distance 1000001 is too large; the limit is 1,000,000"),
     (["collect", "surface", "--distance", "999", "--p", "0.001"], "needs about 9.98e+08 detectors"),
     (["collect", "repetition", "--rounds", "0"], "rounds must be 'd' or an integer in [1, 1,000,000], got '0'"),
+    (["collect", "repetition", "--max-shots", str(2**63)], "--max-shots 9223372036854775808 is not allowed"),
+    (["collect", "repetition", "--max-errors", "0"], "--max-errors 0 is not allowed"),
 ])
 def test_study_commands_refuse_before_the_store_is_made(tmp_path, capsys, argv, message):
     store = tmp_path / "r.db"
