@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from qec import codes, memory, noise
+from qec.outputs import check_output_path, write_text_atomically
 
 
 def codes_command(
@@ -47,12 +48,16 @@ def circuit_command(
     diagram: Annotated[Optional[Path], typer.Option(help="Write Stim's timeline diagram (SVG) here.")] = None,
 ) -> None:
     """Print (or write) the Stim circuit of a memory experiment under a noise model."""
+    if out is not None:
+        check_output_path(out, suffixes=(".stim",))
+    if diagram is not None:
+        check_output_path(diagram, suffixes=(".svg",))
     circuit = memory.noisy_memory_circuit(family, distance=distance, rounds=rounds, basis=basis, noise=noise_name,
                                           p=p, pauli=pauli, bias=bias)
     if diagram is not None:
-        diagram.write_text(str(circuit.diagram("timeline-svg")))
+        write_text_atomically(diagram, str(circuit.diagram("timeline-svg")))
     if out is not None:
-        circuit.to_file(out)
+        write_text_atomically(out, str(circuit) + "\n")
         typer.echo(f"wrote {out}: {circuit.num_qubits} qubits, {circuit.num_detectors} detectors, "
                    f"{circuit.num_observables} observable(s)", err=True)
     else:

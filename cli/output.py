@@ -30,7 +30,17 @@ def warn_skipped(store: Store) -> None:
     skipped = store.skipped_rows
     if skipped:
         shown = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else "")
-        typer.echo(f"warning: skipped {len(skipped)} bad row(s) in {store.path}: {shown}", err=True)
+        typer.echo(one_line(f"warning: skipped {len(skipped)} bad row(s) in {store.path}: {shown}"), err=True)
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks shown as \\n and \\r, so a message that quotes a name (a path, a task id read
+    from a store) stays one line.
+
+    >>> one_line("bad\\nid")
+    'bad\\\\nid'
+    """
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _finite(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +13,7 @@ from qec.cli.output import warn_skipped
 from qec.cli.study import DEFAULT_STORE, StorePath
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
-from qec.store import MAX_CSV_BYTES, Added, Store
+from qec.store import MAX_CSV_BYTES, Added, Store, check_store_name, parse_sinter_csv
 
 
 def export_command(
@@ -38,9 +40,9 @@ def import_command(
     store: StorePath = DEFAULT_STORE,
 ) -> None:
     """Import a sinter CSV into the store (a row already imported, or exported from this store, adds nothing)."""
-    text = _read_csv(csv_file)
+    rows = parse_sinter_csv(_read_csv(csv_file), source=f"import:{csv_file.name}")  # before the store is made
     with Store(store) as results:
-        added = results.import_sinter_csv(text, source=f"import:{csv_file.name}")
+        added = results.import_rows(rows)
     typer.echo(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}")
 
 
@@ -53,14 +55,39 @@ def merge_command(
     try:
         for source in sources:  # every source is checked before the target is touched
             opened.append(Store(source, read_only=True))
-        with Store(target) as merged:
-            for source, results in zip(sources, opened):
-                added = merged.merge_from(results)
-                warn_skipped(results)
-                typer.echo(f"merged {added.chunks} new chunk(s) from {source} into {target}{_same_seed(added)}")
+        if target.exists() or target.is_symlink():
+            with Store(target) as merged:
+                added = merged.merge_from_all(opened)
+        else:
+            added = _merge_into_new_store(target, opened)
+        for source, results, count in zip(sources, opened, added):
+            warn_skipped(results)
+            typer.echo(f"merged {count.chunks} new chunk(s) from {source} into {target}{_same_seed(count)}")
     finally:
         for results in opened:
             results.close()
+
+
+def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
+    """Merges `sources` into a store made beside `target` under a temporary name, then links it to `target`: a
+    refused source leaves no store behind. If `target` appeared meanwhile, the merged store is merged into it."""
+    check_output_path(target)
+    check_store_name(target)
+    temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.merging"
+    try:
+        with Store(temporary) as merged:
+            added = merged.merge_from_all(sources)
+        try:
+            os.link(temporary, target)  # never replaces a store that appeared meanwhile
+        except FileExistsError:
+            with Store(target) as existing, Store(temporary, read_only=True) as merged:
+                existing.merge_from(merged)
+        except OSError:  # a file system without hard links
+            os.rename(temporary, target)
+        return added
+    finally:
+        for path in (temporary, Path(f"{temporary}-journal")):
+            path.unlink(missing_ok=True)
 
 
 def _read_csv(path: Path) -> str:

@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from qec.circuit_files import tasks_from_folder
-from qec.cluster import dask_client
+from qec.cluster import dask_client, parse_local_cluster
 from qec.cli.output import echo_json, warn_skipped
 from qec.cli.progress import progress_display
-from qec.engine import StopRule, check_decoders, collect
+from qec.engine import MAX_CHUNK, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, plot_threshold
 from qec.stats import Point
@@ -164,11 +164,27 @@ def plot_command(
 def _collect(tasks: list, stop: StopRule, *, store: Path, workers: int | None, scheduler: str | None,
              cluster: str | None, chunk_shots: int | None, quiet: bool) -> dict:
     """collect() into `store` on the local pool or Dask, with the progress display unless `quiet`."""
+    _check_executor_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
     check_decoders(tasks)  # before the store file is made
     with Store(store) as results, dask_client(scheduler=scheduler, cluster=cluster) as client, \
             progress_display(len(tasks), quiet=quiet) as on_progress:
         return collect(tasks, store=results, stop=stop, workers=workers, executor=client, chunk_shots=chunk_shots,
                        on_progress=on_progress)
+
+
+def _check_executor_options(*, workers: int | None, scheduler: str | None, cluster: str | None,
+                            chunk_shots: int | None) -> None:
+    """Refuses bad --workers, --chunk-shots, --scheduler/--cluster before the store file is made or a process
+    started."""
+    if workers is not None:
+        check_workers(workers, local=not (scheduler or cluster))
+    if chunk_shots is not None and not 1 <= chunk_shots <= MAX_CHUNK:  # collect() says so too, but after the store
+        raise QecInputError(f"chunk_shots={chunk_shots} is not allowed: use an integer from 1 to {MAX_CHUNK:,} (one "
+                            "chunk's shots are held in memory at once)")
+    if scheduler and cluster:
+        raise QecInputError("give --scheduler or --cluster, not both")
+    if cluster:
+        parse_local_cluster(cluster)
 
 
 def _existing(store: Path) -> Path:

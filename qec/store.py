@@ -38,7 +38,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import sinter
 
@@ -53,6 +53,7 @@ VERSION = 1
 SAMPLE_COLUMN = "qec_sample"
 MAX_CSV_BYTES = 1 << 30
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_SQLITE_SIDECARS = ("-journal", "-wal", "-shm")  # what SQLite appends to a database's name for its own files
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -171,7 +172,10 @@ class Store:
         return cursor.rowcount == 1
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
-        """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`)."""
+        """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`).
+
+        A task whose valid chunks sum to more than 2^63 shots (rows another tool wrote) is skipped too when
+        all tasks are read; asked for by id (to resume it), it is refused with QecInputError."""
         tasks = self._tasks(None if task_ids is None else set(task_ids))
         sums = {task_id: [0, 0, 0, 0.0, 0, 0] for task_id in tasks}
         for row in self._chunks(tasks):
@@ -185,6 +189,9 @@ class Store:
         result = {}
         for task_id, (shots, errors, discards, seconds, chunks, next_chunk) in sums.items():
             if shots > MAX_COUNT:
+                if task_ids is not None:
+                    raise QecInputError(f"task {task_id[:16]}... has chunks in {self.path} that sum to {shots} shots, "
+                                        "more than 2^63 (rows another tool wrote?): sample it into another store")
                 self._skip(f"task {task_id[:16]}: its chunks sum to {shots} shots, more than 2^63")
                 continue
             row = tasks[task_id]
@@ -200,14 +207,25 @@ class Store:
 
     def merge_from(self, other: Store) -> Added:
         """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice)."""
-        if _same_file(self.path, other.path):
-            raise QecInputError(f"{other.path} is the store being merged into; give another source")
-        tasks = other._tasks(with_circuits=True)
-        chunks = list(other._chunks(tasks))
-        self._skipped.update(other._skipped)
+        return self.merge_from_all([other])[0]
+
+    def merge_from_all(self, others: Sequence[Store]) -> list[Added]:
+        """`merge_from` for each of `others` in turn, in one transaction: a source that is refused (a task id with
+        other content, say) leaves this store as it was, sources merged before it included."""
+        for other in others:
+            if _same_file(self.path, other.path):
+                raise QecInputError(f"{other.path} is the store being merged into; give another source")
+        sources = []
+        for other in others:
+            tasks = other._tasks(with_circuits=True)
+            sources.append((other, tasks, list(other._chunks(tasks))))
+            self._skipped.update(other._skipped)
+        added = []
         with self._transaction():
-            self._insert_tasks(tasks.values(), origin=f"the store {other.path}")
-            return self._insert_chunks(chunks, origin=f"the store {other.path}")
+            for other, tasks, chunks in sources:
+                self._insert_tasks(tasks.values(), origin=f"the store {other.path}")
+                added.append(self._insert_chunks(chunks, origin=f"the store {other.path}"))
+        return added
 
     def to_sinter_csv(self) -> str:
         """The store as sinter's CSV, one line per chunk with its index in a `qec_sample` column (which sinter
@@ -224,10 +242,13 @@ class Store:
     def import_sinter_csv(self, text: str, *, source: str) -> Added:
         """Adds the rows of a sinter CSV (from `sinter collect` or `qec export`) as chunks, each identified as the
         module docstring says; every row is checked first, and a bad one refuses the whole file."""
-        tasks, chunks = _parse_sinter_csv(text, source=source)
+        return self.import_rows(parse_sinter_csv(text, source=source))
+
+    def import_rows(self, rows: SinterRows) -> Added:
+        """Adds rows parsed (and so checked) by `parse_sinter_csv`: check a file before opening a store for it."""
         with self._transaction():
-            self._insert_tasks(tasks.values(), origin=source)
-            return self._insert_chunks(chunks, origin=source)
+            self._insert_tasks(rows.tasks.values(), origin=rows.source)
+            return self._insert_chunks(rows.chunks, origin=rows.source)
 
     def _insert_tasks(self, rows: Iterable[_TaskRow], *, origin: str) -> None:
         """Inserts new tasks; an existing id must have the same decoder and metadata (and circuit, if both have
@@ -328,6 +349,22 @@ class _Transaction:
         self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+@dataclass(frozen=True)
+class SinterRows:
+    """The rows of a sinter CSV file, every one checked: what `Store.import_rows` adds, and where they came from."""
+
+    source: str
+    tasks: dict[str, _TaskRow]
+    chunks: list[_ChunkRow]
+
+
+def parse_sinter_csv(text: str, *, source: str) -> SinterRows:
+    """The rows of a sinter CSV (`source` names it in messages), every one checked; QecInputError naming the
+    first bad row. Nothing is written: `Store.import_rows` adds them."""
+    tasks, chunks = _parse_sinter_csv(text, source=source)
+    return SinterRows(source, tasks, chunks)
+
+
 def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], list[_ChunkRow]]:
     """The tasks and chunks of a sinter CSV, every row checked; QecInputError naming the first bad row."""
     if len(text) > MAX_CSV_BYTES:
@@ -396,9 +433,21 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
     return task, (shots, errors, discards, seconds), sample
 
 
+def check_store_name(path: str | Path) -> None:
+    """Refuses a store to be written under a name SQLite gives its own files (`X-journal`, `X-wal`, `X-shm`):
+    SQLite would take it for the journal of the database X and roll X back with it, or delete it."""
+    name = Path(path).name
+    if name.endswith(_SQLITE_SIDECARS):
+        raise QecInputError(f"cannot write the store {path}: SQLite names a database's own files like that, and "
+                            f"would take it for a journal of {name.rsplit('-', 1)[0]} (and delete it): give the store "
+                            "another name")
+
+
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection to the qec store at `path`; creates nothing, works in read-only folders."""
     _check_is_store(path)
+    if _idle_wal(path):  # a WAL-mode store (from an older qec) with no writer: SQLite would make -wal, -shm files
+        return _connect(path, "mode=ro&immutable=1")
     try:
         connection = _connect(path, "mode=ro")
         connection.execute("SELECT count(*) FROM meta").fetchone()
@@ -416,6 +465,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 def _open_for_writing(path: Path) -> sqlite3.Connection:
     """A connection that may write the store at `path`, creating it if missing; checks the path first."""
     folder = path.parent if str(path.parent) else Path(".")
+    check_store_name(path)
     if path.exists() or path.is_symlink():
         _check_is_store(path)
         if not os.access(path, os.W_OK):
@@ -471,10 +521,8 @@ def _check_is_store(path: Path) -> None:
     if not header.startswith(_SQLITE_HEADER):
         raise QecInputError(f"{path} is not a qec store (not an SQLite file); give another path with --store")
     _recover_unfinished_write(path)
-    # a WAL-mode file without a -wal file has no writer: read it as immutable, so SQLite makes no -shm beside it
-    idle_wal = len(header) > 18 and header[18] == 2 and not _nonempty(Path(f"{path}-wal"))
     try:
-        connection = _connect(path, "mode=ro&immutable=1" if idle_wal else "mode=ro")
+        connection = _connect(path, "mode=ro&immutable=1" if _idle_wal(path) else "mode=ro")
         try:
             check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
@@ -510,6 +558,14 @@ def _recover_unfinished_write(path: Path) -> None:
             connection.close()
     except sqlite3.DatabaseError:
         pass  # the integrity check that follows says what is wrong
+
+
+def _idle_wal(path: Path) -> bool:
+    """Whether `path` is a WAL-mode SQLite file without a -wal file: no writer, everything in the file, so it can
+    be read as immutable and SQLite makes no -shm or -wal file beside it."""
+    with open(path, "rb") as file:
+        header = file.read(20)
+    return len(header) > 18 and header[18] == 2 and not _nonempty(Path(f"{path}-wal"))
 
 
 def _nonempty(path: Path) -> bool:

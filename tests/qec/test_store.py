@@ -301,3 +301,57 @@ def test_python_tasks_are_checked_at_the_door(task):
     with pytest.raises(QecInputError, match="decoder must be a plain name"):
         Task(circuit=task.circuit, decoder="py matching; rm", metadata={})
     assert json.loads(task.metadata_json)["distance"] == 3
+
+
+# Regressions found by the fuzz test (tests/cli/test_fuzz_cli.py).
+
+def test_reading_an_older_wal_store_makes_no_files_beside_it(tmp_path, task):
+    path = tmp_path / "s.db"
+    filled_store(path, task, [0]).close()
+    poison(path, "PRAGMA journal_mode = wal", ())
+    with Store(path, read_only=True) as store:
+        assert counts(store, task) == (1000, 7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
+def test_a_merge_that_one_source_refuses_writes_nothing(tmp_path, task):
+    filled_store(tmp_path / "a.db", task, [0]).close()
+    filled_store(tmp_path / "c.db", task, [1]).close()
+    poison(tmp_path / "c.db", "UPDATE tasks SET decoder = 'uf'", ())
+    with Store(tmp_path / "a.db", read_only=True) as a, Store(tmp_path / "c.db", read_only=True) as c, \
+            Store(tmp_path / "t.db") as target:
+        with pytest.raises(QecInputError, match="a task id names one task"):
+            target.merge_from_all([a, c])
+        assert target.totals() == {}  # a's chunk, merged before c was refused, was rolled back with it
+
+
+@pytest.mark.parametrize("suffix", ["-journal", "-wal", "-shm"])
+def test_a_store_named_like_sqlites_own_files_is_refused(tmp_path, task, suffix):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    with pytest.raises(QecInputError, match="SQLite names a database's own files like that"):
+        Store(tmp_path / f"s.db{suffix}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+    with Store(tmp_path / "s.db", read_only=True) as store:
+        assert counts(store, task) == (1000, 7)
+
+
+def test_a_task_whose_stored_shots_overflow_is_skipped_on_read_and_refused_on_resume(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    for index in (1, 2):
+        poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, 0, 0, 0.1, '[]', 0, 'other tool')",
+               (task.task_id, index, 2**62))
+    with Store(tmp_path / "s.db") as store:
+        assert store.totals() == {} and "more than 2^63" in store.skipped_rows[0]
+        with pytest.raises(QecInputError, match="sample it into another store"):
+            store.totals([task.task_id])
+
+
+def test_a_sinter_csv_is_checked_without_a_store(tmp_path):
+    from qec.store import parse_sinter_csv
+
+    rows = parse_sinter_csv(SINTER_ROWS, source="sinter.csv")
+    assert len(rows.chunks) == 3 and len(rows.tasks) == 2
+    with pytest.raises(QecInputError, match="line 2"):
+        parse_sinter_csv(SINTER_ROWS.replace("1000,42", "1000,4200", 1), source="bad.csv")
+    with Store(tmp_path / "s.db") as store:
+        assert store.import_rows(rows).chunks == 3 and store.import_rows(rows).chunks == 0
