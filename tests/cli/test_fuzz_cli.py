@@ -61,7 +61,8 @@ SLOW_EXAMPLES = int(os.environ.get("QEC_FUZZ_EXAMPLES", 600))
 FAST_API_EXAMPLES = int(os.environ.get("QEC_FUZZ_API_EXAMPLES", 150))
 SLOW_API_EXAMPLES = int(os.environ.get("QEC_FUZZ_API_EXAMPLES", 800))
 EXAMPLE_SECONDS = 60  # one example takes well under a second; this only turns a hang into a failure
-SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
+# Reproducible by default; QEC_FUZZ_RANDOM=1 (with pytest's --hypothesis-seed=N) explores other examples.
+SETTINGS = dict(deadline=None, derandomize=not os.environ.get("QEC_FUZZ_RANDOM"), database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
