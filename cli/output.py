@@ -1,4 +1,4 @@
-"""What the CLI prints besides tables: JSON that is valid JSON (no bare NaN), and the line about skipped rows.
+"""What the CLI prints besides tables: JSON that is valid JSON (no bare NaN), and one-line warnings.
 
 >>> from qec.cli.output import json_text
 >>> json_text({"rate": float("nan"), "shots": 10})
@@ -27,10 +27,14 @@ def echo_json(value: Any) -> None:
 
 def warn_skipped(store: Store) -> None:
     """One line on stderr naming the bad rows a read of `store` skipped, if any."""
-    skipped = store.skipped_rows
-    if skipped:
-        shown = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else "")
-        typer.echo(one_line(f"warning: skipped {len(skipped)} bad row(s) in {store.path}: {shown}"), err=True)
+    summary = store.skipped_summary()
+    if summary:
+        warn(summary)
+
+
+def warn(text: str) -> None:
+    """`text` on stderr as one line, after "warning: "."""
+    typer.echo(one_line(f"warning: {text}"), err=True)
 
 
 def one_line(text: str) -> str:

@@ -2,7 +2,7 @@
 
 Names load on first use, so a worker process that needs only the sampler does not import the rest;
 subpackages and modules (`qec.decoders`, `qec.mitigation`, `qec.codes`, `qec.study`, ...) are attributes
-that import on first use too.
+that import on first use too. Under `TYPE_CHECKING` the same names are imported plainly, for IDEs and mypy.
 
 >>> import qec
 >>> circuit = qec.noise_model("sd6", p=0.001).apply(qec.memory_circuit("surface", distance=3, rounds=3))
@@ -10,31 +10,60 @@ that import on first use too.
 24
 >>> "pymatching" in qec.decoders.names(), type(qec.decoders.get("pymatching")).__name__
 (True, 'PyMatchingDecoder')
+>>> isinstance(qec.__version__, str)
+True
 """
 
+from __future__ import annotations
+
 import importlib as _importlib
+import importlib.metadata as _metadata
 import importlib.util as _importlib_util
 import pkgutil as _pkgutil
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qec import cli, decoders, mitigation  # noqa: F401
+    from qec.codes import FAMILIES, CodeFamily, memory_circuit
+    from qec.engine import Progress, StopRule, collect
+    from qec.errors import Interrupted, QecInputError
+    from qec.memory import noisy_memory_circuit
+    from qec.noise import NOISE_MODELS, NoiseFamily, NoiseModel, noise_model
+    from qec.plot import plot_threshold, save_threshold_figure
+    from qec.stats import LambdaEstimate, Point, per_round_rate, suppression_factors, wilson_interval
+    from qec.store import Added, Store
+    from qec.study import (StoredPoints, StudyResult, analyse, collect_into, read_points, read_study, run_study,
+                           study_tasks)
+    from qec.task import ChunkResult, Counts, Task, TaskTotals
+    from qec.threshold import ThresholdFit, fit_threshold
+
+DISTRIBUTION = "qec-toolkit"  # the name on the package index ("qec" there is another project)
+try:
+    __version__ = _metadata.version(DISTRIBUTION)
+except _metadata.PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "0+unknown"
 
 _EXPORTS = {
-    "FAMILIES": "qec.codes", "memory_circuit": "qec.codes",
+    "FAMILIES": "qec.codes", "CodeFamily": "qec.codes", "memory_circuit": "qec.codes",
     "Progress": "qec.engine", "StopRule": "qec.engine", "collect": "qec.engine",
-    "QecInputError": "qec.errors",
+    "Interrupted": "qec.errors", "QecInputError": "qec.errors",
     "noisy_memory_circuit": "qec.memory",
-    "NOISE_MODELS": "qec.noise", "NoiseModel": "qec.noise", "noise_model": "qec.noise",
-    "Point": "qec.stats", "suppression_factors": "qec.stats",
-    "Store": "qec.store",
-    "StudyResult": "qec.study", "analyse": "qec.study", "point_from_totals": "qec.study", "run_study": "qec.study",
-    "study_tasks": "qec.study",
-    "Task": "qec.task",
+    "NOISE_MODELS": "qec.noise", "NoiseFamily": "qec.noise", "NoiseModel": "qec.noise", "noise_model": "qec.noise",
+    "plot_threshold": "qec.plot", "save_threshold_figure": "qec.plot",
+    "LambdaEstimate": "qec.stats", "Point": "qec.stats", "per_round_rate": "qec.stats",
+    "suppression_factors": "qec.stats", "wilson_interval": "qec.stats",
+    "Added": "qec.store", "Store": "qec.store",
+    "StoredPoints": "qec.study", "StudyResult": "qec.study", "analyse": "qec.study", "collect_into": "qec.study",
+    "read_points": "qec.study", "read_study": "qec.study", "run_study": "qec.study", "study_tasks": "qec.study",
+    "ChunkResult": "qec.task", "Counts": "qec.task", "Task": "qec.task", "TaskTotals": "qec.task",
     "ThresholdFit": "qec.threshold", "fit_threshold": "qec.threshold",
 }
 # The subpackages installed from other folders (pyproject's package-dir); modules under qec/ are found there.
 _SUBPACKAGES = ("cli", "decoders", "mitigation")
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, *_SUBPACKAGES, "__version__"])
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         value = getattr(_importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

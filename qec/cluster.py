@@ -49,7 +49,7 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
     config); `cluster` is `local:N`, a LocalCluster of N single-threaded worker processes bound to 127.0.0.1.
     """
     if scheduler and cluster:
-        raise QecInputError("give --scheduler or --cluster, not both")
+        raise QecInputError("scheduler= and cluster= are both given: give one")
     if not scheduler and not cluster:
         yield None
         return

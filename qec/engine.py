@@ -14,7 +14,7 @@ workers ignore Ctrl-C (the main process stops them) and exit when the main proce
 >>> task = Task.memory("repetition", distance=3, noise="code-capacity", p=0.05, pauli="independent")
 >>> with Store(os.path.join(tempfile.mkdtemp(), "r.db")) as store:
 ...     totals = collect([task], store=store, stop=StopRule(max_shots=20_000), workers=1)
->>> totals[task.task_id].shots
+>>> totals[task.task_id].counts.shots
 20000
 """
 
@@ -35,14 +35,15 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from qec import decoders
 from qec.errors import Interrupted, QecInputError
-from qec.sampling import ChunkRequest, ChunkResult, run_chunk
+from qec.sampling import ChunkRequest, run_chunk
 from qec.stats import relative_half_width
-from qec.store import Store, TaskTotals
-from qec.task import Task, chunk_seed
+from qec.store import Store
+from qec.task import ChunkResult, Task, TaskTotals, chunk_seed
 from qec.validation import MAX_COUNT
 
 MIN_CHUNK = 256
 MAX_CHUNK = 1_000_000
+MIN_PRECISION = 1e-6  # a 95% relative half-width of 1e-6 takes ~4e12 errors: far beyond any study
 WORKERS_PER_CORE = 4  # the most worker processes per core that still make sense (and fit in memory)
 # When another command stores a chunk this one was also sampling, this one moves its next chunk indices this
 # far up, away from the indices the other is working through (gaps in chunk indices are harmless).
@@ -57,7 +58,7 @@ class StopRule:
     relative half-width is <= `precision` (each rule optional, but at least shots or errors must bound it)."""
 
     max_shots: int | None = 1_000_000
-    max_errors: int | None = 1000
+    max_errors: int | None = 2000
     precision: float | None = None
 
     def __post_init__(self):
@@ -69,8 +70,9 @@ class StopRule:
                                           and 1 <= value <= MAX_COUNT):
                 raise QecInputError(f"{name}={value!r} is not allowed: use an integer from 1 to 2^63 - 1")
         if self.precision is not None and not (isinstance(self.precision, (int, float))
-                                               and 0 < self.precision < 1):
-            raise QecInputError(f"precision={self.precision!r} is not allowed: use a relative half-width in (0, 1)")
+                                               and MIN_PRECISION <= self.precision < 1):
+            raise QecInputError(f"precision={self.precision!r} is not allowed: use a relative half-width in "
+                                f"[{MIN_PRECISION:g}, 1) (a smaller one would need more than 10^12 errors)")
 
     def progress(self, shots: int, errors: int) -> float:
         """How far a task is towards stopping, in [0, 1]; 1 means done."""
@@ -178,8 +180,8 @@ def _collect(tasks: list[Task], store: Store, stop: StopRule, workers: int | Non
     check_decoders(tasks)
     store.add_tasks(tasks)
     stored = store.totals(t.task_id for t in tasks)
-    states = {t.task_id: _TaskState(t, stored[t.task_id].shots, stored[t.task_id].errors, stored[t.task_id].next_chunk,
-                                    stored[t.task_id].next_chunk) for t in tasks}
+    states = {t.task_id: _TaskState(t, stored[t.task_id].counts.shots, stored[t.task_id].counts.errors,
+                                    stored[t.task_id].next_chunk, stored[t.task_id].next_chunk) for t in tasks}
     pending_states = [s for s in states.values() if stop.progress(s.shots, s.errors) < 1]
     sizing = _ChunkSizing(chunk_seconds, chunk_shots)
     if pending_states:
@@ -367,14 +369,14 @@ def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Execu
             state = futures.pop(future)
             result: ChunkResult = future.result()
             state.in_flight -= 1
-            state.in_flight_shots -= result.shots
+            state.in_flight_shots -= result.counts.shots
             with _interrupts_deferred():  # a chunk committed is a chunk counted in `kept`
                 committed = store.append(result)
                 kept.chunks += int(committed)
             if committed:
-                state.shots += result.shots
-                state.errors += result.errors
-                sampled_shots += result.shots
+                state.shots += result.counts.shots
+                state.errors += result.counts.errors
+                sampled_shots += result.counts.shots
             _refresh(state, store, result.chunk_index, committed)
             if sizing.fixed_shots is None:
                 _adapt_chunk_size(state, result, sizing.seconds)
@@ -400,7 +402,7 @@ def _refresh(state: _TaskState, store: Store, chunk_index: int, committed: bool)
     state.refresh_seconds = state.refreshed_at - start
     if stored is None:  # not readable as a valid task any more: keep this command's own count
         return
-    state.shots, state.errors = stored.shots, stored.errors
+    state.shots, state.errors = stored.counts.shots, stored.counts.errors
     if not committed and chunk_index >= state.first_chunk:
         state.next_chunk = max(state.next_chunk, stored.next_chunk) + _INDEX_JUMP
         state.first_chunk = state.next_chunk
@@ -435,9 +437,9 @@ def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _Chun
 
 def _adapt_chunk_size(state: _TaskState, result: ChunkResult, chunk_seconds: float) -> None:
     """Aims the next chunk at `chunk_seconds`, growing at most 32x (and shrinking at most 4x) at a time."""
-    if result.shots < state.chunk_shots // 2:
+    if result.counts.shots < state.chunk_shots // 2:
         return  # a clipped final chunk says little about speed
-    per_shot = max(result.seconds, 1e-6) / result.shots
+    per_shot = max(result.counts.seconds, 1e-6) / result.counts.shots
     target = chunk_seconds / per_shot
     state.chunk_shots = int(min(MAX_CHUNK, max(MIN_CHUNK, state.chunk_shots / 4, min(state.chunk_shots * 32, target))))
 

@@ -1,26 +1,33 @@
-"""Figures: logical error rate per shot and per round vs p, one curve per distance, log-log, with bands.
+"""Figures: logical error rate vs p, one curve per distance, log-log, with 95% bands and the fitted threshold.
+
+`plot_threshold` draws one panel (per shot or per round) into the caller's axes, as sinter's plots do, so it
+works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. Neither switches
+matplotlib's backend: the file is drawn by a `Figure` of its own, without pyplot.
 
 >>> import os, tempfile
 >>> from qec.stats import Point
->>> from qec.plot import plot_threshold
->>> points = [Point("surface", d, d, "sd6", p, "pymatching", 10**4, e, 0)
+>>> from qec.task import Counts
+>>> from qec.plot import plot_threshold, save_threshold_figure
+>>> points = [Point("surface", d, d, "sd6", p, "pymatching", Counts(10**4, e))
 ...           for d, p, e in [(3, .005, 120), (3, .01, 400), (5, .005, 60), (5, .01, 500)]]
->>> plot_threshold(points, None, os.path.join(tempfile.mkdtemp(), "t.png"))
+>>> figure = plot_threshold(points, None, rate="round")
+>>> figure.axes[0].get_ylabel()
+'logical error rate per round'
+>>> save_threshold_figure(points, None, os.path.join(tempfile.mkdtemp(), "t.png"))
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import matplotlib
+from qec.outputs import check_output_path, write_atomically
+from qec.stats import Point
+from qec.threshold import RATES, ThresholdFit
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from qec.outputs import check_output_path, write_atomically  # noqa: E402
-from qec.stats import Point  # noqa: E402
-from qec.threshold import ThresholdFit  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -31,35 +38,52 @@ def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> P
     return check_output_path(path, suffixes=FORMATS, inputs=inputs)
 
 
-def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
-    """Writes the two-panel figure to `path` (.png, .svg or .pdf); marks p_th and its interval when `fit` has one."""
-    path = check_plot_path(path)
-    figure, (per_shot, per_round) = plt.subplots(1, 2, figsize=(11, 4.5))
+def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axes | None = None,
+                   rate: str = "shot") -> Figure:
+    """Draws the logical error rate per `rate` ("shot" or "round") against p into `ax` (a new figure's axes if
+    None), one curve per distance with its 95% band, and p_th with its interval when `fit` has one; returns the
+    figure."""
+    if rate not in RATES:
+        raise ValueError(f"rate must be one of {', '.join(RATES)}, got {rate!r}")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(5.5, 4.5)).add_subplot()
     for distance in sorted({pt.distance for pt in points}):
-        curve = sorted((pt for pt in points if pt.distance == distance and pt.errors > 0), key=lambda pt: pt.p)
+        curve = sorted((pt for pt in points if pt.distance == distance and pt.counts.errors > 0), key=lambda pt: pt.p)
         if not curve:
             continue
         ps = [pt.p for pt in curve]
-        for axes, rates, intervals in (
-            (per_shot, [pt.rate for pt in curve], [pt.rate_interval for pt in curve]),
-            (per_round, [pt.rate_per_round for pt in curve], [pt.rate_per_round_interval for pt in curve]),
-        ):
-            line, = axes.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
-            axes.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
-                              color=line.get_color())
+        if rate == "shot":
+            rates, intervals = [pt.rate for pt in curve], [pt.rate_interval for pt in curve]
+        else:
+            rates, intervals = [pt.rate_per_round for pt in curve], [pt.rate_per_round_interval for pt in curve]
+        line, = ax.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
+        ax.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
+                        color=line.get_color())
+    if fit is not None and fit.p is not None and fit.low is not None and fit.high is not None:
+        limit = "d → ∞, " if fit.correction else ""
+        ax.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-{fit.rate} fit)")
+        ax.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
     first = points[0] if points else None
-    title = f"{first.family}, {first.noise} noise, {first.decoder}: " if first else ""
-    for axes, kind in ((per_shot, "shot"), (per_round, "round")):
-        if fit is not None and fit.p is not None:
-            limit = "d → ∞, " if fit.extrapolated else ""
-            axes.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-shot fit)")
-            axes.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
-        axes.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel=f"logical error rate per {kind}",
-                 title=f"{title}per {kind}")
-        axes.grid(True, which="both", alpha=0.3)
-        axes.legend(fontsize="small")
+    title = f"{first.family or '-'}, {first.noise or '-'} noise, {first.decoder}: " if first else ""
+    ax.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel=f"logical error rate per {rate}",
+           title=f"{title}per {rate}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    figure = ax.get_figure()
+    assert figure is not None
+    return figure  # type: ignore[return-value]
+
+
+def save_threshold_figure(points: Sequence[Point], fit: ThresholdFit | None, path: str | Path) -> None:
+    """Writes the per-shot and per-round panels side by side to `path` (.png, .svg or .pdf), atomically."""
+    from matplotlib.figure import Figure
+
+    path = check_plot_path(path)
+    figure = Figure(figsize=(11, 4.5))
+    per_shot, per_round = figure.subplots(1, 2)
+    plot_threshold(points, fit, ax=per_shot, rate="shot")
+    plot_threshold(points, fit, ax=per_round, rate="round")
     figure.tight_layout()
-    try:
-        write_atomically(path, figure.savefig)
-    finally:
-        plt.close(figure)
+    write_atomically(path, figure.savefig)

@@ -4,7 +4,7 @@
 >>> from qec.task import Task
 >>> task = Task.memory("repetition", distance=3, noise="sd6", p=0.01)
 >>> result = run_chunk(ChunkRequest(task.task_id, task.circuit_text, "pymatching", (), 0, 1000, 7))
->>> result.shots
+>>> result.counts.shots
 1000
 """
 
@@ -18,6 +18,7 @@ import sinter
 import stim
 
 from qec import decoders
+from qec.task import ChunkResult, Counts
 
 
 @dataclass(frozen=True)
@@ -31,20 +32,6 @@ class ChunkRequest:
     chunk_index: int
     shots: int
     seed: int
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    """Counts of one sampled and decoded chunk; `observable_errors[k]` counts shots whose observable k was wrong;
-    `seconds` is the worker's CPU time sampling and decoding (decoder compilation excluded)."""
-
-    task_id: str
-    chunk_index: int
-    shots: int
-    errors: int
-    discards: int
-    seconds: float
-    observable_errors: tuple[int, ...]
 
 
 @dataclass
@@ -100,5 +87,5 @@ def run_chunk(request: ChunkRequest) -> ChunkResult:
         wrong = np.bitwise_xor(predictions, observables)
         errors += int(np.count_nonzero(np.any(wrong, axis=1)))
         per_observable += np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little").sum(axis=0, dtype=np.int64)
-    return ChunkResult(request.task_id, request.chunk_index, request.shots, errors, discards,
-                       time.process_time() - start, tuple(int(x) for x in per_observable))
+    counts = Counts(request.shots, errors, discards, time.process_time() - start)
+    return ChunkResult(request.task_id, request.chunk_index, counts, tuple(int(x) for x in per_observable))

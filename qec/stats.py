@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
+
+import numpy as np
+
+from qec.task import Counts, TaskTotals
 
 Z_95 = 1.959963984540054
 
@@ -41,41 +45,68 @@ def relative_half_width(errors: int, shots: int) -> float:
     return (high - low) / 2 / (errors / shots)
 
 
-def per_round_rate(shot_rate: float, *, rounds: int) -> float:
-    """The per-round logical error rate e with 1 - 2 * shot_rate = (1 - 2e)^rounds (capped at 1/2)."""
-    if rounds <= 1:
-        return shot_rate
-    if shot_rate >= 0.5:
-        return 0.5
-    return (1 - (1 - 2 * shot_rate) ** (1 / rounds)) / 2
+def per_round_rate(shot_rate: Any, *, rounds: Any) -> Any:
+    """The per-round logical error rate e with 1 - 2 * shot_rate = (1 - 2e)^rounds, elementwise on NumPy arrays.
+
+    A shot rate >= 1/2 (no better than a guess) gives 1/2 and one below 0 gives 0, whatever the rounds.
+
+    >>> per_round_rate(np.array([0.1, 0.6]), rounds=np.array([1, 5])).tolist()
+    [0.1, 0.5]
+    """
+    per_round = (1 - np.clip(1 - 2 * np.asarray(shot_rate, dtype=float), 0, 1) ** (1 / np.asarray(rounds))) / 2
+    return float(per_round) if per_round.ndim == 0 else per_round
 
 
 @dataclass(frozen=True)
 class Point:
-    """One (family, distance, rounds, noise, p, decoder) point with its counts and rates."""
+    """One task's counts, and where its metadata places it: family, distance, rounds, noise, p and decoder.
 
-    family: str
-    distance: int
+    What the metadata does not give is None (rounds: 1), never a made-up value; a threshold fit refuses points
+    without a distance or p (`is_placed` tells).
+    """
+
+    family: str | None
+    distance: int | None
     rounds: int
-    noise: str
-    p: float
+    noise: str | None
+    p: float | None
     decoder: str
-    shots: int
-    errors: int
-    discards: int
-    seconds: float = 0.0
+    counts: Counts
+
+    @staticmethod
+    def from_totals(totals: TaskTotals) -> Point:
+        """The point of a stored task: distance from `distance` or `d`, rounds from `rounds` or `r` (default 1),
+        p, family and noise from their keys (validated when stored; `qec.validation`).
+
+        >>> from qec.task import Counts, TaskTotals
+        >>> point = Point.from_totals(TaskTotals("ab12", "uf", {"d": 5, "p": 0.01}, Counts(100, 3), 1, 1))
+        >>> point.distance, point.rounds, point.family, point.is_placed
+        (5, 1, None, True)
+        """
+        metadata = totals.metadata
+
+        def first(*keys: str) -> Any:
+            return next((metadata[key] for key in keys if metadata.get(key) is not None), None)
+
+        distance, rounds, p = first("distance", "d"), first("rounds", "r"), first("p")
+        family, noise = first("family"), first("noise")
+        return Point(family=None if family is None else str(family), distance=None if distance is None else int(distance),
+                     rounds=1 if rounds is None else int(rounds), noise=None if noise is None else str(noise),
+                     p=None if p is None else float(p), decoder=totals.decoder, counts=totals.counts)
 
     @property
-    def kept(self) -> int:
-        return self.shots - self.discards
+    def is_placed(self) -> bool:
+        """Whether the point has a distance and a p, as a threshold study needs."""
+        return self.distance is not None and self.p is not None
 
     @property
     def rate(self) -> float:
-        return self.errors / self.kept if self.kept else math.nan
+        """Logical errors per kept shot (NaN with no kept shot)."""
+        return self.counts.errors / self.counts.kept if self.counts.kept else math.nan
 
     @property
     def rate_interval(self) -> tuple[float, float]:
-        return wilson_interval(errors=self.errors, shots=self.kept)
+        return wilson_interval(errors=self.counts.errors, shots=self.counts.kept)
 
     @property
     def rate_per_round(self) -> float:
@@ -86,11 +117,11 @@ class Point:
         low, high = self.rate_interval
         return per_round_rate(low, rounds=self.rounds), per_round_rate(high, rounds=self.rounds)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         low, high = self.rate_interval
         return {"family": self.family, "distance": self.distance, "rounds": self.rounds, "noise": self.noise,
-                "p": self.p, "decoder": self.decoder, "shots": self.shots, "errors": self.errors,
-                "discards": self.discards, "rate": self.rate, "rate_low": low, "rate_high": high,
+                "p": self.p, "decoder": self.decoder, "shots": self.counts.shots, "errors": self.counts.errors,
+                "discards": self.counts.discards, "rate": self.rate, "rate_low": low, "rate_high": high,
                 "rate_per_round": self.rate_per_round}
 
 
@@ -115,13 +146,14 @@ def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
     two Wilson intervals conservatively (low = low_small / high_large, high = high_small / low_large)."""
     by_p: dict[float, dict[int, Point]] = {}
     for point in points:
-        by_p.setdefault(point.p, {})[point.distance] = point
+        if point.p is not None and point.distance is not None:
+            by_p.setdefault(point.p, {})[point.distance] = point
     estimates = []
     for p, by_distance in sorted(by_p.items()):
         distances = sorted(by_distance)
         for small, large in zip(distances, distances[1:]):
             a, b = by_distance[small], by_distance[large]
-            if a.errors == 0 or b.errors == 0:
+            if a.counts.errors == 0 or b.counts.errors == 0:
                 continue
             a_low, a_high = a.rate_per_round_interval
             b_low, b_high = b.rate_per_round_interval

@@ -43,8 +43,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import sinter
 
 from qec.errors import QecInputError
-from qec.sampling import ChunkResult
-from qec.task import Task
+from qec.task import ChunkResult, Counts, Task, TaskTotals
 from qec.validation import (MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index,
                             check_token)
 
@@ -65,21 +64,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (task_id, chunk));
 """
 _CSV_COLUMNS = ("shots", "errors", "discards", "seconds", "decoder", "strong_id", "json_metadata")
-
-
-@dataclass(frozen=True)
-class TaskTotals:
-    """Everything the store holds about one task, summed over its chunks."""
-
-    task_id: str
-    decoder: str
-    metadata: dict
-    shots: int
-    errors: int
-    discards: int
-    seconds: float
-    chunks: int
-    next_chunk: int
 
 
 @dataclass(frozen=True)
@@ -140,6 +124,14 @@ class Store:
         """One description per bad row that reads have skipped (e.g. metadata that is not a JSON object)."""
         return list(self._skipped)
 
+    def skipped_summary(self) -> str | None:
+        """One line naming the bad rows that reads of this store skipped (None when there were none)."""
+        rows = self.skipped_rows
+        if not rows:
+            return None
+        shown = "; ".join(rows[:3]) + (f"; and {len(rows) - 3} more" if len(rows) > 3 else "")
+        return f"skipped {len(rows)} bad row(s) in {self.path}: {shown}"
+
     def close(self) -> None:
         self.connection.close()
 
@@ -163,11 +155,12 @@ class Store:
         """Commits one chunk; returns False (and changes nothing) if that chunk is already stored."""
         check_token(result.task_id, name="task_id")
         check_sample_index(result.chunk_index)
-        check_counts(shots=result.shots, errors=result.errors, discards=result.discards, seconds=result.seconds)
+        counts = result.counts
+        check_counts(shots=counts.shots, errors=counts.errors, discards=counts.discards, seconds=counts.seconds)
         with self._transaction():
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.task_id, result.chunk_index, result.shots, result.errors, result.discards, result.seconds,
+                (result.task_id, result.chunk_index, counts.shots, counts.errors, counts.discards, counts.seconds,
                  json.dumps(list(result.observable_errors)), time.time(), source))
         return cursor.rowcount == 1
 
@@ -177,17 +170,16 @@ class Store:
         A task whose valid chunks sum to more than 2^63 shots (rows another tool wrote) is skipped too when
         all tasks are read; asked for by id (to resume it), it is refused with QecInputError."""
         tasks = self._tasks(None if task_ids is None else set(task_ids))
-        sums = {task_id: [0, 0, 0, 0.0, 0, 0] for task_id in tasks}
+        sums = {task_id: Counts() for task_id in tasks}
+        chunks = dict.fromkeys(tasks, 0)
+        next_chunk = dict.fromkeys(tasks, 0)
         for row in self._chunks(tasks):
-            total = sums[row.task_id]
-            total[0] += row.shots
-            total[1] += row.errors
-            total[2] += row.discards
-            total[3] += row.seconds
-            total[4] += 1
-            total[5] = max(total[5], row.chunk + 1)
+            sums[row.task_id] += Counts(row.shots, row.errors, row.discards, row.seconds)
+            chunks[row.task_id] += 1
+            next_chunk[row.task_id] = max(next_chunk[row.task_id], row.chunk + 1)
         result = {}
-        for task_id, (shots, errors, discards, seconds, chunks, next_chunk) in sums.items():
+        for task_id, counts in sums.items():
+            shots = counts.shots
             if shots > MAX_COUNT:
                 if task_ids is not None:
                     raise QecInputError(f"task {task_id[:16]}... has chunks in {self.path} that sum to {shots} shots, "
@@ -195,8 +187,8 @@ class Store:
                 self._skip(f"task {task_id[:16]}: its chunks sum to {shots} shots, more than 2^63")
                 continue
             row = tasks[task_id]
-            result[task_id] = TaskTotals(task_id, row.decoder, row.metadata, shots, errors, discards, seconds, chunks,
-                                         next_chunk)
+            result[task_id] = TaskTotals(task_id, row.decoder, row.metadata, counts, chunks[task_id],
+                                         next_chunk[task_id])
         return result
 
     def chunk_rows(self) -> Iterator[tuple]:

@@ -1,4 +1,7 @@
-"""A threshold study end to end: tasks for a grid of distances x p, collect, points, fit, Lambda.
+"""The one study runner, used by the CLI and by Python alike: tasks for a grid of distances x p, the store
+opened, an executor chosen (the local process pool, a Dask `local:N` cluster, a scheduler's address or a
+given `distributed.Client`), progress shown, counts collected, points read back, the threshold fitted and
+Lambda estimated; and which study of a store to read.
 
 >>> from qec.study import parse_p_grid, parse_distances
 >>> [round(p, 6) for p in parse_p_grid("0.001:0.01:3")]
@@ -10,22 +13,32 @@
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
+from qec.cluster import dask_client, parse_local_cluster
 from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
-from qec.engine import Progress, StopRule, collect
+from qec.engine import MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
+from qec.progress import progress_display
 from qec.stats import LambdaEstimate, Point, suppression_factors
-from qec.store import Store, TaskTotals
-from qec.task import Task
-from qec.threshold import ThresholdFit, fit_threshold
+from qec.store import Store
+from qec.task import Task, TaskTotals
+from qec.threshold import ThresholdFit, fit_threshold, use_correction
 
 # A study is distances x p values, one task each. Threshold studies use ~5 of each; 10,000 tasks is far
 # beyond them, and the limits are checked on the text, before any list is built.
 MAX_DISTANCES = 100
 MAX_P_VALUES = 100
 MAX_TASKS = MAX_DISTANCES * MAX_P_VALUES
+
+# The default study (`qec threshold` with no options): rotated surface code, d = 3..9, Stim's uniform noise at
+# five p values around its threshold, up to 20,000 errors per point (about 2 minutes on 2 cores).
+DEFAULT_DISTANCES = (3, 5, 7, 9)
+DEFAULT_P_GRID = "0.0055:0.0095:5"
+THRESHOLD_STOP = StopRule(max_shots=5_000_000, max_errors=20_000)
 
 
 def parse_p_grid(text: str) -> list[float]:
@@ -111,15 +124,6 @@ def study_tasks(family: str, *, distances: Iterable[int], ps: Iterable[float], n
             for d in distances for p in ps]
 
 
-def point_from_totals(totals: TaskTotals) -> Point:
-    """A `Point` from a stored task whose metadata has family, distance, rounds, noise and p."""
-    meta = totals.metadata
-    return Point(family=str(meta.get("family", "?")), distance=int(meta.get("distance", meta.get("d", 0))),
-                 rounds=int(meta.get("rounds", meta.get("r", 1))), noise=str(meta.get("noise", "?")),
-                 p=float(meta.get("p", math.nan)), decoder=totals.decoder, shots=totals.shots, errors=totals.errors,
-                 discards=totals.discards, seconds=totals.seconds)
-
-
 @dataclass(frozen=True)
 class StudyResult:
     """The points of a study, its threshold fit and Lambda estimates, and where the counts are stored."""
@@ -128,28 +132,126 @@ class StudyResult:
     threshold: ThresholdFit
     lambdas: list[LambdaEstimate] = field(default_factory=list)
     store: str = ""
+    skipped: list[str] = field(default_factory=list)  # what reading the store passed over, one line each
 
-    def as_dict(self) -> dict:
-        below = [estimate.as_dict() for estimate in self.lambdas
-                 if self.threshold.p is None or estimate.p < self.threshold.p]
-        return {"threshold": self.threshold.as_dict(), "lambda": below,
+    @property
+    def lambdas_below_threshold(self) -> list[LambdaEstimate]:
+        """The Lambda estimates at p below the fitted threshold (all of them when there is none)."""
+        return [estimate for estimate in self.lambdas if self.threshold.p is None or estimate.p < self.threshold.p]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"threshold": self.threshold.as_dict(),
+                "lambda": [estimate.as_dict() for estimate in self.lambdas_below_threshold],
                 "points": [pt.as_dict() for pt in self.points], "store": self.store}
 
 
-def analyse(points: list[Point], *, store: str = "", correction: bool | None = None) -> StudyResult:
+def analyse(points: list[Point], *, store: str = "", correction: bool | None = None,
+            skipped: Sequence[str] = ()) -> StudyResult:
     """Fit and Lambda for `points`; one distance or fewer than 3 p values gives no fit, said plainly.
     `correction` is `fit_threshold`'s finite-size correction (default: with >= 4 distances)."""
     points = sorted(points, key=lambda pt: (pt.distance, pt.p))
     try:
         fit = fit_threshold(points, correction=correction)
     except QecInputError as error:
-        fit = ThresholdFit(None, None, None, str(error))
-    return StudyResult(points, fit, suppression_factors(points), store)
+        fit = ThresholdFit.none(str(error))
+    return StudyResult(points, fit, suppression_factors(points), store, list(skipped))
 
 
-def run_study(tasks: list[Task], *, store: Store, stop: StopRule, workers: int | None = None, executor=None,
-              chunk_shots: int | None = None, on_progress: Callable[[Progress], None] | None = None) -> StudyResult:
-    """Collects `tasks` into `store` (resuming what is there; see `collect` for the options) and analyses them."""
-    totals = collect(tasks, store=store, stop=stop, workers=workers, executor=executor, chunk_shots=chunk_shots,
-                     on_progress=on_progress)
-    return analyse([point_from_totals(t) for t in totals.values()], store=str(store.path))
+def check_run_options(*, workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
+                      chunk_shots: int | None = None) -> None:
+    """Refuses bad executor options before a store file is made or a process started (`collect_into` calls it)."""
+    if workers is not None:
+        check_workers(workers, local=not (scheduler or cluster))
+    if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
+        raise QecInputError(f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
+                            "(one chunk's shots are held in memory at once)")
+    if scheduler and cluster:
+        raise QecInputError("scheduler= and cluster= are both given: give one")
+    if cluster:
+        parse_local_cluster(cluster)
+
+
+def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = StopRule(), workers: int | None = None,
+                 scheduler: str | None = None, cluster: str | None = None, client: Any = None,
+                 chunk_shots: int | None = None, show_progress: bool = False,
+                 on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
+    """Samples `tasks` into the store at `store` (a path: made if missing, resumed if not; or an open `Store`)
+    until `stop` holds for each; returns their totals.
+
+    The executor: a given `distributed.Client` (`client`), a Dask scheduler's address (`scheduler`, e.g.
+    tcp://10.0.0.5:8786), a Dask LocalCluster of N workers on 127.0.0.1 (`cluster="local:N"`), or by default a
+    local process pool of `workers` processes (all cores). `show_progress` draws a progress bar on stderr;
+    `on_progress` is called with a `Progress` after every committed chunk. Bad options fail before the store
+    file is made or any process started; see `qec.engine.collect` for the rest.
+    """
+    check_run_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
+    if client is not None and (scheduler or cluster):
+        raise QecInputError("client= is given with scheduler= or cluster=: give one")
+    check_decoders(tasks)
+    with ExitStack() as stack:
+        results = store if isinstance(store, Store) else stack.enter_context(Store(store))
+        executor = client if client is not None else stack.enter_context(dask_client(scheduler=scheduler,
+                                                                                      cluster=cluster))
+        display = stack.enter_context(progress_display(len(tasks), quiet=not show_progress))
+
+        def report(snapshot: Progress) -> None:
+            display(snapshot)
+            if on_progress is not None:
+                on_progress(snapshot)
+
+        return collect(tasks, store=results, stop=stop, workers=workers, executor=executor, chunk_shots=chunk_shots,
+                       on_progress=report)
+
+
+def run_study(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = THRESHOLD_STOP,
+              correction: bool | None = None, **options: Any) -> StudyResult:
+    """Collects `tasks` into `store` (see `collect_into` for the executor and progress `options`) and analyses
+    them: the points, the threshold fit (`correction`: `fit_threshold`'s finite-size correction; a fit that
+    cannot be made is refused before any sampling) and Lambda. What `qec threshold` runs."""
+    use_correction(sorted({task.metadata["distance"] for task in tasks if "distance" in task.metadata}), correction)
+    totals = collect_into(tasks, store=store, stop=stop, **options)
+    path = store.path if isinstance(store, Store) else store
+    return analyse([Point.from_totals(t) for t in totals.values()], store=str(path), correction=correction)
+
+
+@dataclass(frozen=True)
+class StoredPoints:
+    """The points a store holds, and one line for each thing reading it passed over (bad rows, say)."""
+
+    points: list[Point]
+    skipped: list[str]
+
+
+def read_points(store: str | Path) -> StoredPoints:
+    """Every point in the store at `store`, opened read-only, sorted by family, noise, decoder, distance and p."""
+    path = Path(store)
+    if not path.exists():
+        raise QecInputError(f"no store at {path}: sample into it first (qec threshold or qec collect), or name "
+                            "another store")
+    with Store(path, read_only=True) as results:
+        points = [Point.from_totals(task) for task in results.totals().values()]
+        summary = results.skipped_summary()
+    points.sort(key=lambda pt: (pt.family or "", pt.noise or "", pt.decoder, pt.distance or 0, pt.p or 0.0))
+    return StoredPoints(points, [summary] if summary else [])
+
+
+def read_study(store: str | Path, *, family: str | None = None, noise: str | None = None,
+               decoder: str | None = None, correction: bool | None = None) -> StudyResult:
+    """The study in `store` picked by `family`, `noise` and `decoder` (each may be left out when the store holds
+    one study), fitted and analysed; points without a distance or p are passed over, and said so in `skipped`.
+    Raises QecInputError listing the studies when the pick is not one study."""
+    stored = read_points(store)
+    picked = [pt for pt in stored.points if (family is None or pt.family == family)
+              and (noise is None or pt.noise == noise) and (decoder is None or pt.decoder == decoder)]
+    points = [pt for pt in picked if pt.is_placed]
+    skipped = list(stored.skipped)
+    if len(points) < len(picked):
+        skipped.append(f"skipped {len(picked) - len(points)} task(s) in {store} whose metadata gives no distance "
+                       "or p")
+    studies = sorted({(pt.family or "", pt.noise or "", pt.decoder) for pt in points})
+    if not studies:
+        raise QecInputError(f"no points in {store} match; `qec stats --store {store}` lists them")
+    if len(studies) > 1:
+        listed = "; ".join(f"family={f or '-'} noise={n or '-'} decoder={d}" for f, n, d in studies)
+        raise QecInputError(f"{store} holds {len(studies)} studies; pick one of them: {listed}")
+    return analyse(points, store=str(store), correction=correction, skipped=skipped)

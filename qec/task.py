@@ -1,9 +1,13 @@
-"""A Task: one circuit, one decoder, and metadata, with a strong id (a hash of all three).
+"""The records that cross layers: a `Task` (circuit, decoder, metadata, strong id), the `Counts` of shots,
+errors, discards and seconds that add up like sinter's `AnonTaskStats`, the `ChunkResult` a worker returns
+and the store keeps, and the `TaskTotals` the store sums from them.
 
->>> from qec.task import Task
+>>> from qec.task import Counts, Task
 >>> task = Task.memory("surface", distance=3, noise="sd6", p=0.001)
 >>> task.metadata["distance"], len(task.task_id)
 (3, 64)
+>>> Counts(shots=1000, errors=3) + Counts(shots=500, errors=2, discards=10)
+Counts(shots=1500, errors=5, discards=10, seconds=0.0)
 """
 
 from __future__ import annotations
@@ -70,6 +74,50 @@ class Task:
         if pauli:
             metadata["pauli"] = pauli
         return Task(circuit=circuit, decoder=decoder, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Shots sampled, logical errors among the kept shots, shots discarded by postselection, and the CPU seconds
+    spent sampling and decoding them; `+` sums two."""
+
+    shots: int = 0
+    errors: int = 0
+    discards: int = 0
+    seconds: float = 0.0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.shots + other.shots, self.errors + other.errors, self.discards + other.discards,
+                      self.seconds + other.seconds)
+
+    @property
+    def kept(self) -> int:
+        """Shots not discarded: the denominator of the logical error rate."""
+        return self.shots - self.discards
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One sampled and decoded chunk of a task, as the store keeps it: `counts.seconds` is the worker's CPU time
+    (decoder compilation excluded) and `observable_errors[k]` counts the shots whose observable k was wrong."""
+
+    task_id: str
+    chunk_index: int
+    counts: Counts
+    observable_errors: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TaskTotals:
+    """Everything a store holds about one task: its counts summed over `chunks` chunks, and the index its next
+    chunk takes."""
+
+    task_id: str
+    decoder: str
+    metadata: dict[str, Any]
+    counts: Counts
+    chunks: int
+    next_chunk: int
 
 
 def chunk_seed(task_id: str, chunk_index: int) -> int:

@@ -14,8 +14,9 @@ round (`rate="round"`), whose crossing sits at higher p. Before fitting, the cur
 must cross inside the sampled range; when they do not, the result says so and gives no number.
 
 >>> from qec.stats import Point
+>>> from qec.task import Counts
 >>> from qec.threshold import fit_threshold
->>> points = [Point("surface", d, 1, "code-capacity", p, "pymatching", 10**5, int(10**5 * r), 0)
+>>> points = [Point("surface", d, 1, "code-capacity", p, "pymatching", Counts(10**5, int(10**5 * r)))
 ...           for d, p, r in [(3, .08, .050), (3, .1, .076), (3, .12, .105), (5, .08, .031), (5, .1, .074),
 ...                           (5, .12, .125), (7, .08, .019), (7, .1, .072), (7, .12, .140)]]
 >>> fit = fit_threshold(points, seed=1)
@@ -33,7 +34,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from qec.errors import QecInputError
-from qec.stats import Point
+from qec.stats import Point, per_round_rate
 
 BOOTSTRAP_RESAMPLES = 200
 MIN_DISTANCES_FOR_CORRECTION = 4
@@ -44,20 +45,56 @@ MIN_INVERSE_MU, MAX_INVERSE_MU = 0.25, 4.0
 
 @dataclass(frozen=True)
 class ThresholdFit:
-    """p_th with its 95% interval (all None when the curves do not cross in range), and how it was found."""
+    """A threshold estimate as numbers: p_th with its 95% interval, and what the fit found on the way.
+
+    When there is no estimate, `p`, `low` and `high` are None and `no_threshold` says why. `describe()` and
+    `method` turn the fields into sentences; `as_dict()` into JSON-ready values.
+    """
 
     p: float | None
     low: float | None
     high: float | None
-    method: str
+    rate: str = "shot"  # the rate fitted: "shot" or "round"
+    correction: bool = False  # with the finite-size correction D d^(-1/mu): p is the d -> infinity limit
     nu: float | None = None
-    extrapolated: bool = False  # p_th is the d -> infinity limit of a fit with the finite-size correction
+    mu: float | None = None
+    chi2: float | None = None
+    dof: int | None = None
+    scale_factor: float = 1.0  # sqrt(chi^2/dof) when > 1: the bootstrap interval is widened by it
+    refits: int = 0  # parametric bootstrap refits behind the interval
+    no_threshold: str | None = None
 
-    def as_dict(self) -> dict:
+    @staticmethod
+    def none(reason: str, *, rate: str = "shot") -> ThresholdFit:
+        """No estimate, and why."""
+        return ThresholdFit(None, None, None, rate=rate, no_threshold=reason)
+
+    @property
+    def poor_fit(self) -> bool:
+        """chi^2/dof above `POOR_FIT`: the ansatz does not describe the points."""
+        return self.dof is not None and self.dof > 0 and self.chi2 is not None and self.chi2 > POOR_FIT * self.dof
+
+    @property
+    def method(self) -> str:
+        """How the estimate was found, in a sentence (or why there is none)."""
+        if self.no_threshold is not None:
+            return self.no_threshold
+        ansatz = "P = A + Bx + Cx^2 + D d^(-1/mu)" if self.correction else "P = A + Bx + Cx^2 (no finite-size correction)"
+        fitted = f"nu = {self.nu:.2f}" + (f", mu = {self.mu:.2f}" if self.correction else "")
+        method = (f"finite-size scaling fit of the per-{self.rate} rate, {ansatz}, x = (p - p_th) d^(1/nu), {fitted}; "
+                  f"95% interval from {self.refits} parametric bootstrap refits; chi^2/dof = {self.chi2:.1f}/{self.dof}")
+        if self.scale_factor > 1:
+            method += f", so the interval is widened by sqrt(chi^2/dof) = {self.scale_factor:.2f}"
+        if self.poor_fit:
+            method += ("; the ansatz fits these points poorly: sample p closer to p_th"
+                       + ("" if self.correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
+        return method
+
+    def as_dict(self) -> dict[str, float | int | str | bool | None]:
         return {"p": self.p, "low": self.low, "high": self.high, "method": self.method}
 
     def describe(self) -> str:
-        if self.p is None:
+        if self.p is None or self.low is None or self.high is None:
             return f"p_th: none ({self.method})"
         return f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g})"
 
@@ -76,7 +113,10 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     """
     if rate not in RATES:
         raise QecInputError(f"unknown rate {rate!r} for a threshold fit: use round or shot")
-    points = [pt for pt in points if pt.kept > 0]
+    unplaced = sum(not pt.is_placed for pt in points)
+    if unplaced:
+        raise QecInputError(f"{unplaced} point(s) have no distance or p in their metadata: a threshold fit needs both")
+    points = [pt for pt in points if pt.counts.kept > 0]
     distances = sorted({pt.distance for pt in points})
     ps = sorted({pt.p for pt in points})
     if len(distances) < 2 or len(ps) < 3:
@@ -84,20 +124,20 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
                             f"and {len(ps)} value(s) of p")
     correction = use_correction(distances, correction)
     rounds = np.array([pt.rounds if rate == "round" else 1 for pt in points])
-    crossing = _crossing(points, distances, rounds)
-    if isinstance(crossing, str):
-        return ThresholdFit(None, None, None, crossing)
+    crossing, no_crossing = _crossing(points, distances, rounds)
+    if crossing is None:
+        return ThresholdFit.none(no_crossing, rate=rate)
     d = np.array([pt.distance for pt in points], dtype=float)
     p = np.array([pt.p for pt in points])
-    shots = np.array([pt.kept for pt in points], dtype=float)
-    errors = np.array([pt.errors for pt in points], dtype=float)
+    shots = np.array([pt.counts.kept for pt in points], dtype=float)
+    errors = np.array([pt.counts.errors for pt in points], dtype=float)
     mu_starts = [[inverse_mu] for inverse_mu in (0.5, 1.0, 2.0)] if correction else [[]]
     starts = [[p_start, 1.0, *mu_start] for p_start in (crossing, (ps[0] + ps[-1]) / 2) for mu_start in mu_starts]
     fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
     params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (None, None)
     if params is None or not ps[0] <= params[0] <= ps[-1]:
-        return ThresholdFit(None, None, None, f"the curves cross near p = {crossing:.3g}, but the finite-size "
-                            "scaling fit did not converge inside the sampled range; sample more p values there")
+        return ThresholdFit.none(f"the curves cross near p = {crossing:.3g}, but the finite-size scaling fit did not "
+                                 "converge inside the sampled range; sample more p values there", rate=rate)
     rng = np.random.default_rng(seed)
     rates = errors / shots
     samples = []
@@ -110,16 +150,9 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     dof = len(p) - (2 * len(params) + 1)  # p_th, nu (, 1/mu) and A, B, C (, D)
     scale = math.sqrt(chi2 / dof) if dof > 0 and chi2 > dof else 1.0
     low, high = params[0] - scale * (params[0] - low), params[0] + scale * (high - params[0])
-    ansatz = "P = A + Bx + Cx^2 + D d^(-1/mu)" if correction else "P = A + Bx + Cx^2 (no finite-size correction)"
-    fitted = f"nu = {params[1]:.2f}" + (f", mu = {1 / params[2]:.2f}" if correction else "")
-    method = (f"finite-size scaling fit of the per-{rate} rate, {ansatz}, x = (p - p_th) d^(1/nu), {fitted}; "
-              f"95% interval from {len(samples)} parametric bootstrap refits; chi^2/dof = {chi2:.1f}/{dof}")
-    if scale > 1:
-        method += f", so the interval is widened by sqrt(chi^2/dof) = {scale:.2f}"
-    if dof > 0 and chi2 > POOR_FIT * dof:
-        method += ("; the ansatz fits these points poorly: sample p closer to p_th"
-                   + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
-    return ThresholdFit(float(params[0]), float(low), float(high), method, float(params[1]), correction)
+    return ThresholdFit(float(params[0]), float(low), float(high), rate=rate, correction=correction,
+                        nu=float(params[1]), mu=float(1 / params[2]) if correction else None, chi2=float(chi2),
+                        dof=dof, scale_factor=scale, refits=len(samples))
 
 
 def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
@@ -132,10 +165,6 @@ def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
     return enough if correction is None else correction
 
 
-def _per_round(shot_rate: np.ndarray, rounds: np.ndarray) -> np.ndarray:
-    return (1 - np.clip(1 - 2 * shot_rate, 0, 1) ** (1 / rounds)) / 2
-
-
 def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray, rounds: np.ndarray,
              guess: Sequence[float]) -> tuple[np.ndarray, float] | None:
     """The nonlinear parameters (p_th, nu[, 1/mu]) from `guess`, and the fit's chi^2; None if it fails.
@@ -144,9 +173,9 @@ def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray
     (variable projection) and only 2 or 3 parameters are searched."""
     shot_rate = errors / shots
     shot_sigma = np.sqrt(np.maximum(shot_rate * (1 - shot_rate), 1 / shots) / shots)
-    rate = _per_round(shot_rate, rounds)
-    sigma = np.maximum((_per_round(shot_rate + shot_sigma, rounds) - _per_round(shot_rate - shot_sigma, rounds)) / 2,
-                       1e-12)
+    rate = per_round_rate(shot_rate, rounds=rounds)
+    high = per_round_rate(shot_rate + shot_sigma, rounds=rounds)
+    sigma = np.maximum((high - per_round_rate(shot_rate - shot_sigma, rounds=rounds)) / 2, 1e-12)
     target = rate / sigma
 
     def residuals(params: np.ndarray) -> np.ndarray:
@@ -166,10 +195,11 @@ def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray
     return result.x, float(np.sum(result.fun ** 2))
 
 
-def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray) -> float | str:
-    """p where successive distances' rates cross (geometric mean over distance pairs), or why there is none."""
+def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray) -> tuple[float | None, str]:
+    """(p where successive distances' rates cross, geometric mean over distance pairs; "") or (None, why there is
+    none)."""
     shot_rates = np.array([pt.rate for pt in points])
-    rate = dict(zip(((pt.distance, pt.p) for pt in points), _per_round(shot_rates, rounds).tolist()))
+    rate = dict(zip(((pt.distance, pt.p) for pt in points), per_round_rate(shot_rates, rounds=rounds).tolist()))
     crossings, signs = [], set()
     for small, large in zip(distances, distances[1:]):
         common = sorted(p for (dist, p) in rate if dist == small and (large, p) in rate)
@@ -180,12 +210,12 @@ def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray)
                 crossings.append(math.exp(math.log(p0) + (math.log(p1) - math.log(p0)) * f0 / (f0 - f1)))
                 break
     if crossings:
-        return float(np.exp(np.mean(np.log(crossings))))
+        return float(np.exp(np.mean(np.log(crossings)))), ""
     ps = sorted({pt.p for pt in points})
     if signs <= {-1.0, 0.0}:
-        return (f"no crossing in the sampled range: larger distances do better at every p, "
+        return None, (f"no crossing in the sampled range: larger distances do better at every p, "
                 f"so the threshold is above p = {ps[-1]:g}")
     if signs <= {1.0, 0.0}:
-        return (f"no crossing in the sampled range: larger distances do worse at every p, "
+        return None, (f"no crossing in the sampled range: larger distances do worse at every p, "
                 f"so the threshold is below p = {ps[0]:g}")
-    return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
+    return None, "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"

@@ -78,7 +78,7 @@ def test_dask_with_a_worker_killed_gives_the_local_pools_counts(tmp_path, dask_c
         totals = collect(TASKS, store=store, stop=STOP, executor=client, chunk_shots=CHUNK,
                          on_progress=kill_one_worker_midway)
     assert killed and killed[0] < STOP.max_shots
-    assert totals[TASKS[0].task_id].shots == STOP.max_shots
+    assert totals[TASKS[0].task_id].counts.shots == STOP.max_shots
     dask_rows, local_rows = counts(tmp_path / "dask.db"), counts(tmp_path / "local.db")
     assert [row[0] for row in dask_rows] == list(range(STOP.max_shots // CHUNK))  # each chunk once, none lost
     assert dask_rows == local_rows  # same seeds, same chunks: identical counts

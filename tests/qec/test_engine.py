@@ -11,7 +11,7 @@ import pytest
 from qec import StopRule, Task, collect
 from qec.engine import max_workers
 from qec.errors import Interrupted, QecInputError
-from qec.sampling import ChunkResult
+from qec.task import ChunkResult, Counts
 from qec.stats import relative_half_width
 from qec.store import Store
 
@@ -25,7 +25,7 @@ def test_max_shots_is_met_exactly(tmp_path):
     task = repetition_task()
     with Store(tmp_path / "s.db") as store:
         totals = collect([task], store=store, stop=StopRule(max_shots=123_457, max_errors=None), workers=2)
-    assert totals[task.task_id].shots == 123_457
+    assert totals[task.task_id].counts.shots == 123_457
 
 
 def test_d3_repetition_code_matches_its_exact_logical_error_rate(tmp_path):
@@ -35,20 +35,20 @@ def test_d3_repetition_code_matches_its_exact_logical_error_rate(tmp_path):
     with Store(tmp_path / "s.db") as store:
         totals = collect([task], store=store, stop=StopRule(max_shots=400_000, max_errors=None), workers=2)[task.task_id]
     exact = 3 * p**2 * (1 - p) + p**3
-    sigma = math.sqrt(exact * (1 - exact) / totals.shots)
-    assert abs(totals.errors / totals.shots - exact) < 5 * sigma
+    sigma = math.sqrt(exact * (1 - exact) / totals.counts.shots)
+    assert abs(totals.counts.errors / totals.counts.shots - exact) < 5 * sigma
 
 
 def test_max_errors_and_precision_stop_rules(tmp_path):
     task = repetition_task(0.2)
     with Store(tmp_path / "s.db") as store:
         by_errors = collect([task], store=store, stop=StopRule(max_shots=10**7, max_errors=500), workers=1)
-    assert 500 <= by_errors[task.task_id].errors < 500 + 4 * 400  # at most the chunks in flight overshoot
+    assert 500 <= by_errors[task.task_id].counts.errors < 500 + 4 * 400  # at most the chunks in flight overshoot
     task = repetition_task(0.15)
     with Store(tmp_path / "p.db") as store:
         by_precision = collect([task], store=store, stop=StopRule(max_shots=10**7, max_errors=None, precision=0.05),
                                workers=1)[task.task_id]
-    assert relative_half_width(by_precision.errors, by_precision.shots) <= 0.05
+    assert relative_half_width(by_precision.counts.errors, by_precision.counts.shots) <= 0.05
 
 
 def test_rerun_resumes_and_samples_nothing_more(tmp_path):
@@ -60,7 +60,7 @@ def test_rerun_resumes_and_samples_nothing_more(tmp_path):
         second = collect(tasks, store=store, stop=stop, workers=2)
         assert first == second and len(list(store.chunk_rows())) == rows_before
         more = collect(tasks, store=store, stop=StopRule(max_shots=80_000, max_errors=None), workers=2)
-    assert all(t.shots == 80_000 for t in more.values())
+    assert all(t.counts.shots == 80_000 for t in more.values())
 
 
 def test_same_seeds_same_counts(tmp_path):
@@ -81,7 +81,7 @@ def test_postselection_counts_discards(tmp_path):
                 postselected_detectors=(0,))
     with Store(tmp_path / "s.db") as store:
         totals = collect([task], store=store, stop=StopRule(max_shots=40_000, max_errors=None), workers=1)
-    discards = totals[task.task_id].discards
+    discards = totals[task.task_id].counts.discards
     dets = circuit.compile_detector_sampler(seed=1).sample(40_000)
     expected = np.mean(dets[:, 0]) * 40_000
     assert abs(discards - expected) < 5 * math.sqrt(expected)
@@ -154,8 +154,8 @@ def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
     def other_command_samples_chunks_1_to_49(progress):
         if not inserted:
             with Store(tmp_path / "s.db") as other:
-                inserted.extend(other.append(ChunkResult(task.task_id, index, foreign_shots, errors=0, discards=0,
-                                                         seconds=foreign_seconds, observable_errors=(0,)))
+                inserted.extend(other.append(ChunkResult(task.task_id, index, Counts(foreign_shots, errors=0, discards=0,
+                                                                seconds=foreign_seconds), observable_errors=(0,)))
                                 for index in range(1, 50))
 
     with Store(tmp_path / "s.db") as store:
@@ -164,7 +164,7 @@ def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
         rows = [(row[1], row[5] == foreign_seconds) for row in store.chunk_rows()]
     assert sum(is_foreign for _, is_foreign in rows) == sum(inserted) >= 45
     # Without re-reading the store this command would have sampled max_shots on its own.
-    assert max_shots <= totals.shots <= max_shots + 2 * own_shots  # 2 chunks in flight per worker
+    assert max_shots <= totals.counts.shots <= max_shots + 2 * own_shots  # 2 chunks in flight per worker
     own_indices = sorted(index for index, is_foreign in rows if not is_foreign)
     assert all(index < 50 or index >= 2**32 for index in own_indices)
     assert sum(index < 50 for index in own_indices) <= 3  # those committed before it learnt of the other

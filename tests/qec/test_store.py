@@ -10,7 +10,7 @@ import pytest
 import sinter
 
 from qec.errors import QecInputError
-from qec.sampling import ChunkResult
+from qec.task import ChunkResult, Counts
 from qec.store import Store
 from qec.task import Task
 
@@ -21,7 +21,7 @@ def task():
 
 
 def chunk(task, index, shots=1000, errors=7):
-    return ChunkResult(task.task_id, index, shots, errors, 0, 0.5, (errors,))
+    return ChunkResult(task.task_id, index, Counts(shots, errors, 0, 0.5), (errors,))
 
 
 def filled_store(path, task, indices=(0, 1), shots=1000, errors=7):
@@ -34,7 +34,7 @@ def filled_store(path, task, indices=(0, 1), shots=1000, errors=7):
 
 def counts(store, task):
     totals = store.totals()[task.task_id]
-    return totals.shots, totals.errors
+    return totals.counts.shots, totals.counts.errors
 
 
 SINTER_ROWS = """shots,errors,discards,seconds,decoder,strong_id,json_metadata
@@ -51,13 +51,13 @@ def test_a_chunk_is_counted_once(tmp_path, task):
         assert store.append(chunk(task, 0)) is False
         assert store.append(chunk(task, 1)) is True
         totals = store.totals()[task.task_id]
-    assert (totals.shots, totals.errors, totals.chunks, totals.next_chunk) == (2000, 14, 2, 2)
+    assert (totals.counts.shots, totals.counts.errors, totals.chunks, totals.next_chunk) == (2000, 14, 2, 2)
 
 
 def test_committed_chunks_survive_reopening(tmp_path, task):
     filled_store(tmp_path / "s.db", task, [0]).close()
     with Store(tmp_path / "s.db") as store:
-        assert store.totals()[task.task_id].shots == 1000
+        assert store.totals()[task.task_id].counts.shots == 1000
 
 
 def test_export_then_import_into_the_same_store_adds_nothing(tmp_path, task):
@@ -84,13 +84,13 @@ def test_importing_one_file_twice_adds_it_once_and_appended_rows_once(tmp_path):
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 3
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 0
         assert store.import_sinter_csv(SINTER_ROWS + more, source="x.csv").chunks == 1  # sinter appended a row
-        assert store.totals()["9c31908e2b"].shots == 3000
+        assert store.totals()["9c31908e2b"].counts.shots == 3000
 
 
 def test_equal_rows_count_separately_as_sinter_combine_sums_them(tmp_path):
     with Store(tmp_path / "s.db") as store:
         store.import_sinter_csv(SINTER_ROWS, source="x.csv")
-        ours = {task_id: (t.shots, t.errors) for task_id, t in store.totals().items()}
+        ours = {task_id: (t.counts.shots, t.counts.errors) for task_id, t in store.totals().items()}
     theirs = {s.strong_id: (s.shots, s.errors) for s in sinter.read_stats_from_csv_files(io.StringIO(SINTER_ROWS))}
     assert ours == theirs == {"9c31908e2b": (2000, 84), "deadbeef08": (1000, 250)}
 
@@ -100,7 +100,7 @@ def test_two_stores_that_imported_one_file_merge_without_double_counting(tmp_pat
         a.import_sinter_csv(SINTER_ROWS, source="x.csv")
         b.import_sinter_csv(SINTER_ROWS, source="x.csv")
         assert a.merge_from(b).chunks == 0
-        assert a.totals()["9c31908e2b"].shots == 2000
+        assert a.totals()["9c31908e2b"].counts.shots == 2000
 
 
 def test_a_seeds_chunk_is_kept_once_when_stores_disagree_on_its_size(tmp_path, task):
@@ -115,7 +115,7 @@ def test_merge_adds_only_missing_chunks_and_refuses_itself(tmp_path, task):
     with filled_store(tmp_path / "a.db", task, [0, 1]) as a, filled_store(tmp_path / "b.db", task, [1, 2, 3]) as b:
         assert a.merge_from(b).chunks == 2
         assert a.merge_from(b).chunks == 0
-        assert a.totals()[task.task_id].shots == 4000
+        assert a.totals()[task.task_id].counts.shots == 4000
         with Store(tmp_path / "a.db", read_only=True) as same, pytest.raises(QecInputError, match="merged into"):
             a.merge_from(same)
 

@@ -8,6 +8,7 @@ import pytest
 from qec import StopRule, Store, fit_threshold, run_study, study_tasks
 from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
+from qec.task import Counts
 
 
 def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0):
@@ -19,7 +20,7 @@ def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0):
         for p in np.linspace(0.008, 0.012, 5):
             x = (p - p_th) * d ** (1 / nu)
             rate = 0.1 + 2 * x + 5 * x * x + cubic * x**3
-            points.append(Point("surface", d, d, "sd6", float(p), "pymatching", shots, int(rng.binomial(shots, rate)), 0))
+            points.append(Point("surface", d, d, "sd6", float(p), "pymatching", Counts(shots, int(rng.binomial(shots, rate)))))
     return points
 
 
@@ -42,8 +43,8 @@ def test_a_poor_fit_is_said_and_its_interval_widened():
 
 def test_no_crossing_is_said_plainly():
     points = [pt for pt in synthetic_points() if pt.p < 0.0095]
-    points += [Point("surface", d, d, "sd6", 0.0092, "pymatching", 10**5, e, 0) for d, e in [(5, 9000), (7, 8000),
-                                                                                              (9, 7000)]]
+    points += [Point("surface", d, d, "sd6", 0.0092, "pymatching", Counts(10**5, e)) for d, e in [(5, 9000), (7, 8000),
+                                                                                                  (9, 7000)]]
     fit = fit_threshold(points)
     assert fit.p is None and fit.low is None and "no crossing" in fit.method and "above p = 0.0092" in fit.method
 
@@ -55,8 +56,8 @@ def test_wilson_interval_and_per_round_rate():
 
 
 def test_lambda_is_the_per_round_ratio():
-    points = [Point("surface", 3, 3, "sd6", 0.001, "m", 10**6, 3000, 0), Point("surface", 5, 5, "sd6", 0.001, "m",
-                                                                               10**6, 1000, 0)]
+    points = [Point("surface", 3, 3, "sd6", 0.001, "m", Counts(10**6, 3000)), Point("surface", 5, 5, "sd6", 0.001, "m",
+                                                                                    Counts(10**6, 1000))]
     (estimate,) = suppression_factors(points)
     assert estimate.value == pytest.approx(points[0].rate_per_round / points[1].rate_per_round)
     assert estimate.low < estimate.value < estimate.high
