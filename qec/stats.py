@@ -53,7 +53,8 @@ def per_round_rate(shot_rate: Any, *, rounds: Any) -> Any:
     >>> per_round_rate(np.array([0.1, 0.6]), rounds=np.array([1, 5])).tolist()
     [0.1, 0.5]
     """
-    per_round = (1 - np.clip(1 - 2 * np.asarray(shot_rate, dtype=float), 0, 1) ** (1 / np.asarray(rounds))) / 2
+    shot_rate, rounds = np.clip(np.asarray(shot_rate, dtype=float), 0, 0.5), np.asarray(rounds)
+    per_round = np.where(rounds == 1, shot_rate, (1 - (1 - 2 * shot_rate) ** (1 / rounds)) / 2)
     return float(per_round) if per_round.ndim == 0 else per_round
 
 
