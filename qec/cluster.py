@@ -37,7 +37,8 @@ def _distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise QecInputError("running on Dask needs dask.distributed: pip install 'qec[dask]'") from None
+        raise QecInputError("running on Dask needs dask.distributed: pip install 'qec-toolkit[dask]' (or '.[dask]' in "
+                            "a source checkout)") from None
     return distributed
 
 
