@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -16,7 +16,7 @@ def codes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """List the code families and noise models with their parameters."""
-    families = [
+    families: list[dict[str, Any]] = [
         {"name": f.name, "description": f.description, "bases": list(f.bases), "distances": f.allowed_distances,
          "matchable": f.matchable}
         for f in codes.FAMILIES.values()

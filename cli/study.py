@@ -21,7 +21,9 @@ from qec.study import (DEFAULT_P_GRID, THRESHOLD_STOP, StudyResult, collect_into
                        parse_distances, parse_p_grid, parse_rounds, read_points, read_study, run_study, study_tasks)
 from qec.threshold import use_correction
 
-COLLECT_STOP = StopRule()
+# The flags' defaults: the stop rules of a threshold study and of StopRule(), as integers for Typer.
+THRESHOLD_MAX_SHOTS, THRESHOLD_MAX_ERRORS = int(THRESHOLD_STOP.max_shots or 0), int(THRESHOLD_STOP.max_errors or 0)
+COLLECT_MAX_SHOTS, COLLECT_MAX_ERRORS = int(StopRule().max_shots or 0), int(StopRule().max_errors or 0)
 
 
 def threshold_command(
@@ -33,8 +35,8 @@ def threshold_command(
     basis: Basis = "Z",
     decoder: Decoder = "pymatching",
     pauli: Pauli = None,
-    max_shots: MaxShots = THRESHOLD_STOP.max_shots,
-    max_errors: MaxErrors = THRESHOLD_STOP.max_errors,
+    max_shots: MaxShots = THRESHOLD_MAX_SHOTS,
+    max_errors: MaxErrors = THRESHOLD_MAX_ERRORS,
     precision: Precision = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -70,8 +72,8 @@ def collect_command(
     basis: Basis = "Z",
     decoder: Decoder = "pymatching",
     pauli: Pauli = None,
-    max_shots: MaxShots = COLLECT_STOP.max_shots,
-    max_errors: MaxErrors = COLLECT_STOP.max_errors,
+    max_shots: MaxShots = COLLECT_MAX_SHOTS,
+    max_errors: MaxErrors = COLLECT_MAX_ERRORS,
     precision: Precision = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -86,6 +88,7 @@ def collect_command(
     if circuits is not None:
         tasks = tasks_from_folder(circuits, decoder=decoder)
     else:
+        assert family is not None
         tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
                             rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
     totals = collect_into(tasks, store=store, stop=StopRule(max_shots=max_shots, max_errors=max_errors,

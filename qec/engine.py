@@ -104,7 +104,7 @@ class StopRule:
 class Executor(Protocol):
     """What collect() needs from an executor: concurrent.futures-style submit."""
 
-    def submit(self, fn: Callable, *args) -> concurrent.futures.Future: ...
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]: ...
 
 
 @dataclass
@@ -280,15 +280,15 @@ def _interrupts_deferred() -> Iterator[None]:
         yield
         return
     arrived: list[int] = []
-    held = {}
+    held: dict[int, Any] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         if callable(signal.getsignal(signum)):
             held[signum] = signal.signal(signum, lambda number, frame: arrived.append(number))
     try:
         yield
     finally:
-        for signum, handler in held.items():
-            signal.signal(signum, handler)
+        for held_signal, handler in held.items():
+            signal.signal(held_signal, handler)
         if arrived:
             held[arrived[0]](arrived[0], None)
 

@@ -85,7 +85,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomically(path: str | Path, text: str) -> None:
     """Writes `text` (UTF-8) to `path` atomically."""
-    write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    def write(temporary: Path) -> None:
+        temporary.write_text(text, encoding="utf-8")
+
+    write_atomically(path, write)
 
 
 def _real(path: Path) -> Path:

@@ -19,7 +19,7 @@ matplotlib's backend: the file is drawn by a `Figure` of its own, without pyplot
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence, cast
 
 from qec.outputs import check_output_path, write_atomically
 from qec.stats import Point
@@ -49,11 +49,12 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axe
         from matplotlib.figure import Figure
 
         ax = Figure(figsize=(5.5, 4.5)).add_subplot()
-    for distance in sorted({pt.distance for pt in points}):
-        curve = sorted((pt for pt in points if pt.distance == distance and pt.counts.errors > 0), key=lambda pt: pt.p)
+    for distance in sorted({pt.distance for pt in points if pt.distance is not None}):
+        curve = sorted((pt for pt in points if pt.distance == distance and pt.p is not None and pt.counts.errors > 0),
+                       key=lambda pt: cast(float, pt.p))
         if not curve:
             continue
-        ps = [pt.p for pt in curve]
+        ps = [cast(float, pt.p) for pt in curve]
         if rate == "shot":
             rates, intervals = [pt.rate for pt in curve], [pt.rate_interval for pt in curve]
         else:

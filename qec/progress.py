@@ -23,7 +23,7 @@ def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Calla
     progress = Progress(*columns, console=Console(stderr=True), transient=False)
     bar = progress.add_task("collect", total=tasks_total, status="")
 
-    started = []
+    started: list[bool] = []
 
     def update(snapshot: CollectProgress) -> None:
         if not started:  # start on the first committed chunk, so bad input fails without a half-drawn bar

@@ -186,8 +186,8 @@ class Store:
                                         "more than 2^63 (rows another tool wrote?): sample it into another store")
                 self._skip(f"task {task_id[:16]}: its chunks sum to {shots} shots, more than 2^63")
                 continue
-            row = tasks[task_id]
-            result[task_id] = TaskTotals(task_id, row.decoder, row.metadata, counts, chunks[task_id],
+            task = tasks[task_id]
+            result[task_id] = TaskTotals(task_id, task.decoder, task.metadata, counts, chunks[task_id],
                                          next_chunk[task_id])
         return result
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -117,8 +117,8 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     if unplaced:
         raise QecInputError(f"{unplaced} point(s) have no distance or p in their metadata: a threshold fit needs both")
     points = [pt for pt in points if pt.counts.kept > 0]
-    distances = sorted({pt.distance for pt in points})
-    ps = sorted({pt.p for pt in points})
+    distances = sorted({cast(int, pt.distance) for pt in points})  # every point is placed: checked above
+    ps = sorted({cast(float, pt.p) for pt in points})
     if len(distances) < 2 or len(ps) < 3:
         raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
                             f"and {len(ps)} value(s) of p")
@@ -134,8 +134,8 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     mu_starts = [[inverse_mu] for inverse_mu in (0.5, 1.0, 2.0)] if correction else [[]]
     starts = [[p_start, 1.0, *mu_start] for p_start in (crossing, (ps[0] + ps[-1]) / 2) for mu_start in mu_starts]
     fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
-    params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (None, None)
-    if params is None or not ps[0] <= params[0] <= ps[-1]:
+    params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (np.array([math.nan]), math.nan)
+    if not ps[0] <= params[0] <= ps[-1]:  # False for NaN too: no fit converged
         return ThresholdFit.none(f"the curves cross near p = {crossing:.3g}, but the finite-size scaling fit did not "
                                  "converge inside the sampled range; sample more p values there", rate=rate)
     rng = np.random.default_rng(seed)
@@ -166,7 +166,7 @@ def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
 
 
 def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray, rounds: np.ndarray,
-             guess: Sequence[float]) -> tuple[np.ndarray, float] | None:
+             guess: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float] | None:
     """The nonlinear parameters (p_th, nu[, 1/mu]) from `guess`, and the fit's chi^2; None if it fails.
 
     A, B, C (and D) enter linearly, so for each (p_th, nu[, 1/mu]) they are solved by weighted least squares
@@ -199,8 +199,9 @@ def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray)
     """(p where successive distances' rates cross, geometric mean over distance pairs; "") or (None, why there is
     none)."""
     shot_rates = np.array([pt.rate for pt in points])
-    rate = dict(zip(((pt.distance, pt.p) for pt in points), per_round_rate(shot_rates, rounds=rounds).tolist()))
-    crossings, signs = [], set()
+    rate = dict(zip(((cast(int, pt.distance), cast(float, pt.p)) for pt in points), per_round_rate(shot_rates, rounds=rounds).tolist()))
+    crossings: list[float] = []
+    signs: set[float] = set()
     for small, large in zip(distances, distances[1:]):
         common = sorted(p for (dist, p) in rate if dist == small and (large, p) in rate)
         diffs = [rate[(large, p)] - rate[(small, p)] for p in common]
@@ -211,7 +212,7 @@ def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray)
                 break
     if crossings:
         return float(np.exp(np.mean(np.log(crossings)))), ""
-    ps = sorted({pt.p for pt in points})
+    ps = sorted({cast(float, pt.p) for pt in points})
     if signs <= {-1.0, 0.0}:
         return None, (f"no crossing in the sampled range: larger distances do better at every p, "
                 f"so the threshold is above p = {ps[-1]:g}")

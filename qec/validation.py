@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 from qec.errors import QecInputError
 
@@ -61,11 +61,11 @@ def check_metadata(metadata: Any) -> dict:
     if len(text) > MAX_METADATA_BYTES:
         raise QecInputError(f"metadata is {len(text):,} bytes of JSON; the limit is {MAX_METADATA_BYTES:,}")
     for key in _POSITIVE_INTEGER_KEYS:
-        if key in metadata and not (_is_integer(metadata[key]) and 1 <= metadata[key] <= MAX_COUNT):
+        if key in metadata and not (_is_integer(metadata[key]) and 1 <= cast(int, metadata[key]) <= MAX_COUNT):
             raise QecInputError(f"metadata {key!r} must be an integer >= 1, got {_shown(metadata[key])}")
     for key in _PROBABILITY_KEYS:
         value = metadata.get(key)
-        if key in metadata and not (_is_number(value) and 0 <= value <= 1):
+        if key in metadata and not (_is_number(value) and 0 <= cast(float, value) <= 1):
             raise QecInputError(f"metadata {key!r} must be a probability in [0, 1], got {_shown(value)}")
     for key in _TEXT_KEYS:
         if key in metadata and not isinstance(metadata[key], str):

@@ -105,14 +105,14 @@ class _Layout:
 
     def coordinates(self) -> list[tuple[int, list[float]]]:
         d = self.d
-        data = [(self.qubit(b, i), [2 * i, 2 * b]) for b in range(d) for i in range(d)]
+        data = [(self.qubit(b, i), [2.0 * i, 2.0 * b]) for b in range(d) for i in range(d)]
         return data + [(q, c) for q, c in self.ancilla_checks()]
 
     def ancilla_checks(self) -> list[tuple[int, list[float]]]:
         """Ancillas in measurement order, with their coordinates."""
         d = self.d
-        z = [(self.z_ancillas[b * (d - 1) + i], [2 * i + 1, 2 * b]) for b in range(d) for i in range(d - 1)]
-        x = [(self.x_ancillas[j], [-1, 2 * j + 1]) for j in range(d - 1)]
+        z = [(self.z_ancillas[b * (d - 1) + i], [2.0 * i + 1, 2.0 * b]) for b in range(d) for i in range(d - 1)]
+        x = [(self.x_ancillas[j], [-1.0, 2.0 * j + 1]) for j in range(d - 1)]
         return z + x
 
 

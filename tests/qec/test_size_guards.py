@@ -116,7 +116,7 @@ def test_collect_refuses_a_circuit_file_with_a_huge_repeat_before_the_store_is_m
 
 def test_subpackages_are_attributes_of_qec():
     assert "pymatching" in qec.decoders.names()
-    assert qec.codes.MAX_DETECTORS == 1_000_000 and callable(qec.mitigation.run)
+    assert qec.codes.MAX_DETECTORS == 1_000_000 and callable(qec.mitigation.mitigate_workload)
     with pytest.raises(AttributeError, match="module 'qec' has no attribute 'nope'"):
         qec.nope  # noqa: B018
     assert {"decoders", "mitigation", "codes", "study"} <= set(dir(qec))
