@@ -51,7 +51,7 @@ app = typer.Typer(
 )
 app.command("codes")(circuits.codes_command)
 app.command("circuit")(circuits.circuit_command)
-app.command("mitigate")(mitigate.mitigate_command)
+app.add_typer(mitigate.mitigate_app, name="mitigate")
 app.command("threshold")(study.threshold_command)
 app.command("collect")(study.collect_command)
 app.command("stats")(study.stats_command)
@@ -127,14 +127,25 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
 
 # Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.
 _FLAGS = {"workers": "--workers", "max_shots": "--max-shots", "max_errors": "--max-errors",
-          "precision": "--precision", "chunk_shots": "--chunk-shots"}
-_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(_FLAGS) + r")=")
+          "precision": "--precision", "chunk_shots": "--chunk-shots", "scheduler": "--scheduler",
+          "cluster": "--cluster", "qubits": "--qubits", "device": "--device", "method": "--method"}
+_SWITCHES = {"correction=True": "--correction", "correction=False": "--no-correction"}
+_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
 
 
 def _in_flag_terms(message: str) -> str:
-    """`message` with each `parameter=` that has a flag written as `--flag ` (workers=0 -> --workers 0,
-    max_shots= or max_errors= -> --max-shots or --max-errors)."""
-    return _PARAMETER.sub(lambda match: _FLAGS[match[1]] + " ", message)
+    """`message` with each `parameter=` that has a flag written as `--flag ` and each switch as its flag.
+
+    >>> _in_flag_terms("workers=0 is not allowed; use correction=False; scheduler= and cluster= are both given")
+    '--workers 0 is not allowed; use --no-correction; --scheduler and --cluster are both given'
+    """
+    def flag(match: re.Match[str]) -> str:
+        if match[1] in _SWITCHES:
+            return _SWITCHES[match[1]]
+        valued = match.end() < len(message) and not message[match.end()].isspace() and message[match.end()] not in ",;:"
+        return _FLAGS[match[2]] + (" " if valued else "")
+
+    return _PARAMETER.sub(flag, message)
 
 
 def _fail(message: str) -> int:

@@ -461,8 +461,8 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
     if path.exists() or path.is_symlink():
         _check_is_store(path)
         if not os.access(path, os.W_OK):
-            raise QecInputError(f"the store {path} is read-only: read it with stats/export/plot, or give a "
-                                "writable copy with --store")
+            raise QecInputError(f"the store {path} is read-only: read it with stats/export/plot, or write to a "
+                                "writable copy")
     elif not folder.is_dir():
         raise QecInputError(f"cannot create the store {path}: the folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -507,11 +507,11 @@ def _check_is_store(path: Path) -> None:
     if not os.access(path, os.R_OK):
         raise QecInputError(f"cannot read the store {path}: permission denied")
     if path.stat().st_size == 0:
-        raise QecInputError(f"{path} is an empty file, not a qec store: delete it or give another --store")
+        raise QecInputError(f"{path} is an empty file, not a qec store: delete it or give another store path")
     with open(path, "rb") as file:
         header = file.read(100)
     if not header.startswith(_SQLITE_HEADER):
-        raise QecInputError(f"{path} is not a qec store (not an SQLite file); give another path with --store")
+        raise QecInputError(f"{path} is not a qec store (not an SQLite file); give another store path")
     _recover_unfinished_write(path)
     try:
         connection = _connect(path, "mode=ro&immutable=1" if _idle_wal(path) else "mode=ro")
@@ -525,9 +525,9 @@ def _check_is_store(path: Path) -> None:
             connection.close()
     except sqlite3.DatabaseError as error:
         raise QecInputError(f"{path} is a corrupt qec store ({error}); it was left untouched: restore it from a "
-                            "copy, or give another path with --store") from None
+                            "copy, or give another store path") from None
     if meta.get("format") != FORMAT or not {"tasks", "chunks"} <= tables:
-        raise QecInputError(f"{path} is an SQLite database but not a qec store; give another path with --store")
+        raise QecInputError(f"{path} is an SQLite database but not a qec store; give another store path")
     version = meta.get("version", "")
     if not version.isdigit() or int(version) > VERSION:
         raise QecInputError(f"{path} was written by a newer qec (store format {version!r}; this qec reads up to "

@@ -91,7 +91,7 @@ def parse_distances(text: str) -> list[int]:
         raise QecInputError(f"malformed distance list {_quoted(text)}: use integers separated by commas, "
                             "e.g. 3,5,7") from None
     if not distances:
-        raise QecInputError("the distance list is empty: give at least one distance, e.g. --distance 3,5,7")
+        raise QecInputError("the distance list is empty: give at least one distance, e.g. 3,5,7")
     too_large = [d for d in distances if d > MAX_DISTANCE]
     if too_large:
         raise QecInputError(f"distance {shown_integer(too_large[0])} is too large; the limit is {MAX_DISTANCE:,} "

@@ -161,7 +161,7 @@ def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
     enough = len(set(distances)) >= MIN_DISTANCES_FOR_CORRECTION
     if correction and not enough:
         raise QecInputError(f"the finite-size correction needs >= {MIN_DISTANCES_FOR_CORRECTION} distances; got "
-                            f"{sorted(set(distances))}: add distances or drop --correction")
+                            f"{sorted(set(distances))}: add distances or use correction=False")
     return enough if correction is None else correction
 
 
