@@ -1,5 +1,9 @@
 """`qec mitigate WORKLOAD` and `qec mitigate logical FAMILY`: Mitiq on Aer, ideal vs noisy vs mitigated.
 
+`mitigate_app` is a Typer group with one subcommand per workload of `qec.mitigation.WORKLOADS` (each calls
+`mitigate_workload`) and `logical` (calls `mitigate_logical_memory`). A name that is neither is refused as
+an unknown workload, with the list; every list in the help is read from the library's registries.
+
 >>> from qec.cli.main import main
 >>> main(["mitigate", "ghz", "--qubits", "3", "--technique", "nope"])
 2
@@ -7,76 +11,158 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Optional
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from qec.errors import QecInputError
-from qec.mitigation import NoiseSpec, ZneOptions, run, run_logical
-from qec.mitigation.backends import gpu_available
+from qec import decoders
+from qec.cli.output import echo_json
+from qec.errors import QecInputError, unknown_choice
+from qec.mitigation import (
+    LOGICAL_FAMILIES,
+    TECHNIQUES,
+    WORKLOADS,
+    NoiseSpec,
+    ZneOptions,
+    mitigate_logical_memory,
+    mitigate_workload,
+)
+from qec.mitigation.backends import DEVICES, METHODS, gpu_available
+from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS
+from qec.mitigation.noise_models import NOISE_KEYS
 from qec.mitigation.report import MitigationReport
+from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_NOISE, WORKLOAD_ZNE_OPTIONS
+from qec.mitigation.techniques import FACTORIES, SCALINGS
 
 
-def mitigate_command(
-    workload: Annotated[str, typer.Argument(help="ghz, mirror, qaoa, tfim, grover, rb, or 'logical'.")],
-    family: Annotated[Optional[str], typer.Argument(help="With 'logical': repetition, shor or surface.")] = None,
-    qubits: Annotated[int, typer.Option(help="Qubits of the workload.")] = 4,
-    noise: Annotated[Optional[str], typer.Option(
-        help="Comma-separated key=value: p1, p2 (depolarizing), readout, t1, t2 (us), t1q, t2q (gate ns), "
-             "rotation (rad), or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
-             "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors). "
-             "Default p2=0.01 (logical: p2=0.01,readout=0.01).")] = None,
-    technique: Annotated[str, typer.Option(help="zne, pec, rem, ddd, cdr, rem+zne or none (logical: zne).")] = "zne",
-    factory: Annotated[str, typer.Option(
-        help="ZNE factory: richardson, linear, exponential or poly-exp.")] = "richardson",
-    scaling: Annotated[str, typer.Option(help="ZNE noise scaling: global, random or identity.")] = "global",
-    scale_factors: Annotated[Optional[str], typer.Option(
-        help="ZNE scale factors, comma-separated, >= 1 (default 1,3,5; logical: 1,1.5,2).")] = None,
-    device: Annotated[str, typer.Option(help="auto (GPU if there, else CPU), cpu or gpu.")] = "auto",
-    method: Annotated[str, typer.Option(help="auto, statevector, density_matrix or stabilizer.")] = "auto",
-    shots: Annotated[int, typer.Option(help="Shots per circuit.")] = 4000,
-    pec_samples: Annotated[int, typer.Option(help="Circuits PEC samples.")] = 200,
-    distance: Annotated[int, typer.Option(help="Code distance (logical).")] = 3,
-    rounds: Annotated[Optional[int], typer.Option(help="Syndrome rounds (logical; default: the distance).")] = None,
-    stim_shots: Annotated[int, typer.Option(help="Shots of Stim's twirled estimate (logical).")] = 100_000,
-    decoder: Annotated[str, typer.Option(help="Decoder of the syndromes (logical).")] = "pymatching",
-    seed: Annotated[int, typer.Option(help="Seed of the workload, sampling and simulation.")] = 0,
-    threads: Annotated[int, typer.Option(help="Aer threads (0: all cores).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+def _factors_text(factors: tuple[float, ...]) -> str:
+    return ",".join(f"{factor:g}" for factor in factors)
+
+
+_WORKLOAD_NOISE_TEXT, _LOGICAL_NOISE_TEXT = WORKLOAD_NOISE.describe(), LOGICAL_NOISE.describe()
+
+
+class _WorkloadGroup(TyperGroup):
+    """`qec mitigate`'s subcommands; a first argument that names none of them is an unknown workload."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            ctx.fail(f"Missing argument 'WORKLOAD': one of {_listed(WORKLOADS)}, or 'logical FAMILY'.")
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name = args[0] if args else None
+        if name is not None and name not in self.commands and not name.startswith("-") and not ctx.resilient_parsing:
+            raise unknown_choice("workload", name, WORKLOADS)
+        return super().resolve_command(ctx, args)
+
+
+mitigate_app = typer.Typer(
+    name="mitigate", cls=_WorkloadGroup, add_completion=False,
+    help="Run a workload, or a code's memory experiment (logical), on Aer noise, noisy and mitigated with Mitiq.")
+
+# Options of both kinds of run.
+Noise = Annotated[str, typer.Option(
+    help="Comma-separated key=value; the keys (the NoiseSpec field each sets; rotation in radians): "
+         + _listed(key if field == key else f"{key} ({field})" for key, field in NOISE_KEYS.items() if key != "fake")
+         + "; or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
+           "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors).")]
+Factory = Annotated[str, typer.Option(help=f"ZNE factory: {_listed(FACTORIES)}.")]
+Device = Annotated[str, typer.Option(help=f"{_listed(DEVICES)}; auto: the GPU if there is one, else the CPU.")]
+Method = Annotated[str, typer.Option(help=f"Aer's simulation method: {_listed(METHODS)}.")]
+Shots = Annotated[int, typer.Option(help="Shots per circuit.")]
+Seed = Annotated[int, typer.Option(help="Seed of the workload, sampling and simulation.")]
+Threads = Annotated[int, typer.Option(help="Aer threads (0: all cores).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+# Options of workload runs.
+Qubits = Annotated[int, typer.Option(help="Qubits of the workload.")]
+Technique = Annotated[str, typer.Option(help=f"Mitigation technique: {_listed(TECHNIQUES)}.")]
+Scaling = Annotated[str, typer.Option(help=f"ZNE noise scaling: {_listed(SCALINGS)}.")]
+PecSamples = Annotated[int, typer.Option(help="Circuits PEC samples.")]
+WorkloadScaleFactors = Annotated[str | None, typer.Option(
+    help="ZNE scale factors, comma-separated, >= 1.", show_default=_factors_text(WORKLOAD_ZNE_OPTIONS.scale_factors))]
+# Options of logical runs.
+Family = Annotated[str | None, typer.Argument(
+    metavar="FAMILY", help=f"The code: {_listed(LOGICAL_FAMILIES)}.", show_default=False)]
+Distance = Annotated[int, typer.Option(help="Code distance.")]
+Rounds = Annotated[int | None, typer.Option(help="Syndrome rounds (default: the distance).")]
+StimShots = Annotated[int, typer.Option(help="Shots of Stim's twirled estimate.")]
+Decoder = Annotated[str, typer.Option(help=f"Decoder of the syndromes: {_listed(decoders.names())}.")]
+LogicalScaleFactors = Annotated[str | None, typer.Option(
+    help="ZNE scale factors, comma-separated, >= 1, the first 1 (gates folded at random).",
+    show_default=_factors_text(LOGICAL_ZNE_OPTIONS.scale_factors))]
+# The other kind's options, hidden: before `logical` was a subcommand of its own, one command took every option
+# for both kinds of run and ignored those of the other kind, so command lines that give them still run.
+IgnoredInt = Annotated[int | None, typer.Option(hidden=True)]
+IgnoredText = Annotated[str | None, typer.Option(hidden=True)]
+
+
+def _workload_command(name: str) -> Callable[..., None]:
+    """The `qec mitigate NAME` command of the workload `name`."""
+
+    def command(
+        qubits: Qubits = 4, noise: Noise = _WORKLOAD_NOISE_TEXT, technique: Technique = "zne",
+        factory: Factory = WORKLOAD_ZNE_OPTIONS.factory, scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
+        scale_factors: WorkloadScaleFactors = None, device: Device = "auto", method: Method = "auto",
+        shots: Shots = 4000, pec_samples: PecSamples = 200, seed: Seed = 0, threads: Threads = 0,
+        as_json: AsJson = False,
+        distance: IgnoredInt = None, rounds: IgnoredInt = None, stim_shots: IgnoredInt = None,
+        decoder: IgnoredText = None,
+    ) -> None:
+        factors = _scale_factors(scale_factors) if scale_factors else WORKLOAD_ZNE_OPTIONS.scale_factors
+        with Console(stderr=True).status(f"running {name} on Aer ..."):
+            report = mitigate_workload(name, qubits=qubits, noise=NoiseSpec.parse(noise), technique=technique,
+                                       device=device, method=method, shots=shots, seed=seed, threads=threads,
+                                       pec_samples=pec_samples, zne_options=ZneOptions(factory, scaling, factors))
+        if as_json:
+            echo_json(report.as_dict())
+            return
+        _print(report, device)
+
+    return command
+
+
+for _name, _make in WORKLOADS.items():  # the help of each: the first line of its function's docstring
+    mitigate_app.command(_name, help=(_make.__doc__ or _name).strip().splitlines()[0])(_workload_command(_name))
+
+
+@mitigate_app.command("logical")
+def logical_command(
+    family: Family = None, distance: Distance = 3, rounds: Rounds = None,
+    noise: Noise = _LOGICAL_NOISE_TEXT, factory: Factory = LOGICAL_ZNE_OPTIONS.factory,
+    scale_factors: LogicalScaleFactors = None, device: Device = "auto", method: Method = "auto",
+    shots: Shots = 4000, stim_shots: StimShots = 100_000, decoder: Decoder = "pymatching", seed: Seed = 0,
+    threads: Threads = 0, as_json: AsJson = False,
+    technique: Annotated[str, typer.Option(hidden=True)] = "zne", qubits: IgnoredInt = None,
+    scaling: IgnoredText = None, pec_samples: IgnoredInt = None,
 ) -> None:
-    """Run a workload (or a code's memory experiment) on Aer noise, noisy and mitigated with Mitiq."""
-    factors = _scale_factors(scale_factors or ("1,1.5,2" if workload == "logical" else "1,3,5"))
-    console = Console(stderr=True)
-    with console.status(f"running {workload} on Aer ..."):
-        if workload == "logical":
-            if family is None:
-                raise QecInputError("'qec mitigate logical' needs a FAMILY: repetition, shor or surface")
-            if technique != "zne":
-                raise QecInputError(f"logical runs take --technique zne, not {technique!r}")
-            spec = NoiseSpec.parse(noise if noise is not None else "p2=0.01,readout=0.01")
-            logical = run_logical(family, distance=distance, rounds=rounds, noise=spec, device=device, method=method,
-                                  shots=shots, stim_shots=stim_shots, decoder=decoder, seed=seed, threads=threads,
-                                  zne_options=ZneOptions(factory, "random", factors))
-            report, extra = logical.mitigation, logical.to_json()
-        else:
-            if family is not None:
-                raise QecInputError(f"unexpected argument {family!r}: only 'logical' takes a FAMILY")
-            spec = NoiseSpec.parse(noise if noise is not None else "p2=0.01")
-            report = run(workload, qubits=qubits, noise=spec, technique=technique, device=device, method=method,
-                         shots=shots, seed=seed, threads=threads, pec_samples=pec_samples,
-                         zne_options=ZneOptions(factory, scaling, factors))
-            extra = report.to_json()
+    """A code's memory experiment on Aer: its logical error rate noisy, beside Stim's Pauli-twirled estimate,
+    and mitigated with ZNE."""
+    factors = _scale_factors(scale_factors) if scale_factors else LOGICAL_ZNE_OPTIONS.scale_factors
+    if family is None:
+        raise QecInputError(f"'qec mitigate logical' needs a FAMILY: {_listed(LOGICAL_FAMILIES)}")
+    if technique != "zne":
+        raise QecInputError(f"logical runs take --technique zne, not {technique!r}")
+    with Console(stderr=True).status(f"running logical {family} on Aer ..."):
+        logical = mitigate_logical_memory(family, distance=distance, rounds=rounds, noise=NoiseSpec.parse(noise),
+                                          device=device, method=method, shots=shots, stim_shots=stim_shots,
+                                          decoder=decoder, seed=seed, threads=threads,
+                                          zne_options=ZneOptions(factory, "random", factors))
     if as_json:
-        typer.echo(json.dumps(extra))
+        echo_json(logical.as_dict())
         return
-    _print(report, device)
-    if workload == "logical":
-        typer.echo(f"logical error rate: noisy {logical.logical_error_rate_noisy:.4g} "
-                   f"± {logical.logical_error_rate_noisy_standard_error:.2g} (Aer), "
-                   f"mitigated {logical.logical_error_rate_mitigated:.4g}, "
-                   f"Stim (Pauli-twirled) {logical.stim_estimate:.4g} ± {logical.stim_estimate_standard_error:.2g}")
+    _print(logical.mitigation, device)
+    typer.echo(f"logical error rate: noisy {logical.logical_error_rate_noisy:.4g} "
+               f"± {logical.logical_error_rate_noisy_standard_error:.2g} (Aer), "
+               f"mitigated {logical.logical_error_rate_mitigated:.4g}, "
+               f"Stim (Pauli-twirled) {logical.stim_estimate:.4g} ± {logical.stim_estimate_standard_error:.2g}")
 
 
 def _print(report: MitigationReport, requested_device: str) -> None:

@@ -1,11 +1,12 @@
-"""Aer simulators behind one batched Mitiq `Executor`: device and method choice, memory check.
+"""Aer simulators behind one batched Mitiq `Executor`: device and method choice, and whether the state fits.
 
 `aer_backend(...)` picks the device (`"auto"`: the GPU when qiskit-aer-gpu sees a CUDA device, else the
 CPU; `"gpu"` with no GPU is an error), the method (see `choose_method`) and refuses, before allocating, a
-circuit whose state would not fit in memory (`check_memory`: Aer's qubit limit for the method, then the
+circuit whose state would not fit (`check_state_fits`: Aer's qubit limit for the method, then the
 state's bytes against the device's free memory). `check_host_memory` is the same refusal for what a run
 holds on the host besides the state (measurement records, REM matrices), and `check_run_options` bounds
-shots, seed and threads. `Backend.executor()` is a Mitiq `Executor` whose function
+shots, seed and threads. `Backend.run` returns Mitiq `MeasurementResult`s, `Backend.measurement_records`
+each shot's bits in order (for decoding). `Backend.executor()` is a Mitiq `Executor` whose function
 measures every circuit of a batch in each group of an observable, sends them all to Aer in one `run` call
 and returns the observable's expectation per circuit.
 
@@ -40,7 +41,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit_aer import AerSimulator
 
 from qec.codes import approximate, shown_integer
-from qec.errors import QecInputError
+from qec.errors import QecInputError, unknown_choice
 from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors
 
 DEVICES = ("auto", "cpu", "gpu")
@@ -85,11 +86,12 @@ class Backend:
         """
         return self._run(circuits)[0]
 
-    def run_memory(self, circuits: Sequence[QuantumCircuit]) -> list[np.ndarray]:
-        """Per-shot bits of each circuit: bool arrays of shape (shots, num_clbits), column j = clbit j."""
+    def measurement_records(self, circuits: Sequence[QuantumCircuit]) -> list[np.ndarray]:
+        """Runs all `circuits` in one Aer call; each one's measurement record, shot by shot: a bool array of
+        shape (shots, num_clbits), column j = clbit j (Aer's per-shot `memory`)."""
         compiled = self._compile(circuits)
         result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed, memory=True).result()
-        return [_memory_bits(result.get_memory(i)) for i in range(len(circuits))]
+        return [_bit_array(result.get_memory(i)) for i in range(len(circuits))]
 
     def executor(self, observable: Observable, *, readout: float | Sequence[float] = 0.0,
                  max_batch_size: int = MAX_BATCH_SIZE) -> mitiq.Executor:
@@ -179,7 +181,7 @@ def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, 
 def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, method: str, stabilizer_ok: bool,
                       mid_circuit: bool) -> tuple[str, str]:
     """Aer's device ("CPU" or "GPU") and method for circuits of `num_qubits` qubits, checked to fit
-    (`check_memory`) before anything is built or allocated.
+    (`check_state_fits`) before anything is built or allocated.
 
     `stabilizer_ok`: the circuits are Clifford and the noise Pauli; `mid_circuit`: they reset (so measure)
     mid-circuit. Raises QecInputError as `aer_backend` describes.
@@ -188,9 +190,9 @@ def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, 
     ('CPU', 'stabilizer')
     """
     if device not in DEVICES:
-        raise QecInputError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+        raise unknown_choice("device", device, DEVICES)
     if method not in METHODS:
-        raise QecInputError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+        raise unknown_choice("method", method, METHODS)
     aer_device = resolve_device(device)
     noisy = noise is not None and noise != NoiseSpec()
     chosen = method if method != "auto" else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy,
@@ -203,7 +205,7 @@ def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, 
             raise QecInputError("Aer's stabilizer method runs on the CPU only: use --device cpu or auto, or "
                                 "--method statevector for the GPU")
         aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
-    check_memory(num_qubits, method=chosen, device=aer_device)
+    check_state_fits(num_qubits, method=chosen, device=aer_device)
     return aer_device, chosen
 
 
@@ -216,13 +218,25 @@ def check_run_options(*, shots: int, seed: int | None, threads: int) -> None:
     ...
     qec.errors.QecInputError: shots must be an integer in [1, 10,000,000], got 0: give e.g. 4000
     """
-    for name, value, low, high, fix in [("shots", shots, 1, MAX_SHOTS, "give e.g. 4000"),
-                                        ("seed", seed, 0, MAX_SEED, "give a seed such as 0"),
-                                        ("threads", threads, 0, MAX_THREADS, "give 0 for all cores")]:
-        if name == "seed" and value is None:
-            continue
-        if not _is_integer(value) or not low <= value <= high:
-            raise QecInputError(f"{name} must be an integer in [{low:,}, {high:,}], got {_shown(value)}: {fix}")
+    check_integer(shots, name="shots", low=1, high=MAX_SHOTS, fix="give e.g. 4000")
+    if seed is not None:
+        check_integer(seed, name="seed", low=0, high=MAX_SEED, fix="give a seed such as 0")
+    check_integer(threads, name="threads", low=0, high=MAX_THREADS, fix="give 0 for all cores")
+
+
+def check_integer(value: int, *, name: str, low: int, high: int, fix: str) -> None:
+    """Raises QecInputError, naming the parameter `name` and ending with `fix`, unless `value` is an integer
+    (a Python or NumPy one, not a bool) in [low, high].
+
+    >>> check_integer(10**20, name="shots", low=1, high=100, fix="give e.g. 10")
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: shots must be an integer in [1, 100], got 1e+20: give e.g. 10
+    """
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not integer or not low <= value <= high:
+        shown = shown_integer(value) if integer else repr(value)
+        raise QecInputError(f"{name} must be an integer in [{low:,}, {high:,}], got {shown}: {fix}")
 
 
 def choose_method(num_qubits: int, *, clifford: bool, noisy: bool, mid_circuit: bool = False) -> str:
@@ -279,11 +293,12 @@ def state_bytes(num_qubits: int, method: str) -> int:
     return _BYTES_PER_AMPLITUDE << exponent
 
 
-def check_memory(num_qubits: int, *, method: str, device: str) -> None:
-    """Raises QecInputError when Aer's `method` cannot hold `num_qubits` qubits: beyond `AER_MAX_QUBITS`, or a
-    state that would not fit in the device's free memory. Only arithmetic: nothing is allocated.
+def check_state_fits(num_qubits: int, *, method: str, device: str) -> None:
+    """Raises QecInputError when Aer's `method` cannot hold a state of `num_qubits` qubits: beyond
+    `AER_MAX_QUBITS`, or a state that would not fit in the device's free memory. Only arithmetic: nothing is
+    allocated.
 
-    >>> check_memory(50_000, method="stabilizer", device="CPU")  # doctest: +ELLIPSIS
+    >>> check_state_fits(50_000, method="stabilizer", device="CPU")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     qec.errors.QecInputError: 50,000 qubits are more than any Aer method holds: the stabilizer method takes at most ...
@@ -327,14 +342,6 @@ def _bytes_text(count: int) -> str:
     return f"{count / 2**30:.3g} GiB"
 
 
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _shown(value) -> str:
-    return shown_integer(value) if _is_integer(value) else repr(value)
-
-
 def _free_bytes(device: str) -> int:
     """Free memory of the device: the host's available RAM, or the GPU's free memory from nvidia-smi."""
     if device == "GPU" and shutil.which("nvidia-smi"):
@@ -359,7 +366,7 @@ def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> Meas
     measured = {circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
                 for i in circuit.data if i.operation.name == "measure"}
     keys = list(counts)
-    bits = _memory_bits(keys)
+    bits = _bit_array(keys)
     rows = np.repeat(bits, [counts[key] for key in keys], axis=0)
     columns = sorted(measured)
     return MeasurementResult(rows[:, columns].astype(int).tolist(), qubit_indices=tuple(measured[c] for c in columns))
@@ -384,7 +391,7 @@ def _tensored_inverse(rates: Sequence[float], qubits: Sequence[int]) -> np.ndarr
     return rem.generate_tensored_inverse_confusion_matrix(len(matrices), matrices)
 
 
-def _memory_bits(keys: list[str]) -> np.ndarray:
+def _bit_array(keys: list[str]) -> np.ndarray:
     """Aer's bit strings (clbit 0 rightmost, registers space-separated) as bools, column j = clbit j."""
     text = [key.replace(" ", "")[::-1] for key in keys]
     return np.array([[c == "1" for c in row] for row in text], dtype=bool).reshape(len(keys), -1)

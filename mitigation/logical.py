@@ -17,13 +17,14 @@ Aer's measurement records become detection events through Stim's `compile_m2d_co
 unitary folding of the gates (`fold_gates`; Mitiq's own folding refuses mid-circuit measurements), runs
 all scaled circuits in one Aer call, and extrapolates <Z_L> = 1 - 2 p_L to zero noise with a Mitiq
 factory. p_L of a distance-d code grows like (scale * p)^((d+1)/2) at small scales, so scale factors near
-1 (the default 1, 1.5, 2) suit a polynomial fit better than 1, 3, 5.
+1 (the default, `LOGICAL_ZNE_OPTIONS`: 1, 1.5, 2) suit a polynomial fit better than 1, 3, 5.
 
 Size guards: `LogicalSize.of` reads the qubits, classical bits and an upper bound on the Qiskit
 instructions from the Stim circuit before it is flattened; `build` refuses more than `MAX_LOGICAL_OPERATIONS`
-instructions or `AER_MAX_QUBITS` qubits, and `check_logical_run` (which `run_logical` calls before building)
-also checks the folded circuits, Aer's state for the chosen method and the measurement records against
-free memory, and `MAX_STIM_SHOTS`. The Stim estimate samples in chunks of at most 64 MiB of detection events.
+instructions or `AER_MAX_QUBITS` qubits, and `check_logical_run` (which `runs.mitigate_logical_memory` calls
+before building) also checks the folded circuits, Aer's state for the chosen method and the measurement
+records against free memory, and `MAX_STIM_SHOTS`. The Stim estimate samples in chunks of at most 64 MiB of
+detection events.
 
 >>> from qec.mitigation.logical import LogicalExperiment
 >>> from qec.mitigation.noise_models import NoiseSpec
@@ -43,10 +44,17 @@ import stim
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from qec import codes, decoders
-from qec.codes import approximate, shown_integer
+from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1, used_qubits
+from qec.codes import approximate
 from qec.errors import QecInputError
-from qec.mitigation.backends import (AER_MAX_QUBITS, Backend, check_host_memory, check_run_options,
-                                     device_and_method)
+from qec.mitigation.backends import (
+    AER_MAX_QUBITS,
+    Backend,
+    check_host_memory,
+    check_integer,
+    check_run_options,
+    device_and_method,
+)
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.techniques import ZneOptions
 
@@ -62,10 +70,11 @@ _STIM_CHUNK_BYTES = 2**26
 # Aer's records (memory=True) per measured bit: its bit string, our reversed copy, a Python list of bools
 # (8 bytes a bit) and the bool array, for one circuit at a time, plus the arrays of every circuit kept.
 _RECORD_BYTES_PER_BIT = 12
-_ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "QUBIT_COORDS", "SHIFT_COORDS", "TICK"}
 # Stim gates outside the Z basis, rewritten into H + Z-basis gates (measurement count unchanged).
 _REWRITES = {"RX": ("R", "H"), "MX": ("H", "M"), "MRX": ("H", "MR", "H")}
 _UNITARIES = {"H": "h", "CX": "cx", "CZ": "cz", "I": "id"}
+# ZNE of logical runs: Richardson through scale factors near 1 (see the module docstring); gates folded at random.
+LOGICAL_ZNE_OPTIONS = ZneOptions(scale_factors=(1.0, 1.5, 2.0))
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ class LogicalSize:
 
     @classmethod
     def of(cls, circuit: stim.Circuit) -> LogicalSize:
-        qubits = len(_used_qubits(circuit))
+        qubits = len(used_qubits(circuit))
         gates, touched = _gate_count(circuit)
         idles = max(0, qubits * (circuit.num_ticks + 1) - touched)
         return cls(qubits, circuit.num_measurements, gates + idles, circuit.num_detectors)
@@ -211,13 +220,13 @@ class LogicalZne:
         return (1 - self.mitigated_expectation) / 2
 
 
-def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: ZneOptions = ZneOptions(),
+def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: ZneOptions = LOGICAL_ZNE_OPTIONS,
                 decoder: str = "pymatching") -> LogicalZne:
     """Runs the folded circuits in one Aer call, decodes each, and extrapolates <Z_L> with Mitiq's factory."""
     if options.scale_factors[0] != 1:
         raise QecInputError("logical ZNE needs scale factor 1 first (the unmitigated run), "
                             f"got {options.scale_factors}")
-    records = backend.run_memory(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
+    records = backend.measurement_records(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
     rates = tuple(experiment.logical_rate(bits, decoder=decoder) for bits in records)
     expectations = [1 - 2 * rate.rate for rate in rates]
     factory = options.factory_object()
@@ -230,7 +239,7 @@ def check_logical_run(size: LogicalSize, *, noise: NoiseSpec, device: str = "aut
                       shots: int = 2000, stim_shots: int = 100_000, scale_factors: Sequence[float] = (1.0,),
                       seed: int | None = 0, threads: int = 0) -> tuple[str, str]:
     """Refuses (QecInputError), before anything is built, a logical run that cannot fit: its folded
-    circuits (`LogicalSize.check`), its state for the method Aer would use (`backends.check_memory`), Aer's
+    circuits (`LogicalSize.check`), its state for the method Aer would use (`backends.check_state_fits`), Aer's
     measurement records (shots x classical bits x circuits) against free memory, and shots, stim_shots,
     seed and threads beyond their limits. Returns Aer's device and method.
 
@@ -251,15 +260,12 @@ def check_logical_run(size: LogicalSize, *, noise: NoiseSpec, device: str = "aut
 
 
 def _check_stim_shots(stim_shots: int) -> None:
-    if isinstance(stim_shots, bool) or not isinstance(stim_shots, int) or not 1 <= stim_shots <= MAX_STIM_SHOTS:
-        shown = shown_integer(stim_shots) if isinstance(stim_shots, int) else repr(stim_shots)
-        raise QecInputError(f"stim_shots must be an integer in [1, {MAX_STIM_SHOTS:,}], got {shown}: "
-                            "give e.g. 100000")
+    check_integer(stim_shots, name="stim_shots", low=1, high=MAX_STIM_SHOTS, fix="give e.g. 100000")
 
 
 def _code_circuit(family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str) -> stim.Circuit:
     """The family's noiseless memory circuit (size-checked by `qec.codes`), for a family and noise logical runs take."""
-    if family not in LOGICAL_FAMILIES:
+    if family not in LOGICAL_FAMILIES:  # "for logical runs": qec.codes has more families than these
         raise QecInputError(f"unknown family {family!r} for logical runs: "
                             f"choose one of {', '.join(LOGICAL_FAMILIES)}")
     if noise.fake_backend is not None:
@@ -277,23 +283,12 @@ def _gate_count(circuit: stim.Circuit) -> tuple[int, int]:
             body_gates, body_touched = _gate_count(instruction.body_copy())
             gates += instruction.repeat_count * body_gates
             touched += instruction.repeat_count * body_touched
-        elif instruction.name not in _ANNOTATIONS:
+        elif instruction.name not in ANNOTATIONS:
             targets = sum(1 for t in instruction.targets_copy() if t.is_qubit_target)
             per_target = len(_REWRITES.get(instruction.name, ("",))) * (2 if instruction.name == "MR" else 1)
             gates += targets * per_target // (2 if instruction.name in ("CX", "CZ") else 1)
             touched += targets
     return gates, touched
-
-
-def _used_qubits(circuit: stim.Circuit) -> set[int]:
-    """Qubits some gate acts on, read from the circuit as written (each REPEAT body once)."""
-    used: set[int] = set()
-    for instruction in circuit:
-        if isinstance(instruction, stim.CircuitRepeatBlock):
-            used |= _used_qubits(instruction.body_copy())
-        elif instruction.name not in _ANNOTATIONS:
-            used.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
-    return used
 
 
 def fold_gates(circuit: QuantumCircuit, scale: float, *, seed: int | None = None) -> QuantumCircuit:
@@ -324,14 +319,14 @@ def fold_gates(circuit: QuantumCircuit, scale: float, *, seed: int | None = None
 
 def to_qiskit(z_basis: stim.Circuit) -> QuantumCircuit:
     """The Qiskit circuit of a Z-basis Stim circuit: qubits renumbered densely, one clbit per measurement."""
-    used = sorted({t.value for i in z_basis if i.name not in _ANNOTATIONS for t in i.targets_copy() if t.is_qubit_target})
+    used = sorted(used_qubits(z_basis))
     index = {q: i for i, q in enumerate(used)}
     circuit = QuantumCircuit(QuantumRegister(len(used), "q"), ClassicalRegister(z_basis.num_measurements, "m"))
     measured = 0
     for instruction in z_basis:
         name = instruction.name
         qubits = [index[t.value] for t in instruction.targets_copy() if t.is_qubit_target]
-        if name in _ANNOTATIONS:
+        if name in ANNOTATIONS:
             continue
         if name in ("R", "MR", "M"):
             for q in qubits:
@@ -359,18 +354,17 @@ def twirled(z_basis: stim.Circuit, noise: NoiseSpec) -> stim.Circuit:
             out.append("X_ERROR", qubits, noise.readout)
         out.append(instruction)
         if name in ("H", "I"):
-            _channel(out, "DEPOLARIZE1", qubits, noise.depolarizing_1q)
-            _pauli_channel(out, qubits, after_1q)
+            append_channel(out, "DEPOLARIZE1", qubits, noise.depolarizing_1q)
+            append_pauli_channel_1(out, qubits, after_1q)
         elif name in ("CX", "CZ"):
-            _channel(out, "DEPOLARIZE2", qubits, noise.depolarizing_2q)
-            _pauli_channel(out, qubits, after_2q)
+            append_channel(out, "DEPOLARIZE2", qubits, noise.depolarizing_2q)
+            append_pauli_channel_1(out, qubits, after_2q)
     return out
 
 
 def _z_basis_with_idles(circuit: stim.Circuit) -> stim.Circuit:
     """The flattened circuit with X-basis gates rewritten and `I` on each qubit idle in a layer (between TICKs)."""
-    qubits = sorted({t.value for i in circuit.flattened() for t in i.targets_copy()
-                     if t.is_qubit_target and i.name not in _ANNOTATIONS})
+    qubits = sorted(used_qubits(circuit))
     out, layer, touched = stim.Circuit(), stim.Circuit(), set()
     for instruction in circuit.flattened():
         name = instruction.name
@@ -382,23 +376,14 @@ def _z_basis_with_idles(circuit: stim.Circuit) -> stim.Circuit:
             out.append("TICK")
             layer, touched = stim.Circuit(), set()
             continue
-        if name not in _ANNOTATIONS:
+        if name not in ANNOTATIONS:
             touched.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
         if name in _REWRITES:
             for part in _REWRITES[name]:
                 layer.append(part, instruction.targets_copy())
-        elif name in _ANNOTATIONS or name in _UNITARIES or name in ("R", "M", "MR"):
+        elif name in ANNOTATIONS or name in _UNITARIES or name in ("R", "M", "MR"):
             layer.append(instruction)
         else:
             raise QecInputError(f"logical runs support R/RX/H/CX/CZ/M/MX/MR/MRX circuits, and this one has {name}")
     return out + layer
 
-
-def _channel(out: stim.Circuit, name: str, qubits: list[int], p: float) -> None:
-    if p > 0:
-        out.append(name, qubits, p)
-
-
-def _pauli_channel(out: stim.Circuit, qubits: list[int], probabilities: tuple[float, float, float]) -> None:
-    if any(p > 0 for p in probabilities):
-        out.append("PAULI_CHANNEL_1", qubits, list(probabilities))

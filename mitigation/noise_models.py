@@ -43,15 +43,15 @@ from qiskit_aer.noise import (
     thermal_relaxation_error,
 )
 
-from qec.errors import QecInputError
+from qec.errors import QecInputError, unknown_choice
 
 GATES_1Q = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "u", "u1", "u2", "u3",
             "p", "r")
 GATES_2Q = ("cx", "cy", "cz", "swap", "ecr", "rzz", "iswap")
 
-# --noise keys: the short name the CLI takes -> the NoiseSpec field.
-_KEYS = {"p1": "depolarizing_1q", "p2": "depolarizing_2q", "readout": "readout", "t1": "t1_us", "t2": "t2_us",
-         "t1q": "gate_1q_ns", "t2q": "gate_2q_ns", "rotation": "over_rotation", "fake": "fake_backend"}
+# The keys of `NoiseSpec.parse` (the CLI's --noise): the short name -> the NoiseSpec field.
+NOISE_KEYS = {"p1": "depolarizing_1q", "p2": "depolarizing_2q", "readout": "readout", "t1": "t1_us", "t2": "t2_us",
+              "t1q": "gate_1q_ns", "t2q": "gate_2q_ns", "rotation": "over_rotation", "fake": "fake_backend"}
 _PROBABILITIES = ("depolarizing_1q", "depolarizing_2q", "readout")
 
 
@@ -89,7 +89,7 @@ class NoiseSpec:
             given = [field.name for field in dataclasses.fields(self)
                      if field.name != "fake_backend" and getattr(self, field.name) != field.default]
             if given:
-                names = {field: key for key, field in _KEYS.items()}
+                names = {field: key for key, field in NOISE_KEYS.items()}
                 raise QecInputError(f"fake={self.fake_backend} brings that device's calibrated noise, so "
                                     f"{', '.join(names[name] for name in given)} would be ignored: give either "
                                     "fake=NAME alone or rates (p1, p2, readout, ...)")
@@ -104,14 +104,14 @@ class NoiseSpec:
         values: dict[str, float | str] = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, _, value = item.partition("=")
-            if key not in _KEYS or not value:
+            if key not in NOISE_KEYS or not value:
                 raise QecInputError(f"bad noise term {item!r}: use comma-separated key=value with keys "
-                                    f"{', '.join(_KEYS)} (e.g. 'p2=0.01,readout=0.02')")
+                                    f"{', '.join(NOISE_KEYS)} (e.g. 'p2=0.01,readout=0.02')")
             if key == "fake":
-                values[_KEYS[key]] = value
+                values[NOISE_KEYS[key]] = value
                 continue
             try:
-                values[_KEYS[key]] = float(value)
+                values[NOISE_KEYS[key]] = float(value)
             except ValueError:
                 raise QecInputError(f"noise term {item!r} needs a number, e.g. {key}=0.01") from None
         return cls(**values)
@@ -167,7 +167,7 @@ class NoiseSpec:
     def describe(self) -> str:
         """The non-default fields as the `--noise` text that parses back to this spec."""
         default = NoiseSpec()
-        names = {field: key for key, field in _KEYS.items()}
+        names = {field: key for key, field in NOISE_KEYS.items()}
         return ",".join(f"{names[f.name]}={getattr(self, f.name)}" for f in dataclasses.fields(self)
                         if getattr(self, f.name) != getattr(default, f.name)) or "none"
 
@@ -187,7 +187,7 @@ def fake_backend(name: str):
     """
     known = fake_backend_names(name)
     if name not in known:
-        raise QecInputError(f"unknown fake backend {name!r}: choose one of {', '.join(known)}")
+        raise unknown_choice("fake backend", name, known)
     from qiskit_ibm_runtime import fake_provider
 
     return getattr(fake_provider, name)()
@@ -215,7 +215,7 @@ def fake_readout_errors(backend) -> tuple[float, ...]:
     That is the target's `measure` error, which `NoiseModel.from_backend` (so `AerSimulator.from_backend`)
     applies as a symmetric readout error; 0 where the snapshot has none.
     """
-    measure = backend.target["measure"] if "measure" in backend.target else {}
+    measure = backend.target.get("measure", {})
     errors = []
     for qubit in range(backend.num_qubits):
         properties = measure.get((qubit,))

@@ -1,4 +1,4 @@
-"""Frozen results of a mitigation run, with the JSON object `qec mitigate --json` prints.
+"""Frozen results of a mitigation run; `as_dict()` is the JSON object `qec mitigate --json` prints.
 
 >>> from qec.mitigation.report import MitigationReport, error_reduction
 >>> error_reduction(ideal=1.0, noisy=0.5, mitigated=0.75)
@@ -43,7 +43,7 @@ class MitigationReport:
     def error_reduction(self) -> float:
         return error_reduction(ideal=self.ideal, noisy=self.noisy, mitigated=self.mitigated)
 
-    def to_json(self) -> dict[str, float | int | str | None]:
+    def as_dict(self) -> dict[str, float | int | str | None]:
         """The keys the CLI prints with --json (an exact mitigated value gives error_reduction None)."""
         reduction = self.error_reduction
         return {"workload": self.workload, "technique": self.technique, "device": self.device, "ideal": self.ideal,
@@ -67,8 +67,8 @@ class LogicalReport:
     stim_estimate: float
     stim_estimate_standard_error: float
 
-    def to_json(self) -> dict[str, float | int | str | None]:
+    def as_dict(self) -> dict[str, float | int | str | None]:
         """The keys the CLI prints with --json for `qec mitigate logical`."""
-        return {**self.mitigation.to_json(), "logical_error_rate_noisy": self.logical_error_rate_noisy,
+        return {**self.mitigation.as_dict(), "logical_error_rate_noisy": self.logical_error_rate_noisy,
                 "logical_error_rate_mitigated": self.logical_error_rate_mitigated,
                 "stim_estimate": self.stim_estimate}

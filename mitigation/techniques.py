@@ -48,9 +48,8 @@ from mitiq.zne.inference import ExpFactory, LinearFactory, PolyExpFactory, Richa
 from mitiq.zne.scaling import fold_gates_at_random, fold_global, insert_id_layers
 from qiskit import QuantumCircuit, transpile
 
-from qec.codes import shown_integer
-from qec.errors import QecInputError
-from qec.mitigation.backends import Backend, aer_backend
+from qec.errors import QecInputError, unknown_choice
+from qec.mitigation.backends import Backend, aer_backend, check_integer
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.workloads import Workload
 
@@ -85,9 +84,9 @@ class ZneOptions:
 
     def __post_init__(self):
         if self.factory not in FACTORIES:
-            raise QecInputError(f"unknown ZNE factory {self.factory!r}: choose one of {', '.join(FACTORIES)}")
+            raise unknown_choice("ZNE factory", self.factory, FACTORIES)
         if self.scaling not in SCALINGS:
-            raise QecInputError(f"unknown ZNE scaling {self.scaling!r}: choose one of {', '.join(SCALINGS)}")
+            raise unknown_choice("ZNE scaling", self.scaling, SCALINGS)
         factors = self.scale_factors
         if not 2 <= len(factors) <= MAX_SCALE_FACTORS or not all(
                 isinstance(s, (int, float)) and 1 <= s <= MAX_SCALE_FACTOR for s in factors):  # False for NaN
@@ -162,11 +161,9 @@ def check_technique(technique: str, noise: NoiseSpec, *, qubits: int = 1, pec_sa
     qec.errors.QecInputError: REM on 20 qubits inverts a 2^20 x 2^20 confusion matrix; the limit is 12 qubits: ...
     """
     if technique not in TECHNIQUES:
-        raise QecInputError(f"unknown technique {technique!r}: choose one of {', '.join(TECHNIQUES)}")
-    if technique == "pec" and (isinstance(pec_samples, bool) or not isinstance(pec_samples, int)
-                               or not 1 <= pec_samples <= MAX_PEC_SAMPLES):
-        shown = shown_integer(pec_samples) if isinstance(pec_samples, int) else repr(pec_samples)
-        raise QecInputError(f"pec_samples must be an integer in [1, {MAX_PEC_SAMPLES:,}], got {shown}: give e.g. 200")
+        raise unknown_choice("technique", technique, TECHNIQUES)
+    if technique == "pec":
+        check_integer(pec_samples, name="pec_samples", low=1, high=MAX_PEC_SAMPLES, fix="give e.g. 200")
     if technique in ("rem", "rem+zne") and qubits > MAX_REM_QUBITS:
         raise QecInputError(f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
                             f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne")

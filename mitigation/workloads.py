@@ -10,7 +10,7 @@
 | `rb`     | `mitiq.benchmarks.generate_rb_circuits`, n<=2    | survival probability of 0...0 | 1         |
 
 "exact" is the statevector expectation of the observable, computed with Qiskit's `Statevector` (after
-`backends.check_memory` refuses what would not fit); the 1s hold by construction for any n.
+`backends.check_state_fits` refuses what would not fit); the 1s hold by construction for any n.
 
 >>> from qec.mitigation.workloads import workload
 >>> ghz = workload("ghz", qubits=4)
@@ -36,8 +36,8 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qec.codes import approximate
-from qec.errors import QecInputError
-from qec.mitigation.backends import AER_MAX_QUBITS, check_memory
+from qec.errors import QecInputError, unknown_choice
+from qec.mitigation.backends import AER_MAX_QUBITS, check_state_fits
 
 # A term of an observable: coefficient, Pauli letters, and the qubits they act on.
 Term = tuple[float, str, tuple[int, ...]]
@@ -128,7 +128,7 @@ WORKLOADS: dict[str, Callable[..., Workload]] = {
 def workload(name: str, *, qubits: int, seed: int = 0) -> Workload:
     """The workload called `name` on `qubits` qubits; raises QecInputError listing the known names."""
     if name not in WORKLOADS:
-        raise QecInputError(f"unknown workload {name!r}: choose one of {', '.join(WORKLOADS)}")
+        raise unknown_choice("workload", name, WORKLOADS)
     if isinstance(qubits, bool) or not isinstance(qubits, numbers.Integral):
         raise QecInputError(f"qubits must be an integer, got {qubits!r}")
     if qubits < 2 and name != "rb":
@@ -144,7 +144,7 @@ def _workload(name: str, circuit: QuantumCircuit, terms: list[Term], ideal: floa
     n = circuit.num_qubits
     observable = Observable(*[PauliString(paulis, coeff=coeff, support=qubits) for coeff, paulis, qubits in terms])
     if ideal is None:
-        check_memory(n, method="statevector", device="CPU")
+        check_state_fits(n, method="statevector", device="CPU")
         sparse = [(p.replace("I", ""), q if p != "I" else (), c) for c, p, q in terms]
         operator = SparsePauliOp.from_sparse_list(sparse, n)
         ideal = round(float(np.real(Statevector(circuit).expectation_value(operator))), 12)

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 import stim
 
+from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1, used_qubits
 from qec.errors import QecInputError
 
 PAULI_KINDS = ("depolarizing", "independent", "biased")
@@ -74,8 +75,9 @@ class Strengths:
 class NoiseModel:
     """A named noise model at strength p; `apply(circuit)` returns the noisy circuit.
 
-    >>> NoiseModel("uniform", 0.001, NOISE_MODELS["uniform"].strengths).strengths.clifford_2q
-    1.0
+    >>> model = NoiseModel("uniform", 0.001, NOISE_MODELS["uniform"].strengths)
+    >>> model.describe(), model.strengths.clifford_2q * model.p
+    ('uniform(p=0.001)', 0.001)
     """
 
     name: str
@@ -171,7 +173,7 @@ def noise_model(name: str, p: float, *, pauli: str | None = None, bias: float = 
 _RESET_FLIP = {"R": "X_ERROR", "RZ": "X_ERROR", "RX": "Z_ERROR", "RY": "X_ERROR"}
 _MEASURE_FLIP = {"M": "X_ERROR", "MZ": "X_ERROR", "MR": "X_ERROR", "MRZ": "X_ERROR",
                  "MX": "Z_ERROR", "MRX": "Z_ERROR", "MY": "X_ERROR", "MRY": "X_ERROR"}
-_ANNOTATIONS = {"DETECTOR", "OBSERVABLE_INCLUDE", "QUBIT_COORDS", "SHIFT_COORDS", "MPAD"}
+_COPIED = ANNOTATIONS | {"MPAD"}  # written out as they are, with no noise
 
 
 @dataclass
@@ -191,8 +193,8 @@ class _NoiseInserter:
     def __init__(self, model: NoiseModel, circuit: stim.Circuit):
         self.model = model
         self.s = model.strengths
-        self.qubits = sorted(_qubits(circuit))
-        ancillas = _qubits(circuit, only={"MR", "MRZ", "MRX", "MRY"})
+        self.qubits = sorted(used_qubits(circuit))
+        ancillas = used_qubits(circuit, only={"MR", "MRZ", "MRX", "MRY"})
         self.data = [q for q in self.qubits if q not in ancillas]
         self.circuit = circuit
 
@@ -230,7 +232,7 @@ class _NoiseInserter:
         if name == "TICK":
             self._end_layer(state, out)
             return
-        if name in _ANNOTATIONS:
+        if name in _COPIED:
             out.append(instruction)
             return
         gate = stim.gate_data(name)
@@ -246,23 +248,23 @@ class _NoiseInserter:
                 self._close_layer(state, out)
             state.measured_or_reset = True
             flip = (s.ancilla_measure if gate.is_reset else s.data_measure) * p
-            _append(out, _MEASURE_FLIP[name], qubits, flip)
+            append_channel(out, _MEASURE_FLIP[name], qubits, flip)
             out.append(instruction)
             if gate.is_reset:
                 state.had_reset = True
-                _append(out, _RESET_FLIP["R" + name[2:]], qubits, s.reset * p)
+                append_channel(out, _RESET_FLIP["R" + name[2:]], qubits, s.reset * p)
         elif gate.is_reset:
             state.measured_or_reset = True
             state.had_reset = True
             out.append(instruction)
-            _append(out, _RESET_FLIP[name], qubits, s.reset * p)
+            append_channel(out, _RESET_FLIP[name], qubits, s.reset * p)
         elif gate.is_unitary and gate.is_single_qubit_gate:
             out.append(instruction)
             self._pauli(out, qubits, s.clifford_1q * p)
         elif gate.is_unitary and gate.is_two_qubit_gate:
             out.append(instruction)
             if self.model.pauli == "depolarizing":
-                _append(out, "DEPOLARIZE2", qubits, s.clifford_2q * p)
+                append_channel(out, "DEPOLARIZE2", qubits, s.clifford_2q * p)
             else:
                 self._pauli(out, qubits, s.clifford_2q * p)
         else:
@@ -298,23 +300,6 @@ class _NoiseInserter:
             out.append("Z_ERROR", qubits, q)
         else:
             eta = self.model.bias
-            out.append("PAULI_CHANNEL_1", qubits, [q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)])
-
-
-def _append(out: stim.Circuit, name: str, qubits: list[int], probability: float) -> None:
-    if qubits and probability > 0:
-        out.append(name, qubits, probability)
-
-
-def _qubits(circuit: stim.Circuit, only: set[str] | None = None) -> set[int]:
-    """Qubits targeted by the circuit's gates (only those gates named in `only`, if given)."""
-    found: set[int] = set()
-    for instruction in circuit:
-        if isinstance(instruction, stim.CircuitRepeatBlock):
-            found |= _qubits(instruction.body_copy(), only)
-        elif instruction.name not in _ANNOTATIONS and instruction.name != "TICK":
-            if only is None or instruction.name in only:
-                found.update(t.value for t in instruction.targets_copy() if t.is_qubit_target)
-    return found
+            append_pauli_channel_1(out, qubits, (q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)))
 
 

@@ -7,7 +7,8 @@ from mitiq import Observable, PauliString
 from qiskit import QuantumCircuit
 
 from qec.errors import QecInputError
-from qec.mitigation.backends import aer_backend, check_memory, choose_method, gpu_available, resolve_device, state_bytes
+from qec.mitigation.backends import (aer_backend, check_state_fits, choose_method, gpu_available, resolve_device,
+                                     state_bytes)
 from qec.mitigation.noise_models import NoiseSpec
 
 
@@ -78,7 +79,7 @@ def test_too_many_qubits_refused_before_allocating():
     assert time.perf_counter() - start < 5  # refused from arithmetic, nothing of 2^45 amplitudes allocated
     assert state_bytes(30, "statevector") == 16 * 2**30
     assert state_bytes(12, "density_matrix") == 16 * 4**12
-    check_memory(20, method="statevector", device="CPU")  # 16 MiB fits
+    check_state_fits(20, method="statevector", device="CPU")  # 16 MiB fits
 
 
 def test_unknown_device_and_method_list_the_known_ones():

@@ -16,7 +16,7 @@ from qiskit import QuantumCircuit
 
 from qec.cli.main import main
 from qec.errors import QecInputError
-from qec.mitigation import NoiseSpec, run
+from qec.mitigation import NoiseSpec, mitigate_workload
 from qec.mitigation.backends import aer_backend
 from qec.mitigation.noise_models import fake_backend_names
 from qec.mitigation.techniques import mitigate
@@ -73,13 +73,13 @@ def test_cli_runs_rem_plus_zne_on_a_fake_backend(capsys):
 def test_fake_backend_refusals_say_what_to_do():
     assert "FakeManilaV2" in fake_backend_names() and "FakeProviderForBackendV2" not in fake_backend_names()
     with pytest.raises(QecInputError, match="unknown fake backend 'FakeNope'.*FakeManilaV2"):
-        run("ghz", qubits=3, noise=NoiseSpec(fake_backend="FakeNope"), device="cpu", threads=1)
+        mitigate_workload("ghz", qubits=3, noise=NoiseSpec(fake_backend="FakeNope"), device="cpu", threads=1)
     with pytest.raises(QecInputError, match="6 qubits do not fit on FakeManilaV2, which has 5"):
-        run("ghz", qubits=6, noise=MANILA, device="cpu", threads=1)
+        mitigate_workload("ghz", qubits=6, noise=MANILA, device="cpu", threads=1)
     with pytest.raises(QecInputError, match="p2, readout would be ignored"):
         NoiseSpec.parse("fake=FakeManilaV2,p2=0.01,readout=0.02")
     with pytest.raises(QecInputError, match="pec builds its representations from depolarizing rates"):
-        run("ghz", qubits=3, noise=MANILA, technique="pec", device="cpu", threads=1)
+        mitigate_workload("ghz", qubits=3, noise=MANILA, technique="pec", device="cpu", threads=1)
     assert NoiseSpec.parse(MANILA.describe()) == MANILA and not MANILA.is_pauli
 
 

@@ -6,7 +6,7 @@ import pytest
 from mitiq.zne.inference import RichardsonFactory
 
 from qec.errors import QecInputError
-from qec.mitigation import NoiseSpec, run_logical
+from qec.mitigation import NoiseSpec, mitigate_logical_memory
 from qec.mitigation.backends import aer_backend
 from qec.mitigation.logical import LogicalExperiment, fold_gates, logical_zne
 from qec.mitigation.techniques import ZneOptions
@@ -22,7 +22,7 @@ def test_noiseless_aer_run_gives_no_detection_events_and_no_flip(family, basis):
     backend = aer_backend([circuit], noise=None, device="cpu", shots=200, seed=3, threads=1)
     assert backend.method == "stabilizer"
     converter = experiment.z_basis_circuit.compile_m2d_converter()
-    measurements = backend.run_memory([circuit])[0]
+    measurements = backend.measurement_records([circuit])[0]
     detection_events, flips = converter.convert(measurements=measurements, separate_observables=True)
     assert not detection_events.any() and not flips.any()
 
@@ -49,7 +49,7 @@ def test_repetition_code_on_aer_agrees_with_stim_under_pauli_noise():
     experiment = LogicalExperiment.build("repetition", distance=3, rounds=3, noise=PAULI_NOISE)
     backend = aer_backend([experiment.qiskit_circuit], noise=PAULI_NOISE, device="cpu", shots=20_000, seed=11,
                           threads=1)
-    aer = experiment.logical_rate(backend.run_memory([experiment.qiskit_circuit])[0])
+    aer = experiment.logical_rate(backend.measurement_records([experiment.qiskit_circuit])[0])
     stim = experiment.stim_estimate(shots=400_000, seed=11)
     # Same Pauli noise at the same places, so the rates agree up to binomial noise: 5 sigma of the difference.
     sigma = math.hypot(aer.standard_error, stim.standard_error)
@@ -59,8 +59,8 @@ def test_repetition_code_on_aer_agrees_with_stim_under_pauli_noise():
 
 def test_non_pauli_noise_runs_on_statevector_beside_its_twirl():
     noise = NoiseSpec(depolarizing_2q=0.01, t1_us=20, t2_us=20, over_rotation=0.1)
-    report = run_logical("repetition", distance=3, rounds=2, noise=noise, device="cpu", shots=300, stim_shots=10_000,
-                         threads=1)
+    report = mitigate_logical_memory("repetition", distance=3, rounds=2, noise=noise, device="cpu", shots=300,
+                                     stim_shots=10_000, threads=1)
     assert report.mitigation.method == "density_matrix" or report.mitigation.method == "statevector"
     assert 0 <= report.logical_error_rate_noisy <= 0.5 and 0 < report.stim_estimate < 0.5
 

@@ -1,7 +1,10 @@
-"""One library call per job: `run` (a workload, a technique) and `run_logical` (a memory experiment, ZNE).
+"""Whole mitigation runs, one library call per `qec mitigate` command: `mitigate_workload` (a workload's
+observable, noisy and with one technique) and `mitigate_logical_memory` (a code's memory experiment on Aer,
+its logical error rate noisy, ZNE-mitigated and beside Stim's estimate).
 
->>> from qec.mitigation import NoiseSpec, run
->>> report = run("ghz", qubits=3, noise=NoiseSpec(readout=0.05), technique="rem", device="cpu", shots=2000, threads=1)
+>>> from qec.mitigation import NoiseSpec, mitigate_workload
+>>> report = mitigate_workload("ghz", qubits=3, noise=NoiseSpec(readout=0.05), technique="rem", device="cpu",
+...                            shots=2000, threads=1)
 >>> report.device, report.ideal, abs(report.mitigated - 1) < 0.15
 ('CPU', 1.0, True)
 """
@@ -12,7 +15,7 @@ import time
 
 from qec import decoders
 from qec.mitigation.backends import MAX_BATCH_SIZE, aer_backend, check_host_memory, check_run_options
-from qec.mitigation.logical import LogicalExperiment, check_logical_run, logical_zne
+from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS, LogicalExperiment, check_logical_run, logical_zne
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.report import LogicalReport, MitigationReport
 from qec.mitigation.techniques import ZneOptions, check_technique, circuits_per_run, mitigate
@@ -22,15 +25,22 @@ from qec.mitigation.workloads import workload as make_workload
 # our conversion passes through a bool and an int array first.
 _RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 
+# The defaults of each kind of run, which the CLI shows and uses too (logical ZNE: `LOGICAL_ZNE_OPTIONS`).
+WORKLOAD_NOISE = NoiseSpec(depolarizing_2q=0.01)
+WORKLOAD_ZNE_OPTIONS = ZneOptions()  # Richardson, global folding, scale factors 1, 3, 5
+LOGICAL_NOISE = NoiseSpec(depolarizing_2q=0.01, readout=0.01)
 
-def run(workload: str, *, qubits: int = 4, noise: NoiseSpec = NoiseSpec(depolarizing_2q=0.01),
-        technique: str = "zne", device: str = "auto", method: str = "auto", shots: int = 4000, seed: int = 0,
-        zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200, threads: int = 0) -> MitigationReport:
-    """Runs `workload` on Aer under `noise`, noisy and with `technique`; see `qec.mitigation.techniques`.
+
+def mitigate_workload(workload: str, *, qubits: int = 4, noise: NoiseSpec = WORKLOAD_NOISE, technique: str = "zne",
+                      device: str = "auto", method: str = "auto", shots: int = 4000, seed: int = 0,
+                      zne_options: ZneOptions = WORKLOAD_ZNE_OPTIONS, pec_samples: int = 200,
+                      threads: int = 0) -> MitigationReport:
+    """Runs `workload` (a name in `WORKLOADS`) on Aer under `noise`, noisy and with `technique` (a name in
+    `TECHNIQUES`; see `qec.mitigation.techniques`).
 
     Everything that could not fit is refused before it is simulated: qubits (`workloads.workload`), shots,
     seed and threads (`backends.check_run_options`), PEC samples and REM qubits (`techniques.check_technique`),
-    the state (`backends.check_memory`) and the measurement results of one batch of circuits against free
+    the state (`backends.check_state_fits`) and the measurement results of one batch of circuits against free
     memory (`backends.check_host_memory`).
     """
     check_technique(technique, noise, pec_samples=pec_samples)  # before any simulation
@@ -54,12 +64,13 @@ def run(workload: str, *, qubits: int = 4, noise: NoiseSpec = NoiseSpec(depolari
                             estimate.circuits * shots, time.perf_counter() - start)
 
 
-def run_logical(family: str, *, distance: int = 3, rounds: int | None = None,
-                noise: NoiseSpec = NoiseSpec(depolarizing_2q=0.01, readout=0.01), device: str = "auto",
-                method: str = "auto", shots: int = 2000, stim_shots: int = 100_000, decoder: str = "pymatching",
-                zne_options: ZneOptions = ZneOptions(scale_factors=(1.0, 1.5, 2.0)), seed: int = 0,
-                threads: int = 0) -> LogicalReport:
-    """Logical error rate of `family`'s memory experiment on Aer, beside Stim's twirled estimate, then ZNE.
+def mitigate_logical_memory(family: str, *, distance: int = 3, rounds: int | None = None,
+                            noise: NoiseSpec = LOGICAL_NOISE, device: str = "auto", method: str = "auto",
+                            shots: int = 2000, stim_shots: int = 100_000, decoder: str = "pymatching",
+                            zne_options: ZneOptions = LOGICAL_ZNE_OPTIONS, seed: int = 0,
+                            threads: int = 0) -> LogicalReport:
+    """Logical error rate of `family`'s memory experiment (a name in `LOGICAL_FAMILIES`) on Aer, beside Stim's
+    twirled estimate, then ZNE.
 
     The observable is <Z_L> = 1 - 2 p_L (ideal 1); `zne_options.scale_factors` start at 1 (the unmitigated run)
     and `zne_options.scaling` is ignored: gates are folded at random (`qec.mitigation.logical.fold_gates`).
