@@ -199,11 +199,11 @@ def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, 
                                                            mid_circuit=mid_circuit)
     if chosen == "stabilizer" and not stabilizer_ok:
         raise QecInputError("the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
-                            "use --method statevector or density_matrix")
+                            "use method=statevector or density_matrix")
     if chosen == "stabilizer" and aer_device == "GPU":
         if device == "gpu":
-            raise QecInputError("Aer's stabilizer method runs on the CPU only: use --device cpu or auto, or "
-                                "--method statevector for the GPU")
+            raise QecInputError("Aer's stabilizer method runs on the CPU only: use device=cpu or auto, or "
+                                "method=statevector for the GPU")
         aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
     check_state_fits(num_qubits, method=chosen, device=aer_device)
     return aer_device, chosen
@@ -277,7 +277,7 @@ def resolve_device(device: str) -> str:
     if device == "gpu":
         raise QecInputError("device 'gpu' needs qiskit-aer-gpu and a CUDA GPU, and this Aer sees only "
                             f"{', '.join(AerSimulator().available_devices())}: install qiskit-aer-gpu "
-                            "(pip install 'qec[gpu]') on a machine with a GPU, or use --device cpu or auto")
+                            "(pip install 'qec[gpu]') on a machine with a GPU, or use device=cpu or auto")
     return "CPU"
 
 

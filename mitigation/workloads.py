@@ -98,7 +98,7 @@ def tfim(qubits: int, seed: int = 0, field: float = 1.0) -> Workload:
 def grover(qubits: int, seed: int = 0) -> Workload:
     """Grover search for the all-ones item with floor(pi/4 sqrt(2^n)) iterations; success probability."""
     if not 2 <= qubits <= 5:
-        raise QecInputError(f"grover takes 2 to 5 qubits, got {qubits}: use --qubits 2..5")
+        raise QecInputError(f"grover takes 2 to 5 qubits, got {qubits}: use qubits=2..5")
     circuit = QuantumCircuit(qubits)
     circuit.h(range(qubits))
     for _ in range(math.floor(math.pi / 4 * math.sqrt(2**qubits))):
@@ -115,7 +115,7 @@ def grover(qubits: int, seed: int = 0) -> Workload:
 def rb(qubits: int, seed: int = 0, cliffords: int = 10) -> Workload:
     """A randomized benchmarking sequence of `cliffords` random Cliffords and their inverse; survival of 0...0."""
     if not 1 <= qubits <= 2:
-        raise QecInputError(f"rb takes 1 or 2 qubits (Mitiq's generator), got {qubits}: use --qubits 1 or 2")
+        raise QecInputError(f"rb takes 1 or 2 qubits (Mitiq's generator), got {qubits}: use qubits=1 or 2")
     circuit = generate_rb_circuits(qubits, cliffords, trials=1, return_type="qiskit", seed=seed)[0]
     return _workload("rb", _on_all_qubits(circuit, qubits), _projector_terms([0] * qubits), ideal=1.0)
 
