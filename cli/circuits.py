@@ -22,7 +22,7 @@ def codes_command(
         for f in codes.FAMILIES.values()
     ]
     models = [{"name": m.name, "description": m.description, "pauli": list(m.pauli_kinds)}
-              for m in noise.NOISE_MODELS.values()]
+              for m in noise.NOISE_FAMILIES.values()]
     if as_json:
         typer.echo(json.dumps({"families": families, "noise_models": models}, indent=2))
         return

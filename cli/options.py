@@ -15,7 +15,7 @@ DEFAULT_DISTANCE_LIST = ",".join(map(str, DEFAULT_DISTANCES))
 
 Family = Annotated[str, typer.Argument(help=f"Code family: {', '.join(codes.FAMILIES)}.")]
 Distances = Annotated[str, typer.Option("--distance", help="Distances, comma-separated, e.g. 3,5,7.")]
-Noise = Annotated[str, typer.Option("--noise", help=f"Noise model: {', '.join(noise.NOISE_MODELS)} "
+Noise = Annotated[str, typer.Option("--noise", help=f"Noise model: {', '.join(noise.NOISE_FAMILIES)} "
                                                     "(`qec codes` describes them).")]
 PGrid = Annotated[str, typer.Option("--p", help="LOW:HIGH:N (N log-spaced values) or a list a,b,c.")]
 Rounds = Annotated[str, typer.Option("--rounds", help="'d' (rounds = distance) or a number.")]
@@ -23,7 +23,7 @@ Basis = Annotated[str, typer.Option("--basis", help="Memory basis, X or Z.")]
 Decoder = Annotated[str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())}.")]
 Pauli = Annotated[Optional[str], typer.Option(
     "--pauli", help=f"Pauli channel of code-capacity and phenomenological noise: "
-                    f"{' or '.join(noise.NOISE_MODELS['code-capacity'].pauli_kinds)}.")]
+                    f"{' or '.join(noise.NOISE_FAMILIES['code-capacity'].pauli_kinds)}.")]
 MaxShots = Annotated[int, typer.Option("--max-shots", help="Stop a task at this many shots.")]
 MaxErrors = Annotated[int, typer.Option("--max-errors", help="Stop a task at this many logical errors.")]
 Precision = Annotated[Optional[float], typer.Option("--precision", help="Stop a task when its 95% interval's "

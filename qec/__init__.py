@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qec import cli, decoders, mitigation  # noqa: F401
-    from qec.codes import FAMILIES, CodeFamily, memory_circuit
+    from qec.codes import FAMILIES, CodeFamily, family, memory_circuit
     from qec.engine import Progress, StopRule, collect
     from qec.errors import Interrupted, QecInputError
     from qec.memory import noisy_memory_circuit
-    from qec.noise import NOISE_MODELS, NoiseFamily, NoiseModel, noise_model
+    from qec.noise import NOISE_FAMILIES, NoiseFamily, NoiseModel, noise_family, noise_model
     from qec.plot import plot_threshold, save_threshold_figure
     from qec.stats import LambdaEstimate, Point, per_round_rate, suppression_factors, wilson_interval
     from qec.store import Added, Store
@@ -44,11 +44,12 @@ except _metadata.PackageNotFoundError:  # run from a source tree that is not ins
     __version__ = "0+unknown"
 
 _EXPORTS = {
-    "FAMILIES": "qec.codes", "CodeFamily": "qec.codes", "memory_circuit": "qec.codes",
+    "FAMILIES": "qec.codes", "CodeFamily": "qec.codes", "family": "qec.codes", "memory_circuit": "qec.codes",
     "Progress": "qec.engine", "StopRule": "qec.engine", "collect": "qec.engine",
     "Interrupted": "qec.errors", "QecInputError": "qec.errors",
     "noisy_memory_circuit": "qec.memory",
-    "NOISE_MODELS": "qec.noise", "NoiseFamily": "qec.noise", "NoiseModel": "qec.noise", "noise_model": "qec.noise",
+    "NOISE_FAMILIES": "qec.noise", "NoiseFamily": "qec.noise", "NoiseModel": "qec.noise", "noise_family": "qec.noise",
+    "noise_model": "qec.noise",
     "plot_threshold": "qec.plot", "save_threshold_figure": "qec.plot",
     "LambdaEstimate": "qec.stats", "Point": "qec.stats", "per_round_rate": "qec.stats",
     "suppression_factors": "qec.stats", "wilson_interval": "qec.stats",

@@ -20,7 +20,7 @@ The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z
 `"independent"`, and PAULI_CHANNEL_1(q/(2(1+eta)), q/(2(1+eta)), q*eta/(1+eta)) for `"biased"`
 (Z bias eta = p_z / (p_x + p_y); eta = 0.5 is depolarizing).
 
-The models (`NOISE_MODELS`):
+The models (`NOISE_FAMILIES`):
 
 - `code-capacity`: round_data = p on the first round only; perfect gates and measurements.
 - `phenomenological`: round_data = p every round, ancilla_measure = p; the final data measurement is
@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import stim
 
 from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1, used_qubits
-from qec.errors import QecInputError
+from qec.errors import QecInputError, unknown_choice
 
 PAULI_KINDS = ("depolarizing", "independent", "biased")
 
@@ -75,7 +75,7 @@ class Strengths:
 class NoiseModel:
     """A named noise model at strength p; `apply(circuit)` returns the noisy circuit.
 
-    >>> model = NoiseModel("uniform", 0.001, NOISE_MODELS["uniform"].strengths)
+    >>> model = NoiseModel("uniform", 0.001, NOISE_FAMILIES["uniform"].strengths)
     >>> model.describe(), model.strengths.clifford_2q * model.p
     ('uniform(p=0.001)', 0.001)
     """
@@ -90,7 +90,7 @@ class NoiseModel:
         if not 0 <= self.p <= 1:
             raise QecInputError(f"p must be a probability in [0, 1], got {self.p}")
         if self.pauli not in PAULI_KINDS:
-            raise QecInputError(f"unknown Pauli channel {self.pauli!r}: choose one of {', '.join(PAULI_KINDS)}")
+            raise unknown_choice("Pauli channel", self.pauli, PAULI_KINDS)
         if not self.bias > 0:
             raise QecInputError(f"bias eta must be > 0, got {self.bias}")
         for field in dataclasses.fields(Strengths):
@@ -128,7 +128,7 @@ class NoiseFamily:
     pauli_kinds: tuple[str, ...] = ("depolarizing",)
 
 
-NOISE_MODELS: dict[str, NoiseFamily] = {
+NOISE_FAMILIES: dict[str, NoiseFamily] = {
     family.name: family
     for family in [
         NoiseFamily("none", "noiseless", Strengths()),
@@ -152,18 +152,24 @@ NOISE_MODELS: dict[str, NoiseFamily] = {
 }
 
 
+def noise_family(name: str) -> NoiseFamily:
+    """The noise family called `name` (what `noise_model` instantiates at a strength p); raises QecInputError
+    listing the known names, as `qec.codes.family` does for code families."""
+    if name not in NOISE_FAMILIES:
+        raise unknown_choice("noise model", name, NOISE_FAMILIES)
+    return NOISE_FAMILIES[name]
+
+
 def noise_model(name: str, p: float, *, pauli: str | None = None, bias: float = 10.0) -> NoiseModel:
     """The noise model `name` at strength `p`.
 
     Args:
-        name: one of `NOISE_MODELS`.
+        name: one of `NOISE_FAMILIES`.
         p: the physical error probability in [0, 1].
         pauli: "depolarizing" (default) or "independent" for code-capacity and phenomenological noise.
         bias: Z bias eta of the "biased" model.
     """
-    if name not in NOISE_MODELS:
-        raise QecInputError(f"unknown noise model {name!r}: choose one of {', '.join(NOISE_MODELS)}")
-    family = NOISE_MODELS[name]
+    family = noise_family(name)
     pauli = pauli or family.pauli_kinds[0]
     if pauli not in family.pauli_kinds:
         raise QecInputError(f"noise model '{name}' takes the Pauli channel {' or '.join(family.pauli_kinds)}, not {pauli!r}")

@@ -31,7 +31,7 @@ from qec.codes.color import color_code
 from qec.codes.repetition import repetition_code
 from qec.codes.shor import shor_code
 from qec.codes.surface import rotated_surface_code, unrotated_surface_code
-from qec.errors import QecInputError
+from qec.errors import QecInputError, unknown_choice
 
 # 10^6 detectors is far beyond any practical study (a d = 25 surface code over 1,600 rounds), yet its
 # circuit, DEM and a chunk of detection events fit in a few GB. Every family measures at least one check
@@ -205,7 +205,7 @@ FAMILIES: dict[str, CodeFamily] = {
 def family(name: str) -> CodeFamily:
     """The family called `name`; raises QecInputError listing the known names."""
     if name not in FAMILIES:
-        raise QecInputError(f"unknown code family {name!r}: choose one of {', '.join(FAMILIES)}")
+        raise unknown_choice("code family", name, FAMILIES)
     return FAMILIES[name]
 
 

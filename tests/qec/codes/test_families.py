@@ -33,7 +33,7 @@ def test_circuits_have_coordinates(name, basis):
     assert len(circuit.get_detector_coordinates()) == circuit.num_detectors
 
 
-@pytest.mark.parametrize("model", [m for m in noise.NOISE_MODELS if m != "none"])
+@pytest.mark.parametrize("model", [m for m in noise.NOISE_FAMILIES if m != "none"])
 @pytest.mark.parametrize("name,basis", [c for c in CASES if codes.FAMILIES[c[0]].matchable])
 @pytest.mark.parametrize("distance", DISTANCES)
 def test_noisy_dem_decomposes_into_graphlike_errors(model, name, basis, distance):
