@@ -35,8 +35,12 @@ if _STARTING:
 
 import typer  # noqa: E402
 
-from qec.cli import circuits, results, study  # noqa: E402
-from qec.cli import mitigate  # noqa: E402
+from qec.cli import (  # noqa: E402
+    circuits,
+    mitigate,  # noqa: E402
+    results,
+    study,
+)
 from qec.errors import Interrupted, QecInputError  # noqa: E402
 
 if _STARTING:

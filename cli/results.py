@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qec.cli.output import warn_skipped
 from qec.cli.options import DEFAULT_STORE, StorePath
+from qec.cli.output import warn_skipped
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
 from qec.store import MAX_CSV_BYTES, Added, Store, check_store_name, parse_sinter_csv

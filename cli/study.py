@@ -9,21 +9,52 @@ from typing import Annotated, Optional
 import typer
 
 from qec.circuit_files import tasks_from_folder
-from qec.cli.options import (DEFAULT_DISTANCE_LIST, DEFAULT_STORE, Basis, ChunkShots, Cluster, Correction, Decoder,
-                             Distances, Family, Json, MaxErrors, MaxShots, Noise, Pauli, PGrid, PlotPath, Precision,
-                             Rounds, Scheduler, StorePath, Workers)
+from qec.cli.options import (
+    DEFAULT_DISTANCE_LIST,
+    DEFAULT_STORE,
+    Basis,
+    ChunkShots,
+    Cluster,
+    Correction,
+    Decoder,
+    Distances,
+    Family,
+    Json,
+    MaxErrors,
+    MaxShots,
+    Noise,
+    Pauli,
+    PGrid,
+    PlotPath,
+    Precision,
+    Rounds,
+    Scheduler,
+    StorePath,
+    Workers,
+)
 from qec.cli.output import echo_json, warn
-from qec.engine import StopRule
+from qec.engine import DEFAULT_STOP, StopRule
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, save_threshold_figure
 from qec.stats import Point
-from qec.study import (DEFAULT_P_GRID, THRESHOLD_STOP, StudyResult, collect_into,
-                       parse_distances, parse_p_grid, parse_rounds, read_points, read_study, run_study, study_tasks)
+from qec.study import (
+    DEFAULT_P_GRID,
+    THRESHOLD_STOP,
+    StudyResult,
+    collect_into,
+    parse_distances,
+    parse_p_grid,
+    parse_rounds,
+    read_points,
+    read_study,
+    run_study,
+    study_tasks,
+)
 from qec.threshold import use_correction
 
-# The flags' defaults: the stop rules of a threshold study and of StopRule(), as integers for Typer.
+# The flags' defaults: the stop rules of a threshold study and of collect(), as integers for Typer.
 THRESHOLD_MAX_SHOTS, THRESHOLD_MAX_ERRORS = int(THRESHOLD_STOP.max_shots or 0), int(THRESHOLD_STOP.max_errors or 0)
-COLLECT_MAX_SHOTS, COLLECT_MAX_ERRORS = int(StopRule().max_shots or 0), int(StopRule().max_errors or 0)
+COLLECT_MAX_SHOTS, COLLECT_MAX_ERRORS = int(DEFAULT_STOP.max_shots or 0), int(DEFAULT_STOP.max_errors or 0)
 
 
 def threshold_command(

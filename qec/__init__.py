@@ -32,8 +32,16 @@ if TYPE_CHECKING:
     from qec.plot import plot_threshold, save_threshold_figure
     from qec.stats import LambdaEstimate, Point, per_round_rate, suppression_factors, wilson_interval
     from qec.store import Added, Store
-    from qec.study import (StoredPoints, StudyResult, analyse, collect_into, read_points, read_study, run_study,
-                           study_tasks)
+    from qec.study import (
+        StoredPoints,
+        StudyResult,
+        analyse,
+        collect_into,
+        read_points,
+        read_study,
+        run_study,
+        study_tasks,
+    )
     from qec.task import ChunkResult, Counts, Task, TaskTotals
     from qec.threshold import ThresholdFit, fit_threshold
 
@@ -61,7 +69,13 @@ _EXPORTS = {
 }
 # The subpackages installed from other folders (pyproject's package-dir); modules under qec/ are found there.
 _SUBPACKAGES = ("cli", "decoders", "mitigation")
-__all__ = sorted([*_EXPORTS, *_SUBPACKAGES, "__version__"])
+# Written out (not computed) so that IDEs and linters read it; a test checks it against _EXPORTS.
+__all__ = ["Added", "ChunkResult", "CodeFamily", "Counts", "FAMILIES", "Interrupted", "LambdaEstimate",
+    "NOISE_FAMILIES", "NoiseFamily", "NoiseModel", "Point", "Progress", "QecInputError", "StopRule", "Store",
+    "StoredPoints", "StudyResult", "Task", "TaskTotals", "ThresholdFit", "__version__", "analyse", "cli", "collect",
+    "collect_into", "decoders", "family", "fit_threshold", "memory_circuit", "mitigation", "noise_family",
+    "noise_model", "noisy_memory_circuit", "per_round_rate", "plot_threshold", "read_points", "read_study",
+    "run_study", "save_threshold_figure", "study_tasks", "suppression_factors", "wilson_interval"]
 
 
 def __getattr__(name: str) -> object:

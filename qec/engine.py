@@ -101,6 +101,9 @@ class StopRule:
         return max(1, min(estimates))
 
 
+DEFAULT_STOP = StopRule()  # the stop rule of collect() and `qec collect` when none is given
+
+
 class Executor(Protocol):
     """What collect() needs from an executor: concurrent.futures-style submit."""
 
@@ -139,7 +142,7 @@ class _Kept:
     chunks: int = 0  # chunks this run committed to the store
 
 
-def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = StopRule(), workers: int | None = None,
+def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = DEFAULT_STOP, workers: int | None = None,
             executor: Any = None, chunk_seconds: float = 1.0, chunk_shots: int | None = None,
             on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
     """Samples every task until `stop` holds for it, committing each chunk to `store`; returns the totals.

@@ -44,8 +44,7 @@ import sinter
 
 from qec.errors import QecInputError
 from qec.task import ChunkResult, Counts, Task, TaskTotals
-from qec.validation import (MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index,
-                            check_token)
+from qec.validation import MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index, check_token
 
 FORMAT = "qec-store"
 VERSION = 1

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from qec.cluster import dask_client, parse_local_cluster
 from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
-from qec.engine import MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
+from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
 from qec.progress import progress_display
 from qec.stats import LambdaEstimate, Point, suppression_factors
@@ -171,8 +171,8 @@ def check_run_options(*, workers: int | None = None, scheduler: str | None = Non
         parse_local_cluster(cluster)
 
 
-def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = StopRule(), workers: int | None = None,
-                 scheduler: str | None = None, cluster: str | None = None, client: Any = None,
+def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = DEFAULT_STOP,
+                 workers: int | None = None, scheduler: str | None = None, cluster: str | None = None, client: Any = None,
                  chunk_shots: int | None = None, show_progress: bool = False,
                  on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
     """Samples `tasks` into the store at `store` (a path: made if missing, resumed if not; or an open `Store`)

@@ -9,6 +9,7 @@ import pytest
 
 import qec
 
+
 def module_names() -> list[str]:
     names = ["qec"]
     for package in ("qec", "qec.decoders", "qec.mitigation", "qec.cli", "qec.codes"):

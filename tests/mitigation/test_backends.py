@@ -7,8 +7,14 @@ from mitiq import Observable, PauliString
 from qiskit import QuantumCircuit
 
 from qec.errors import QecInputError
-from qec.mitigation.backends import (aer_backend, check_state_fits, choose_method, gpu_available, resolve_device,
-                                     state_bytes)
+from qec.mitigation.backends import (
+    aer_backend,
+    check_state_fits,
+    choose_method,
+    gpu_available,
+    resolve_device,
+    state_bytes,
+)
 from qec.mitigation.noise_models import NoiseSpec
 
 

@@ -11,8 +11,14 @@ from qec.errors import QecInputError
 from qec.mitigation.backends import AER_MAX_QUBITS, MAX_SEED, MAX_SHOTS, MAX_THREADS, check_run_options
 from qec.mitigation.logical import MAX_LOGICAL_OPERATIONS, LogicalExperiment, LogicalSize
 from qec.mitigation.noise_models import NoiseSpec
-from qec.mitigation.techniques import (MAX_PEC_SAMPLES, MAX_REM_QUBITS, MAX_SCALE_FACTOR, MAX_SCALE_FACTORS, ZneOptions,
-                                       check_technique)
+from qec.mitigation.techniques import (
+    MAX_PEC_SAMPLES,
+    MAX_REM_QUBITS,
+    MAX_SCALE_FACTOR,
+    MAX_SCALE_FACTORS,
+    ZneOptions,
+    check_technique,
+)
 
 KEYS = ["workload", "technique", "device", "ideal", "noisy", "mitigated", "error_reduction", "circuits", "shots",
         "seconds"]

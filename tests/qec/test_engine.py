@@ -11,9 +11,9 @@ import pytest
 from qec import StopRule, Task, collect
 from qec.engine import max_workers
 from qec.errors import Interrupted, QecInputError
-from qec.task import ChunkResult, Counts
 from qec.stats import relative_half_width
 from qec.store import Store
+from qec.task import ChunkResult, Counts
 
 
 def repetition_task(p=0.1, decoder="pymatching"):

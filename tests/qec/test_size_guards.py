@@ -129,3 +129,8 @@ def test_importing_qec_and_its_decoders_leaves_mitigation_and_the_cli_unimported
             "print(sorted(m for m in ('qec.mitigation', 'qec.cli', 'qiskit', 'typer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_all_lists_every_export_and_the_subpackages():
+    assert set(qec.__all__) == set(qec._EXPORTS) | {"cli", "decoders", "mitigation", "__version__"}
+    assert all(getattr(qec, name) is not None for name in qec.__all__)

@@ -10,9 +10,8 @@ import pytest
 import sinter
 
 from qec.errors import QecInputError
-from qec.task import ChunkResult, Counts
 from qec.store import Store
-from qec.task import Task
+from qec.task import ChunkResult, Counts, Task
 
 
 @pytest.fixture

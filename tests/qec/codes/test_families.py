@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-import stim
 
 from qec import codes, noise
 from qec.errors import QecInputError
