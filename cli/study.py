@@ -181,6 +181,11 @@ def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
     for estimate in study.lambdas_below_threshold:
         typer.echo(f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
                    f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]")
+    for fit in study.lambda_fits_below_threshold:
+        typer.echo(f"Lambda(p={fit.p:.4g}) = {fit.value:.3g}  [{fit.low:.3g}, {fit.high:.3g}]  fitted over d = "
+                   f"{', '.join(map(str, fit.distances))}")
+    for crossing in study.threshold.crossings:
+        typer.echo(f"crossing {crossing.describe()}")
     typer.echo(study.threshold.describe())
     typer.echo(f"method: {study.threshold.method}")
     if plot is not None:

@@ -1,4 +1,5 @@
-"""Figures: logical error rate vs p, one curve per distance, log-log, with 95% bands and the fitted threshold.
+"""Figures: logical error rate vs p, one curve per distance, log-log, with 95% bands, the crossings of successive
+distances, and the fitted threshold with its interval (no line when none was found).
 
 `plot_threshold` draws one panel (per shot or per round) into the caller's axes, as sinter's plots do, so it
 works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. Neither switches
@@ -62,6 +63,10 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axe
         line, = ax.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
         ax.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
                         color=line.get_color())
+    crossed = [c for c in (fit.crossings if fit is not None and fit.rate == rate else ()) if c.p is not None]
+    if crossed:
+        ax.plot([c.p for c in crossed], [c.rate for c in crossed], "kx", markersize=9,
+                label="crossings " + ", ".join(f"{c.distance_small}/{c.distance_large}" for c in crossed))
     if fit is not None and fit.p is not None and fit.low is not None and fit.high is not None:
         limit = "d → ∞, " if fit.correction else ""
         ax.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-{fit.rate} fit)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import numpy as np
 
@@ -161,3 +161,56 @@ def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
             estimates.append(LambdaEstimate(p, small, large, a.rate_per_round / b.rate_per_round,
                                             a_low / b_high, a_high / b_low if b_low > 0 else math.inf))
     return estimates
+
+
+@dataclass(frozen=True)
+class LambdaFit:
+    """Lambda at one p fitted across all distances, as below-threshold experiments report it: the per-round
+    rates follow ln e_d = a - (d / 2) ln Lambda (so Lambda = e_d / e_(d+2)), fitted by least squares weighted
+    by each rate's Wilson interval in log space; the 95% interval is widened by sqrt(chi^2/dof) when > 1."""
+
+    p: float
+    value: float
+    low: float
+    high: float
+    distances: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"p": self.p, "lambda": self.value, "low": self.low, "high": self.high,
+                "distances": list(self.distances)}
+
+
+def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
+    """The Lambda fit at each p where >= 2 distances have errors.
+
+    >>> from qec.task import Counts
+    >>> points = [Point("surface", d, d, "sd6", 0.001, "m", Counts(10**7, e)) for d, e in [(3, 8000), (5, 4000),
+    ...                                                                                  (7, 2000)]]
+    >>> (fit,) = fit_suppression(points)
+    >>> round(fit.value, 2), fit.low < fit.value < fit.high, fit.distances
+    (3.12, True, (3, 5, 7))
+    """
+    by_p: dict[float, list[Point]] = {}
+    for point in points:
+        if point.p is not None and point.distance is not None and point.counts.errors > 0:
+            by_p.setdefault(point.p, []).append(point)
+    fits = []
+    for p, group in sorted(by_p.items()):
+        group = sorted(group, key=lambda pt: cast(int, pt.distance))
+        if len({pt.distance for pt in group}) < 2:
+            continue
+        d = np.array([pt.distance for pt in group], dtype=float)
+        log_rate = np.log([pt.rate_per_round for pt in group])
+        intervals = [pt.rate_per_round_interval for pt in group]
+        sigma = np.array([(math.log(high) - math.log(low)) / (2 * Z_95) for low, high in intervals])
+        weights = 1 / sigma**2
+        design = np.column_stack([np.ones_like(d), d])
+        covariance = np.linalg.inv(design.T @ (design * weights[:, None]))
+        intercept, slope = covariance @ design.T @ (weights * log_rate)
+        dof = len(d) - 2
+        chi2 = float(np.sum(weights * (log_rate - intercept - slope * d) ** 2))
+        scale = math.sqrt(chi2 / dof) if dof > 0 and chi2 > dof else 1.0
+        half = Z_95 * scale * math.sqrt(covariance[1, 1])
+        fits.append(LambdaFit(p, math.exp(-2 * slope), math.exp(-2 * (slope + half)), math.exp(-2 * (slope - half)),
+                              tuple(int(x) for x in d)))
+    return fits

@@ -23,7 +23,7 @@ from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
 from qec.progress import progress_display
-from qec.stats import LambdaEstimate, Point, suppression_factors
+from qec.stats import LambdaEstimate, LambdaFit, Point, fit_suppression, suppression_factors
 from qec.store import Store
 from qec.task import Task, TaskTotals
 from qec.threshold import ThresholdFit, fit_threshold, use_correction
@@ -133,15 +133,22 @@ class StudyResult:
     lambdas: list[LambdaEstimate] = field(default_factory=list)
     store: str = ""
     skipped: list[str] = field(default_factory=list)  # what reading the store passed over, one line each
+    lambda_fits: list[LambdaFit] = field(default_factory=list)  # Lambda at each p, fitted across all distances
 
     @property
     def lambdas_below_threshold(self) -> list[LambdaEstimate]:
-        """The Lambda estimates at p below the fitted threshold (all of them when there is none)."""
+        """The pairwise Lambda estimates at p below the fitted threshold (all of them when there is none)."""
         return [estimate for estimate in self.lambdas if self.threshold.p is None or estimate.p < self.threshold.p]
+
+    @property
+    def lambda_fits_below_threshold(self) -> list[LambdaFit]:
+        """The Lambda fits at p below the fitted threshold (all of them when there is none)."""
+        return [fit for fit in self.lambda_fits if self.threshold.p is None or fit.p < self.threshold.p]
 
     def as_dict(self) -> dict[str, Any]:
         return {"threshold": self.threshold.as_dict(),
                 "lambda": [estimate.as_dict() for estimate in self.lambdas_below_threshold],
+                "lambda_fit": [fit.as_dict() for fit in self.lambda_fits_below_threshold],
                 "points": [pt.as_dict() for pt in self.points], "store": self.store}
 
 
@@ -154,7 +161,7 @@ def analyse(points: list[Point], *, store: str = "", correction: bool | None = N
         fit = fit_threshold(points, correction=correction)
     except QecInputError as error:
         fit = ThresholdFit.none(str(error))
-    return StudyResult(points, fit, suppression_factors(points), store, list(skipped))
+    return StudyResult(points, fit, suppression_factors(points), store, list(skipped), fit_suppression(points))
 
 
 def check_run_options(*, workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,

@@ -17,23 +17,26 @@ must cross inside the sampled range; when they do not, the result says so and gi
 >>> from qec.task import Counts
 >>> from qec.threshold import fit_threshold
 >>> points = [Point("surface", d, 1, "code-capacity", p, "pymatching", Counts(10**5, int(10**5 * r)))
-...           for d, p, r in [(3, .08, .050), (3, .1, .076), (3, .12, .105), (5, .08, .031), (5, .1, .074),
-...                           (5, .12, .125), (7, .08, .019), (7, .1, .072), (7, .12, .140)]]
+...           for d, p, r in [(3, .08, .0588), (3, .1, .075), (3, .12, .0938), (5, .08, .050), (5, .1, .075),
+...                           (5, .12, .110), (7, .08, .0428), (7, .1, .075), (7, .12, .1268)]]
 >>> fit = fit_threshold(points, seed=1)
->>> 0.095 < fit.p < 0.103
+>>> 0.098 < fit.p < 0.102 and fit.low < fit.p < fit.high
 True
+>>> [round(crossing.p, 3) for crossing in fit.crossings]
+[0.1, 0.1]
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence, cast
+from dataclasses import dataclass, replace
+from typing import Any, Sequence, cast
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from qec.errors import QecInputError
+from qec.crossings import Crossing, drift_down, pairwise_crossings
 from qec.stats import Point, per_round_rate
 
 BOOTSTRAP_RESAMPLES = 200
@@ -44,11 +47,25 @@ MIN_INVERSE_MU, MAX_INVERSE_MU = 0.25, 4.0
 
 
 @dataclass(frozen=True)
-class ThresholdFit:
-    """A threshold estimate as numbers: p_th with its 95% interval, and what the fit found on the way.
+class Variant:
+    """The estimate under one other reasonable analysis choice (None where that fit does not converge)."""
 
-    When there is no estimate, `p`, `low` and `high` are None and `no_threshold` says why. `describe()` and
-    `method` turn the fields into sentences; `as_dict()` into JSON-ready values.
+    choice: str
+    p: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"choice": self.choice, "p": self.p}
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """A threshold estimate as numbers: p_th with its 95% interval, and the evidence behind it.
+
+    The interval is the statistical one (parametric bootstrap, widened by the PDG scale factor when
+    chi^2/dof > 1) with the systematic half-width added to each side: the largest move of p_th over the
+    `variants` (other reasonable analysis choices). When there is no estimate, `p`, `low` and `high` are None
+    and `no_threshold` says why; the crossings, chi^2 and variants stay as evidence. `describe()` and `method`
+    turn the fields into sentences, `as_dict()` into JSON-ready values.
     """
 
     p: float | None
@@ -62,12 +79,17 @@ class ThresholdFit:
     dof: int | None = None
     scale_factor: float = 1.0  # sqrt(chi^2/dof) when > 1: the bootstrap interval is widened by it
     refits: int = 0  # parametric bootstrap refits behind the interval
+    statistical_low: float | None = None
+    statistical_high: float | None = None
+    systematic: float = 0.0  # half-width: the largest |p_variant - p|
+    variants: tuple[Variant, ...] = ()
+    crossings: tuple[Crossing, ...] = ()
     no_threshold: str | None = None
 
     @staticmethod
-    def none(reason: str, *, rate: str = "shot") -> ThresholdFit:
+    def none(reason: str, *, rate: str = "shot", crossings: Sequence[Crossing] = ()) -> ThresholdFit:
         """No estimate, and why."""
-        return ThresholdFit(None, None, None, rate=rate, no_threshold=reason)
+        return ThresholdFit(None, None, None, rate=rate, crossings=tuple(crossings), no_threshold=reason)
 
     @property
     def poor_fit(self) -> bool:
@@ -85,31 +107,42 @@ class ThresholdFit:
                   f"95% interval from {self.refits} parametric bootstrap refits; chi^2/dof = {self.chi2:.1f}/{self.dof}")
         if self.scale_factor > 1:
             method += f", so the interval is widened by sqrt(chi^2/dof) = {self.scale_factor:.2f}"
-        if self.poor_fit:
-            method += ("; the ansatz fits these points poorly: sample p closer to p_th"
-                       + ("" if self.correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
+        moved = [f"{v.choice}: {v.p:.4g}" for v in self.variants if v.p is not None]
+        if moved:
+            method += f"; systematic ±{self.systematic:.2g} from other analysis choices ({'; '.join(moved)})"
         return method
 
-    def as_dict(self) -> dict[str, float | int | str | bool | None]:
-        return {"p": self.p, "low": self.low, "high": self.high, "method": self.method}
+    def as_dict(self) -> dict[str, Any]:
+        return {"p": self.p, "low": self.low, "high": self.high, "statistical_low": self.statistical_low,
+                "statistical_high": self.statistical_high, "systematic": self.systematic, "chi2": self.chi2,
+                "dof": self.dof, "no_threshold": self.no_threshold, "method": self.method,
+                "variants": [v.as_dict() for v in self.variants], "crossings": [c.as_dict() for c in self.crossings]}
 
     def describe(self) -> str:
         if self.p is None or self.low is None or self.high is None:
-            return f"p_th: none ({self.method})"
-        return f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g})"
+            return f"p_th: none found ({self.method})"
+        text = f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g}"
+        if self.statistical_low is not None and self.statistical_high is not None:
+            text += (f": statistical {self.statistical_low:.4g} .. {self.statistical_high:.4g}, systematic "
+                     f"±{self.systematic:.2g}")
+        return text + ")"
 
 
 RATES = ("round", "shot")
 
 
 def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bool | None = None, seed: int | None = 0,
-                  resamples: int = BOOTSTRAP_RESAMPLES) -> ThresholdFit:
-    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p).
+                  resamples: int = BOOTSTRAP_RESAMPLES, systematic: bool = True) -> ThresholdFit:
+    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p), or
+    "none found" with the reason: the curves do not cross in range, the crossings fall with d (no threshold),
+    the ansatz fits poorly, or the interval leaves the sampled range.
 
     Args:
         rate: "shot" fits the per-shot logical error rate, "round" the per-round one.
         correction: add WHP's finite-size correction D d^(-1/mu), which lets the crossing of small codes
             drift towards the asymptotic threshold; default: with >= 4 distances (fewer cannot pin D and mu).
+        systematic: refit under other analysis choices (without the smallest distance, in the p window of
+            the crossings, with the correction toggled) and add the largest move of p_th to the interval.
     """
     if rate not in RATES:
         raise QecInputError(f"unknown rate {rate!r} for a threshold fit: use round or shot")
@@ -123,20 +156,89 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
         raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
                             f"and {len(ps)} value(s) of p")
     correction = use_correction(distances, correction)
+    crossings = pairwise_crossings(points, rate=rate, seed=seed, resamples=resamples)
+    found = [c for c in crossings if c.p is not None]
+    if not found:
+        return ThresholdFit.none(_no_crossing(crossings, ps), rate=rate, crossings=crossings)
+    if drift_down(crossings):
+        listed = ", ".join(f"{c.distance_small}/{c.distance_large}: {c.p:.3g}" for c in found)
+        return ThresholdFit.none(f"no threshold: the crossings of successive distances fall with d ({listed}), each "
+                                 "below the last; a code with a threshold has crossings that settle", rate=rate,
+                                 crossings=crossings)
+    guess = float(np.exp(np.mean(np.log([cast(float, c.p) for c in found]))))
+    fit = _scaling_fit(points, rate=rate, correction=correction, guess=guess, seed=seed, resamples=resamples)
+    if fit.p is None or fit.low is None or fit.high is None:
+        return replace(fit, crossings=tuple(crossings))
+    if fit.poor_fit:
+        return replace(fit, p=None, low=None, high=None, crossings=tuple(crossings),
+                       no_threshold=f"no threshold found: the finite-size scaling ansatz fits these points poorly "
+                                    f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}); sample p closer to the crossings "
+                                    f"({', '.join(f'{c.p:.3g}' for c in found)})"
+                                    + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
+    variants = tuple(_variants(points, fit, crossings, distances, ps, rate=rate, seed=seed)) if systematic else ()
+    spread = max((abs(v.p - fit.p) for v in variants if v.p is not None), default=0.0)
+    low, high = fit.low - spread, fit.high + spread
+    fit = replace(fit, low=low, high=high, statistical_low=fit.low, statistical_high=fit.high, systematic=spread,
+                  variants=variants, crossings=tuple(crossings))
+    if not (ps[0] <= low and high <= ps[-1] and 0 < low and high < 1):
+        return replace(fit, p=None, low=None, high=None,
+                       no_threshold=f"no threshold found: the interval of p_th = {fit.p:.4g}, {low:.4g} .. {high:.4g}, "
+                                    f"leaves the sampled range {ps[0]:.4g} .. {ps[-1]:.4g}; sample a wider range of p")
+    return fit
+
+
+def _no_crossing(crossings: Sequence[Crossing], ps: Sequence[float]) -> str:
+    sides = {c.side for c in crossings}
+    if sides == {"above"}:
+        return (f"no crossing in the sampled range: larger distances do better at every p, "
+                f"so the threshold is above p = {ps[-1]:g}")
+    if sides == {"below"}:
+        return (f"no crossing in the sampled range: larger distances do worse at every p, "
+                f"so the threshold is below p = {ps[0]:g}")
+    return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
+
+
+def _variants(points: list[Point], fit: ThresholdFit, crossings: Sequence[Crossing], distances: list[int],
+              ps: list[float], *, rate: str, seed: int | None) -> list[Variant]:
+    """p_th under the other reasonable analysis choices: without the smallest distance, in the p window that
+    brackets the crossings, and with the finite-size correction toggled (where the distances allow it)."""
+    choices: list[tuple[str, list[Point], bool]] = []
+    if len(distances) >= 3:
+        rest = [pt for pt in points if pt.distance != distances[0]]
+        choices.append((f"without d = {distances[0]}", rest, fit.correction and len(distances) - 1 >= 4))
+    lows = [c.low for c in crossings if c.low is not None]
+    highs = [c.high for c in crossings if c.high is not None]
+    if lows and highs:
+        below = [p for p in ps if p <= min(lows)]
+        above = [p for p in ps if p >= max(highs)]
+        window = (below[-1] if below else ps[0], above[0] if above else ps[-1])
+        inside = [pt for pt in points if window[0] <= cast(float, pt.p) <= window[1]]
+        if 3 <= len({pt.p for pt in inside}) < len(ps):
+            choices.append((f"p in {window[0]:.3g} .. {window[1]:.3g}", inside, fit.correction))
+    if fit.correction or len(distances) >= MIN_DISTANCES_FOR_CORRECTION:
+        choices.append(("without the correction" if fit.correction else "with the correction", points,
+                        not fit.correction))
+    guess = cast(float, fit.p)
+    return [Variant(choice, _scaling_fit(subset, rate=rate, correction=corrected, guess=guess, seed=seed,
+                                         resamples=0).p) for choice, subset, corrected in choices]
+
+
+def _scaling_fit(points: list[Point], *, rate: str, correction: bool, guess: float, seed: int | None,
+                 resamples: int) -> ThresholdFit:
+    """The finite-size scaling fit from the start `guess` with its bootstrap interval (no interval with
+    `resamples` = 0), or none when no start converges inside the sampled range."""
+    ps = sorted({cast(float, pt.p) for pt in points})
     rounds = np.array([pt.rounds if rate == "round" else 1 for pt in points])
-    crossing, no_crossing = _crossing(points, distances, rounds)
-    if crossing is None:
-        return ThresholdFit.none(no_crossing, rate=rate)
     d = np.array([pt.distance for pt in points], dtype=float)
     p = np.array([pt.p for pt in points])
     shots = np.array([pt.counts.kept for pt in points], dtype=float)
     errors = np.array([pt.counts.errors for pt in points], dtype=float)
     mu_starts = [[inverse_mu] for inverse_mu in (0.5, 1.0, 2.0)] if correction else [[]]
-    starts = [[p_start, 1.0, *mu_start] for p_start in (crossing, (ps[0] + ps[-1]) / 2) for mu_start in mu_starts]
+    starts = [[p_start, 1.0, *mu_start] for p_start in (guess, (ps[0] + ps[-1]) / 2) for mu_start in mu_starts]
     fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
     params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (np.array([math.nan]), math.nan)
     if not ps[0] <= params[0] <= ps[-1]:  # False for NaN too: no fit converged
-        return ThresholdFit.none(f"the curves cross near p = {crossing:.3g}, but the finite-size scaling fit did not "
+        return ThresholdFit.none(f"the curves cross near p = {guess:.3g}, but the finite-size scaling fit did not "
                                  "converge inside the sampled range; sample more p values there", rate=rate)
     rng = np.random.default_rng(seed)
     rates = errors / shots
@@ -193,30 +295,3 @@ def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray
     if not result.success:
         return None
     return result.x, float(np.sum(result.fun ** 2))
-
-
-def _crossing(points: Sequence[Point], distances: list[int], rounds: np.ndarray) -> tuple[float | None, str]:
-    """(p where successive distances' rates cross, geometric mean over distance pairs; "") or (None, why there is
-    none)."""
-    shot_rates = np.array([pt.rate for pt in points])
-    rate = dict(zip(((cast(int, pt.distance), cast(float, pt.p)) for pt in points), per_round_rate(shot_rates, rounds=rounds).tolist()))
-    crossings: list[float] = []
-    signs: set[float] = set()
-    for small, large in zip(distances, distances[1:]):
-        common = sorted(p for (dist, p) in rate if dist == small and (large, p) in rate)
-        diffs = [rate[(large, p)] - rate[(small, p)] for p in common]
-        signs.update(np.sign(diffs).tolist())
-        for (p0, f0), (p1, f1) in zip(zip(common, diffs), zip(common[1:], diffs[1:])):
-            if f0 < 0 <= f1:
-                crossings.append(math.exp(math.log(p0) + (math.log(p1) - math.log(p0)) * f0 / (f0 - f1)))
-                break
-    if crossings:
-        return float(np.exp(np.mean(np.log(crossings)))), ""
-    ps = sorted({cast(float, pt.p) for pt in points})
-    if signs <= {-1.0, 0.0}:
-        return None, (f"no crossing in the sampled range: larger distances do better at every p, "
-                f"so the threshold is above p = {ps[-1]:g}")
-    if signs <= {1.0, 0.0}:
-        return None, (f"no crossing in the sampled range: larger distances do worse at every p, "
-                f"so the threshold is below p = {ps[0]:g}")
-    return None, "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"

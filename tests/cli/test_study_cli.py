@@ -22,8 +22,10 @@ def test_threshold_json_table_and_plot(tmp_path, capsys):
             "--p", "0.2:0.4:3", "--rounds", "1", "--store", str(store), "--plot", str(plot), "--json", *QUICK]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"threshold", "lambda", "points", "store"}
-    assert set(report["threshold"]) == {"p", "low", "high", "method"}
+    assert set(report) == {"threshold", "lambda", "lambda_fit", "points", "store"}
+    assert set(report["threshold"]) == {"p", "low", "high", "statistical_low", "statistical_high", "systematic",
+                                        "chi2", "dof", "no_threshold", "method", "variants", "crossings"}
+    assert [(c["distance_small"], c["distance_large"], c["p"]) for c in report["threshold"]["crossings"]] == [(3, 5, None)]
     assert {"family", "distance", "rounds", "noise", "p", "decoder", "shots", "errors", "discards", "rate",
             "rate_low", "rate_high", "rate_per_round"} == set(report["points"][0])
     assert len(report["points"]) == 6 and plot.read_text().lstrip().startswith("<?xml")
