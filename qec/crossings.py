@@ -43,7 +43,15 @@ class Crossing:
     low: float | None = None
     high: float | None = None
     rate: float | None = None
-    reason: str = ""
+    side: str | None = None  # with no crossing: "above" (the larger code does better at every p), "below" (worse)
+
+    @property
+    def reason(self) -> str:
+        """Why there is no crossing ("" when there is one)."""
+        if self.p is not None:
+            return ""
+        return {"above": "the larger distance does better at every p", "below": "the larger distance does worse at "
+                "every p"}.get(self.side or "", "the curves do not cross consistently, or share < 2 p values")
 
     def as_dict(self) -> dict[str, Any]:
         return {"distance_small": self.distance_small, "distance_large": self.distance_large, "p": self.p,
@@ -72,30 +80,37 @@ def pairwise_crossings(points: Sequence[Point], *, rate: str = "shot", seed: int
 
 
 def drift_down(crossings: Sequence[Crossing]) -> bool:
-    """Whether the crossings fall with d, each below the one before and the last significantly (its interval
-    entirely) below the first: no threshold in the sampled range, and likely none at all."""
-    found = [c for c in crossings if c.p is not None]
-    if len(found) < 2 or len(found) < len(crossings):
+    """Whether the crossings fall with d: each below the one before (a pair whose larger code does worse at every
+    sampled p crosses below the range, lower still) and the last significantly below the first (its interval
+    entirely under the first's): no threshold in the sampled range, and likely none at all."""
+    positions = []  # (p, low, high) of each pair, 0 for a crossing below the sampled range
+    for crossing in crossings:
+        if crossing.p is not None and crossing.low is not None and crossing.high is not None:
+            positions.append((crossing.p, crossing.low, crossing.high))
+        elif crossing.side == "below":
+            positions.append((0.0, 0.0, 0.0))
+        else:
+            return False
+    if len(positions) < 2 or positions[0][0] == 0:
         return False
-    values = [cast(float, c.p) for c in found]
-    falling = all(later < earlier for earlier, later in zip(values, values[1:]))
-    first_low, last_high = found[0].low, found[-1].high
-    return falling and first_low is not None and last_high is not None and last_high < first_low
+    falling = all(later[0] < earlier[0] or later[0] == earlier[0] == 0
+                  for earlier, later in zip(positions, positions[1:]))
+    return falling and positions[-1][2] < positions[0][1]
 
 
 def _crossing(small_points: dict[float, Point], large_points: dict[float, Point], small: int, large: int, rate: str,
               rng: np.random.Generator, resamples: int) -> Crossing:
     ps = np.array(sorted(set(small_points) & set(large_points)))
     if len(ps) < 2:
-        return Crossing(small, large, None, reason="fewer than 2 p values in common")
+        return Crossing(small, large, None)
     kept = np.array([[pts[p].counts.kept for p in ps] for pts in (small_points, large_points)])
     errors = np.array([[pts[p].counts.errors for p in ps] for pts in (small_points, large_points)])
     rounds = np.array([[pts[p].rounds if rate == "round" else 1 for p in ps] for pts in (small_points, large_points)])
     p, value = _interpolated(ps, per_round_rate(errors / kept, rounds=rounds)[None])
     if math.isnan(p[0]):
-        below = bool(np.all(errors[1] / kept[1] <= errors[0] / kept[0]))
-        where = f"above p = {ps[-1]:g}" if below else f"below p = {ps[0]:g}"
-        return Crossing(small, large, None, reason=f"the curves do not cross in the sampled range; it is {where}")
+        difference = errors[1] / kept[1] - errors[0] / kept[0]
+        side = "above" if np.all(difference <= 0) else "below" if np.all(difference >= 0) else None
+        return Crossing(small, large, None, side=side)
     draws = rng.binomial(np.broadcast_to(kept, (resamples, *kept.shape)), errors / kept)
     samples, _ = _interpolated(ps, per_round_rate(draws / kept, rounds=rounds))
     crossed = samples[~np.isnan(samples)]

@@ -84,6 +84,7 @@ class ThresholdFit:
     systematic: float = 0.0  # half-width: the largest |p_variant - p|
     variants: tuple[Variant, ...] = ()
     crossings: tuple[Crossing, ...] = ()
+    p_window: tuple[float, float] | None = None  # the p values the fit used (those around the crossings)
     no_threshold: str | None = None
 
     @staticmethod
@@ -103,7 +104,9 @@ class ThresholdFit:
             return self.no_threshold
         ansatz = "P = A + Bx + Cx^2 + D d^(-1/mu)" if self.correction else "P = A + Bx + Cx^2 (no finite-size correction)"
         fitted = f"nu = {self.nu:.2f}" + (f", mu = {self.mu:.2f}" if self.correction else "")
-        method = (f"finite-size scaling fit of the per-{self.rate} rate, {ansatz}, x = (p - p_th) d^(1/nu), {fitted}; "
+        window = f" at p in {self.p_window[0]:.4g} .. {self.p_window[1]:.4g}" if self.p_window else ""
+        method = (f"finite-size scaling fit of the per-{self.rate} rate{window}, {ansatz}, x = (p - p_th) d^(1/nu), "
+                  f"{fitted}; "
                   f"95% interval from {self.refits} parametric bootstrap refits; chi^2/dof = {self.chi2:.1f}/{self.dof}")
         if self.scale_factor > 1:
             method += f", so the interval is widened by sqrt(chi^2/dof) = {self.scale_factor:.2f}"
@@ -161,12 +164,14 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     if not found:
         return ThresholdFit.none(_no_crossing(crossings, ps), rate=rate, crossings=crossings)
     if drift_down(crossings):
-        listed = ", ".join(f"{c.distance_small}/{c.distance_large}: {c.p:.3g}" for c in found)
+        listed = ", ".join(f"{c.distance_small}/{c.distance_large}: "
+                           + (f"{c.p:.3g}" if c.p is not None else f"below {ps[0]:.3g}") for c in crossings)
         return ThresholdFit.none(f"no threshold: the crossings of successive distances fall with d ({listed}), each "
                                  "below the last; a code with a threshold has crossings that settle", rate=rate,
                                  crossings=crossings)
     guess = float(np.exp(np.mean(np.log([cast(float, c.p) for c in found]))))
-    fit = _scaling_fit(points, rate=rate, correction=correction, guess=guess, seed=seed, resamples=resamples)
+    central = _in_crossing_window(points, crossings, ps)
+    fit = _scaling_fit(central, rate=rate, correction=correction, guess=guess, seed=seed, resamples=resamples)
     if fit.p is None or fit.low is None or fit.high is None:
         return replace(fit, crossings=tuple(crossings))
     if fit.poor_fit:
@@ -175,15 +180,18 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
                                     f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}); sample p closer to the crossings "
                                     f"({', '.join(f'{c.p:.3g}' for c in found)})"
                                     + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
-    variants = tuple(_variants(points, fit, crossings, distances, ps, rate=rate, seed=seed)) if systematic else ()
+    variants = tuple(_variants(points, central, fit, distances, rate=rate, seed=seed)) if systematic else ()
     spread = max((abs(v.p - fit.p) for v in variants if v.p is not None), default=0.0)
     low, high = fit.low - spread, fit.high + spread
     fit = replace(fit, low=low, high=high, statistical_low=fit.low, statistical_high=fit.high, systematic=spread,
                   variants=variants, crossings=tuple(crossings))
-    if not (ps[0] <= low and high <= ps[-1] and 0 < low and high < 1):
+    statistical_low, statistical_high = cast(float, fit.statistical_low), cast(float, fit.statistical_high)
+    if not (ps[0] <= statistical_low and statistical_high <= ps[-1] and 0 < low and high < 1):
         return replace(fit, p=None, low=None, high=None,
-                       no_threshold=f"no threshold found: the interval of p_th = {fit.p:.4g}, {low:.4g} .. {high:.4g}, "
-                                    f"leaves the sampled range {ps[0]:.4g} .. {ps[-1]:.4g}; sample a wider range of p")
+                       no_threshold=f"no threshold found: the statistical interval of p_th = {fit.p:.4g}, "
+                                    f"{statistical_low:.4g} .. {statistical_high:.4g}, leaves the sampled range "
+                                    f"{ps[0]:.4g} .. {ps[-1]:.4g} (or the whole interval leaves (0, 1)); sample a "
+                                    "wider range of p, with more shots")
     return fit
 
 
@@ -198,25 +206,32 @@ def _no_crossing(crossings: Sequence[Crossing], ps: Sequence[float]) -> str:
     return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
 
 
-def _variants(points: list[Point], fit: ThresholdFit, crossings: Sequence[Crossing], distances: list[int],
-              ps: list[float], *, rate: str, seed: int | None) -> list[Variant]:
-    """p_th under the other reasonable analysis choices: without the smallest distance, in the p window that
-    brackets the crossings, and with the finite-size correction toggled (where the distances allow it)."""
-    choices: list[tuple[str, list[Point], bool]] = []
-    if len(distances) >= 3:
-        rest = [pt for pt in points if pt.distance != distances[0]]
-        choices.append((f"without d = {distances[0]}", rest, fit.correction and len(distances) - 1 >= 4))
+def _in_crossing_window(points: list[Point], crossings: Sequence[Crossing], ps: list[float]) -> list[Point]:
+    """The points at p from the last sampled value at or below every crossing's interval to the first at or above
+    them (where the quadratic scaling ansatz holds), if that leaves >= 3 values of p; else all the points."""
     lows = [c.low for c in crossings if c.low is not None]
     highs = [c.high for c in crossings if c.high is not None]
-    if lows and highs:
-        below = [p for p in ps if p <= min(lows)]
-        above = [p for p in ps if p >= max(highs)]
-        window = (below[-1] if below else ps[0], above[0] if above else ps[-1])
-        inside = [pt for pt in points if window[0] <= cast(float, pt.p) <= window[1]]
-        if 3 <= len({pt.p for pt in inside}) < len(ps):
-            choices.append((f"p in {window[0]:.3g} .. {window[1]:.3g}", inside, fit.correction))
+    if not lows or not highs:
+        return points
+    below = [p for p in ps if p <= min(lows)]
+    above = [p for p in ps if p >= max(highs)]
+    low, high = below[-1] if below else ps[0], above[0] if above else ps[-1]
+    inside = [pt for pt in points if low <= cast(float, pt.p) <= high]
+    return inside if len({pt.p for pt in inside}) >= 3 else points
+
+
+def _variants(points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int], *, rate: str,
+              seed: int | None) -> list[Variant]:
+    """p_th under the other reasonable analysis choices: all sampled p rather than the crossings' window,
+    without the smallest distance, and with the finite-size correction toggled (where the distances allow)."""
+    choices: list[tuple[str, list[Point], bool]] = []
+    if len(central) < len(points):
+        choices.append(("all sampled p", points, fit.correction))
+    if len(distances) >= 3:
+        rest = [pt for pt in central if pt.distance != distances[0]]
+        choices.append((f"without d = {distances[0]}", rest, fit.correction and len(distances) - 1 >= 4))
     if fit.correction or len(distances) >= MIN_DISTANCES_FOR_CORRECTION:
-        choices.append(("without the correction" if fit.correction else "with the correction", points,
+        choices.append(("without the correction" if fit.correction else "with the correction", central,
                         not fit.correction))
     guess = cast(float, fit.p)
     return [Variant(choice, _scaling_fit(subset, rate=rate, correction=corrected, guess=guess, seed=seed,
@@ -254,7 +269,7 @@ def _scaling_fit(points: list[Point], *, rate: str, correction: bool, guess: flo
     low, high = params[0] - scale * (params[0] - low), params[0] + scale * (high - params[0])
     return ThresholdFit(float(params[0]), float(low), float(high), rate=rate, correction=correction,
                         nu=float(params[1]), mu=float(1 / params[2]) if correction else None, chi2=float(chi2),
-                        dof=dof, scale_factor=scale, refits=len(samples))
+                        dof=dof, scale_factor=scale, refits=len(samples), p_window=(ps[0], ps[-1]))
 
 
 def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
