@@ -5,7 +5,7 @@ sampled p values where the rate difference P_d' - P_d turns from negative to non
 linearly in log p. Its interval comes from parametric bootstrap resamples of the binomial counts (resamples
 whose curves do not cross in range are counted as such). A code with a threshold has crossings that settle
 (for the surface code they climb towards p_th as d grows); crossings that fall steadily with d, each
-significantly below the last, are the sign of a code without one (the generalized Shor code under phase
+the last far below the first, are the sign of a code without one (the generalized Shor code under phase
 flips, say), and `drift_down` says so.
 
 >>> from qec.stats import Point
@@ -80,9 +80,10 @@ def pairwise_crossings(points: Sequence[Point], *, rate: str = "shot", seed: int
 
 
 def drift_down(crossings: Sequence[Crossing]) -> bool:
-    """Whether the crossings fall with d: each below the one before (a pair whose larger code does worse at every
-    sampled p crosses below the range, lower still) and the last significantly below the first (its interval
-    entirely under the first's): no threshold in the sampled range, and likely none at all."""
+    """Whether the crossings fall with d: none significantly above the one before (its interval starts below the
+    previous one's end; a pair whose larger code does worse at every sampled p crosses below the range, lower
+    still) and the last significantly below the first (its interval entirely under the first's): no threshold in
+    the sampled range, and likely none at all."""
     positions = []  # (p, low, high) of each pair, 0 for a crossing below the sampled range
     for crossing in crossings:
         if crossing.p is not None and crossing.low is not None and crossing.high is not None:
@@ -93,9 +94,8 @@ def drift_down(crossings: Sequence[Crossing]) -> bool:
             return False
     if len(positions) < 2 or positions[0][0] == 0:
         return False
-    falling = all(later[0] < earlier[0] or later[0] == earlier[0] == 0
-                  for earlier, later in zip(positions, positions[1:]))
-    return falling and positions[-1][2] < positions[0][1]
+    never_rising = all(later[1] <= earlier[2] for earlier, later in zip(positions, positions[1:]))
+    return never_rising and positions[-1][2] < positions[0][1]
 
 
 def _crossing(small_points: dict[float, Point], large_points: dict[float, Point], small: int, large: int, rate: str,

@@ -166,8 +166,8 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     if drift_down(crossings):
         listed = ", ".join(f"{c.distance_small}/{c.distance_large}: "
                            + (f"{c.p:.3g}" if c.p is not None else f"below {ps[0]:.3g}") for c in crossings)
-        return ThresholdFit.none(f"no threshold: the crossings of successive distances fall with d ({listed}), each "
-                                 "below the last; a code with a threshold has crossings that settle", rate=rate,
+        return ThresholdFit.none(f"no threshold: the crossings of successive distances fall with d ({listed}), the "
+                                 "last far below the first; a code with a threshold has crossings that settle", rate=rate,
                                  crossings=crossings)
     guess = float(np.exp(np.mean(np.log([cast(float, c.p) for c in found]))))
     central = _in_crossing_window(points, crossings, ps)

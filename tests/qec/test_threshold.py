@@ -93,20 +93,21 @@ def test_lambda_is_the_per_round_ratio():
     assert estimate.low < estimate.value < estimate.high
 
 
-def sampled_threshold(tmp_path, noise, distances, ps, shots, rounds=None):
+def sampled_threshold(tmp_path, noise, distances, ps, shots, rounds=None, decoder="pymatching", family="surface",
+                      basis="Z"):
     """A seeded study: fixed chunks and a shot budget give the same counts whatever the timing."""
-    tasks = study_tasks("surface", distances=distances, ps=ps, noise=noise, rounds=rounds, pauli="independent")
+    tasks = study_tasks(family, distances=distances, ps=ps, noise=noise, rounds=rounds, pauli="independent",
+                        decoder=decoder, basis=basis)
     with Store(tmp_path / "t.db") as store:
         return run_study(tasks, store=store, stop=StopRule(max_shots=shots, max_errors=None), workers=2,
                          chunk_shots=10_000).threshold
 
 
-def assert_agrees(fit, published):
-    """`published` is inside the fit's interval, taken at 99% (the 95% half-width x 2.576/1.96) so a fair fit
-    fails this about 1 time in 100; and the interval is narrow enough to mean something."""
-    widen = 2.576 / 1.96
-    assert fit.p - widen * (fit.p - fit.low) <= published <= fit.p + widen * (fit.high - fit.p), fit.describe()
-    assert fit.high - fit.low < 0.06 * published, fit.describe()
+def assert_contains(fit, published):
+    """`published` is inside the quoted 95% interval (statistical and systematic), and that interval is narrow
+    enough to mean something (under 35% of the value)."""
+    assert fit.p is not None and fit.low <= published <= fit.high, fit.describe()
+    assert fit.high - fit.low < 0.35 * published, fit.describe()
 
 
 def test_correction_is_used_from_four_distances_and_refused_below():
@@ -115,23 +116,40 @@ def test_correction_is_used_from_four_distances_and_refused_below():
         fit_threshold(synthetic_points(), correction=True)
 
 
-@pytest.mark.slow
-def test_code_capacity_mwpm_threshold_matches_published(tmp_path):
-    """Wang, Harrington, Preskill 2003: p_c0 = 10.31 +- 0.01% for independent flips with MWPM (toric code).
-
-    The planar code's crossings drift up towards it (9.8% at d = 5..11, 10.1% at d = 17..33); the fit's
-    finite-size correction extrapolates that drift, and the plain fit's interval (10.0 +- 0.02%) excludes it."""
-    fit = sampled_threshold(tmp_path, "code-capacity", [5, 7, 9, 11, 13, 17, 21, 25, 33],
-                            [0.094, 0.098, 0.101, 0.104, 0.107], 50_000, rounds=1)
-    assert "D d^(-1/mu)" in fit.method
-    assert_agrees(fit, 0.1031)
+# Issue 12's studies: d = 5, 9, 13, 17 (code capacity) or 5..11 (phenomenological, rounds = d), p around the
+# threshold, independent X/Z flips. Published: MWPM, Wang, Harrington, Preskill, Ann. Phys. 303, 31 (2003):
+# 10.31% and 2.93%; union-find, Delfosse and Nickerson, Quantum 5, 595 (2021): 9.9% and 2.6%.
+CODE_CAPACITY = dict(noise="code-capacity", distances=[5, 9, 13, 17], rounds=1, shots=200_000)
+PHENOMENOLOGICAL = dict(noise="phenomenological", distances=[5, 7, 9, 11], shots=60_000)
 
 
 @pytest.mark.slow
-def test_phenomenological_mwpm_threshold_matches_published(tmp_path):
-    """Wang, Harrington, Preskill 2003: p_c0 = 2.93 +- 0.02% for independent flips with measurement error
-    q = p, MWPM, T = L rounds; the plain fit puts d = 5..19 at 2.84 +- 0.01%."""
-    fit = sampled_threshold(tmp_path, "phenomenological", [5, 7, 9, 11, 13, 15],
-                            [0.026, 0.028, 0.030, 0.032], 40_000)
+@pytest.mark.parametrize("decoder, ps, published", [
+    ("pymatching", [0.09, 0.0945, 0.0993, 0.1042, 0.1095, 0.115], 0.1031),
+    ("uf", [0.085, 0.0893, 0.0938, 0.0985, 0.1035, 0.1087], 0.099),
+])
+def test_code_capacity_threshold_interval_contains_the_published_value(tmp_path, decoder, ps, published):
+    fit = sampled_threshold(tmp_path, decoder=decoder, ps=ps, **CODE_CAPACITY)
     assert "D d^(-1/mu)" in fit.method
-    assert_agrees(fit, 0.0293)
+    assert_contains(fit, published)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("decoder, ps, published", [
+    ("pymatching", [0.025, 0.0269, 0.0289, 0.0311, 0.033], 0.0293),
+    ("uf", [0.021, 0.0232, 0.0256, 0.0282, 0.031], 0.026),
+])
+def test_phenomenological_threshold_interval_contains_the_published_value(tmp_path, decoder, ps, published):
+    fit = sampled_threshold(tmp_path, decoder=decoder, ps=ps, **PHENOMENOLOGICAL)
+    assert_contains(fit, published)
+
+
+@pytest.mark.slow
+def test_the_shor_code_under_phase_flips_has_no_threshold(tmp_path):
+    """The generalized Shor code in the X basis (phase flips attack its weight-d X... logical): its crossings fall
+    with d, so no threshold is quoted, and the evidence (the crossings) is reported."""
+    fit = sampled_threshold(tmp_path, "code-capacity", [5, 9, 13, 17, 25], [0.005, 0.0078, 0.0121, 0.0188, 0.0292,
+                            0.045], 200_000, rounds=1, family="shor", basis="X")
+    assert fit.p is None and "fall with d" in fit.method, fit.describe()
+    found = [c.p for c in fit.crossings if c.p is not None]
+    assert len(found) >= 3 and found == sorted(found, reverse=True)
