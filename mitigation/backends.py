@@ -110,18 +110,18 @@ class Backend:
         """
         groups = observable.groups
         per_qubit = not isinstance(readout, (int, float))
-        if per_qubit:
-            readout = tuple(float(rate) for rate in readout)
+        rates = tuple(float(rate) for rate in readout) if not isinstance(readout, (int, float)) else ()
+        symmetric = float(readout) if isinstance(readout, (int, float)) else 0.0
 
         def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
             measured = [c for circuit in circuits for c in observable.measure_in(circuit)]
             results, physical = self._run(measured)
-            if per_qubit and any(readout):
-                results = [rem.mitigate_measurements(r, _tensored_inverse(readout, qubits))
+            if per_qubit and any(rates):
+                results = [rem.mitigate_measurements(r, _tensored_inverse(rates, qubits))
                            for r, qubits in zip(results, physical)]
-            elif not per_qubit and readout > 0:
+            elif not per_qubit and symmetric > 0:
                 results = [rem.mitigate_measurements(
-                    r, rem.generate_inverse_confusion_matrix(r.nqubits, readout, readout)) for r in results]
+                    r, rem.generate_inverse_confusion_matrix(r.nqubits, symmetric, symmetric)) for r in results]
             return [sum(_group_expectation(group, result) for group, result in zip(groups, results[i:i + len(groups)]))
                     for i in range(0, len(results), len(groups))]
 

@@ -365,7 +365,8 @@ def twirled(z_basis: stim.Circuit, noise: NoiseSpec) -> stim.Circuit:
 def _z_basis_with_idles(circuit: stim.Circuit) -> stim.Circuit:
     """The flattened circuit with X-basis gates rewritten and `I` on each qubit idle in a layer (between TICKs)."""
     qubits = sorted(used_qubits(circuit))
-    out, layer, touched = stim.Circuit(), stim.Circuit(), set()
+    out, layer = stim.Circuit(), stim.Circuit()
+    touched: set[int] = set()
     for instruction in circuit.flattened():
         name = instruction.name
         if name == "TICK":

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from qiskit.circuit.library import RXGate
 from qiskit_aer.noise import (
@@ -101,7 +102,7 @@ class NoiseSpec:
         >>> NoiseSpec.parse("p1=0.001,t1=50,t2=70").t2_us
         70.0
         """
-        values: dict[str, float | str] = {}
+        values: dict[str, Any] = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, _, value = item.partition("=")
             if key not in NOISE_KEYS or not value:

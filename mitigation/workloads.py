@@ -77,7 +77,7 @@ def qaoa(qubits: int, seed: int = 0, gamma: float = 0.8, beta: float = 0.4) -> W
     for i, j in edges:
         circuit.rzz(-gamma, i, j)  # exp(-i gamma C) up to a global phase, C = sum (1 - Z_i Z_j)/2
     circuit.rx(2 * beta, range(qubits))
-    terms = [(len(edges) / 2, "I", (0,))] + [(-0.5, "ZZ", edge) for edge in edges]
+    terms: list[Term] = [(len(edges) / 2, "I", (0,))] + [(-0.5, "ZZ", edge) for edge in edges]
     return _workload("qaoa", circuit, terms)
 
 
@@ -91,7 +91,8 @@ def tfim(qubits: int, seed: int = 0, field: float = 1.0) -> Workload:
         circuit.cx(q, q + 1)
     for q in range(qubits):
         circuit.ry(angles[qubits + q], q)
-    terms = [(-1.0, "ZZ", (q, q + 1)) for q in range(qubits - 1)] + [(-field, "X", (q,)) for q in range(qubits)]
+    terms: list[Term] = [(-1.0, "ZZ", (q, q + 1)) for q in range(qubits - 1)]
+    terms += [(-field, "X", (q,)) for q in range(qubits)]
     return _workload("tfim", circuit, terms)
 
 

@@ -65,7 +65,7 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axe
                         color=line.get_color())
     crossed = [c for c in (fit.crossings if fit is not None and fit.rate == rate else ()) if c.p is not None]
     if crossed:
-        ax.plot([c.p for c in crossed], [c.rate for c in crossed], "kx", markersize=9,
+        ax.plot([cast(float, c.p) for c in crossed], [cast(float, c.rate) for c in crossed], "kx", markersize=9,
                 label="crossings " + ", ".join(f"{c.distance_small}/{c.distance_large}" for c in crossed))
     if fit is not None and fit.p is not None and fit.low is not None and fit.high is not None:
         limit = "d → ∞, " if fit.correction else ""
