@@ -3,7 +3,8 @@
 - `pymatching`: MWPM (PyMatching's sparse blossom), the reference; graphlike DEMs.
 - `pymatching-correlated`: PyMatching's two-pass correlated matching, where the installed version has it.
 - `uf`: union-find with weighted growth and peeling (Numba); graphlike DEMs.
-- `bp`, `bposd`: min-sum belief propagation, alone or with OSD-0 / OSD-CS (Numba); any DEM, hyperedges too.
+- `bposd`: min-sum belief propagation, then OSD-CS where BP does not converge (Numba); any DEM, hyperedges too.
+- `bp`: the same decoder without OSD (`BpOsdDecoder(osd_method=None)`, built by `bp_osd.bp_decoder`).
 - `lookup`: the most likely error per syndrome, tabulated; small DEMs (<= 20 detectors), the tests' ground truth.
 
 Every decoder takes degenerate DEMs (no detectors, no errors, no observables, probabilities 0, 1/2,
@@ -26,19 +27,20 @@ True
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Union
+from collections.abc import Callable
 
 import sinter
 
-from qec.errors import QecInputError
+from qec.errors import unknown_choice
 
-Factory = Union[Callable[[], sinter.Decoder], str]
+Factory = Callable[[], sinter.Decoder] | str
 _FACTORIES: dict[str, Factory] = {}
 
 
 def register(name: str, factory: Factory) -> None:
-    """Makes `get(name)` return `factory()`; a "module:Class" string is imported on first use, so that
-    a worker process loads only the decoders it runs (the Numba ones take a while to import)."""
+    """Makes `get(name)` return `factory()`; a "module:attribute" string (a class or a function called
+    with no arguments) is imported on first use, so that a worker process loads only the decoders it
+    runs (the Numba ones take a while to import)."""
     _FACTORIES[name] = factory
 
 
@@ -53,7 +55,7 @@ def get(name: str) -> sinter.Decoder:
     Raises QecInputError listing the known names when `name` is unknown.
     """
     if name not in _FACTORIES:
-        raise QecInputError(f"unknown decoder {name!r}: choose one of {', '.join(names())}")
+        raise unknown_choice("decoder", name, names())
     factory = _FACTORIES[name]
     if isinstance(factory, str):
         module, _, attribute = factory.partition(":")
@@ -73,7 +75,7 @@ def _register_builtin() -> None:
     if SUPPORTS_CORRELATIONS:
         register("pymatching-correlated", CorrelatedPyMatchingDecoder)
     register("uf", "qec.decoders.union_find:UnionFindDecoder")
-    register("bp", "qec.decoders.bp_osd:BpDecoder")
+    register("bp", "qec.decoders.bp_osd:bp_decoder")
     register("bposd", "qec.decoders.bp_osd:BpOsdDecoder")
     register("lookup", "qec.decoders.lookup:LookupDecoder")
 

@@ -4,6 +4,7 @@ Belief propagation is min-sum with a scaling factor (Roffe et al., "Decoding acr
 low-density parity-check code landscape", PRR 2, 043423 (2020)); where it does not converge, ordered
 statistics decoding (Panteleev & Kalachev, Quantum 5, 585 (2021)) solves for the most reliable
 information set, OSD-0, or sweeps weight-1 and weight-2 corrections on top of it, OSD-CS.
+BP alone is the same decoder without OSD: `BpOsdDecoder(osd_method=None)`, or `bp_decoder()`.
 
 >>> import numpy as np
 >>> from qec.decoders.bp_osd import BpOsdDecoder
@@ -25,8 +26,8 @@ import sinter
 import stim
 
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
-from qec.decoders.dem_arrays import check_matrices, split_likely_errors
-from qec.errors import QecInputError
+from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors
+from qec.errors import QecInputError, unknown_choice
 
 OSD_METHODS = ("osd0", "osd_cs")
 
@@ -49,8 +50,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.message_variables = np.repeat(np.arange(num_variables, dtype=np.int64), np.diff(check.indptr))
         self.check_messages = np.argsort(message_checks, kind="stable").astype(np.int64)
         self.check_offsets = np.concatenate([[0], np.cumsum(np.bincount(message_checks, minlength=num_checks))])
-        priors = np.maximum(matrices.priors, 1e-300)  # <= 1/2, split_likely_errors saw to that
-        self.weights = np.log1p(-priors) - np.log(priors)
+        self.weights = log_likelihood_weights(matrices.priors)
         words = (num_variables + 63) // 64
         dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)
         dense[message_checks, self.message_variables] = 1
@@ -61,56 +61,56 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.osd_order = osd_order
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
-        """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        predictions = decode_batch(
-            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
-            self.check_offsets, self.check_messages, self.message_variables, self.variable_offsets,
+        """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
+        return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
+
+    def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
+        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
+        return decode_batch(
+            detection_events, self.check_offsets, self.check_messages, self.message_variables, self.variable_offsets,
             self.weights, self.packed_rows, self.column_observables,
             self.max_iterations, self.scaling_factor, self.osd_order,
         )
-        return self.likely_errors.added_to(predictions)
 
 
 class BpOsdDecoder(sinter.Decoder):
     """BP+OSD: min-sum BP, then OSD-0 or OSD-CS of `osd_order` on the shots where BP does not converge.
 
+    With `osd_method=None` it is BP alone (the registry's 'bp', `bp_decoder`): where BP does not
+    converge, its last hard decision is the prediction.
+
     Args:
         max_iterations: BP iterations at most (>= 1).
         scaling_factor: min-sum scaling factor in (0, 1].
-        osd_method: "osd_cs" (combination sweep) or "osd0".
+        osd_method: "osd_cs" (combination sweep), "osd0", or None for no OSD.
         osd_order: for OSD-CS, pairs among the first `osd_order` columns outside the information set are tried.
     """
 
-    def __init__(self, *, max_iterations: int = 30, scaling_factor: float = 0.625, osd_method: str = "osd_cs",
+    def __init__(self, *, max_iterations: int = 30, scaling_factor: float = 0.625, osd_method: str | None = "osd_cs",
                  osd_order: int = 10):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
         if not 0 < scaling_factor <= 1:
             raise QecInputError(f"scaling_factor must be in (0, 1], got {scaling_factor}")
-        if osd_method not in OSD_METHODS:
-            raise QecInputError(f"unknown osd_method {osd_method!r}: choose one of {', '.join(OSD_METHODS)}")
+        if osd_method is not None and osd_method not in OSD_METHODS:
+            raise unknown_choice("osd_method", osd_method, OSD_METHODS)
         if osd_order < 0:
             raise QecInputError(f"osd_order must be >= 0, got {osd_order}")
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
-        self.osd_order = osd_order if osd_method == "osd_cs" else 0
+        self.osd_order = NO_OSD if osd_method is None else osd_order if osd_method == "osd_cs" else 0
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         return BpOsdCompiledDecoder(dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor,
                                     osd_order=self.osd_order)
 
 
-class BpDecoder(sinter.Decoder):
-    """Min-sum BP alone: where it does not converge, its last hard decision is the prediction."""
+def bp_decoder(**settings) -> BpOsdDecoder:
+    """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, **settings)`.
 
-    def __init__(self, *, max_iterations: int = 30, scaling_factor: float = 0.625):
-        if max_iterations < 1:
-            raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
-        if not 0 < scaling_factor <= 1:
-            raise QecInputError(f"scaling_factor must be in (0, 1], got {scaling_factor}")
-        self.max_iterations = max_iterations
-        self.scaling_factor = scaling_factor
+    `settings` are BpOsdDecoder's `max_iterations` and `scaling_factor`.
 
-    def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return BpOsdCompiledDecoder(dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor,
-                                    osd_order=NO_OSD)
+    >>> bp_decoder(scaling_factor=1.0).osd_order == NO_OSD
+    True
+    """
+    return BpOsdDecoder(osd_method=None, **settings)

@@ -2,7 +2,17 @@
 
 The check matrix comes twice: sparse, as message lists for BP, and dense, as bit-packed rows for the
 Gaussian elimination of OSD. One call decodes a whole bit-packed batch; work arrays are allocated once
-per call.
+per call. `decode_batch` reads as the algorithm's steps, each a small function inlined into it (all
+but `_argsort_into`, a heapsort):
+
+1. `_read_syndrome`: the shot's detection events, unpacked.
+2. `_belief_propagation`: min-sum message passing, each iteration a `_check_update`, a
+   `_variable_update` (with the hard decision) and a `_satisfies_syndrome` check.
+3. Where BP does not converge: `_argsort_into` orders the columns by BP's posterior,
+   `_gaussian_elimination` finds the most reliable information set, and the OSD sweep picks the
+   correction: OSD-0 (`_osd_solution` with no flips) or OSD-CS (`_flip_gains`, then
+   `_combination_sweep` over single columns and pairs).
+4. `_flip_observables`: the correction's observables, xor-ed into the shot's prediction.
 
 >>> import numpy as np
 >>> from qec.decoders.bp_osd_kernels import decode_batch
@@ -27,49 +37,9 @@ NO_OSD = -1
 
 
 @numba.njit(cache=True)
-def _lowest_bit(word: np.uint64) -> int:
-    """Index of the lowest set bit of a non-zero 64-bit word."""
-    index = 0
-    for shift in (32, 16, 8, 4, 2, 1):
-        if word & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1)) == 0:
-            word >>= np.uint64(shift)
-            index += shift
-    return index
-
-
-@numba.njit(cache=True)
-def _argsort_into(keys: np.ndarray, order: np.ndarray) -> None:
-    """Writes into `order` the indices of `keys` in ascending order (heapsort, no allocation)."""
-    count = keys.shape[0]
-    for index in range(count):
-        order[index] = index
-    # Build a max-heap, then move the largest to the end repeatedly.
-    for start in range(count // 2 - 1, -1, -1):
-        _sift_down(keys, order, start, count)
-    for end in range(count - 1, 0, -1):
-        order[0], order[end] = order[end], order[0]
-        _sift_down(keys, order, 0, end)
-
-
-@numba.njit(cache=True)
-def _sift_down(keys: np.ndarray, order: np.ndarray, start: int, end: int) -> None:
-    """Moves order[start] down the max-heap order[:end] (by key) to where it belongs."""
-    root = start
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
-            child += 1
-        if keys[order[child]] <= keys[order[root]]:
-            return
-        order[root], order[child] = order[child], order[root]
-        root = child
-
-
-@numba.njit(cache=True)
 def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
-                 message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray, packed_rows: np.ndarray, column_observables: np.ndarray,
+                 message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray,
+                 packed_rows: np.ndarray, column_observables: np.ndarray,
                  max_iterations: int, scaling_factor: float, osd_order: int) -> np.ndarray:
     """BP (+ OSD where BP does not converge) for every shot of the batch.
 
@@ -105,10 +75,10 @@ def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_
     num_checks = check_offsets.shape[0] - 1
     num_variables = variable_offsets.shape[0] - 1
     num_messages = message_variables.shape[0]
-    words = packed_rows.shape[1]
     observable_bytes = column_observables.shape[1]
     predictions = np.zeros((shots, observable_bytes), dtype=np.uint8)
 
+    # BP work space.
     syndrome = np.zeros(num_checks, dtype=np.uint8)
     to_check = np.empty(num_messages, dtype=np.float64)
     to_variable = np.empty(num_messages, dtype=np.float64)
@@ -126,159 +96,303 @@ def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_
     solution = np.zeros(num_variables, dtype=np.uint8)
 
     for shot in range(shots):
-        defects = 0
-        for check in range(num_checks):
-            bit = (detection_events[shot, check >> 3] >> (check & 7)) & 1
-            syndrome[check] = bit
-            defects += bit
-        if defects == 0:
+        if _read_syndrome(detection_events[shot], syndrome) == 0:
             continue
-
-        # Belief propagation.
-        for variable in range(num_variables):
-            for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-                to_check[message] = weights[variable]
-        converged = False
-        for _ in range(max_iterations):
-            for check in range(num_checks):
-                negative = syndrome[check] == 1
-                smallest = np.inf
-                second = np.inf
-                smallest_at = -1
-                for slot in range(check_offsets[check], check_offsets[check + 1]):
-                    message = check_messages[slot]
-                    value = to_check[message]
-                    if value < 0:
-                        negative = not negative
-                        value = -value
-                    if value < smallest:
-                        second = smallest
-                        smallest = value
-                        smallest_at = message
-                    elif value < second:
-                        second = value
-                for slot in range(check_offsets[check], check_offsets[check + 1]):
-                    message = check_messages[slot]
-                    magnitude = scaling_factor * (second if message == smallest_at else smallest)
-                    if negative != (to_check[message] < 0):
-                        magnitude = -magnitude
-                    to_variable[message] = magnitude
-            for variable in range(num_variables):
-                total = weights[variable]
-                for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-                    total += to_variable[message]
-                posterior[variable] = total
-                hard[variable] = total <= 0  # ties count as flipped, as in ldpc
-                for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-                    to_check[message] = total - to_variable[message]
-            converged = True
-            for check in range(num_checks):
-                parity = syndrome[check]
-                for slot in range(check_offsets[check], check_offsets[check + 1]):
-                    parity ^= hard[message_variables[check_messages[slot]]]
-                if parity:
-                    converged = False
-                    break
-            if converged:
-                break
-
+        converged = _belief_propagation(syndrome, check_offsets, check_messages, message_variables,
+                                        variable_offsets, weights, max_iterations, scaling_factor,
+                                        to_check, to_variable, posterior, hard)
         if converged or osd_order == NO_OSD:
-            for variable in range(num_variables):
-                if hard[variable]:
-                    for byte_index in range(observable_bytes):
-                        predictions[shot, byte_index] ^= column_observables[variable, byte_index]
+            _flip_observables(hard, column_observables, predictions[shot])
             continue
 
         # OSD: eliminate columns from the likeliest to be in error, keeping the first independent ones.
         _argsort_into(posterior, order)
-        rows[:, :] = packed_rows
-        reduced_syndrome[:] = syndrome
-        rank = 0
-        for column in order:
-            if rank == num_checks:
-                break
-            word = column >> 6
-            mask = np.uint64(1) << np.uint64(column & 63)
-            pivot = -1
-            for row in range(rank, num_checks):
-                if rows[row, word] & mask:
-                    pivot = row
-                    break
-            if pivot == -1:
-                continue
-            if pivot != rank:
-                for index in range(words):
-                    rows[pivot, index], rows[rank, index] = rows[rank, index], rows[pivot, index]
-                reduced_syndrome[pivot], reduced_syndrome[rank] = reduced_syndrome[rank], reduced_syndrome[pivot]
-            for row in range(num_checks):
-                if row != rank and rows[row, word] & mask:
-                    for index in range(words):
-                        rows[row, index] ^= rows[rank, index]
-                    reduced_syndrome[row] ^= reduced_syndrome[rank]
-            pivot_columns[rank] = column
-            is_pivot[column] = True
-            rank += 1
-
-        # OSD-0 sets the pivots to the reduced syndrome. Flipping a free column t toggles the pivots of
-        # the rows holding t: weight change flip_gain[t] = w_t + sum of row_gain over those rows.
+        rank = _gaussian_elimination(order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot)
         best_first = -1
         best_second = -1
         if osd_order > 0:
-            for row in range(rank):
-                pivot_weight = weights[pivot_columns[row]]
-                row_gain[row] = -pivot_weight if reduced_syndrome[row] else pivot_weight
-            for column in range(num_variables):
-                flip_gain[column] = weights[column]
-            for row in range(rank):
-                for index in range(words):
-                    word_bits = rows[row, index]
-                    while word_bits:
-                        column = index * 64 + _lowest_bit(word_bits)
-                        word_bits &= word_bits - np.uint64(1)
-                        if not is_pivot[column]:
-                            flip_gain[column] += row_gain[row]
-            best_gain = 0.0
-            num_sweep = 0
-            for column in order:
-                if is_pivot[column]:
-                    continue
-                if flip_gain[column] < best_gain:
-                    best_gain = flip_gain[column]
-                    best_first = column
-                if num_sweep < osd_order:
-                    sweep[num_sweep] = column
-                    num_sweep += 1
-            for first in range(num_sweep):
-                column_a = sweep[first]
-                word_a = column_a >> 6
-                mask_a = np.uint64(1) << np.uint64(column_a & 63)
-                for second in range(first + 1, num_sweep):
-                    column_b = sweep[second]
-                    word_b = column_b >> 6
-                    mask_b = np.uint64(1) << np.uint64(column_b & 63)
-                    gain = flip_gain[column_a] + flip_gain[column_b]
-                    for row in range(rank):
-                        if rows[row, word_a] & mask_a and rows[row, word_b] & mask_b:
-                            gain -= 2.0 * row_gain[row]
-                    if gain < best_gain:
-                        best_gain = gain
-                        best_first = column_a
-                        best_second = column_b
-
-        for row in range(rank):
-            bit = reduced_syndrome[row]
-            for column in (best_first, best_second):
-                if column >= 0 and rows[row, column >> 6] & (np.uint64(1) << np.uint64(column & 63)):
-                    bit ^= 1
-            solution[pivot_columns[row]] = bit
-        for column in (best_first, best_second):
-            if column >= 0:
-                solution[column] = 1
-        for variable in range(num_variables):
-            if solution[variable]:
-                for byte_index in range(observable_bytes):
-                    predictions[shot, byte_index] ^= column_observables[variable, byte_index]
-                solution[variable] = 0
-        for row in range(rank):
-            is_pivot[pivot_columns[row]] = False
+            _flip_gains(rows, reduced_syndrome, pivot_columns, is_pivot, rank, weights, flip_gain, row_gain)
+            best_first, best_second = _combination_sweep(order, rows, is_pivot, rank, flip_gain, row_gain,
+                                                         osd_order, sweep)
+        _osd_solution(rows, reduced_syndrome, pivot_columns, rank, best_first, best_second, solution)
+        _flip_observables(solution, column_observables, predictions[shot])
+        _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
     return predictions
+
+
+@numba.njit(cache=True, inline="always")
+def _read_syndrome(detection_events: np.ndarray, syndrome: np.ndarray) -> int:
+    """Unpacks one shot's bit-packed uint8 `detection_events` into `syndrome`; returns the number of defects.
+
+    `syndrome` is uint8 (num_checks,), one bit per entry.
+    """
+    defects = 0
+    for check in range(syndrome.shape[0]):
+        bit = (detection_events[check >> 3] >> (check & 7)) & 1
+        syndrome[check] = bit
+        defects += bit
+    return defects
+
+
+# No reference counting here (`_nrt=False`), and inlined where it is called by LLVM (`forceinline`):
+# its steps are inlined, and an inlined function's array arguments would otherwise be reference-counted
+# at every iteration. It allocates nothing.
+@numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
+def _belief_propagation(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
+                        message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray,
+                        max_iterations: int, scaling_factor: float, to_check: np.ndarray, to_variable: np.ndarray,
+                        posterior: np.ndarray, hard: np.ndarray) -> bool:
+    """Min-sum BP from the priors `weights`, parallel schedule; True once the hard decision reproduces `syndrome`.
+
+    Leaves BP's last posterior log-likelihood ratios in `posterior` and its hard decision in `hard`;
+    `to_check` and `to_variable` (float64 (num_messages,)) are work space.
+    """
+    for variable in range(variable_offsets.shape[0] - 1):
+        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+            to_check[message] = weights[variable]
+    for _ in range(max_iterations):
+        _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
+        _variable_update(weights, variable_offsets, to_variable, to_check, posterior, hard)
+        if _satisfies_syndrome(syndrome, check_offsets, check_messages, message_variables, hard):
+            return True
+    return False
+
+
+@numba.njit(cache=True, inline="always")
+def _check_update(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray, scaling_factor: float,
+                  to_check: np.ndarray, to_variable: np.ndarray) -> None:
+    """Every check's messages to its variables: the others' sign product, its syndrome bit's sign, and
+    `scaling_factor` times the smallest magnitude among the others (min-sum)."""
+    for check in range(check_offsets.shape[0] - 1):
+        negative = syndrome[check] == 1
+        smallest = np.inf
+        second = np.inf
+        smallest_at = -1
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            message = check_messages[slot]
+            value = to_check[message]
+            if value < 0:
+                negative = not negative
+                value = -value
+            if value < smallest:
+                second = smallest
+                smallest = value
+                smallest_at = message
+            elif value < second:
+                second = value
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            message = check_messages[slot]
+            magnitude = scaling_factor * (second if message == smallest_at else smallest)
+            if negative != (to_check[message] < 0):
+                magnitude = -magnitude
+            to_variable[message] = magnitude
+
+
+@numba.njit(cache=True, inline="always")
+def _variable_update(weights: np.ndarray, variable_offsets: np.ndarray, to_variable: np.ndarray,
+                     to_check: np.ndarray, posterior: np.ndarray, hard: np.ndarray) -> None:
+    """Every variable's posterior (prior plus incoming messages), hard decision, and messages to its checks."""
+    for variable in range(variable_offsets.shape[0] - 1):
+        total = weights[variable]
+        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+            total += to_variable[message]
+        posterior[variable] = total
+        hard[variable] = total <= 0  # ties count as flipped, as in ldpc
+        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+            to_check[message] = total - to_variable[message]
+
+
+@numba.njit(cache=True, inline="always")
+def _satisfies_syndrome(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
+                        message_variables: np.ndarray, hard: np.ndarray) -> bool:
+    """Whether the errors of the hard decision flip exactly the checks of `syndrome`."""
+    for check in range(check_offsets.shape[0] - 1):
+        parity = syndrome[check]
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            parity ^= hard[message_variables[check_messages[slot]]]
+        if parity:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _argsort_into(keys: np.ndarray, order: np.ndarray) -> None:
+    """Writes into `order` the indices of `keys` in ascending order (heapsort, no allocation)."""
+    count = keys.shape[0]
+    for index in range(count):
+        order[index] = index
+    # Build a max-heap, then move the largest to the end repeatedly.
+    for start in range(count // 2 - 1, -1, -1):
+        _sift_down(keys, order, start, count)
+    for end in range(count - 1, 0, -1):
+        order[0], order[end] = order[end], order[0]
+        _sift_down(keys, order, 0, end)
+
+
+@numba.njit(cache=True)
+def _sift_down(keys: np.ndarray, order: np.ndarray, start: int, end: int) -> None:
+    """Moves order[start] down the max-heap order[:end] (by key) to where it belongs."""
+    root = start
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
+            child += 1
+        if keys[order[child]] <= keys[order[root]]:
+            return
+        order[root], order[child] = order[child], order[root]
+        root = child
+
+
+@numba.njit(cache=True, inline="always")
+def _gaussian_elimination(order: np.ndarray, packed_rows: np.ndarray, syndrome: np.ndarray, rows: np.ndarray,
+                          reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, is_pivot: np.ndarray) -> int:
+    """Row-reduces the check matrix over GF(2), columns taken in `order`; returns the rank.
+
+    Copies `packed_rows` into `rows` and `syndrome` into `reduced_syndrome` and reduces both; the
+    first independent columns (the information set) become pivots: row r's pivot is pivot_columns[r]
+    for r < rank, and is_pivot marks them.
+    """
+    num_checks, words = rows.shape
+    rows[:, :] = packed_rows
+    reduced_syndrome[:] = syndrome
+    rank = 0
+    for column in order:
+        if rank == num_checks:
+            break
+        word = column >> 6
+        mask = np.uint64(1) << np.uint64(column & 63)
+        pivot = -1
+        for row in range(rank, num_checks):
+            if rows[row, word] & mask:
+                pivot = row
+                break
+        if pivot == -1:
+            continue
+        if pivot != rank:
+            for index in range(words):
+                rows[pivot, index], rows[rank, index] = rows[rank, index], rows[pivot, index]
+            reduced_syndrome[pivot], reduced_syndrome[rank] = reduced_syndrome[rank], reduced_syndrome[pivot]
+        for row in range(num_checks):
+            if row != rank and rows[row, word] & mask:
+                for index in range(words):
+                    rows[row, index] ^= rows[rank, index]
+                reduced_syndrome[row] ^= reduced_syndrome[rank]
+        pivot_columns[rank] = column
+        is_pivot[column] = True
+        rank += 1
+    return rank
+
+
+@numba.njit(cache=True, inline="always")
+def _flip_gains(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, is_pivot: np.ndarray,
+                rank: int, weights: np.ndarray, flip_gain: np.ndarray, row_gain: np.ndarray) -> None:
+    """How much the OSD-0 solution's weight changes when one free column is flipped on top of it.
+
+    OSD-0 sets the pivots to the reduced syndrome. Flipping a free column t toggles the pivots of the
+    rows holding t: weight change flip_gain[t] = w_t + sum of row_gain over those rows, where
+    row_gain[r] is -w or +w of row r's pivot as OSD-0 sets it or not.
+    """
+    words = rows.shape[1]
+    for row in range(rank):
+        pivot_weight = weights[pivot_columns[row]]
+        row_gain[row] = -pivot_weight if reduced_syndrome[row] else pivot_weight
+    for column in range(flip_gain.shape[0]):
+        flip_gain[column] = weights[column]
+    for row in range(rank):
+        for index in range(words):
+            word_bits = rows[row, index]
+            while word_bits:
+                column = index * 64 + _lowest_bit(word_bits)
+                word_bits &= word_bits - np.uint64(1)
+                if not is_pivot[column]:
+                    flip_gain[column] += row_gain[row]
+
+
+@numba.njit(cache=True, inline="always")
+def _combination_sweep(order: np.ndarray, rows: np.ndarray, is_pivot: np.ndarray, rank: int, flip_gain: np.ndarray,
+                       row_gain: np.ndarray, osd_order: int, sweep: np.ndarray) -> tuple[int, int]:
+    """OSD-CS: the best of every single free column and every pair among the first `osd_order` free ones.
+
+    Returns the one or two free columns to flip on top of OSD-0 (-1 for none), those that lower its
+    weight most; (-1, -1) where none lowers it. `sweep` is int64 (osd_order,) work space.
+    """
+    best_first = -1
+    best_second = -1
+    best_gain = 0.0
+    num_sweep = 0
+    for column in order:
+        if is_pivot[column]:
+            continue
+        if flip_gain[column] < best_gain:
+            best_gain = flip_gain[column]
+            best_first = column
+        if num_sweep < osd_order:
+            sweep[num_sweep] = column
+            num_sweep += 1
+    for first in range(num_sweep):
+        column_a = sweep[first]
+        word_a = column_a >> 6
+        mask_a = np.uint64(1) << np.uint64(column_a & 63)
+        for second in range(first + 1, num_sweep):
+            column_b = sweep[second]
+            word_b = column_b >> 6
+            mask_b = np.uint64(1) << np.uint64(column_b & 63)
+            gain = flip_gain[column_a] + flip_gain[column_b]
+            for row in range(rank):
+                if rows[row, word_a] & mask_a and rows[row, word_b] & mask_b:
+                    gain -= 2.0 * row_gain[row]
+            if gain < best_gain:
+                best_gain = gain
+                best_first = column_a
+                best_second = column_b
+    return best_first, best_second
+
+
+@numba.njit(cache=True, inline="always")
+def _osd_solution(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, rank: int,
+                  best_first: int, best_second: int, solution: np.ndarray) -> None:
+    """Sets `solution` (uint8 (num_variables,), zero on entry) to OSD-0's with the free columns
+    `best_first` and `best_second` (-1 for none) flipped: the pivots solve the reduced syndrome."""
+    for row in range(rank):
+        bit = reduced_syndrome[row]
+        for column in (best_first, best_second):
+            if column >= 0 and rows[row, column >> 6] & (np.uint64(1) << np.uint64(column & 63)):
+                bit ^= 1
+        solution[pivot_columns[row]] = bit
+    for column in (best_first, best_second):
+        if column >= 0:
+            solution[column] = 1
+
+
+@numba.njit(cache=True, inline="always")
+def _reset_osd(pivot_columns: np.ndarray, rank: int, best_first: int, best_second: int, solution: np.ndarray,
+               is_pivot: np.ndarray) -> None:
+    """Zeroes what `_gaussian_elimination` and `_osd_solution` set in `solution` and `is_pivot`, for the next shot."""
+    for row in range(rank):
+        solution[pivot_columns[row]] = 0
+        is_pivot[pivot_columns[row]] = False
+    for column in (best_first, best_second):
+        if column >= 0:
+            solution[column] = 0
+
+
+@numba.njit(cache=True, inline="always")
+def _flip_observables(errors: np.ndarray, column_observables: np.ndarray, prediction: np.ndarray) -> None:
+    """Xors into `prediction` (uint8 (observable_bytes,)) the observables of every column where `errors` is set."""
+    for variable in range(errors.shape[0]):
+        if errors[variable]:
+            for byte_index in range(prediction.shape[0]):
+                prediction[byte_index] ^= column_observables[variable, byte_index]
+
+
+@numba.njit(cache=True)
+def _lowest_bit(word: np.uint64) -> int:
+    """Index of the lowest set bit of a non-zero 64-bit word."""
+    index = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if word & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1)) == 0:
+            word >>= np.uint64(shift)
+            index += shift
+    return index

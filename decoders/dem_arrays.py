@@ -22,6 +22,7 @@ array([[1, 1, 0],
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,22 @@ import scipy.sparse
 import stim
 
 from qec.errors import QecInputError
+
+SMALLEST_PROBABILITY = 1e-300
+
+
+def log_likelihood_weights(probabilities: np.ndarray) -> np.ndarray:
+    """float64, the shape of `probabilities`: each error's weight log((1 - p) / p), the decoders' one definition.
+
+    p is clipped to [SMALLEST_PROBABILITY, 1/2] first: an error of probability 0 gets a large finite
+    weight (about 690) instead of infinity, and one of p >= 1/2 weight 0, never a negative weight
+    (decoders split errors of p > 1/2 off with `split_likely_errors` before they weigh anything).
+
+    >>> log_likelihood_weights(np.array([0.1, 0.5, 0.9, 0.0])).round(3).tolist()
+    [2.197, 0.0, 0.0, 690.776]
+    """
+    clipped = np.clip(probabilities, SMALLEST_PROBABILITY, 0.5)
+    return np.log1p(-clipped) - np.log(clipped)
 
 
 def _xor(left: float, right: float) -> float:
@@ -89,6 +106,19 @@ class LikelyErrors:
     def added_to(self, predictions: np.ndarray) -> np.ndarray:
         """uint8 (shots, ceil(num_observables / 8)) predictions of `dem` -> those of the input DEM."""
         return predictions ^ self.observables if self.observables.any() else predictions
+
+    def decode_with(self, decode_dem: Callable[[np.ndarray], np.ndarray], detection_events: np.ndarray) -> np.ndarray:
+        """Predictions for the input DEM from `decode_dem`, a decoder of `dem`: removes, decodes, adds.
+
+        Args:
+            decode_dem: maps C-contiguous uint8 (shots, ceil(num_detectors / 8)) detection events of
+                `dem` to uint8 (shots, ceil(num_observables / 8)) predictions, both bit-packed little-endian.
+            detection_events: uint8 (shots, ceil(num_detectors / 8)) of the input DEM, packed the same way.
+
+        Returns:
+            uint8 (shots, ceil(num_observables / 8)), the input DEM's predicted observable flips.
+        """
+        return self.added_to(decode_dem(np.ascontiguousarray(self.removed_from(detection_events), dtype=np.uint8)))
 
 
 def split_likely_errors(dem: stim.DetectorErrorModel) -> LikelyErrors:
@@ -216,12 +246,6 @@ class MatchingGraph:
     node_edge_offsets: np.ndarray
     node_edges: np.ndarray
     node_neighbors: np.ndarray
-
-    @property
-    def edge_weights(self) -> np.ndarray:
-        """float64 (num_edges,): log((1 - p) / p), clipped at 0 for p >= 1/2."""
-        p = np.clip(self.edge_probabilities, 1e-300, 0.5)
-        return np.log1p(-p) - np.log(p)
 
 
 def matching_graph(dem: stim.DetectorErrorModel) -> MatchingGraph:

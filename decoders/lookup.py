@@ -22,7 +22,7 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import LikelyErrors, check_matrices, split_likely_errors
+from qec.decoders.dem_arrays import LikelyErrors, check_matrices, log_likelihood_weights, split_likely_errors
 from qec.decoders.lookup_kernels import decode_batch, most_likely_table
 from qec.errors import QecInputError
 
@@ -45,11 +45,12 @@ class LookupCompiledDecoder(sinter.CompiledDecoder):
         self.likely_errors = likely_errors
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
-        """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        predictions = decode_batch(
-            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
-            self.table_observables, (self.num_observables + 7) // 8)
-        return self.likely_errors.added_to(predictions)
+        """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
+        return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
+
+    def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
+        """The table look-up on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
+        return decode_batch(detection_events, self.table_observables, (self.num_observables + 7) // 8)
 
 
 class LookupDecoder(sinter.Decoder):
@@ -78,15 +79,16 @@ class LookupDecoder(sinter.Decoder):
                 f"{dem.num_observables}; use 'bposd'"
             )
         check = matrices.check_matrix
+        observables_matrix = matrices.observables_matrix
         detector_masks = np.zeros(num_errors, dtype=np.int64)
         observable_masks = np.zeros(num_errors, dtype=np.uint64)
         for error in range(num_errors):
             for detector in check.indices[check.indptr[error]:check.indptr[error + 1]]:
                 detector_masks[error] |= 1 << int(detector)
-            observables = matrices.observables_matrix
-            for observable in observables.indices[observables.indptr[error]:observables.indptr[error + 1]]:
+            start, stop = observables_matrix.indptr[error], observables_matrix.indptr[error + 1]
+            for observable in observables_matrix.indices[start:stop]:
                 observable_masks[error] |= np.uint64(1 << int(observable))
-        priors = np.maximum(matrices.priors, 1e-300)  # <= 1/2, split_likely_errors saw to that
+        # log(p / (1 - p)) = -weight: the table maximizes log-probability, where matching minimizes weight.
         log_odds, table_observables = most_likely_table(
-            detector_masks, observable_masks, np.log(priors) - np.log1p(-priors), dem.num_detectors)
+            detector_masks, observable_masks, -log_likelihood_weights(matrices.priors), dem.num_detectors)
         return LookupCompiledDecoder(log_odds, table_observables, dem.num_observables, likely_errors)

@@ -20,7 +20,8 @@ import stim
 from qec.decoders.dem_arrays import require_graphlike, split_likely_errors
 
 # Correlated matching (`enable_correlations`) exists in recent PyMatching versions only.
-SUPPORTS_CORRELATIONS = "enable_correlations" in inspect.signature(pymatching.Matching.from_detector_error_model).parameters
+SUPPORTS_CORRELATIONS = ("enable_correlations"
+                         in inspect.signature(pymatching.Matching.from_detector_error_model).parameters)
 
 
 class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
@@ -40,14 +41,13 @@ class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
         self.correlated = correlated
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
-        """Args: uint8 (shots, ceil(detectors / 8)), little-endian bits. Returns uint8 (shots, ceil(observables / 8))."""
-        predictions = self.matching.decode_batch(
-            self.likely_errors.removed_from(bit_packed_detection_event_data),
-            bit_packed_shots=True,
-            bit_packed_predictions=True,
-            enable_correlations=self.correlated,
-        )
-        return self.likely_errors.added_to(predictions)
+        """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
+        return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
+
+    def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
+        """PyMatching on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
+        return self.matching.decode_batch(detection_events, bit_packed_shots=True, bit_packed_predictions=True,
+                                          enable_correlations=self.correlated)
 
 
 class PyMatchingDecoder(sinter.Decoder):

@@ -30,7 +30,7 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import matching_graph, split_likely_errors
+from qec.decoders.dem_arrays import log_likelihood_weights, matching_graph, split_likely_errors
 from qec.decoders.union_find_kernels import decode_batch
 from qec.errors import QecInputError
 
@@ -44,7 +44,7 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
     def __init__(self, dem: stim.DetectorErrorModel, *, granularity: int):
         self.likely_errors = split_likely_errors(dem)
         self.graph = matching_graph(self.likely_errors.dem)
-        self.edge_weights = _rounded_weights(self.graph.edge_weights, granularity)
+        self.edge_weights = _rounded_weights(log_likelihood_weights(self.graph.edge_probabilities), granularity)
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """Predicts the observable flips of each shot.
@@ -56,13 +56,13 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
         Returns:
             uint8 (shots, ceil(num_observables / 8)), bit-packed the same way.
         """
+        return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
+
+    def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
+        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
         graph = self.graph
-        predictions = decode_batch(
-            np.ascontiguousarray(self.likely_errors.removed_from(bit_packed_detection_event_data), dtype=np.uint8),
-            graph.node_edge_offsets, graph.node_edges, graph.node_neighbors, graph.edge_endpoints, self.edge_weights,
-            graph.edge_observables,
-        )
-        return self.likely_errors.added_to(predictions)
+        return decode_batch(detection_events, graph.node_edge_offsets, graph.node_edges, graph.node_neighbors,
+                            graph.edge_endpoints, self.edge_weights, graph.edge_observables)
 
 
 class UnionFindDecoder(sinter.Decoder):

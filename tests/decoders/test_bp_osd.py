@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qec import decoders
-from qec.decoders.bp_osd import BpDecoder, BpOsdDecoder
+from qec.decoders.bp_osd import BpOsdDecoder, bp_decoder
 from qec.decoders.dem_arrays import check_matrices
 from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
@@ -83,7 +83,7 @@ def test_bp_alone_decodes_the_repetition_code():
     sets = [list(s) for w in (1, 2) for s in itertools.combinations(range(check.shape[1]), w)]
     syndromes = np.packbits(np.array([check[:, s].sum(axis=1) % 2 for s in sets]), axis=1, bitorder="little")
     observables = np.packbits(np.array([flips[:, s].sum(axis=1) % 2 for s in sets]), axis=1, bitorder="little")
-    compiled = BpDecoder(scaling_factor=1.0).compile_decoder_for_dem(dem=dem)
+    compiled = bp_decoder(scaling_factor=1.0).compile_decoder_for_dem(dem=dem)
     assert (compiled.decode_shots_bit_packed(bit_packed_detection_event_data=syndromes) == observables).all()
 
 
