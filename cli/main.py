@@ -132,7 +132,9 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
 # Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.
 _FLAGS = {"workers": "--workers", "max_shots": "--max-shots", "max_errors": "--max-errors",
           "precision": "--precision", "chunk_shots": "--chunk-shots", "scheduler": "--scheduler",
-          "cluster": "--cluster", "qubits": "--qubits", "device": "--device", "method": "--method"}
+          "cluster": "--cluster", "qubits": "--qubits", "device": "--device", "method": "--method",
+          "target_precision": "--target-precision", "max_shots_total": "--max-shots-total",
+          "max_seconds": "--max-seconds", "distances": "--distance"}
 _SWITCHES = {"correction=True": "--correction", "correction=False": "--no-correction"}
 _PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qec import codes, decoders, noise
-from qec.study import DEFAULT_DISTANCES
+from qec import auto, codes, decoders, noise
+from qec.study import DEFAULT_DISTANCES, DEFAULT_P_GRID, THRESHOLD_STOP
 
 DEFAULT_STORE = Path("qec-results.db")
 DEFAULT_DISTANCE_LIST = ",".join(map(str, DEFAULT_DISTANCES))
@@ -41,3 +41,27 @@ Correction = Annotated[Optional[bool], typer.Option(
     "--correction/--no-correction", help="Fit with the finite-size correction D d^(-1/mu) (default: with >= 4 "
                                          "distances).")]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
+
+# `qec threshold --auto` (qec.auto): its switch, its stopping rules, and the study flags it replaces, which are
+# None when not given so that --auto can refuse them.
+Auto = Annotated[bool, typer.Option("--auto", help="Find the threshold without a p grid: scan the noise model's "
+                                                   "usual range, then sample around the crossing until "
+                                                   "--target-precision, --max-shots-total or --max-seconds.")]
+TargetPrecision = Annotated[Optional[float], typer.Option(
+    "--target-precision", help=f"With --auto: stop when the threshold's 95% interval has this relative "
+                               f"half-width (default {auto.DEFAULT_TARGET_PRECISION:g}).")]
+MaxShotsTotal = Annotated[Optional[int], typer.Option(
+    "--max-shots-total", help="With --auto: stop when the study's tasks hold this many shots in all, the store's "
+                              "earlier ones included (default: no limit).")]
+MaxSeconds = Annotated[Optional[float], typer.Option(
+    "--max-seconds", help=f"With --auto: stop after this many seconds (default {auto.DEFAULT_MAX_SECONDS:g}).")]
+StudyPGrid = Annotated[Optional[str], typer.Option(
+    "--p", help=f"LOW:HIGH:N (N log-spaced values) or a list a,b,c (default {DEFAULT_P_GRID}); not with --auto.")]
+StudyMaxShots = Annotated[Optional[int], typer.Option(
+    "--max-shots", help=f"Stop a task at this many shots (default {THRESHOLD_STOP.max_shots:,}); not with --auto.")]
+StudyMaxErrors = Annotated[Optional[int], typer.Option(
+    "--max-errors", help=f"Stop a task at this many logical errors (default {THRESHOLD_STOP.max_errors:,}); not with "
+                         "--auto.")]
+StudyPrecision = Annotated[Optional[float], typer.Option(
+    "--precision", help="Stop a task when its 95% interval's relative half-width is this small; not with "
+                        "--auto.")]

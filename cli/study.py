@@ -8,10 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from qec.auto import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_PRECISION, auto_threshold
 from qec.circuit_files import tasks_from_folder
 from qec.cli.options import (
     DEFAULT_DISTANCE_LIST,
     DEFAULT_STORE,
+    Auto,
     Basis,
     ChunkShots,
     Cluster,
@@ -21,7 +23,9 @@ from qec.cli.options import (
     Family,
     Json,
     MaxErrors,
+    MaxSeconds,
     MaxShots,
+    MaxShotsTotal,
     Noise,
     Pauli,
     PGrid,
@@ -30,6 +34,11 @@ from qec.cli.options import (
     Rounds,
     Scheduler,
     StorePath,
+    StudyMaxErrors,
+    StudyMaxShots,
+    StudyPGrid,
+    StudyPrecision,
+    TargetPrecision,
     Workers,
 )
 from qec.cli.output import echo_json, warn
@@ -61,14 +70,18 @@ def threshold_command(
     family: Family = "surface",
     distance: Distances = DEFAULT_DISTANCE_LIST,
     noise: Noise = "uniform",
-    p: PGrid = DEFAULT_P_GRID,
+    p: StudyPGrid = None,
     rounds: Rounds = "d",
     basis: Basis = "Z",
     decoder: Decoder = "pymatching",
     pauli: Pauli = None,
-    max_shots: MaxShots = THRESHOLD_MAX_SHOTS,
-    max_errors: MaxErrors = THRESHOLD_MAX_ERRORS,
-    precision: Precision = None,
+    max_shots: StudyMaxShots = None,
+    max_errors: StudyMaxErrors = None,
+    precision: StudyPrecision = None,
+    auto: Auto = False,
+    target_precision: TargetPrecision = None,
+    max_shots_total: MaxShotsTotal = None,
+    max_seconds: MaxSeconds = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     cluster: Cluster = None,
@@ -78,18 +91,56 @@ def threshold_command(
     correction: Correction = None,
     as_json: Json = False,
 ) -> None:
-    """Sample, decode, store, fit and plot a threshold study (resumes from the store)."""
+    """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
     distances = parse_distances(distance)
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
-    tasks = study_tasks(family, distances=distances, ps=parse_p_grid(p), noise=noise,
-                        rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
+    grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
+    auto_flags = {"--target-precision": target_precision, "--max-shots-total": max_shots_total,
+                  "--max-seconds": max_seconds}
+    if not auto:
+        given = [flag for flag, value in auto_flags.items() if value is not None]
+        if given:
+            raise QecInputError(f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or "
+                                f"leave {given[0]} out")
+        ps = parse_p_grid(DEFAULT_P_GRID if p is None else p)
+        tasks = study_tasks(family, distances=distances, ps=ps, noise=noise, rounds=parse_rounds(rounds), basis=basis,
+                            decoder=decoder, pauli=pauli)
+        if plot is not None:
+            check_plot_path(plot, inputs=[store])
+        stop = StopRule(max_shots=THRESHOLD_MAX_SHOTS if max_shots is None else max_shots,
+                        max_errors=THRESHOLD_MAX_ERRORS if max_errors is None else max_errors, precision=precision)
+        study = run_study(tasks, store=store, stop=stop, correction=correction, workers=workers, scheduler=scheduler,
+                          cluster=cluster, chunk_shots=chunk_shots, show_progress=not as_json)
+        _report_and_plot(study, as_json, plot)
+        return
+    given = [flag for flag, value in grid_flags.items() if value is not None]
+    if given:
+        raise QecInputError(f"--auto and {given[0]} are both given: give one (--auto picks the p values and each "
+                            "point's stop rule itself; bound it with --target-precision, --max-shots-total or "
+                            "--max-seconds)")
     if plot is not None:
         check_plot_path(plot, inputs=[store])
-    study = run_study(tasks, store=store, stop=StopRule(max_shots=max_shots, max_errors=max_errors,
-                                                        precision=precision),
-                      correction=correction, workers=workers, scheduler=scheduler, cluster=cluster,
-                      chunk_shots=chunk_shots, show_progress=not as_json)
-    _report_and_plot(study, as_json, plot)
+    found = auto_threshold(
+        family, distances=distances, noise=noise, rounds=parse_rounds(rounds), basis=basis, decoder=decoder,
+        pauli=pauli, store=store, target_precision=DEFAULT_TARGET_PRECISION if target_precision is None
+        else target_precision, max_shots_total=max_shots_total,
+        max_seconds=DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds, correction=correction,
+        workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, show_progress=not as_json,
+        on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True))
+    if not as_json:
+        _report_and_plot(found.study, False, plot)
+        typer.echo(f"auto: {found.describe()}")
+        typer.echo(f"auto: p values {', '.join(f'{value:.4g}' for value in found.p_values)}")
+        return
+    try:  # as _report_and_plot does, with the rounds in the JSON
+        if plot is not None:
+            save_threshold_figure(found.study.points, found.study.threshold, plot)
+    except OSError as error:
+        echo_json(found.as_dict())
+        raise QecInputError(f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
+                            f"the store {found.study.store}: `qec plot --store {found.study.store} --out FILE` draws "
+                            "them") from None
+    echo_json(found.as_dict())
 
 
 def collect_command(
