@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
+import sinter
 import stim
 
 from qec.errors import QecInputError
@@ -217,6 +218,20 @@ def _graphlike_components(dem: stim.DetectorErrorModel):
                     "circuit.detector_error_model(decompose_errors=True) or use the 'bposd' decoder"
                 )
             yield probability, detectors, observables
+
+
+def decoding_dem(circuit: stim.Circuit) -> stim.DetectorErrorModel:
+    """The DEM a circuit's shots are decoded with: hyperedges decomposed into graphlike parts where Stim can
+    (the rest kept whole, for decoders that take hyperedges)."""
+    return circuit.detector_error_model(decompose_errors=True, ignore_decomposition_failures=True)
+
+
+class GraphlikeDecoder(sinter.Decoder):
+    """A decoder that needs a graphlike DEM: `check_circuit` refuses a circuit whose decoding DEM is not, before
+    any shot is sampled (the engine calls it at the door)."""
+
+    def check_circuit(self, circuit: stim.Circuit) -> None:
+        require_graphlike(decoding_dem(circuit))
 
 
 def require_graphlike(dem: stim.DetectorErrorModel) -> None:

@@ -62,22 +62,30 @@ class LookupDecoder(sinter.Decoder):
     def __init__(self, *, max_detectors: int = 20):
         self.max_detectors = max_detectors
 
+    def check_circuit(self, circuit: stim.Circuit) -> None:
+        """Refuses a circuit with too many detectors or observables for a table, before any shot is sampled."""
+        self._check_size(circuit.num_detectors, circuit.num_observables)
+
+    def _check_size(self, num_detectors: int, num_observables: int, num_errors: int | None = None) -> None:
+        if num_detectors > self.max_detectors:
+            errors = "" if num_errors is None else f" and {num_errors} errors"
+            raise QecInputError(
+                f"the detector error model is too large for 'lookup': it has {num_detectors} detectors{errors}, and a "
+                f"table of 2^{num_detectors} syndromes is allowed only up to {self.max_detectors} detectors "
+                f"(2^{self.max_detectors}); use 'pymatching', 'uf' or 'bposd', or LookupDecoder(max_detectors=...) "
+                "if the memory (16 bytes per syndrome) is there"
+            )
+        if num_observables > MAX_OBSERVABLES:
+            raise QecInputError(
+                f"'lookup' supports up to {MAX_OBSERVABLES} observables, the detector error model has "
+                f"{num_observables}; use 'bposd'"
+            )
+
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         likely_errors = split_likely_errors(dem)
         matrices = check_matrices(likely_errors.dem)
         num_errors = len(matrices.priors)
-        if dem.num_detectors > self.max_detectors:
-            raise QecInputError(
-                f"the detector error model is too large for 'lookup': it has {dem.num_detectors} detectors "
-                f"and {num_errors} errors, and a table of 2^{dem.num_detectors} syndromes is allowed only up to "
-                f"{self.max_detectors} detectors (2^{self.max_detectors}); use 'pymatching', 'uf' or 'bposd', "
-                "or LookupDecoder(max_detectors=...) if the memory (16 bytes per syndrome) is there"
-            )
-        if dem.num_observables > MAX_OBSERVABLES:
-            raise QecInputError(
-                f"'lookup' supports up to {MAX_OBSERVABLES} observables, the detector error model has "
-                f"{dem.num_observables}; use 'bposd'"
-            )
+        self._check_size(dem.num_detectors, dem.num_observables, num_errors)
         check = matrices.check_matrix
         observables_matrix = matrices.observables_matrix
         detector_masks = np.zeros(num_errors, dtype=np.int64)

@@ -17,7 +17,7 @@ import pymatching
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import require_graphlike, split_likely_errors
+from qec.decoders.dem_arrays import GraphlikeDecoder, require_graphlike, split_likely_errors
 
 # Correlated matching (`enable_correlations`) exists in recent PyMatching versions only.
 SUPPORTS_CORRELATIONS = ("enable_correlations"
@@ -50,14 +50,14 @@ class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
                                           enable_correlations=self.correlated)
 
 
-class PyMatchingDecoder(sinter.Decoder):
+class PyMatchingDecoder(GraphlikeDecoder):
     """MWPM (PyMatching 2, sparse blossom) on the DEM's matching graph."""
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         return PyMatchingCompiledDecoder(dem)
 
 
-class CorrelatedPyMatchingDecoder(sinter.Decoder):
+class CorrelatedPyMatchingDecoder(GraphlikeDecoder):
     """PyMatching's correlated matching (two passes; Fowler, arXiv:1310.0863): the first pass's
     matched edges reweight the edges that share a decomposed hyperedge with them, the second pass
     matches again. Needs a DEM decomposed with `decompose_errors=True`."""

@@ -30,7 +30,7 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.dem_arrays import log_likelihood_weights, matching_graph, split_likely_errors
+from qec.decoders.dem_arrays import GraphlikeDecoder, log_likelihood_weights, matching_graph, split_likely_errors
 from qec.decoders.union_find_kernels import decode_batch
 from qec.errors import QecInputError
 
@@ -65,7 +65,7 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
                             graph.edge_endpoints, self.edge_weights, graph.edge_observables)
 
 
-class UnionFindDecoder(sinter.Decoder):
+class UnionFindDecoder(GraphlikeDecoder):
     """Weighted union-find with peeling on the DEM's matching graph; raises QecInputError for hyperedges.
 
     Args:

@@ -234,9 +234,14 @@ def check_workers(workers: Any, *, local: bool = True) -> None:
 
 
 def check_decoders(tasks: Sequence[Task]) -> None:
-    """Fails with the known names if a task names an unknown decoder: call it before any work or file."""
-    for name in {task.decoder for task in tasks}:
-        decoders.get(name)
+    """Fails with the known names if a task names an unknown decoder, and with the decoder's own message if it
+    refuses a task's circuit (`check_circuit`, where a decoder has one: matching needs a graphlike DEM, lookup
+    few detectors): call it before any work or file, so a refusal never comes after other tasks were stored."""
+    by_name = {name: decoders.get(name) for name in {task.decoder for task in tasks}}
+    for task in tasks:
+        check = getattr(by_name[task.decoder], "check_circuit", None)
+        if check is not None:
+            check(task.circuit)
 
 
 class _WorkerPool(concurrent.futures.ProcessPoolExecutor):

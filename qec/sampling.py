@@ -18,6 +18,7 @@ import sinter
 import stim
 
 from qec import decoders
+from qec.decoders.dem_arrays import decoding_dem
 from qec.task import ChunkResult, Counts
 
 
@@ -53,7 +54,7 @@ def _compiled(request: ChunkRequest) -> _CompiledTask:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         circuit = stim.Circuit(request.circuit_text)
-        dem = circuit.detector_error_model(decompose_errors=True, ignore_decomposition_failures=True)
+        dem = decoding_dem(circuit)
         decoder = decoders.get(request.decoder).compile_decoder_for_dem(dem=dem)
         mask = None
         if request.postselected_detectors:
@@ -86,6 +87,7 @@ def run_chunk(request: ChunkRequest) -> ChunkResult:
         predictions = compiled.decoder.decode_shots_bit_packed(bit_packed_detection_event_data=detections)
         wrong = np.bitwise_xor(predictions, observables)
         errors += int(np.count_nonzero(np.any(wrong, axis=1)))
-        per_observable += np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little").sum(axis=0, dtype=np.int64)
+        flipped = np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little")
+        per_observable += flipped.sum(axis=0, dtype=np.int64)
     counts = Counts(request.shots, errors, discards, time.process_time() - start)
     return ChunkResult(request.task_id, request.chunk_index, counts, tuple(int(x) for x in per_observable))

@@ -170,3 +170,16 @@ def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
     assert sum(index < 50 for index in own_indices) <= 3  # those committed before it learnt of the other
     lane = [index for index in own_indices if index >= 2**32]
     assert lane == list(range(lane[0], lane[0] + len(lane)))  # then one run of fresh indices, no more collisions
+
+
+def test_a_decoder_that_refuses_a_circuit_does_so_before_anything_is_sampled(tmp_path):
+    """Issue 10: matching refuses the color code's hyperedges, lookup a circuit of over 20 detectors; both at the
+    door (`check_circuit`), so the tasks before them are not sampled and stored first."""
+    fine = repetition_task()
+    color = Task.memory("color", distance=5, noise="uniform", p=0.001)
+    big = Task.memory("surface", distance=5, noise="uniform", p=0.001, decoder="lookup")
+    for refused, message in ((color, "not graphlike"), (big, "too large for 'lookup'")):
+        with Store(tmp_path / "s.db") as store:
+            with pytest.raises(QecInputError, match=message):
+                collect([fine, refused], store=store, stop=StopRule(max_shots=1000), workers=1)
+            assert store.totals() == {}
