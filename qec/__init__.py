@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qec import cli, decoders, mitigation  # noqa: F401
+    from qec.auto import AutoResult, auto_threshold
     from qec.codes import FAMILIES, CodeFamily, family, memory_circuit
     from qec.engine import Progress, StopRule, collect
     from qec.errors import Interrupted, QecInputError
@@ -53,6 +54,7 @@ except _metadata.PackageNotFoundError:  # run from a source tree that is not ins
 
 _EXPORTS = {
     "FAMILIES": "qec.codes", "CodeFamily": "qec.codes", "family": "qec.codes", "memory_circuit": "qec.codes",
+    "AutoResult": "qec.auto", "auto_threshold": "qec.auto",
     "Progress": "qec.engine", "StopRule": "qec.engine", "collect": "qec.engine",
     "Interrupted": "qec.errors", "QecInputError": "qec.errors",
     "noisy_memory_circuit": "qec.memory",
@@ -70,9 +72,9 @@ _EXPORTS = {
 # The subpackages installed from other folders (pyproject's package-dir); modules under qec/ are found there.
 _SUBPACKAGES = ("cli", "decoders", "mitigation")
 # Written out (not computed) so that IDEs and linters read it; a test checks it against _EXPORTS.
-__all__ = ["Added", "ChunkResult", "CodeFamily", "Counts", "FAMILIES", "Interrupted", "LambdaEstimate",
+__all__ = ["Added", "AutoResult", "ChunkResult", "CodeFamily", "Counts", "FAMILIES", "Interrupted", "LambdaEstimate",
     "NOISE_FAMILIES", "NoiseFamily", "NoiseModel", "Point", "Progress", "QecInputError", "StopRule", "Store",
-    "StoredPoints", "StudyResult", "Task", "TaskTotals", "ThresholdFit", "__version__", "analyse", "cli", "collect",
+    "StoredPoints", "StudyResult", "Task", "TaskTotals", "ThresholdFit", "__version__", "analyse", "auto_threshold", "cli", "collect",
     "collect_into", "decoders", "family", "fit_threshold", "memory_circuit", "mitigation", "noise_family",
     "noise_model", "noisy_memory_circuit", "per_round_rate", "plot_threshold", "read_points", "read_study",
     "run_study", "save_threshold_figure", "study_tasks", "suppression_factors", "wilson_interval"]
