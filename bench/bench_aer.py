@@ -47,8 +47,9 @@ def layered_circuit(num_qubits: int, layers: int) -> QuantumCircuit:
 def time_statevector(num_qubits: int, *, layers: int, shots: int, device: str, threads: int) -> float:
     """Seconds for one noisy statevector run of `shots` trajectories."""
     circuit = layered_circuit(num_qubits, layers)
-    backend = aer_backend([circuit], noise=NOISE, device=device, method="statevector", shots=shots, seed=1,
-                          threads=threads)
+    backend = aer_backend(
+        [circuit], noise=NOISE, device=device, method="statevector", shots=shots, seed=1, threads=threads
+    )
     start = time.perf_counter()
     backend.run([circuit])
     return time.perf_counter() - start
@@ -56,15 +57,21 @@ def time_statevector(num_qubits: int, *, layers: int, shots: int, device: str, t
 
 def time_zne(task: Workload, *, scale_factors: tuple[float, ...], shots: int, batch: bool, threads: int) -> dict:
     """Seconds and Aer calls of one ZNE estimate of `task`, batched or one circuit per call."""
-    backend = aer_backend([task.circuit], noise=NOISE, device="cpu", method="statevector", shots=shots, seed=1,
-                          threads=threads)
+    backend = aer_backend(
+        [task.circuit], noise=NOISE, device="cpu", method="statevector", shots=shots, seed=1, threads=threads
+    )
     executor = backend.executor(task.observable, max_batch_size=1000 if batch else 1)
     start = time.perf_counter()
-    value = zne.execute_with_zne(task.circuit, executor, factory=RichardsonFactory(scale_factors),
-                                 scale_noise=fold_global)
-    return {"seconds": time.perf_counter() - start, "aer_calls": executor.calls_to_executor,
-            "circuits": len(executor.executed_circuits) * task.observable.ngroups, "value": float(value),
-            "ideal": task.ideal}
+    value = zne.execute_with_zne(
+        task.circuit, executor, factory=RichardsonFactory(scale_factors), scale_noise=fold_global
+    )
+    return {
+        "seconds": time.perf_counter() - start,
+        "aer_calls": executor.calls_to_executor,
+        "circuits": len(executor.executed_circuits) * task.observable.ngroups,
+        "value": float(value),
+        "ideal": task.ideal,
+    }
 
 
 def main() -> None:
@@ -86,27 +93,46 @@ def main() -> None:
     print(f"{'qubits':>6} {'device':>6} {'shots':>6} {'seconds':>9} {'ms/shot':>9}")
     for num_qubits in (int(q) for q in args.qubits.split(",")):
         for device in devices:
-            seconds = time_statevector(num_qubits, layers=args.layers, shots=args.shots, device=device,
-                                       threads=args.threads)
+            seconds = time_statevector(
+                num_qubits, layers=args.layers, shots=args.shots, device=device, threads=args.threads
+            )
             rows.append({"qubits": num_qubits, "device": device.upper(), "shots": args.shots, "seconds": seconds})
-            print(f"{num_qubits:>6} {device.upper():>6} {args.shots:>6} {seconds:>9.3f} "
-                  f"{1000 * seconds / args.shots:>9.2f}")
+            print(
+                f"{num_qubits:>6} {device.upper():>6} {args.shots:>6} {seconds:>9.3f} "
+                f"{1000 * seconds / args.shots:>9.2f}"
+            )
 
     scale_factors = tuple(float(2 * k + 1) for k in range(args.zne_scales))
     task = workload("tfim", qubits=args.zne_qubits)  # one Observable: Mitiq's grouping of its terms can vary
-    zne_rows = {mode: time_zne(task, scale_factors=scale_factors, shots=args.zne_shots, batch=mode == "batched",
-                               threads=args.threads) for mode in ("batched", "serial")}
+    zne_rows = {
+        mode: time_zne(
+            task, scale_factors=scale_factors, shots=args.zne_shots, batch=mode == "batched", threads=args.threads
+        )
+        for mode in ("batched", "serial")
+    }
     print(f"\nZNE of TFIM-{args.zne_qubits} energy, scale factors {scale_factors}, {args.zne_shots} shots per circuit:")
     print(f"{'mode':>8} {'aer calls':>9} {'circuits':>8} {'seconds':>8} {'value':>9} {'ideal':>9}")
     for mode, row in zne_rows.items():
-        print(f"{mode:>8} {row['aer_calls']:>9} {row['circuits']:>8} {row['seconds']:>8.3f} {row['value']:>9.4f} "
-              f"{row['ideal']:>9.4f}")
+        print(
+            f"{mode:>8} {row['aer_calls']:>9} {row['circuits']:>8} {row['seconds']:>8.3f} {row['value']:>9.4f} "
+            f"{row['ideal']:>9.4f}"
+        )
     print(f"serial / batched time: {zne_rows['serial']['seconds'] / zne_rows['batched']['seconds']:.2f}x")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "threads": args.threads,
-                                    "layers": args.layers, "noise": NOISE.describe(), "statevector": rows,
-                                    "zne": zne_rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": platform.processor() or platform.machine(),
+                "threads": args.threads,
+                "layers": args.layers,
+                "noise": NOISE.describe(),
+                "statevector": rows,
+                "zne": zne_rows,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {args.out}")
 
 

@@ -59,8 +59,9 @@ def run_hand_loop(tasks: list[Task], shots: int, workers: int) -> tuple[float, i
 def run_sinter(tasks: list[Task], shots: int, workers: int) -> tuple[float, int]:
     sinter_tasks = [sinter.Task(circuit=t.circuit, json_metadata=t.metadata) for t in tasks]
     start = time.perf_counter()
-    stats = sinter.collect(num_workers=workers, tasks=sinter_tasks, decoders=["pymatching"], max_shots=shots,
-                           max_errors=shots)
+    stats = sinter.collect(
+        num_workers=workers, tasks=sinter_tasks, decoders=["pymatching"], max_shots=shots, max_errors=shots
+    )
     return time.perf_counter() - start, sum(s.shots for s in stats)
 
 
@@ -100,8 +101,12 @@ def main() -> None:
     print(f"qec / hand loop = {ratio_hand:.3f}   (target >= 0.95)")
     print(f"qec / sinter    = {ratio_sinter:.3f}   (target >= 1.0)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"args": vars(args), "results": results, "qec_over_hand": ratio_hand,
-                                          "qec_over_sinter": ratio_sinter}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {"args": vars(args), "results": results, "qec_over_hand": ratio_hand, "qec_over_sinter": ratio_sinter},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -77,11 +77,18 @@ def ldpc_decode(dem: stim.DetectorErrorModel, detection_events: np.ndarray, args
 
     matrices = check_matrices(dem)
     start = time.perf_counter()
-    peer = ldpc.BpOsdDecoder(matrices.check_matrix, error_channel=list(matrices.priors), max_iter=args.max_iterations,
-                             bp_method="minimum_sum", ms_scaling_factor=args.scaling_factor, schedule="parallel",
-                             osd_method="osd_cs", osd_order=args.osd_order)
+    peer = ldpc.BpOsdDecoder(
+        matrices.check_matrix,
+        error_channel=list(matrices.priors),
+        max_iter=args.max_iterations,
+        bp_method="minimum_sum",
+        ms_scaling_factor=args.scaling_factor,
+        schedule="parallel",
+        osd_method="osd_cs",
+        osd_order=args.osd_order,
+    )
     construction = time.perf_counter() - start
-    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, :dem.num_detectors]
+    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, : dem.num_detectors]
     observables = matrices.observables_matrix.tocsr()
 
     def decode() -> np.ndarray:
@@ -92,15 +99,17 @@ def ldpc_decode(dem: stim.DetectorErrorModel, detection_events: np.ndarray, args
     return construction, seconds, predictions
 
 
-def ours(name: str, dem: stim.DetectorErrorModel, detection_events: np.ndarray, repeats: int,
-         decoder=None) -> tuple[float, float, np.ndarray]:
+def ours(
+    name: str, dem: stim.DetectorErrorModel, detection_events: np.ndarray, repeats: int, decoder=None
+) -> tuple[float, float, np.ndarray]:
     """One of our decoders: (first-call seconds incl. compile, best seconds, predictions)."""
     compiled = (decoder or decoders.get(name)).compile_decoder_for_dem(dem=dem)
     start = time.perf_counter()
     compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events[:1])
     first_call = time.perf_counter() - start
     seconds, predictions = best_time(
-        lambda: compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events), repeats)
+        lambda: compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events), repeats
+    )
     return first_call, seconds, predictions
 
 
@@ -108,7 +117,8 @@ def rows_for(family: str, distance: int, args, matching: bool, bposd: bool) -> l
     circuit = noisy_memory_circuit(family, distance=distance, noise="uniform", p=args.p)
     rounds = distance
     detection_events, observables = circuit.compile_detector_sampler(seed=args.seed).sample(
-        args.shots, separate_observables=True, bit_packed=True)
+        args.shots, separate_observables=True, bit_packed=True
+    )
     timings: dict[str, tuple[float, float, int, int]] = {}  # name -> (first call, seconds, shots, errors)
     if matching:
         dem = circuit.detector_error_model(decompose_errors=True)
@@ -118,8 +128,12 @@ def rows_for(family: str, distance: int, args, matching: bool, bposd: bool) -> l
     if bposd:
         dem = circuit.detector_error_model()
         shots = min(args.bposd_shots, args.shots)
-        decoder = BpOsdDecoder(max_iterations=args.max_iterations, scaling_factor=args.scaling_factor,
-                               osd_method="osd_cs", osd_order=args.osd_order)
+        decoder = BpOsdDecoder(
+            max_iterations=args.max_iterations,
+            scaling_factor=args.scaling_factor,
+            osd_method="osd_cs",
+            osd_order=args.osd_order,
+        )
         first_call, seconds, predictions = ours("bposd", dem, detection_events[:shots], args.repeats, decoder)
         timings["bposd"] = (first_call, seconds, shots, count_errors(predictions, observables[:shots]))
         construction, seconds, predictions = ldpc_decode(dem, detection_events[:shots], args)
@@ -134,22 +148,42 @@ def rows_for(family: str, distance: int, args, matching: bool, bposd: bool) -> l
             _, peer_seconds, peer_shots, peer_errors = timings[peer]
             throughput = (peer_seconds / peer_shots) / per_shot
             ratio = errors / peer_errors if peer_errors else None
-        rows.append(Row(family, distance, rounds, args.p, name, peer or "", shots, errors, errors / shots,
-                        per_shot * 1e6, per_shot * 1e6 / rounds, throughput, ratio, first_call))
+        rows.append(
+            Row(
+                family,
+                distance,
+                rounds,
+                args.p,
+                name,
+                peer or "",
+                shots,
+                errors,
+                errors / shots,
+                per_shot * 1e6,
+                per_shot * 1e6 / rounds,
+                throughput,
+                ratio,
+                first_call,
+            )
+        )
     return rows
 
 
 def print_table(rows: list[Row]) -> None:
-    header = (f"{'code':<8}{'d':>3}{'decoder':>12}{'shots':>8}{'errors':>7}{'LER':>10}{'us/shot':>10}"
-              f"{'us/round':>10}{'vs peer':>16}{'x throughput':>13}{'x LER':>7}{'1st call s':>11}")
+    header = (
+        f"{'code':<8}{'d':>3}{'decoder':>12}{'shots':>8}{'errors':>7}{'LER':>10}{'us/shot':>10}"
+        f"{'us/round':>10}{'vs peer':>16}{'x throughput':>13}{'x LER':>7}{'1st call s':>11}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         throughput = f"{row.throughput_vs_peer:.2f}" if row.throughput_vs_peer is not None else ""
         ler = f"{row.logical_error_rate_vs_peer:.2f}" if row.logical_error_rate_vs_peer is not None else ""
-        print(f"{row.family:<8}{row.distance:>3}{row.decoder:>12}{row.shots:>8}{row.errors:>7}"
-              f"{row.logical_error_rate:>10.2e}{row.microseconds_per_shot:>10.2f}{row.microseconds_per_round:>10.3f}"
-              f"{row.peer:>16}{throughput:>13}{ler:>7}{row.first_call_seconds:>11.3f}")
+        print(
+            f"{row.family:<8}{row.distance:>3}{row.decoder:>12}{row.shots:>8}{row.errors:>7}"
+            f"{row.logical_error_rate:>10.2e}{row.microseconds_per_shot:>10.2f}{row.microseconds_per_round:>10.3f}"
+            f"{row.peer:>16}{throughput:>13}{ler:>7}{row.first_call_seconds:>11.3f}"
+        )
 
 
 def main() -> None:
@@ -182,11 +216,16 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"decoders-{stamp}.json"
-    path.write_text(json.dumps({
-        "arguments": vars(args),
-        "machine": {"processor": platform.processor(), "python": platform.python_version()},
-        "rows": [asdict(row) for row in rows],
-    }, indent=2))
+    path.write_text(
+        json.dumps(
+            {
+                "arguments": vars(args),
+                "machine": {"processor": platform.processor(), "python": platform.python_version()},
+                "rows": [asdict(row) for row in rows],
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {path}")
 
 

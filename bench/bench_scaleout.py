@@ -49,15 +49,19 @@ def main() -> None:
     args = parser.parse_args()
     tasks = [Task.memory("surface", distance=int(d), noise="uniform", p=args.p) for d in args.distances.split(",")]
     total = args.shots * len(tasks)
-    setups = {f"local pool, {args.workers} workers": lambda: timed_collect(tasks, args.shots, workers=args.workers),
-              "dask, 1 worker": lambda: timed_dask(tasks, args.shots, 1),
-              f"dask, {args.workers} workers": lambda: timed_dask(tasks, args.shots, args.workers)}
+    setups = {
+        f"local pool, {args.workers} workers": lambda: timed_collect(tasks, args.shots, workers=args.workers),
+        "dask, 1 worker": lambda: timed_dask(tasks, args.shots, 1),
+        f"dask, {args.workers} workers": lambda: timed_dask(tasks, args.shots, args.workers),
+    }
     seconds: dict[str, list[float]] = {name: [] for name in setups}
     for repeat in range(args.repeat):
         for name, run in setups.items():
             seconds[name].append(run())
-            print(f"run {repeat + 1}: {name:<22} {seconds[name][-1]:8.2f} s {total / seconds[name][-1]:>14,.0f} shots/s",
-                  flush=True)
+            print(
+                f"run {repeat + 1}: {name:<22} {seconds[name][-1]:8.2f} s {total / seconds[name][-1]:>14,.0f} shots/s",
+                flush=True,
+            )
     rates = {name: total / float(np.median(times)) for name, times in seconds.items()}
     for name, rate in rates.items():
         spread = ", ".join(f"{total / s:,.0f}" for s in seconds[name])
@@ -66,8 +70,18 @@ def main() -> None:
     print(f"dask {args.workers} workers / dask 1 worker = {many / one:.2f}   (target >= 1.8)")
     print(f"dask / local pool at {args.workers} workers  = {many / local:.2f}   (target >= 0.9)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"args": vars(args), "seconds": seconds, "shots_per_second": rates,
-                                          "scaling": many / one, "dask_over_local": many / local}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "seconds": seconds,
+                "shots_per_second": rates,
+                "scaling": many / one,
+                "dask_over_local": many / local,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,12 +17,19 @@ def codes_command(
 ) -> None:
     """List the code families and noise models with their parameters."""
     families: list[dict[str, Any]] = [
-        {"name": f.name, "description": f.description, "bases": list(f.bases), "distances": f.allowed_distances,
-         "matchable": f.matchable}
+        {
+            "name": f.name,
+            "description": f.description,
+            "bases": list(f.bases),
+            "distances": f.allowed_distances,
+            "matchable": f.matchable,
+        }
         for f in codes.FAMILIES.values()
     ]
-    models = [{"name": m.name, "description": m.description, "pauli": list(m.pauli_kinds)}
-              for m in noise.NOISE_FAMILIES.values()]
+    models = [
+        {"name": m.name, "description": m.description, "pauli": list(m.pauli_kinds)}
+        for m in noise.NOISE_FAMILIES.values()
+    ]
     if as_json:
         typer.echo(json.dumps({"families": families, "noise_models": models}, indent=2))
         return
@@ -41,8 +48,9 @@ def circuit_command(
     basis: Annotated[str, typer.Option(help="Memory basis, X or Z.")] = "Z",
     noise_name: Annotated[str, typer.Option("--noise", help="Noise model (see `qec codes`).")] = "none",
     p: Annotated[float, typer.Option("--p", help="Physical error probability in [0, 1].")] = 0.001,
-    pauli: Annotated[Optional[str], typer.Option(help="depolarizing or independent (code-capacity, "
-                                                  "phenomenological).")] = None,
+    pauli: Annotated[
+        Optional[str], typer.Option(help="depolarizing or independent (code-capacity, phenomenological).")
+    ] = None,
     bias: Annotated[float, typer.Option(help="Z bias eta of the biased model.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Write the circuit here instead of printing it.")] = None,
     diagram: Annotated[Optional[Path], typer.Option(help="Write Stim's timeline diagram (SVG) here.")] = None,
@@ -52,13 +60,17 @@ def circuit_command(
         check_output_path(out, suffixes=(".stim",))
     if diagram is not None:
         check_output_path(diagram, suffixes=(".svg",))
-    circuit = memory.noisy_memory_circuit(family, distance=distance, rounds=rounds, basis=basis, noise=noise_name,
-                                          p=p, pauli=pauli, bias=bias)
+    circuit = memory.noisy_memory_circuit(
+        family, distance=distance, rounds=rounds, basis=basis, noise=noise_name, p=p, pauli=pauli, bias=bias
+    )
     if diagram is not None:
         write_text_atomically(diagram, str(circuit.diagram("timeline-svg")))
     if out is not None:
         write_text_atomically(out, str(circuit) + "\n")
-        typer.echo(f"wrote {out}: {circuit.num_qubits} qubits, {circuit.num_detectors} detectors, "
-                   f"{circuit.num_observables} observable(s)", err=True)
+        typer.echo(
+            f"wrote {out}: {circuit.num_qubits} qubits, {circuit.num_detectors} detectors, "
+            f"{circuit.num_observables} observable(s)",
+            err=True,
+        )
     else:
         typer.echo(str(circuit))

@@ -27,9 +27,11 @@ def _interrupted_while_starting(signum: int, frame: Any) -> None:
 
 # The imports below take seconds (Mitiq, Qiskit, ...): run as the `qec` console script, Ctrl-C meanwhile exits
 # with one line too, not an import traceback. (Only there: in a Python session it would end the session.)
-_STARTING = (os.path.basename(sys.argv[0]) in ("qec", "qec.exe")
-             and threading.current_thread() is threading.main_thread()
-             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+_STARTING = (
+    os.path.basename(sys.argv[0]) in ("qec", "qec.exe")
+    and threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+)
 if _STARTING:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
@@ -130,11 +132,22 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
 
 
 # Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.
-_FLAGS = {"workers": "--workers", "max_shots": "--max-shots", "max_errors": "--max-errors",
-          "precision": "--precision", "chunk_shots": "--chunk-shots", "scheduler": "--scheduler",
-          "cluster": "--cluster", "qubits": "--qubits", "device": "--device", "method": "--method",
-          "target_precision": "--target-precision", "max_shots_total": "--max-shots-total",
-          "max_seconds": "--max-seconds", "distances": "--distance"}
+_FLAGS = {
+    "workers": "--workers",
+    "max_shots": "--max-shots",
+    "max_errors": "--max-errors",
+    "precision": "--precision",
+    "chunk_shots": "--chunk-shots",
+    "scheduler": "--scheduler",
+    "cluster": "--cluster",
+    "qubits": "--qubits",
+    "device": "--device",
+    "method": "--method",
+    "target_precision": "--target-precision",
+    "max_shots_total": "--max-shots-total",
+    "max_seconds": "--max-seconds",
+    "distances": "--distance",
+}
 _SWITCHES = {"correction=True": "--correction", "correction=False": "--no-correction"}
 _PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
 
@@ -145,6 +158,7 @@ def _in_flag_terms(message: str) -> str:
     >>> _in_flag_terms("workers=0 is not allowed; use correction=False; scheduler= and cluster= are both given")
     '--workers 0 is not allowed; use --no-correction; --scheduler and --cluster are both given'
     """
+
     def flag(match: re.Match[str]) -> str:
         if match[1] in _SWITCHES:
             return _SWITCHES[match[1]]

@@ -65,15 +65,22 @@ class _WorkloadGroup(TyperGroup):
 
 
 mitigate_app = typer.Typer(
-    name="mitigate", cls=_WorkloadGroup, add_completion=False,
-    help="Run a workload, or a code's memory experiment (logical), on Aer noise, noisy and mitigated with Mitiq.")
+    name="mitigate",
+    cls=_WorkloadGroup,
+    add_completion=False,
+    help="Run a workload, or a code's memory experiment (logical), on Aer noise, noisy and mitigated with Mitiq.",
+)
 
 # Options of both kinds of run.
-Noise = Annotated[str, typer.Option(
-    help="Comma-separated key=value; the keys (the NoiseSpec field each sets; rotation in radians): "
-         + _listed(key if field == key else f"{key} ({field})" for key, field in NOISE_KEYS.items() if key != "fake")
-         + "; or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
-           "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors).")]
+Noise = Annotated[
+    str,
+    typer.Option(
+        help="Comma-separated key=value; the keys (the NoiseSpec field each sets; rotation in radians): "
+        + _listed(key if field == key else f"{key} ({field})" for key, field in NOISE_KEYS.items() if key != "fake")
+        + "; or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
+        "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors)."
+    ),
+]
 Factory = Annotated[str, typer.Option(help=f"ZNE factory: {_listed(FACTORIES)}.")]
 Device = Annotated[str, typer.Option(help=f"{_listed(DEVICES)}; auto: the GPU if there is one, else the CPU.")]
 Method = Annotated[str, typer.Option(help=f"Aer's simulation method: {_listed(METHODS)}.")]
@@ -86,18 +93,27 @@ Qubits = Annotated[int, typer.Option(help="Qubits of the workload.")]
 Technique = Annotated[str, typer.Option(help=f"Mitigation technique: {_listed(TECHNIQUES)}.")]
 Scaling = Annotated[str, typer.Option(help=f"ZNE noise scaling: {_listed(SCALINGS)}.")]
 PecSamples = Annotated[int, typer.Option(help="Circuits PEC samples.")]
-WorkloadScaleFactors = Annotated[str | None, typer.Option(
-    help="ZNE scale factors, comma-separated, >= 1.", show_default=_factors_text(WORKLOAD_ZNE_OPTIONS.scale_factors))]
+WorkloadScaleFactors = Annotated[
+    str | None,
+    typer.Option(
+        help="ZNE scale factors, comma-separated, >= 1.", show_default=_factors_text(WORKLOAD_ZNE_OPTIONS.scale_factors)
+    ),
+]
 # Options of logical runs.
-Family = Annotated[str | None, typer.Argument(
-    metavar="FAMILY", help=f"The code: {_listed(LOGICAL_FAMILIES)}.", show_default=False)]
+Family = Annotated[
+    str | None, typer.Argument(metavar="FAMILY", help=f"The code: {_listed(LOGICAL_FAMILIES)}.", show_default=False)
+]
 Distance = Annotated[int, typer.Option(help="Code distance.")]
 Rounds = Annotated[int | None, typer.Option(help="Syndrome rounds (default: the distance).")]
 StimShots = Annotated[int, typer.Option(help="Shots of Stim's twirled estimate.")]
 Decoder = Annotated[str, typer.Option(help=f"Decoder of the syndromes: {_listed(decoders.names())}.")]
-LogicalScaleFactors = Annotated[str | None, typer.Option(
-    help="ZNE scale factors, comma-separated, >= 1, the first 1 (gates folded at random).",
-    show_default=_factors_text(LOGICAL_ZNE_OPTIONS.scale_factors))]
+LogicalScaleFactors = Annotated[
+    str | None,
+    typer.Option(
+        help="ZNE scale factors, comma-separated, >= 1, the first 1 (gates folded at random).",
+        show_default=_factors_text(LOGICAL_ZNE_OPTIONS.scale_factors),
+    ),
+]
 # The other kind's options, hidden: before `logical` was a subcommand of its own, one command took every option
 # for both kinds of run and ignored those of the other kind, so command lines that give them still run.
 IgnoredInt = Annotated[int | None, typer.Option(hidden=True)]
@@ -108,19 +124,39 @@ def _workload_command(name: str) -> Callable[..., None]:
     """The `qec mitigate NAME` command of the workload `name`."""
 
     def command(
-        qubits: Qubits = 4, noise: Noise = _WORKLOAD_NOISE_TEXT, technique: Technique = "zne",
-        factory: Factory = WORKLOAD_ZNE_OPTIONS.factory, scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
-        scale_factors: WorkloadScaleFactors = None, device: Device = "auto", method: Method = "auto",
-        shots: Shots = 4000, pec_samples: PecSamples = 200, seed: Seed = 0, threads: Threads = 0,
+        qubits: Qubits = 4,
+        noise: Noise = _WORKLOAD_NOISE_TEXT,
+        technique: Technique = "zne",
+        factory: Factory = WORKLOAD_ZNE_OPTIONS.factory,
+        scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
+        scale_factors: WorkloadScaleFactors = None,
+        device: Device = "auto",
+        method: Method = "auto",
+        shots: Shots = 4000,
+        pec_samples: PecSamples = 200,
+        seed: Seed = 0,
+        threads: Threads = 0,
         as_json: AsJson = False,
-        distance: IgnoredInt = None, rounds: IgnoredInt = None, stim_shots: IgnoredInt = None,
+        distance: IgnoredInt = None,
+        rounds: IgnoredInt = None,
+        stim_shots: IgnoredInt = None,
         decoder: IgnoredText = None,
     ) -> None:
         factors = _scale_factors(scale_factors) if scale_factors else WORKLOAD_ZNE_OPTIONS.scale_factors
         with Console(stderr=True).status(f"running {name} on Aer ..."):
-            report = mitigate_workload(name, qubits=qubits, noise=NoiseSpec.parse(noise), technique=technique,
-                                       device=device, method=method, shots=shots, seed=seed, threads=threads,
-                                       pec_samples=pec_samples, zne_options=ZneOptions(factory, scaling, factors))
+            report = mitigate_workload(
+                name,
+                qubits=qubits,
+                noise=NoiseSpec.parse(noise),
+                technique=technique,
+                device=device,
+                method=method,
+                shots=shots,
+                seed=seed,
+                threads=threads,
+                pec_samples=pec_samples,
+                zne_options=ZneOptions(factory, scaling, factors),
+            )
         if as_json:
             echo_json(report.as_dict())
             return
@@ -135,13 +171,24 @@ for _name, _make in WORKLOADS.items():  # the help of each: the first line of it
 
 @mitigate_app.command("logical")
 def logical_command(
-    family: Family = None, distance: Distance = 3, rounds: Rounds = None,
-    noise: Noise = _LOGICAL_NOISE_TEXT, factory: Factory = LOGICAL_ZNE_OPTIONS.factory,
-    scale_factors: LogicalScaleFactors = None, device: Device = "auto", method: Method = "auto",
-    shots: Shots = 4000, stim_shots: StimShots = 100_000, decoder: Decoder = "pymatching", seed: Seed = 0,
-    threads: Threads = 0, as_json: AsJson = False,
-    technique: Annotated[str, typer.Option(hidden=True)] = "zne", qubits: IgnoredInt = None,
-    scaling: IgnoredText = None, pec_samples: IgnoredInt = None,
+    family: Family = None,
+    distance: Distance = 3,
+    rounds: Rounds = None,
+    noise: Noise = _LOGICAL_NOISE_TEXT,
+    factory: Factory = LOGICAL_ZNE_OPTIONS.factory,
+    scale_factors: LogicalScaleFactors = None,
+    device: Device = "auto",
+    method: Method = "auto",
+    shots: Shots = 4000,
+    stim_shots: StimShots = 100_000,
+    decoder: Decoder = "pymatching",
+    seed: Seed = 0,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+    technique: Annotated[str, typer.Option(hidden=True)] = "zne",
+    qubits: IgnoredInt = None,
+    scaling: IgnoredText = None,
+    pec_samples: IgnoredInt = None,
 ) -> None:
     """A code's memory experiment on Aer: its logical error rate noisy, beside Stim's Pauli-twirled estimate,
     and mitigated with ZNE."""
@@ -151,27 +198,42 @@ def logical_command(
     if technique != "zne":
         raise QecInputError(f"logical runs take --technique zne, not {technique!r}")
     with Console(stderr=True).status(f"running logical {family} on Aer ..."):
-        logical = mitigate_logical_memory(family, distance=distance, rounds=rounds, noise=NoiseSpec.parse(noise),
-                                          device=device, method=method, shots=shots, stim_shots=stim_shots,
-                                          decoder=decoder, seed=seed, threads=threads,
-                                          zne_options=ZneOptions(factory, "random", factors))
+        logical = mitigate_logical_memory(
+            family,
+            distance=distance,
+            rounds=rounds,
+            noise=NoiseSpec.parse(noise),
+            device=device,
+            method=method,
+            shots=shots,
+            stim_shots=stim_shots,
+            decoder=decoder,
+            seed=seed,
+            threads=threads,
+            zne_options=ZneOptions(factory, "random", factors),
+        )
     if as_json:
         echo_json(logical.as_dict())
         return
     _print(logical.mitigation, device)
-    typer.echo(f"logical error rate: noisy {logical.logical_error_rate_noisy:.4g} "
-               f"± {logical.logical_error_rate_noisy_standard_error:.2g} (Aer), "
-               f"mitigated {logical.logical_error_rate_mitigated:.4g}, "
-               f"Stim (Pauli-twirled) {logical.stim_estimate:.4g} ± {logical.stim_estimate_standard_error:.2g}")
+    typer.echo(
+        f"logical error rate: noisy {logical.logical_error_rate_noisy:.4g} "
+        f"± {logical.logical_error_rate_noisy_standard_error:.2g} (Aer), "
+        f"mitigated {logical.logical_error_rate_mitigated:.4g}, "
+        f"Stim (Pauli-twirled) {logical.stim_estimate:.4g} ± {logical.stim_estimate_standard_error:.2g}"
+    )
 
 
 def _print(report: MitigationReport, requested_device: str) -> None:
     why = f" (auto: {'GPU found' if gpu_available() else 'no GPU, CPU used'})" if requested_device == "auto" else ""
-    typer.echo(f"{report.workload} [{report.qubits} qubits, noise {report.noise}] on {report.device}{why}, "
-               f"method {report.method}, technique {report.technique}")
+    typer.echo(
+        f"{report.workload} [{report.qubits} qubits, noise {report.noise}] on {report.device}{why}, "
+        f"method {report.method}, technique {report.technique}"
+    )
     error = f" ± {report.standard_error:.2g}" if report.standard_error is not None else ""
-    typer.echo(f"  ideal     {report.ideal:.6g}\n  noisy     {report.noisy:.6g}\n"
-               f"  mitigated {report.mitigated:.6g}{error}")
+    typer.echo(
+        f"  ideal     {report.ideal:.6g}\n  noisy     {report.noisy:.6g}\n  mitigated {report.mitigated:.6g}{error}"
+    )
     typer.echo(f"  error reduction |noisy-ideal|/|mitigated-ideal| = {report.error_reduction:.3g}")
     typer.echo(f"  cost: {report.circuits} circuits, {report.shots} shots, {report.seconds:.2f} s")
 

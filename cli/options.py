@@ -15,53 +15,104 @@ DEFAULT_DISTANCE_LIST = ",".join(map(str, DEFAULT_DISTANCES))
 
 Family = Annotated[str, typer.Argument(help=f"Code family: {', '.join(codes.FAMILIES)}.")]
 Distances = Annotated[str, typer.Option("--distance", help="Distances, comma-separated, e.g. 3,5,7.")]
-Noise = Annotated[str, typer.Option("--noise", help=f"Noise model: {', '.join(noise.NOISE_FAMILIES)} "
-                                                    "(`qec codes` describes them).")]
+Noise = Annotated[
+    str, typer.Option("--noise", help=f"Noise model: {', '.join(noise.NOISE_FAMILIES)} (`qec codes` describes them).")
+]
 PGrid = Annotated[str, typer.Option("--p", help="LOW:HIGH:N (N log-spaced values) or a list a,b,c.")]
 Rounds = Annotated[str, typer.Option("--rounds", help="'d' (rounds = distance) or a number.")]
 Basis = Annotated[str, typer.Option("--basis", help="Memory basis, X or Z.")]
 Decoder = Annotated[str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())}.")]
-Pauli = Annotated[Optional[str], typer.Option(
-    "--pauli", help=f"Pauli channel of code-capacity and phenomenological noise: "
-                    f"{' or '.join(noise.NOISE_FAMILIES['code-capacity'].pauli_kinds)}.")]
+Pauli = Annotated[
+    Optional[str],
+    typer.Option(
+        "--pauli",
+        help=f"Pauli channel of code-capacity and phenomenological noise: "
+        f"{' or '.join(noise.NOISE_FAMILIES['code-capacity'].pauli_kinds)}.",
+    ),
+]
 MaxShots = Annotated[int, typer.Option("--max-shots", help="Stop a task at this many shots.")]
 MaxErrors = Annotated[int, typer.Option("--max-errors", help="Stop a task at this many logical errors.")]
-Precision = Annotated[Optional[float], typer.Option("--precision", help="Stop a task when its 95% interval's "
-                                                                        "relative half-width is this small.")]
+Precision = Annotated[
+    Optional[float],
+    typer.Option("--precision", help="Stop a task when its 95% interval's relative half-width is this small."),
+]
 Workers = Annotated[Optional[int], typer.Option("--workers", help="Worker processes (default: all cores).")]
 StorePath = Annotated[Path, typer.Option("--store", help="The SQLite results store.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")]
-Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Run on this Dask scheduler "
-                                                                     "(tcp://HOST:PORT or tls://...).")]
-Cluster = Annotated[Optional[str], typer.Option("--cluster", help="Start a Dask LocalCluster on 127.0.0.1: "
-                                                                  "local:N for N workers.")]
-ChunkShots = Annotated[Optional[int], typer.Option("--chunk-shots", help="Fixed shots per chunk (default: adapt "
-                                                                         "to ~1 s); same counts on any executor.")]
-Correction = Annotated[Optional[bool], typer.Option(
-    "--correction/--no-correction", help="Fit with the finite-size correction D d^(-1/mu) (default: with >= 4 "
-                                         "distances).")]
+Scheduler = Annotated[
+    Optional[str], typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:PORT or tls://...).")
+]
+Cluster = Annotated[
+    Optional[str], typer.Option("--cluster", help="Start a Dask LocalCluster on 127.0.0.1: local:N for N workers.")
+]
+ChunkShots = Annotated[
+    Optional[int],
+    typer.Option("--chunk-shots", help="Fixed shots per chunk (default: adapt to ~1 s); same counts on any executor."),
+]
+Correction = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--correction/--no-correction",
+        help="Fit with the finite-size correction D d^(-1/mu) (default: with >= 4 distances).",
+    ),
+]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
 
 # `qec threshold --auto` (qec.auto): its switch, its stopping rules, and the study flags it replaces, which are
 # None when not given so that --auto can refuse them.
-Auto = Annotated[bool, typer.Option("--auto", help="Find the threshold without a p grid: scan the noise model's "
-                                                   "usual range, then sample around the crossing until "
-                                                   "--target-precision, --max-shots-total or --max-seconds.")]
-TargetPrecision = Annotated[Optional[float], typer.Option(
-    "--target-precision", help=f"With --auto: stop when the threshold's 95% interval has this relative "
-                               f"half-width (default {auto.DEFAULT_TARGET_PRECISION:g}).")]
-MaxShotsTotal = Annotated[Optional[int], typer.Option(
-    "--max-shots-total", help="With --auto: stop when the study's tasks hold this many shots in all, the store's "
-                              "earlier ones included (default: no limit).")]
-MaxSeconds = Annotated[Optional[float], typer.Option(
-    "--max-seconds", help=f"With --auto: stop after this many seconds (default {auto.DEFAULT_MAX_SECONDS:g}).")]
-StudyPGrid = Annotated[Optional[str], typer.Option(
-    "--p", help=f"LOW:HIGH:N (N log-spaced values) or a list a,b,c (default {DEFAULT_P_GRID}); not with --auto.")]
-StudyMaxShots = Annotated[Optional[int], typer.Option(
-    "--max-shots", help=f"Stop a task at this many shots (default {THRESHOLD_STOP.max_shots:,}); not with --auto.")]
-StudyMaxErrors = Annotated[Optional[int], typer.Option(
-    "--max-errors", help=f"Stop a task at this many logical errors (default {THRESHOLD_STOP.max_errors:,}); not with "
-                         "--auto.")]
-StudyPrecision = Annotated[Optional[float], typer.Option(
-    "--precision", help="Stop a task when its 95% interval's relative half-width is this small; not with "
-                        "--auto.")]
+Auto = Annotated[
+    bool,
+    typer.Option(
+        "--auto",
+        help="Find the threshold without a p grid: scan the noise model's "
+        "usual range, then sample around the crossing until "
+        "--target-precision, --max-shots-total or --max-seconds.",
+    ),
+]
+TargetPrecision = Annotated[
+    Optional[float],
+    typer.Option(
+        "--target-precision",
+        help=f"With --auto: stop when the threshold's 95% interval has this relative "
+        f"half-width (default {auto.DEFAULT_TARGET_PRECISION:g}).",
+    ),
+]
+MaxShotsTotal = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-shots-total",
+        help="With --auto: stop when the study's tasks hold this many shots in all, the store's "
+        "earlier ones included (default: no limit).",
+    ),
+]
+MaxSeconds = Annotated[
+    Optional[float],
+    typer.Option(
+        "--max-seconds", help=f"With --auto: stop after this many seconds (default {auto.DEFAULT_MAX_SECONDS:g})."
+    ),
+]
+StudyPGrid = Annotated[
+    Optional[str],
+    typer.Option(
+        "--p", help=f"LOW:HIGH:N (N log-spaced values) or a list a,b,c (default {DEFAULT_P_GRID}); not with --auto."
+    ),
+]
+StudyMaxShots = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-shots", help=f"Stop a task at this many shots (default {THRESHOLD_STOP.max_shots:,}); not with --auto."
+    ),
+]
+StudyMaxErrors = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-errors",
+        help=f"Stop a task at this many logical errors (default {THRESHOLD_STOP.max_errors:,}); not with --auto.",
+    ),
+]
+StudyPrecision = Annotated[
+    Optional[float],
+    typer.Option(
+        "--precision", help="Stop a task when its 95% interval's relative half-width is this small; not with --auto."
+    ),
+]

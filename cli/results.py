@@ -109,5 +109,7 @@ def _read_csv(path: Path) -> str:
 def _same_seed(added: Added) -> str:
     if not added.same_seed_skipped:
         return ""
-    return (f"; {added.same_seed_skipped} chunk(s) skipped: the store holds the same seed's samples under the same "
-            "index with other shot counts, so they are kept once")
+    return (
+        f"; {added.same_seed_skipped} chunk(s) skipped: the store holds the same seed's samples under the same "
+        "index with other shot counts, so they are kept once"
+    )

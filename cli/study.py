@@ -95,38 +95,77 @@ def threshold_command(
     distances = parse_distances(distance)
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
-    auto_flags = {"--target-precision": target_precision, "--max-shots-total": max_shots_total,
-                  "--max-seconds": max_seconds}
+    auto_flags = {
+        "--target-precision": target_precision,
+        "--max-shots-total": max_shots_total,
+        "--max-seconds": max_seconds,
+    }
     if not auto:
         given = [flag for flag, value in auto_flags.items() if value is not None]
         if given:
-            raise QecInputError(f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or "
-                                f"leave {given[0]} out")
+            raise QecInputError(
+                f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or leave {given[0]} out"
+            )
         ps = parse_p_grid(DEFAULT_P_GRID if p is None else p)
-        tasks = study_tasks(family, distances=distances, ps=ps, noise=noise, rounds=parse_rounds(rounds), basis=basis,
-                            decoder=decoder, pauli=pauli)
+        tasks = study_tasks(
+            family,
+            distances=distances,
+            ps=ps,
+            noise=noise,
+            rounds=parse_rounds(rounds),
+            basis=basis,
+            decoder=decoder,
+            pauli=pauli,
+        )
         if plot is not None:
             check_plot_path(plot, inputs=[store])
-        stop = StopRule(max_shots=THRESHOLD_MAX_SHOTS if max_shots is None else max_shots,
-                        max_errors=THRESHOLD_MAX_ERRORS if max_errors is None else max_errors, precision=precision)
-        study = run_study(tasks, store=store, stop=stop, correction=correction, workers=workers, scheduler=scheduler,
-                          cluster=cluster, chunk_shots=chunk_shots, show_progress=not as_json)
+        stop = StopRule(
+            max_shots=THRESHOLD_MAX_SHOTS if max_shots is None else max_shots,
+            max_errors=THRESHOLD_MAX_ERRORS if max_errors is None else max_errors,
+            precision=precision,
+        )
+        study = run_study(
+            tasks,
+            store=store,
+            stop=stop,
+            correction=correction,
+            workers=workers,
+            scheduler=scheduler,
+            cluster=cluster,
+            chunk_shots=chunk_shots,
+            show_progress=not as_json,
+        )
         _report_and_plot(study, as_json, plot)
         return
     given = [flag for flag, value in grid_flags.items() if value is not None]
     if given:
-        raise QecInputError(f"--auto and {given[0]} are both given: give one (--auto picks the p values and each "
-                            "point's stop rule itself; bound it with --target-precision, --max-shots-total or "
-                            "--max-seconds)")
+        raise QecInputError(
+            f"--auto and {given[0]} are both given: give one (--auto picks the p values and each "
+            "point's stop rule itself; bound it with --target-precision, --max-shots-total or "
+            "--max-seconds)"
+        )
     if plot is not None:
         check_plot_path(plot, inputs=[store])
     found = auto_threshold(
-        family, distances=distances, noise=noise, rounds=parse_rounds(rounds), basis=basis, decoder=decoder,
-        pauli=pauli, store=store, target_precision=DEFAULT_TARGET_PRECISION if target_precision is None
-        else target_precision, max_shots_total=max_shots_total,
-        max_seconds=DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds, correction=correction,
-        workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots, show_progress=not as_json,
-        on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True))
+        family,
+        distances=distances,
+        noise=noise,
+        rounds=parse_rounds(rounds),
+        basis=basis,
+        decoder=decoder,
+        pauli=pauli,
+        store=store,
+        target_precision=DEFAULT_TARGET_PRECISION if target_precision is None else target_precision,
+        max_shots_total=max_shots_total,
+        max_seconds=DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds,
+        correction=correction,
+        workers=workers,
+        scheduler=scheduler,
+        cluster=cluster,
+        chunk_shots=chunk_shots,
+        show_progress=not as_json,
+        on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True),
+    )
     if not as_json:
         _report_and_plot(found.study, False, plot)
         typer.echo(f"auto: {found.describe()}")
@@ -137,16 +176,20 @@ def threshold_command(
             save_threshold_figure(found.study.points, found.study.threshold, plot)
     except OSError as error:
         echo_json(found.as_dict())
-        raise QecInputError(f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
-                            f"the store {found.study.store}: `qec plot --store {found.study.store} --out FILE` draws "
-                            "them") from None
+        raise QecInputError(
+            f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
+            f"the store {found.study.store}: `qec plot --store {found.study.store} --out FILE` draws "
+            "them"
+        ) from None
     echo_json(found.as_dict())
 
 
 def collect_command(
     family: Annotated[Optional[str], typer.Argument(help="Code family; or give --circuits.")] = None,
-    circuits: Annotated[Optional[Path], typer.Option("--circuits", help="A folder of .stim files (metadata from "
-                                                                        "names like d=5,p=0.001.stim).")] = None,
+    circuits: Annotated[
+        Optional[Path],
+        typer.Option("--circuits", help="A folder of .stim files (metadata from names like d=5,p=0.001.stim)."),
+    ] = None,
     distance: Distances = DEFAULT_DISTANCE_LIST,
     noise: Noise = "uniform",
     p: PGrid = DEFAULT_P_GRID,
@@ -171,12 +214,26 @@ def collect_command(
         tasks = tasks_from_folder(circuits, decoder=decoder)
     else:
         assert family is not None
-        tasks = study_tasks(family, distances=parse_distances(distance), ps=parse_p_grid(p), noise=noise,
-                            rounds=parse_rounds(rounds), basis=basis, decoder=decoder, pauli=pauli)
-    totals = collect_into(tasks, store=store, stop=StopRule(max_shots=max_shots, max_errors=max_errors,
-                                                            precision=precision),
-                          workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots,
-                          show_progress=not as_json)
+        tasks = study_tasks(
+            family,
+            distances=parse_distances(distance),
+            ps=parse_p_grid(p),
+            noise=noise,
+            rounds=parse_rounds(rounds),
+            basis=basis,
+            decoder=decoder,
+            pauli=pauli,
+        )
+    totals = collect_into(
+        tasks,
+        store=store,
+        stop=StopRule(max_shots=max_shots, max_errors=max_errors, precision=precision),
+        workers=workers,
+        scheduler=scheduler,
+        cluster=cluster,
+        chunk_shots=chunk_shots,
+        show_progress=not as_json,
+    )
     _print_points([Point.from_totals(task) for task in totals.values()], store, as_json)
 
 
@@ -219,8 +276,10 @@ def _report_and_plot(study: StudyResult, as_json: bool, plot: Path | None) -> No
             save_threshold_figure(study.points, study.threshold, plot)
     except OSError as error:
         _report(study, as_json, None)
-        raise QecInputError(f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
-                            f"the store {study.store}: `qec plot --store {study.store} --out FILE` draws them") from None
+        raise QecInputError(
+            f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
+            f"the store {study.store}: `qec plot --store {study.store} --out FILE` draws them"
+        ) from None
     _report(study, as_json, plot)
 
 
@@ -230,11 +289,15 @@ def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
         return
     typer.echo(_table(study.points))
     for estimate in study.lambdas_below_threshold:
-        typer.echo(f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
-                   f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]")
+        typer.echo(
+            f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
+            f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]"
+        )
     for fit in study.lambda_fits_below_threshold:
-        typer.echo(f"Lambda(p={fit.p:.4g}) = {fit.value:.3g}  [{fit.low:.3g}, {fit.high:.3g}]  fitted over d = "
-                   f"{', '.join(map(str, fit.distances))}")
+        typer.echo(
+            f"Lambda(p={fit.p:.4g}) = {fit.value:.3g}  [{fit.low:.3g}, {fit.high:.3g}]  fitted over d = "
+            f"{', '.join(map(str, fit.distances))}"
+        )
     for crossing in study.threshold.crossings:
         typer.echo(f"crossing {crossing.describe()}")
     typer.echo(study.threshold.describe())
@@ -245,13 +308,17 @@ def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
 
 
 def _table(points: list[Point]) -> str:
-    header = (f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
-              f"{'rate':>11}{'95% interval':>24}{'per round':>11}")
+    header = (
+        f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
+        f"{'rate':>11}{'95% interval':>24}{'per round':>11}"
+    )
     lines = [header]
     for pt in points:
         low, high = pt.rate_interval
         distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
-        lines.append(f"{pt.family or '-':<12}{pt.noise or '-':<18}{pt.decoder:<12}{distance:>3}{pt.rounds:>7}"
-                     f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
-                     f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}")
+        lines.append(
+            f"{pt.family or '-':<12}{pt.noise or '-':<18}{pt.decoder:<12}{distance:>3}{pt.rounds:>7}"
+            f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
+            f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}"
+        )
     return "\n".join(lines)

@@ -67,9 +67,17 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
         """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
         return decode_batch(
-            detection_events, self.check_offsets, self.check_messages, self.message_variables, self.variable_offsets,
-            self.weights, self.packed_rows, self.column_observables,
-            self.max_iterations, self.scaling_factor, self.osd_order,
+            detection_events,
+            self.check_offsets,
+            self.check_messages,
+            self.message_variables,
+            self.variable_offsets,
+            self.weights,
+            self.packed_rows,
+            self.column_observables,
+            self.max_iterations,
+            self.scaling_factor,
+            self.osd_order,
         )
 
 
@@ -86,8 +94,14 @@ class BpOsdDecoder(sinter.Decoder):
         osd_order: for OSD-CS, pairs among the first `osd_order` columns outside the information set are tried.
     """
 
-    def __init__(self, *, max_iterations: int = 30, scaling_factor: float = 0.625, osd_method: str | None = "osd_cs",
-                 osd_order: int = 10):
+    def __init__(
+        self,
+        *,
+        max_iterations: int = 30,
+        scaling_factor: float = 0.625,
+        osd_method: str | None = "osd_cs",
+        osd_order: int = 10,
+    ):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
         if not 0 < scaling_factor <= 1:
@@ -101,8 +115,9 @@ class BpOsdDecoder(sinter.Decoder):
         self.osd_order = NO_OSD if osd_method is None else osd_order if osd_method == "osd_cs" else 0
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return BpOsdCompiledDecoder(dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor,
-                                    osd_order=self.osd_order)
+        return BpOsdCompiledDecoder(
+            dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor, osd_order=self.osd_order
+        )
 
 
 def bp_decoder(**settings) -> BpOsdDecoder:

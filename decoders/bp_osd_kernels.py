@@ -37,10 +37,19 @@ NO_OSD = -1
 
 
 @numba.njit(cache=True)
-def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
-                 message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray,
-                 packed_rows: np.ndarray, column_observables: np.ndarray,
-                 max_iterations: int, scaling_factor: float, osd_order: int) -> np.ndarray:
+def decode_batch(
+    detection_events: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    message_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    weights: np.ndarray,
+    packed_rows: np.ndarray,
+    column_observables: np.ndarray,
+    max_iterations: int,
+    scaling_factor: float,
+    osd_order: int,
+) -> np.ndarray:
     """BP (+ OSD where BP does not converge) for every shot of the batch.
 
     Min-sum BP, parallel schedule: a check sends each of its variables the product of the signs and
@@ -98,9 +107,20 @@ def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_
     for shot in range(shots):
         if _read_syndrome(detection_events[shot], syndrome) == 0:
             continue
-        converged = _belief_propagation(syndrome, check_offsets, check_messages, message_variables,
-                                        variable_offsets, weights, max_iterations, scaling_factor,
-                                        to_check, to_variable, posterior, hard)
+        converged = _belief_propagation(
+            syndrome,
+            check_offsets,
+            check_messages,
+            message_variables,
+            variable_offsets,
+            weights,
+            max_iterations,
+            scaling_factor,
+            to_check,
+            to_variable,
+            posterior,
+            hard,
+        )
         if converged or osd_order == NO_OSD:
             _flip_observables(hard, column_observables, predictions[shot])
             continue
@@ -112,8 +132,9 @@ def decode_batch(detection_events: np.ndarray, check_offsets: np.ndarray, check_
         best_second = -1
         if osd_order > 0:
             _flip_gains(rows, reduced_syndrome, pivot_columns, is_pivot, rank, weights, flip_gain, row_gain)
-            best_first, best_second = _combination_sweep(order, rows, is_pivot, rank, flip_gain, row_gain,
-                                                         osd_order, sweep)
+            best_first, best_second = _combination_sweep(
+                order, rows, is_pivot, rank, flip_gain, row_gain, osd_order, sweep
+            )
         _osd_solution(rows, reduced_syndrome, pivot_columns, rank, best_first, best_second, solution)
         _flip_observables(solution, column_observables, predictions[shot])
         _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
@@ -138,10 +159,20 @@ def _read_syndrome(detection_events: np.ndarray, syndrome: np.ndarray) -> int:
 # its steps are inlined, and an inlined function's array arguments would otherwise be reference-counted
 # at every iteration. It allocates nothing.
 @numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
-def _belief_propagation(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
-                        message_variables: np.ndarray, variable_offsets: np.ndarray, weights: np.ndarray,
-                        max_iterations: int, scaling_factor: float, to_check: np.ndarray, to_variable: np.ndarray,
-                        posterior: np.ndarray, hard: np.ndarray) -> bool:
+def _belief_propagation(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    message_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    weights: np.ndarray,
+    max_iterations: int,
+    scaling_factor: float,
+    to_check: np.ndarray,
+    to_variable: np.ndarray,
+    posterior: np.ndarray,
+    hard: np.ndarray,
+) -> bool:
     """Min-sum BP from the priors `weights`, parallel schedule; True once the hard decision reproduces `syndrome`.
 
     Leaves BP's last posterior log-likelihood ratios in `posterior` and its hard decision in `hard`;
@@ -159,8 +190,14 @@ def _belief_propagation(syndrome: np.ndarray, check_offsets: np.ndarray, check_m
 
 
 @numba.njit(cache=True, inline="always")
-def _check_update(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray, scaling_factor: float,
-                  to_check: np.ndarray, to_variable: np.ndarray) -> None:
+def _check_update(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    scaling_factor: float,
+    to_check: np.ndarray,
+    to_variable: np.ndarray,
+) -> None:
     """Every check's messages to its variables: the others' sign product, its syndrome bit's sign, and
     `scaling_factor` times the smallest magnitude among the others (min-sum)."""
     for check in range(check_offsets.shape[0] - 1):
@@ -189,8 +226,14 @@ def _check_update(syndrome: np.ndarray, check_offsets: np.ndarray, check_message
 
 
 @numba.njit(cache=True, inline="always")
-def _variable_update(weights: np.ndarray, variable_offsets: np.ndarray, to_variable: np.ndarray,
-                     to_check: np.ndarray, posterior: np.ndarray, hard: np.ndarray) -> None:
+def _variable_update(
+    weights: np.ndarray,
+    variable_offsets: np.ndarray,
+    to_variable: np.ndarray,
+    to_check: np.ndarray,
+    posterior: np.ndarray,
+    hard: np.ndarray,
+) -> None:
     """Every variable's posterior (prior plus incoming messages), hard decision, and messages to its checks."""
     for variable in range(variable_offsets.shape[0] - 1):
         total = weights[variable]
@@ -203,8 +246,13 @@ def _variable_update(weights: np.ndarray, variable_offsets: np.ndarray, to_varia
 
 
 @numba.njit(cache=True, inline="always")
-def _satisfies_syndrome(syndrome: np.ndarray, check_offsets: np.ndarray, check_messages: np.ndarray,
-                        message_variables: np.ndarray, hard: np.ndarray) -> bool:
+def _satisfies_syndrome(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    message_variables: np.ndarray,
+    hard: np.ndarray,
+) -> bool:
     """Whether the errors of the hard decision flip exactly the checks of `syndrome`."""
     for check in range(check_offsets.shape[0] - 1):
         parity = syndrome[check]
@@ -246,8 +294,15 @@ def _sift_down(keys: np.ndarray, order: np.ndarray, start: int, end: int) -> Non
 
 
 @numba.njit(cache=True, inline="always")
-def _gaussian_elimination(order: np.ndarray, packed_rows: np.ndarray, syndrome: np.ndarray, rows: np.ndarray,
-                          reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, is_pivot: np.ndarray) -> int:
+def _gaussian_elimination(
+    order: np.ndarray,
+    packed_rows: np.ndarray,
+    syndrome: np.ndarray,
+    rows: np.ndarray,
+    reduced_syndrome: np.ndarray,
+    pivot_columns: np.ndarray,
+    is_pivot: np.ndarray,
+) -> int:
     """Row-reduces the check matrix over GF(2), columns taken in `order`; returns the rank.
 
     Copies `packed_rows` into `rows` and `syndrome` into `reduced_syndrome` and reduces both; the
@@ -286,8 +341,16 @@ def _gaussian_elimination(order: np.ndarray, packed_rows: np.ndarray, syndrome: 
 
 
 @numba.njit(cache=True, inline="always")
-def _flip_gains(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, is_pivot: np.ndarray,
-                rank: int, weights: np.ndarray, flip_gain: np.ndarray, row_gain: np.ndarray) -> None:
+def _flip_gains(
+    rows: np.ndarray,
+    reduced_syndrome: np.ndarray,
+    pivot_columns: np.ndarray,
+    is_pivot: np.ndarray,
+    rank: int,
+    weights: np.ndarray,
+    flip_gain: np.ndarray,
+    row_gain: np.ndarray,
+) -> None:
     """How much the OSD-0 solution's weight changes when one free column is flipped on top of it.
 
     OSD-0 sets the pivots to the reduced syndrome. Flipping a free column t toggles the pivots of the
@@ -311,8 +374,16 @@ def _flip_gains(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns: n
 
 
 @numba.njit(cache=True, inline="always")
-def _combination_sweep(order: np.ndarray, rows: np.ndarray, is_pivot: np.ndarray, rank: int, flip_gain: np.ndarray,
-                       row_gain: np.ndarray, osd_order: int, sweep: np.ndarray) -> tuple[int, int]:
+def _combination_sweep(
+    order: np.ndarray,
+    rows: np.ndarray,
+    is_pivot: np.ndarray,
+    rank: int,
+    flip_gain: np.ndarray,
+    row_gain: np.ndarray,
+    osd_order: int,
+    sweep: np.ndarray,
+) -> tuple[int, int]:
     """OSD-CS: the best of every single free column and every pair among the first `osd_order` free ones.
 
     Returns the one or two free columns to flip on top of OSD-0 (-1 for none), those that lower its
@@ -351,8 +422,15 @@ def _combination_sweep(order: np.ndarray, rows: np.ndarray, is_pivot: np.ndarray
 
 
 @numba.njit(cache=True, inline="always")
-def _osd_solution(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns: np.ndarray, rank: int,
-                  best_first: int, best_second: int, solution: np.ndarray) -> None:
+def _osd_solution(
+    rows: np.ndarray,
+    reduced_syndrome: np.ndarray,
+    pivot_columns: np.ndarray,
+    rank: int,
+    best_first: int,
+    best_second: int,
+    solution: np.ndarray,
+) -> None:
     """Sets `solution` (uint8 (num_variables,), zero on entry) to OSD-0's with the free columns
     `best_first` and `best_second` (-1 for none) flipped: the pivots solve the reduced syndrome."""
     for row in range(rank):
@@ -367,8 +445,9 @@ def _osd_solution(rows: np.ndarray, reduced_syndrome: np.ndarray, pivot_columns:
 
 
 @numba.njit(cache=True, inline="always")
-def _reset_osd(pivot_columns: np.ndarray, rank: int, best_first: int, best_second: int, solution: np.ndarray,
-               is_pivot: np.ndarray) -> None:
+def _reset_osd(
+    pivot_columns: np.ndarray, rank: int, best_first: int, best_second: int, solution: np.ndarray, is_pivot: np.ndarray
+) -> None:
     """Zeroes what `_gaussian_elimination` and `_osd_solution` set in `solution` and `is_pivot`, for the next shot."""
     for row in range(rank):
         solution[pivot_columns[row]] = 0

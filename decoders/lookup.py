@@ -37,8 +37,13 @@ class LookupCompiledDecoder(sinter.CompiledDecoder):
         table_observables: uint64 (2**num_detectors,), the observables that error flips (bit k = observable k).
     """
 
-    def __init__(self, table_log_odds: np.ndarray, table_observables: np.ndarray, num_observables: int,
-                 likely_errors: LikelyErrors):
+    def __init__(
+        self,
+        table_log_odds: np.ndarray,
+        table_observables: np.ndarray,
+        num_observables: int,
+        likely_errors: LikelyErrors,
+    ):
         self.table_log_odds = table_log_odds
         self.table_observables = table_observables
         self.num_observables = num_observables
@@ -91,12 +96,13 @@ class LookupDecoder(sinter.Decoder):
         detector_masks = np.zeros(num_errors, dtype=np.int64)
         observable_masks = np.zeros(num_errors, dtype=np.uint64)
         for error in range(num_errors):
-            for detector in check.indices[check.indptr[error]:check.indptr[error + 1]]:
+            for detector in check.indices[check.indptr[error] : check.indptr[error + 1]]:
                 detector_masks[error] |= 1 << int(detector)
             start, stop = observables_matrix.indptr[error], observables_matrix.indptr[error + 1]
             for observable in observables_matrix.indices[start:stop]:
                 observable_masks[error] |= np.uint64(1 << int(observable))
         # log(p / (1 - p)) = -weight: the table maximizes log-probability, where matching minimizes weight.
         log_odds, table_observables = most_likely_table(
-            detector_masks, observable_masks, -log_likelihood_weights(matrices.priors), dem.num_detectors)
+            detector_masks, observable_masks, -log_likelihood_weights(matrices.priors), dem.num_detectors
+        )
         return LookupCompiledDecoder(log_odds, table_observables, dem.num_observables, likely_errors)

@@ -16,8 +16,9 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def most_likely_table(detector_masks: np.ndarray, observable_masks: np.ndarray, log_odds: np.ndarray,
-                      num_detectors: int) -> tuple[np.ndarray, np.ndarray]:
+def most_likely_table(
+    detector_masks: np.ndarray, observable_masks: np.ndarray, log_odds: np.ndarray, num_detectors: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For every syndrome, the most likely set of errors causing it, by dynamic programming over errors.
 
     Adding error j maps the best explanation of syndrome s ^ mask_j to one of s; each error is taken
@@ -76,7 +77,7 @@ def decode_batch(detection_events: np.ndarray, table_observables: np.ndarray, ob
     shots = detection_events.shape[0]
     predictions = np.zeros((shots, observable_bytes), dtype=np.uint8)
     for shot in range(shots):
-        syndrome = 0
+        syndrome = np.int64(0)
         for byte_index in range(detection_events.shape[1]):
             syndrome |= np.int64(detection_events[shot, byte_index]) << (8 * byte_index)
         flips = table_observables[syndrome]

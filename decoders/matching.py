@@ -20,8 +20,9 @@ import stim
 from qec.decoders.dem_arrays import GraphlikeDecoder, require_graphlike, split_likely_errors
 
 # Correlated matching (`enable_correlations`) exists in recent PyMatching versions only.
-SUPPORTS_CORRELATIONS = ("enable_correlations"
-                         in inspect.signature(pymatching.Matching.from_detector_error_model).parameters)
+SUPPORTS_CORRELATIONS = (
+    "enable_correlations" in inspect.signature(pymatching.Matching.from_detector_error_model).parameters
+)
 
 
 class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
@@ -36,8 +37,9 @@ class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
     def __init__(self, dem: stim.DetectorErrorModel, *, correlated: bool = False):
         require_graphlike(dem)
         self.likely_errors = split_likely_errors(dem)
-        self.matching = pymatching.Matching.from_detector_error_model(self.likely_errors.dem,
-                                                                       enable_correlations=correlated)
+        self.matching = pymatching.Matching.from_detector_error_model(
+            self.likely_errors.dem, enable_correlations=correlated
+        )
         self.correlated = correlated
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
@@ -46,8 +48,9 @@ class PyMatchingCompiledDecoder(sinter.CompiledDecoder):
 
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
         """PyMatching on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
-        return self.matching.decode_batch(detection_events, bit_packed_shots=True, bit_packed_predictions=True,
-                                          enable_correlations=self.correlated)
+        return self.matching.decode_batch(
+            detection_events, bit_packed_shots=True, bit_packed_predictions=True, enable_correlations=self.correlated
+        )
 
 
 class PyMatchingDecoder(GraphlikeDecoder):

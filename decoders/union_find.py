@@ -61,8 +61,15 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
         """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
         graph = self.graph
-        return decode_batch(detection_events, graph.node_edge_offsets, graph.node_edges, graph.node_neighbors,
-                            graph.edge_endpoints, self.edge_weights, graph.edge_observables)
+        return decode_batch(
+            detection_events,
+            graph.node_edge_offsets,
+            graph.node_edges,
+            graph.node_neighbors,
+            graph.edge_endpoints,
+            self.edge_weights,
+            graph.edge_observables,
+        )
 
 
 class UnionFindDecoder(GraphlikeDecoder):

@@ -36,9 +36,15 @@ _GROWN_TOLERANCE = 1e-9
 
 
 @numba.njit(cache=True)
-def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, node_edges: np.ndarray,
-                 node_neighbors: np.ndarray, edge_endpoints: np.ndarray, edge_weights: np.ndarray,
-                 edge_observables: np.ndarray) -> np.ndarray:
+def decode_batch(
+    detection_events: np.ndarray,
+    node_edge_offsets: np.ndarray,
+    node_edges: np.ndarray,
+    node_neighbors: np.ndarray,
+    edge_endpoints: np.ndarray,
+    edge_weights: np.ndarray,
+    edge_observables: np.ndarray,
+) -> np.ndarray:
     """Union-find decoding (Delfosse & Nickerson) with weighted growth, of every shot in the batch.
 
     The odd clusters away from the boundary grow, the smallest (fewest nodes) first as in Delfosse &
@@ -106,10 +112,41 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
             lightest[node] = min(lightest[node], edge_weights[edge])
     graph_lightest = lightest.min()
 
-    _decode_shots(detection_events, node_edge_offsets, node_edges, node_neighbors, edge_endpoints, edge_weights,
-                  edge_observables, lightest, graph_lightest, parent, size, odd, neutral, defect, reached, list_head,
-                  list_tail, list_next, tree_degree, tree_edges_xor, head_start, active_stamp, reached_nodes, active,
-                  leaves, growth, rate, done, touched, touched_edges, frontier, grown, predictions)
+    _decode_shots(
+        detection_events,
+        node_edge_offsets,
+        node_edges,
+        node_neighbors,
+        edge_endpoints,
+        edge_weights,
+        edge_observables,
+        lightest,
+        graph_lightest,
+        parent,
+        size,
+        odd,
+        neutral,
+        defect,
+        reached,
+        list_head,
+        list_tail,
+        list_next,
+        tree_degree,
+        tree_edges_xor,
+        head_start,
+        active_stamp,
+        reached_nodes,
+        active,
+        leaves,
+        growth,
+        rate,
+        done,
+        touched,
+        touched_edges,
+        frontier,
+        grown,
+        predictions,
+    )
     return predictions
 
 
@@ -118,15 +155,41 @@ def decode_batch(detection_events: np.ndarray, node_edge_offsets: np.ndarray, no
 # at every call (~7% of the decoding time); inlined, LLVM knows the work arrays do not overlap. The
 # function allocates nothing; `decode_batch` owns every array.
 @numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
-def _decode_shots(detection_events: np.ndarray, node_edge_offsets: np.ndarray, node_edges: np.ndarray,
-                  node_neighbors: np.ndarray, edge_endpoints: np.ndarray, edge_weights: np.ndarray,
-                  edge_observables: np.ndarray, lightest: np.ndarray, graph_lightest: float, parent: np.ndarray,
-                  size: np.ndarray, odd: np.ndarray, neutral: np.ndarray, defect: np.ndarray, reached: np.ndarray,
-                  list_head: np.ndarray, list_tail: np.ndarray, list_next: np.ndarray, tree_degree: np.ndarray,
-                  tree_edges_xor: np.ndarray, head_start: np.ndarray, active_stamp: np.ndarray,
-                  reached_nodes: np.ndarray, active: np.ndarray, leaves: np.ndarray, growth: np.ndarray,
-                  rate: np.ndarray, done: np.ndarray, touched: np.ndarray, touched_edges: np.ndarray,
-                  frontier: np.ndarray, grown: np.ndarray, predictions: np.ndarray) -> None:
+def _decode_shots(
+    detection_events: np.ndarray,
+    node_edge_offsets: np.ndarray,
+    node_edges: np.ndarray,
+    node_neighbors: np.ndarray,
+    edge_endpoints: np.ndarray,
+    edge_weights: np.ndarray,
+    edge_observables: np.ndarray,
+    lightest: np.ndarray,
+    graph_lightest: float,
+    parent: np.ndarray,
+    size: np.ndarray,
+    odd: np.ndarray,
+    neutral: np.ndarray,
+    defect: np.ndarray,
+    reached: np.ndarray,
+    list_head: np.ndarray,
+    list_tail: np.ndarray,
+    list_next: np.ndarray,
+    tree_degree: np.ndarray,
+    tree_edges_xor: np.ndarray,
+    head_start: np.ndarray,
+    active_stamp: np.ndarray,
+    reached_nodes: np.ndarray,
+    active: np.ndarray,
+    leaves: np.ndarray,
+    growth: np.ndarray,
+    rate: np.ndarray,
+    done: np.ndarray,
+    touched: np.ndarray,
+    touched_edges: np.ndarray,
+    frontier: np.ndarray,
+    grown: np.ndarray,
+    predictions: np.ndarray,
+) -> None:
     """Decodes every shot into `predictions`, step by step; the arrays are `decode_batch`'s (graph, then work space).
 
     Work arrays come in as allocated and are left so: each shot resets what it touched.
@@ -139,30 +202,115 @@ def _decode_shots(detection_events: np.ndarray, node_edge_offsets: np.ndarray, n
             continue
         num_reached = num_active
         num_active, num_touched = _pair_isolated_defects(
-            num_active, active, node_edge_offsets, node_edges, node_neighbors, edge_endpoints, edge_weights,
-            lightest, graph_lightest, defect, parent, size, odd, list_next, list_tail, tree_degree, tree_edges_xor,
-            head_start, done, touched, touched_edges)
+            num_active,
+            active,
+            node_edge_offsets,
+            node_edges,
+            node_neighbors,
+            edge_endpoints,
+            edge_weights,
+            lightest,
+            graph_lightest,
+            defect,
+            parent,
+            size,
+            odd,
+            list_next,
+            list_tail,
+            tree_degree,
+            tree_edges_xor,
+            head_start,
+            done,
+            touched,
+            touched_edges,
+        )
 
         while num_active > 0:
             num_grown, num_touched = _grow(
-                num_active, active, num_touched, node_edge_offsets, node_edges, node_neighbors, edge_weights,
-                parent, size, neutral, list_head, list_next, list_tail, head_start, growth, rate, done, touched,
-                touched_edges, frontier, grown)
-            num_reached = _merge(num_grown, grown, num_reached, edge_endpoints, boundary, parent, size, odd, neutral,
-                                 reached, reached_nodes, list_head, list_next, list_tail, tree_degree, tree_edges_xor)
+                num_active,
+                active,
+                num_touched,
+                node_edge_offsets,
+                node_edges,
+                node_neighbors,
+                edge_weights,
+                parent,
+                size,
+                neutral,
+                list_head,
+                list_next,
+                list_tail,
+                head_start,
+                growth,
+                rate,
+                done,
+                touched,
+                touched_edges,
+                frontier,
+                grown,
+            )
+            num_reached = _merge(
+                num_grown,
+                grown,
+                num_reached,
+                edge_endpoints,
+                boundary,
+                parent,
+                size,
+                odd,
+                neutral,
+                reached,
+                reached_nodes,
+                list_head,
+                list_next,
+                list_tail,
+                tree_degree,
+                tree_edges_xor,
+            )
             step_id += 1
             num_active = _odd_clusters(num_active, active, step_id, parent, odd, neutral, active_stamp)
 
-        _peel(num_reached, reached_nodes, boundary, edge_endpoints, edge_observables, defect, tree_degree,
-              tree_edges_xor, leaves, predictions[shot])
-        _reset_nodes(num_reached, reached_nodes, boundary, parent, size, odd, neutral, defect, reached, list_head,
-                     list_tail, list_next, tree_degree, tree_edges_xor, head_start)
+        _peel(
+            num_reached,
+            reached_nodes,
+            boundary,
+            edge_endpoints,
+            edge_observables,
+            defect,
+            tree_degree,
+            tree_edges_xor,
+            leaves,
+            predictions[shot],
+        )
+        _reset_nodes(
+            num_reached,
+            reached_nodes,
+            boundary,
+            parent,
+            size,
+            odd,
+            neutral,
+            defect,
+            reached,
+            list_head,
+            list_tail,
+            list_next,
+            tree_degree,
+            tree_edges_xor,
+            head_start,
+        )
         _reset_edges(num_touched, touched_edges, done, touched)
 
 
 @numba.njit(cache=True, inline="always")
-def _read_defects(detection_events: np.ndarray, defect: np.ndarray, odd: np.ndarray, reached: np.ndarray,
-                  reached_nodes: np.ndarray, active: np.ndarray) -> int:
+def _read_defects(
+    detection_events: np.ndarray,
+    defect: np.ndarray,
+    odd: np.ndarray,
+    reached: np.ndarray,
+    reached_nodes: np.ndarray,
+    active: np.ndarray,
+) -> int:
     """Marks the defects of one shot's bit-packed `detection_events` as odd one-node clusters; returns their count.
 
     Each defect is listed at the start of `reached_nodes` and of `active` (the clusters that grow).
@@ -186,12 +334,29 @@ def _read_defects(detection_events: np.ndarray, defect: np.ndarray, odd: np.ndar
 
 
 @numba.njit(cache=True, inline="always")
-def _pair_isolated_defects(num_active: int, active: np.ndarray, node_edge_offsets: np.ndarray, node_edges: np.ndarray,
-                           node_neighbors: np.ndarray, edge_endpoints: np.ndarray, edge_weights: np.ndarray,
-                           lightest: np.ndarray, graph_lightest: float, defect: np.ndarray, parent: np.ndarray,
-                           size: np.ndarray, odd: np.ndarray, list_next: np.ndarray, list_tail: np.ndarray,
-                           tree_degree: np.ndarray, tree_edges_xor: np.ndarray, head_start: np.ndarray,
-                           done: np.ndarray, touched: np.ndarray, touched_edges: np.ndarray) -> tuple[int, int]:
+def _pair_isolated_defects(
+    num_active: int,
+    active: np.ndarray,
+    node_edge_offsets: np.ndarray,
+    node_edges: np.ndarray,
+    node_neighbors: np.ndarray,
+    edge_endpoints: np.ndarray,
+    edge_weights: np.ndarray,
+    lightest: np.ndarray,
+    graph_lightest: float,
+    defect: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    odd: np.ndarray,
+    list_next: np.ndarray,
+    list_tail: np.ndarray,
+    tree_degree: np.ndarray,
+    tree_edges_xor: np.ndarray,
+    head_start: np.ndarray,
+    done: np.ndarray,
+    touched: np.ndarray,
+    touched_edges: np.ndarray,
+) -> tuple[int, int]:
     """Joins the isolated pairs of adjacent defects, as growth would; returns (clusters left active, edges touched).
 
     Isolated pairs: defects u, v joined by an edge of weight w, every other edge at u or v heavier
@@ -209,16 +374,19 @@ def _pair_isolated_defects(num_active: int, active: np.ndarray, node_edge_offset
         node = active[index]
         if parent[node] != node or size[node] > 1:
             continue  # already paired
-        edge, second_weight = _nearest_defect(node, node_edge_offsets, node_edges, node_neighbors, edge_weights,
-                                              defect)
+        edge, second_weight = _nearest_defect(node, node_edge_offsets, node_edges, node_neighbors, edge_weights, defect)
         if edge != -1:
             partner = edge_endpoints[edge, 0] ^ edge_endpoints[edge, 1] ^ node
             partner_edge, partner_second_weight = _nearest_defect(
-                partner, node_edge_offsets, node_edges, node_neighbors, edge_weights, defect)
+                partner, node_edge_offsets, node_edges, node_neighbors, edge_weights, defect
+            )
             weight = edge_weights[edge]
             others_above = max(weight / 2, weight - graph_lightest) + _GROWN_TOLERANCE
-            if (partner_edge == edge and min(second_weight, partner_second_weight) > weight + _GROWN_TOLERANCE
-                    and min(lightest[node], lightest[partner]) > others_above):
+            if (
+                partner_edge == edge
+                and min(second_weight, partner_second_weight) > weight + _GROWN_TOLERANCE
+                and min(lightest[node], lightest[partner]) > others_above
+            ):
                 parent[partner] = node
                 size[node] = 2
                 odd[node] = False
@@ -238,8 +406,14 @@ def _pair_isolated_defects(num_active: int, active: np.ndarray, node_edge_offset
 
 
 @numba.njit(cache=True, inline="always")
-def _nearest_defect(node: int, node_edge_offsets: np.ndarray, node_edges: np.ndarray, node_neighbors: np.ndarray,
-                    edge_weights: np.ndarray, defect: np.ndarray) -> tuple[int, float]:
+def _nearest_defect(
+    node: int,
+    node_edge_offsets: np.ndarray,
+    node_edges: np.ndarray,
+    node_neighbors: np.ndarray,
+    edge_weights: np.ndarray,
+    defect: np.ndarray,
+) -> tuple[int, float]:
     """The lightest edge from `node` to a defect (-1 if none), and the next lightest such edge's weight (inf if none).
 
     The graph arrays are `decode_batch`'s; `defect` is bool (num_nodes,), True at this shot's defects.
@@ -262,12 +436,29 @@ def _nearest_defect(node: int, node_edge_offsets: np.ndarray, node_edges: np.nda
 
 
 @numba.njit(cache=True, inline="always")
-def _grow(num_active: int, active: np.ndarray, num_touched: int, node_edge_offsets: np.ndarray,
-          node_edges: np.ndarray, node_neighbors: np.ndarray, edge_weights: np.ndarray, parent: np.ndarray,
-          size: np.ndarray, neutral: np.ndarray, list_head: np.ndarray, list_next: np.ndarray,
-          list_tail: np.ndarray, head_start: np.ndarray, growth: np.ndarray, rate: np.ndarray, done: np.ndarray,
-          touched: np.ndarray, touched_edges: np.ndarray, frontier: np.ndarray,
-          grown: np.ndarray) -> tuple[int, int]:
+def _grow(
+    num_active: int,
+    active: np.ndarray,
+    num_touched: int,
+    node_edge_offsets: np.ndarray,
+    node_edges: np.ndarray,
+    node_neighbors: np.ndarray,
+    edge_weights: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    neutral: np.ndarray,
+    list_head: np.ndarray,
+    list_next: np.ndarray,
+    list_tail: np.ndarray,
+    head_start: np.ndarray,
+    growth: np.ndarray,
+    rate: np.ndarray,
+    done: np.ndarray,
+    touched: np.ndarray,
+    touched_edges: np.ndarray,
+    frontier: np.ndarray,
+    grown: np.ndarray,
+) -> tuple[int, int]:
     """One growth step of the smallest active clusters, up to the next edge completion; returns (completed, touched).
 
     The smallest growing clusters grow (Delfosse & Nickerson's weighted growth, by node count): each
@@ -335,10 +526,24 @@ def _grow(num_active: int, active: np.ndarray, num_touched: int, node_edge_offse
 
 
 @numba.njit(cache=True, inline="always")
-def _merge(num_grown: int, grown: np.ndarray, num_reached: int, edge_endpoints: np.ndarray, boundary: int,
-           parent: np.ndarray, size: np.ndarray, odd: np.ndarray, neutral: np.ndarray, reached: np.ndarray,
-           reached_nodes: np.ndarray, list_head: np.ndarray, list_next: np.ndarray, list_tail: np.ndarray,
-           tree_degree: np.ndarray, tree_edges_xor: np.ndarray) -> int:
+def _merge(
+    num_grown: int,
+    grown: np.ndarray,
+    num_reached: int,
+    edge_endpoints: np.ndarray,
+    boundary: int,
+    parent: np.ndarray,
+    size: np.ndarray,
+    odd: np.ndarray,
+    neutral: np.ndarray,
+    reached: np.ndarray,
+    reached_nodes: np.ndarray,
+    list_head: np.ndarray,
+    list_next: np.ndarray,
+    list_tail: np.ndarray,
+    tree_degree: np.ndarray,
+    tree_edges_xor: np.ndarray,
+) -> int:
     """Joins the clusters at both ends of each completed edge (union by size); returns the nodes reached so far.
 
     An edge that joins two clusters enters the spanning forest (`tree_degree`, `tree_edges_xor`); the
@@ -377,8 +582,15 @@ def _merge(num_grown: int, grown: np.ndarray, num_reached: int, edge_endpoints: 
 
 
 @numba.njit(cache=True, inline="always")
-def _odd_clusters(num_active: int, active: np.ndarray, step_id: int, parent: np.ndarray, odd: np.ndarray,
-                  neutral: np.ndarray, active_stamp: np.ndarray) -> int:
+def _odd_clusters(
+    num_active: int,
+    active: np.ndarray,
+    step_id: int,
+    parent: np.ndarray,
+    odd: np.ndarray,
+    neutral: np.ndarray,
+    active_stamp: np.ndarray,
+) -> int:
     """Replaces `active` by the roots of the odd clusters away from the boundary; returns their count.
 
     Each such cluster contains one that grew this step; `active_stamp` (stamped with `step_id`) lists each once.
@@ -403,9 +615,18 @@ def _find(parent: np.ndarray, node: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _peel(num_reached: int, reached_nodes: np.ndarray, boundary: int, edge_endpoints: np.ndarray,
-          edge_observables: np.ndarray, defect: np.ndarray, tree_degree: np.ndarray, tree_edges_xor: np.ndarray,
-          leaves: np.ndarray, prediction: np.ndarray) -> None:
+def _peel(
+    num_reached: int,
+    reached_nodes: np.ndarray,
+    boundary: int,
+    edge_endpoints: np.ndarray,
+    edge_observables: np.ndarray,
+    defect: np.ndarray,
+    tree_degree: np.ndarray,
+    tree_edges_xor: np.ndarray,
+    leaves: np.ndarray,
+    prediction: np.ndarray,
+) -> None:
     """Peels the spanning forest from its leaves, xor-ing the correction's observables into `prediction`.
 
     A leaf with a defect takes its edge into the correction and passes the defect on to the other
@@ -438,10 +659,23 @@ def _peel(num_reached: int, reached_nodes: np.ndarray, boundary: int, edge_endpo
 
 
 @numba.njit(cache=True, inline="always")
-def _reset_nodes(num_reached: int, reached_nodes: np.ndarray, boundary: int, parent: np.ndarray, size: np.ndarray,
-                 odd: np.ndarray, neutral: np.ndarray, defect: np.ndarray, reached: np.ndarray,
-                 list_head: np.ndarray, list_tail: np.ndarray, list_next: np.ndarray, tree_degree: np.ndarray,
-                 tree_edges_xor: np.ndarray, head_start: np.ndarray) -> None:
+def _reset_nodes(
+    num_reached: int,
+    reached_nodes: np.ndarray,
+    boundary: int,
+    parent: np.ndarray,
+    size: np.ndarray,
+    odd: np.ndarray,
+    neutral: np.ndarray,
+    defect: np.ndarray,
+    reached: np.ndarray,
+    list_head: np.ndarray,
+    list_tail: np.ndarray,
+    list_next: np.ndarray,
+    tree_degree: np.ndarray,
+    tree_edges_xor: np.ndarray,
+    head_start: np.ndarray,
+) -> None:
     """Puts every node the shot reached, and the boundary, back to a one-node cluster as allocated.
 
     The boundary is the one node that starts neutral and with an empty border list.

@@ -20,5 +20,14 @@ from qec.mitigation.runs import mitigate_logical_memory, mitigate_workload
 from qec.mitigation.techniques import TECHNIQUES, ZneOptions
 from qec.mitigation.workloads import WORKLOADS
 
-__all__ = ["LOGICAL_FAMILIES", "TECHNIQUES", "WORKLOADS", "LogicalReport", "MitigationReport", "NoiseSpec",
-           "ZneOptions", "mitigate_logical_memory", "mitigate_workload"]
+__all__ = [
+    "LOGICAL_FAMILIES",
+    "TECHNIQUES",
+    "WORKLOADS",
+    "LogicalReport",
+    "MitigationReport",
+    "NoiseSpec",
+    "ZneOptions",
+    "mitigate_logical_memory",
+    "mitigate_workload",
+]

@@ -46,8 +46,9 @@ from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_er
 
 DEVICES = ("auto", "cpu", "gpu")
 METHODS = ("auto", "statevector", "density_matrix", "stabilizer")
-CLIFFORD_GATES = frozenset({"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "measure",
-                            "reset", "barrier"})
+CLIFFORD_GATES = frozenset(
+    {"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "measure", "reset", "barrier"}
+)
 DENSITY_MATRIX_MAX_QUBITS = 10  # beyond this, statevector trajectories are cheaper than a 4^n matrix
 _BYTES_PER_AMPLITUDE = 16  # complex128
 # Aer's stabilizer method holds at most 10,000 qubits (AerSimulator(method="stabilizer").num_qubits), and
@@ -93,8 +94,9 @@ class Backend:
         result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed, memory=True).result()
         return [_bit_array(result.get_memory(i)) for i in range(len(circuits))]
 
-    def executor(self, observable: Observable, *, readout: float | Sequence[float] = 0.0,
-                 max_batch_size: int = MAX_BATCH_SIZE) -> mitiq.Executor:
+    def executor(
+        self, observable: Observable, *, readout: float | Sequence[float] = 0.0, max_batch_size: int = MAX_BATCH_SIZE
+    ) -> mitiq.Executor:
         """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements).
 
         Every qubit of a circuit must carry a gate: Mitiq numbers the qubits it sees from 0.
@@ -117,13 +119,19 @@ class Backend:
             measured = [c for circuit in circuits for c in observable.measure_in(circuit)]
             results, physical = self._run(measured)
             if per_qubit and any(rates):
-                results = [rem.mitigate_measurements(r, _tensored_inverse(rates, qubits))
-                           for r, qubits in zip(results, physical)]
+                results = [
+                    rem.mitigate_measurements(r, _tensored_inverse(rates, qubits))
+                    for r, qubits in zip(results, physical)
+                ]
             elif not per_qubit and symmetric > 0:
-                results = [rem.mitigate_measurements(
-                    r, rem.generate_inverse_confusion_matrix(r.nqubits, symmetric, symmetric)) for r in results]
-            return [sum(_group_expectation(group, result) for group, result in zip(groups, results[i:i + len(groups)]))
-                    for i in range(0, len(results), len(groups))]
+                results = [
+                    rem.mitigate_measurements(r, rem.generate_inverse_confusion_matrix(r.nqubits, symmetric, symmetric))
+                    for r in results
+                ]
+            return [
+                sum(_group_expectation(group, result) for group, result in zip(groups, results[i : i + len(groups)]))
+                for i in range(0, len(results), len(groups))
+            ]
 
         return mitiq.Executor(expectations, max_batch_size=max_batch_size)
 
@@ -139,9 +147,16 @@ class Backend:
         return results, [_measured_qubits(circuit) for circuit in compiled]
 
 
-def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, device: str = "auto",
-                method: str = "auto", shots: int = 4000, seed: int | None = None,
-                threads: int = 0) -> Backend:
+def aer_backend(
+    circuits: Sequence[QuantumCircuit],
+    *,
+    noise: NoiseSpec | None,
+    device: str = "auto",
+    method: str = "auto",
+    shots: int = 4000,
+    seed: int | None = None,
+    threads: int = 0,
+) -> Backend:
     """An Aer backend fit for `circuits` under `noise` (None: noiseless).
 
     Args:
@@ -163,23 +178,27 @@ def aer_backend(circuits: Sequence[QuantumCircuit], *, noise: NoiseSpec | None, 
     num_qubits = max(circuit.num_qubits for circuit in circuits)
     stabilizer_ok = (noise is None or noise.is_pauli) and all(is_clifford(circuit) for circuit in circuits)
     mid_circuit = any(i.operation.name == "reset" for circuit in circuits for i in circuit.data)
-    aer_device, chosen = device_and_method(num_qubits, noise=noise, device=device, method=method,
-                                           stabilizer_ok=stabilizer_ok, mid_circuit=mid_circuit)
+    aer_device, chosen = device_and_method(
+        num_qubits, noise=noise, device=device, method=method, stabilizer_ok=stabilizer_ok, mid_circuit=mid_circuit
+    )
     options = {"method": chosen, "device": aer_device, "max_parallel_threads": threads}
     if noise is not None and noise.fake_backend is not None:
         device_backend = fake_backend(noise.fake_backend)
         if num_qubits > device_backend.num_qubits:
-            raise QecInputError(f"{num_qubits} qubits do not fit on {noise.fake_backend}, which has "
-                                f"{device_backend.num_qubits}: use at most {device_backend.num_qubits} qubits "
-                                "or a larger fake backend")
+            raise QecInputError(
+                f"{num_qubits} qubits do not fit on {noise.fake_backend}, which has "
+                f"{device_backend.num_qubits}: use at most {device_backend.num_qubits} qubits "
+                "or a larger fake backend"
+            )
         simulator = AerSimulator.from_backend(device_backend, **options)
         return Backend(simulator, aer_device, chosen, shots, seed, fake_readout_errors(device_backend))
     simulator = AerSimulator(**options, **({} if noise is None else {"noise_model": noise.to_aer()}))
     return Backend(simulator, aer_device, chosen, shots, seed)
 
 
-def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, method: str, stabilizer_ok: bool,
-                      mid_circuit: bool) -> tuple[str, str]:
+def device_and_method(
+    num_qubits: int, *, noise: NoiseSpec | None, device: str, method: str, stabilizer_ok: bool, mid_circuit: bool
+) -> tuple[str, str]:
     """Aer's device ("CPU" or "GPU") and method for circuits of `num_qubits` qubits, checked to fit
     (`check_state_fits`) before anything is built or allocated.
 
@@ -195,15 +214,22 @@ def device_and_method(num_qubits: int, *, noise: NoiseSpec | None, device: str, 
         raise unknown_choice("method", method, METHODS)
     aer_device = resolve_device(device)
     noisy = noise is not None and noise != NoiseSpec()
-    chosen = method if method != "auto" else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy,
-                                                           mid_circuit=mid_circuit)
+    chosen = (
+        method
+        if method != "auto"
+        else choose_method(num_qubits, clifford=stabilizer_ok, noisy=noisy, mid_circuit=mid_circuit)
+    )
     if chosen == "stabilizer" and not stabilizer_ok:
-        raise QecInputError("the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
-                            "use method=statevector or density_matrix")
+        raise QecInputError(
+            "the stabilizer method needs Clifford circuits and Pauli noise (no t1/t2/rotation): "
+            "use method=statevector or density_matrix"
+        )
     if chosen == "stabilizer" and aer_device == "GPU":
         if device == "gpu":
-            raise QecInputError("Aer's stabilizer method runs on the CPU only: use device=cpu or auto, or "
-                                "method=statevector for the GPU")
+            raise QecInputError(
+                "Aer's stabilizer method runs on the CPU only: use device=cpu or auto, or "
+                "method=statevector for the GPU"
+            )
         aer_device = "CPU"  # auto: a Clifford circuit under Pauli noise is cheapest as a stabilizer run on the CPU
     check_state_fits(num_qubits, method=chosen, device=aer_device)
     return aer_device, chosen
@@ -275,9 +301,11 @@ def resolve_device(device: str) -> str:
     if gpu_available():
         return "GPU"
     if device == "gpu":
-        raise QecInputError("device 'gpu' needs qiskit-aer-gpu and a CUDA GPU, and this Aer sees only "
-                            f"{', '.join(AerSimulator().available_devices())}: install qiskit-aer-gpu "
-                            "(pip install 'qec[gpu]') on a machine with a GPU, or use device=cpu or auto")
+        raise QecInputError(
+            "device 'gpu' needs qiskit-aer-gpu and a CUDA GPU, and this Aer sees only "
+            f"{', '.join(AerSimulator().available_devices())}: install qiskit-aer-gpu "
+            "(pip install 'qec[gpu]') on a machine with a GPU, or use device=cpu or auto"
+        )
     return "CPU"
 
 
@@ -304,8 +332,10 @@ def check_state_fits(num_qubits: int, *, method: str, device: str) -> None:
     qec.errors.QecInputError: 50,000 qubits are more than any Aer method holds: the stabilizer method takes at most ...
     """
     if num_qubits > AER_MAX_QUBITS:
-        raise QecInputError(f"{approximate(num_qubits)} qubits are more than any Aer method holds: the stabilizer "
-                            f"method takes at most {AER_MAX_QUBITS:,} (the others far fewer): use a smaller circuit")
+        raise QecInputError(
+            f"{approximate(num_qubits)} qubits are more than any Aer method holds: the stabilizer "
+            f"method takes at most {AER_MAX_QUBITS:,} (the others far fewer): use a smaller circuit"
+        )
     available = _free_bytes(device)
     needed = state_bytes(num_qubits, method)
     if needed <= available:
@@ -317,7 +347,8 @@ def check_state_fits(num_qubits: int, *, method: str, device: str) -> None:
     raise QecInputError(
         f"{num_qubits} qubits need {_bytes_text(needed)} for the {method} method, and the {device} has "
         f"{_bytes_text(available)} free: use at most {low} qubits with {method}, or a Clifford circuit "
-        "under Pauli noise (stabilizer method)")
+        "under Pauli noise (stabilizer method)"
+    )
 
 
 def check_host_memory(needed_bytes: int, *, what: str, fix: str) -> None:
@@ -331,8 +362,9 @@ def check_host_memory(needed_bytes: int, *, what: str, fix: str) -> None:
     """
     available = _free_bytes("CPU")
     if needed_bytes > available:
-        raise QecInputError(f"{what} need about {_bytes_text(needed_bytes)}, and the host has "
-                            f"{_bytes_text(available)} free: {fix}")
+        raise QecInputError(
+            f"{what} need about {_bytes_text(needed_bytes)}, and the host has {_bytes_text(available)} free: {fix}"
+        )
 
 
 def _bytes_text(count: int) -> str:
@@ -345,8 +377,12 @@ def _bytes_text(count: int) -> str:
 def _free_bytes(device: str) -> int:
     """Free memory of the device: the host's available RAM, or the GPU's free memory from nvidia-smi."""
     if device == "GPU" and shutil.which("nvidia-smi"):
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return int(out.split()[0]) * 2**20
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
@@ -363,8 +399,11 @@ def _group_expectation(group: PauliStringCollection, result: MeasurementResult) 
 
 def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> MeasurementResult:
     """Counts as a Mitiq `MeasurementResult`: bit j is clbit j, labelled with the qubit it measured."""
-    measured = {circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
-                for i in circuit.data if i.operation.name == "measure"}
+    measured = {
+        circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
+        for i in circuit.data
+        if i.operation.name == "measure"
+    }
     keys = list(counts)
     bits = _bit_array(keys)
     rows = np.repeat(bits, [counts[key] for key in keys], axis=0)
@@ -374,8 +413,11 @@ def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> Meas
 
 def _measured_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
     """The qubit each classical bit measured, in clbit order (the bits `_measurement_result` keeps)."""
-    measured = {circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
-                for i in circuit.data if i.operation.name == "measure"}
+    measured = {
+        circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
+        for i in circuit.data
+        if i.operation.name == "measure"
+    }
     return tuple(measured[c] for c in sorted(measured))
 
 
@@ -385,8 +427,10 @@ def _tensored_inverse(rates: Sequence[float], qubits: Sequence[int]) -> np.ndarr
     for qubit in qubits:
         rate = rates[qubit]
         if not 0 <= rate < 0.5:
-            raise QecInputError(f"qubit {qubit} misreads with probability {rate}, which REM cannot invert (it needs "
-                                "< 0.5): use another technique or a device whose measured qubits read out better")
+            raise QecInputError(
+                f"qubit {qubit} misreads with probability {rate}, which REM cannot invert (it needs "
+                "< 0.5): use another technique or a device whose measured qubits read out better"
+            )
         matrices.append(np.array([[1 - rate, rate], [rate, 1 - rate]]))
     return rem.generate_tensored_inverse_confusion_matrix(len(matrices), matrices)
 

@@ -123,14 +123,18 @@ class LogicalSize:
         """Raises QecInputError when the circuits at `scale_factors` exceed `MAX_LOGICAL_OPERATIONS` Qiskit
         instructions in all, or the circuit more qubits than Aer holds."""
         if self.qubits > AER_MAX_QUBITS:
-            raise QecInputError(f"this memory experiment has {approximate(self.qubits)} qubits, more than any Aer "
-                                f"method holds (at most {AER_MAX_QUBITS:,}): use a smaller distance")
+            raise QecInputError(
+                f"this memory experiment has {approximate(self.qubits)} qubits, more than any Aer "
+                f"method holds (at most {AER_MAX_QUBITS:,}): use a smaller distance"
+            )
         folded = math.ceil(self.operations * sum(scale_factors))
         if folded > MAX_LOGICAL_OPERATIONS:
             scales = f" at scale factors {', '.join(f'{s:g}' for s in scale_factors)}" if len(scale_factors) > 1 else ""
-            raise QecInputError(f"this memory experiment{scales} needs about {approximate(folded)} Qiskit "
-                                f"instructions; the limit is {MAX_LOGICAL_OPERATIONS:,}: use a smaller distance or "
-                                "fewer rounds")
+            raise QecInputError(
+                f"this memory experiment{scales} needs about {approximate(folded)} Qiskit "
+                f"instructions; the limit is {MAX_LOGICAL_OPERATIONS:,}: use a smaller distance or "
+                "fewer rounds"
+            )
 
 
 @dataclass(frozen=True)
@@ -186,9 +190,11 @@ class LogicalExperiment:
                 raise QecInputError(f"noise scale factors must be >= 1 and finite, got {scale}")
         folded = math.ceil(self.qiskit_circuit.size() * sum(scale_factors))
         if folded > MAX_LOGICAL_OPERATIONS:
-            raise QecInputError(f"folding to {', '.join(f'{s:g}' for s in scale_factors)} makes about "
-                                f"{approximate(folded)} Qiskit instructions; the limit is "
-                                f"{MAX_LOGICAL_OPERATIONS:,}: use smaller scale factors or a smaller experiment")
+            raise QecInputError(
+                f"folding to {', '.join(f'{s:g}' for s in scale_factors)} makes about "
+                f"{approximate(folded)} Qiskit instructions; the limit is "
+                f"{MAX_LOGICAL_OPERATIONS:,}: use smaller scale factors or a smaller experiment"
+            )
         return [fold_gates(self.qiskit_circuit, scale, seed=seed) for scale in scale_factors]
 
     def _compiled(self, decoder: str):
@@ -220,12 +226,18 @@ class LogicalZne:
         return (1 - self.mitigated_expectation) / 2
 
 
-def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: ZneOptions = LOGICAL_ZNE_OPTIONS,
-                decoder: str = "pymatching") -> LogicalZne:
+def logical_zne(
+    experiment: LogicalExperiment,
+    backend: Backend,
+    *,
+    options: ZneOptions = LOGICAL_ZNE_OPTIONS,
+    decoder: str = "pymatching",
+) -> LogicalZne:
     """Runs the folded circuits in one Aer call, decodes each, and extrapolates <Z_L> with Mitiq's factory."""
     if options.scale_factors[0] != 1:
-        raise QecInputError("logical ZNE needs scale factor 1 first (the unmitigated run), "
-                            f"got {options.scale_factors}")
+        raise QecInputError(
+            f"logical ZNE needs scale factor 1 first (the unmitigated run), got {options.scale_factors}"
+        )
     records = backend.measurement_records(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
     rates = tuple(experiment.logical_rate(bits, decoder=decoder) for bits in records)
     expectations = [1 - 2 * rate.rate for rate in rates]
@@ -235,9 +247,18 @@ def logical_zne(experiment: LogicalExperiment, backend: Backend, *, options: Zne
     return LogicalZne(options.scale_factors, rates, float(factory.reduce()))
 
 
-def check_logical_run(size: LogicalSize, *, noise: NoiseSpec, device: str = "auto", method: str = "auto",
-                      shots: int = 2000, stim_shots: int = 100_000, scale_factors: Sequence[float] = (1.0,),
-                      seed: int | None = 0, threads: int = 0) -> tuple[str, str]:
+def check_logical_run(
+    size: LogicalSize,
+    *,
+    noise: NoiseSpec,
+    device: str = "auto",
+    method: str = "auto",
+    shots: int = 2000,
+    stim_shots: int = 100_000,
+    scale_factors: Sequence[float] = (1.0,),
+    seed: int | None = 0,
+    threads: int = 0,
+) -> tuple[str, str]:
     """Refuses (QecInputError), before anything is built, a logical run that cannot fit: its folded
     circuits (`LogicalSize.check`), its state for the method Aer would use (`backends.check_state_fits`), Aer's
     measurement records (shots x classical bits x circuits) against free memory, and shots, stim_shots,
@@ -250,12 +271,15 @@ def check_logical_run(size: LogicalSize, *, noise: NoiseSpec, device: str = "aut
     check_run_options(shots=shots, seed=seed, threads=threads)
     _check_stim_shots(stim_shots)
     size.check(scale_factors=scale_factors)
-    aer_device, aer_method = device_and_method(size.qubits, noise=noise, device=device, method=method,
-                                               stabilizer_ok=noise.is_pauli, mid_circuit=True)
+    aer_device, aer_method = device_and_method(
+        size.qubits, noise=noise, device=device, method=method, stabilizer_ok=noise.is_pauli, mid_circuit=True
+    )
     circuits = len(scale_factors)
-    check_host_memory(shots * size.clbits * (_RECORD_BYTES_PER_BIT + circuits),
-                      what=f"Aer's measurement records ({circuits} circuits x {shots:,} shots x {size.clbits:,} bits)",
-                      fix="use fewer shots or a smaller experiment")
+    check_host_memory(
+        shots * size.clbits * (_RECORD_BYTES_PER_BIT + circuits),
+        what=f"Aer's measurement records ({circuits} circuits x {shots:,} shots x {size.clbits:,} bits)",
+        fix="use fewer shots or a smaller experiment",
+    )
     return aer_device, aer_method
 
 
@@ -266,11 +290,12 @@ def _check_stim_shots(stim_shots: int) -> None:
 def _code_circuit(family: str, *, distance: int, rounds: int, noise: NoiseSpec, basis: str) -> stim.Circuit:
     """The family's noiseless memory circuit (size-checked by `qec.codes`), for a family and noise logical runs take."""
     if family not in LOGICAL_FAMILIES:  # "for logical runs": qec.codes has more families than these
-        raise QecInputError(f"unknown family {family!r} for logical runs: "
-                            f"choose one of {', '.join(LOGICAL_FAMILIES)}")
+        raise QecInputError(f"unknown family {family!r} for logical runs: choose one of {', '.join(LOGICAL_FAMILIES)}")
     if noise.fake_backend is not None:
-        raise QecInputError("logical runs need noise given as rates (p1, p2, readout, t1, t2, rotation), "
-                            "not a fake backend, so that Stim can simulate its Pauli twirl")
+        raise QecInputError(
+            "logical runs need noise given as rates (p1, p2, readout, t1, t2, rotation), "
+            "not a fake backend, so that Stim can simulate its Pauli twirl"
+        )
     return codes.memory_circuit(family, distance=distance, rounds=rounds, basis=basis)
 
 
@@ -338,7 +363,7 @@ def to_qiskit(z_basis: stim.Circuit) -> QuantumCircuit:
         else:
             width = 2 if name in ("CX", "CZ") else 1
             for k in range(0, len(qubits), width):
-                getattr(circuit, _UNITARIES[name])(*qubits[k:k + width])
+                getattr(circuit, _UNITARIES[name])(*qubits[k : k + width])
     return circuit
 
 
@@ -387,4 +412,3 @@ def _z_basis_with_idles(circuit: stim.Circuit) -> stim.Circuit:
         else:
             raise QecInputError(f"logical runs support R/RX/H/CX/CZ/M/MX/MR/MRX circuits, and this one has {name}")
     return out + layer
-

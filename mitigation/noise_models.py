@@ -46,13 +46,42 @@ from qiskit_aer.noise import (
 
 from qec.errors import QecInputError, unknown_choice
 
-GATES_1Q = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "u", "u1", "u2", "u3",
-            "p", "r")
+GATES_1Q = (
+    "id",
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "sx",
+    "sxdg",
+    "rx",
+    "ry",
+    "rz",
+    "u",
+    "u1",
+    "u2",
+    "u3",
+    "p",
+    "r",
+)
 GATES_2Q = ("cx", "cy", "cz", "swap", "ecr", "rzz", "iswap")
 
 # The keys of `NoiseSpec.parse` (the CLI's --noise): the short name -> the NoiseSpec field.
-NOISE_KEYS = {"p1": "depolarizing_1q", "p2": "depolarizing_2q", "readout": "readout", "t1": "t1_us", "t2": "t2_us",
-              "t1q": "gate_1q_ns", "t2q": "gate_2q_ns", "rotation": "over_rotation", "fake": "fake_backend"}
+NOISE_KEYS = {
+    "p1": "depolarizing_1q",
+    "p2": "depolarizing_2q",
+    "readout": "readout",
+    "t1": "t1_us",
+    "t2": "t2_us",
+    "t1q": "gate_1q_ns",
+    "t2q": "gate_2q_ns",
+    "rotation": "over_rotation",
+    "fake": "fake_backend",
+}
 _PROBABILITIES = ("depolarizing_1q", "depolarizing_2q", "readout")
 
 
@@ -78,22 +107,31 @@ class NoiseSpec:
         if not (self.t1_us > 0 and self.t2_us > 0):
             raise QecInputError(f"T1 and T2 must be > 0 microseconds, got t1={self.t1_us}, t2={self.t2_us}")
         if self.t2_us > 2 * self.t1_us:
-            raise QecInputError(f"T2 = {self.t2_us} us exceeds 2 T1 = {2 * self.t1_us} us, which is unphysical: "
-                                "use t2 <= 2*t1")
+            raise QecInputError(
+                f"T2 = {self.t2_us} us exceeds 2 T1 = {2 * self.t1_us} us, which is unphysical: use t2 <= 2*t1"
+            )
         if not (0 <= self.gate_1q_ns < math.inf and 0 <= self.gate_2q_ns < math.inf):
-            raise QecInputError(f"gate times must be finite and >= 0 nanoseconds, got t1q={self.gate_1q_ns}, "
-                                f"t2q={self.gate_2q_ns}: give e.g. t1q=50,t2q=300")
+            raise QecInputError(
+                f"gate times must be finite and >= 0 nanoseconds, got t1q={self.gate_1q_ns}, "
+                f"t2q={self.gate_2q_ns}: give e.g. t1q=50,t2q=300"
+            )
         if not math.isfinite(self.over_rotation):
-            raise QecInputError(f"rotation must be a finite angle in radians, got {self.over_rotation}: give e.g. "
-                                "rotation=0.02")
+            raise QecInputError(
+                f"rotation must be a finite angle in radians, got {self.over_rotation}: give e.g. rotation=0.02"
+            )
         if self.fake_backend is not None:
-            given = [field.name for field in dataclasses.fields(self)
-                     if field.name != "fake_backend" and getattr(self, field.name) != field.default]
+            given = [
+                field.name
+                for field in dataclasses.fields(self)
+                if field.name != "fake_backend" and getattr(self, field.name) != field.default
+            ]
             if given:
                 names = {field: key for key, field in NOISE_KEYS.items()}
-                raise QecInputError(f"fake={self.fake_backend} brings that device's calibrated noise, so "
-                                    f"{', '.join(names[name] for name in given)} would be ignored: give either "
-                                    "fake=NAME alone or rates (p1, p2, readout, ...)")
+                raise QecInputError(
+                    f"fake={self.fake_backend} brings that device's calibrated noise, so "
+                    f"{', '.join(names[name] for name in given)} would be ignored: give either "
+                    "fake=NAME alone or rates (p1, p2, readout, ...)"
+                )
 
     @classmethod
     def parse(cls, text: str) -> NoiseSpec:
@@ -106,8 +144,10 @@ class NoiseSpec:
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, _, value = item.partition("=")
             if key not in NOISE_KEYS or not value:
-                raise QecInputError(f"bad noise term {item!r}: use comma-separated key=value with keys "
-                                    f"{', '.join(NOISE_KEYS)} (e.g. 'p2=0.01,readout=0.02')")
+                raise QecInputError(
+                    f"bad noise term {item!r}: use comma-separated key=value with keys "
+                    f"{', '.join(NOISE_KEYS)} (e.g. 'p2=0.01,readout=0.02')"
+                )
             if key == "fake":
                 values[NOISE_KEYS[key]] = value
                 continue
@@ -120,13 +160,13 @@ class NoiseSpec:
     @property
     def is_pauli(self) -> bool:
         """True when every channel is a Pauli channel (so a stabilizer simulation is exact)."""
-        return (math.isinf(self.t1_us) and math.isinf(self.t2_us) and self.over_rotation == 0
-                and self.fake_backend is None)
+        return (
+            math.isinf(self.t1_us) and math.isinf(self.t2_us) and self.over_rotation == 0 and self.fake_backend is None
+        )
 
     def channel_1q(self) -> QuantumError | None:
         """The error after a 1-qubit gate, or None when there is none."""
-        return _compose([_depolarizing(self.depolarizing_1q, 1), self._relaxation(self.gate_1q_ns),
-                         self._rotation()])
+        return _compose([_depolarizing(self.depolarizing_1q, 1), self._relaxation(self.gate_1q_ns), self._rotation()])
 
     def channel_2q(self) -> QuantumError | None:
         """The error after a 2-qubit gate, or None when there is none."""
@@ -161,16 +201,23 @@ class NoiseSpec:
         if two is not None:
             model.add_all_qubit_quantum_error(two, list(GATES_2Q))
         if self.readout > 0:
-            model.add_all_qubit_readout_error(ReadoutError([[1 - self.readout, self.readout],
-                                                            [self.readout, 1 - self.readout]]))
+            model.add_all_qubit_readout_error(
+                ReadoutError([[1 - self.readout, self.readout], [self.readout, 1 - self.readout]])
+            )
         return model
 
     def describe(self) -> str:
         """The non-default fields as the `--noise` text that parses back to this spec."""
         default = NoiseSpec()
         names = {field: key for key, field in NOISE_KEYS.items()}
-        return ",".join(f"{names[f.name]}={getattr(self, f.name)}" for f in dataclasses.fields(self)
-                        if getattr(self, f.name) != getattr(default, f.name)) or "none"
+        return (
+            ",".join(
+                f"{names[f.name]}={getattr(self, f.name)}"
+                for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(default, f.name)
+            )
+            or "none"
+        )
 
     def _relaxation(self, gate_ns: float) -> QuantumError | None:
         if math.isinf(self.t1_us) and math.isinf(self.t2_us) or gate_ns == 0:
@@ -203,11 +250,16 @@ def fake_backend_names(wanted: str = "") -> list[str]:
         from qiskit_ibm_runtime import fake_provider
         from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
     except ImportError:
-        raise QecInputError(f"fake backend {wanted!r} needs the package 'qiskit-ibm-runtime'; install it (pip "
-                            "install qiskit-ibm-runtime, or the qec[ibm] extra) or give the noise as rates (p1, p2, "
-                            "readout, ...)") from None
-    return sorted(n for n, obj in vars(fake_provider).items()
-                  if isinstance(obj, type) and issubclass(obj, FakeBackendV2) and obj is not FakeBackendV2)
+        raise QecInputError(
+            f"fake backend {wanted!r} needs the package 'qiskit-ibm-runtime'; install it (pip "
+            "install qiskit-ibm-runtime, or the qec[ibm] extra) or give the noise as rates (p1, p2, "
+            "readout, ...)"
+        ) from None
+    return sorted(
+        n
+        for n, obj in vars(fake_provider).items()
+        if isinstance(obj, type) and issubclass(obj, FakeBackendV2) and obj is not FakeBackendV2
+    )
 
 
 def fake_readout_errors(backend) -> tuple[float, ...]:

@@ -46,10 +46,18 @@ class MitigationReport:
     def as_dict(self) -> dict[str, float | int | str | None]:
         """The keys the CLI prints with --json (an exact mitigated value gives error_reduction None)."""
         reduction = self.error_reduction
-        return {"workload": self.workload, "technique": self.technique, "device": self.device, "ideal": self.ideal,
-                "noisy": self.noisy, "mitigated": self.mitigated,
-                "error_reduction": None if math.isinf(reduction) else reduction, "circuits": self.circuits,
-                "shots": self.shots, "seconds": round(self.seconds, 3)}
+        return {
+            "workload": self.workload,
+            "technique": self.technique,
+            "device": self.device,
+            "ideal": self.ideal,
+            "noisy": self.noisy,
+            "mitigated": self.mitigated,
+            "error_reduction": None if math.isinf(reduction) else reduction,
+            "circuits": self.circuits,
+            "shots": self.shots,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,9 @@ class LogicalReport:
 
     def as_dict(self) -> dict[str, float | int | str | None]:
         """The keys the CLI prints with --json for `qec mitigate logical`."""
-        return {**self.mitigation.as_dict(), "logical_error_rate_noisy": self.logical_error_rate_noisy,
-                "logical_error_rate_mitigated": self.logical_error_rate_mitigated,
-                "stim_estimate": self.stim_estimate}
+        return {
+            **self.mitigation.as_dict(),
+            "logical_error_rate_noisy": self.logical_error_rate_noisy,
+            "logical_error_rate_mitigated": self.logical_error_rate_mitigated,
+            "stim_estimate": self.stim_estimate,
+        }

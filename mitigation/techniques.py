@@ -89,10 +89,13 @@ class ZneOptions:
             raise unknown_choice("ZNE scaling", self.scaling, SCALINGS)
         factors = self.scale_factors
         if not 2 <= len(factors) <= MAX_SCALE_FACTORS or not all(
-                isinstance(s, (int, float)) and 1 <= s <= MAX_SCALE_FACTOR for s in factors):  # False for NaN
+            isinstance(s, (int, float)) and 1 <= s <= MAX_SCALE_FACTOR for s in factors
+        ):  # False for NaN
             shown = ", ".join(f"{s:g}" if isinstance(s, (int, float)) else repr(s) for s in factors[:8])
-            raise QecInputError(f"ZNE needs 2 to {MAX_SCALE_FACTORS} scale factors, each in [1, {MAX_SCALE_FACTOR:g}], "
-                                f"got ({shown}{', ...' if len(factors) > 8 else ''}): give e.g. 1,3,5")
+            raise QecInputError(
+                f"ZNE needs 2 to {MAX_SCALE_FACTORS} scale factors, each in [1, {MAX_SCALE_FACTOR:g}], "
+                f"got ({shown}{', ...' if len(factors) > 8 else ''}): give e.g. 1,3,5"
+            )
 
     def factory_object(self, asymptote: float = 0.0) -> zne.inference.Factory:
         """A fresh Mitiq factory for these scale factors; `asymptote`: the value at infinite noise.
@@ -119,9 +122,17 @@ class Estimate:
     executor_calls: int
 
 
-def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: NoiseSpec,
-             zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200,
-             cdr_training_circuits: int = CDR_TRAINING_CIRCUITS, seed: int | None = 0) -> Estimate:
+def mitigate(
+    technique: str,
+    workload: Workload,
+    *,
+    backend: Backend,
+    noise: NoiseSpec,
+    zne_options: ZneOptions = ZneOptions(),
+    pec_samples: int = 200,
+    cdr_training_circuits: int = CDR_TRAINING_CIRCUITS,
+    seed: int | None = 0,
+) -> Estimate:
     """Estimates `workload`'s observable with `technique` on `backend`, whose noise is `noise`.
 
     Raises QecInputError listing the techniques when `technique` is unknown, for PEC under a fake
@@ -135,13 +146,22 @@ def mitigate(technique: str, workload: Workload, *, backend: Backend, noise: Noi
     if technique in ("none", "rem"):
         value = executor.evaluate(circuit)[0]
     elif technique in ("zne", "rem+zne"):
-        value = zne.execute_with_zne(circuit, executor,
-                                     factory=zne_options.factory_object(depolarized_value(workload.observable)),
-                                     scale_noise=zne_options.scale_noise(seed))
+        value = zne.execute_with_zne(
+            circuit,
+            executor,
+            factory=zne_options.factory_object(depolarized_value(workload.observable)),
+            scale_noise=zne_options.scale_noise(seed),
+        )
     elif technique == "pec":
         representations = depolarizing_representations(circuit, noise)
-        value, data = pec.execute_with_pec(circuit, executor, representations=representations,
-                                           num_samples=pec_samples, random_state=seed, full_output=True)
+        value, data = pec.execute_with_pec(
+            circuit,
+            executor,
+            representations=representations,
+            num_samples=pec_samples,
+            random_state=seed,
+            full_output=True,
+        )
         standard_error = float(data["pec_error"])
     elif technique == "ddd":
         value = ddd.execute_with_ddd(circuit, executor, rule=ddd.rules.xx)
@@ -165,16 +185,25 @@ def check_technique(technique: str, noise: NoiseSpec, *, qubits: int = 1, pec_sa
     if technique == "pec":
         check_integer(pec_samples, name="pec_samples", low=1, high=MAX_PEC_SAMPLES, fix="give e.g. 200")
     if technique in ("rem", "rem+zne") and qubits > MAX_REM_QUBITS:
-        raise QecInputError(f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
-                            f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne")
+        raise QecInputError(
+            f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
+            f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne"
+        )
     if technique == "pec" and noise.fake_backend is not None:
-        raise QecInputError(f"pec builds its representations from depolarizing rates (p1, p2), and "
-                            f"fake={noise.fake_backend} gives none: use zne, rem or rem+zne with a fake backend, "
-                            "or give the noise as rates for pec")
+        raise QecInputError(
+            f"pec builds its representations from depolarizing rates (p1, p2), and "
+            f"fake={noise.fake_backend} gives none: use zne, rem or rem+zne with a fake backend, "
+            "or give the noise as rates for pec"
+        )
 
 
-def circuits_per_run(technique: str, *, zne_options: ZneOptions = ZneOptions(), pec_samples: int = 200,
-                     cdr_training_circuits: int = CDR_TRAINING_CIRCUITS) -> int:
+def circuits_per_run(
+    technique: str,
+    *,
+    zne_options: ZneOptions = ZneOptions(),
+    pec_samples: int = 200,
+    cdr_training_circuits: int = CDR_TRAINING_CIRCUITS,
+) -> int:
     """How many circuits `technique` sends to the executor (each then measured in every group).
 
     >>> circuits_per_run("zne"), circuits_per_run("pec", pec_samples=300), circuits_per_run("rem")
@@ -220,7 +249,19 @@ def depolarizing_representations(circuit: QuantumCircuit, noise: NoiseSpec) -> l
 def _cdr(workload: Workload, executor: Executor, backend: Backend, training: int, seed: int | None) -> float:
     """CDR on the circuit compiled to {Rz, SX, X, CX} (Mitiq's requirement), trained on a noiseless Aer run."""
     compiled = transpile(workload.circuit, basis_gates=["rz", "sx", "x", "cx"], optimization_level=0)
-    ideal = aer_backend([compiled], noise=None, device=backend.device.lower(), method="statevector",
-                        shots=backend.shots, seed=seed, threads=backend.simulator.options.max_parallel_threads)
-    return cdr.execute_with_cdr(compiled, executor, simulator=ideal.executor(workload.observable),
-                                num_training_circuits=training, random_state=seed)
+    ideal = aer_backend(
+        [compiled],
+        noise=None,
+        device=backend.device.lower(),
+        method="statevector",
+        shots=backend.shots,
+        seed=seed,
+        threads=backend.simulator.options.max_parallel_threads,
+    )
+    return cdr.execute_with_cdr(
+        compiled,
+        executor,
+        simulator=ideal.executor(workload.observable),
+        num_training_circuits=training,
+        random_state=seed,
+    )

@@ -122,7 +122,12 @@ def rb(qubits: int, seed: int = 0, cliffords: int = 10) -> Workload:
 
 
 WORKLOADS: dict[str, Callable[..., Workload]] = {
-    "ghz": ghz, "mirror": mirror, "qaoa": qaoa, "tfim": tfim, "grover": grover, "rb": rb,
+    "ghz": ghz,
+    "mirror": mirror,
+    "qaoa": qaoa,
+    "tfim": tfim,
+    "grover": grover,
+    "rb": rb,
 }
 
 
@@ -135,8 +140,10 @@ def workload(name: str, *, qubits: int, seed: int = 0) -> Workload:
     if qubits < 2 and name != "rb":
         raise QecInputError(f"workload {name!r} needs at least 2 qubits, got {qubits}")
     if qubits > AER_MAX_QUBITS:  # refused before a circuit of that many qubits is built
-        raise QecInputError(f"workload {name!r} on {approximate(qubits)} qubits is more than any Aer method holds "
-                            f"(at most {AER_MAX_QUBITS:,}, the stabilizer method's limit): use fewer qubits")
+        raise QecInputError(
+            f"workload {name!r} on {approximate(qubits)} qubits is more than any Aer method holds "
+            f"(at most {AER_MAX_QUBITS:,}, the stabilizer method's limit): use fewer qubits"
+        )
     return WORKLOADS[name](qubits, seed=seed)
 
 

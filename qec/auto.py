@@ -60,9 +60,14 @@ from qec.validation import MAX_COUNT
 CODE_CAPACITY_RANGE = (0.02, 0.2)
 PHENOMENOLOGICAL_RANGE = (0.005, 0.06)
 CIRCUIT_LEVEL_RANGE = (0.001, 0.02)
-SCAN_RANGES = {"code-capacity": CODE_CAPACITY_RANGE, "phenomenological": PHENOMENOLOGICAL_RANGE,
-               "uniform": CIRCUIT_LEVEL_RANGE, "sd6": CIRCUIT_LEVEL_RANGE, "si1000": CIRCUIT_LEVEL_RANGE,
-               "biased": CIRCUIT_LEVEL_RANGE}
+SCAN_RANGES = {
+    "code-capacity": CODE_CAPACITY_RANGE,
+    "phenomenological": PHENOMENOLOGICAL_RANGE,
+    "uniform": CIRCUIT_LEVEL_RANGE,
+    "sd6": CIRCUIT_LEVEL_RANGE,
+    "si1000": CIRCUIT_LEVEL_RANGE,
+    "biased": CIRCUIT_LEVEL_RANGE,
+}
 MIN_P, MAX_P = 1e-5, 0.5  # how far the scan may be extended
 
 # p values lie on 10^(k / STEPS_PER_DECADE) (rounded to 4 significant digits): a step is a factor 1.023.
@@ -101,12 +106,12 @@ STOP_RULES = {
     "max_seconds": "this call ran max_seconds",
     "no_crossing": "the curves of successive distances cross nowhere in the p range the noise model allows",
     "systematic": "the interval's systematic part (other analysis choices) alone is wider than the target, and "
-                  "twice its statistical part: more shots cannot reach the target; add distances",
+    "twice its statistical part: more shots cannot reach the target; add distances",
     "fit_limit": "more errors per point would make chi^2/dof pass its limit (the crossings of successive "
-                 "distances drift apart, which the scaling ansatz does not describe), and the fit be refused: this is "
-                 "the best these distances give; add distances",
+    "distances drift apart, which the scaling ansatz does not describe), and the fit be refused: this is "
+    "the best these distances give; add distances",
     "poor_fit": "the finite-size scaling ansatz fits the points near the crossing poorly at these statistics (the "
-                "crossings of successive distances drift apart by more than their noise); add distances",
+    "crossings of successive distances drift apart by more than their noise); add distances",
     "no_threshold": "the crossings of successive distances fall with d: no threshold",
     "max_rounds": f"{MAX_ROUNDS} rounds ran without reaching another rule",
 }
@@ -134,19 +139,32 @@ class AutoRound:
         return _precision(self.p_th, self.low, self.high)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"round": self.index, "stage": self.stage, "p_values": list(self.p_values),
-                "max_errors": self.max_errors, "max_shots": self.max_shots, "shots": self.shots,
-                "seconds": self.seconds, "p_th": self.p_th, "low": self.low, "high": self.high,
-                "precision": self.precision}
+        return {
+            "round": self.index,
+            "stage": self.stage,
+            "p_values": list(self.p_values),
+            "max_errors": self.max_errors,
+            "max_shots": self.max_shots,
+            "shots": self.shots,
+            "seconds": self.seconds,
+            "p_th": self.p_th,
+            "low": self.low,
+            "high": self.high,
+            "precision": self.precision,
+        }
 
     def describe(self) -> str:
         values = ", ".join(f"{p:.4g}" for p in self.p_values)
         cap = f", <= {self.max_shots:,} shots" if self.max_shots is not None else ""
-        after = (f"p_th = {self.p_th:.4g} ({self.low:.4g} .. {self.high:.4g}, ±{self.precision:.1%})"
-                 if self.p_th is not None and self.low is not None and self.high is not None
-                 and self.precision is not None else "no estimate yet")
-        return (f"round {self.index} ({self.stage}): p = {values}; up to {self.max_errors:,} errors{cap} per point; "
-                f"{self.shots:,} shots in {self.seconds:.1f} s; {after}")
+        after = (
+            f"p_th = {self.p_th:.4g} ({self.low:.4g} .. {self.high:.4g}, ±{self.precision:.1%})"
+            if self.p_th is not None and self.low is not None and self.high is not None and self.precision is not None
+            else "no estimate yet"
+        )
+        return (
+            f"round {self.index} ({self.stage}): p = {values}; up to {self.max_errors:,} errors{cap} per point; "
+            f"{self.shots:,} shots in {self.seconds:.1f} s; {after}"
+        )
 
 
 @dataclass(frozen=True)
@@ -174,11 +192,22 @@ class AutoResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The study's JSON (`StudyResult.as_dict`) with an "auto" entry: the rounds and why it stopped."""
-        return {**self.study.as_dict(), "auto": {
-            "stopped_by": self.stopped_by, "stop_rule": STOP_RULES[self.stopped_by], "precision": self.precision,
-            "target_precision": self.target_precision, "shots": self.shots, "shots_sampled": self.shots_sampled,
-            "max_shots_total": self.max_shots_total, "seconds": self.seconds, "max_seconds": self.max_seconds,
-            "p_values": list(self.p_values), "rounds": [r.as_dict() for r in self.rounds]}}
+        return {
+            **self.study.as_dict(),
+            "auto": {
+                "stopped_by": self.stopped_by,
+                "stop_rule": STOP_RULES[self.stopped_by],
+                "precision": self.precision,
+                "target_precision": self.target_precision,
+                "shots": self.shots,
+                "shots_sampled": self.shots_sampled,
+                "max_shots_total": self.max_shots_total,
+                "seconds": self.seconds,
+                "max_seconds": self.max_seconds,
+                "p_values": list(self.p_values),
+                "rounds": [r.as_dict() for r in self.rounds],
+            },
+        }
 
     @property
     def best_round(self) -> AutoRound | None:
@@ -191,22 +220,43 @@ class AutoResult:
         reached = f"±{self.precision:.1%}" if self.precision is not None else "no threshold interval"
         best = self.best_round
         if self.precision is None and best is not None and best.p_th is not None:
-            reached += (f" (the best on the way: round {best.index}, p_th = {best.p_th:.4g}, ±{best.precision:.1%}, "
-                        "on the counts it had then)")
-        budget = {"max_shots_total": f" ({self.max_shots_total:,} shots)" if self.max_shots_total else "",
-                  "max_seconds": f" ({self.max_seconds:g} s)" if self.max_seconds else ""}.get(self.stopped_by, "")
-        return (f"stopped by {self.stopped_by}{budget}: {STOP_RULES[self.stopped_by]}; precision {reached} "
-                f"(target ±{self.target_precision:.1%}) after {len(self.rounds)} round(s); {self.shots:,} shots in "
-                f"the study, {self.shots_sampled:,} sampled now in {self.seconds:.1f} s")
+            reached += (
+                f" (the best on the way: round {best.index}, p_th = {best.p_th:.4g}, ±{best.precision:.1%}, "
+                "on the counts it had then)"
+            )
+        budget = {
+            "max_shots_total": f" ({self.max_shots_total:,} shots)" if self.max_shots_total else "",
+            "max_seconds": f" ({self.max_seconds:g} s)" if self.max_seconds else "",
+        }.get(self.stopped_by, "")
+        return (
+            f"stopped by {self.stopped_by}{budget}: {STOP_RULES[self.stopped_by]}; precision {reached} "
+            f"(target ±{self.target_precision:.1%}) after {len(self.rounds)} round(s); {self.shots:,} shots in "
+            f"the study, {self.shots_sampled:,} sampled now in {self.seconds:.1f} s"
+        )
 
 
-def auto_threshold(family: str, *, distances: Iterable[int], noise: str, rounds: int | None = None, basis: str = "Z",
-                   decoder: str = "pymatching", pauli: str | None = None, store: str | Path | Store,
-                   target_precision: float = DEFAULT_TARGET_PRECISION, max_shots_total: int | None = None,
-                   max_seconds: float | None = DEFAULT_MAX_SECONDS, correction: bool | None = None,
-                   workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
-                   client: Any = None, chunk_shots: int | None = None, show_progress: bool = False,
-                   on_round: Callable[[AutoRound], None] | None = None) -> AutoResult:
+def auto_threshold(
+    family: str,
+    *,
+    distances: Iterable[int],
+    noise: str,
+    rounds: int | None = None,
+    basis: str = "Z",
+    decoder: str = "pymatching",
+    pauli: str | None = None,
+    store: str | Path | Store,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+    max_shots_total: int | None = None,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    correction: bool | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    client: Any = None,
+    chunk_shots: int | None = None,
+    show_progress: bool = False,
+    on_round: Callable[[AutoRound], None] | None = None,
+) -> AutoResult:
     """Finds the threshold of `family`'s memory experiment under `noise` at `distances` without a p grid: scan,
     refine around the crossing, stop at `target_precision` or when the budget runs out (see the module).
 
@@ -232,8 +282,9 @@ def auto_threshold(family: str, *, distances: Iterable[int], noise: str, rounds:
     ('max_shots_total', True, 'scan')
     """
     start = time.monotonic()
-    spec = _Spec.checked(family, distances=distances, noise=noise, rounds=rounds, basis=basis, decoder=decoder,
-                         pauli=pauli)
+    spec = _Spec.checked(
+        family, distances=distances, noise=noise, rounds=rounds, basis=basis, decoder=decoder, pauli=pauli
+    )
     _check_budget(target_precision=target_precision, max_shots_total=max_shots_total, max_seconds=max_seconds)
     use_correction(spec.distances, correction)
     check_run_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
@@ -244,8 +295,9 @@ def auto_threshold(family: str, *, distances: Iterable[int], noise: str, rounds:
     deadline = math.inf if max_seconds is None else start + max_seconds
     with ExitStack() as stack:
         results = store if isinstance(store, Store) else stack.enter_context(Store(store))
-        executor = client if client is not None else stack.enter_context(dask_client(scheduler=scheduler,
-                                                                                      cluster=cluster))
+        executor = (
+            client if client is not None else stack.enter_context(dask_client(scheduler=scheduler, cluster=cluster))
+        )
         options = dict(workers=workers, client=executor, chunk_shots=chunk_shots, show_progress=show_progress)
         run = _Run(spec, results, target_precision, max_shots_total, deadline, correction, options, on_round)
         return run.until_stopped(scan, start)
@@ -283,15 +335,21 @@ def _precision(p: float | None, low: float | None, high: float | None) -> float 
 
 def _check_budget(*, target_precision: Any, max_shots_total: Any, max_seconds: Any) -> None:
     if not (_is_real(target_precision) and MIN_TARGET_PRECISION <= target_precision < 1):
-        raise QecInputError(f"target_precision={target_precision!r} is not allowed: use a relative half-width in "
-                            f"[{MIN_TARGET_PRECISION:g}, 1), e.g. 0.05 for ±5%")
-    if max_shots_total is not None and not (isinstance(max_shots_total, int) and not isinstance(max_shots_total, bool)
-                                            and 1 <= max_shots_total <= MAX_COUNT):
-        raise QecInputError(f"max_shots_total={max_shots_total!r} is not allowed: use an integer from 1 to 2^63 - 1, "
-                            "or None for no shot budget")
+        raise QecInputError(
+            f"target_precision={target_precision!r} is not allowed: use a relative half-width in "
+            f"[{MIN_TARGET_PRECISION:g}, 1), e.g. 0.05 for ±5%"
+        )
+    if max_shots_total is not None and not (
+        isinstance(max_shots_total, int) and not isinstance(max_shots_total, bool) and 1 <= max_shots_total <= MAX_COUNT
+    ):
+        raise QecInputError(
+            f"max_shots_total={max_shots_total!r} is not allowed: use an integer from 1 to 2^63 - 1, "
+            "or None for no shot budget"
+        )
     if max_seconds is not None and not (_is_real(max_seconds) and max_seconds > 0):
-        raise QecInputError(f"max_seconds={max_seconds!r} is not allowed: use a number of seconds > 0, or None for "
-                            "no time limit")
+        raise QecInputError(
+            f"max_seconds={max_seconds!r} is not allowed: use a number of seconds > 0, or None for no time limit"
+        )
 
 
 def _is_real(value: Any) -> bool:
@@ -312,14 +370,23 @@ class _Spec:
     built: dict[tuple[int, float], Task] = field(default_factory=dict, compare=False)
 
     @staticmethod
-    def checked(family: str, *, distances: Iterable[int], noise: str, rounds: int | None, basis: str, decoder: str,
-                pauli: str | None) -> _Spec:
+    def checked(
+        family: str,
+        *,
+        distances: Iterable[int],
+        noise: str,
+        rounds: int | None,
+        basis: str,
+        decoder: str,
+        pauli: str | None,
+    ) -> _Spec:
         listed = list(distances) if not isinstance(distances, (str, bytes)) else None
         if listed is None or not all(isinstance(d, int) and not isinstance(d, bool) for d in listed):
             raise QecInputError(f"distances={distances!r} is not a list of distances: give integers, e.g. [3, 5, 7]")
         if len(set(listed)) < 2:
-            raise QecInputError(f"distances={sorted(set(listed))} gives no threshold: give >= 2 distances, e.g. "
-                                "[3, 5, 7]")
+            raise QecInputError(
+                f"distances={sorted(set(listed))} gives no threshold: give >= 2 distances, e.g. [3, 5, 7]"
+            )
         if not isinstance(noise, str):
             raise QecInputError(f"the noise model {noise!r} is not a name: use one of {', '.join(SCAN_RANGES)}")
         scan_grid(noise)
@@ -328,8 +395,16 @@ class _Spec:
     def task(self, distance: int, p: float) -> Task:
         key = (distance, p)
         if key not in self.built:
-            self.built[key] = Task.memory(self.family, distance=distance, p=p, noise=self.noise, rounds=self.rounds,
-                                          basis=self.basis, decoder=self.decoder, pauli=self.pauli)
+            self.built[key] = Task.memory(
+                self.family,
+                distance=distance,
+                p=p,
+                noise=self.noise,
+                rounds=self.rounds,
+                basis=self.basis,
+                decoder=self.decoder,
+                pauli=self.pauli,
+            )
         return self.built[key]
 
     def tasks(self, ps: Iterable[float]) -> list[Task]:
@@ -350,10 +425,16 @@ class _Spec:
         for task_id, totals in store.totals().items():
             metadata = totals.metadata
             distance, p = metadata.get("distance"), metadata.get("p")
-            if (metadata.get("family") != self.family or metadata.get("noise") != self.noise
-                    or totals.decoder != self.decoder or distance not in self.distances or not isinstance(p, float)
-                    or metadata.get("basis") != self.basis.upper() or metadata.get("pauli") != (self.pauli or None)
-                    or metadata.get("rounds") != (distance if self.rounds is None else self.rounds)):
+            if (
+                metadata.get("family") != self.family
+                or metadata.get("noise") != self.noise
+                or totals.decoder != self.decoder
+                or distance not in self.distances
+                or not isinstance(p, float)
+                or metadata.get("basis") != self.basis.upper()
+                or metadata.get("pauli") != (self.pauli or None)
+                or metadata.get("rounds") != (distance if self.rounds is None else self.rounds)
+            ):
                 continue
             try:
                 if self.task(cast(int, distance), p).task_id == task_id:
@@ -380,8 +461,9 @@ class _Window:
         """The narrowest window centred near `center` that holds [low, high] (with `WINDOW_MARGIN` to spare) in
         its outer points; the widest when none does."""
         half = (REFINE_POINTS - 1) // 2
-        wanted = WINDOW_MARGIN * max(_lattice_index(high) - _lattice_index(center),
-                                     _lattice_index(center) - _lattice_index(low))
+        wanted = WINDOW_MARGIN * max(
+            _lattice_index(high) - _lattice_index(center), _lattice_index(center) - _lattice_index(low)
+        )
         for spacing in REFINE_SPACINGS:
             window = _Window(round(_lattice_index(center) / spacing) * spacing, spacing)
             lowest, highest = window.center - half * spacing, window.center + half * spacing
@@ -402,9 +484,17 @@ class _Window:
 class _Run:
     """The rounds of one `auto_threshold` call."""
 
-    def __init__(self, spec: _Spec, store: Store, target: float, max_shots_total: int | None, deadline: float,
-                 correction: bool | None, collect_options: dict[str, Any],
-                 on_round: Callable[[AutoRound], None] | None):
+    def __init__(
+        self,
+        spec: _Spec,
+        store: Store,
+        target: float,
+        max_shots_total: int | None,
+        deadline: float,
+        correction: bool | None,
+        collect_options: dict[str, Any],
+        on_round: Callable[[AutoRound], None] | None,
+    ):
         self.spec, self.store, self.target = spec, store, target
         self.max_shots_total, self.deadline, self.correction = max_shots_total, deadline, correction
         self.collect_options, self.on_round = collect_options, on_round
@@ -444,8 +534,9 @@ class _Run:
                     if extended is not None:
                         scan = extended
                     elif (scan_stop.max_errors or 0) < MAX_SCAN_ERRORS:
-                        scan_stop = StopRule(max_shots=(scan_stop.max_shots or 0) * 4,
-                                             max_errors=(scan_stop.max_errors or 0) * 4)
+                        scan_stop = StopRule(
+                            max_shots=(scan_stop.max_shots or 0) * 4, max_errors=(scan_stop.max_errors or 0) * 4
+                        )
                     else:
                         stopped_by = "no_crossing"
                         break
@@ -466,11 +557,18 @@ class _Run:
                 errors_target = int(max(FIRST_REFINE_ERRORS, reached * step.growth))
         if study is None or stopped_by == "max_rounds":
             study = self.analysed(window)
-        return AutoResult(study=study, rounds=tuple(self.rounds), shots=self.total_shots(),
-                          shots_sampled=self.sampled, seconds=time.monotonic() - start, stopped_by=stopped_by,
-                          target_precision=self.target, max_shots_total=self.max_shots_total,
-                          max_seconds=None if math.isinf(self.deadline) else self.deadline - start,
-                          p_values=tuple(sorted({cast(float, pt.p) for pt in self.points()})))
+        return AutoResult(
+            study=study,
+            rounds=tuple(self.rounds),
+            shots=self.total_shots(),
+            shots_sampled=self.sampled,
+            seconds=time.monotonic() - start,
+            stopped_by=stopped_by,
+            target_precision=self.target,
+            max_shots_total=self.max_shots_total,
+            max_seconds=None if math.isinf(self.deadline) else self.deadline - start,
+            p_values=tuple(sorted({cast(float, pt.p) for pt in self.points()})),
+        )
 
     def refined(self, window: _Window, fit: ThresholdFit, errors_target: int) -> _Step:
         """The next refine window and error growth after a round in `window` (up to `errors_target` errors per
@@ -478,12 +576,14 @@ class _Run:
 
         def unseen(other: _Window) -> bool:  # a window not yet sampled at this error target
             return (other.center, other.spacing, errors_target) not in self.visited
+
         here = self.crossings(window)
         overall = {(c.distance_small, c.distance_large): c for c in self.crossings(None)}
         # each pair's crossing in the window, or over every point where it does not cross in the window
-        region = _region([c if c.p is not None else overall.get((c.distance_small, c.distance_large), c) for c in here]
-                         + [c for pair, c in overall.items() if pair not in {(h.distance_small, h.distance_large)
-                                                                             for h in here}])
+        region = _region(
+            [c if c.p is not None else overall.get((c.distance_small, c.distance_large), c) for c in here]
+            + [c for pair, c in overall.items() if pair not in {(h.distance_small, h.distance_large) for h in here}]
+        )
         if region is None:
             return _Step(None)
         if fit.p is not None and fit.low is not None and fit.high is not None:
@@ -565,8 +665,17 @@ class _Run:
                 ended = "max_shots_total"
         spent = self.total_shots() - before
         self.sampled += spent
-        self.rounds.append(AutoRound(len(self.rounds) + 1, stage, tuple(ps), int(stop.max_errors or 0), cap, spent,
-                                     time.monotonic() - started))
+        self.rounds.append(
+            AutoRound(
+                len(self.rounds) + 1,
+                stage,
+                tuple(ps),
+                int(stop.max_errors or 0),
+                cap,
+                spent,
+                time.monotonic() - started,
+            )
+        )
         return ended
 
     def check_time(self, progress: Progress) -> None:
@@ -575,8 +684,18 @@ class _Run:
 
     def record_estimate(self, p: float | None, low: float | None, high: float | None) -> None:
         last = self.rounds[-1]
-        self.rounds[-1] = AutoRound(last.index, last.stage, last.p_values, last.max_errors, last.max_shots,
-                                    last.shots, last.seconds, p, low, high)
+        self.rounds[-1] = AutoRound(
+            last.index,
+            last.stage,
+            last.p_values,
+            last.max_errors,
+            last.max_shots,
+            last.shots,
+            last.seconds,
+            p,
+            low,
+            high,
+        )
         if self.on_round is not None:
             self.on_round(self.rounds[-1])
 

@@ -23,7 +23,7 @@ MAX_CIRCUIT_FILE_BYTES = 256 * 2**20
 
 def metadata_from_name(name: str) -> dict:
     """`key=value` pairs separated by commas in a file name (sinter's convention); numbers become numbers."""
-    stem = name[:-len(".stim")] if name.endswith(".stim") else name
+    stem = name[: -len(".stim")] if name.endswith(".stim") else name
     metadata: dict = {}
     for part in stem.split(","):
         if "=" in part:
@@ -65,8 +65,10 @@ def tasks_from_folder(folder: str | Path, *, decoder: str) -> list[Task]:
     if not files:
         raise QecInputError(f"{folder} has no .stim files")
     if len(files) > MAX_TASKS:
-        raise QecInputError(f"{folder} has more than {MAX_TASKS:,} .stim files; the limit is {MAX_TASKS:,} tasks: "
-                            "split it into several folders")
+        raise QecInputError(
+            f"{folder} has more than {MAX_TASKS:,} .stim files; the limit is {MAX_TASKS:,} tasks: "
+            "split it into several folders"
+        )
     return [_task_from_file(path, decoder=decoder) for path in files]
 
 
@@ -75,14 +77,23 @@ def read_circuit(path: str | Path) -> stim.Circuit:
     readable UTF-8 file of at most `MAX_CIRCUIT_FILE_BYTES`, not a circuit, or over a circuit size limit."""
     path = Path(path)
     if not path.is_file():  # stat only: a FIFO is never opened
-        kind = ("a folder" if path.is_dir() else "a broken symbolic link" if path.is_symlink() and not path.exists()
-                else "missing" if not path.exists() else "not a regular file")
+        kind = (
+            "a folder"
+            if path.is_dir()
+            else "a broken symbolic link"
+            if path.is_symlink() and not path.exists()
+            else "missing"
+            if not path.exists()
+            else "not a regular file"
+        )
         raise QecInputError(f"{path} is {kind}: give regular .stim files only (rename or move it)")
     try:
         size = path.stat().st_size
         if size > MAX_CIRCUIT_FILE_BYTES:
-            raise QecInputError(f"{path} has {approximate(size)} bytes; the limit is {MAX_CIRCUIT_FILE_BYTES:,}: "
-                                "write its repeated rounds as REPEAT blocks, or split it")
+            raise QecInputError(
+                f"{path} has {approximate(size)} bytes; the limit is {MAX_CIRCUIT_FILE_BYTES:,}: "
+                "write its repeated rounds as REPEAT blocks, or split it"
+            )
         data = path.read_bytes()
     except OSError as error:
         raise QecInputError(f"cannot read {path}: {error.strerror or error}: check its permissions") from None
@@ -104,13 +115,16 @@ def read_circuit(path: str | Path) -> stim.Circuit:
 def _task_from_file(path: Path, *, decoder: str) -> Task:
     circuit = read_circuit(path)
     if circuit.num_observables == 0:
-        raise QecInputError(f"{path} has no OBSERVABLE_INCLUDE, so there is no logical error to count; "
-                            "add an observable to the circuit")
+        raise QecInputError(
+            f"{path} has no OBSERVABLE_INCLUDE, so there is no logical error to count; add an observable to the circuit"
+        )
     metadata = metadata_from_name(path.name)
     metadata.setdefault("file", path.name)
     try:
         return Task(circuit=circuit, decoder=decoder, metadata=metadata)
     except QecInputError as error:
         Task(circuit=circuit, decoder=decoder, metadata={})  # raises as it is when the decoder is at fault
-        raise QecInputError(f"{path}: {error}; the metadata comes from the file name (key=value pairs like "
-                            "d=5,p=0.001.stim): rename the file") from None
+        raise QecInputError(
+            f"{path}: {error}; the metadata comes from the file name (key=value pairs like "
+            "d=5,p=0.001.stim): rename the file"
+        ) from None

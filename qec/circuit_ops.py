@@ -48,8 +48,7 @@ def append_channel(out: stim.Circuit, name: str, qubits: Sequence[int], probabil
         out.append(name, qubits, probability)
 
 
-def append_pauli_channel_1(out: stim.Circuit, qubits: Sequence[int],
-                           probabilities: tuple[float, float, float]) -> None:
+def append_pauli_channel_1(out: stim.Circuit, qubits: Sequence[int], probabilities: tuple[float, float, float]) -> None:
     """Appends PAULI_CHANNEL_1(p_x, p_y, p_z) on `qubits`, unless there are none or all three are 0."""
     if qubits and any(p > 0 for p in probabilities):
         out.append("PAULI_CHANNEL_1", qubits, list(probabilities))

@@ -27,9 +27,11 @@ def parse_local_cluster(spec: str) -> int:
         raise QecInputError(f"malformed cluster {spec!r}: use local:N with N >= 1 workers, e.g. local:2")
     workers, limit = int(count), max_workers()
     if workers > limit:
-        raise QecInputError(f"cluster {spec!r} would start {workers:,} worker processes, more than this machine "
-                            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
-                            f"cores); use local:N with N <= {limit}")
+        raise QecInputError(
+            f"cluster {spec!r} would start {workers:,} worker processes, more than this machine "
+            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
+            f"cores); use local:N with N <= {limit}"
+        )
     return workers
 
 
@@ -37,8 +39,10 @@ def _distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise QecInputError("running on Dask needs dask.distributed: pip install 'qec-toolkit[dask]' (or '.[dask]' in "
-                            "a source checkout)") from None
+        raise QecInputError(
+            "running on Dask needs dask.distributed: pip install 'qec-toolkit[dask]' (or '.[dask]' in "
+            "a source checkout)"
+        ) from None
     return distributed
 
 
@@ -77,8 +81,10 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
         client = distributed.Client(scheduler, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
     except (OSError, TimeoutError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise QecInputError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_SECONDS} s "
-                            f"({reason}); check the address and that `dask scheduler` is running") from None
+        raise QecInputError(
+            f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_SECONDS} s "
+            f"({reason}); check the address and that `dask scheduler` is running"
+        ) from None
     with _torn_down_quietly(client):
         yield client
 
@@ -141,8 +147,19 @@ def _local_cluster(distributed: Any, workers: int) -> Any:
     every 10 ms, taken from the sampling thread's CPU)."""
     import dask
 
-    with dask.config.set({"distributed.worker.profile.enabled": False, "distributed.scheduler.http.routes": [],
-                          "distributed.worker.http.routes": []}):
-        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR,
-                                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    with dask.config.set(
+        {
+            "distributed.worker.profile.enabled": False,
+            "distributed.scheduler.http.routes": [],
+            "distributed.worker.http.routes": [],
+        }
+    ):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        )

@@ -50,12 +50,21 @@ class Crossing:
         """Why there is no crossing ("" when there is one)."""
         if self.p is not None:
             return ""
-        return {"above": "the larger distance does better at every p", "below": "the larger distance does worse at "
-                "every p"}.get(self.side or "", "the curves do not cross consistently, or share < 2 p values")
+        return {
+            "above": "the larger distance does better at every p",
+            "below": "the larger distance does worse at every p",
+        }.get(self.side or "", "the curves do not cross consistently, or share < 2 p values")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"distance_small": self.distance_small, "distance_large": self.distance_large, "p": self.p,
-                "low": self.low, "high": self.high, "rate": self.rate, "reason": self.reason or None}
+        return {
+            "distance_small": self.distance_small,
+            "distance_large": self.distance_large,
+            "p": self.p,
+            "low": self.low,
+            "high": self.high,
+            "rate": self.rate,
+            "reason": self.reason or None,
+        }
 
     def describe(self) -> str:
         pair = f"d = {self.distance_small}/{self.distance_large}"
@@ -65,8 +74,9 @@ class Crossing:
         return f"{pair}: p = {self.p:.4g}{interval}"
 
 
-def pairwise_crossings(points: Sequence[Point], *, rate: str = "shot", seed: int | None = 0,
-                       resamples: int = CROSSING_RESAMPLES) -> list[Crossing]:
+def pairwise_crossings(
+    points: Sequence[Point], *, rate: str = "shot", seed: int | None = 0, resamples: int = CROSSING_RESAMPLES
+) -> list[Crossing]:
     """The crossing of each pair of successive distances among `points` (placed points of one study), at the p
     values both distances have; `rate` is "shot" or "round"."""
     by_distance: dict[int, dict[float, Point]] = {}
@@ -75,8 +85,10 @@ def pairwise_crossings(points: Sequence[Point], *, rate: str = "shot", seed: int
             by_distance.setdefault(cast(int, point.distance), {})[cast(float, point.p)] = point
     distances = sorted(by_distance)
     rng = np.random.default_rng(seed)
-    return [_crossing(by_distance[small], by_distance[large], small, large, rate, rng, resamples)
-            for small, large in zip(distances, distances[1:])]
+    return [
+        _crossing(by_distance[small], by_distance[large], small, large, rate, rng, resamples)
+        for small, large in zip(distances, distances[1:])
+    ]
 
 
 def drift_down(crossings: Sequence[Crossing]) -> bool:
@@ -98,8 +110,15 @@ def drift_down(crossings: Sequence[Crossing]) -> bool:
     return never_rising and positions[-1][2] < positions[0][1]
 
 
-def _crossing(small_points: dict[float, Point], large_points: dict[float, Point], small: int, large: int, rate: str,
-              rng: np.random.Generator, resamples: int) -> Crossing:
+def _crossing(
+    small_points: dict[float, Point],
+    large_points: dict[float, Point],
+    small: int,
+    large: int,
+    rate: str,
+    rng: np.random.Generator,
+    resamples: int,
+) -> Crossing:
     ps = np.array(sorted(set(small_points) & set(large_points)))
     if len(ps) < 2:
         return Crossing(small, large, None)
@@ -114,7 +133,7 @@ def _crossing(small_points: dict[float, Point], large_points: dict[float, Point]
     draws = rng.binomial(np.broadcast_to(kept, (resamples, *kept.shape)), errors / kept)
     samples, _ = _interpolated(ps, per_round_rate(draws / kept, rounds=rounds))
     crossed = samples[~np.isnan(samples)]
-    low, high = (np.percentile(crossed, [2.5, 97.5]) if len(crossed) >= 0.95 * resamples else (ps[0], ps[-1]))
+    low, high = np.percentile(crossed, [2.5, 97.5]) if len(crossed) >= 0.95 * resamples else (ps[0], ps[-1])
     return Crossing(small, large, float(p[0]), float(min(low, p[0])), float(max(high, p[0])), float(value[0]))
 
 

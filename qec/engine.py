@@ -66,13 +66,17 @@ class StopRule:
             raise QecInputError("max_shots=None and max_errors=None: sampling would never stop; bound one of them")
         for name in ("max_shots", "max_errors"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
-                                          and 1 <= value <= MAX_COUNT):
+            if value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+            ):
                 raise QecInputError(f"{name}={value!r} is not allowed: use an integer from 1 to 2^63 - 1")
-        if self.precision is not None and not (isinstance(self.precision, (int, float))
-                                               and MIN_PRECISION <= self.precision < 1):
-            raise QecInputError(f"precision={self.precision!r} is not allowed: use a relative half-width in "
-                                f"[{MIN_PRECISION:g}, 1) (a smaller one would need more than 10^12 errors)")
+        if self.precision is not None and not (
+            isinstance(self.precision, (int, float)) and MIN_PRECISION <= self.precision < 1
+        ):
+            raise QecInputError(
+                f"precision={self.precision!r} is not allowed: use a relative half-width in "
+                f"[{MIN_PRECISION:g}, 1) (a smaller one would need more than 10^12 errors)"
+            )
 
     def progress(self, shots: int, errors: int) -> float:
         """How far a task is towards stopping, in [0, 1]; 1 means done."""
@@ -142,9 +146,17 @@ class _Kept:
     chunks: int = 0  # chunks this run committed to the store
 
 
-def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = DEFAULT_STOP, workers: int | None = None,
-            executor: Any = None, chunk_seconds: float = 1.0, chunk_shots: int | None = None,
-            on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
+def collect(
+    tasks: Sequence[Task],
+    *,
+    store: Store,
+    stop: StopRule = DEFAULT_STOP,
+    workers: int | None = None,
+    executor: Any = None,
+    chunk_seconds: float = 1.0,
+    chunk_shots: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict[str, TaskTotals]:
     """Samples every task until `stop` holds for it, committing each chunk to `store`; returns the totals.
 
     Args:
@@ -168,8 +180,10 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = DEFAULT_STO
     if workers is not None:
         check_workers(workers, local=executor is None)
     if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
-        raise QecInputError(f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
-                            "(one chunk's shots are held in memory at once)")
+        raise QecInputError(
+            f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
+            "(one chunk's shots are held in memory at once)"
+        )
     kept = _Kept()
     try:
         return _collect(_unique(tasks), store, stop, workers, executor, chunk_seconds, chunk_shots, on_progress, kept)
@@ -177,14 +191,30 @@ def collect(tasks: Sequence[Task], *, store: Store, stop: StopRule = DEFAULT_STO
         raise Interrupted(kept.chunks) from None
 
 
-def _collect(tasks: list[Task], store: Store, stop: StopRule, workers: int | None, executor: Any,
-             chunk_seconds: float, chunk_shots: int | None, on_progress: Callable[[Progress], None] | None,
-             kept: _Kept) -> dict[str, TaskTotals]:
+def _collect(
+    tasks: list[Task],
+    store: Store,
+    stop: StopRule,
+    workers: int | None,
+    executor: Any,
+    chunk_seconds: float,
+    chunk_shots: int | None,
+    on_progress: Callable[[Progress], None] | None,
+    kept: _Kept,
+) -> dict[str, TaskTotals]:
     check_decoders(tasks)
     store.add_tasks(tasks)
     stored = store.totals(t.task_id for t in tasks)
-    states = {t.task_id: _TaskState(t, stored[t.task_id].counts.shots, stored[t.task_id].counts.errors,
-                                    stored[t.task_id].next_chunk, stored[t.task_id].next_chunk) for t in tasks}
+    states = {
+        t.task_id: _TaskState(
+            t,
+            stored[t.task_id].counts.shots,
+            stored[t.task_id].counts.errors,
+            stored[t.task_id].next_chunk,
+            stored[t.task_id].next_chunk,
+        )
+        for t in tasks
+    }
     pending_states = [s for s in states.values() if stop.progress(s.shots, s.errors) < 1]
     sizing = _ChunkSizing(chunk_seconds, chunk_shots)
     if pending_states:
@@ -224,13 +254,16 @@ def check_workers(workers: Any, *, local: bool = True) -> None:
     qec.errors.QecInputError: workers=1000000 would start 1,000,000 worker processes, more than this machine fits ...
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise QecInputError(f"workers={workers!r} is not a worker count: give workers=1 or more, or leave it out "
-                            f"for one per core")
+        raise QecInputError(
+            f"workers={workers!r} is not a worker count: give workers=1 or more, or leave it out for one per core"
+        )
     limit = max_workers()
     if local and workers > limit:
-        raise QecInputError(f"workers={workers} would start {workers:,} worker processes, more than this machine "
-                            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
-                            f"cores); give workers={limit} or fewer, or leave it out for one per core")
+        raise QecInputError(
+            f"workers={workers} would start {workers:,} worker processes, more than this machine "
+            f"fits (at most {limit:,}: {WORKERS_PER_CORE} per core on {os.cpu_count() or 1} "
+            f"cores); give workers={limit} or fewer, or leave it out for one per core"
+        )
 
 
 def check_decoders(tasks: Sequence[Task]) -> None:
@@ -357,8 +390,17 @@ class _ChunkSizing:
     fixed_shots: int | None
 
 
-def _run(states: list[_TaskState], store: Store, stop: StopRule, executor: Executor, workers: int,
-         sizing: _ChunkSizing, on_progress: Callable[[Progress], None] | None, tasks_total: int, kept: _Kept) -> None:
+def _run(
+    states: list[_TaskState],
+    store: Store,
+    stop: StopRule,
+    executor: Executor,
+    workers: int,
+    sizing: _ChunkSizing,
+    on_progress: Callable[[Progress], None] | None,
+    tasks_total: int,
+    kept: _Kept,
+) -> None:
     """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds."""
     futures: dict[concurrent.futures.Future, _TaskState] = {}
     start = time.monotonic()
@@ -402,8 +444,11 @@ def _refresh(state: _TaskState, store: Store, chunk_index: int, committed: bool)
     only make this one sample a little more (a fraction of a chunk per worker).
     """
     start = time.monotonic()
-    if (committed and state.refresh_seconds > _CHEAP_REFRESH_SECONDS
-            and start - state.refreshed_at < state.refresh_seconds / _REFRESH_SHARE):
+    if (
+        committed
+        and state.refresh_seconds > _CHEAP_REFRESH_SECONDS
+        and start - state.refreshed_at < state.refresh_seconds / _REFRESH_SHARE
+    ):
         return
     stored = store.totals([state.task.task_id]).get(state.task.task_id)
     state.refreshed_at = time.monotonic()
@@ -435,8 +480,15 @@ def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _Chun
         shots = min(state.chunk_shots, needed, max(MIN_CHUNK, -(-needed // workers)))
     shots = max(1, shots)
     task = state.task
-    request = ChunkRequest(task.task_id, task.circuit_text, task.decoder, task.postselected_detectors,
-                           state.next_chunk, shots, chunk_seed(task.task_id, state.next_chunk))
+    request = ChunkRequest(
+        task.task_id,
+        task.circuit_text,
+        task.decoder,
+        task.postselected_detectors,
+        state.next_chunk,
+        shots,
+        chunk_seed(task.task_id, state.next_chunk),
+    )
     state.next_chunk += 1
     state.in_flight += 1
     state.in_flight_shots += shots
@@ -452,11 +504,18 @@ def _adapt_chunk_size(state: _TaskState, result: ChunkResult, chunk_seconds: flo
     state.chunk_shots = int(min(MAX_CHUNK, max(MIN_CHUNK, state.chunk_shots / 4, min(state.chunk_shots * 32, target))))
 
 
-def _snapshot(states: list[_TaskState], stop: StopRule, tasks_total: int, sampled_shots: int,
-              elapsed: float) -> Progress:
+def _snapshot(
+    states: list[_TaskState], stop: StopRule, tasks_total: int, sampled_shots: int, elapsed: float
+) -> Progress:
     done = sum(stop.progress(s.shots, s.errors) >= 1 for s in states)
     rate = sampled_shots / elapsed if elapsed > 0 else 0.0
     remaining = sum(stop.shots_still_needed(s.shots, s.errors) for s in states)
-    return Progress(tasks_total=tasks_total, tasks_done=tasks_total - len(states) + done,
-                    shots=sum(s.shots for s in states), errors=sum(s.errors for s in states), shots_per_second=rate,
-                    seconds_elapsed=elapsed, eta_seconds=remaining / rate if rate > 0 else None)
+    return Progress(
+        tasks_total=tasks_total,
+        tasks_done=tasks_total - len(states) + done,
+        shots=sum(s.shots for s in states),
+        errors=sum(s.errors for s in states),
+        shots_per_second=rate,
+        seconds_elapsed=elapsed,
+        eta_seconds=remaining / rate if rate > 0 else None,
+    )

@@ -14,9 +14,17 @@ from qec import codes
 from qec.noise import noise_model
 
 
-def noisy_memory_circuit(family: str, *, distance: int, rounds: int | None = None, basis: str = "Z",
-                         noise: str = "none", p: float = 0.0, pauli: str | None = None,
-                         bias: float = 10.0) -> stim.Circuit:
+def noisy_memory_circuit(
+    family: str,
+    *,
+    distance: int,
+    rounds: int | None = None,
+    basis: str = "Z",
+    noise: str = "none",
+    p: float = 0.0,
+    pauli: str | None = None,
+    bias: float = 10.0,
+) -> stim.Circuit:
     """Family `family`'s memory circuit with noise model `noise` at strength `p`; rounds default to the distance."""
     model = noise_model(noise, p, pauli=pauli, bias=bias)
     clean = codes.memory_circuit(family, distance=distance, rounds=distance if rounds is None else rounds, basis=basis)

@@ -14,7 +14,7 @@ Every channel is applied at one of these places, with strength `multiplier * p`:
 | before each data measurement (M, MX)    | `data_measure`      | X_ERROR (Z_ERROR before MX): flipped     |
 | on qubits idle in a gate layer          | `idle`              | Pauli channel                            |
 | on qubits idle in a measure/reset layer | `resonator_idle`    | Pauli channel                            |
-| on data qubits at the start of a round  | `round_data`        | Pauli channel (first round only if `first_round_only`) |
+| on data qubits at the start of a round  | `round_data`        | Pauli channel (first round only, if set) |
 
 The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z_ERROR(q) for
 `"independent"`, and PAULI_CHANNEL_1(q/(2(1+eta)), q/(2(1+eta)), q*eta/(1+eta)) for `"biased"`
@@ -97,7 +97,9 @@ class NoiseModel:
             multiplier = getattr(self.strengths, field.name)
             if field.name == "first_round_only" or multiplier == 0:
                 continue
-            limit = 15 / 16 if field.name == "clifford_2q" and self.pauli == "depolarizing" else self._limit_1q(field.name)
+            limit = (
+                15 / 16 if field.name == "clifford_2q" and self.pauli == "depolarizing" else self._limit_1q(field.name)
+            )
             if multiplier * self.p > limit:
                 raise QecInputError(
                     f"p = {self.p} is too large for '{self.name}': its {field.name} probability "
@@ -132,22 +134,46 @@ NOISE_FAMILIES: dict[str, NoiseFamily] = {
     family.name: family
     for family in [
         NoiseFamily("none", "noiseless", Strengths()),
-        NoiseFamily("code-capacity", "data qubits once, perfect measurement (depolarizing or independent X/Z)",
-                    Strengths(round_data=1, first_round_only=True), ("depolarizing", "independent")),
-        NoiseFamily("phenomenological", "data qubits every round + measurement flips (depolarizing or independent)",
-                    Strengths(round_data=1, ancilla_measure=1), ("depolarizing", "independent")),
-        NoiseFamily("uniform", "stim's generated-circuit noise, all four parameters = p",
-                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, round_data=1)),
-        NoiseFamily("sd6", "standard depolarizing (Gidney et al. 2021): gates, reset, measure, idle all p",
-                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1,
-                              resonator_idle=1)),
-        NoiseFamily("si1000", "superconducting-inspired (Gidney et al. 2021): 2q p, 1q p/10, reset 2p, "
-                    "measure 5p, idle p/10, resonator idle 2p",
-                    Strengths(clifford_1q=0.1, clifford_2q=1, reset=2, ancilla_measure=5, data_measure=5, idle=0.1,
-                              resonator_idle=2)),
-        NoiseFamily("biased", "sd6 places with Z-biased Pauli noise, bias eta = p_z/(p_x+p_y)",
-                    Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1,
-                              resonator_idle=1), ("biased",)),
+        NoiseFamily(
+            "code-capacity",
+            "data qubits once, perfect measurement (depolarizing or independent X/Z)",
+            Strengths(round_data=1, first_round_only=True),
+            ("depolarizing", "independent"),
+        ),
+        NoiseFamily(
+            "phenomenological",
+            "data qubits every round + measurement flips (depolarizing or independent)",
+            Strengths(round_data=1, ancilla_measure=1),
+            ("depolarizing", "independent"),
+        ),
+        NoiseFamily(
+            "uniform",
+            "stim's generated-circuit noise, all four parameters = p",
+            Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, round_data=1),
+        ),
+        NoiseFamily(
+            "sd6",
+            "standard depolarizing (Gidney et al. 2021): gates, reset, measure, idle all p",
+            Strengths(
+                clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1
+            ),
+        ),
+        NoiseFamily(
+            "si1000",
+            "superconducting-inspired (Gidney et al. 2021): 2q p, 1q p/10, reset 2p, "
+            "measure 5p, idle p/10, resonator idle 2p",
+            Strengths(
+                clifford_1q=0.1, clifford_2q=1, reset=2, ancilla_measure=5, data_measure=5, idle=0.1, resonator_idle=2
+            ),
+        ),
+        NoiseFamily(
+            "biased",
+            "sd6 places with Z-biased Pauli noise, bias eta = p_z/(p_x+p_y)",
+            Strengths(
+                clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1
+            ),
+            ("biased",),
+        ),
     ]
 }
 
@@ -172,13 +198,23 @@ def noise_model(name: str, p: float, *, pauli: str | None = None, bias: float = 
     family = noise_family(name)
     pauli = pauli or family.pauli_kinds[0]
     if pauli not in family.pauli_kinds:
-        raise QecInputError(f"noise model '{name}' takes the Pauli channel {' or '.join(family.pauli_kinds)}, not {pauli!r}")
+        raise QecInputError(
+            f"noise model '{name}' takes the Pauli channel {' or '.join(family.pauli_kinds)}, not {pauli!r}"
+        )
     return NoiseModel(name, p, family.strengths, pauli=pauli, bias=bias)
 
 
 _RESET_FLIP = {"R": "X_ERROR", "RZ": "X_ERROR", "RX": "Z_ERROR", "RY": "X_ERROR"}
-_MEASURE_FLIP = {"M": "X_ERROR", "MZ": "X_ERROR", "MR": "X_ERROR", "MRZ": "X_ERROR",
-                 "MX": "Z_ERROR", "MRX": "Z_ERROR", "MY": "X_ERROR", "MRY": "X_ERROR"}
+_MEASURE_FLIP = {
+    "M": "X_ERROR",
+    "MZ": "X_ERROR",
+    "MR": "X_ERROR",
+    "MRZ": "X_ERROR",
+    "MX": "Z_ERROR",
+    "MRX": "Z_ERROR",
+    "MY": "X_ERROR",
+    "MRY": "X_ERROR",
+}
 _COPIED = ANNOTATIONS | {"MPAD"}  # written out as they are, with no noise
 
 
@@ -307,5 +343,3 @@ class _NoiseInserter:
         else:
             eta = self.model.bias
             append_pauli_channel_1(out, qubits, (q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)))
-
-

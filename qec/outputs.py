@@ -43,8 +43,10 @@ def check_output_path(path: str | Path, *, suffixes: Iterable[str] = (), inputs:
     for given in inputs:
         real_input = _real(Path(given))
         if any(target == Path(f"{real_input}{sidecar}") for sidecar in _STORE_SIDECARS):
-            raise QecInputError(f"cannot write {path}: it is {given}, which this command reads; writing there would "
-                                "destroy it: give another output path")
+            raise QecInputError(
+                f"cannot write {path}: it is {given}, which this command reads; writing there would "
+                "destroy it: give another output path"
+            )
     if target.is_dir():
         raise QecInputError(f"cannot write {path}: it is a folder; give a file name")
     folder = target.parent
@@ -58,8 +60,10 @@ def check_output_path(path: str | Path, *, suffixes: Iterable[str] = (), inputs:
         if not os.access(target, os.W_OK):
             raise QecInputError(f"cannot write {path}: the file is read-only")
         if _is_sqlite(target):
-            raise QecInputError(f"cannot write {path}: it is an SQLite database (a qec store?), which this would "
-                                "destroy: give another output path")
+            raise QecInputError(
+                f"cannot write {path}: it is an SQLite database (a qec store?), which this would "
+                "destroy: give another output path"
+            )
     return path
 
 
@@ -85,6 +89,7 @@ def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomically(path: str | Path, text: str) -> None:
     """Writes `text` (UTF-8) to `path` atomically."""
+
     def write(temporary: Path) -> None:
         temporary.write_text(text, encoding="utf-8")
 

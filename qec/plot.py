@@ -39,8 +39,9 @@ def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> P
     return check_output_path(path, suffixes=FORMATS, inputs=inputs)
 
 
-def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axes | None = None,
-                   rate: str = "shot") -> Figure:
+def plot_threshold(
+    points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axes | None = None, rate: str = "shot"
+) -> Figure:
     """Draws the logical error rate per `rate` ("shot" or "round") against p into `ax` (a new figure's axes if
     None), one curve per distance with its 95% band, and p_th with its interval when `fit` has one; returns the
     figure."""
@@ -51,8 +52,10 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axe
 
         ax = Figure(figsize=(5.5, 4.5)).add_subplot()
     for distance in sorted({pt.distance for pt in points if pt.distance is not None}):
-        curve = sorted((pt for pt in points if pt.distance == distance and pt.p is not None and pt.counts.errors > 0),
-                       key=lambda pt: cast(float, pt.p))
+        curve = sorted(
+            (pt for pt in points if pt.distance == distance and pt.p is not None and pt.counts.errors > 0),
+            key=lambda pt: cast(float, pt.p),
+        )
         if not curve:
             continue
         ps = [cast(float, pt.p) for pt in curve]
@@ -60,21 +63,32 @@ def plot_threshold(points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axe
             rates, intervals = [pt.rate for pt in curve], [pt.rate_interval for pt in curve]
         else:
             rates, intervals = [pt.rate_per_round for pt in curve], [pt.rate_per_round_interval for pt in curve]
-        line, = ax.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
-        ax.fill_between(ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25,
-                        color=line.get_color())
+        (line,) = ax.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
+        ax.fill_between(
+            ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25, color=line.get_color()
+        )
     crossed = [c for c in (fit.crossings if fit is not None and fit.rate == rate else ()) if c.p is not None]
     if crossed:
-        ax.plot([cast(float, c.p) for c in crossed], [cast(float, c.rate) for c in crossed], "kx", markersize=9,
-                label="crossings " + ", ".join(f"{c.distance_small}/{c.distance_large}" for c in crossed))
+        ax.plot(
+            [cast(float, c.p) for c in crossed],
+            [cast(float, c.rate) for c in crossed],
+            "kx",
+            markersize=9,
+            label="crossings " + ", ".join(f"{c.distance_small}/{c.distance_large}" for c in crossed),
+        )
     if fit is not None and fit.p is not None and fit.low is not None and fit.high is not None:
         limit = "d → ∞, " if fit.correction else ""
         ax.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-{fit.rate} fit)")
         ax.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
     first = points[0] if points else None
     title = f"{first.family or '-'}, {first.noise or '-'} noise, {first.decoder}: " if first else ""
-    ax.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel=f"logical error rate per {rate}",
-           title=f"{title}per {rate}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="physical error rate p",
+        ylabel=f"logical error rate per {rate}",
+        title=f"{title}per {rate}",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
     figure = ax.get_figure()

@@ -18,8 +18,13 @@ def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Calla
     if quiet:
         yield lambda _: None
         return
-    columns = [TextColumn("tasks"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn()]
+    columns = [
+        TextColumn("tasks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    ]
     progress = Progress(*columns, console=Console(stderr=True), transient=False)
     bar = progress.add_task("collect", total=tasks_total, status="")
 
@@ -30,7 +35,9 @@ def progress_display(tasks_total: int, *, quiet: bool = False) -> Iterator[Calla
             progress.start()
             started.append(True)
         eta = f"ETA {snapshot.eta_seconds:,.0f} s" if snapshot.eta_seconds is not None else "ETA ?"
-        status = f"{snapshot.shots:,} shots  {snapshot.errors:,} errors  {snapshot.shots_per_second:,.0f} shots/s  {eta}"
+        status = (
+            f"{snapshot.shots:,} shots  {snapshot.errors:,} errors  {snapshot.shots_per_second:,.0f} shots/s  {eta}"
+        )
         progress.update(bar, completed=snapshot.tasks_done, status=status)
 
     try:

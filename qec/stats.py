@@ -91,9 +91,15 @@ class Point:
 
         distance, rounds, p = first("distance", "d"), first("rounds", "r"), first("p")
         family, noise = first("family"), first("noise")
-        return Point(family=None if family is None else str(family), distance=None if distance is None else int(distance),
-                     rounds=1 if rounds is None else int(rounds), noise=None if noise is None else str(noise),
-                     p=None if p is None else float(p), decoder=totals.decoder, counts=totals.counts)
+        return Point(
+            family=None if family is None else str(family),
+            distance=None if distance is None else int(distance),
+            rounds=1 if rounds is None else int(rounds),
+            noise=None if noise is None else str(noise),
+            p=None if p is None else float(p),
+            decoder=totals.decoder,
+            counts=totals.counts,
+        )
 
     @property
     def is_placed(self) -> bool:
@@ -120,10 +126,21 @@ class Point:
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.rate_interval
-        return {"family": self.family, "distance": self.distance, "rounds": self.rounds, "noise": self.noise,
-                "p": self.p, "decoder": self.decoder, "shots": self.counts.shots, "errors": self.counts.errors,
-                "discards": self.counts.discards, "rate": self.rate, "rate_low": low, "rate_high": high,
-                "rate_per_round": self.rate_per_round}
+        return {
+            "family": self.family,
+            "distance": self.distance,
+            "rounds": self.rounds,
+            "noise": self.noise,
+            "p": self.p,
+            "decoder": self.decoder,
+            "shots": self.counts.shots,
+            "errors": self.counts.errors,
+            "discards": self.counts.discards,
+            "rate": self.rate,
+            "rate_low": low,
+            "rate_high": high,
+            "rate_per_round": self.rate_per_round,
+        }
 
 
 @dataclass(frozen=True)
@@ -138,8 +155,14 @@ class LambdaEstimate:
     high: float
 
     def as_dict(self) -> dict:
-        return {"p": self.p, "distance_small": self.distance_small, "distance_large": self.distance_large,
-                "lambda": self.value, "low": self.low, "high": self.high}
+        return {
+            "p": self.p,
+            "distance_small": self.distance_small,
+            "distance_large": self.distance_large,
+            "lambda": self.value,
+            "low": self.low,
+            "high": self.high,
+        }
 
 
 def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
@@ -158,8 +181,16 @@ def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
                 continue
             a_low, a_high = a.rate_per_round_interval
             b_low, b_high = b.rate_per_round_interval
-            estimates.append(LambdaEstimate(p, small, large, a.rate_per_round / b.rate_per_round,
-                                            a_low / b_high, a_high / b_low if b_low > 0 else math.inf))
+            estimates.append(
+                LambdaEstimate(
+                    p,
+                    small,
+                    large,
+                    a.rate_per_round / b.rate_per_round,
+                    a_low / b_high,
+                    a_high / b_low if b_low > 0 else math.inf,
+                )
+            )
     return estimates
 
 
@@ -176,8 +207,13 @@ class LambdaFit:
     distances: tuple[int, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"p": self.p, "lambda": self.value, "low": self.low, "high": self.high,
-                "distances": list(self.distances)}
+        return {
+            "p": self.p,
+            "lambda": self.value,
+            "low": self.low,
+            "high": self.high,
+            "distances": list(self.distances),
+        }
 
 
 def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
@@ -211,6 +247,13 @@ def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
         chi2 = float(np.sum(weights * (log_rate - intercept - slope * d) ** 2))
         scale = math.sqrt(chi2 / dof) if dof > 0 and chi2 > dof else 1.0
         half = Z_95 * scale * math.sqrt(covariance[1, 1])
-        fits.append(LambdaFit(p, math.exp(-2 * slope), math.exp(-2 * (slope + half)), math.exp(-2 * (slope - half)),
-                              tuple(int(x) for x in d)))
+        fits.append(
+            LambdaFit(
+                p,
+                math.exp(-2 * slope),
+                math.exp(-2 * (slope + half)),
+                math.exp(-2 * (slope - half)),
+                tuple(int(x) for x in d),
+            )
+        )
     return fits

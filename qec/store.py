@@ -95,8 +95,17 @@ class _ChunkRow:
     source: str
 
     def as_tuple(self) -> tuple:
-        return (self.task_id, self.chunk, self.shots, self.errors, self.discards, self.seconds,
-                self.observable_errors, self.created, self.source)
+        return (
+            self.task_id,
+            self.chunk,
+            self.shots,
+            self.errors,
+            self.discards,
+            self.seconds,
+            self.observable_errors,
+            self.created,
+            self.source,
+        )
 
 
 class Store:
@@ -159,8 +168,18 @@ class Store:
         with self._transaction():
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.task_id, result.chunk_index, counts.shots, counts.errors, counts.discards, counts.seconds,
-                 json.dumps(list(result.observable_errors)), time.time(), source))
+                (
+                    result.task_id,
+                    result.chunk_index,
+                    counts.shots,
+                    counts.errors,
+                    counts.discards,
+                    counts.seconds,
+                    json.dumps(list(result.observable_errors)),
+                    time.time(),
+                    source,
+                ),
+            )
         return cursor.rowcount == 1
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
@@ -181,13 +200,16 @@ class Store:
             shots = counts.shots
             if shots > MAX_COUNT:
                 if task_ids is not None:
-                    raise QecInputError(f"task {task_id[:16]}... has chunks in {self.path} that sum to {shots} shots, "
-                                        "more than 2^63 (rows another tool wrote?): sample it into another store")
+                    raise QecInputError(
+                        f"task {task_id[:16]}... has chunks in {self.path} that sum to {shots} shots, "
+                        "more than 2^63 (rows another tool wrote?): sample it into another store"
+                    )
                 self._skip(f"task {task_id[:16]}: its chunks sum to {shots} shots, more than 2^63")
                 continue
             task = tasks[task_id]
-            result[task_id] = TaskTotals(task_id, task.decoder, task.metadata, counts, chunks[task_id],
-                                         next_chunk[task_id])
+            result[task_id] = TaskTotals(
+                task_id, task.decoder, task.metadata, counts, chunks[task_id], next_chunk[task_id]
+            )
         return result
 
     def chunk_rows(self) -> Iterator[tuple]:
@@ -225,8 +247,15 @@ class Store:
         tasks = self._tasks()
         for row in self._chunks(tasks):
             task = tasks[row.task_id]
-            stats = sinter.TaskStats(strong_id=row.task_id, decoder=task.decoder, json_metadata=task.metadata,
-                                     shots=row.shots, errors=row.errors, discards=row.discards, seconds=row.seconds)
+            stats = sinter.TaskStats(
+                strong_id=row.task_id,
+                decoder=task.decoder,
+                json_metadata=task.metadata,
+                shots=row.shots,
+                errors=row.errors,
+                discards=row.discards,
+                seconds=row.seconds,
+            )
             lines.append(f"{stats.to_csv_line()},{row.chunk}")
         return "\n".join(lines) + "\n"
 
@@ -245,19 +274,26 @@ class Store:
         """Inserts new tasks; an existing id must have the same decoder and metadata (and circuit, if both have
         one). Call inside a transaction."""
         for row in rows:
-            stored = self.connection.execute("SELECT decoder, metadata, circuit FROM tasks WHERE task_id = ?",
-                                             (row.task_id,)).fetchone()
+            stored = self.connection.execute(
+                "SELECT decoder, metadata, circuit FROM tasks WHERE task_id = ?", (row.task_id,)
+            ).fetchone()
             if stored is None:
-                self.connection.execute("INSERT INTO tasks VALUES (?, ?, ?, ?)",
-                                        (row.task_id, row.decoder, canonical_json(row.metadata), row.circuit))
+                self.connection.execute(
+                    "INSERT INTO tasks VALUES (?, ?, ?, ?)",
+                    (row.task_id, row.decoder, canonical_json(row.metadata), row.circuit),
+                )
                 continue
             decoder, metadata_text, circuit = stored
-            if decoder != row.decoder or _loads_or_none(metadata_text) != row.metadata or (
-                    circuit is not None and row.circuit is not None and circuit != row.circuit):
+            if (
+                decoder != row.decoder
+                or _loads_or_none(metadata_text) != row.metadata
+                or (circuit is not None and row.circuit is not None and circuit != row.circuit)
+            ):
                 raise QecInputError(
                     f"{origin} gives task {row.task_id[:16]}... decoder {row.decoder!r} and metadata "
                     f"{canonical_json(row.metadata)[:80]}, but the store has that id with decoder {decoder!r} and "
-                    f"metadata {metadata_text[:80]}; a task id names one task: nothing was written")
+                    f"metadata {metadata_text[:80]}; a task id names one task: nothing was written"
+                )
             if circuit is None and row.circuit is not None:
                 self.connection.execute("UPDATE tasks SET circuit = ? WHERE task_id = ?", (row.circuit, row.task_id))
 
@@ -266,8 +302,9 @@ class Store:
         inside a transaction."""
         added = same_seed = 0
         for row in rows:
-            stored = self.connection.execute("SELECT shots, errors, discards FROM chunks WHERE task_id = ? AND "
-                                             "chunk = ?", (row.task_id, row.chunk)).fetchone()
+            stored = self.connection.execute(
+                "SELECT shots, errors, discards FROM chunks WHERE task_id = ? AND chunk = ?", (row.task_id, row.chunk)
+            ).fetchone()
             if stored is None:
                 self.connection.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row.as_tuple())
                 added += 1
@@ -276,7 +313,8 @@ class Store:
                     raise QecInputError(
                         f"{origin} has sample {row.chunk} of task {row.task_id[:16]}... with {row.shots} shots and "
                         f"{row.errors} errors, but the store has it with {stored[0]} shots and {stored[1]} errors; "
-                        "one of them was altered: nothing was written")
+                        "one of them was altered: nothing was written"
+                    )
                 same_seed += 1
         return Added(added, same_seed)
 
@@ -319,9 +357,10 @@ class Store:
             return
         ids = sorted(task_ids)
         for first in range(0, len(ids), 500):
-            batch = ids[first:first + 500]
+            batch = ids[first : first + 500]
             yield from self.connection.execute(
-                f"{query} WHERE task_id IN ({', '.join('?' * len(batch))}) {order}", batch)
+                f"{query} WHERE task_id IN ({', '.join('?' * len(batch))}) {order}", batch
+            )
 
     def _skip(self, description: str) -> None:
         self._skipped[description] = None
@@ -365,8 +404,10 @@ def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], l
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in _CSV_COLUMNS if name not in header]
         if missing or len(set(header)) != len(header):
-            raise QecInputError(f"{source} is not a sinter CSV file: its header must name {', '.join(_CSV_COLUMNS)} "
-                                "once each (sinter's CSV_HEADER)")
+            raise QecInputError(
+                f"{source} is not a sinter CSV file: its header must name {', '.join(_CSV_COLUMNS)} "
+                "once each (sinter's CSV_HEADER)"
+            )
         rows = list(reader)
     except csv.Error as error:
         raise QecInputError(f"{source} is not a sinter CSV file: {error}") from None
@@ -386,10 +427,16 @@ def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], l
             raise QecInputError(f"{source} line {line}: {error}; nothing was imported") from None
         known = tasks.setdefault(task.task_id, task)
         if known != task:
-            raise QecInputError(f"{source} line {line}: task {task.task_id[:16]}... appears with another decoder or "
-                                "metadata earlier in the file; nothing was imported")
-        chain = hashlib.sha256(chain + json.dumps([task.task_id, task.decoder, canonical_json(task.metadata),
-                                                   *counts, row.get("custom_counts", "")]).encode()).digest()
+            raise QecInputError(
+                f"{source} line {line}: task {task.task_id[:16]}... appears with another decoder or "
+                "metadata earlier in the file; nothing was imported"
+            )
+        chain = hashlib.sha256(
+            chain
+            + json.dumps(
+                [task.task_id, task.decoder, canonical_json(task.metadata), *counts, row.get("custom_counts", "")]
+            ).encode()
+        ).digest()
         if sample is None:
             sample = -1 - (int.from_bytes(chain[:8], "little") >> 1)
         chunks.append(_ChunkRow(task.task_id, sample, *counts, "[]", now, source))
@@ -416,11 +463,17 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
             counts = json.loads(custom)
         except (json.JSONDecodeError, RecursionError):
             counts = None
-        if not (isinstance(counts, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                                 for v in counts.values())):
+        if not (
+            isinstance(counts, dict)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values())
+        ):
             raise QecInputError(f"custom_counts must be a JSON object of counts, got {custom[:60]!r}")
-    task = _TaskRow(check_token(row["strong_id"], name="strong_id"), check_token(row["decoder"], name="decoder"),
-                    check_metadata(metadata), None)
+    task = _TaskRow(
+        check_token(row["strong_id"], name="strong_id"),
+        check_token(row["decoder"], name="decoder"),
+        check_metadata(metadata),
+        None,
+    )
     return task, (shots, errors, discards, seconds), sample
 
 
@@ -429,9 +482,11 @@ def check_store_name(path: str | Path) -> None:
     SQLite would take it for the journal of the database X and roll X back with it, or delete it."""
     name = Path(path).name
     if name.endswith(_SQLITE_SIDECARS):
-        raise QecInputError(f"cannot write the store {path}: SQLite names a database's own files like that, and "
-                            f"would take it for a journal of {name.rsplit('-', 1)[0]} (and delete it): give the store "
-                            "another name")
+        raise QecInputError(
+            f"cannot write the store {path}: SQLite names a database's own files like that, and "
+            f"would take it for a journal of {name.rsplit('-', 1)[0]} (and delete it): give the store "
+            "another name"
+        )
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -447,8 +502,10 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         # with no -wal file there is nothing beyond the .db file to read, so read it as immutable
         wal = Path(f"{path}-wal")
         if _nonempty(wal):
-            raise QecInputError(f"{path} has unmerged writes in {wal.name} and its folder is read-only: copy the "
-                                "store and its -wal file to a writable folder and read it there") from None
+            raise QecInputError(
+                f"{path} has unmerged writes in {wal.name} and its folder is read-only: copy the "
+                "store and its -wal file to a writable folder and read it there"
+            ) from None
         connection = _connect(path, "mode=ro&immutable=1")
     return connection
 
@@ -460,13 +517,16 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
     if path.exists() or path.is_symlink():
         _check_is_store(path)
         if not os.access(path, os.W_OK):
-            raise QecInputError(f"the store {path} is read-only: read it with stats/export/plot, or write to a "
-                                "writable copy")
+            raise QecInputError(
+                f"the store {path} is read-only: read it with stats/export/plot, or write to a writable copy"
+            )
     elif not folder.is_dir():
         raise QecInputError(f"cannot create the store {path}: the folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise QecInputError(f"cannot write the store {path}: its folder {folder} is not writable (SQLite keeps its "
-                            "journal beside the store); give a store in a writable folder")
+        raise QecInputError(
+            f"cannot write the store {path}: its folder {folder} is not writable (SQLite keeps its "
+            "journal beside the store); give a store in a writable folder"
+        )
     try:
         connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         connection.execute("PRAGMA busy_timeout = 60000")
@@ -479,8 +539,9 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
-            connection.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
-                               (FORMAT, str(VERSION)))
+            connection.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)", (FORMAT, str(VERSION))
+            )
     except sqlite3.DatabaseError as error:
         raise QecInputError(f"cannot write the store {path}: {error}") from None
     return connection
@@ -523,14 +584,18 @@ def _check_is_store(path: Path) -> None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise QecInputError(f"{path} is a corrupt qec store ({error}); it was left untouched: restore it from a "
-                            "copy, or give another store path") from None
+        raise QecInputError(
+            f"{path} is a corrupt qec store ({error}); it was left untouched: restore it from a "
+            "copy, or give another store path"
+        ) from None
     if meta.get("format") != FORMAT or not {"tasks", "chunks"} <= tables:
         raise QecInputError(f"{path} is an SQLite database but not a qec store; give another store path")
     version = meta.get("version", "")
     if not version.isdigit() or int(version) > VERSION:
-        raise QecInputError(f"{path} was written by a newer qec (store format {version!r}; this qec reads up to "
-                            f"{VERSION}): upgrade qec to read it")
+        raise QecInputError(
+            f"{path} was written by a newer qec (store format {version!r}; this qec reads up to "
+            f"{VERSION}): upgrade qec to read it"
+        )
 
 
 def _recover_unfinished_write(path: Path) -> None:
@@ -539,8 +604,10 @@ def _recover_unfinished_write(path: Path) -> None:
     if not _nonempty(Path(f"{path}-journal")):
         return
     if not (os.access(path, os.W_OK) and os.access(path.parent if str(path.parent) else ".", os.W_OK)):
-        raise QecInputError(f"{path} has an unfinished write (its -journal file, left by a killed command) and is "
-                            "read-only here: open it once where it is writable to roll the write back")
+        raise QecInputError(
+            f"{path} has an unfinished write (its -journal file, left by a killed command) and is "
+            "read-only here: open it once where it is writable to roll the write back"
+        )
     try:
         connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         try:

@@ -55,8 +55,11 @@ def parse_p_grid(text: str) -> list[float]:
         _check_p_count(n)
         if n < 1 or not (math.isfinite(low_p) and math.isfinite(high_p)) or not 0 < low_p <= high_p:
             raise _malformed_p_grid(text)
-        values = [low_p] if n == 1 else [math.exp(math.log(low_p) + (math.log(high_p) - math.log(low_p)) * k
-                                                  / (n - 1)) for k in range(n)]
+        values = (
+            [low_p]
+            if n == 1
+            else [math.exp(math.log(low_p) + (math.log(high_p) - math.log(low_p)) * k / (n - 1)) for k in range(n)]
+        )
     else:
         _check_p_count(text.count(",") + 1)
         try:
@@ -64,38 +67,48 @@ def parse_p_grid(text: str) -> list[float]:
         except ValueError:
             raise _malformed_p_grid(text) from None
     if not values or not all(0 < v <= 1 for v in values):  # False for NaN too
-        raise QecInputError(f"p grid {_quoted(text)} must list probabilities in (0, 1], e.g. 0.001:0.01:5 or "
-                            "0.001,0.002")
+        raise QecInputError(
+            f"p grid {_quoted(text)} must list probabilities in (0, 1], e.g. 0.001:0.01:5 or 0.001,0.002"
+        )
     return values
 
 
 def _malformed_p_grid(text: str) -> QecInputError:
-    return QecInputError(f"malformed p grid {_quoted(text)}: use LOW:HIGH:N (log-spaced, finite 0 < LOW <= HIGH, "
-                         "N >= 1) or a list like 0.001,0.002,0.005")
+    return QecInputError(
+        f"malformed p grid {_quoted(text)}: use LOW:HIGH:N (log-spaced, finite 0 < LOW <= HIGH, "
+        "N >= 1) or a list like 0.001,0.002,0.005"
+    )
 
 
 def _check_p_count(count: int) -> None:
     if count > MAX_P_VALUES:
-        raise QecInputError(f"a p grid of {approximate(count)} values is too large; the limit is {MAX_P_VALUES} "
-                            f"(with {MAX_DISTANCES} distances, {MAX_TASKS:,} tasks): use fewer values")
+        raise QecInputError(
+            f"a p grid of {approximate(count)} values is too large; the limit is {MAX_P_VALUES} "
+            f"(with {MAX_DISTANCES} distances, {MAX_TASKS:,} tasks): use fewer values"
+        )
 
 
 def parse_distances(text: str) -> list[int]:
     """A comma-separated list of distances, e.g. `3,5,7`: at most `MAX_DISTANCES`, each at most `MAX_DISTANCE`."""
     if text.count(",") + 1 > MAX_DISTANCES:
-        raise QecInputError(f"a list of {approximate(text.count(',') + 1)} distances is too long; the limit is "
-                            f"{MAX_DISTANCES} (with {MAX_P_VALUES} p values, {MAX_TASKS:,} tasks): use fewer")
+        raise QecInputError(
+            f"a list of {approximate(text.count(',') + 1)} distances is too long; the limit is "
+            f"{MAX_DISTANCES} (with {MAX_P_VALUES} p values, {MAX_TASKS:,} tasks): use fewer"
+        )
     try:
         distances = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise QecInputError(f"malformed distance list {_quoted(text)}: use integers separated by commas, "
-                            "e.g. 3,5,7") from None
+        raise QecInputError(
+            f"malformed distance list {_quoted(text)}: use integers separated by commas, e.g. 3,5,7"
+        ) from None
     if not distances:
         raise QecInputError("the distance list is empty: give at least one distance, e.g. 3,5,7")
     too_large = [d for d in distances if d > MAX_DISTANCE]
     if too_large:
-        raise QecInputError(f"distance {shown_integer(too_large[0])} is too large; the limit is {MAX_DISTANCE:,} "
-                            "(and the circuit's detectors and qubits are limited too): use a smaller distance")
+        raise QecInputError(
+            f"distance {shown_integer(too_large[0])} is too large; the limit is {MAX_DISTANCE:,} "
+            "(and the circuit's detectors and qubits are limited too): use a smaller distance"
+        )
     return sorted(set(distances))
 
 
@@ -117,11 +130,23 @@ def _quoted(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def study_tasks(family: str, *, distances: Iterable[int], ps: Iterable[float], noise: str, rounds: int | None = None,
-                basis: str = "Z", decoder: str = "pymatching", pauli: str | None = None) -> list[Task]:
+def study_tasks(
+    family: str,
+    *,
+    distances: Iterable[int],
+    ps: Iterable[float],
+    noise: str,
+    rounds: int | None = None,
+    basis: str = "Z",
+    decoder: str = "pymatching",
+    pauli: str | None = None,
+) -> list[Task]:
     """One memory task per (distance, p); rounds default to the distance."""
-    return [Task.memory(family, distance=d, p=p, noise=noise, rounds=rounds, basis=basis, decoder=decoder, pauli=pauli)
-            for d in distances for p in ps]
+    return [
+        Task.memory(family, distance=d, p=p, noise=noise, rounds=rounds, basis=basis, decoder=decoder, pauli=pauli)
+        for d in distances
+        for p in ps
+    ]
 
 
 @dataclass(frozen=True)
@@ -146,14 +171,18 @@ class StudyResult:
         return [fit for fit in self.lambda_fits if self.threshold.p is None or fit.p < self.threshold.p]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"threshold": self.threshold.as_dict(),
-                "lambda": [estimate.as_dict() for estimate in self.lambdas_below_threshold],
-                "lambda_fit": [fit.as_dict() for fit in self.lambda_fits_below_threshold],
-                "points": [pt.as_dict() for pt in self.points], "store": self.store}
+        return {
+            "threshold": self.threshold.as_dict(),
+            "lambda": [estimate.as_dict() for estimate in self.lambdas_below_threshold],
+            "lambda_fit": [fit.as_dict() for fit in self.lambda_fits_below_threshold],
+            "points": [pt.as_dict() for pt in self.points],
+            "store": self.store,
+        }
 
 
-def analyse(points: list[Point], *, store: str = "", correction: bool | None = None,
-            skipped: Sequence[str] = ()) -> StudyResult:
+def analyse(
+    points: list[Point], *, store: str = "", correction: bool | None = None, skipped: Sequence[str] = ()
+) -> StudyResult:
     """Fit and Lambda for `points`; one distance or fewer than 3 p values gives no fit, said plainly.
     `correction` is `fit_threshold`'s finite-size correction (default: with >= 4 distances)."""
     points = sorted(points, key=lambda pt: (pt.distance, pt.p))
@@ -164,24 +193,40 @@ def analyse(points: list[Point], *, store: str = "", correction: bool | None = N
     return StudyResult(points, fit, suppression_factors(points), store, list(skipped), fit_suppression(points))
 
 
-def check_run_options(*, workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
-                      chunk_shots: int | None = None) -> None:
+def check_run_options(
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    chunk_shots: int | None = None,
+) -> None:
     """Refuses bad executor options before a store file is made or a process started (`collect_into` calls it)."""
     if workers is not None:
         check_workers(workers, local=not (scheduler or cluster))
     if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
-        raise QecInputError(f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
-                            "(one chunk's shots are held in memory at once)")
+        raise QecInputError(
+            f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
+            "(one chunk's shots are held in memory at once)"
+        )
     if scheduler and cluster:
         raise QecInputError("scheduler= and cluster= are both given: give one")
     if cluster:
         parse_local_cluster(cluster)
 
 
-def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = DEFAULT_STOP,
-                 workers: int | None = None, scheduler: str | None = None, cluster: str | None = None, client: Any = None,
-                 chunk_shots: int | None = None, show_progress: bool = False,
-                 on_progress: Callable[[Progress], None] | None = None) -> dict[str, TaskTotals]:
+def collect_into(
+    tasks: Sequence[Task],
+    *,
+    store: str | Path | Store,
+    stop: StopRule = DEFAULT_STOP,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    client: Any = None,
+    chunk_shots: int | None = None,
+    show_progress: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict[str, TaskTotals]:
     """Samples `tasks` into the store at `store` (a path: made if missing, resumed if not; or an open `Store`)
     until `stop` holds for each; returns their totals.
 
@@ -197,8 +242,9 @@ def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: Stop
     check_decoders(tasks)
     with ExitStack() as stack:
         results = store if isinstance(store, Store) else stack.enter_context(Store(store))
-        executor = client if client is not None else stack.enter_context(dask_client(scheduler=scheduler,
-                                                                                      cluster=cluster))
+        executor = (
+            client if client is not None else stack.enter_context(dask_client(scheduler=scheduler, cluster=cluster))
+        )
         display = stack.enter_context(progress_display(len(tasks), quiet=not show_progress))
 
         def report(snapshot: Progress) -> None:
@@ -206,12 +252,25 @@ def collect_into(tasks: Sequence[Task], *, store: str | Path | Store, stop: Stop
             if on_progress is not None:
                 on_progress(snapshot)
 
-        return collect(tasks, store=results, stop=stop, workers=workers, executor=executor, chunk_shots=chunk_shots,
-                       on_progress=report)
+        return collect(
+            tasks,
+            store=results,
+            stop=stop,
+            workers=workers,
+            executor=executor,
+            chunk_shots=chunk_shots,
+            on_progress=report,
+        )
 
 
-def run_study(tasks: Sequence[Task], *, store: str | Path | Store, stop: StopRule = THRESHOLD_STOP,
-              correction: bool | None = None, **options: Any) -> StudyResult:
+def run_study(
+    tasks: Sequence[Task],
+    *,
+    store: str | Path | Store,
+    stop: StopRule = THRESHOLD_STOP,
+    correction: bool | None = None,
+    **options: Any,
+) -> StudyResult:
     """Collects `tasks` into `store` (see `collect_into` for the executor and progress `options`) and analyses
     them: the points, the threshold fit (`correction`: `fit_threshold`'s finite-size correction; a fit that
     cannot be made is refused before any sampling) and Lambda. What `qec threshold` runs."""
@@ -233,8 +292,9 @@ def read_points(store: str | Path) -> StoredPoints:
     """Every point in the store at `store`, opened read-only, sorted by family, noise, decoder, distance and p."""
     path = Path(store)
     if not path.exists():
-        raise QecInputError(f"no store at {path}: sample into it first (qec threshold or qec collect), or name "
-                            "another store")
+        raise QecInputError(
+            f"no store at {path}: sample into it first (qec threshold or qec collect), or name another store"
+        )
     with Store(path, read_only=True) as results:
         points = [Point.from_totals(task) for task in results.totals().values()]
         summary = results.skipped_summary()
@@ -242,19 +302,29 @@ def read_points(store: str | Path) -> StoredPoints:
     return StoredPoints(points, [summary] if summary else [])
 
 
-def read_study(store: str | Path, *, family: str | None = None, noise: str | None = None,
-               decoder: str | None = None, correction: bool | None = None) -> StudyResult:
+def read_study(
+    store: str | Path,
+    *,
+    family: str | None = None,
+    noise: str | None = None,
+    decoder: str | None = None,
+    correction: bool | None = None,
+) -> StudyResult:
     """The study in `store` picked by `family`, `noise` and `decoder` (each may be left out when the store holds
     one study), fitted and analysed; points without a distance or p are passed over, and said so in `skipped`.
     Raises QecInputError listing the studies when the pick is not one study."""
     stored = read_points(store)
-    picked = [pt for pt in stored.points if (family is None or pt.family == family)
-              and (noise is None or pt.noise == noise) and (decoder is None or pt.decoder == decoder)]
+    picked = [
+        pt
+        for pt in stored.points
+        if (family is None or pt.family == family)
+        and (noise is None or pt.noise == noise)
+        and (decoder is None or pt.decoder == decoder)
+    ]
     points = [pt for pt in picked if pt.is_placed]
     skipped = list(stored.skipped)
     if len(points) < len(picked):
-        skipped.append(f"skipped {len(picked) - len(points)} task(s) in {store} whose metadata gives no distance "
-                       "or p")
+        skipped.append(f"skipped {len(picked) - len(points)} task(s) in {store} whose metadata gives no distance or p")
     studies = sorted({(pt.family or "", pt.noise or "", pt.decoder) for pt in points})
     if not studies:
         raise QecInputError(f"no points in {store} match; `qec stats --store {store}` lists them")

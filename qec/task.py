@@ -37,8 +37,10 @@ class Task:
         if not isinstance(self.circuit, stim.Circuit):
             raise QecInputError(f"circuit must be a stim.Circuit, got {type(self.circuit).__name__}")
         if self.circuit.num_observables == 0:
-            raise QecInputError("the circuit has no OBSERVABLE_INCLUDE, so there is no logical error to count; "
-                                "add an observable to the circuit")
+            raise QecInputError(
+                "the circuit has no OBSERVABLE_INCLUDE, so there is no logical error to count; "
+                "add an observable to the circuit"
+            )
         check_token(self.decoder, name="decoder")
         check_metadata(self.metadata)
         detectors = self.circuit.num_detectors
@@ -63,14 +65,30 @@ class Task:
         return digest.hexdigest()
 
     @staticmethod
-    def memory(family: str, *, distance: int, p: float, noise: str, rounds: int | None = None, basis: str = "Z",
-               decoder: str = "pymatching", pauli: str | None = None) -> Task:
+    def memory(
+        family: str,
+        *,
+        distance: int,
+        p: float,
+        noise: str,
+        rounds: int | None = None,
+        basis: str = "Z",
+        decoder: str = "pymatching",
+        pauli: str | None = None,
+    ) -> Task:
         """The task for a family's memory experiment; metadata records every parameter."""
         rounds = distance if rounds is None else rounds
-        circuit = noisy_memory_circuit(family, distance=distance, rounds=rounds, basis=basis, noise=noise, p=p,
-                                       pauli=pauli)
-        metadata = {"family": family, "distance": distance, "rounds": rounds, "basis": basis.upper(), "noise": noise,
-                    "p": p}
+        circuit = noisy_memory_circuit(
+            family, distance=distance, rounds=rounds, basis=basis, noise=noise, p=p, pauli=pauli
+        )
+        metadata = {
+            "family": family,
+            "distance": distance,
+            "rounds": rounds,
+            "basis": basis.upper(),
+            "noise": noise,
+            "p": p,
+        }
         if pauli:
             metadata["pauli"] = pauli
         return Task(circuit=circuit, decoder=decoder, metadata=metadata)
@@ -87,8 +105,12 @@ class Counts:
     seconds: float = 0.0
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.shots + other.shots, self.errors + other.errors, self.discards + other.discards,
-                      self.seconds + other.seconds)
+        return Counts(
+            self.shots + other.shots,
+            self.errors + other.errors,
+            self.discards + other.discards,
+            self.seconds + other.seconds,
+        )
 
     @property
     def kept(self) -> int:

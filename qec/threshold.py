@@ -35,8 +35,8 @@ from typing import Any, Sequence, cast
 import numpy as np
 from scipy.optimize import least_squares
 
-from qec.errors import QecInputError
 from qec.crossings import Crossing, drift_down, pairwise_crossings
+from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate
 
 BOOTSTRAP_RESAMPLES = 200
@@ -102,12 +102,16 @@ class ThresholdFit:
         """How the estimate was found, in a sentence (or why there is none)."""
         if self.no_threshold is not None:
             return self.no_threshold
-        ansatz = "P = A + Bx + Cx^2 + D d^(-1/mu)" if self.correction else "P = A + Bx + Cx^2 (no finite-size correction)"
+        ansatz = (
+            "P = A + Bx + Cx^2 + D d^(-1/mu)" if self.correction else "P = A + Bx + Cx^2 (no finite-size correction)"
+        )
         fitted = f"nu = {self.nu:.2f}" + (f", mu = {self.mu:.2f}" if self.correction else "")
         window = f" at p in {self.p_window[0]:.4g} .. {self.p_window[1]:.4g}" if self.p_window else ""
-        method = (f"finite-size scaling fit of the per-{self.rate} rate{window}, {ansatz}, x = (p - p_th) d^(1/nu), "
-                  f"{fitted}; "
-                  f"95% interval from {self.refits} parametric bootstrap refits; chi^2/dof = {self.chi2:.1f}/{self.dof}")
+        method = (
+            f"finite-size scaling fit of the per-{self.rate} rate{window}, {ansatz}, x = (p - p_th) d^(1/nu), "
+            f"{fitted}; "
+            f"95% interval from {self.refits} parametric bootstrap refits; chi^2/dof = {self.chi2:.1f}/{self.dof}"
+        )
         if self.scale_factor > 1:
             method += f", so the interval is widened by sqrt(chi^2/dof) = {self.scale_factor:.2f}"
         moved = [f"{v.choice}: {v.p:.4g}" for v in self.variants if v.p is not None]
@@ -116,26 +120,47 @@ class ThresholdFit:
         return method
 
     def as_dict(self) -> dict[str, Any]:
-        return {"p": self.p, "low": self.low, "high": self.high, "statistical_low": self.statistical_low,
-                "statistical_high": self.statistical_high, "systematic": self.systematic, "chi2": self.chi2,
-                "dof": self.dof, "no_threshold": self.no_threshold, "method": self.method,
-                "variants": [v.as_dict() for v in self.variants], "crossings": [c.as_dict() for c in self.crossings]}
+        return {
+            "p": self.p,
+            "low": self.low,
+            "high": self.high,
+            "statistical_low": self.statistical_low,
+            "statistical_high": self.statistical_high,
+            "systematic": self.systematic,
+            "chi2": self.chi2,
+            "dof": self.dof,
+            "no_threshold": self.no_threshold,
+            "method": self.method,
+            "variants": [v.as_dict() for v in self.variants],
+            "crossings": [c.as_dict() for c in self.crossings],
+        }
 
     def describe(self) -> str:
         if self.p is None or self.low is None or self.high is None:
             return f"p_th: none found ({self.method})"
-        text = f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g}"
+        text = (
+            f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g}"
+        )
         if self.statistical_low is not None and self.statistical_high is not None:
-            text += (f": statistical {self.statistical_low:.4g} .. {self.statistical_high:.4g}, systematic "
-                     f"±{self.systematic:.2g}")
+            text += (
+                f": statistical {self.statistical_low:.4g} .. {self.statistical_high:.4g}, systematic "
+                f"±{self.systematic:.2g}"
+            )
         return text + ")"
 
 
 RATES = ("round", "shot")
 
 
-def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bool | None = None, seed: int | None = 0,
-                  resamples: int = BOOTSTRAP_RESAMPLES, systematic: bool = True) -> ThresholdFit:
+def fit_threshold(
+    points: Sequence[Point],
+    *,
+    rate: str = "shot",
+    correction: bool | None = None,
+    seed: int | None = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    systematic: bool = True,
+) -> ThresholdFit:
     """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p), or
     "none found" with the reason: the curves do not cross in range, the crossings fall with d (no threshold),
     the ansatz fits poorly, or the interval leaves the sampled range.
@@ -156,53 +181,83 @@ def fit_threshold(points: Sequence[Point], *, rate: str = "shot", correction: bo
     distances = sorted({cast(int, pt.distance) for pt in points})  # every point is placed: checked above
     ps = sorted({cast(float, pt.p) for pt in points})
     if len(distances) < 2 or len(ps) < 3:
-        raise QecInputError(f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
-                            f"and {len(ps)} value(s) of p")
+        raise QecInputError(
+            f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
+            f"and {len(ps)} value(s) of p"
+        )
     correction = use_correction(distances, correction)
     crossings = pairwise_crossings(points, rate=rate, seed=seed, resamples=resamples)
     found = [c for c in crossings if c.p is not None]
     if not found:
         return ThresholdFit.none(_no_crossing(crossings, ps), rate=rate, crossings=crossings)
     if drift_down(crossings):
-        listed = ", ".join(f"{c.distance_small}/{c.distance_large}: "
-                           + (f"{c.p:.3g}" if c.p is not None else f"below {ps[0]:.3g}") for c in crossings)
-        return ThresholdFit.none(f"no threshold: the crossings of successive distances fall with d ({listed}), the "
-                                 "last far below the first; a code with a threshold has crossings that settle", rate=rate,
-                                 crossings=crossings)
+        listed = ", ".join(
+            f"{c.distance_small}/{c.distance_large}: " + (f"{c.p:.3g}" if c.p is not None else f"below {ps[0]:.3g}")
+            for c in crossings
+        )
+        return ThresholdFit.none(
+            f"no threshold: the crossings of successive distances fall with d ({listed}), the "
+            "last far below the first; a code with a threshold has crossings that settle",
+            rate=rate,
+            crossings=crossings,
+        )
     guess = float(np.exp(np.mean(np.log([cast(float, c.p) for c in found]))))
     central = _in_crossing_window(points, crossings, ps)
     fit = _scaling_fit(central, rate=rate, correction=correction, guess=guess, seed=seed, resamples=resamples)
     if fit.p is None or fit.low is None or fit.high is None:
         return replace(fit, crossings=tuple(crossings))
     if fit.poor_fit:
-        return replace(fit, p=None, low=None, high=None, crossings=tuple(crossings),
-                       no_threshold=f"no threshold found: the finite-size scaling ansatz fits these points poorly "
-                                    f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}); sample p closer to the crossings "
-                                    f"({', '.join(f'{c.p:.3g}' for c in found)})"
-                                    + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"))
+        return replace(
+            fit,
+            p=None,
+            low=None,
+            high=None,
+            crossings=tuple(crossings),
+            no_threshold=f"no threshold found: the finite-size scaling ansatz fits these points poorly "
+            f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}); sample p closer to the crossings "
+            f"({', '.join(f'{c.p:.3g}' for c in found)})"
+            + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"),
+        )
     variants = tuple(_variants(points, central, fit, distances, rate=rate, seed=seed)) if systematic else ()
     spread = max((abs(v.p - fit.p) for v in variants if v.p is not None), default=0.0)
     low, high = fit.low - spread, fit.high + spread
-    fit = replace(fit, low=low, high=high, statistical_low=fit.low, statistical_high=fit.high, systematic=spread,
-                  variants=variants, crossings=tuple(crossings))
+    fit = replace(
+        fit,
+        low=low,
+        high=high,
+        statistical_low=fit.low,
+        statistical_high=fit.high,
+        systematic=spread,
+        variants=variants,
+        crossings=tuple(crossings),
+    )
     statistical_low, statistical_high = cast(float, fit.statistical_low), cast(float, fit.statistical_high)
     if not (ps[0] <= statistical_low and statistical_high <= ps[-1] and 0 < low and high < 1):
-        return replace(fit, p=None, low=None, high=None,
-                       no_threshold=f"no threshold found: the statistical interval of p_th = {fit.p:.4g}, "
-                                    f"{statistical_low:.4g} .. {statistical_high:.4g}, leaves the sampled range "
-                                    f"{ps[0]:.4g} .. {ps[-1]:.4g} (or the whole interval leaves (0, 1)); sample a "
-                                    "wider range of p, with more shots")
+        return replace(
+            fit,
+            p=None,
+            low=None,
+            high=None,
+            no_threshold=f"no threshold found: the statistical interval of p_th = {fit.p:.4g}, "
+            f"{statistical_low:.4g} .. {statistical_high:.4g}, leaves the sampled range "
+            f"{ps[0]:.4g} .. {ps[-1]:.4g} (or the whole interval leaves (0, 1)); sample a "
+            "wider range of p, with more shots",
+        )
     return fit
 
 
 def _no_crossing(crossings: Sequence[Crossing], ps: Sequence[float]) -> str:
     sides = {c.side for c in crossings}
     if sides == {"above"}:
-        return (f"no crossing in the sampled range: larger distances do better at every p, "
-                f"so the threshold is above p = {ps[-1]:g}")
+        return (
+            f"no crossing in the sampled range: larger distances do better at every p, "
+            f"so the threshold is above p = {ps[-1]:g}"
+        )
     if sides == {"below"}:
-        return (f"no crossing in the sampled range: larger distances do worse at every p, "
-                f"so the threshold is below p = {ps[0]:g}")
+        return (
+            f"no crossing in the sampled range: larger distances do worse at every p, "
+            f"so the threshold is below p = {ps[0]:g}"
+        )
     return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
 
 
@@ -220,8 +275,9 @@ def _in_crossing_window(points: list[Point], crossings: Sequence[Crossing], ps: 
     return inside if len({pt.p for pt in inside}) >= 3 else points
 
 
-def _variants(points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int], *, rate: str,
-              seed: int | None) -> list[Variant]:
+def _variants(
+    points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int], *, rate: str, seed: int | None
+) -> list[Variant]:
     """p_th under the other reasonable analysis choices: all sampled p rather than the crossings' window,
     without the smallest distance, and with the finite-size correction toggled (where the distances allow)."""
     choices: list[tuple[str, list[Point], bool]] = []
@@ -231,15 +287,19 @@ def _variants(points: list[Point], central: list[Point], fit: ThresholdFit, dist
         rest = [pt for pt in central if pt.distance != distances[0]]
         choices.append((f"without d = {distances[0]}", rest, fit.correction and len(distances) - 1 >= 4))
     if fit.correction or len(distances) >= MIN_DISTANCES_FOR_CORRECTION:
-        choices.append(("without the correction" if fit.correction else "with the correction", central,
-                        not fit.correction))
+        choices.append(
+            ("without the correction" if fit.correction else "with the correction", central, not fit.correction)
+        )
     guess = cast(float, fit.p)
-    return [Variant(choice, _scaling_fit(subset, rate=rate, correction=corrected, guess=guess, seed=seed,
-                                         resamples=0).p) for choice, subset, corrected in choices]
+    return [
+        Variant(choice, _scaling_fit(subset, rate=rate, correction=corrected, guess=guess, seed=seed, resamples=0).p)
+        for choice, subset, corrected in choices
+    ]
 
 
-def _scaling_fit(points: list[Point], *, rate: str, correction: bool, guess: float, seed: int | None,
-                 resamples: int) -> ThresholdFit:
+def _scaling_fit(
+    points: list[Point], *, rate: str, correction: bool, guess: float, seed: int | None, resamples: int
+) -> ThresholdFit:
     """The finite-size scaling fit from the start `guess` with its bootstrap interval (no interval with
     `resamples` = 0), or none when no start converges inside the sampled range."""
     ps = sorted({cast(float, pt.p) for pt in points})
@@ -253,8 +313,11 @@ def _scaling_fit(points: list[Point], *, rate: str, correction: bool, guess: flo
     fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
     params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (np.array([math.nan]), math.nan)
     if not ps[0] <= params[0] <= ps[-1]:  # False for NaN too: no fit converged
-        return ThresholdFit.none(f"the curves cross near p = {guess:.3g}, but the finite-size scaling fit did not "
-                                 "converge inside the sampled range; sample more p values there", rate=rate)
+        return ThresholdFit.none(
+            f"the curves cross near p = {guess:.3g}, but the finite-size scaling fit did not "
+            "converge inside the sampled range; sample more p values there",
+            rate=rate,
+        )
     rng = np.random.default_rng(seed)
     rates = errors / shots
     samples = []
@@ -267,9 +330,20 @@ def _scaling_fit(points: list[Point], *, rate: str, correction: bool, guess: flo
     dof = len(p) - (2 * len(params) + 1)  # p_th, nu (, 1/mu) and A, B, C (, D)
     scale = math.sqrt(chi2 / dof) if dof > 0 and chi2 > dof else 1.0
     low, high = params[0] - scale * (params[0] - low), params[0] + scale * (high - params[0])
-    return ThresholdFit(float(params[0]), float(low), float(high), rate=rate, correction=correction,
-                        nu=float(params[1]), mu=float(1 / params[2]) if correction else None, chi2=float(chi2),
-                        dof=dof, scale_factor=scale, refits=len(samples), p_window=(ps[0], ps[-1]))
+    return ThresholdFit(
+        float(params[0]),
+        float(low),
+        float(high),
+        rate=rate,
+        correction=correction,
+        nu=float(params[1]),
+        mu=float(1 / params[2]) if correction else None,
+        chi2=float(chi2),
+        dof=dof,
+        scale_factor=scale,
+        refits=len(samples),
+        p_window=(ps[0], ps[-1]),
+    )
 
 
 def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
@@ -277,13 +351,21 @@ def use_correction(distances: Sequence[int], correction: bool | None) -> bool:
     asking for it with too few distances is an error."""
     enough = len(set(distances)) >= MIN_DISTANCES_FOR_CORRECTION
     if correction and not enough:
-        raise QecInputError(f"the finite-size correction needs >= {MIN_DISTANCES_FOR_CORRECTION} distances; got "
-                            f"{sorted(set(distances))}: add distances or use correction=False")
+        raise QecInputError(
+            f"the finite-size correction needs >= {MIN_DISTANCES_FOR_CORRECTION} distances; got "
+            f"{sorted(set(distances))}: add distances or use correction=False"
+        )
     return enough if correction is None else correction
 
 
-def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray, rounds: np.ndarray,
-             guess: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float] | None:
+def _fss_fit(
+    p: np.ndarray,
+    d: np.ndarray,
+    errors: np.ndarray,
+    shots: np.ndarray,
+    rounds: np.ndarray,
+    guess: Sequence[float] | np.ndarray,
+) -> tuple[np.ndarray, float] | None:
     """The nonlinear parameters (p_th, nu[, 1/mu]) from `guess`, and the fit's chi^2; None if it fails.
 
     A, B, C (and D) enter linearly, so for each (p_th, nu[, 1/mu]) they are solved by weighted least squares
@@ -302,11 +384,11 @@ def _fss_fit(p: np.ndarray, d: np.ndarray, errors: np.ndarray, shots: np.ndarray
         coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
         return design @ coefficients - target
 
-    low, high = [0.0, 0.2, MIN_INVERSE_MU][:len(guess)], [1.0, 5.0, MAX_INVERSE_MU][:len(guess)]
+    low, high = [0.0, 0.2, MIN_INVERSE_MU][: len(guess)], [1.0, 5.0, MAX_INVERSE_MU][: len(guess)]
     try:
         result = least_squares(residuals, np.clip(guess, low, high), bounds=(low, high))
     except (ValueError, np.linalg.LinAlgError):
         return None
     if not result.success:
         return None
-    return result.x, float(np.sum(result.fun ** 2))
+    return result.x, float(np.sum(result.fun**2))

@@ -43,8 +43,9 @@ def check_token(value: Any, *, name: str) -> str:
     'pymatching'
     """
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        raise QecInputError(f"{name} must be a plain name (letters, digits, _ . : + -; at most 128 characters), "
-                            f"got {_shown(value)}")
+        raise QecInputError(
+            f"{name} must be a plain name (letters, digits, _ . : + -; at most 128 characters), got {_shown(value)}"
+        )
     return value
 
 
@@ -53,7 +54,7 @@ def check_metadata(metadata: Any) -> dict:
     r integers >= 1, p a probability in [0, 1], family, noise, basis, pauli and decoder text; no NaN or
     infinity anywhere; at most 64 KiB as JSON."""
     if not isinstance(metadata, dict):
-        raise QecInputError(f"metadata must be a JSON object ({{\"key\": value, ...}}), got {_shown(metadata)}")
+        raise QecInputError(f'metadata must be a JSON object ({{"key": value, ...}}), got {_shown(metadata)}')
     try:
         text = json.dumps(metadata, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as error:

@@ -27,4 +27,5 @@ def test_docstring_examples_run(name):
 
 def test_every_module_is_found():
     assert {"qec.study", "qec.decoders.union_find_kernels", "qec.mitigation.techniques", "qec.cli.main"} <= set(
-        module_names()) and qec.__version__
+        module_names()
+    ) and qec.__version__

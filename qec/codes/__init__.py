@@ -66,17 +66,28 @@ class CircuitSize:
         >>> size.detectors, size.measurements, size.operations
         (1000000000000, 1000000000000, 2000000000000)
         """
-        return cls(circuit.num_detectors, circuit.num_qubits, circuit.num_measurements, circuit.num_observables,
-                   operation_count(circuit))
+        return cls(
+            circuit.num_detectors,
+            circuit.num_qubits,
+            circuit.num_measurements,
+            circuit.num_observables,
+            operation_count(circuit),
+        )
 
     def excess(self) -> list[str]:
         """'about N things (the limit is M)' for each count over its limit; empty when it fits."""
-        limits = [("detectors", self.detectors, MAX_DETECTORS), ("qubits", self.qubits, MAX_QUBITS),
-                  ("measurements", self.measurements, MAX_MEASUREMENTS),
-                  ("observables", self.observables, MAX_OBSERVABLES),
-                  ("gate applications per shot", self.operations, MAX_OPERATIONS)]
-        return [f"about {approximate(count)} {what} (the limit is {limit:,})" for what, count, limit in limits
-                if count > limit]
+        limits = [
+            ("detectors", self.detectors, MAX_DETECTORS),
+            ("qubits", self.qubits, MAX_QUBITS),
+            ("measurements", self.measurements, MAX_MEASUREMENTS),
+            ("observables", self.observables, MAX_OBSERVABLES),
+            ("gate applications per shot", self.operations, MAX_OPERATIONS),
+        ]
+        return [
+            f"about {approximate(count)} {what} (the limit is {limit:,})"
+            for what, count, limit in limits
+            if count > limit
+        ]
 
 
 def operation_count(circuit: stim.Circuit) -> int:
@@ -166,38 +177,81 @@ class CodeFamily:
         rounds = _checked_integer(rounds, name="rounds")
         if distance < self.min_distance or (self.odd_distance_only and distance % 2 == 0):
             raise QecInputError(
-                f"distance {shown_integer(distance)} is not allowed for "
-                f"'{self.name}': use {self.allowed_distances}"
+                f"distance {shown_integer(distance)} is not allowed for '{self.name}': use {self.allowed_distances}"
             )
         if rounds < self.min_rounds:
             raise QecInputError(f"rounds must be >= {self.min_rounds} for '{self.name}', got {shown_integer(rounds)}")
         if not isinstance(basis, str) or basis.upper() not in self.bases:
-            raise QecInputError(
-                f"basis {basis!r} is not allowed for '{self.name}': use {' or '.join(self.bases)}"
-            )
+            raise QecInputError(f"basis {basis!r} is not allowed for '{self.name}': use {' or '.join(self.bases)}")
         excess = self.size(distance=distance, rounds=rounds).excess()
         if excess:
-            raise QecInputError(f"'{self.name}' at distance {shown_integer(distance)} with {shown_integer(rounds)} "
-                                f"rounds needs {' and '.join(excess)}: use a smaller distance or fewer rounds")
+            raise QecInputError(
+                f"'{self.name}' at distance {shown_integer(distance)} with {shown_integer(rounds)} "
+                f"rounds needs {' and '.join(excess)}: use a smaller distance or fewer rounds"
+            )
         return self.build(distance=distance, rounds=rounds, basis=basis.upper())
 
 
 FAMILIES: dict[str, CodeFamily] = {
     family.name: family
     for family in [
-        CodeFamily("surface", "rotated surface code [[d^2,1,d]] (stim generator)", ("X", "Z"), False, 2, True,
-                   rotated_surface_code, checks=lambda d: d * d - 1, qubits=lambda d: 2 * d * d + 3 * d - 1),
-        CodeFamily("unrotated-surface", "unrotated surface code [[d^2+(d-1)^2,1,d]] (stim generator)", ("X", "Z"),
-                   False, 2, True, unrotated_surface_code, checks=lambda d: 2 * d * (d - 1),
-                   qubits=lambda d: (2 * d - 1) ** 2),
-        CodeFamily("repetition", "bit-flip repetition code [[d,1,d]] against X errors (stim generator)", ("Z",),
-                   False, 2, True, repetition_code, checks=lambda d: d - 1, qubits=lambda d: 2 * d - 1),
-        CodeFamily("shor", "generalized Shor code [[d^2,1,d]]: d blocks of d, ZZ in blocks, weight-2d X checks",
-                   ("X", "Z"), True, 3, True, shor_code, checks=lambda d: d * d - 1, qubits=lambda d: 2 * d * d - 1),
+        CodeFamily(
+            "surface",
+            "rotated surface code [[d^2,1,d]] (stim generator)",
+            ("X", "Z"),
+            False,
+            2,
+            True,
+            rotated_surface_code,
+            checks=lambda d: d * d - 1,
+            qubits=lambda d: 2 * d * d + 3 * d - 1,
+        ),
+        CodeFamily(
+            "unrotated-surface",
+            "unrotated surface code [[d^2+(d-1)^2,1,d]] (stim generator)",
+            ("X", "Z"),
+            False,
+            2,
+            True,
+            unrotated_surface_code,
+            checks=lambda d: 2 * d * (d - 1),
+            qubits=lambda d: (2 * d - 1) ** 2,
+        ),
+        CodeFamily(
+            "repetition",
+            "bit-flip repetition code [[d,1,d]] against X errors (stim generator)",
+            ("Z",),
+            False,
+            2,
+            True,
+            repetition_code,
+            checks=lambda d: d - 1,
+            qubits=lambda d: 2 * d - 1,
+        ),
+        CodeFamily(
+            "shor",
+            "generalized Shor code [[d^2,1,d]]: d blocks of d, ZZ in blocks, weight-2d X checks",
+            ("X", "Z"),
+            True,
+            3,
+            True,
+            shor_code,
+            checks=lambda d: d * d - 1,
+            qubits=lambda d: 2 * d * d - 1,
+        ),
         # (3d^2+1)/4 data qubits, one ancilla per face: (3d^2-3)/8 faces, each measured once a round.
-        CodeFamily("color", "triangular 6.6.6 color code, XYZ-cycling memory (stim generator)", ("Z",), True, 3,
-                   False, color_code, checks=lambda d: 3 * (d * d - 1) // 8, qubits=lambda d: (9 * d * d - 1) // 8,
-                   min_rounds=2),
+        CodeFamily(
+            "color",
+            "triangular 6.6.6 color code, XYZ-cycling memory (stim generator)",
+            ("Z",),
+            True,
+            3,
+            False,
+            color_code,
+            checks=lambda d: 3 * (d * d - 1) // 8,
+            qubits=lambda d: (9 * d * d - 1) // 8,
+            min_rounds=2,
+        ),
     ]
 }
 

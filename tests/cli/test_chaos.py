@@ -30,9 +30,29 @@ SEED = 20261125
 CHUNK_SHOTS = 2_000  # small chunks of a small code: a few ms each, so a kill lands between many commits
 MAX_SHOTS = 801_000  # 401 chunks per task, the last one of 1,000 shots
 CHUNKS = -(-MAX_SHOTS // CHUNK_SHOTS)
-COLLECT = ["collect", "repetition", "--distance", "3,5,7", "--noise", "code-capacity", "--pauli", "independent",
-           "--rounds", "1", "--p", "0.05", "--max-shots", str(MAX_SHOTS), "--max-errors", "1000000000",
-           "--chunk-shots", str(CHUNK_SHOTS), "--workers", "1", "--json"]
+COLLECT = [
+    "collect",
+    "repetition",
+    "--distance",
+    "3,5,7",
+    "--noise",
+    "code-capacity",
+    "--pauli",
+    "independent",
+    "--rounds",
+    "1",
+    "--p",
+    "0.05",
+    "--max-shots",
+    str(MAX_SHOTS),
+    "--max-errors",
+    "1000000000",
+    "--chunk-shots",
+    str(CHUNK_SHOTS),
+    "--workers",
+    "1",
+    "--json",
+]
 TASKS = 3
 SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 KILLS = 12
@@ -95,8 +115,13 @@ def collect_and_kill(folder: Path, store: Path, rng: random.Random, log: list[st
     wait_for_chunks = 0 if remaining < 2 or rng.random() < 0.25 else rng.randint(1, remaining - 1)
     err_file = folder / "stderr.txt"
     with open(err_file, "wb") as err:  # a file, not a pipe: an orphaned worker holding a pipe would hang the test
-        process = subprocess.Popen([QEC, *COLLECT, "--store", str(store)], stdout=subprocess.DEVNULL, stderr=err,
-                                   cwd=folder, start_new_session=True)
+        process = subprocess.Popen(
+            [QEC, *COLLECT, "--store", str(store)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=folder,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         if wait_for_chunks == 0:
@@ -116,8 +141,10 @@ def collect_and_kill(folder: Path, store: Path, rng: random.Random, log: list[st
             process.wait()
     stderr = err_file.read_text()
     after = rows(store)
-    log.append(f"{store.name}: {sig.name} after {wait_for_chunks} new chunk(s): exit {code}, "
-               f"{'a journal to roll back' if after is None else f'{len(after)} rows'}")
+    log.append(
+        f"{store.name}: {sig.name} after {wait_for_chunks} new chunk(s): exit {code}, "
+        f"{'a journal to roll back' if after is None else f'{len(after)} rows'}"
+    )
     assert survivors(children) == [], log[-1]
     assert "Traceback" not in stderr, (log[-1], stderr)
     # 0: it finished before the signal; -15: SIGTERM came before main() took it over (still importing) or after
@@ -128,8 +155,9 @@ def collect_and_kill(folder: Path, store: Path, rng: random.Random, log: list[st
 
 
 def collect_to_the_end(folder: Path, store: Path) -> None:
-    result = subprocess.run([QEC, *COLLECT, "--store", str(store)], cwd=folder, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [QEC, *COLLECT, "--store", str(store)], cwd=folder, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -146,8 +174,15 @@ def test_kills_reruns_exports_imports_and_merges_count_every_sample_once(tmp_pat
     for step in range(KILLS):
         store, other = (a, b) if rng.random() < 0.5 else (b, a)
         collect_and_kill(tmp_path, store, rng, log)
-        action = rng.choice(["export, import into itself", "export, import into the other", "merge into the other",
-                             "merge the other in", "nothing"])
+        action = rng.choice(
+            [
+                "export, import into itself",
+                "export, import into the other",
+                "merge into the other",
+                "merge the other in",
+                "nothing",
+            ]
+        )
         if action.startswith("export") and store.exists():
             exported = tmp_path / f"export{step}.csv"
             cli("export", "--store", store, "--out", exported)

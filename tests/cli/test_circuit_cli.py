@@ -14,8 +14,14 @@ def test_codes_lists_families_and_noise_models(capsys):
     assert main(["codes", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert {f["name"] for f in listing["families"]} == {"surface", "unrotated-surface", "repetition", "shor", "color"}
-    assert {m["name"] for m in listing["noise_models"]} >= {"code-capacity", "phenomenological", "uniform", "sd6",
-                                                            "si1000", "biased"}
+    assert {m["name"] for m in listing["noise_models"]} >= {
+        "code-capacity",
+        "phenomenological",
+        "uniform",
+        "sd6",
+        "si1000",
+        "biased",
+    }
 
 
 def test_circuit_prints_a_stim_circuit(capsys):
@@ -26,8 +32,27 @@ def test_circuit_prints_a_stim_circuit(capsys):
 
 def test_circuit_writes_file_and_diagram(tmp_path):
     out, diagram = tmp_path / "shor.stim", tmp_path / "shor.svg"
-    assert main(["circuit", "shor", "--distance", "3", "--basis", "X", "--noise", "sd6", "--p", "0.002",
-                 "--out", str(out), "--diagram", str(diagram)]) == 0
+    assert (
+        main(
+            [
+                "circuit",
+                "shor",
+                "--distance",
+                "3",
+                "--basis",
+                "X",
+                "--noise",
+                "sd6",
+                "--p",
+                "0.002",
+                "--out",
+                str(out),
+                "--diagram",
+                str(diagram),
+            ]
+        )
+        == 0
+    )
     assert stim.Circuit.from_file(out).num_observables == 1
     assert diagram.read_text().startswith("<svg")
 
@@ -53,8 +78,12 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message, capsys):
 
 @pytest.mark.skipif(shutil.which("qec") is None, reason="the console script is not installed")
 def test_installed_console_script():
-    ok = subprocess.run(["qec", "circuit", "surface", "--distance", "3", "--rounds", "3", "--noise", "si1000",
-                         "--p", "0.001"], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        ["qec", "circuit", "surface", "--distance", "3", "--rounds", "3", "--noise", "si1000", "--p", "0.001"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and stim.Circuit(ok.stdout).num_detectors == 24
     bad = subprocess.run(["qec", "circuit", "shor", "--distance", "4"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: distance 4")

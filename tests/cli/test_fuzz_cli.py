@@ -62,21 +62,33 @@ FAST_API_EXAMPLES = int(os.environ.get("QEC_FUZZ_API_EXAMPLES", 150))
 SLOW_API_EXAMPLES = int(os.environ.get("QEC_FUZZ_API_EXAMPLES", 800))
 EXAMPLE_SECONDS = 60  # one example takes well under a second; this only turns a hang into a failure
 # Reproducible by default; QEC_FUZZ_RANDOM=1 (with pytest's --hypothesis-seed=N) explores other examples.
-SETTINGS = dict(deadline=None, derandomize=not os.environ.get("QEC_FUZZ_RANDOM"), database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.filter_too_much])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=not os.environ.get("QEC_FUZZ_RANDOM"),
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 ODD = "odd 'q\" #%?\nü.db"  # an existing copy of base.db with quotes, a newline, #, %, ? and unicode
 ODD_NEW = "new 'q\" #%?ü\n"  # the stem of paths that do not exist yet
 SQLITE_HEADER = b"SQLite format 3\x00"
-REPETITION = str(stim.Circuit.generated("repetition_code:memory", distance=3, rounds=2,
-                                        before_round_data_depolarization=0.05))
-REPETITION_5 = str(stim.Circuit.generated("repetition_code:memory", distance=5, rounds=1,
-                                          before_round_data_depolarization=0.1))
+REPETITION = str(
+    stim.Circuit.generated("repetition_code:memory", distance=3, rounds=2, before_round_data_depolarization=0.05)
+)
+REPETITION_5 = str(
+    stim.Circuit.generated("repetition_code:memory", distance=5, rounds=1, before_round_data_depolarization=0.1)
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The workspace: built once, copied for every example.
+
 
 def quiet_main(argv):
     out, err = io.StringIO(), io.StringIO()
@@ -90,20 +102,35 @@ def build_template(folder: Path) -> dict:
     """The stores, CSVs, circuit folders, links and odd names every example starts from; returns what the
     CSV placeholders stand for (base.db's task ids, decoders and metadata)."""
     os.chdir(folder)
-    study = ["repetition", "--distance", "3", "--noise", "code-capacity", "--pauli", "independent", "--rounds", "1",
-             "--workers", "1", "--chunk-shots", "250"]
+    study = [
+        "repetition",
+        "--distance",
+        "3",
+        "--noise",
+        "code-capacity",
+        "--pauli",
+        "independent",
+        "--rounds",
+        "1",
+        "--workers",
+        "1",
+        "--chunk-shots",
+        "250",
+    ]
     quiet_main(["collect", *study, "--p", "0.05,0.1", "--max-shots", "1000", "--store", "base.db"])
     Path("sinter.csv").write_text(
         "shots,errors,discards,seconds,decoder,strong_id,json_metadata\n"
         '1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"\n'
         '1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"\n'
-        '500,250,0,0.5,pymatching,deadbeef08,"{""d"":7,""p"":0.01,""family"":""surface""}"\n')
+        '500,250,0,0.5,pymatching,deadbeef08,"{""d"":7,""p"":0.01,""family"":""surface""}"\n'
+    )
     quiet_main(["import", "sinter.csv", "--store", "base.db"])
     quiet_main(["collect", *study, "--p", "0.05,0.1", "--max-shots", "1500", "--store", "other.db"])
     quiet_main(["collect", *study, "--p", "0.2", "--max-shots", "500", "--store", "other.db"])
     quiet_main(["export", "--store", "base.db", "--out", "export.csv"])
-    quiet_main(["collect", *study[:2], "3,5", *study[3:], "--p", "0.05,0.1,0.15", "--max-shots", "500",
-                "--store", "study.db"])
+    quiet_main(
+        ["collect", *study[:2], "3,5", *study[3:], "--p", "0.05,0.1,0.15", "--max-shots", "500", "--store", "study.db"]
+    )
     connection = sqlite3.connect("base.db")
     tasks = connection.execute("SELECT task_id, decoder, metadata FROM tasks ORDER BY task_id").fetchall()
     connection.close()
@@ -112,13 +139,28 @@ def build_template(folder: Path) -> dict:
     with contextlib.closing(sqlite3.connect("conflict.db")) as connection, connection:
         connection.execute("UPDATE tasks SET decoder = 'uf' WHERE task_id = ?", (tasks[0][0],))
     with contextlib.closing(sqlite3.connect("badrows.db")) as connection, connection:
-        connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, NULL)", [
-            ("bad-list", "pymatching", "[1, 2]"), ("bad-distance", "pymatching", '{"distance": "abc"}'),
-            ("bad\nid", "pymatching", "{}"), ("bad-decoder", "no decoder", "{}"), ("bad-json", "pymatching", "{")])
+        connection.executemany(
+            "INSERT INTO tasks VALUES (?, ?, ?, NULL)",
+            [
+                ("bad-list", "pymatching", "[1, 2]"),
+                ("bad-distance", "pymatching", '{"distance": "abc"}'),
+                ("bad\nid", "pymatching", "{}"),
+                ("bad-decoder", "no decoder", "{}"),
+                ("bad-json", "pymatching", "{"),
+            ],
+        )
         good = connection.execute("SELECT task_id FROM tasks WHERE metadata LIKE '%family%' LIMIT 1").fetchone()[0]
-        connection.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'test')", [
-            ("bad-list", 0, 100, 1, 0, 0.1), (good, 1000, 10, 20, 0, 0.1), (good, 1001, -5, 0, 0, 0.1),
-            (good, 1002, 10, 0, 0, "x"), (good, 1003, 2**62, 0, 0, 0.1), (good, 1004, 2**62, 0, 0, 0.1)])
+        connection.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'test')",
+            [
+                ("bad-list", 0, 100, 1, 0, 0.1),
+                (good, 1000, 10, 20, 0, 0.1),
+                (good, 1001, -5, 0, 0, 0.1),
+                (good, 1002, 10, 0, 0, "x"),
+                (good, 1003, 2**62, 0, 0, 0.1),
+                (good, 1004, 2**62, 0, 0, 0.1),
+            ],
+        )
     with contextlib.closing(sqlite3.connect("newer.db")) as connection, connection:
         connection.execute("UPDATE meta SET value = '99' WHERE key = 'version'")
     with contextlib.closing(sqlite3.connect("wal.db")) as connection:
@@ -127,7 +169,7 @@ def build_template(folder: Path) -> dict:
         connection.execute("CREATE TABLE t (x)")
     data = bytearray(Path("corrupt.db").read_bytes())
     data[4096:8192] = os.urandom(4096) if len(data) >= 8192 else data[4096:8192]
-    data[2 * 4096:2 * 4096 + 64] = b"\xff" * 64
+    data[2 * 4096 : 2 * 4096 + 64] = b"\xff" * 64
     Path("corrupt.db").write_bytes(bytes(data))
     Path("empty.db").write_bytes(b"")
     Path("empty.csv").write_bytes(b"")
@@ -141,9 +183,11 @@ def build_template(folder: Path) -> dict:
     os.symlink("base.db", "link.csv")
     os.symlink("nowhere.db", "broken.db")
     os.symlink("folder", "linkdir")
-    return {f"@BASE_ID{i}@": row[0] for i, row in enumerate(tasks)} | {
-        f"@BASE_DECODER{i}@": row[1] for i, row in enumerate(tasks)} | {
-        f"@BASE_META{i}@": row[2] for i, row in enumerate(tasks)}
+    return (
+        {f"@BASE_ID{i}@": row[0] for i, row in enumerate(tasks)}
+        | {f"@BASE_DECODER{i}@": row[1] for i, row in enumerate(tasks)}
+        | {f"@BASE_META{i}@": row[2] for i, row in enumerate(tasks)}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +255,7 @@ class Workspace:
 # ---------------------------------------------------------------------------------------------------------
 # What the workspace holds, read without changing it (sqlite3 directly, immutable: no -shm, no journal).
 
+
 def store_content(path: Path):
     """(task rows, chunk rows) of an SQLite file with qec's tables, or None."""
     uri = f"file:{urllib.parse.quote(str(path))}?mode=ro&immutable=1"
@@ -277,6 +322,7 @@ def csv_shots_per_task(text: str) -> collections.Counter:
 # ---------------------------------------------------------------------------------------------------------
 # Strategies: hostile values for every option, and paths of every kind.
 
+
 def one_of_texts(*choices):
     return st.sampled_from(choices)
 
@@ -294,40 +340,139 @@ def values(valid, hostile):
 
 
 STORE_PATHS = values(
-    ("base.db", "./base.db", "sub/../base.db", "@/base.db", "@/sub/../base.db", "link.db", "other.db", "badrows.db",
-     "wal.db", "new.db", f"{ODD_NEW}.db", ODD, "ü.db", "study.db", "study.db"),
-    ("conflict.db", "newer.db", "foreign.db", "corrupt.db", "empty.db", "text.db", "folder", "linkdir", "fifo.db",
-     "broken.db", "nofolder/new.db", "base.db/new.db", "export.csv", "circuits", "", ".", "base.db-journal", "-"))
+    (
+        "base.db",
+        "./base.db",
+        "sub/../base.db",
+        "@/base.db",
+        "@/sub/../base.db",
+        "link.db",
+        "other.db",
+        "badrows.db",
+        "wal.db",
+        "new.db",
+        f"{ODD_NEW}.db",
+        ODD,
+        "ü.db",
+        "study.db",
+        "study.db",
+    ),
+    (
+        "conflict.db",
+        "newer.db",
+        "foreign.db",
+        "corrupt.db",
+        "empty.db",
+        "text.db",
+        "folder",
+        "linkdir",
+        "fifo.db",
+        "broken.db",
+        "nofolder/new.db",
+        "base.db/new.db",
+        "export.csv",
+        "circuits",
+        "",
+        ".",
+        "base.db-journal",
+        "-",
+    ),
+)
 EXISTING_OUTPUTS = one_of_texts(
-    "base.db", "./base.db", "@/base.db", "link.db", "link.csv", "base.db-journal", "other.db", "foreign.db",
-    "corrupt.db", "export.csv", "sinter.csv", "fifo.csv", "fifo.png", "folder", "folder.png", ".", "linkdir",
-    "broken.db", ODD, "empty.csv", "circuits/d=3,p=0.05,family=repetition.stim")
+    "base.db",
+    "./base.db",
+    "@/base.db",
+    "link.db",
+    "link.csv",
+    "base.db-journal",
+    "other.db",
+    "foreign.db",
+    "corrupt.db",
+    "export.csv",
+    "sinter.csv",
+    "fifo.csv",
+    "fifo.png",
+    "folder",
+    "folder.png",
+    ".",
+    "linkdir",
+    "broken.db",
+    ODD,
+    "empty.csv",
+    "circuits/d=3,p=0.05,family=repetition.stim",
+)
 
 
 def output_paths(suffixes: tuple[str, ...]):
     """A new file (mostly where it can be written, with a suffix the option takes) or an existing path."""
-    fresh = st.builds(lambda folder, stem, suffix: f"{folder}{stem}{suffix}",
-                      values(("", "./", "folder/", "sub/../", "@/", "linkdir/"),
-                             ("nofolder/", "empty.db/", "fifo.db/")),
-                      one_of_texts("out", "o ut", "o'\"#%?", "ü\nx", "-dash", ".hidden", "out.db"),
-                      values(suffixes, (".gif", "", ".DB", ".csv", ".png", ".db", ".stim")))
+    fresh = st.builds(
+        lambda folder, stem, suffix: f"{folder}{stem}{suffix}",
+        values(("", "./", "folder/", "sub/../", "@/", "linkdir/"), ("nofolder/", "empty.db/", "fifo.db/")),
+        one_of_texts("out", "o ut", "o'\"#%?", "ü\nx", "-dash", ".hidden", "out.db"),
+        values(suffixes, (".gif", "", ".DB", ".csv", ".png", ".db", ".stim")),
+    )
     return st.one_of(fresh, fresh, fresh, EXISTING_OUTPUTS)
 
 
-CSV_INPUTS = values(("export.csv", "sinter.csv", "link.csv"),
-                    ("empty.csv", "binary.csv", "fifo.csv", "folder", "missing.csv", "base.db", "broken.db",
-                     "nofolder/x.csv", "-x.csv", ODD))
+CSV_INPUTS = values(
+    ("export.csv", "sinter.csv", "link.csv"),
+    (
+        "empty.csv",
+        "binary.csv",
+        "fifo.csv",
+        "folder",
+        "missing.csv",
+        "base.db",
+        "broken.db",
+        "nofolder/x.csv",
+        "-x.csv",
+        ODD,
+    ),
+)
 
 VALID_SINTER_HEADER = "shots,errors,discards,seconds,decoder,strong_id,json_metadata"
-HEADERS = (VALID_SINTER_HEADER, VALID_SINTER_HEADER + ",custom_counts", VALID_SINTER_HEADER + ",qec_sample",
-           "     shots,    errors,  discards, seconds,decoder,strong_id,json_metadata,custom_counts",
-           "json_metadata,strong_id,decoder,seconds,discards,errors,shots",
-           "shots,errors,discards,seconds,decoder,strong_id", "shots,shots,errors,discards,seconds,decoder,strong_id,"
-           "json_metadata", "\ufeffshots,errors,discards,seconds,decoder,strong_id,json_metadata", "", "a;b;c")
-HOSTILE_FIELDS = ("", "-1", "abc", "1.5", "1e3", "nan", "inf", "-inf", "99999999999999999999", "9223372036854775808",
-                  " 7", "0x10", "[1, 2]", '{"distance": "abc"}', '{"p": 2}', '{"d": 0}', "null", "{", '"x"',
-                  '{"p": NaN}', "a b", "ü", "bad\nline", '{"noise": 1}', '{"rounds": 2.5}', "@BASE_ID0@",
-                  "@BASE_META1@", '{"a": -1}')
+HEADERS = (
+    VALID_SINTER_HEADER,
+    VALID_SINTER_HEADER + ",custom_counts",
+    VALID_SINTER_HEADER + ",qec_sample",
+    "     shots,    errors,  discards, seconds,decoder,strong_id,json_metadata,custom_counts",
+    "json_metadata,strong_id,decoder,seconds,discards,errors,shots",
+    "shots,errors,discards,seconds,decoder,strong_id",
+    "shots,shots,errors,discards,seconds,decoder,strong_id,json_metadata",
+    "\ufeffshots,errors,discards,seconds,decoder,strong_id,json_metadata",
+    "",
+    "a;b;c",
+)
+HOSTILE_FIELDS = (
+    "",
+    "-1",
+    "abc",
+    "1.5",
+    "1e3",
+    "nan",
+    "inf",
+    "-inf",
+    "99999999999999999999",
+    "9223372036854775808",
+    " 7",
+    "0x10",
+    "[1, 2]",
+    '{"distance": "abc"}',
+    '{"p": 2}',
+    '{"d": 0}',
+    "null",
+    "{",
+    '"x"',
+    '{"p": NaN}',
+    "a b",
+    "ü",
+    "bad\nline",
+    '{"noise": 1}',
+    '{"rounds": 2.5}',
+    "@BASE_ID0@",
+    "@BASE_META1@",
+    '{"a": -1}',
+)
 
 
 @st.composite
@@ -338,16 +483,35 @@ def sinter_rows(draw):
     discards = draw(st.integers(0, shots - errors))
     base = draw(st.sampled_from(["0", "1", "2"]))
     same_task = draw(st.booleans())
-    metadata = (f"@BASE_META{base}@" if same_task else
-                json.dumps(draw(st.fixed_dictionaries({}, optional={
-                    "d": st.integers(1, 9), "p": st.floats(0, 1), "noise": st.sampled_from(["sd6", "x"]),
-                    "family": st.just("surface"), "other": st.text(max_size=4)}))))
-    row = {"shots": str(shots), "errors": str(errors), "discards": str(discards),
-           "seconds": repr(draw(st.floats(0, 10))),
-           "decoder": f"@BASE_DECODER{base}@" if same_task else draw(st.sampled_from(["pymatching", "uf", "x-1"])),
-           "strong_id": f"@BASE_ID{base}@" if same_task else draw(st.sampled_from(["abc123", "9c31908e2b", "f00"])),
-           "json_metadata": metadata, "custom_counts": draw(st.sampled_from(["", "", '{"det": 3}', '{"a": -1}', "x"])),
-           "qec_sample": draw(st.sampled_from(["", str(draw(st.integers(-3, 12))), "abc", "-0", "1.5"]))}
+    metadata = (
+        f"@BASE_META{base}@"
+        if same_task
+        else json.dumps(
+            draw(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "d": st.integers(1, 9),
+                        "p": st.floats(0, 1),
+                        "noise": st.sampled_from(["sd6", "x"]),
+                        "family": st.just("surface"),
+                        "other": st.text(max_size=4),
+                    },
+                )
+            )
+        )
+    )
+    row = {
+        "shots": str(shots),
+        "errors": str(errors),
+        "discards": str(discards),
+        "seconds": repr(draw(st.floats(0, 10))),
+        "decoder": f"@BASE_DECODER{base}@" if same_task else draw(st.sampled_from(["pymatching", "uf", "x-1"])),
+        "strong_id": f"@BASE_ID{base}@" if same_task else draw(st.sampled_from(["abc123", "9c31908e2b", "f00"])),
+        "json_metadata": metadata,
+        "custom_counts": draw(st.sampled_from(["", "", '{"det": 3}', '{"a": -1}', "x"])),
+        "qec_sample": draw(st.sampled_from(["", str(draw(st.integers(-3, 12))), "abc", "-0", "1.5"])),
+    }
     if rarely(draw, 4):
         field = draw(st.sampled_from(sorted(row)))
         row[field] = draw(st.one_of(st.sampled_from(HOSTILE_FIELDS), st.text(max_size=8)))
@@ -362,7 +526,7 @@ def csv_texts(draw):
     for row in draw(st.lists(sinter_rows(), max_size=6)):
         fields = [row.get(column, "") for column in columns]
         if rarely(draw, 10):
-            fields = fields[:draw(st.integers(0, len(fields)))]  # a short row
+            fields = fields[: draw(st.integers(0, len(fields)))]  # a short row
         if rarely(draw, 10):
             lines.append(",".join(fields))  # unquoted: JSON commas split the row
         else:
@@ -375,18 +539,51 @@ def csv_texts(draw):
 
 
 CIRCUIT_NAMES = one_of_texts(
-    "d=3,p=0.05.stim", "d=abc,p=0.01.stim", "d=0.stim", "p=2.stim", "d=3,p=nan.stim", "d=3,p=inf.stim",
-    "rounds=-1.stim", "d=3,d=5.stim", "noise=1.stim", "x.stim", " .stim", "ü #%?'\".stim",
+    "d=3,p=0.05.stim",
+    "d=abc,p=0.01.stim",
+    "d=0.stim",
+    "p=2.stim",
+    "d=3,p=nan.stim",
+    "d=3,p=inf.stim",
+    "rounds=-1.stim",
+    "d=3,d=5.stim",
+    "noise=1.stim",
+    "x.stim",
+    " .stim",
+    "ü #%?'\".stim",
     "d=3,p=0.05,family=rep.stim",
-    "no-extension", "d=99999999999999999999999.stim", "p=1e-400.stim", "decoder=5.stim", "d=3,p=0.1,r=2.stim",
-    "=.stim", "d==3.stim", "d=3,,p=0.1.stim", "a\nb=1.stim", ".stim", "D=3.STIM", "family=[1].stim")
-CIRCUIT_CONTENTS = st.sampled_from([
-    REPETITION, REPETITION_5, "R 0\nX_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]\n", "H 0\nNOT_A_GATE 1\n", "",
-    b"\xff\xfe\x00\x80", ("fifo",), ("dir",), ("link", "nowhere.stim"),
-    "REPEAT 1000000000000 {\n X_ERROR(0.1) 0\n M 0\n DETECTOR rec[-1]\n}\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
-    "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(100000) rec[-1]\n", "X_ERROR(0.1) 100000000\nM 100000000\n"
-    "OBSERVABLE_INCLUDE(0) rec[-1]\n", "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
-    "X_ERROR(2) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n", "M 0\nDETECTOR rec[-5]\nOBSERVABLE_INCLUDE(0) rec[-1]\n"])
+    "no-extension",
+    "d=99999999999999999999999.stim",
+    "p=1e-400.stim",
+    "decoder=5.stim",
+    "d=3,p=0.1,r=2.stim",
+    "=.stim",
+    "d==3.stim",
+    "d=3,,p=0.1.stim",
+    "a\nb=1.stim",
+    ".stim",
+    "D=3.STIM",
+    "family=[1].stim",
+)
+CIRCUIT_CONTENTS = st.sampled_from(
+    [
+        REPETITION,
+        REPETITION_5,
+        "R 0\nX_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]\n",
+        "H 0\nNOT_A_GATE 1\n",
+        "",
+        b"\xff\xfe\x00\x80",
+        ("fifo",),
+        ("dir",),
+        ("link", "nowhere.stim"),
+        "REPEAT 1000000000000 {\n X_ERROR(0.1) 0\n M 0\n DETECTOR rec[-1]\n}\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+        "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(100000) rec[-1]\n",
+        "X_ERROR(0.1) 100000000\nM 100000000\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+        "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+        "X_ERROR(2) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+        "M 0\nDETECTOR rec[-5]\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+    ]
+)
 
 
 @st.composite
@@ -394,23 +591,58 @@ def circuit_folders(draw):
     """A folder argument for `collect --circuits`, and the files to create for it."""
     kind = draw(st.sampled_from(["generated", "generated", "generated", "existing"]))
     if kind == "existing":
-        return draw(one_of_texts("circuits", "fifo-circuits", "empty-folder", "folder", "missing", "base.db", "fifo.db",
-                                 "linkdir", "nofolder/x", "@/circuits", "circuits/")), {}
+        return draw(
+            one_of_texts(
+                "circuits",
+                "fifo-circuits",
+                "empty-folder",
+                "folder",
+                "missing",
+                "base.db",
+                "fifo.db",
+                "linkdir",
+                "nofolder/x",
+                "@/circuits",
+                "circuits/",
+            )
+        ), {}
     folder = draw(one_of_texts("gen", f"{ODD_NEW}gen", "gen dir#%"))
     names = draw(st.lists(CIRCUIT_NAMES, min_size=0, max_size=4, unique=True))
     return folder, {f"{folder}/{name}": draw(CIRCUIT_CONTENTS) for name in names} | {folder: ("dir",)}
 
 
 INT_BAD = ("0", "-1", "abc", "", "1.5", "1e3", "99999999999999999999999", "0x10", "-0")
-DISTANCES = values(("3", "3,5", "5,3", "1", "2", "4", "3, 5", "٣"),
-                   ("", ",", "0", "-3", "3,abc", "1000000000", "3;5", "3,,5", "1e3", "9223372036854775808"))
-P_GRIDS = values(("0.05", "0.05,0.1", "0.02:0.1:3", "0.1", "1", "0.3", "0.01:0.2:2"),
-                 ("0", "-0.1", "1.5", "nan", "inf", "0.1:0.01:3", "0.01:0.1:0", "0.01:0.1:1000000000", "0.001:oops",
-                  ":", "a,b", "", "1e-400", "0.01:0.1:3:4", "0.01:0.1:-2", ",,", "0.05,nan"))
+DISTANCES = values(
+    ("3", "3,5", "5,3", "1", "2", "4", "3, 5", "٣"),
+    ("", ",", "0", "-3", "3,abc", "1000000000", "3;5", "3,,5", "1e3", "9223372036854775808"),
+)
+P_GRIDS = values(
+    ("0.05", "0.05,0.1", "0.02:0.1:3", "0.1", "1", "0.3", "0.01:0.2:2"),
+    (
+        "0",
+        "-0.1",
+        "1.5",
+        "nan",
+        "inf",
+        "0.1:0.01:3",
+        "0.01:0.1:0",
+        "0.01:0.1:1000000000",
+        "0.001:oops",
+        ":",
+        "a,b",
+        "",
+        "1e-400",
+        "0.01:0.1:3:4",
+        "0.01:0.1:-2",
+        ",,",
+        "0.05,nan",
+    ),
+)
 ROUNDS = values(("d", "D", "1", "2", " d "), ("0", "-1", "x", "", "1000000000000"))
 NOISES = values(("code-capacity", "phenomenological", "uniform", "sd6", "si1000", "biased", "none"), ("bogus", ""))
-FAMILIES = values(("repetition", "repetition", "surface", "unrotated-surface", "shor", "color"),
-                  ("nope", "", "REPETITION", "-"))
+FAMILIES = values(
+    ("repetition", "repetition", "surface", "unrotated-surface", "shor", "color"), ("nope", "", "REPETITION", "-")
+)
 PAULIS = values(("independent", "depolarizing"), ("bogus", ""))
 BASES = values(("Z", "X", "x"), ("Y", "", "ZZ"))
 DECODERS = values(("pymatching",) * 4 + ("uf", "lookup"), ("magic", "", "bp osd", "ü"))
@@ -418,8 +650,9 @@ MAX_SHOTS = values(("1", "7", "100", "333", "500", "1000", "1999", "2000"), INT_
 MAX_ERRORS = values(("5", "50", "1000"), ("0", "-1", "x", ""))
 PRECISIONS = values(("0.5", "0.2"), ("0", "1", "nan", "-0.1", "x", "inf", "", "1e-300"))
 WORKERS = values(("1", "1", "1", "2"), ("0", "-1", "1000000", "x", ""))
-CHUNK_SHOTS = values(("1", "50", "100", "250", "600", "1000000"),
-                     ("0", "-1", "x", "", "1000001", "99999999999999999999"))
+CHUNK_SHOTS = values(
+    ("1", "50", "100", "250", "600", "1000000"), ("0", "-1", "x", "", "1000001", "99999999999999999999")
+)
 CLUSTERS = one_of_texts("local:x", "local:0", "local:", "nope", "local:-1", "")
 
 
@@ -439,10 +672,22 @@ def store_option(draw, paths=STORE_PATHS):
 
 def study_options(draw):
     argv = ["--distance", draw(DISTANCES), "--p", draw(P_GRIDS), "--max-shots", draw(MAX_SHOTS)]
-    argv += options(draw, [("--noise", NOISES), ("--rounds", ROUNDS), ("--basis", BASES), ("--decoder", DECODERS),
-                           ("--pauli", PAULIS), ("--max-errors", MAX_ERRORS), ("--precision", PRECISIONS),
-                           ("--workers", WORKERS), ("--chunk-shots", CHUNK_SHOTS), ("--store", STORE_PATHS),
-                           ("--json", None)])
+    argv += options(
+        draw,
+        [
+            ("--noise", NOISES),
+            ("--rounds", ROUNDS),
+            ("--basis", BASES),
+            ("--decoder", DECODERS),
+            ("--pauli", PAULIS),
+            ("--max-errors", MAX_ERRORS),
+            ("--precision", PRECISIONS),
+            ("--workers", WORKERS),
+            ("--chunk-shots", CHUNK_SHOTS),
+            ("--store", STORE_PATHS),
+            ("--json", None),
+        ],
+    )
     if "--workers" not in argv:
         argv += ["--workers", "1"]
     if rarely(draw, 10):
@@ -453,22 +698,53 @@ def study_options(draw):
 @st.composite
 def cli_commands(draw):
     """(argv, files to create) for one command; argv may name the workspace with `@/`."""
-    command = draw(st.sampled_from(["codes"] + ["circuit"] * 2 + ["threshold"] * 2 + ["collect"] * 3 + ["stats"] +
-                                   ["plot"] * 2 + ["export"] * 2 + ["import"] * 3 + ["merge"] * 3 + ["mitigate"]))
+    command = draw(
+        st.sampled_from(
+            ["codes"]
+            + ["circuit"] * 2
+            + ["threshold"] * 2
+            + ["collect"] * 3
+            + ["stats"]
+            + ["plot"] * 2
+            + ["export"] * 2
+            + ["import"] * 3
+            + ["merge"] * 3
+            + ["mitigate"]
+        )
+    )
     files: dict = {}
     if command == "codes":
         argv = ["codes", *options(draw, [("--json", None)])]
     elif command == "circuit":
-        argv = ["circuit", draw(FAMILIES), *options(draw, [
-            ("--distance", values(("3", "5", "2"), ("1", "0", "-1", "abc", "1000000000", "99999999999999999999"))),
-            ("--rounds", values(("1", "2", "3"), ("0", "-2", "x", "100000000000"))), ("--basis", BASES),
-            ("--noise", NOISES), ("--p", values(("0.001", "0", "1", "0.5"), ("1.5", "-0.1", "nan", "inf", "abc"))),
-            ("--pauli", PAULIS), ("--bias", values(("10", "1e308", "0.5"), ("0", "-1", "nan", "inf", "x"))),
-            ("--out", output_paths((".stim",))), ("--diagram", output_paths((".svg",)))])]
+        argv = [
+            "circuit",
+            draw(FAMILIES),
+            *options(
+                draw,
+                [
+                    (
+                        "--distance",
+                        values(("3", "5", "2"), ("1", "0", "-1", "abc", "1000000000", "99999999999999999999")),
+                    ),
+                    ("--rounds", values(("1", "2", "3"), ("0", "-2", "x", "100000000000"))),
+                    ("--basis", BASES),
+                    ("--noise", NOISES),
+                    ("--p", values(("0.001", "0", "1", "0.5"), ("1.5", "-0.1", "nan", "inf", "abc"))),
+                    ("--pauli", PAULIS),
+                    ("--bias", values(("10", "1e308", "0.5"), ("0", "-1", "nan", "inf", "x"))),
+                    ("--out", output_paths((".stim",))),
+                    ("--diagram", output_paths((".svg",))),
+                ],
+            ),
+        ]
     elif command == "threshold":
         family = draw(FAMILIES)
-        argv = ["threshold", family, *study_options(draw), *options(draw, [("--plot", output_paths((".png", ".svg",
-                                                                                               ".pdf")))])]
+        argv = [
+            "threshold",
+            family,
+            *study_options(draw),
+            *options(draw, [("--plot", output_paths((".png", ".svg", ".pdf")))]),
+        ]
         if rarely(draw, 4):
             argv.append(draw(one_of_texts("--correction", "--no-correction")))
     elif command == "collect":
@@ -482,15 +758,46 @@ def cli_commands(draw):
     elif command == "stats":
         argv = ["stats", *store_option(draw), *options(draw, [("--json", None)])]
     elif command == "plot":
-        argv = ["plot", "--out", draw(output_paths((".png", ".svg", ".pdf"))), *store_option(draw, values(
-            ("study.db",), ("base.db", "other.db", "badrows.db", "wal.db", "empty.db", "fifo.db", "missing.db", ODD,
-                            "newer.db", "corrupt.db"))), *options(draw, [
-            ("--family", values(("repetition",), ("nope", ""))), ("--noise", values(("code-capacity",), ("sd6", ""))),
-            ("--decoder", values(("pymatching",), ("uf", "magic"))),
-            ("--correction", None), ("--no-correction", None), ("--json", None)])]
+        argv = [
+            "plot",
+            "--out",
+            draw(output_paths((".png", ".svg", ".pdf"))),
+            *store_option(
+                draw,
+                values(
+                    ("study.db",),
+                    (
+                        "base.db",
+                        "other.db",
+                        "badrows.db",
+                        "wal.db",
+                        "empty.db",
+                        "fifo.db",
+                        "missing.db",
+                        ODD,
+                        "newer.db",
+                        "corrupt.db",
+                    ),
+                ),
+            ),
+            *options(
+                draw,
+                [
+                    ("--family", values(("repetition",), ("nope", ""))),
+                    ("--noise", values(("code-capacity",), ("sd6", ""))),
+                    ("--decoder", values(("pymatching",), ("uf", "magic"))),
+                    ("--correction", None),
+                    ("--no-correction", None),
+                    ("--json", None),
+                ],
+            ),
+        ]
     elif command == "export":
-        argv = ["export", *store_option(draw), *options(draw, [("--format", values(("csv",), ("json", "", "CSV"))),
-                                          ("--out", output_paths((".csv",)))])]
+        argv = [
+            "export",
+            *store_option(draw),
+            *options(draw, [("--format", values(("csv",), ("json", "", "CSV"))), ("--out", output_paths((".csv",)))]),
+        ]
     elif command == "import":
         if draw(st.booleans()):
             name = draw(one_of_texts("gen.csv", f"{ODD_NEW}.csv", "gen#%?.csv", "gen.txt", "gen"))
@@ -508,22 +815,47 @@ def cli_commands(draw):
         if workload == "logical" or rarely(draw, 10):
             argv.append(draw(values(("repetition", "surface", "shor"), ("color", "nope"))))
         argv += ["--shots", draw(values(("100", "200"), ("0", "-1", "x", "99999999999")))]
-        argv += options(draw, [
-            ("--qubits", values(("2", "3"), ("0", "1", "-1", "1000000", "x"))),
-            ("--noise", values(("p2=0.01", "p1=0.001,readout=0.02", "t1=50,t2=70"),
-                               ("p2=abc", "bogus=1", "p2=2", "", "fake=Nope", "p2=0.01,p2=0.02", "t1=50,t2=500",
-                                "readout=nan", "=", "p2"))),
-            ("--technique", values(("zne", "rem", "none", "ddd", "pec", "cdr", "rem+zne"), ("bogus", ""))),
-            ("--factory", values(("richardson", "linear", "exponential", "poly-exp"), ("bogus",))),
-            ("--scaling", values(("global", "random", "identity"), ("bogus",))),
-            ("--scale-factors", values(("1,3,5", "1,2", "1,1.5,2"), ("1", "0.5,1", "nan,1", "1,1", "x", "", "1,1000"))),
-            ("--device", values(("auto", "cpu"), ("gpu", "tpu"))),
-            ("--method", values(("auto", "statevector", "density_matrix"), ("stabilizer", "mps", "x"))),
-            ("--pec-samples", values(("3",), ("0", "-1", "x", "1000000"))),
-            ("--distance", values(("3",), ("0", "4", "2", "1000000"))), ("--rounds", values(("1", "2"), ("0", "x"))),
-            ("--stim-shots", values(("1000",), ("0", "-5", "99999999999999"))),
-            ("--decoder", DECODERS), ("--seed", values(("0", "7"), ("-1", "99999999999"))),
-            ("--threads", values(("1", "0"), ("-1", "100000"))), ("--json", None)])
+        argv += options(
+            draw,
+            [
+                ("--qubits", values(("2", "3"), ("0", "1", "-1", "1000000", "x"))),
+                (
+                    "--noise",
+                    values(
+                        ("p2=0.01", "p1=0.001,readout=0.02", "t1=50,t2=70"),
+                        (
+                            "p2=abc",
+                            "bogus=1",
+                            "p2=2",
+                            "",
+                            "fake=Nope",
+                            "p2=0.01,p2=0.02",
+                            "t1=50,t2=500",
+                            "readout=nan",
+                            "=",
+                            "p2",
+                        ),
+                    ),
+                ),
+                ("--technique", values(("zne", "rem", "none", "ddd", "pec", "cdr", "rem+zne"), ("bogus", ""))),
+                ("--factory", values(("richardson", "linear", "exponential", "poly-exp"), ("bogus",))),
+                ("--scaling", values(("global", "random", "identity"), ("bogus",))),
+                (
+                    "--scale-factors",
+                    values(("1,3,5", "1,2", "1,1.5,2"), ("1", "0.5,1", "nan,1", "1,1", "x", "", "1,1000")),
+                ),
+                ("--device", values(("auto", "cpu"), ("gpu", "tpu"))),
+                ("--method", values(("auto", "statevector", "density_matrix"), ("stabilizer", "mps", "x"))),
+                ("--pec-samples", values(("3",), ("0", "-1", "x", "1000000"))),
+                ("--distance", values(("3",), ("0", "4", "2", "1000000"))),
+                ("--rounds", values(("1", "2"), ("0", "x"))),
+                ("--stim-shots", values(("1000",), ("0", "-5", "99999999999999"))),
+                ("--decoder", DECODERS),
+                ("--seed", values(("0", "7"), ("-1", "99999999999"))),
+                ("--threads", values(("1", "0"), ("-1", "100000"))),
+                ("--json", None),
+            ],
+        )
         if "--pec-samples" not in argv:
             argv += ["--pec-samples", "5"]
     extra = draw(st.sampled_from(("",) * 17 + ("bogus", "help", "pop")))
@@ -538,6 +870,7 @@ def cli_commands(draw):
 
 # ---------------------------------------------------------------------------------------------------------
 # The CLI property.
+
 
 class Hung(BaseException):
     """An example ran past EXAMPLE_SECONDS (a FIFO opened, a loop that does not stop)."""
@@ -640,8 +973,8 @@ def check_error_output(argv, code, out, err, *, names=()):
             lines = joined
         assert lines and err.endswith("\n"), (argv, err)
         warnings = [line for line in lines if line.startswith("warning: skipped ")]
-        assert lines[len(warnings):][0].startswith("error: ") and len(lines) == len(warnings) + 1, (argv, err)
-        assert lines[:len(warnings)] == warnings, (argv, err)
+        assert lines[len(warnings) :][0].startswith("error: ") and len(lines) == len(warnings) + 1, (argv, err)
+        assert lines[: len(warnings)] == warnings, (argv, err)
 
 
 def allowed_growth(workspace: Workspace, argv, before: dict) -> tuple[set[str], object]:
@@ -725,8 +1058,10 @@ def cli_example(template, example, tally):
         check_workspace(workspace, argv, code, err, before, after)
         if code == 0 and argv[0] == "export" and option_value(argv, "--out") and "--help" not in argv:
             store = option_value(argv, "--store", "qec-results.db")
-            if os.access(workspace.path / store, os.W_OK) and after.get(
-                    os.path.relpath(real(workspace, store), workspace.path), ("",))[0] == "store":
+            if (
+                os.access(workspace.path / store, os.W_OK)
+                and after.get(os.path.relpath(real(workspace, store), workspace.path), ("",))[0] == "store"
+            ):
                 again, _, err = run_cli(["import", option_value(argv, "--out"), "--store", store])
                 assert again == 0 and snapshot(workspace.path) == after, (argv, "export then import added", err)
         tally[(argv[0] if argv else "", code)] += 1
@@ -742,8 +1077,9 @@ def tally(request):
     by_kind = collections.defaultdict(dict)
     for (kind, outcome), count in sorted(counts.items(), key=str):
         by_kind[kind][outcome] = count
-    shown = ", ".join(f"{kind} " + "/".join(f"{outcome}:{n}" for outcome, n in outcomes.items())
-                      for kind, outcomes in by_kind.items())
+    shown = ", ".join(
+        f"{kind} " + "/".join(f"{outcome}:{n}" for outcome, n in outcomes.items()) for kind, outcomes in by_kind.items()
+    )
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         print(f"\n{request.node.name}: {sum(counts.values())} examples ({shown})")
@@ -767,7 +1103,7 @@ def test_every_command_under_hostile_input(template, example, tally):
 # the wrong Python type (None for an int, say) may raise TypeError instead, as Python functions do.
 
 NAN, INF = float("nan"), float("inf")
-BAD_INTS = (-1, 0, 2**63, 2**70, -2**63 - 1, True)
+BAD_INTS = (-1, 0, 2**63, 2**70, -(2**63) - 1, True)
 BAD_FLOATS = (NAN, INF, -INF, -0.5, 1.5, 1e308, 5e-324)
 BAD_TEXTS = ("", "abc", "ü", "a b", "\n", "x" * 300, "3;5", "-")
 WRONG_TYPES = (None, [3], {"a": 1}, b"3", (1, 2), 3j)
@@ -789,8 +1125,9 @@ class Call:
 def typed(valid, bad, wrong=WRONG_TYPES):
     """(value, whether its type is wrong): a valid value seven times in eight, else a bad value of the right type
     or (less often) one of a wrong type."""
-    return values(tuple((v, False) for v in valid),
-                  tuple((v, False) for v in bad) * 2 + tuple((v, True) for v in wrong))
+    return values(
+        tuple((v, False) for v in valid), tuple((v, False) for v in bad) * 2 + tuple((v, True) for v in wrong)
+    )
 
 
 @st.composite
@@ -799,8 +1136,9 @@ def memory_calls(draw):
         "family": draw(typed(("repetition", "surface", "color", "shor", "unrotated-surface"), BAD_TEXTS)),
         "distance": draw(typed((3, 5), (*BAD_INTS, 1, 2, 4, 10**7))),
         "p": draw(typed((0.01, 0.001, 0.0, 0.2), BAD_FLOATS + (-0.0, 2, 10**400 // 10**399))),
-        "noise": draw(typed(("sd6", "si1000", "uniform", "code-capacity", "phenomenological", "none", "biased"),
-                            BAD_TEXTS)),
+        "noise": draw(
+            typed(("sd6", "si1000", "uniform", "code-capacity", "phenomenological", "none", "biased"), BAD_TEXTS)
+        ),
         "rounds": draw(typed((None, 1, 3), (*BAD_INTS, 10**7))),
         "basis": draw(typed(("Z", "X", "z"), BAD_TEXTS)),
         "decoder": draw(typed(("pymatching", "uf"), BAD_TEXTS + ("magic", "bp osd"))),
@@ -812,28 +1150,57 @@ def memory_calls(draw):
     return Call("Task.memory", lambda ws: qec.Task.memory(family[0], **kwargs), wrong_type=wrong)
 
 
-JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(),
-                                 st.text(max_size=5)),
-                       lambda children: st.one_of(st.lists(children, max_size=3),
-                                                  st.dictionaries(st.text(max_size=5), children, max_size=3)),
-                       max_leaves=8)
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=5)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
 METADATA = st.one_of(
-    st.fixed_dictionaries({}, optional={"distance": JSONISH, "d": JSONISH, "rounds": JSONISH, "r": JSONISH,
-                                        "p": JSONISH, "family": JSONISH, "noise": JSONISH, "basis": JSONISH,
-                                        "pauli": JSONISH, "decoder": JSONISH, "other": JSONISH}),
-    JSONISH)
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "distance": JSONISH,
+            "d": JSONISH,
+            "rounds": JSONISH,
+            "r": JSONISH,
+            "p": JSONISH,
+            "family": JSONISH,
+            "noise": JSONISH,
+            "basis": JSONISH,
+            "pauli": JSONISH,
+            "decoder": JSONISH,
+            "other": JSONISH,
+        },
+    ),
+    JSONISH,
+)
 
 
 @st.composite
 def task_calls(draw):
-    text = draw(st.sampled_from([REPETITION, REPETITION, "X_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]\n",
-                                 "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n"]))
+    text = draw(
+        st.sampled_from(
+            [
+                REPETITION,
+                REPETITION,
+                "X_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]\n",
+                "X_ERROR(0.1) 0\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+            ]
+        )
+    )
     decoder = draw(typed(("pymatching", "lookup"), BAD_TEXTS + ("no such",)))
     metadata = draw(METADATA)
     postselected = draw(st.sampled_from([(), (0,), (-1,), (10**9,), (True,), (0.5,)]))
     wrong = decoder[1] or not isinstance(metadata, dict)
-    return Call("Task", lambda ws: qec.Task(circuit=stim.Circuit(text), decoder=decoder[0], metadata=metadata,
-                                            postselected_detectors=postselected), wrong_type=wrong)
+    return Call(
+        "Task",
+        lambda ws: qec.Task(
+            circuit=stim.Circuit(text), decoder=decoder[0], metadata=metadata, postselected_detectors=postselected
+        ),
+        wrong_type=wrong,
+    )
 
 
 def small_task():
@@ -911,13 +1278,38 @@ def parser_calls(draw):
     from qec.mitigation import NoiseSpec
     from qec.study import parse_distances, parse_p_grid, parse_rounds
 
-    name, function = draw(st.sampled_from([("parse_p_grid", parse_p_grid), ("parse_distances", parse_distances),
-                                           ("parse_rounds", parse_rounds), ("parse_local_cluster", parse_local_cluster),
-                                           ("metadata_from_name", metadata_from_name),
-                                           ("NoiseSpec.parse", NoiseSpec.parse)]))
-    text = draw(st.one_of(P_GRIDS, DISTANCES, ROUNDS, CLUSTERS, CIRCUIT_NAMES, st.text(max_size=20),
-                          one_of_texts("local:99999999", "1e-400:1e-300:3", "0.001:0.01:99999999999", "p2=nan",
-                                       "p1=0.1,p1=0.2", "t1=1,t2=3", "fake=FakeManilaV2,p2=0.1", "3," * 200)))
+    name, function = draw(
+        st.sampled_from(
+            [
+                ("parse_p_grid", parse_p_grid),
+                ("parse_distances", parse_distances),
+                ("parse_rounds", parse_rounds),
+                ("parse_local_cluster", parse_local_cluster),
+                ("metadata_from_name", metadata_from_name),
+                ("NoiseSpec.parse", NoiseSpec.parse),
+            ]
+        )
+    )
+    text = draw(
+        st.one_of(
+            P_GRIDS,
+            DISTANCES,
+            ROUNDS,
+            CLUSTERS,
+            CIRCUIT_NAMES,
+            st.text(max_size=20),
+            one_of_texts(
+                "local:99999999",
+                "1e-400:1e-300:3",
+                "0.001:0.01:99999999999",
+                "p2=nan",
+                "p1=0.1,p1=0.2",
+                "t1=1,t2=3",
+                "fake=FakeManilaV2,p2=0.1",
+                "3," * 200,
+            ),
+        )
+    )
     return Call(name, lambda ws: function(text))
 
 
@@ -937,8 +1329,10 @@ def output_calls(draw):
     path = draw(output_paths((".csv", ".png")))
     suffixes = draw(st.sampled_from([(), (".csv",), (".png", ".svg")]))
     inputs = draw(st.lists(STORE_PATHS, max_size=2))
-    return Call("check_output_path", lambda ws: check_output_path(ws.resolve(path), suffixes=suffixes,
-                                                                  inputs=[ws.resolve(i) for i in inputs]))
+    return Call(
+        "check_output_path",
+        lambda ws: check_output_path(ws.resolve(path), suffixes=suffixes, inputs=[ws.resolve(i) for i in inputs]),
+    )
 
 
 @st.composite
@@ -946,9 +1340,14 @@ def chunk_calls(draw):
     from qec.task import ChunkResult, Counts
 
     path = draw(STORE_PATHS)
-    fields = {"task_id": draw(typed(("@BASE_ID0@",), BAD_TEXTS)), "chunk_index": draw(typed((0, 99, -5), BAD_INTS[2:])),
-              "shots": draw(typed((10,), BAD_INTS[:4])), "errors": draw(typed((1, 0), (-1, 11, 2**63))),
-              "discards": draw(typed((0,), (-1, 10))), "seconds": draw(typed((0.5, 0), BAD_FLOATS[:4]))}
+    fields = {
+        "task_id": draw(typed(("@BASE_ID0@",), BAD_TEXTS)),
+        "chunk_index": draw(typed((0, 99, -5), BAD_INTS[2:])),
+        "shots": draw(typed((10,), BAD_INTS[:4])),
+        "errors": draw(typed((1, 0), (-1, 11, 2**63))),
+        "discards": draw(typed((0,), (-1, 10))),
+        "seconds": draw(typed((0.5, 0), BAD_FLOATS[:4])),
+    }
     wrong = any(flag for _, flag in fields.values())
 
     def run(ws):
@@ -960,8 +1359,18 @@ def chunk_calls(draw):
     return Call("Store.append", run, wrong_type=wrong, writes=path, bound=("shots", 10))
 
 
-API_CALLS = st.one_of(memory_calls(), task_calls(), collect_calls(), store_calls(), import_calls(), merge_calls(),
-                      parser_calls(), folder_calls(), output_calls(), chunk_calls())
+API_CALLS = st.one_of(
+    memory_calls(),
+    task_calls(),
+    collect_calls(),
+    store_calls(),
+    import_calls(),
+    merge_calls(),
+    parser_calls(),
+    folder_calls(),
+    output_calls(),
+    chunk_calls(),
+)
 
 
 def api_example(template, call: Call, tally):
@@ -989,8 +1398,13 @@ def api_example(template, call: Call, tally):
         target = real(workspace, call.writes) if call.writes is not None else None
         if outcome != "ok":  # nothing changed, but the store that `Store(path)` made before the refused call
             changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-            made = {key for key in changed if key not in before and os.path.realpath(workspace.path / key) == target
-                    and after[key] == ("store", (frozenset(), frozenset()))}
+            made = {
+                key
+                for key in changed
+                if key not in before
+                and os.path.realpath(workspace.path / key) == target
+                and after[key] == ("store", (frozenset(), frozenset()))
+            }
             assert changed == made, (call, outcome, "a refused call changed the workspace", sorted(changed))
             return
         for key in before.keys() | after.keys():
@@ -998,7 +1412,12 @@ def api_example(template, call: Call, tally):
             if old == new:
                 continue
             assert target == os.path.realpath(workspace.path / key) and new and new[0] == "store", (
-                call, "changed what it does not write", key, old, new)
+                call,
+                "changed what it does not write",
+                key,
+                old,
+                new,
+            )
             old_tasks, old_chunks = old[1] if old else (frozenset(), frozenset())
             assert old_tasks <= new[1][0] and old_chunks <= new[1][1], (call, "a store lost rows", key)
             old_shots, new_shots = shots_per_task(old_chunks), shots_per_task(new[1][1])
@@ -1010,8 +1429,10 @@ def api_example(template, call: Call, tally):
                 elif kind == "csv":
                     assert grown <= csv_shots_per_task(workspace.resolve(limit))[task_id], (call, task_id)
                 elif kind == "merge":
-                    allowed = sum(shots_per_task(before[os.path.relpath(real(workspace, s), workspace.path)][1][1])
-                                  [task_id] for s in set(limit))
+                    allowed = sum(
+                        shots_per_task(before[os.path.relpath(real(workspace, s), workspace.path)][1][1])[task_id]
+                        for s in set(limit)
+                    )
                     assert grown <= allowed, (call, task_id)
                 else:
                     assert grown <= limit, (call, task_id, grown)
@@ -1033,6 +1454,7 @@ def test_python_api_under_hostile_input(template, call, tally):
 # ---------------------------------------------------------------------------------------------------------
 # What the fuzzer found while it was built, fixed in the store and CLI: one example of each, kept as tests.
 
+
 def run_in(folder: Path, argv):
     here = os.getcwd()
     os.chdir(folder)
@@ -1048,27 +1470,94 @@ def workspace(template):
         yield workspace
 
 
-@pytest.mark.parametrize("argv", [
-    ["import", "empty.csv", "--store", "new.db"],  # a bad CSV used to leave an empty new store behind
-    ["merge", "new.db", "base.db", "conflict.db"],  # so did a merge refused by a source
-    ["merge", "base.db", "other.db", "conflict.db"],  # and other.db's chunks were committed before the refusal
-    ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--cluster", "local:x",
-     "--store", "new.db"],  # a bad --cluster, --chunk-shots or --workers was refused after the store was made
-    ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--chunk-shots", "0",
-     "--store", "new.db"],
-    ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--workers", "-1",
-     "--store", "new.db"],  # a traceback (ValueError from the process pool)
-    ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--workers", "1000000",
-     "--store", "new.db"],  # started forking a million workers
-    ["circuit", "repetition", "--out", "nofolder/c.stim"],  # tracebacks: ValueError, FileNotFoundError,
-    ["circuit", "repetition", "--diagram", "nofolder/c.svg"],
-    ["circuit", "repetition", "--diagram", "empty.db/c.svg"],  # NotADirectoryError
-    ["circuit", "repetition", "--out", "base.db"],  # overwrote the store with the circuit, exit 0
-    ["merge", "base.db-journal", "base.db"],  # made a store SQLite takes for base.db's journal: a traceback, and
-    ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--store", "base.db-wal"],
-    ["collect", "repetition", "--distance", "3", "--noise", "code-capacity", "--pauli", "independent", "--rounds", "1",
-     "--p", "0.05", "--max-shots", "10", "--store", "badrows.db"],  # KeyError: its stored shots sum over 2^63
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["import", "empty.csv", "--store", "new.db"],  # a bad CSV used to leave an empty new store behind
+        ["merge", "new.db", "base.db", "conflict.db"],  # so did a merge refused by a source
+        ["merge", "base.db", "other.db", "conflict.db"],  # and other.db's chunks were committed before the refusal
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--cluster",
+            "local:x",
+            "--store",
+            "new.db",
+        ],  # a bad --cluster, --chunk-shots or --workers was refused after the store was made
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--chunk-shots",
+            "0",
+            "--store",
+            "new.db",
+        ],
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--workers",
+            "-1",
+            "--store",
+            "new.db",
+        ],  # a traceback (ValueError from the process pool)
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--workers",
+            "1000000",
+            "--store",
+            "new.db",
+        ],  # started forking a million workers
+        ["circuit", "repetition", "--out", "nofolder/c.stim"],  # tracebacks: ValueError, FileNotFoundError,
+        ["circuit", "repetition", "--diagram", "nofolder/c.svg"],
+        ["circuit", "repetition", "--diagram", "empty.db/c.svg"],  # NotADirectoryError
+        ["circuit", "repetition", "--out", "base.db"],  # overwrote the store with the circuit, exit 0
+        ["merge", "base.db-journal", "base.db"],  # made a store SQLite takes for base.db's journal: a traceback, and
+        ["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--store", "base.db-wal"],
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--noise",
+            "code-capacity",
+            "--pauli",
+            "independent",
+            "--rounds",
+            "1",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--store",
+            "badrows.db",
+        ],  # KeyError: its stored shots sum over 2^63
+    ],
+)
 def test_refused_before_anything_is_written(workspace, argv):
     before = snapshot(workspace.path)
     code, out, err = run_in(workspace.path, argv)
@@ -1076,8 +1565,9 @@ def test_refused_before_anything_is_written(workspace, argv):
     assert snapshot(workspace.path) == before
 
 
-@pytest.mark.parametrize("argv", [["stats", "--store", "badrows.db"], ["export", "--store", "badrows.db"],
-                                  ["merge", "new.db", "badrows.db"]])
+@pytest.mark.parametrize(
+    "argv", [["stats", "--store", "badrows.db"], ["export", "--store", "badrows.db"], ["merge", "new.db", "badrows.db"]]
+)
 def test_a_warning_about_bad_rows_is_one_line(workspace, argv):
     code, out, err = run_in(workspace.path, argv)  # badrows.db holds a task id with a newline in it
     assert code == 0 and re.match(r"warning: skipped \d+ bad row\(s\) in badrows.db: ", err) and err.count("\n") == 1
@@ -1124,12 +1614,46 @@ READ_ONLY_CASES = [  # (argv, expected exit code, a phrase of the error)
     (["merge", "ro/s.db", "s.db"], 2, "read-only"),
     (["merge", "ro/new.db", "s.db"], 2, "is not writable"),
     (["merge", "merged.db", "ro/s.db", "ro-file.db"], 0, ""),
-    (["collect", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--workers", "1",
-      "--store", "ro-file.db"], 2, "read-only"),
+    (
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--workers",
+            "1",
+            "--store",
+            "ro-file.db",
+        ],
+        2,
+        "read-only",
+    ),
     (["circuit", "repetition", "--out", "ro/c.stim"], 2, "is not writable"),
     (["circuit", "repetition", "--out", "ro.stim"], 2, "the file is read-only"),
-    (["threshold", "repetition", "--distance", "3", "--p", "0.05", "--max-shots", "10", "--workers", "1",
-      "--store", "t.db", "--plot", "ro/t.png"], 2, "is not writable"),
+    (
+        [
+            "threshold",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--max-shots",
+            "10",
+            "--workers",
+            "1",
+            "--store",
+            "t.db",
+            "--plot",
+            "ro/t.png",
+        ],
+        2,
+        "is not writable",
+    ),
 ]
 
 

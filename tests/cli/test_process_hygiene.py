@@ -19,8 +19,22 @@ from qec.engine import max_workers
 
 QEC = str(Path(sys.executable).parent / "qec")  # the console script, as a user runs it
 # A collection that runs until stopped: 20k-shot chunks of a d=5 surface code take a few ms each.
-ENDLESS = ["collect", "surface", "--distance", "5", "--noise", "uniform", "--p", "0.001", "--max-shots", "1000000000",
-           "--max-errors", "1000000000", "--chunk-shots", "20000"]
+ENDLESS = [
+    "collect",
+    "surface",
+    "--distance",
+    "5",
+    "--noise",
+    "uniform",
+    "--p",
+    "0.001",
+    "--max-shots",
+    "1000000000",
+    "--max-errors",
+    "1000000000",
+    "--chunk-shots",
+    "20000",
+]
 INTERRUPTED = re.compile(r"interrupted: (\d+) chunks? kept; rerun to resume\n")
 GONE_WITHIN_SECONDS = 5  # the kernel kills pool workers at once (PR_SET_PDEATHSIG); the fallbacks poll each second
 
@@ -42,8 +56,13 @@ def start_collect(tmp_path: Path, executor: list[str]) -> tuple[subprocess.Popen
     chunk; returns it, its descendants (the workers) and the file its stderr goes to."""
     store, err = tmp_path / "r.db", tmp_path / "stderr.txt"
     with open(err, "wb") as stderr:  # a file, not a pipe: an orphaned worker holding a pipe would hang the test
-        process = subprocess.Popen([QEC, *ENDLESS, *executor, "--store", str(store)], stdout=subprocess.DEVNULL,
-                                   stderr=stderr, cwd=tmp_path, start_new_session=True)
+        process = subprocess.Popen(
+            [QEC, *ENDLESS, *executor, "--store", str(store)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 120
     while stored_chunks(store) < 1:
         assert process.poll() is None, err.read_text()
@@ -126,9 +145,27 @@ def test_local_cluster_workers_never_outlive_the_main_process(tmp_path, how):
 def test_ctrl_c_keeps_every_committed_chunk_and_a_rerun_resumes(tmp_path):
     code, children, err, chunks = run_and_stop(tmp_path, ["--workers", "1"], "SIGINT")
     check(code, children, err, chunks, "SIGINT", workers=1)
-    rerun = subprocess.run([QEC, *ENDLESS[:-6], "--max-shots", str(20_000 * (chunks + 2)), "--max-errors", "1000000",
-                            "--chunk-shots", "20000", "--workers", "1", "--json", "--store", str(tmp_path / "r.db")],
-                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    rerun = subprocess.run(
+        [
+            QEC,
+            *ENDLESS[:-6],
+            "--max-shots",
+            str(20_000 * (chunks + 2)),
+            "--max-errors",
+            "1000000",
+            "--chunk-shots",
+            "20000",
+            "--workers",
+            "1",
+            "--json",
+            "--store",
+            str(tmp_path / "r.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert stored_chunks(tmp_path / "r.db") == chunks + 2  # resumed: only the 2 missing chunks were sampled
 
@@ -146,8 +183,13 @@ def test_more_workers_than_the_machine_fits_start_no_process(tmp_path, capsys):
 def test_ctrl_c_while_the_cli_starts_is_one_line_too(tmp_path):
     """Importing the CLI's modules takes seconds; Ctrl-C then is no import traceback either."""
     with open(tmp_path / "stderr.txt", "wb") as stderr:
-        process = subprocess.Popen([QEC, *ENDLESS, "--workers", "1", "--store", str(tmp_path / "r.db")],
-                                   stdout=subprocess.DEVNULL, stderr=stderr, cwd=tmp_path, start_new_session=True)
+        process = subprocess.Popen(
+            [QEC, *ENDLESS, "--workers", "1", "--store", str(tmp_path / "r.db")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         # Stim is the CLI's first heavy import: once it is loaded, the CLI's modules are being imported.

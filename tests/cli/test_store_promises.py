@@ -13,8 +13,20 @@ from qec.cli.main import main
 from qec.outputs import write_atomically
 
 QUICK = ["--max-shots", "2000", "--max-errors", "100", "--workers", "1"]
-STUDY = ["repetition", "--distance", "3,5", "--noise", "code-capacity", "--pauli", "independent", "--rounds", "1",
-         "--p", "0.05,0.1,0.15", *QUICK]
+STUDY = [
+    "repetition",
+    "--distance",
+    "3,5",
+    "--noise",
+    "code-capacity",
+    "--pauli",
+    "independent",
+    "--rounds",
+    "1",
+    "--p",
+    "0.05,0.1,0.15",
+    *QUICK,
+]
 
 
 def run(capsys, args):
@@ -38,8 +50,10 @@ def test_an_output_that_is_the_store_is_refused_by_any_spelling(tmp_path, capsys
     for out in ("s.db", str(store), "sub/../s.db", "./s.db", "link.csv", "s.db-journal"):
         code, _, err = run(capsys, ["export", "--store", store, "--out", out])
         assert code == 2 and err.count("\n") == 1 and "cannot write" in err, (out, err)
-    for command in (["plot", "--store", "s.svg", "--out", "s.svg"],
-                    ["threshold", *STUDY, "--store", "study.png", "--plot", "study.png"]):
+    for command in (
+        ["plot", "--store", "s.svg", "--out", "s.svg"],
+        ["threshold", *STUDY, "--store", "study.png", "--plot", "study.png"],
+    ):
         shutil.copy(store, command[command.index("--store") + 1])
         copied = (tmp_path / command[command.index("--store") + 1]).read_bytes()
         code, _, err = run(capsys, command)
@@ -59,12 +73,15 @@ def test_an_output_never_overwrites_an_sqlite_file(tmp_path, capsys, store):
     assert code == 2 and "SQLite database" in err and other.read_bytes() == before
 
 
-@pytest.mark.parametrize("plot,message", [
-    ("missing/t.png", "does not exist; create it first"),
-    (".", "use a file name ending in"),
-    ("folder.png", "it is a folder"),
-    ("t.gif", "use a file name ending in .png, .svg or .pdf"),
-])
+@pytest.mark.parametrize(
+    "plot,message",
+    [
+        ("missing/t.png", "does not exist; create it first"),
+        (".", "use a file name ending in"),
+        ("folder.png", "it is a folder"),
+        ("t.gif", "use a file name ending in .png, .svg or .pdf"),
+    ],
+)
 def test_output_paths_are_checked_before_sampling(tmp_path, capsys, plot, message, monkeypatch):
     (tmp_path / "folder.png").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -88,8 +105,7 @@ def test_outputs_are_written_atomically(tmp_path):
 
 def test_json_output_is_valid_json_without_nan(tmp_path, capsys):
     path = tmp_path / "s.db"
-    rows = ("shots,errors,discards,seconds,decoder,strong_id,json_metadata\n"
-            '0,0,0,0,pymatching,empty,"{""d"":3}"\n')
+    rows = 'shots,errors,discards,seconds,decoder,strong_id,json_metadata\n0,0,0,0,pymatching,empty,"{""d"":3}"\n'
     (tmp_path / "x.csv").write_text(rows)
     assert run(capsys, ["import", tmp_path / "x.csv", "--store", path])[0] == 0
     code, out, _ = run(capsys, ["stats", "--store", path, "--json"])
@@ -98,8 +114,12 @@ def test_json_output_is_valid_json_without_nan(tmp_path, capsys):
 
 def unprivileged(args, cwd):
     """Runs `qec ARGS` where file permissions bind: as root, without the capability that overrides them."""
-    command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main(sys.argv[1:]))",
-               *map(str, args)]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from qec.cli.main import main; sys.exit(main(sys.argv[1:]))",
+        *map(str, args),
+    ]
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: permissions cannot bind")
@@ -114,9 +134,12 @@ def test_read_commands_work_on_a_read_only_store_in_a_read_only_folder(tmp_path,
     os.chmod(folder / "s.db", 0o444)
     os.chmod(folder, 0o555)
     try:
-        for args in (["stats", "--store", folder / "s.db"], ["export", "--store", folder / "s.db"],
-                     ["plot", "--store", folder / "s.db", "--out", tmp_path / "t.png"],
-                     ["merge", tmp_path / "merged.db", folder / "s.db"]):
+        for args in (
+            ["stats", "--store", folder / "s.db"],
+            ["export", "--store", folder / "s.db"],
+            ["plot", "--store", folder / "s.db", "--out", tmp_path / "t.png"],
+            ["merge", tmp_path / "merged.db", folder / "s.db"],
+        ):
             result = unprivileged(args, tmp_path)
             assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
         written = unprivileged(["collect", *STUDY, "--max-shots", "4000", "--store", folder / "s.db"], tmp_path)

@@ -18,16 +18,61 @@ QUICK = ["--max-shots", "20000", "--max-errors", "200", "--workers", "1"]
 
 def test_threshold_json_table_and_plot(tmp_path, capsys):
     store, plot = tmp_path / "r.db", tmp_path / "t.svg"
-    args = ["threshold", "repetition", "--distance", "3,5", "--noise", "code-capacity", "--pauli", "independent",
-            "--p", "0.2:0.4:3", "--rounds", "1", "--store", str(store), "--plot", str(plot), "--json", *QUICK]
+    args = [
+        "threshold",
+        "repetition",
+        "--distance",
+        "3,5",
+        "--noise",
+        "code-capacity",
+        "--pauli",
+        "independent",
+        "--p",
+        "0.2:0.4:3",
+        "--rounds",
+        "1",
+        "--store",
+        str(store),
+        "--plot",
+        str(plot),
+        "--json",
+        *QUICK,
+    ]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"threshold", "lambda", "lambda_fit", "points", "store"}
-    assert set(report["threshold"]) == {"p", "low", "high", "statistical_low", "statistical_high", "systematic",
-                                        "chi2", "dof", "no_threshold", "method", "variants", "crossings"}
-    assert [(c["distance_small"], c["distance_large"], c["p"]) for c in report["threshold"]["crossings"]] == [(3, 5, None)]
-    assert {"family", "distance", "rounds", "noise", "p", "decoder", "shots", "errors", "discards", "rate",
-            "rate_low", "rate_high", "rate_per_round"} == set(report["points"][0])
+    assert set(report["threshold"]) == {
+        "p",
+        "low",
+        "high",
+        "statistical_low",
+        "statistical_high",
+        "systematic",
+        "chi2",
+        "dof",
+        "no_threshold",
+        "method",
+        "variants",
+        "crossings",
+    }
+    assert [(c["distance_small"], c["distance_large"], c["p"]) for c in report["threshold"]["crossings"]] == [
+        (3, 5, None)
+    ]
+    assert {
+        "family",
+        "distance",
+        "rounds",
+        "noise",
+        "p",
+        "decoder",
+        "shots",
+        "errors",
+        "discards",
+        "rate",
+        "rate_low",
+        "rate_high",
+        "rate_per_round",
+    } == set(report["points"][0])
     assert len(report["points"]) == 6 and plot.read_text().lstrip().startswith("<?xml")
     # The repetition code's threshold under independent flips is 1/2: no crossing below 0.4, said plainly.
     assert report["threshold"]["p"] is None and "no crossing" in report["threshold"]["method"]
@@ -39,8 +84,9 @@ def test_collect_from_a_folder_of_circuits_then_export_import_merge(tmp_path, ca
     folder = tmp_path / "circuits"
     folder.mkdir()
     for d in (3, 5):
-        circuit = stim.Circuit.generated("repetition_code:memory", distance=d, rounds=d,
-                                         before_round_data_depolarization=0.05)
+        circuit = stim.Circuit.generated(
+            "repetition_code:memory", distance=d, rounds=d, before_round_data_depolarization=0.05
+        )
         (folder / f"d={d},p=0.05,family=repetition.stim").write_text(str(circuit))
     a, b = tmp_path / "a.db", tmp_path / "b.db"
     assert main(["collect", "--circuits", str(folder), "--store", str(a), *QUICK]) == 0
@@ -60,15 +106,21 @@ def one_line_error(capsys, args):
     return code, err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["threshold", "--p", "0.001:oops"], "malformed p grid '0.001:oops'"),
-    (["threshold", "--p", "0.01:0.001:3"], "malformed p grid"),
-    (["threshold", "--distance", ","], "the distance list is empty"),
-    (["threshold", "--decoder", "magic"], "unknown decoder 'magic': choose one of"),
-    (["threshold", "--plot", "x.gif"], "use a file name ending in .png, .svg or .pdf"),
-    (["collect"], "give either a code FAMILY or --circuits FOLDER"),
-    (["threshold", "--distance", "3,5,7", "--correction"], "the finite-size correction needs >= 4 distances; got [3, 5, 7]"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["threshold", "--p", "0.001:oops"], "malformed p grid '0.001:oops'"),
+        (["threshold", "--p", "0.01:0.001:3"], "malformed p grid"),
+        (["threshold", "--distance", ","], "the distance list is empty"),
+        (["threshold", "--decoder", "magic"], "unknown decoder 'magic': choose one of"),
+        (["threshold", "--plot", "x.gif"], "use a file name ending in .png, .svg or .pdf"),
+        (["collect"], "give either a code FAMILY or --circuits FOLDER"),
+        (
+            ["threshold", "--distance", "3,5,7", "--correction"],
+            "the finite-size correction needs >= 4 distances; got [3, 5, 7]",
+        ),
+    ],
+)
 def test_bad_study_input(tmp_path, capsys, args, message):
     code, err = one_line_error(capsys, [*args, "--store", str(tmp_path / "r.db")])
     assert code == 2 and err.count("\n") == 1 and message in err
@@ -103,8 +155,22 @@ def chunk_rows(store):
 
 # Subprocesses run in tmp_path: `python -c` puts its cwd first on sys.path, where the repo's source `qec/`
 # folder would shadow the installed package.
-COLLECT = ["collect", "surface", "--distance", "5", "--noise", "uniform", "--p", "0.001", "--max-shots", "1500000",
-           "--max-errors", "1000000", "--workers", "1"]
+COLLECT = [
+    "collect",
+    "surface",
+    "--distance",
+    "5",
+    "--noise",
+    "uniform",
+    "--p",
+    "0.001",
+    "--max-shots",
+    "1500000",
+    "--max-errors",
+    "1000000",
+    "--workers",
+    "1",
+]
 
 
 @pytest.mark.slow
@@ -118,10 +184,17 @@ def test_kill_9_midway_then_rerun_gives_exactly_the_stop_rule(tmp_path):
             return False
 
     store = tmp_path / "r.db"
-    command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
-               *COLLECT, "--store", str(store)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                               cwd=tmp_path)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from qec.cli.main import main; sys.exit(main())",
+        *COLLECT,
+        "--store",
+        str(store),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=tmp_path
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -154,11 +227,25 @@ def test_two_commands_on_one_store_at_once(tmp_path):
     """Two commands started together on the same task and store each re-read the store's counts after every
     commit, so together they stop within one chunk per worker of the stop rule (not at twice it)."""
     store, max_shots, chunk, workers = tmp_path / "r.db", 1_000_000, 25_000, 1
-    command = [sys.executable, "-c", "import sys; from qec.cli.main import main; sys.exit(main())",
-               *COLLECT[:-6], "--max-shots", str(max_shots), "--max-errors", "1000000", "--chunk-shots", str(chunk),
-               "--workers", str(workers), "--store", str(store)]
-    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
-                 for _ in range(2)]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from qec.cli.main import main; sys.exit(main())",
+        *COLLECT[:-6],
+        "--max-shots",
+        str(max_shots),
+        "--max-errors",
+        "1000000",
+        "--chunk-shots",
+        str(chunk),
+        "--workers",
+        str(workers),
+        "--store",
+        str(store),
+    ]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path) for _ in range(2)
+    ]
     for process in processes:
         assert process.wait(timeout=600) == 0, process.stderr.read()
     connection = sqlite3.connect(store)

@@ -21,9 +21,10 @@ PREFIX = "qec-"
 
 # (sinter's test function, decoder) -> why it is skipped; each is a refusal the qec.decoders docstring lists.
 REFUSALS = {
-    ("test_decode_surface_code", PREFIX + "lookup"):
-        "'lookup' refuses DEMs of more than 20 detectors (a table of 2^num_detectors syndromes); "
-        "this one has 120",
+    (
+        "test_decode_surface_code",
+        PREFIX + "lookup",
+    ): "'lookup' refuses DEMs of more than 20 detectors (a table of 2^num_detectors syndromes); this one has 120",
 }
 
 

@@ -17,9 +17,11 @@ from qec.memory import noisy_memory_circuit
 def logical_errors(decoder, circuit, shots: int, seed: int) -> int:
     dem = circuit.detector_error_model()
     detection_events, observables = circuit.compile_detector_sampler(seed=seed).sample(
-        shots, separate_observables=True, bit_packed=True)
+        shots, separate_observables=True, bit_packed=True
+    )
     predictions = decoder.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
-        bit_packed_detection_event_data=detection_events)
+        bit_packed_detection_event_data=detection_events
+    )
     return int(np.count_nonzero(np.any(predictions != observables, axis=1)))
 
 
@@ -46,8 +48,10 @@ def test_bposd_decodes_the_color_code_below_threshold():
     # measured 44 / 4000 failures at d=3 and 3 / 4000 at d=5. d=5 must fail at most a third as often
     # as d=3 (its Poisson spread at the measured means puts that > 5 sigma away).
     decoder = decoders.get("bposd")
-    errors = {d: logical_errors(decoder, noisy_memory_circuit("color", distance=d, noise="uniform", p=0.001), 4000, 3)
-              for d in (3, 5)}
+    errors = {
+        d: logical_errors(decoder, noisy_memory_circuit("color", distance=d, noise="uniform", p=0.001), 4000, 3)
+        for d in (3, 5)
+    }
     assert errors[3] > 20
     assert 3 * errors[5] < errors[3]
 
@@ -58,24 +62,34 @@ def test_bposd_equals_ldpc_at_matched_settings():
     dem = circuit.detector_error_model()
     matrices = check_matrices(dem)
     detection_events, _ = circuit.compile_detector_sampler(seed=11).sample(
-        300, separate_observables=True, bit_packed=True)
+        300, separate_observables=True, bit_packed=True
+    )
     ours = BpOsdDecoder(max_iterations=20, scaling_factor=0.625, osd_method="osd_cs", osd_order=6)
     predictions = ours.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
-        bit_packed_detection_event_data=detection_events)
-    peer = ldpc.BpOsdDecoder(matrices.check_matrix, error_channel=list(matrices.priors), max_iter=20,
-                             bp_method="minimum_sum", ms_scaling_factor=0.625, schedule="parallel",
-                             osd_method="osd_cs", osd_order=6)
-    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, :dem.num_detectors]
+        bit_packed_detection_event_data=detection_events
+    )
+    peer = ldpc.BpOsdDecoder(
+        matrices.check_matrix,
+        error_channel=list(matrices.priors),
+        max_iter=20,
+        bp_method="minimum_sum",
+        ms_scaling_factor=0.625,
+        schedule="parallel",
+        osd_method="osd_cs",
+        osd_order=6,
+    )
+    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, : dem.num_detectors]
     peer_predictions = np.array([matrices.observables_matrix @ peer.decode(s) % 2 for s in syndromes])
-    ours_unpacked = np.unpackbits(predictions, axis=1, bitorder="little")[:, :dem.num_observables]
+    ours_unpacked = np.unpackbits(predictions, axis=1, bitorder="little")[:, : dem.num_observables]
     assert (ours_unpacked == peer_predictions).all()
 
 
 def test_bp_alone_decodes_the_repetition_code():
     # On a cycle-free Tanner graph (repetition code, code capacity) unscaled min-sum BP converges to the
     # most likely error, so every single and double error of a distance-5 code is corrected.
-    circuit = noisy_memory_circuit("repetition", distance=5, rounds=1, noise="code-capacity", p=0.05,
-                                   pauli="independent")
+    circuit = noisy_memory_circuit(
+        "repetition", distance=5, rounds=1, noise="code-capacity", p=0.05, pauli="independent"
+    )
     dem = circuit.detector_error_model()
     matrices = check_matrices(dem)
     check = matrices.check_matrix.toarray()
@@ -87,12 +101,15 @@ def test_bp_alone_decodes_the_repetition_code():
     assert (compiled.decode_shots_bit_packed(bit_packed_detection_event_data=syndromes) == observables).all()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(osd_method="osd_e"), "unknown osd_method 'osd_e': choose one of osd0, osd_cs"),
-    (dict(scaling_factor=0.0), r"scaling_factor must be in \(0, 1\], got 0.0"),
-    (dict(max_iterations=0), "max_iterations must be >= 1, got 0"),
-    (dict(osd_order=-1), "osd_order must be >= 0, got -1"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(osd_method="osd_e"), "unknown osd_method 'osd_e': choose one of osd0, osd_cs"),
+        (dict(scaling_factor=0.0), r"scaling_factor must be in \(0, 1\], got 0.0"),
+        (dict(max_iterations=0), "max_iterations must be >= 1, got 0"),
+        (dict(osd_order=-1), "osd_order must be >= 0, got -1"),
+    ],
+)
 def test_bad_settings_are_refused(arguments, message):
     with pytest.raises(QecInputError, match=message):
         BpOsdDecoder(**arguments)

@@ -24,15 +24,18 @@ def no_detection_events(dem: stim.DetectorErrorModel) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", decoders.names())
-@pytest.mark.parametrize("text", [
-    "",  # nothing at all
-    "detector D3",  # detectors, no errors, no observables
-    "logical_observable L9",  # observables, nothing flips them
-    "detector D11\nlogical_observable L9",  # both, no errors
-    "error(0.1) D0",  # no observables
-    "error(0.1) D0 D0",  # an error that flips nothing
-    "error(0) D0 L0",  # an error that never happens
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # nothing at all
+        "detector D3",  # detectors, no errors, no observables
+        "logical_observable L9",  # observables, nothing flips them
+        "detector D11\nlogical_observable L9",  # both, no errors
+        "error(0.1) D0",  # no observables
+        "error(0.1) D0 D0",  # an error that flips nothing
+        "error(0) D0 L0",  # an error that never happens
+    ],
+)
 def test_no_detection_event_predicts_no_flip(name, text):
     dem = stim.DetectorErrorModel(text)
     assert not decode(name, dem, no_detection_events(dem)).any()

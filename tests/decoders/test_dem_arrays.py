@@ -40,13 +40,29 @@ def test_matching_graph_refuses_hyperedges_naming_bposd():
 
 
 def test_likely_errors_split_into_certain_flips_and_unlikely_errors():
-    likely = split_likely_errors(stim.DetectorErrorModel("""
+    likely = split_likely_errors(
+        stim.DetectorErrorModel("""
         error(0.75) D0 D1 ^ D1 D9 L0
         error(0.125) D0 L1
         error(1) D2 D2 L1
-    """))
-    assert str(likely.dem).split() == ["error(0.25)", "D0", "D1", "^", "D1", "D9", "L0", "error(0.125)", "D0", "L1",
-                                       "error(0)", "D2", "D2", "L1"]
+    """)
+    )
+    assert str(likely.dem).split() == [
+        "error(0.25)",
+        "D0",
+        "D1",
+        "^",
+        "D1",
+        "D9",
+        "L0",
+        "error(0.125)",
+        "D0",
+        "L1",
+        "error(0)",
+        "D2",
+        "D2",
+        "L1",
+    ]
     assert likely.detection_events.tolist() == [0b1, 0b10]  # D0 and D9; D1 and D2 twice each
     assert likely.observables.tolist() == [0b11]
     shots = np.array([[0b1, 0b10], [0, 0]], dtype=np.uint8)

@@ -11,10 +11,12 @@ from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
 SMALL_CIRCUITS = {
-    "surface d=3 code capacity": dict(family="surface", distance=3, rounds=1, noise="code-capacity",
-                                      p=0.07, pauli="independent"),
-    "repetition d=3 phenomenological": dict(family="repetition", distance=3, rounds=2, noise="phenomenological",
-                                            p=0.05, pauli="independent"),
+    "surface d=3 code capacity": dict(
+        family="surface", distance=3, rounds=1, noise="code-capacity", p=0.07, pauli="independent"
+    ),
+    "repetition d=3 phenomenological": dict(
+        family="repetition", distance=3, rounds=2, noise="phenomenological", p=0.05, pauli="independent"
+    ),
     "color d=3 code capacity (hyperedges)": dict(family="color", distance=3, rounds=2, noise="code-capacity", p=0.03),
 }
 
@@ -61,8 +63,10 @@ def test_lookup_is_the_brute_force_most_likely_error(name):
         assert compiled.table_log_odds[syndrome] == pytest.approx(best[syndrome], abs=1e-9)
         assert int(compiled.table_observables[syndrome]) in argmax[syndrome]
     # and decoding a bit-packed shot reads the table
-    packed = np.array([[syndrome >> (8 * byte) & 0xFF for byte in range((dem.num_detectors + 7) // 8)]
-                       for syndrome in best], dtype=np.uint8)
+    packed = np.array(
+        [[syndrome >> (8 * byte) & 0xFF for byte in range((dem.num_detectors + 7) // 8)] for syndrome in best],
+        dtype=np.uint8,
+    )
     predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=packed)
     assert predictions[:, 0].tolist() == [int(compiled.table_observables[syndrome]) for syndrome in best]
 

@@ -55,7 +55,8 @@ def test_circuit_level_zero_syndromes_predict_no_flip(name):
 def test_uf_runs_inside_sinter_collect():
     circuit = noisy_memory_circuit("surface", distance=3, noise="uniform", p=0.002)
     task = sinter.Task(circuit=circuit, detector_error_model=circuit.detector_error_model(decompose_errors=True))
-    [stats] = sinter.collect(num_workers=1, tasks=[task], decoders=["uf"], max_shots=2000,
-                             custom_decoders=decoders.sinter_decoders())
+    [stats] = sinter.collect(
+        num_workers=1, tasks=[task], decoders=["uf"], max_shots=2000, custom_decoders=decoders.sinter_decoders()
+    )
     assert stats.shots == 2000
     assert stats.errors < 100  # LER ~1% at d=3, p=0.002 over 3 rounds

@@ -24,12 +24,31 @@ _SPEC.loader.exec_module(sinter_suite_plugin)
 
 @pytest.mark.slow
 def test_sinter_decoder_suite_passes_on_every_qec_decoder(tmp_path):
-    environment = dict(os.environ, SINTER_PYTEST_CUSTOM_DECODERS="sinter_suite_plugin:qec_decoders",
-                       PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
+    environment = dict(
+        os.environ,
+        SINTER_PYTEST_CUSTOM_DECODERS="sinter_suite_plugin:qec_decoders",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SINTER_TESTS), "-q", "-p", "no:cacheprovider",
-         "-p", "sinter_suite_plugin", "-k", sinter_suite_plugin.PREFIX, "-rfEs"],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(SINTER_TESTS),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "sinter_suite_plugin",
+            "-k",
+            sinter_suite_plugin.PREFIX,
+            "-rfEs",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     counts = {outcome: int(number) for number, outcome in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}

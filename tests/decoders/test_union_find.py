@@ -32,8 +32,9 @@ def all_low_weight_errors(dem, max_weight: int) -> tuple[np.ndarray, np.ndarray]
 def test_corrects_every_error_of_weight_up_to_half_the_distance(name, distance):
     # Code capacity: each DEM error is a data qubit's X error (Z memory; qubits with the same symptom
     # are one DEM error), so sets of up to t DEM errors are all errors of up to t qubits, up to equivalence.
-    circuit = noisy_memory_circuit("surface", distance=distance, rounds=1, noise="code-capacity", p=0.05,
-                                   pauli="independent")
+    circuit = noisy_memory_circuit(
+        "surface", distance=distance, rounds=1, noise="code-capacity", p=0.05, pauli="independent"
+    )
     dem = circuit.detector_error_model(decompose_errors=True)
     syndromes, observables = all_low_weight_errors(dem, (distance - 1) // 2)
     compiled = decoders.get(name).compile_decoder_for_dem(dem=dem)
@@ -48,7 +49,8 @@ def test_logical_error_rate_within_one_and_a_half_of_mwpm(p):
     circuit = noisy_memory_circuit("surface", distance=5, noise="uniform", p=p)
     dem = circuit.detector_error_model(decompose_errors=True)
     detection_events, observables = circuit.compile_detector_sampler(seed=7).sample(
-        10_000, separate_observables=True, bit_packed=True)
+        10_000, separate_observables=True, bit_packed=True
+    )
     errors = {}
     for name in ["uf", "pymatching"]:
         compiled = decoders.get(name).compile_decoder_for_dem(dem=dem)
@@ -69,8 +71,17 @@ def test_exact_and_rounded_weights_give_the_same_corrections_on_single_errors():
         assert (predictions == observables).all(), granularity
 
 
-@pytest.mark.parametrize("name", ["uf", "pymatching", pytest.param(
-    "pymatching-correlated", marks=pytest.mark.skipif(not SUPPORTS_CORRELATIONS, reason="this PyMatching has no correlated matching"))])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "uf",
+        "pymatching",
+        pytest.param(
+            "pymatching-correlated",
+            marks=pytest.mark.skipif(not SUPPORTS_CORRELATIONS, reason="this PyMatching has no correlated matching"),
+        ),
+    ],
+)
 def test_hyperedges_are_refused_naming_bposd(name):
     dem = noisy_memory_circuit("color", distance=3, noise="uniform", p=0.001).detector_error_model()
     with pytest.raises(QecInputError, match="not graphlike.*'bposd'"):

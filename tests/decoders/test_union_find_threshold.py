@@ -30,17 +30,21 @@ def logical_errors(noise: str, distance: int, p: float, shots: int, seed: int) -
     circuit = noisy_memory_circuit("surface", distance=distance, rounds=rounds, p=p, **NOISE[noise])
     dem = circuit.detector_error_model(decompose_errors=True)
     detection_events, observables = circuit.compile_detector_sampler(seed=seed).sample(
-        shots, separate_observables=True, bit_packed=True)
+        shots, separate_observables=True, bit_packed=True
+    )
     compiled = UnionFindDecoder().compile_decoder_for_dem(dem=dem)
     predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
     return int(np.count_nonzero(np.any(predictions != observables, axis=1)))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("noise, below, above, shots", [
-    ("code-capacity", 0.07, 0.13, 20_000),
-    ("phenomenological", 0.018, 0.034, 10_000),
-])
+@pytest.mark.parametrize(
+    "noise, below, above, shots",
+    [
+        ("code-capacity", 0.07, 0.13, 20_000),
+        ("phenomenological", 0.018, 0.034, 10_000),
+    ],
+)
 def test_larger_codes_win_below_and_lose_above_the_published_threshold(noise, below, above, shots):
     # Points ~30% either side of the published thresholds. Measured d=5 vs d=9 failures (these seeds):
     # code capacity 1313 vs 992 below, 4246 vs 5226 above; phenomenological 263 vs 154 below, 1334 vs
@@ -63,8 +67,9 @@ def crossing(ps: np.ndarray, small: np.ndarray, large: np.ndarray) -> float:
 
 def measure(noise: str, distances: list[int], ps: np.ndarray, shots: int, resamples: int = 500) -> None:
     """Prints the logical error rates over `ps` and the crossing of each pair of successive distances."""
-    rates = {d: np.array([logical_errors(noise, d, p, shots, seed=i) / shots for i, p in enumerate(ps)])
-             for d in distances}
+    rates = {
+        d: np.array([logical_errors(noise, d, p, shots, seed=i) / shots for i, p in enumerate(ps)]) for d in distances
+    }
     print(f"\n{noise}: logical error rate per shot ({shots} shots per point)")
     print("p       " + "".join(f"{'d=' + str(d):>10}" for d in distances))
     for i, p in enumerate(ps):
@@ -72,9 +77,13 @@ def measure(noise: str, distances: list[int], ps: np.ndarray, shots: int, resamp
     rng = np.random.default_rng(0)
     for small, large in zip(distances, distances[1:]):
         value = crossing(ps, rates[small], rates[large])
-        boot = [crossing(ps, rng.binomial(shots, rates[small]) / shots, rng.binomial(shots, rates[large]) / shots)
-                for _ in range(resamples)]
-        print(f"crossing d={small}/d={large}: p = {value:.4f} +- {np.nanstd(boot):.4f} (bootstrap, {resamples} resamples)")
+        boot = [
+            crossing(ps, rng.binomial(shots, rates[small]) / shots, rng.binomial(shots, rates[large]) / shots)
+            for _ in range(resamples)
+        ]
+        print(
+            f"crossing d={small}/d={large}: p = {value:.4f} +- {np.nanstd(boot):.4f} (bootstrap, {resamples} resamples)"
+        )
     print("crossings drift up with d (finite size); the threshold estimate is that of the two largest codes")
 
 

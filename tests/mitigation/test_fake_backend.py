@@ -34,8 +34,10 @@ def test_ghz_parity_on_fake_manila_zne_and_rem_move_it_toward_ideal():
     readout_cap = math.prod(1 - 2 * backend.readout_errors[q] for q in range(3))
     assert 0.6 < readout_cap < 0.8  # the snapshot's qubit 2 reads out badly
 
-    value = {technique: mitigate(technique, ghz, backend=backend, noise=MANILA, seed=0).value
-             for technique in ("none", "zne", "rem", "rem+zne")}
+    value = {
+        technique: mitigate(technique, ghz, backend=backend, noise=MANILA, seed=0).value
+        for technique in ("none", "zne", "rem", "rem+zne")
+    }
     # Standard errors at 40k shots: ~0.003 noisy, ~0.007 zne, ~0.004 rem, ~0.007 rem+zne (measured over seeds).
     assert value["none"] < readout_cap - 0.015  # gate noise on top of readout (measured: 0.688 vs 0.717)
     assert abs(value["zne"] - readout_cap) < abs(value["none"] - readout_cap)  # ZNE removes gate noise only
@@ -64,8 +66,28 @@ def test_rem_inverts_the_readout_error_of_the_physical_qubit_each_bit_was_measur
 
 
 def test_cli_runs_rem_plus_zne_on_a_fake_backend(capsys):
-    assert main(["mitigate", "ghz", "--qubits", "2", "--noise", "fake=FakeManilaV2", "--technique", "rem+zne",
-                 "--device", "cpu", "--shots", "4000", "--threads", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "mitigate",
+                "ghz",
+                "--qubits",
+                "2",
+                "--noise",
+                "fake=FakeManilaV2",
+                "--technique",
+                "rem+zne",
+                "--device",
+                "cpu",
+                "--shots",
+                "4000",
+                "--threads",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["ideal"] == 1.0 and out["mitigated"] > out["noisy"] and out["circuits"] == 3
 

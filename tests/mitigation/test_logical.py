@@ -47,8 +47,9 @@ def test_fold_gates_keeps_measurements_and_resets():
 
 def test_repetition_code_on_aer_agrees_with_stim_under_pauli_noise():
     experiment = LogicalExperiment.build("repetition", distance=3, rounds=3, noise=PAULI_NOISE)
-    backend = aer_backend([experiment.qiskit_circuit], noise=PAULI_NOISE, device="cpu", shots=20_000, seed=11,
-                          threads=1)
+    backend = aer_backend(
+        [experiment.qiskit_circuit], noise=PAULI_NOISE, device="cpu", shots=20_000, seed=11, threads=1
+    )
     aer = experiment.logical_rate(backend.measurement_records([experiment.qiskit_circuit])[0])
     stim = experiment.stim_estimate(shots=400_000, seed=11)
     # Same Pauli noise at the same places, so the rates agree up to binomial noise: 5 sigma of the difference.
@@ -59,8 +60,9 @@ def test_repetition_code_on_aer_agrees_with_stim_under_pauli_noise():
 
 def test_non_pauli_noise_runs_on_statevector_beside_its_twirl():
     noise = NoiseSpec(depolarizing_2q=0.01, t1_us=20, t2_us=20, over_rotation=0.1)
-    report = mitigate_logical_memory("repetition", distance=3, rounds=2, noise=noise, device="cpu", shots=300,
-                                     stim_shots=10_000, threads=1)
+    report = mitigate_logical_memory(
+        "repetition", distance=3, rounds=2, noise=noise, device="cpu", shots=300, stim_shots=10_000, threads=1
+    )
     assert report.mitigation.method == "density_matrix" or report.mitigation.method == "statevector"
     assert 0 <= report.logical_error_rate_noisy <= 0.5 and 0 < report.stim_estimate < 0.5
 
@@ -68,8 +70,7 @@ def test_non_pauli_noise_runs_on_statevector_beside_its_twirl():
 @pytest.mark.slow
 def test_logical_zne_scales_the_noise_and_extrapolates_with_mitiqs_factory():
     experiment = LogicalExperiment.build("repetition", distance=3, rounds=3, noise=PAULI_NOISE)
-    backend = aer_backend([experiment.qiskit_circuit], noise=PAULI_NOISE, device="cpu", shots=20_000, seed=5,
-                          threads=1)
+    backend = aer_backend([experiment.qiskit_circuit], noise=PAULI_NOISE, device="cpu", shots=20_000, seed=5, threads=1)
     options = ZneOptions(scale_factors=(1.0, 2.0, 3.0))
     zne = logical_zne(experiment, backend, options=options)
     # Folding each gate 2x and 3x on average raises p_L from ~0.016 to ~0.05 and ~0.08: every step is more

@@ -20,85 +20,178 @@ from qec.mitigation.techniques import (
     check_technique,
 )
 
-KEYS = ["workload", "technique", "device", "ideal", "noisy", "mitigated", "error_reduction", "circuits", "shots",
-        "seconds"]
+KEYS = [
+    "workload",
+    "technique",
+    "device",
+    "ideal",
+    "noisy",
+    "mitigated",
+    "error_reduction",
+    "circuits",
+    "shots",
+    "seconds",
+]
 LOGICAL_KEYS = KEYS + ["logical_error_rate_noisy", "logical_error_rate_mitigated", "stim_estimate"]
 pytestmark = pytest.mark.filterwarnings("ignore:The input circuit is very short")
 
 
 def test_workload_json_has_exactly_the_listed_keys(capsys):
-    assert main(["mitigate", "ghz", "--qubits", "3", "--technique", "zne", "--device", "auto", "--shots", "2000",
-                 "--threads", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "mitigate",
+                "ghz",
+                "--qubits",
+                "3",
+                "--technique",
+                "zne",
+                "--device",
+                "auto",
+                "--shots",
+                "2000",
+                "--threads",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert list(out) == KEYS
     assert out["ideal"] == 1.0 and out["circuits"] == 3 and out["shots"] == 6000 and out["device"] in ("CPU", "GPU")
 
 
 def test_logical_json_has_exactly_the_listed_keys(capsys):
-    assert main(["mitigate", "logical", "repetition", "--distance", "3", "--rounds", "2", "--shots", "500",
-                 "--stim-shots", "5000", "--threads", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "mitigate",
+                "logical",
+                "repetition",
+                "--distance",
+                "3",
+                "--rounds",
+                "2",
+                "--shots",
+                "500",
+                "--stim-shots",
+                "5000",
+                "--threads",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert list(out) == LOGICAL_KEYS
     assert out["workload"] == "logical-repetition-d3" and out["ideal"] == 1.0
 
 
 def test_table_says_which_device_auto_used(capsys):
-    assert main(["mitigate", "ghz", "--qubits", "3", "--technique", "rem", "--noise", "readout=0.05", "--shots",
-                 "1000", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "mitigate",
+                "ghz",
+                "--qubits",
+                "3",
+                "--technique",
+                "rem",
+                "--noise",
+                "readout=0.05",
+                "--shots",
+                "1000",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "(auto: " in out and "error reduction" in out and "cost: 1 circuits, 1000 shots" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["mitigate", "fft"], "unknown workload 'fft': choose one of ghz, mirror"),
-    (["mitigate", "ghz", "--technique", "zen"], "unknown technique 'zen': choose one of none, zne, pec"),
-    (["mitigate", "ghz", "--noise", "p2=1.2"], "must be a probability in [0, 1]"),
-    (["mitigate", "ghz", "--noise", "readout=-0.01"], "must be a probability in [0, 1]"),
-    (["mitigate", "tfim", "--qubits", "44"], "44 qubits need"),
-    (["mitigate", "ghz", "--device", "quantum"], "unknown device 'quantum'"),
-    (["mitigate", "logical"], "needs a FAMILY"),
-    (["mitigate", "logical", "steane"], "choose one of repetition, shor, surface"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["mitigate", "fft"], "unknown workload 'fft': choose one of ghz, mirror"),
+        (["mitigate", "ghz", "--technique", "zen"], "unknown technique 'zen': choose one of none, zne, pec"),
+        (["mitigate", "ghz", "--noise", "p2=1.2"], "must be a probability in [0, 1]"),
+        (["mitigate", "ghz", "--noise", "readout=-0.01"], "must be a probability in [0, 1]"),
+        (["mitigate", "tfim", "--qubits", "44"], "44 qubits need"),
+        (["mitigate", "ghz", "--device", "quantum"], "unknown device 'quantum'"),
+        (["mitigate", "logical"], "needs a FAMILY"),
+        (["mitigate", "logical", "steane"], "choose one of repetition, shor, surface"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["mitigate", "ghz", "--shots", "-5"], "shots must be an integer in [1, 10,000,000], got -5"),
-    (["mitigate", "ghz", "--shots", "100000000000000000000"], "shots must be an integer in [1, 10,000,000], got 1e+20"),
-    (["mitigate", "ghz", "--qubits", "0"], "workload 'ghz' needs at least 2 qubits, got 0"),
-    (["mitigate", "ghz", "--qubits", "1000000000"], "on 1e+09 qubits is more than any Aer method holds (at most"),
-    (["mitigate", "ghz", "--scale-factors", "0.5,1"], "ZNE needs 2 to 32 scale factors, each in [1, 100], got (0.5"),
-    (["mitigate", "ghz", "--scale-factors", "1,nan"], "each in [1, 100], got (1, nan)"),
-    (["mitigate", "ghz", "--scale-factors", "1,1e9"], "each in [1, 100], got (1, 1e+09)"),
-    (["mitigate", "ghz", "--scale-factors", "1,x"], "bad --scale-factors '1,x'"),
-    (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "0"], "pec_samples must be an integer in [1, 10,000]"),
-    (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"], "got 1000000000: give e.g. 200"),
-    (["mitigate", "ghz", "--technique", "rem", "--qubits", "13"], "REM on 13 qubits inverts a 2^13 x 2^13 confusion"),
-    (["mitigate", "ghz", "--seed", "-1"], "seed must be an integer in [0, 4,294,967,295], got -1"),
-    (["mitigate", "ghz", "--threads", "-1"], "threads must be an integer in [0, 1,024], got -1"),
-    (["mitigate", "ghz", "--method", "magic"], "unknown method 'magic'"),
-    (["mitigate", "ghz", "--factory", "magic"], "unknown ZNE factory 'magic'"),
-    (["mitigate", "ghz", "--noise", "t1q=nan"], "gate times must be finite and >= 0 nanoseconds"),
-    (["mitigate", "ghz", "--noise", "rotation=inf"], "rotation must be a finite angle in radians, got inf"),
-    (["mitigate", "tfim", "--qubits", "400", "--technique", "none"], "400 qubits need 3.85e+112 GiB for the"),
-    (["mitigate", "logical", "surface", "--distance", "100001"],
-     "'surface' at distance 100001 with 100001 rounds needs about 1e+15 detectors (the limit is 1,000,000)"),
-    (["mitigate", "logical", "surface", "--distance", "3", "--rounds", "100000"],
-     "at scale factors 1, 1.5, 2 needs about 4.64e+07 Qiskit instructions; the limit is 1,000,000"),
-    (["mitigate", "logical", "surface", "--distance", "41"], "Qiskit instructions; the limit is 1,000,000"),
-    (["mitigate", "logical", "surface", "--distance", "25", "--shots", "10000000"],
-     "Aer's measurement records (3 circuits x 10,000,000 shots x 16,225 bits) need about"),
-    (["mitigate", "logical", "surface", "--noise", "t1=50,t2=50", "--distance", "9"],
-     "161 qubits need 4.36e+40 GiB for the statevector method"),
-    (["mitigate", "logical", "repetition", "--stim-shots", "0"], "stim_shots must be an integer in [1, 1,000,000,000]"),
-    (["mitigate", "logical", "repetition", "--stim-shots", "10000000000"], "got 10000000000: give e.g. 100000"),
-    (["mitigate", "logical", "repetition", "--decoder", "magic"], "unknown decoder 'magic'"),
-    (["mitigate", "logical", "repetition", "--shots", "0"], "shots must be an integer in [1, 10,000,000], got 0"),
-    (["mitigate", "logical", "color"], "unknown family 'color' for logical runs"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["mitigate", "ghz", "--shots", "-5"], "shots must be an integer in [1, 10,000,000], got -5"),
+        (
+            ["mitigate", "ghz", "--shots", "100000000000000000000"],
+            "shots must be an integer in [1, 10,000,000], got 1e+20",
+        ),
+        (["mitigate", "ghz", "--qubits", "0"], "workload 'ghz' needs at least 2 qubits, got 0"),
+        (["mitigate", "ghz", "--qubits", "1000000000"], "on 1e+09 qubits is more than any Aer method holds (at most"),
+        (
+            ["mitigate", "ghz", "--scale-factors", "0.5,1"],
+            "ZNE needs 2 to 32 scale factors, each in [1, 100], got (0.5",
+        ),
+        (["mitigate", "ghz", "--scale-factors", "1,nan"], "each in [1, 100], got (1, nan)"),
+        (["mitigate", "ghz", "--scale-factors", "1,1e9"], "each in [1, 100], got (1, 1e+09)"),
+        (["mitigate", "ghz", "--scale-factors", "1,x"], "bad --scale-factors '1,x'"),
+        (
+            ["mitigate", "ghz", "--technique", "pec", "--pec-samples", "0"],
+            "pec_samples must be an integer in [1, 10,000]",
+        ),
+        (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"], "got 1000000000: give e.g. 200"),
+        (
+            ["mitigate", "ghz", "--technique", "rem", "--qubits", "13"],
+            "REM on 13 qubits inverts a 2^13 x 2^13 confusion",
+        ),
+        (["mitigate", "ghz", "--seed", "-1"], "seed must be an integer in [0, 4,294,967,295], got -1"),
+        (["mitigate", "ghz", "--threads", "-1"], "threads must be an integer in [0, 1,024], got -1"),
+        (["mitigate", "ghz", "--method", "magic"], "unknown method 'magic'"),
+        (["mitigate", "ghz", "--factory", "magic"], "unknown ZNE factory 'magic'"),
+        (["mitigate", "ghz", "--noise", "t1q=nan"], "gate times must be finite and >= 0 nanoseconds"),
+        (["mitigate", "ghz", "--noise", "rotation=inf"], "rotation must be a finite angle in radians, got inf"),
+        (["mitigate", "tfim", "--qubits", "400", "--technique", "none"], "400 qubits need 3.85e+112 GiB for the"),
+        (
+            ["mitigate", "logical", "surface", "--distance", "100001"],
+            "'surface' at distance 100001 with 100001 rounds needs about 1e+15 detectors (the limit is 1,000,000)",
+        ),
+        (
+            ["mitigate", "logical", "surface", "--distance", "3", "--rounds", "100000"],
+            "at scale factors 1, 1.5, 2 needs about 4.64e+07 Qiskit instructions; the limit is 1,000,000",
+        ),
+        (["mitigate", "logical", "surface", "--distance", "41"], "Qiskit instructions; the limit is 1,000,000"),
+        (
+            ["mitigate", "logical", "surface", "--distance", "25", "--shots", "10000000"],
+            "Aer's measurement records (3 circuits x 10,000,000 shots x 16,225 bits) need about",
+        ),
+        (
+            ["mitigate", "logical", "surface", "--noise", "t1=50,t2=50", "--distance", "9"],
+            "161 qubits need 4.36e+40 GiB for the statevector method",
+        ),
+        (
+            ["mitigate", "logical", "repetition", "--stim-shots", "0"],
+            "stim_shots must be an integer in [1, 1,000,000,000]",
+        ),
+        (["mitigate", "logical", "repetition", "--stim-shots", "10000000000"], "got 10000000000: give e.g. 100000"),
+        (["mitigate", "logical", "repetition", "--decoder", "magic"], "unknown decoder 'magic'"),
+        (["mitigate", "logical", "repetition", "--shots", "0"], "shots must be an integer in [1, 10,000,000], got 0"),
+        (["mitigate", "logical", "color"], "unknown family 'color' for logical runs"),
+    ],
+)
 def test_what_cannot_fit_or_is_bad_is_refused_fast_in_one_line(capsys, argv, message):
     start = time.perf_counter()
     assert main(argv) == 2
@@ -125,8 +218,9 @@ def test_logical_size_is_read_without_flattening_and_matches_the_built_circuit()
     noise = NoiseSpec(depolarizing_2q=0.01)
     for family, distance, basis in [("repetition", 5, "Z"), ("shor", 3, "X"), ("surface", 5, "X")]:
         size = LogicalExperiment.size(family, distance=distance, rounds=distance, noise=noise, basis=basis)
-        circuit = LogicalExperiment.build(family, distance=distance, rounds=distance, noise=noise,
-                                          basis=basis).qiskit_circuit
+        circuit = LogicalExperiment.build(
+            family, distance=distance, rounds=distance, noise=noise, basis=basis
+        ).qiskit_circuit
         assert (size.qubits, size.clbits, size.operations) == (circuit.num_qubits, circuit.num_clbits, circuit.size())
 
 

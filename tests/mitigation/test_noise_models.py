@@ -23,8 +23,15 @@ def test_rate_outside_unit_interval_refused(text):
         NoiseSpec.parse(text)
 
 
-@pytest.mark.parametrize("text, message", [("p3=0.1", "keys p1, p2, readout"), ("p2=abc", "needs a number"),
-                                           ("t1=10,t2=30", "unphysical"), ("t1=-1", "must be > 0")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("p3=0.1", "keys p1, p2, readout"),
+        ("p2=abc", "needs a number"),
+        ("t1=10,t2=30", "unphysical"),
+        ("t1=-1", "must be > 0"),
+    ],
+)
 def test_bad_noise_text_says_what_is_allowed(text, message):
     with pytest.raises(QecInputError, match=message):
         NoiseSpec.parse(text)
@@ -56,6 +63,7 @@ def test_twirl_of_over_rotation_composes_with_relaxation():
 def test_fake_backend_needs_its_package():
     try:
         import qiskit_ibm_runtime  # noqa: F401
+
         pytest.skip("qiskit-ibm-runtime is installed: the fake backends are available")
     except ImportError:
         pass

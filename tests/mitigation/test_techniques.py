@@ -18,8 +18,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:The input circuit is very short"
 
 
 def test_zne_cuts_ghz4_error_at_least_twice_at_one_percent_2q_depolarizing():
-    report = mitigate_workload("ghz", qubits=4, noise=NoiseSpec(depolarizing_2q=0.01), technique="zne", device="cpu",
-                               shots=100_000, threads=1)
+    report = mitigate_workload(
+        "ghz", qubits=4, noise=NoiseSpec(depolarizing_2q=0.01), technique="zne", device="cpu", shots=100_000, threads=1
+    )
     # Noisy error is ~0.03; Richardson at (1,3,5) multiplies shot noise by |15/8|+|10/8|+|3/8| = 3.5, so the
     # mitigated error's 5 sigma is 5 * 3.5 / sqrt(1e5) = 0.055 in the worst case and ~0.01 in fact (v near 1):
     # a 2x reduction (mitigated error < 0.015) holds far beyond chance.
@@ -39,9 +40,16 @@ def test_zne_batches_all_folded_circuits_in_one_aer_call():
 @pytest.mark.parametrize("factory", list(FACTORIES))
 @pytest.mark.parametrize("scaling", list(SCALINGS))
 def test_every_factory_and_scaling_moves_toward_the_ideal(factory, scaling):
-    report = mitigate_workload("ghz", qubits=3, noise=NoiseSpec(depolarizing_1q=0.005, depolarizing_2q=0.02),
-                               technique="zne", device="cpu", shots=50_000, threads=1,
-                               zne_options=ZneOptions(factory, scaling))
+    report = mitigate_workload(
+        "ghz",
+        qubits=3,
+        noise=NoiseSpec(depolarizing_1q=0.005, depolarizing_2q=0.02),
+        technique="zne",
+        device="cpu",
+        shots=50_000,
+        threads=1,
+        zne_options=ZneOptions(factory, scaling),
+    )
     # Noisy error ~0.04 (<XXX> ~ 0.96); Richardson, the noisiest fit, amplifies shot noise by 3.5:
     # 5 sigma = 5 * 3.5 * sqrt(1 - 0.9^2) / sqrt(5e4) = 0.034 < 0.04.
     assert report.error_reduction > 1, report
@@ -49,8 +57,9 @@ def test_every_factory_and_scaling_moves_toward_the_ideal(factory, scaling):
 
 def test_rem_recovers_a_readout_only_error_within_statistical_error():
     p, n, shots = 0.05, 4, 40_000
-    report = mitigate_workload("ghz", qubits=n, noise=NoiseSpec(readout=p), technique="rem", device="cpu", shots=shots,
-                               threads=1)
+    report = mitigate_workload(
+        "ghz", qubits=n, noise=NoiseSpec(readout=p), technique="rem", device="cpu", shots=shots, threads=1
+    )
     # Readout flips scale <X^n> by (1-2p)^n = 0.656: the noisy error is 0.34. Inverting the confusion matrix
     # divides the shot noise by 0.656, and Mitiq resamples `shots` outcomes from the corrected distribution,
     # adding at most 1/sqrt(shots): sigma <= (1/0.656 + 1)/sqrt(shots) = 0.0126.
@@ -68,8 +77,16 @@ def test_pec_representations_cover_each_noisy_gate():
 
 @pytest.mark.slow
 def test_pec_is_unbiased_within_its_statistical_error():
-    report = mitigate_workload("ghz", qubits=4, noise=NoiseSpec(depolarizing_2q=0.03), technique="pec", device="cpu",
-                               shots=1000, pec_samples=1000, threads=1)
+    report = mitigate_workload(
+        "ghz",
+        qubits=4,
+        noise=NoiseSpec(depolarizing_2q=0.03),
+        technique="pec",
+        device="cpu",
+        shots=1000,
+        pec_samples=1000,
+        threads=1,
+    )
     # Mitiq's pec_error is the standard deviation of the 1000 signed, rescaled estimates over sqrt(1000),
     # shot noise included (~0.013); their mean is unbiased, so it lies within 4 of them (1 in 16000 to fail).
     # The noisy value, (1 - 16/15 * 0.03)^3 ~ 0.91 +- 0.013 (1000 shots), is ~7 of them away: the test tells
@@ -80,18 +97,30 @@ def test_pec_is_unbiased_within_its_statistical_error():
 
 @pytest.mark.parametrize("technique", ["ddd", "rem+zne", "none"])
 def test_other_techniques_run_and_count_their_cost(technique):
-    report = mitigate_workload("qaoa", qubits=3,
-                               noise=NoiseSpec(depolarizing_1q=0.002, depolarizing_2q=0.02, readout=0.02),
-                               technique=technique, device="cpu", shots=2000, threads=1)
+    report = mitigate_workload(
+        "qaoa",
+        qubits=3,
+        noise=NoiseSpec(depolarizing_1q=0.002, depolarizing_2q=0.02, readout=0.02),
+        technique=technique,
+        device="cpu",
+        shots=2000,
+        threads=1,
+    )
     assert report.technique == technique and report.device == "CPU"
     assert report.circuits >= 1 and report.shots == report.circuits * 2000
     assert -0.5 <= report.mitigated <= 2.5  # the cut of the 3-ring is in [0, 2]; shot noise and ZNE reach a bit beyond
 
 
 def test_cdr_trains_on_near_clifford_circuits_and_stays_in_the_spectrum():
-    report = mitigate_workload("tfim", qubits=3,
-                               noise=NoiseSpec(depolarizing_1q=0.002, depolarizing_2q=0.02, readout=0.02),
-                               technique="cdr", device="cpu", shots=5000, threads=1)
+    report = mitigate_workload(
+        "tfim",
+        qubits=3,
+        noise=NoiseSpec(depolarizing_1q=0.002, depolarizing_2q=0.02, readout=0.02),
+        technique="cdr",
+        device="cpu",
+        shots=5000,
+        threads=1,
+    )
     # 10 training circuits + the circuit itself, each measured in every group of the observable (Mitiq groups
     # the 5 TFIM terms into 2 or 3 qubit-wise commuting groups, depending on set order).
     assert report.circuits in (22, 33)
@@ -102,8 +131,10 @@ def test_cdr_trains_on_near_clifford_circuits_and_stays_in_the_spectrum():
 
 def test_rem_plus_zne_beats_each_alone_under_readout_and_gate_noise():
     noise = NoiseSpec(depolarizing_2q=0.02, readout=0.03)
-    reports = {t: mitigate_workload("ghz", qubits=3, noise=noise, technique=t, device="cpu", shots=100_000, threads=1)
-               for t in ("zne", "rem", "rem+zne")}
+    reports = {
+        t: mitigate_workload("ghz", qubits=3, noise=noise, technique=t, device="cpu", shots=100_000, threads=1)
+        for t in ("zne", "rem", "rem+zne")
+    }
     errors = {t: abs(r.mitigated - r.ideal) for t, r in reports.items()}
     # Readout costs ~0.17 and gates ~0.05 of <XXX>; each alone leaves the other's bias.
     assert errors["rem+zne"] < min(errors["zne"], errors["rem"]), errors

@@ -47,8 +47,9 @@ def test_tfim_ideal_matches_a_dense_hamiltonian():
 def test_noiseless_aer_run_matches_the_ideal(name):
     task = workload(name, qubits=2 if name == "rb" else 3)
     shots = 20_000
-    backend = aer_backend([task.circuit], noise=None, device="cpu", method="statevector", shots=shots, seed=7,
-                          threads=1)
+    backend = aer_backend(
+        [task.circuit], noise=None, device="cpu", method="statevector", shots=shots, seed=7, threads=1
+    )
     value = backend.executor(task.observable).evaluate(task.circuit)[0]
     # Each Pauli term's estimate has standard error <= |coeff| / sqrt(shots); 5 sigma on their sum.
     bound = 5 * sum(abs(p.coeff) for g in task.observable.groups for p in g.elements) / math.sqrt(shots)

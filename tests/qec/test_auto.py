@@ -34,31 +34,34 @@ def stored_shots(path):
         return sum(t.counts.shots for t in store.totals().values())
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(target_precision=0), "target_precision=0 is not allowed"),
-    (dict(target_precision=1.0), "target_precision=1.0 is not allowed"),
-    (dict(target_precision=math.nan), "target_precision=nan is not allowed"),
-    (dict(target_precision="0.05"), "target_precision='0.05' is not allowed"),
-    (dict(max_shots_total=0), "max_shots_total=0 is not allowed"),
-    (dict(max_shots_total=1.5), "max_shots_total=1.5 is not allowed"),
-    (dict(max_shots_total=True), "max_shots_total=True is not allowed"),
-    (dict(max_shots_total=2**63), "max_shots_total=9223372036854775808 is not allowed"),
-    (dict(max_seconds=0), "max_seconds=0 is not allowed"),
-    (dict(max_seconds=-1.0), "max_seconds=-1.0 is not allowed"),
-    (dict(max_seconds=math.inf), "max_seconds=inf is not allowed"),
-    (dict(distances=[3]), "distances=[3] gives no threshold: give >= 2 distances"),
-    (dict(distances="3,5"), "distances='3,5' is not a list of distances"),
-    (dict(distances=[3, 5.0]), "is not a list of distances"),
-    (dict(noise="none"), "the noise model 'none' has no threshold to find: use one of code-capacity"),
-    (dict(noise="bogus"), "unknown noise model 'bogus'"),
-    (dict(family="nope"), "unknown code family 'nope'"),
-    (dict(decoder="magic"), "unknown decoder 'magic'"),
-    (dict(workers=0), "workers=0 is not a worker count"),
-    (dict(scheduler="tcp://127.0.0.1:1", cluster="local:1"), "scheduler= and cluster= are both given"),
-    (dict(client=object(), cluster="local:1"), "client= is given with scheduler= or cluster="),
-    (dict(correction=True), "the finite-size correction needs >= 4 distances"),
-    (dict(chunk_shots=0), "chunk_shots=0 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(target_precision=0), "target_precision=0 is not allowed"),
+        (dict(target_precision=1.0), "target_precision=1.0 is not allowed"),
+        (dict(target_precision=math.nan), "target_precision=nan is not allowed"),
+        (dict(target_precision="0.05"), "target_precision='0.05' is not allowed"),
+        (dict(max_shots_total=0), "max_shots_total=0 is not allowed"),
+        (dict(max_shots_total=1.5), "max_shots_total=1.5 is not allowed"),
+        (dict(max_shots_total=True), "max_shots_total=True is not allowed"),
+        (dict(max_shots_total=2**63), "max_shots_total=9223372036854775808 is not allowed"),
+        (dict(max_seconds=0), "max_seconds=0 is not allowed"),
+        (dict(max_seconds=-1.0), "max_seconds=-1.0 is not allowed"),
+        (dict(max_seconds=math.inf), "max_seconds=inf is not allowed"),
+        (dict(distances=[3]), "distances=[3] gives no threshold: give >= 2 distances"),
+        (dict(distances="3,5"), "distances='3,5' is not a list of distances"),
+        (dict(distances=[3, 5.0]), "is not a list of distances"),
+        (dict(noise="none"), "the noise model 'none' has no threshold to find: use one of code-capacity"),
+        (dict(noise="bogus"), "unknown noise model 'bogus'"),
+        (dict(family="nope"), "unknown code family 'nope'"),
+        (dict(decoder="magic"), "unknown decoder 'magic'"),
+        (dict(workers=0), "workers=0 is not a worker count"),
+        (dict(scheduler="tcp://127.0.0.1:1", cluster="local:1"), "scheduler= and cluster= are both given"),
+        (dict(client=object(), cluster="local:1"), "client= is given with scheduler= or cluster="),
+        (dict(correction=True), "the finite-size correction needs >= 4 distances"),
+        (dict(chunk_shots=0), "chunk_shots=0 is not allowed"),
+    ],
+)
 def test_bad_parameters_are_refused_before_any_store_file_is_made(tmp_path, options, message):
     arguments = dict(REPETITION, family="repetition") | options
     family = arguments.pop("family")
@@ -130,20 +133,38 @@ def test_stop_rules_are_named_in_json(tmp_path):
 # The CLI: --auto with --p is refused, --auto's own flags need it, and --json carries the rounds.
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--auto", "--p", "0.01:0.1:3"], "error: --auto and --p are both given: give one"),
-    (["--auto", "--max-errors", "10"], "error: --auto and --max-errors are both given: give one"),
-    (["--target-precision", "0.02"], "error: --target-precision is an --auto option: add --auto"),
-    (["--max-shots-total", "10"], "error: --max-shots-total is an --auto option: add --auto"),
-    (["--auto", "--target-precision", "0"], "error: --target-precision 0.0 is not allowed"),
-    (["--auto", "--max-shots-total", "0"], "error: --max-shots-total 0 is not allowed"),
-    (["--auto", "--max-seconds", "-1"], "error: --max-seconds -1.0 is not allowed"),
-    (["--auto", "--distance", "3"], "error: --distance [3] gives no threshold"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--auto", "--p", "0.01:0.1:3"], "error: --auto and --p are both given: give one"),
+        (["--auto", "--max-errors", "10"], "error: --auto and --max-errors are both given: give one"),
+        (["--target-precision", "0.02"], "error: --target-precision is an --auto option: add --auto"),
+        (["--max-shots-total", "10"], "error: --max-shots-total is an --auto option: add --auto"),
+        (["--auto", "--target-precision", "0"], "error: --target-precision 0.0 is not allowed"),
+        (["--auto", "--max-shots-total", "0"], "error: --max-shots-total 0 is not allowed"),
+        (["--auto", "--max-seconds", "-1"], "error: --max-seconds -1.0 is not allowed"),
+        (["--auto", "--distance", "3"], "error: --distance [3] gives no threshold"),
+    ],
+)
 def test_cli_refuses_auto_mixed_with_a_grid_and_its_flags_without_it(tmp_path, capsys, extra, message):
     store = tmp_path / "auto.db"
-    argv = ["threshold", "repetition", "--noise", "code-capacity", "--pauli", "independent", "--rounds", "1",
-            "--distance", "3,5,7", "--store", str(store), "--plot", str(tmp_path / "t.png"), *extra]
+    argv = [
+        "threshold",
+        "repetition",
+        "--noise",
+        "code-capacity",
+        "--pauli",
+        "independent",
+        "--rounds",
+        "1",
+        "--distance",
+        "3,5,7",
+        "--store",
+        str(store),
+        "--plot",
+        str(tmp_path / "t.png"),
+        *extra,
+    ]
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith(message)
     assert list(tmp_path.iterdir()) == []
@@ -151,9 +172,28 @@ def test_cli_refuses_auto_mixed_with_a_grid_and_its_flags_without_it(tmp_path, c
 
 def test_cli_auto_json_reports_the_rounds_and_the_rule_that_stopped_it(tmp_path, capsys):
     store = tmp_path / "auto.db"
-    argv = ["threshold", "repetition", "--noise", "code-capacity", "--pauli", "independent", "--rounds", "1",
-            "--distance", "3,5,7", "--store", str(store), "--plot", str(tmp_path / "t.png"), "--workers", "1",
-            "--auto", "--max-shots-total", "5000", "--json"]
+    argv = [
+        "threshold",
+        "repetition",
+        "--noise",
+        "code-capacity",
+        "--pauli",
+        "independent",
+        "--rounds",
+        "1",
+        "--distance",
+        "3,5,7",
+        "--store",
+        str(store),
+        "--plot",
+        str(tmp_path / "t.png"),
+        "--workers",
+        "1",
+        "--auto",
+        "--max-shots-total",
+        "5000",
+        "--json",
+    ]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["auto"]["stopped_by"] == "max_shots_total" and report["auto"]["max_shots_total"] == 5000
@@ -172,8 +212,15 @@ def test_surface_code_under_si1000_found_automatically(tmp_path):
     so beyond ~1000 errors per point chi^2/dof passes 3 and the fit is refused (as a hand-made grid's is:
     `--p 0.004:0.008:5 --max-errors 5000` gives no threshold), while its 'without d = 3' variant adds a systematic
     +-2-8%. The test holds the study to what it can do: end by a rule of its own, soon, with an estimate."""
-    result = auto_threshold("surface", distances=[3, 5, 7], noise="si1000", store=tmp_path / "auto.db",
-                            target_precision=0.05, max_seconds=600, workers=2)
+    result = auto_threshold(
+        "surface",
+        distances=[3, 5, 7],
+        noise="si1000",
+        store=tmp_path / "auto.db",
+        target_precision=0.05,
+        max_seconds=600,
+        workers=2,
+    )
     fit = result.study.threshold
     assert result.seconds < 120 and result.shots < 5_000_000, result.describe()
     assert result.stopped_by in ("target_precision", "fit_limit", "systematic"), result.describe()

@@ -15,8 +15,9 @@ from qec.codes import MAX_DETECTORS, MAX_MEASUREMENTS, MAX_OBSERVABLES, MAX_OPER
 from qec.errors import QecInputError
 from qec.study import MAX_TASKS
 
-GOOD = str(stim.Circuit.generated("repetition_code:memory", distance=3, rounds=3,
-                                  before_round_data_depolarization=0.05))
+GOOD = str(
+    stim.Circuit.generated("repetition_code:memory", distance=3, rounds=3, before_round_data_depolarization=0.05)
+)
 
 
 def refused(folder, *, within: float = 2.0) -> str:
@@ -40,30 +41,52 @@ def folder_with(tmp_path, name: str, content: str | bytes):
 def test_good_files_become_tasks_with_metadata_from_their_names(tmp_path):
     folder = folder_with(tmp_path, "d=3,p=0.05,family=repetition.stim", GOOD)
     (task,) = tasks_from_folder(folder, decoder="pymatching")
-    assert task.metadata == {"d": 3, "p": 0.05, "family": "repetition", "distance": 3,
-                             "file": "d=3,p=0.05,family=repetition.stim"}
+    assert task.metadata == {
+        "d": 3,
+        "p": 0.05,
+        "family": "repetition",
+        "distance": 3,
+        "file": "d=3,p=0.05,family=repetition.stim",
+    }
     assert metadata_from_name("r=4,x=a.stim") == {"r": 4, "x": "a", "rounds": 4}
 
 
-@pytest.mark.parametrize("text,limit", [
-    ("REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
-     f"detectors (the limit is {MAX_DETECTORS:,})"),
-    ("REPEAT 1000000000000 {\n  REPEAT 1000000000000 {\n    M 0\n    DETECTOR rec[-1]\n  }\n}\n"
-     "OBSERVABLE_INCLUDE(0) rec[-1]\n", f"detectors (the limit is {MAX_DETECTORS:,})"),  # Stim saturates at 2^64-1
-    ("M 0\nOBSERVABLE_INCLUDE(1000000000) rec[-1]\n", f"about 1e+09 observables (the limit is {MAX_OBSERVABLES:,})"),
-    ("REPEAT 100000000 {\n  M 0\n}\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
-     f"measurements (the limit is {MAX_MEASUREMENTS:,})"),
-    ("REPEAT 1000000000000 {\n  X 0\n}\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
-     f"gate applications per shot (the limit is {MAX_OPERATIONS:,})"),
-])
+@pytest.mark.parametrize(
+    "text,limit",
+    [
+        (
+            "REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+            f"detectors (the limit is {MAX_DETECTORS:,})",
+        ),
+        (
+            "REPEAT 1000000000000 {\n  REPEAT 1000000000000 {\n    M 0\n    DETECTOR rec[-1]\n  }\n}\n"
+            "OBSERVABLE_INCLUDE(0) rec[-1]\n",
+            f"detectors (the limit is {MAX_DETECTORS:,})",
+        ),  # Stim saturates at 2^64-1
+        (
+            "M 0\nOBSERVABLE_INCLUDE(1000000000) rec[-1]\n",
+            f"about 1e+09 observables (the limit is {MAX_OBSERVABLES:,})",
+        ),
+        (
+            "REPEAT 100000000 {\n  M 0\n}\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+            f"measurements (the limit is {MAX_MEASUREMENTS:,})",
+        ),
+        (
+            "REPEAT 1000000000000 {\n  X 0\n}\nM 0\nOBSERVABLE_INCLUDE(0) rec[-1]\n",
+            f"gate applications per shot (the limit is {MAX_OPERATIONS:,})",
+        ),
+    ],
+)
 def test_circuits_too_large_to_sample_are_refused_without_flattening(tmp_path, text, limit):
     message = refused(folder_with(tmp_path, "d=3.stim", text))
     assert message.startswith(str(tmp_path / "circuits" / "d=3.stim")) and limit in message
 
 
 def test_just_below_the_limits_is_accepted(tmp_path):
-    text = (f"REPEAT {MAX_DETECTORS - 1} {{\n  M 0\n  DETECTOR rec[-1]\n}}\n"
-            f"OBSERVABLE_INCLUDE({MAX_OBSERVABLES - 1}) rec[-1]\n")
+    text = (
+        f"REPEAT {MAX_DETECTORS - 1} {{\n  M 0\n  DETECTOR rec[-1]\n}}\n"
+        f"OBSERVABLE_INCLUDE({MAX_OBSERVABLES - 1}) rec[-1]\n"
+    )
     (task,) = tasks_from_folder(folder_with(tmp_path, "d=3.stim", text), decoder="pymatching")
     assert task.circuit.num_detectors == MAX_DETECTORS - 1 and task.circuit.num_observables == MAX_OBSERVABLES
 
@@ -77,12 +100,15 @@ def test_a_file_of_gigabytes_is_refused_before_it_is_read(tmp_path):
     assert "has 4.29e+09 bytes" in message and f"the limit is {MAX_CIRCUIT_FILE_BYTES:,}" in message
 
 
-@pytest.mark.parametrize("name,message", [
-    ("d=abc,p=0.01.stim", "metadata 'distance' must be an integer >= 1, got 'abc'"),
-    ("d=0.stim", "metadata 'distance' must be an integer >= 1, got 0"),
-    ("d=3,p=2.stim", "metadata 'p' must be a probability in [0, 1], got 2"),
-    ("d=3,p=nan.stim", "NaN"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("d=abc,p=0.01.stim", "metadata 'distance' must be an integer >= 1, got 'abc'"),
+        ("d=0.stim", "metadata 'distance' must be an integer >= 1, got 0"),
+        ("d=3,p=2.stim", "metadata 'p' must be a probability in [0, 1], got 2"),
+        ("d=3,p=nan.stim", "NaN"),
+    ],
+)
 def test_bad_metadata_in_a_file_name_names_the_file_and_says_rename_it(tmp_path, name, message):
     text = refused(folder_with(tmp_path, name, GOOD))
     assert text.startswith(str(tmp_path / "circuits" / name) + ": ") and message in text
@@ -126,9 +152,11 @@ def test_a_broken_symlink_is_refused(tmp_path):
 def test_an_unreadable_file_is_refused(tmp_path):
     folder = folder_with(tmp_path, "d=3.stim", GOOD)
     os.chmod(folder / "d=3.stim", 0)
-    code = ("import sys; from qec.circuit_files import tasks_from_folder; from qec.errors import QecInputError\n"
-            "try:\n    tasks_from_folder(sys.argv[1], decoder='pymatching')\n"
-            "except QecInputError as error:\n    print(error)")
+    code = (
+        "import sys; from qec.circuit_files import tasks_from_folder; from qec.errors import QecInputError\n"
+        "try:\n    tasks_from_folder(sys.argv[1], decoder='pymatching')\n"
+        "except QecInputError as error:\n    print(error)"
+    )
     command = [sys.executable, "-c", code, str(folder)]
     if os.geteuid() == 0:  # root reads any file unless it gives up the capabilities that let it
         if shutil.which("setpriv") is None:

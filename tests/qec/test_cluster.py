@@ -47,11 +47,19 @@ def dask_cluster():
     """A real `dask scheduler` and two single-threaded `dask worker` processes (no nanny) on 127.0.0.1."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers = [subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
-                                 "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(2)]
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers = [
+        subprocess.Popen(
+            [DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
@@ -75,8 +83,9 @@ def test_dask_with_a_worker_killed_gives_the_local_pools_counts(tmp_path, dask_c
             killed.append(progress.shots)
 
     with Store(tmp_path / "dask.db") as store, distributed.Client(address) as client:
-        totals = collect(TASKS, store=store, stop=STOP, executor=client, chunk_shots=CHUNK,
-                         on_progress=kill_one_worker_midway)
+        totals = collect(
+            TASKS, store=store, stop=STOP, executor=client, chunk_shots=CHUNK, on_progress=kill_one_worker_midway
+        )
     assert killed and killed[0] < STOP.max_shots
     assert totals[TASKS[0].task_id].counts.shots == STOP.max_shots
     dask_rows, local_rows = counts(tmp_path / "dask.db"), counts(tmp_path / "local.db")
@@ -86,8 +95,21 @@ def test_dask_with_a_worker_killed_gives_the_local_pools_counts(tmp_path, dask_c
 
 @pytest.mark.slow
 def test_local_cluster_cli_matches_the_local_pool(tmp_path):
-    args = ["collect", "repetition", "--distance", "3,5", "--p", "0.05", "--max-shots", "60000", "--max-errors",
-            "1000000", "--chunk-shots", "10000", "--json"]
+    args = [
+        "collect",
+        "repetition",
+        "--distance",
+        "3,5",
+        "--p",
+        "0.05",
+        "--max-shots",
+        "60000",
+        "--max-errors",
+        "1000000",
+        "--chunk-shots",
+        "10000",
+        "--json",
+    ]
     assert main([*args, "--store", str(tmp_path / "pool.db"), "--workers", "2"]) == 0
     assert main([*args, "--store", str(tmp_path / "cluster.db"), "--cluster", "local:2"]) == 0
     assert counts(tmp_path / "pool.db") == counts(tmp_path / "cluster.db")
@@ -110,8 +132,9 @@ def test_local_cluster_binds_to_loopback_only_and_runs_no_dashboard():
         # Dask starts its HTTP servers even with dashboard_address=None (the scheduler's on port 8787, with pages
         # and metrics about the cluster); they serve nothing here, on a port the system picked.
         info = client.scheduler_info()
-        ports = [info["services"]["dashboard"]] + [worker["services"]["dashboard"]
-                                                   for worker in info["workers"].values()]
+        ports = [info["services"]["dashboard"]] + [
+            worker["services"]["dashboard"] for worker in info["workers"].values()
+        ]
         assert 8787 not in ports
         for port in ports:
             for path in ("/status", "/health", "/metrics", "/info/main/workers.html", "/json/counts.json"):
@@ -120,11 +143,29 @@ def test_local_cluster_binds_to_loopback_only_and_runs_no_dashboard():
 
 def test_worker_counts_that_cannot_fit_are_refused(tmp_path, capsys):
     too_many, children = max_workers() + 1, psutil.Process().children()  # (multiprocessing's resource tracker)
-    with pytest.raises(QecInputError, match=rf"cluster 'local:{too_many}' would start {too_many:,} worker processes, "
-                                            rf"more than this machine fits \(at most {max_workers():,}: "):
+    with pytest.raises(
+        QecInputError,
+        match=rf"cluster 'local:{too_many}' would start {too_many:,} worker processes, "
+        rf"more than this machine fits \(at most {max_workers():,}: ",
+    ):
         parse_local_cluster(f"local:{too_many}")
-    assert main(["collect", "repetition", "--distance", "3", "--p", "0.05", "--cluster", f"local:{too_many}",
-                 "--store", str(tmp_path / "r.db")]) == 2
+    assert (
+        main(
+            [
+                "collect",
+                "repetition",
+                "--distance",
+                "3",
+                "--p",
+                "0.05",
+                "--cluster",
+                f"local:{too_many}",
+                "--store",
+                str(tmp_path / "r.db"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"use local:N with N <= {max_workers()}" in err
     assert psutil.Process().children() == children  # refused before any process started
@@ -133,8 +174,20 @@ def test_worker_counts_that_cannot_fit_are_refused(tmp_path, capsys):
 @pytest.mark.slow
 def test_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
     start = time.monotonic()
-    code = main(["collect", "repetition", "--distance", "3", "--p", "0.05", "--scheduler",
-                 f"tcp://127.0.0.1:{free_port()}", "--store", str(tmp_path / "r.db")])
+    code = main(
+        [
+            "collect",
+            "repetition",
+            "--distance",
+            "3",
+            "--p",
+            "0.05",
+            "--scheduler",
+            f"tcp://127.0.0.1:{free_port()}",
+            "--store",
+            str(tmp_path / "r.db"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err and err.count("\n") == 1
     assert time.monotonic() - start < 30

@@ -17,8 +17,9 @@ from qec.task import ChunkResult, Counts
 
 
 def repetition_task(p=0.1, decoder="pymatching"):
-    return Task.memory("repetition", distance=3, rounds=1, noise="code-capacity", p=p, pauli="independent",
-                       decoder=decoder)
+    return Task.memory(
+        "repetition", distance=3, rounds=1, noise="code-capacity", p=p, pauli="independent", decoder=decoder
+    )
 
 
 def test_max_shots_is_met_exactly(tmp_path):
@@ -33,7 +34,9 @@ def test_d3_repetition_code_matches_its_exact_logical_error_rate(tmp_path):
     p = 0.1
     task = repetition_task(p)
     with Store(tmp_path / "s.db") as store:
-        totals = collect([task], store=store, stop=StopRule(max_shots=400_000, max_errors=None), workers=2)[task.task_id]
+        totals = collect([task], store=store, stop=StopRule(max_shots=400_000, max_errors=None), workers=2)[
+            task.task_id
+        ]
     exact = 3 * p**2 * (1 - p) + p**3
     sigma = math.sqrt(exact * (1 - exact) / totals.counts.shots)
     assert abs(totals.counts.errors / totals.counts.shots - exact) < 5 * sigma
@@ -46,8 +49,9 @@ def test_max_errors_and_precision_stop_rules(tmp_path):
     assert 500 <= by_errors[task.task_id].counts.errors < 500 + 4 * 400  # at most the chunks in flight overshoot
     task = repetition_task(0.15)
     with Store(tmp_path / "p.db") as store:
-        by_precision = collect([task], store=store, stop=StopRule(max_shots=10**7, max_errors=None, precision=0.05),
-                               workers=1)[task.task_id]
+        by_precision = collect(
+            [task], store=store, stop=StopRule(max_shots=10**7, max_errors=None, precision=0.05), workers=1
+        )[task.task_id]
     assert relative_half_width(by_precision.counts.errors, by_precision.counts.shots) <= 0.05
 
 
@@ -77,8 +81,9 @@ def test_same_seeds_same_counts(tmp_path):
 
 def test_postselection_counts_discards(tmp_path):
     circuit = Task.memory("repetition", distance=3, rounds=2, noise="phenomenological", p=0.05).circuit
-    task = Task(circuit=circuit, decoder="pymatching", metadata={"postselect": "first detector"},
-                postselected_detectors=(0,))
+    task = Task(
+        circuit=circuit, decoder="pymatching", metadata={"postselect": "first detector"}, postselected_detectors=(0,)
+    )
     with Store(tmp_path / "s.db") as store:
         totals = collect([task], store=store, stop=StopRule(max_shots=40_000, max_errors=None), workers=1)
     discards = totals[task.task_id].counts.discards
@@ -100,22 +105,33 @@ def test_task_without_observables_is_refused():
         Task(circuit=stim.Circuit("R 0\nX_ERROR(0.1) 0\nM 0\nDETECTOR rec[-1]"), decoder="pymatching")
 
 
-@pytest.mark.parametrize("kwargs,message", [({"max_shots": None, "max_errors": None}, "never stop"),
-                                            ({"max_shots": 0}, "max_shots=0 is not allowed"),
-                                            ({"max_errors": 2**63}, "from 1 to 2\\^63 - 1"),
-                                            ({"precision": 1.5}, "precision=1.5 is not allowed")])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"max_shots": None, "max_errors": None}, "never stop"),
+        ({"max_shots": 0}, "max_shots=0 is not allowed"),
+        ({"max_errors": 2**63}, "from 1 to 2\\^63 - 1"),
+        ({"precision": 1.5}, "precision=1.5 is not allowed"),
+    ],
+)
 def test_bad_stop_rules(kwargs, message):
     with pytest.raises(QecInputError, match=message):
         StopRule(**kwargs)
 
 
-@pytest.mark.parametrize("workers,message", [
-    (0, r"workers=0 is not a worker count: give workers=1 or more, or leave it out for one per core"),
-    (-2, r"workers=-2 is not a worker count"),
-    (max_workers() + 1, rf"workers={max_workers() + 1} would start {max_workers() + 1:,} worker processes, more than "
-                        rf"this machine fits \(at most {max_workers():,}: 4 per core on \d+ cores\); give "
-                        rf"workers={max_workers()} or fewer"),
-])
+@pytest.mark.parametrize(
+    "workers,message",
+    [
+        (0, r"workers=0 is not a worker count: give workers=1 or more, or leave it out for one per core"),
+        (-2, r"workers=-2 is not a worker count"),
+        (
+            max_workers() + 1,
+            rf"workers={max_workers() + 1} would start {max_workers() + 1:,} worker processes, more than "
+            rf"this machine fits \(at most {max_workers():,}: 4 per core on \d+ cores\); give "
+            rf"workers={max_workers()} or fewer",
+        ),
+    ],
+)
 def test_worker_counts_that_cannot_fit_are_refused_before_any_work(tmp_path, workers, message):
     children = psutil.Process().children()
     with Store(tmp_path / "s.db") as store:
@@ -136,8 +152,14 @@ def test_ctrl_c_stops_the_workers_and_says_how_many_chunks_were_kept(tmp_path):
 
     with Store(tmp_path / "s.db") as store:
         with pytest.raises(Interrupted) as interrupted:
-            collect([repetition_task()], store=store, stop=StopRule(max_shots=10**9, max_errors=None), workers=2,
-                    chunk_shots=1000, on_progress=ctrl_c_after_a_few_chunks)
+            collect(
+                [repetition_task()],
+                store=store,
+                stop=StopRule(max_shots=10**9, max_errors=None),
+                workers=2,
+                chunk_shots=1000,
+                on_progress=ctrl_c_after_a_few_chunks,
+            )
         assert interrupted.value.chunks_kept == len(list(store.chunk_rows())) >= 5
     assert isinstance(interrupted.value, KeyboardInterrupt)
     assert str(interrupted.value) == f"interrupted: {interrupted.value.chunks_kept} chunks kept; rerun to resume"
@@ -154,13 +176,27 @@ def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
     def other_command_samples_chunks_1_to_49(progress):
         if not inserted:
             with Store(tmp_path / "s.db") as other:
-                inserted.extend(other.append(ChunkResult(task.task_id, index, Counts(foreign_shots, errors=0, discards=0,
-                                                                seconds=foreign_seconds), observable_errors=(0,)))
-                                for index in range(1, 50))
+                inserted.extend(
+                    other.append(
+                        ChunkResult(
+                            task.task_id,
+                            index,
+                            Counts(foreign_shots, errors=0, discards=0, seconds=foreign_seconds),
+                            observable_errors=(0,),
+                        )
+                    )
+                    for index in range(1, 50)
+                )
 
     with Store(tmp_path / "s.db") as store:
-        totals = collect([task], store=store, stop=StopRule(max_shots=max_shots, max_errors=None), workers=1,
-                         chunk_shots=own_shots, on_progress=other_command_samples_chunks_1_to_49)[task.task_id]
+        totals = collect(
+            [task],
+            store=store,
+            stop=StopRule(max_shots=max_shots, max_errors=None),
+            workers=1,
+            chunk_shots=own_shots,
+            on_progress=other_command_samples_chunks_1_to_49,
+        )[task.task_id]
         rows = [(row[1], row[5] == foreign_seconds) for row in store.chunk_rows()]
     assert sum(is_foreign for _, is_foreign in rows) == sum(inserted) >= 45
     # Without re-reading the store this command would have sampled max_shots on its own.

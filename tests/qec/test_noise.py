@@ -8,16 +8,23 @@ from qec.errors import QecInputError
 
 
 def stim_uniform(task: str, distance: int, p: float) -> stim.Circuit:
-    return stim.Circuit.generated(task, distance=distance, rounds=distance, after_clifford_depolarization=p,
-                                  after_reset_flip_probability=p, before_measure_flip_probability=p,
-                                  before_round_data_depolarization=p)
+    return stim.Circuit.generated(
+        task,
+        distance=distance,
+        rounds=distance,
+        after_clifford_depolarization=p,
+        after_reset_flip_probability=p,
+        before_measure_flip_probability=p,
+        before_round_data_depolarization=p,
+    )
 
 
 @pytest.mark.parametrize("basis", ["X", "Z"])
 @pytest.mark.parametrize("distance", [3, 5, 7])
 def test_uniform_gives_stims_own_dem_for_the_rotated_surface_code(basis, distance):
-    ours = noise.noise_model("uniform", 0.003).apply(codes.memory_circuit("surface", distance=distance,
-                                                                         rounds=distance, basis=basis))
+    ours = noise.noise_model("uniform", 0.003).apply(
+        codes.memory_circuit("surface", distance=distance, rounds=distance, basis=basis)
+    )
     theirs = stim_uniform(f"surface_code:rotated_memory_{basis.lower()}", distance, 0.003)
     assert ours.detector_error_model() == theirs.detector_error_model()
 

@@ -25,15 +25,18 @@ def refused(function, *args, match: str) -> str:
     return str(error.value)
 
 
-@pytest.mark.parametrize("text,match", [
-    ("0.001:0.01:1000000000", r"a p grid of 1e\+09 values is too large; the limit is 100"),
-    ("0.001:0.01:" + "9" * 40, r"a p grid of 1e\+40 values is too large"),
-    (",".join(["0.001"] * 1_000_000), r"a p grid of 1e\+06 values is too large; the limit is 100"),
-    ("nan:0.01:3", "malformed p grid 'nan:0.01:3': use LOW:HIGH:N .*finite"),
-    ("0.001:inf:3", "malformed p grid"),
-    ("0.001,nan", r"must list probabilities in \(0, 1\]"),
-    ("inf", r"must list probabilities in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("0.001:0.01:1000000000", r"a p grid of 1e\+09 values is too large; the limit is 100"),
+        ("0.001:0.01:" + "9" * 40, r"a p grid of 1e\+40 values is too large"),
+        (",".join(["0.001"] * 1_000_000), r"a p grid of 1e\+06 values is too large; the limit is 100"),
+        ("nan:0.01:3", "malformed p grid 'nan:0.01:3': use LOW:HIGH:N .*finite"),
+        ("0.001:inf:3", "malformed p grid"),
+        ("0.001,nan", r"must list probabilities in \(0, 1\]"),
+        ("inf", r"must list probabilities in \(0, 1\]"),
+    ],
+)
 def test_p_grids_that_cannot_fit_or_are_not_finite_are_refused(text, match):
     refused(parse_p_grid, text, match=match)
 
@@ -46,10 +49,13 @@ def test_p_grid_and_distance_limits_bound_the_tasks():
     refused(parse_p_grid, f"0.001:0.01:{MAX_P_VALUES + 1}", match="the limit is 100")
 
 
-@pytest.mark.parametrize("text,match", [
-    (",".join(["3"] * 1_000_000), r"a list of 1e\+06 distances is too long; the limit is 100"),
-    ("3,5,100000000000000000000", r"distance 1e\+20 is too large; the limit is 1,000,000"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (",".join(["3"] * 1_000_000), r"a list of 1e\+06 distances is too long; the limit is 100"),
+        ("3,5,100000000000000000000", r"distance 1e\+20 is too large; the limit is 1,000,000"),
+    ],
+)
 def test_distance_lists_that_cannot_fit_are_refused(text, match):
     refused(parse_distances, text, match=match)
 
@@ -71,13 +77,20 @@ def test_circuit_size_counts_repeat_blocks_without_flattening():
     assert size.excess() == ["about 2e+24 gate applications per shot (the limit is 100,000,000)"]
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["circuit", "surface", "--distance", "100001"],
-     "'surface' at distance 100001 with 100001 rounds needs about 1e+15 detectors (the limit is 1,000,000)"),
-    (["circuit", "repetition", "--distance", "3", "--rounds", "100000000000000000000000"],
-     "needs about 2e+23 detectors (the limit is 1,000,000): use a smaller distance or fewer rounds"),
-    (["circuit", "color", "--rounds", "1"], "rounds must be >= 2 for 'color', got 1"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["circuit", "surface", "--distance", "100001"],
+            "'surface' at distance 100001 with 100001 rounds needs about 1e+15 detectors (the limit is 1,000,000)",
+        ),
+        (
+            ["circuit", "repetition", "--distance", "3", "--rounds", "100000000000000000000000"],
+            "needs about 2e+23 detectors (the limit is 1,000,000): use a smaller distance or fewer rounds",
+        ),
+        (["circuit", "color", "--rounds", "1"], "rounds must be >= 2 for 'color', got 1"),
+    ],
+)
 def test_circuit_command_refuses_what_cannot_fit_in_one_line(capsys, argv, message):
     start = time.perf_counter()
     assert main(argv) == 2
@@ -86,14 +99,17 @@ def test_circuit_command_refuses_what_cannot_fit_in_one_line(capsys, argv, messa
     assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["threshold", "--p", "0.001:0.01:1000000000"], "a p grid of 1e+09 values is too large"),
-    (["threshold", "--distance", "3,1000001"], "distance 1000001 is too large; the limit is 1,000,000"),
-    (["collect", "surface", "--distance", "999", "--p", "0.001"], "needs about 9.98e+08 detectors"),
-    (["collect", "repetition", "--rounds", "0"], "rounds must be 'd' or an integer in [1, 1,000,000], got '0'"),
-    (["collect", "repetition", "--max-shots", str(2**63)], "--max-shots 9223372036854775808 is not allowed"),
-    (["collect", "repetition", "--max-errors", "0"], "--max-errors 0 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["threshold", "--p", "0.001:0.01:1000000000"], "a p grid of 1e+09 values is too large"),
+        (["threshold", "--distance", "3,1000001"], "distance 1000001 is too large; the limit is 1,000,000"),
+        (["collect", "surface", "--distance", "999", "--p", "0.001"], "needs about 9.98e+08 detectors"),
+        (["collect", "repetition", "--rounds", "0"], "rounds must be 'd' or an integer in [1, 1,000,000], got '0'"),
+        (["collect", "repetition", "--max-shots", str(2**63)], "--max-shots 9223372036854775808 is not allowed"),
+        (["collect", "repetition", "--max-errors", "0"], "--max-errors 0 is not allowed"),
+    ],
+)
 def test_study_commands_refuse_before_the_store_is_made(tmp_path, capsys, argv, message):
     store = tmp_path / "r.db"
     start = time.perf_counter()
@@ -106,8 +122,9 @@ def test_study_commands_refuse_before_the_store_is_made(tmp_path, capsys, argv, 
 def test_collect_refuses_a_circuit_file_with_a_huge_repeat_before_the_store_is_made(tmp_path, capsys):
     folder = tmp_path / "circuits"
     folder.mkdir()
-    (folder / "d=3.stim").write_text("REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}\n"
-                                     "OBSERVABLE_INCLUDE(0) rec[-1]\n")
+    (folder / "d=3.stim").write_text(
+        "REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}\nOBSERVABLE_INCLUDE(0) rec[-1]\n"
+    )
     store = tmp_path / "r.db"
     assert main(["collect", "--circuits", str(folder), "--store", str(store)]) == 2
     err = capsys.readouterr().err
@@ -125,8 +142,10 @@ def test_subpackages_are_attributes_of_qec():
 
 
 def test_importing_qec_and_its_decoders_leaves_mitigation_and_the_cli_unimported():
-    code = ("import sys, qec; qec.decoders.get('pymatching'); "
-            "print(sorted(m for m in ('qec.mitigation', 'qec.cli', 'qiskit', 'typer') if m in sys.modules))")
+    code = (
+        "import sys, qec; qec.decoders.get('pymatching'); "
+        "print(sorted(m for m in ('qec.mitigation', 'qec.cli', 'qiskit', 'typer') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.strip() == "[]"
 

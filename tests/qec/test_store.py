@@ -78,7 +78,7 @@ def test_export_imported_into_a_store_merged_with_its_source_adds_nothing(tmp_pa
 
 
 def test_importing_one_file_twice_adds_it_once_and_appended_rows_once(tmp_path):
-    more = "1000,40,0,0.125,pymatching,9c31908e2b,\"{\"\"d\"\":9,\"\"p\"\":0.001}\"\n"
+    more = '1000,40,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"\n'
     with Store(tmp_path / "s.db") as store:
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 3
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 0
@@ -122,26 +122,29 @@ def test_merge_adds_only_missing_chunks_and_refuses_itself(tmp_path, task):
 ROW = "shots,errors,discards,seconds,decoder,strong_id,json_metadata\n{}\n"
 
 
-@pytest.mark.parametrize("row,message", [
-    ('10,1,0,0.1,pymatching,abc,"[1,2]"', "metadata must be a JSON object"),
-    ('10,1,0,0.1,pymatching,abc,"{""distance"":""abc""}"', "'distance' must be an integer >= 1"),
-    ('10,1,0,0.1,pymatching,abc,"{""d"":0}"', "'d' must be an integer >= 1"),
-    ('10,1,0,0.1,pymatching,abc,"{""rounds"":2.5}"', "'rounds' must be an integer >= 1"),
-    ('10,1,0,0.1,pymatching,abc,"{""p"":1.5}"', "'p' must be a probability in [0, 1]"),
-    ('10,1,0,0.1,pymatching,abc,"{""p"":NaN}"', "NaN"),
-    ('10,1,0,0.1,pymatching,abc,"{""family"":3}"', "'family' must be text"),
-    ('10,1,0,0.1,pymatching,abc,"{oops"', "json_metadata is not JSON"),
-    ('10,11,0,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
-    ('10,5,6,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
-    ('-10,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
-    ('9223372036854775808,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
-    ('10,1,0,nan,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
-    ('10,1,0,-1,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
-    ('10,1.5,0,0.1,pymatching,abc,"{}"', "a count is not a number"),
-    ('10,1,0,0.1,"py matching",abc,"{}"', "decoder must be a plain name"),
-    ('10,1,0,0.1,pymatching,,"{}"', "strong_id must be a plain name"),
-    ('10,1,0,0.1,pymatching,"../../etc",,"{}"', "fields"),
-])
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        ('10,1,0,0.1,pymatching,abc,"[1,2]"', "metadata must be a JSON object"),
+        ('10,1,0,0.1,pymatching,abc,"{""distance"":""abc""}"', "'distance' must be an integer >= 1"),
+        ('10,1,0,0.1,pymatching,abc,"{""d"":0}"', "'d' must be an integer >= 1"),
+        ('10,1,0,0.1,pymatching,abc,"{""rounds"":2.5}"', "'rounds' must be an integer >= 1"),
+        ('10,1,0,0.1,pymatching,abc,"{""p"":1.5}"', "'p' must be a probability in [0, 1]"),
+        ('10,1,0,0.1,pymatching,abc,"{""p"":NaN}"', "NaN"),
+        ('10,1,0,0.1,pymatching,abc,"{""family"":3}"', "'family' must be text"),
+        ('10,1,0,0.1,pymatching,abc,"{oops"', "json_metadata is not JSON"),
+        ('10,11,0,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
+        ('10,5,6,0.1,pymatching,abc,"{}"', "errors + discards (11) must not exceed shots (10)"),
+        ('-10,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
+        ('9223372036854775808,0,0,0.1,pymatching,abc,"{}"', "shots must be an integer in [0, 2^63)"),
+        ('10,1,0,nan,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
+        ('10,1,0,-1,pymatching,abc,"{}"', "seconds must be a finite number >= 0"),
+        ('10,1.5,0,0.1,pymatching,abc,"{}"', "a count is not a number"),
+        ('10,1,0,0.1,"py matching",abc,"{}"', "decoder must be a plain name"),
+        ('10,1,0,0.1,pymatching,,"{}"', "strong_id must be a plain name"),
+        ('10,1,0,0.1,pymatching,"../../etc",,"{}"', "fields"),
+    ],
+)
 def test_bad_csv_rows_are_refused_and_nothing_is_written(tmp_path, task, row, message):
     with filled_store(tmp_path / "s.db", task, [0]) as store:
         text = ROW.format('10,1,0,0.1,pymatching,good,"{}"') + row + "\n"
@@ -178,11 +181,17 @@ def poison(path, statement, values):
 def test_bad_rows_already_in_a_store_are_skipped_on_read_and_never_merged(tmp_path, task):
     filled_store(tmp_path / "s.db", task, [0]).close()
     poison(tmp_path / "s.db", "INSERT INTO tasks VALUES (?, ?, ?, NULL)", ("listmeta", "pymatching", "[1, 2]"))
-    poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
-           ("listmeta", 0, 10, 1, 0, 0.1))
-    poison(tmp_path / "s.db", "INSERT INTO tasks VALUES (?, ?, ?, NULL)", ("abcdist", "pymatching", '{"distance":"abc"}'))
-    poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
-           (task.task_id, 7, 10, 11, 0, 0.1))  # errors > shots
+    poison(
+        tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')", ("listmeta", 0, 10, 1, 0, 0.1)
+    )
+    poison(
+        tmp_path / "s.db", "INSERT INTO tasks VALUES (?, ?, ?, NULL)", ("abcdist", "pymatching", '{"distance":"abc"}')
+    )
+    poison(
+        tmp_path / "s.db",
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
+        (task.task_id, 7, 10, 11, 0, 0.1),
+    )  # errors > shots
     with Store(tmp_path / "s.db", read_only=True) as store:
         assert list(store.totals()) == [task.task_id] and counts(store, task) == (1000, 7)
         assert len(store.skipped_rows) == 3
@@ -206,11 +215,14 @@ def test_read_only_opening_creates_nothing_and_writes_nothing(tmp_path, task):
     assert not (tmp_path / "missing.db").exists()
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "empty file, not a qec store"),
-    (b"shots,errors\n1,2\n", "not an SQLite file"),
-    (b"SQLite format 3\x00" + b"\x00" * 200, "corrupt qec store"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "empty file, not a qec store"),
+        (b"shots,errors\n1,2\n", "not an SQLite file"),
+        (b"SQLite format 3\x00" + b"\x00" * 200, "corrupt qec store"),
+    ],
+)
 @pytest.mark.parametrize("read_only", [False, True])
 def test_files_that_are_not_stores_are_refused_and_untouched(tmp_path, content, message, read_only):
     path = tmp_path / "other.db"
@@ -270,7 +282,7 @@ def test_a_damaged_store_is_refused_and_untouched(tmp_path, task):
     with filled_store(path, task, range(200)):
         pass
     data = bytearray(path.read_bytes())
-    data[4096: 4096 + 800] = b"\xff" * 800  # garble the start of page 2
+    data[4096 : 4096 + 800] = b"\xff" * 800  # garble the start of page 2
     path.write_bytes(bytes(data))
     with pytest.raises(QecInputError, match="corrupt qec store"):
         Store(path)
@@ -293,8 +305,12 @@ def test_sinter_reads_our_export(tmp_path, task):
 
 
 def test_python_tasks_are_checked_at_the_door(task):
-    for metadata, message in (([1], "JSON object"), ({"distance": "abc"}, "integer >= 1"),
-                              ({"p": float("nan")}, "NaN"), ({"x": object()}, "JSON")):
+    for metadata, message in (
+        ([1], "JSON object"),
+        ({"distance": "abc"}, "integer >= 1"),
+        ({"p": float("nan")}, "NaN"),
+        ({"x": object()}, "JSON"),
+    ):
         with pytest.raises(QecInputError, match=message):
             Task(circuit=task.circuit, decoder="pymatching", metadata=metadata)
     with pytest.raises(QecInputError, match="decoder must be a plain name"):
@@ -303,6 +319,7 @@ def test_python_tasks_are_checked_at_the_door(task):
 
 
 # Regressions found by the fuzz test (tests/cli/test_fuzz_cli.py).
+
 
 def test_reading_an_older_wal_store_makes_no_files_beside_it(tmp_path, task):
     path = tmp_path / "s.db"
@@ -317,8 +334,11 @@ def test_a_merge_that_one_source_refuses_writes_nothing(tmp_path, task):
     filled_store(tmp_path / "a.db", task, [0]).close()
     filled_store(tmp_path / "c.db", task, [1]).close()
     poison(tmp_path / "c.db", "UPDATE tasks SET decoder = 'uf'", ())
-    with Store(tmp_path / "a.db", read_only=True) as a, Store(tmp_path / "c.db", read_only=True) as c, \
-            Store(tmp_path / "t.db") as target:
+    with (
+        Store(tmp_path / "a.db", read_only=True) as a,
+        Store(tmp_path / "c.db", read_only=True) as c,
+        Store(tmp_path / "t.db") as target,
+    ):
         with pytest.raises(QecInputError, match="a task id names one task"):
             target.merge_from_all([a, c])
         assert target.totals() == {}  # a's chunk, merged before c was refused, was rolled back with it
@@ -337,8 +357,11 @@ def test_a_store_named_like_sqlites_own_files_is_refused(tmp_path, task, suffix)
 def test_a_task_whose_stored_shots_overflow_is_skipped_on_read_and_refused_on_resume(tmp_path, task):
     filled_store(tmp_path / "s.db", task, [0]).close()
     for index in (1, 2):
-        poison(tmp_path / "s.db", "INSERT INTO chunks VALUES (?, ?, ?, 0, 0, 0.1, '[]', 0, 'other tool')",
-               (task.task_id, index, 2**62))
+        poison(
+            tmp_path / "s.db",
+            "INSERT INTO chunks VALUES (?, ?, ?, 0, 0, 0.1, '[]', 0, 'other tool')",
+            (task.task_id, index, 2**62),
+        )
     with Store(tmp_path / "s.db") as store:
         assert store.totals() == {} and "more than 2^63" in store.skipped_rows[0]
         with pytest.raises(QecInputError, match="sample it into another store"):

@@ -36,8 +36,9 @@ def test_circuits_have_coordinates(name, basis):
 @pytest.mark.parametrize("name,basis", [c for c in CASES if codes.FAMILIES[c[0]].matchable])
 @pytest.mark.parametrize("distance", DISTANCES)
 def test_noisy_dem_decomposes_into_graphlike_errors(model, name, basis, distance):
-    circuit = noise.noise_model(model, 0.001).apply(codes.memory_circuit(name, distance=distance, rounds=distance,
-                                                                        basis=basis))
+    circuit = noise.noise_model(model, 0.001).apply(
+        codes.memory_circuit(name, distance=distance, rounds=distance, basis=basis)
+    )
     dem = circuit.detector_error_model(decompose_errors=True)
     for instruction in dem.flattened():
         if instruction.type == "error":
@@ -50,8 +51,9 @@ def test_noisy_dem_decomposes_into_graphlike_errors(model, name, basis, distance
 @pytest.mark.parametrize("distance", DISTANCES)
 def test_shortest_graphlike_error_is_the_distance(model, name, distance):
     for basis in codes.FAMILIES[name].bases:
-        circuit = noise.noise_model(model, 0.001).apply(codes.memory_circuit(name, distance=distance,
-                                                                            rounds=distance, basis=basis))
+        circuit = noise.noise_model(model, 0.001).apply(
+            codes.memory_circuit(name, distance=distance, rounds=distance, basis=basis)
+        )
         assert len(circuit.shortest_graphlike_error()) == distance
 
 
@@ -59,8 +61,9 @@ def test_shortest_graphlike_error_is_the_distance(model, name, distance):
 @pytest.mark.parametrize("distance", [3, 5])
 def test_shor_keeps_full_circuit_distance_including_hyperedges(basis, distance):
     """No fault set below d, hook errors of the weight-2d X checks included, flips the logical undetected."""
-    circuit = noise.noise_model("sd6", 0.001).apply(codes.memory_circuit("shor", distance=distance, rounds=2,
-                                                                        basis=basis))
+    circuit = noise.noise_model("sd6", 0.001).apply(
+        codes.memory_circuit("shor", distance=distance, rounds=2, basis=basis)
+    )
     logical = circuit.search_for_undetectable_logical_errors(
         dont_explore_detection_event_sets_with_size_above=4,
         dont_explore_edges_with_degree_above=9999,
@@ -106,7 +109,8 @@ def test_repetition_code_majority_vote_rate():
     """Code capacity with independent flips: the d=3 repetition code fails iff >= 2 of 3 bits flip."""
     p = 0.1
     circuit = noise.noise_model("code-capacity", p, pauli="independent").apply(
-        codes.memory_circuit("repetition", distance=3, rounds=1))
+        codes.memory_circuit("repetition", distance=3, rounds=1)
+    )
     _, flips = circuit.compile_detector_sampler(seed=5).sample(200_000, separate_observables=True)
     # Observable = last data bit only, so without decoding it flips with probability p exactly.
     rate = np.mean(flips[:, 0])
@@ -130,12 +134,15 @@ def test_size_estimate_bounds_the_circuit(name):
 
 
 @pytest.mark.parametrize("name", list(codes.FAMILIES))
-@pytest.mark.parametrize("distance,rounds,what", [
-    (1_000_001, 1_000_001, "detectors (the limit is 1,000,000)"),
-    (3, 10**30, "detectors (the limit is 1,000,000)"),
-    (10**400 + 1, 10**400 + 1, "qubits (the limit is 1,000,000)"),
-    (1_000_001, 2, "qubits (the limit is 1,000,000)"),
-])
+@pytest.mark.parametrize(
+    "distance,rounds,what",
+    [
+        (1_000_001, 1_000_001, "detectors (the limit is 1,000,000)"),
+        (3, 10**30, "detectors (the limit is 1,000,000)"),
+        (10**400 + 1, 10**400 + 1, "qubits (the limit is 1,000,000)"),
+        (1_000_001, 2, "qubits (the limit is 1,000,000)"),
+    ],
+)
 def test_circuits_that_cannot_fit_are_refused_before_building(name, distance, rounds, what):
     start = time.perf_counter()
     with pytest.raises(QecInputError, match=re.escape(what)) as refused:
@@ -153,13 +160,16 @@ def test_just_below_the_detector_limit_still_builds():
         codes.memory_circuit("repetition", distance=1001, rounds=1000)  # estimate 1,001,000
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"distance": 3.0, "rounds": 3}, "distance must be an integer, got 3.0"),
-    ({"distance": "3", "rounds": 3}, "distance must be an integer, got '3'"),
-    ({"distance": 3, "rounds": True}, "rounds must be an integer, got True"),
-    ({"distance": 3, "rounds": 3, "basis": None}, "basis None is not allowed"),
-    ({"distance": -10**100, "rounds": 3}, "distance -1e+100 is not allowed for 'surface'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"distance": 3.0, "rounds": 3}, "distance must be an integer, got 3.0"),
+        ({"distance": "3", "rounds": 3}, "distance must be an integer, got '3'"),
+        ({"distance": 3, "rounds": True}, "rounds must be an integer, got True"),
+        ({"distance": 3, "rounds": 3, "basis": None}, "basis None is not allowed"),
+        ({"distance": -(10**100), "rounds": 3}, "distance -1e+100 is not allowed for 'surface'"),
+    ],
+)
 def test_parameters_of_the_wrong_type_are_input_errors(kwargs, message):
     with pytest.raises(QecInputError, match=re.escape(message)):
         codes.memory_circuit("surface", **kwargs)
