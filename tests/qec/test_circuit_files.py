@@ -163,7 +163,8 @@ def test_an_unreadable_file_is_refused(tmp_path):
             pytest.skip("running as root without setpriv: permissions cannot bind")
         command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
     try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+        # From outside the repository root, whose qec/ folder would shadow the installed package.
+        out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path).stdout
     finally:
         os.chmod(folder / "d=3.stim", 0o644)
     assert out == f"cannot read {folder / 'd=3.stim'}: Permission denied: check its permissions\n"

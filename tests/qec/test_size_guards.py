@@ -141,12 +141,15 @@ def test_subpackages_are_attributes_of_qec():
     assert results.failed == 0 and results.attempted >= 4
 
 
-def test_importing_qec_and_its_decoders_leaves_mitigation_and_the_cli_unimported():
+def test_importing_qec_and_its_decoders_leaves_mitigation_and_the_cli_unimported(tmp_path):
     code = (
         "import sys, qec; qec.decoders.get('pymatching'); "
         "print(sorted(m for m in ('qec.mitigation', 'qec.cli', 'qiskit', 'typer') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    # Run from a folder other than the repository root, whose qec/ folder would shadow the installed package.
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
+    ).stdout
     assert out.strip() == "[]"
 
 
