@@ -46,6 +46,7 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qec import codes, decoders
 from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1, used_qubits
 from qec.codes import approximate
+from qec.decoders.counting import decode_and_count
 from qec.errors import QecInputError
 from qec.mitigation.backends import (
     AER_MAX_QUBITS,
@@ -203,10 +204,13 @@ class LogicalExperiment:
 
     @staticmethod
     def _decode(detection_events: np.ndarray, flips: np.ndarray, compiled) -> LogicalRate:
-        packed = np.packbits(detection_events, axis=1, bitorder="little")
-        predicted = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=packed)
-        predicted = np.unpackbits(predicted, axis=1, bitorder="little", count=flips.shape[1]).astype(bool)
-        return LogicalRate(int(np.any(predicted != flips, axis=1).sum()), len(flips))
+        errors, _ = decode_and_count(
+            compiled,
+            detection_events=np.packbits(detection_events, axis=1, bitorder="little"),
+            observables=np.packbits(flips, axis=1, bitorder="little"),
+            num_observables=flips.shape[1],
+        )
+        return LogicalRate(errors, len(flips))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import sinter
 import stim
 
 from qec import decoders
+from qec.decoders.counting import decode_and_count
 from qec.decoders.dem_arrays import decoding_dem
 from qec.task import ChunkResult, Counts
 
@@ -84,10 +85,10 @@ def run_chunk(request: ChunkRequest) -> ChunkResult:
             kept = ~np.any(detections & compiled.postselection, axis=1)
             discards += int(shots - np.count_nonzero(kept))
             detections, observables = detections[kept], observables[kept]
-        predictions = compiled.decoder.decode_shots_bit_packed(bit_packed_detection_event_data=detections)
-        wrong = np.bitwise_xor(predictions, observables)
-        errors += int(np.count_nonzero(np.any(wrong, axis=1)))
-        flipped = np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little")
-        per_observable += flipped.sum(axis=0, dtype=np.int64)
+        batch_errors, batch_per_observable = decode_and_count(
+            compiled.decoder, detection_events=detections, observables=observables, num_observables=num_observables
+        )
+        errors += batch_errors
+        per_observable += batch_per_observable
     counts = Counts(request.shots, errors, discards, time.process_time() - start)
     return ChunkResult(request.task_id, request.chunk_index, counts, tuple(int(x) for x in per_observable))
