@@ -148,8 +148,14 @@ def collect_and_kill(folder: Path, store: Path, rng: random.Random, log: list[st
     assert survivors(children) == [], log[-1]
     assert "Traceback" not in stderr, (log[-1], stderr)
     # 0: it finished before the signal; -15: SIGTERM came before main() took it over (still importing) or after
-    # it handed it back (exiting): either way, between two commits
-    assert code in (0, -signal.SIGKILL, -signal.SIGTERM, 130, 143), (log[-1], stderr)
+    # it handed it back (exiting): either way, between two commits. -2: SIGINT came while the interpreter was
+    # shutting down after the last chunk (its finalization restores SIGINT's default action), so only with every
+    # chunk stored (seen once in CI: 1,203 of 1,203 rows).
+    finished = after is not None and len(after) == TASKS * CHUNKS
+    assert code in (0, -signal.SIGKILL, -signal.SIGTERM, 130, 143) or (code == -signal.SIGINT and finished), (
+        log[-1],
+        stderr,
+    )
     if code in (130, 143):
         assert INTERRUPTED.fullmatch(stderr), (log[-1], stderr)
 
