@@ -69,7 +69,7 @@ def run_qec(tasks: list[Task], shots: int, workers: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "bench.db") as store:
         start = time.perf_counter()
         totals = collect(tasks, store=store, stop=StopRule(max_shots=shots, max_errors=None), workers=workers)
-        return time.perf_counter() - start, sum(t.shots for t in totals.values())
+        return time.perf_counter() - start, sum(t.counts.shots for t in totals.values())
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def timed_collect(tasks: list[Task], shots: int, **options) -> float:
         start = time.perf_counter()
         totals = collect(tasks, store=store, stop=StopRule(max_shots=shots, max_errors=None), **options)
         elapsed = time.perf_counter() - start
-    assert sum(t.shots for t in totals.values()) == shots * len(tasks)
+    assert sum(t.counts.shots for t in totals.values()) == shots * len(tasks)
     return elapsed
 
 
