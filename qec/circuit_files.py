@@ -1,13 +1,18 @@
-"""Tasks from a folder of .stim files, with metadata parsed from file names like `d=5,p=0.001,noise=sd6.stim`.
+"""Tasks from a folder of .stim files, with metadata parsed from file names like `d=5,p=0.001,noise=sd6.stim`
+(sinter's convention) or `d=5;p=0.001;noise=sd6.stim`. Other tools' keys (`error_rate`, `circuit`, ...) are
+kept as they are named and mapped onto ours when the store is read (`qec.metadata`).
 
 >>> from qec.circuit_files import metadata_from_name
 >>> metadata_from_name("d=5,p=0.001,noise=sd6.stim")
 {'d': 5, 'p': 0.001, 'noise': 'sd6', 'distance': 5}
+>>> metadata_from_name("d=3;error_rate=0.01.stim")
+{'d': 3, 'error_rate': 0.01, 'distance': 3}
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import stim
@@ -22,10 +27,11 @@ MAX_CIRCUIT_FILE_BYTES = 256 * 2**20
 
 
 def metadata_from_name(name: str) -> dict:
-    """`key=value` pairs separated by commas in a file name (sinter's convention); numbers become numbers."""
+    """`key=value` pairs separated by commas (sinter's convention) or semicolons in a file name; numbers become
+    numbers."""
     stem = name[: -len(".stim")] if name.endswith(".stim") else name
     metadata: dict = {}
-    for part in stem.split(","):
+    for part in re.split("[,;]", stem):
         if "=" in part:
             key, value = part.split("=", 1)
             metadata[key] = _number_or_text(value)

@@ -3,7 +3,9 @@
 Intervals are Wilson score intervals (95% by default): good coverage down to a handful of errors and
 never outside [0, 1]. Per-round rates convert a shot's failure probability P over R rounds into the
 per-round flip probability e with 1 - 2P = (1 - 2e)^R (an observable flips when an odd number of
-rounds flip it), as sinter's `shot_error_rate_to_piece_error_rate` does.
+rounds flip it), as sinter's `shot_error_rate_to_piece_error_rate` does. With k > 1 logical qubits a shot
+fails when any observable is wrong; the rate per logical qubit is q with 1 - P = (1 - q)^k (k independent
+qubits failing alike). Both maps are monotone, so an interval maps through them end to end.
 
 >>> from qec.stats import wilson_interval, per_round_rate
 >>> low, high = wilson_interval(errors=10, shots=1000)
@@ -11,19 +13,23 @@ rounds flip it), as sinter's `shot_error_rate_to_piece_error_rate` does.
 (0.0054, 0.0183)
 >>> round(per_round_rate(0.1, rounds=5), 5)
 0.02182
+>>> round(per_qubit_rate(0.1, observables=12), 5)
+0.00874
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Iterable, cast
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, cast
 
 import numpy as np
 
+from qec.metadata import mapped_metadata
 from qec.task import Counts, TaskTotals
 
 Z_95 = 1.959963984540054
+RATE_KINDS = ("shot", "round", "qubit")  # what a rate is per: a shot, a round, a logical qubit
 
 
 def wilson_interval(*, errors: int, shots: int, z: float = Z_95) -> tuple[float, float]:
@@ -58,12 +64,48 @@ def per_round_rate(shot_rate: Any, *, rounds: Any) -> Any:
     return float(per_round) if per_round.ndim == 0 else per_round
 
 
+def per_qubit_rate(shot_rate: Any, *, observables: Any) -> Any:
+    """The rate q per logical qubit with 1 - shot_rate = (1 - q)^observables, elementwise on NumPy arrays; a
+    shot rate outside [0, 1] is clipped to it.
+
+    >>> per_qubit_rate(np.array([0.19, 0.5]), observables=np.array([2, 1])).tolist()
+    [0.09999999999999998, 0.5]
+    """
+    shot_rate, observables = np.clip(np.asarray(shot_rate, dtype=float), 0, 1), np.asarray(observables)
+    per_qubit = np.where(observables == 1, shot_rate, 1 - (1 - shot_rate) ** (1 / observables))
+    return float(per_qubit) if per_qubit.ndim == 0 else per_qubit
+
+
+@dataclass(frozen=True)
+class ObservableRate:
+    """The logical error rate of one observable (logical qubit) of a task: the kept shots whose observable
+    `observable` was mispredicted, with its 95% Wilson interval."""
+
+    observable: int
+    errors: int
+    shots: int
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.shots if self.shots else math.nan
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(errors=self.errors, shots=self.shots)
+
+    def as_dict(self) -> dict[str, Any]:
+        low, high = self.interval
+        return {"observable": self.observable, "errors": self.errors, "rate": self.rate, "low": low, "high": high}
+
+
 @dataclass(frozen=True)
 class Point:
     """One task's counts, and where its metadata places it: family, distance, rounds, noise, p and decoder.
 
     What the metadata does not give is None (rounds: 1), never a made-up value; a threshold fit refuses points
-    without a distance or p (`is_placed` tells).
+    without a distance or p (`is_placed` tells). `metadata` is the task's metadata with other tools' keys mapped
+    onto ours (`qec.metadata`); `observable_errors[k]` counts the kept shots whose observable k was wrong (None
+    when some chunk did not record them, as rows imported from a sinter CSV do not).
     """
 
     family: str | None
@@ -73,18 +115,21 @@ class Point:
     p: float | None
     decoder: str
     counts: Counts
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    observable_errors: tuple[int, ...] | None = None
 
     @staticmethod
-    def from_totals(totals: TaskTotals) -> Point:
-        """The point of a stored task: distance from `distance` or `d`, rounds from `rounds` or `r` (default 1),
-        p, family and noise from their keys (validated when stored; `qec.validation`).
+    def from_totals(totals: TaskTotals, *, observable_errors: tuple[int, ...] | None = None) -> Point:
+        """The point of a stored task: distance, rounds (default 1), p, family and noise from the metadata with
+        other tools' keys mapped onto ours (`d` -> distance, `error_rate` -> p, ...; `qec.metadata`), validated
+        when stored (`qec.validation`); `observable_errors` as the store summed them, if it did.
 
         >>> from qec.task import Counts, TaskTotals
         >>> point = Point.from_totals(TaskTotals("ab12", "uf", {"d": 5, "p": 0.01}, Counts(100, 3), 1, 1))
         >>> point.distance, point.rounds, point.family, point.is_placed
         (5, 1, None, True)
         """
-        metadata = totals.metadata
+        metadata = mapped_metadata(totals.metadata)
 
         def first(*keys: str) -> Any:
             return next((metadata[key] for key in keys if metadata.get(key) is not None), None)
@@ -99,6 +144,8 @@ class Point:
             p=None if p is None else float(p),
             decoder=totals.decoder,
             counts=totals.counts,
+            metadata=metadata,
+            observable_errors=observable_errors,
         )
 
     @property
@@ -123,6 +170,44 @@ class Point:
     def rate_per_round_interval(self) -> tuple[float, float]:
         low, high = self.rate_interval
         return per_round_rate(low, rounds=self.rounds), per_round_rate(high, rounds=self.rounds)
+
+    @property
+    def observables(self) -> int | None:
+        """k, the number of observables (logical qubits): from the stored per-observable counts, else from a
+        metadata key `k`; None when neither gives it."""
+        if self.observable_errors:
+            return len(self.observable_errors)
+        k = self.metadata.get("k")
+        return k if isinstance(k, int) and not isinstance(k, bool) and k >= 1 else None
+
+    @property
+    def rate_per_qubit(self) -> float:
+        """The rate per logical qubit, 1 - (1 - rate)^(1/k) (NaN when k is not known)."""
+        k = self.observables
+        return math.nan if k is None else per_qubit_rate(self.rate, observables=k)
+
+    @property
+    def rate_per_qubit_interval(self) -> tuple[float, float]:
+        k = self.observables
+        if k is None:
+            return math.nan, math.nan
+        low, high = self.rate_interval
+        return per_qubit_rate(low, observables=k), per_qubit_rate(high, observables=k)
+
+    def rate_of(self, kind: str) -> tuple[float, float, float]:
+        """(rate, low, high) per `kind`: "shot", "round" or "qubit" (`RATE_KINDS`)."""
+        if kind == "shot":
+            return (self.rate, *self.rate_interval)
+        if kind == "round":
+            return (self.rate_per_round, *self.rate_per_round_interval)
+        if kind == "qubit":
+            return (self.rate_per_qubit, *self.rate_per_qubit_interval)
+        raise ValueError(f"rate must be one of {', '.join(RATE_KINDS)}, got {kind!r}")
+
+    @property
+    def observable_rates(self) -> list[ObservableRate]:
+        """Each observable's own rate, when the store recorded per-observable counts (else empty)."""
+        return [ObservableRate(k, errors, self.counts.kept) for k, errors in enumerate(self.observable_errors or ())]
 
     def as_dict(self) -> dict[str, Any]:
         low, high = self.rate_interval

@@ -12,6 +12,7 @@ Lambda estimated; and which study of a store to read.
 
 from __future__ import annotations
 
+import json
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -289,17 +290,46 @@ class StoredPoints:
 
 
 def read_points(store: str | Path) -> StoredPoints:
-    """Every point in the store at `store`, opened read-only, sorted by family, noise, decoder, distance and p."""
+    """Every point in the store at `store`, opened read-only, sorted by family, noise, decoder, distance and p;
+    with per-observable error counts where every chunk of a task recorded them."""
     path = Path(store)
     if not path.exists():
         raise QecInputError(
             f"no store at {path}: sample into it first (qec threshold or qec collect), or name another store"
         )
     with Store(path, read_only=True) as results:
-        points = [Point.from_totals(task) for task in results.totals().values()]
+        per_observable = _observable_errors(results)
+        points = [
+            Point.from_totals(task, observable_errors=per_observable.get(task.task_id))
+            for task in results.totals().values()
+        ]
         summary = results.skipped_summary()
     points.sort(key=lambda pt: (pt.family or "", pt.noise or "", pt.decoder, pt.distance or 0, pt.p or 0.0))
     return StoredPoints(points, [summary] if summary else [])
+
+
+def _observable_errors(results: Store) -> dict[str, tuple[int, ...] | None]:
+    """Per task, its chunks' per-observable error counts summed; None for a task where some chunk has none (rows
+    imported from a sinter CSV) or chunks disagree on the number of observables."""
+    sums: dict[str, tuple[int, ...] | None] = {}
+    for task_id, _, _, _, _, _, text, *_ in results.chunk_rows():
+        if task_id in sums and sums[task_id] is None:
+            continue
+        try:
+            counts = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            counts = None
+        valid = (
+            isinstance(counts, list)
+            and counts
+            and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
+        )
+        known = sums.get(task_id, ())
+        if not valid or (known and len(known) != len(counts)):
+            sums[task_id] = None
+        else:
+            sums[task_id] = tuple(a + b for a, b in zip(known, counts)) if known else tuple(counts)
+    return sums
 
 
 def read_study(
