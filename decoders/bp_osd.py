@@ -25,6 +25,7 @@ import numpy as np
 import sinter
 import stim
 
+from qec.decoders.basis import compile_basis_aware
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors
 from qec.errors import QecInputError, unknown_choice
@@ -92,6 +93,8 @@ class BpOsdDecoder(sinter.Decoder):
         scaling_factor: min-sum scaling factor in (0, 1].
         osd_method: "osd_cs" (combination sweep), "osd0", or None for no OSD.
         osd_order: for OSD-CS, pairs among the first `osd_order` columns outside the information set are tried.
+        basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
+            (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class BpOsdDecoder(sinter.Decoder):
         scaling_factor: float = 0.625,
         osd_method: str | None = "osd_cs",
         osd_order: int = 10,
+        basis_aware: bool = True,
     ):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
@@ -113,17 +117,24 @@ class BpOsdDecoder(sinter.Decoder):
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
         self.osd_order = NO_OSD if osd_method is None else osd_order if osd_method == "osd_cs" else 0
+        self.basis_aware = basis_aware
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        return BpOsdCompiledDecoder(
-            dem, max_iterations=self.max_iterations, scaling_factor=self.scaling_factor, osd_order=self.osd_order
-        )
+        def compile_dem(decoded: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
+            return BpOsdCompiledDecoder(
+                decoded,
+                max_iterations=self.max_iterations,
+                scaling_factor=self.scaling_factor,
+                osd_order=self.osd_order,
+            )
+
+        return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)
 
 
 def bp_decoder(**settings) -> BpOsdDecoder:
     """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, **settings)`.
 
-    `settings` are BpOsdDecoder's `max_iterations` and `scaling_factor`.
+    `settings` are BpOsdDecoder's `max_iterations`, `scaling_factor` and `basis_aware`.
 
     >>> bp_decoder(scaling_factor=1.0).osd_order == NO_OSD
     True

@@ -22,6 +22,7 @@ import numpy as np
 import sinter
 import stim
 
+from qec.decoders.basis import circuit_basis, compile_basis_aware
 from qec.decoders.dem_arrays import LikelyErrors, check_matrices, log_likelihood_weights, split_likely_errors
 from qec.decoders.lookup_kernels import decode_batch, most_likely_table
 from qec.errors import QecInputError
@@ -61,15 +62,22 @@ class LookupCompiledDecoder(sinter.CompiledDecoder):
 class LookupDecoder(sinter.Decoder):
     """Most-likely-error lookup table for DEMs of at most `max_detectors` detectors (and 64 observables).
 
-    Compiling takes about num_errors * 2**num_detectors steps and 16 * 2**num_detectors bytes.
+    Compiling takes about num_errors * 2**num_detectors steps and 16 * 2**num_detectors bytes. With
+    `basis_aware` (the default), a tagged CSS memory DEM is tabulated on its measured basis's detectors
+    only (`qec.decoders.basis`), and the limit applies to those.
     """
 
-    def __init__(self, *, max_detectors: int = 20):
+    def __init__(self, *, max_detectors: int = 20, basis_aware: bool = True):
         self.max_detectors = max_detectors
+        self.basis_aware = basis_aware
 
     def check_circuit(self, circuit: stim.Circuit) -> None:
         """Refuses a circuit with too many detectors or observables for a table, before any shot is sampled."""
-        self._check_size(circuit.num_detectors, circuit.num_observables)
+        num_detectors = circuit.num_detectors
+        if num_detectors > self.max_detectors and self.basis_aware:
+            basis = circuit_basis(circuit)
+            num_detectors = num_detectors if basis is None else basis[1]
+        self._check_size(num_detectors, circuit.num_observables)
 
     def _check_size(self, num_detectors: int, num_observables: int, num_errors: int | None = None) -> None:
         if num_detectors > self.max_detectors:
@@ -87,6 +95,9 @@ class LookupDecoder(sinter.Decoder):
             )
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
+        return compile_basis_aware(dem, self._compile_dem, basis_aware=self.basis_aware)
+
+    def _compile_dem(self, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         likely_errors = split_likely_errors(dem)
         matrices = check_matrices(likely_errors.dem)
         num_errors = len(matrices.priors)
