@@ -2,8 +2,10 @@
 distances, and the fitted threshold with its interval (no line when none was found).
 
 `plot_threshold` draws one panel (per shot or per round) into the caller's axes, as sinter's plots do, so it
-works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. Neither switches
-matplotlib's backend: the file is drawn by a `Figure` of its own, without pyplot.
+works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. `plot_curves` draws
+the curves of any slice of a store (`qec.slices`: decoder A against decoder B, say) into one axes, and
+`save_slice_figure` writes one panel per rate. None switches matplotlib's backend: the file is drawn by a
+`Figure` of its own, without pyplot.
 
 >>> import os, tempfile
 >>> from qec.stats import Point
@@ -23,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence, cast
 
 from qec.outputs import check_output_path, write_atomically
-from qec.stats import Point
+from qec.slices import Slice, x_value
+from qec.stats import RATE_KINDS, Point
 from qec.threshold import RATES, ThresholdFit
 
 if TYPE_CHECKING:
@@ -105,5 +108,69 @@ def save_threshold_figure(points: Sequence[Point], fit: ThresholdFit | None, pat
     per_shot, per_round = figure.subplots(1, 2)
     plot_threshold(points, fit, ax=per_shot, rate="shot")
     plot_threshold(points, fit, ax=per_round, rate="round")
+    figure.tight_layout()
+    write_atomically(path, figure.savefig)
+
+
+def plot_curves(curves: Slice, *, ax: Axes | None = None, rate: str = "shot") -> Figure:
+    """Draws each curve of `curves` into `ax` (a new figure's axes if None): the logical error rate per `rate`
+    ("shot", "round" or "qubit") against the slice's x key, with its 95% band; returns the figure. Points
+    without errors (or, per qubit, without a known number of observables) are left out of a log axis.
+
+    >>> from qec.slices import slice_points
+    >>> from qec.stats import Point
+    >>> from qec.task import Counts
+    >>> points = [Point("surface", 3, 3, "sd6", p, decoder, Counts(10**4, e), {"p": p})
+    ...           for decoder, e in (("uf", 90), ("pymatching", 60)) for p in (0.005, 0.01)]
+    >>> figure = plot_curves(slice_points(points, group_by=["decoder"]))
+    >>> [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    ['decoder=pymatching', 'decoder=uf']
+    """
+    if rate not in RATE_KINDS:
+        raise ValueError(f"rate must be one of {', '.join(RATE_KINDS)}, got {rate!r}")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(5.5, 4.5)).add_subplot()
+    for curve in curves.curves:
+        drawn = [(x_value(pt, curves.x), *pt.rate_of(rate)) for pt in curve.points if pt.counts.errors > 0]
+        drawn = [row for row in drawn if row[1] == row[1]]  # NaN: no kept shot, or k unknown per qubit
+        if not drawn:
+            continue
+        xs = [row[0] for row in drawn]
+        (line,) = ax.plot(xs, [row[1] for row in drawn], marker="o", label=curve.label)
+        ax.fill_between(xs, [row[2] for row in drawn], [row[3] for row in drawn], alpha=0.25, color=line.get_color())
+    where = ", ".join(condition.text for condition in curves.where)
+    ax.set(
+        xscale="log" if curves.x == "p" else "linear",
+        yscale="log",
+        xlabel="physical error rate p" if curves.x == "p" else curves.x,
+        ylabel=f"logical error rate per {rate}",
+        title=f"{where + ': ' if where else ''}per {rate}",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    figure = ax.get_figure()
+    assert figure is not None
+    return figure  # type: ignore[return-value]
+
+
+def save_slice_figure(
+    curves: Slice, path: str | Path, *, rates: Sequence[str] = ("shot", "round"), fit: ThresholdFit | None = None
+) -> None:
+    """Writes one panel per rate in `rates` side by side to `path` (.png, .svg or .pdf), atomically. With a `fit`
+    (the curves are then one per distance, p on x: `Slice.threshold_refusal` is None) each panel is drawn by
+    `plot_threshold`, crossings and p_th included; else by `plot_curves`."""
+    from matplotlib.figure import Figure
+
+    path = check_plot_path(path)
+    figure = Figure(figsize=(5.5 * len(rates), 4.5))
+    axes = figure.subplots(1, len(rates), squeeze=False)[0]
+    for ax, rate in zip(axes, rates):
+        if fit is not None:
+            plot_threshold(curves.points, fit, ax=ax, rate=rate)
+        else:
+            plot_curves(curves, ax=ax, rate=rate)
     figure.tight_layout()
     write_atomically(path, figure.savefig)

@@ -14,6 +14,11 @@ What identifies a sample, so that every route (collect, rerun, import, export, m
 - a task id already stored with another decoder or metadata, or an imported sample already stored with
   other counts, is refused and nothing is written.
 
+Per-observable error counts travel in sinter's `custom_counts` column: `export` writes them as
+`qec_observable_errors_K` counts, and `import` reads those back, or sums sinter's own `obs_mistake_mask=E_E`
+counts (from `sinter collect --count_observable_error_combos`) into them. A row without either (or with
+counts that do not add up to its errors) has none.
+
 Every path in is checked (`qec.validation`), and a read skips rows that fail the same checks (written
 by an older version or another tool) and lists them in `skipped_rows`. Read commands open the store
 read-only; writers keep SQLite's rollback journal, so the `.db` file alone holds everything once a
@@ -28,6 +33,7 @@ command ends.
 
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import io
@@ -49,6 +55,8 @@ from qec.validation import MAX_COUNT, canonical_json, check_counts, check_metada
 FORMAT = "qec-store"
 VERSION = 1
 SAMPLE_COLUMN = "qec_sample"
+OBSERVABLE_COUNT_PREFIX = "qec_observable_errors_"  # custom count K: shots whose observable K was wrong
+MISTAKE_MASK_PREFIX = "obs_mistake_mask="  # sinter's custom count of shots with that pattern of wrong observables
 MAX_CSV_BYTES = 1 << 30
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")  # what SQLite appends to a database's name for its own files
@@ -247,6 +255,7 @@ class Store:
         tasks = self._tasks()
         for row in self._chunks(tasks):
             task = tasks[row.task_id]
+            per_observable = _loads_or_none(row.observable_errors)
             stats = sinter.TaskStats(
                 strong_id=row.task_id,
                 decoder=task.decoder,
@@ -255,6 +264,11 @@ class Store:
                 errors=row.errors,
                 discards=row.discards,
                 seconds=row.seconds,
+                custom_counts=collections.Counter(
+                    {f"{OBSERVABLE_COUNT_PREFIX}{k}": n for k, n in enumerate(per_observable)}
+                    if _is_count_list(per_observable)
+                    else {}
+                ),
             )
             lines.append(f"{stats.to_csv_line()},{row.chunk}")
         return "\n".join(lines) + "\n"
@@ -422,7 +436,7 @@ def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], l
             if len(values) != len(header):
                 raise QecInputError(f"it has {len(values)} fields, the header {len(header)}")
             row = dict(zip(header, (value.strip() for value in values)))
-            task, counts, sample = _parse_row(row)
+            task, counts, sample, per_observable = _parse_row(row)
         except QecInputError as error:
             raise QecInputError(f"{source} line {line}: {error}; nothing was imported") from None
         known = tasks.setdefault(task.task_id, task)
@@ -439,12 +453,13 @@ def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], l
         ).digest()
         if sample is None:
             sample = -1 - (int.from_bytes(chain[:8], "little") >> 1)
-        chunks.append(_ChunkRow(task.task_id, sample, *counts, "[]", now, source))
+        chunks.append(_ChunkRow(task.task_id, sample, *counts, json.dumps(per_observable), now, source))
     return tasks, chunks
 
 
-def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, float], int | None]:
-    """One CSV row as (task, (shots, errors, discards, seconds), sample index or None)."""
+def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, float], int | None, list[int]]:
+    """One CSV row as (task, (shots, errors, discards, seconds), sample index or None, per-observable errors or
+    [] when the row gives none)."""
     try:
         shots, errors, discards = (int(row[name]) for name in ("shots", "errors", "discards"))
         seconds = float(row["seconds"])
@@ -458,6 +473,7 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
     except (json.JSONDecodeError, RecursionError):
         raise QecInputError(f"json_metadata is not JSON: {row['json_metadata'][:60]!r}") from None
     custom = row.get("custom_counts", "")
+    per_observable: list[int] = []
     if custom:
         try:
             counts = json.loads(custom)
@@ -468,13 +484,41 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values())
         ):
             raise QecInputError(f"custom_counts must be a JSON object of counts, got {custom[:60]!r}")
+        per_observable = _observable_errors(counts, errors=errors)
     task = _TaskRow(
         check_token(row["strong_id"], name="strong_id"),
         check_token(row["decoder"], name="decoder"),
         check_metadata(metadata),
         None,
     )
-    return task, (shots, errors, discards, seconds), sample
+    return task, (shots, errors, discards, seconds), sample, per_observable
+
+
+def _observable_errors(custom_counts: dict[str, int], *, errors: int) -> list[int]:
+    """Per-observable error counts from a row's custom counts (ours, else sinter's mistake masks); [] when it has
+    none, or when they do not fit its `errors` (each at most `errors`, their sum at least `errors`)."""
+    ours = {
+        key[len(OBSERVABLE_COUNT_PREFIX) :]: n
+        for key, n in custom_counts.items()
+        if key.startswith(OBSERVABLE_COUNT_PREFIX)
+    }
+    masks = {
+        key[len(MISTAKE_MASK_PREFIX) :]: n for key, n in custom_counts.items() if key.startswith(MISTAKE_MASK_PREFIX)
+    }
+    counts: list[int] = []
+    if ours:
+        if sorted(ours) == sorted(str(k) for k in range(len(ours))):
+            counts = [ours[str(k)] for k in range(len(ours))]
+    elif masks and len({len(mask) for mask in masks}) == 1 and all(set(mask) <= {"_", "E"} for mask in masks):
+        width = len(next(iter(masks)))
+        counts = [sum(n for mask, n in masks.items() if mask[k] == "E") for k in range(width)]
+    if not counts or max(counts) > errors or sum(counts) < errors:
+        return []
+    return counts
+
+
+def _is_count_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)
 
 
 def check_store_name(path: str | Path) -> None:
