@@ -60,8 +60,8 @@ app.command("circuit")(circuits.circuit_command)
 app.add_typer(mitigate.mitigate_app, name="mitigate")
 app.command("threshold")(study.threshold_command)
 app.command("collect")(study.collect_command)
-app.command("stats")(study.stats_command)
-app.command("plot")(study.plot_command)
+app.command("stats")(results.stats_command)
+app.command("plot")(results.plot_command)
 app.command("export")(results.export_command)
 app.command("import")(results.import_command)
 app.command("merge")(results.merge_command)
@@ -147,8 +147,17 @@ _FLAGS = {
     "max_shots_total": "--max-shots-total",
     "max_seconds": "--max-seconds",
     "distances": "--distance",
+    "where": "--where",
+    "group_by": "--group-by",
+    "x": "--x",
+    "rate": "--rate",
 }
-_SWITCHES = {"correction=True": "--correction", "correction=False": "--no-correction"}
+_SWITCHES = {
+    "correction=True": "--correction",
+    "correction=False": "--no-correction",
+    "fit=True": "--fit",
+    "fit=False": "--no-fit",
+}
 _PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
 
 

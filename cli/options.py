@@ -116,3 +116,39 @@ StudyPrecision = Annotated[
         "--precision", help="Stop a task when its 95% interval's relative half-width is this small; not with --auto."
     ),
 ]
+
+# `qec stats` and `qec plot`: which slice of the store to show (qec.slices)
+Where = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--where",
+        help="Only points whose KEY equals VALUE: KEY=VALUE, or KEY=V1,V2 for any of them (repeatable; "
+        "any metadata key or decoder; values compare as JSON numbers, true/false, or text).",
+    ),
+]
+GroupBy = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--group-by",
+        help="One curve per value of these keys (repeatable or comma-separated): decoder, family, code, basis, "
+        "noise, distance, or any metadata key. A curve that repeats an x value is split by distance, then others.",
+    ),
+]
+XKey = Annotated[
+    Optional[str], typer.Option("--x", help="The x axis: p (default) or any numeric metadata key, e.g. distance.")
+]
+Rate = Annotated[
+    Optional[str],
+    typer.Option(
+        "--rate",
+        help="The logical error rate per shot, round or qubit (k observables: 1 - (1 - per shot)^(1/k)); "
+        "plot default: shot and round panels.",
+    ),
+]
+Fit = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--fit/--no-fit",
+        help="Fit the threshold (needs one curve per distance, p on x; default: when the curves allow it).",
+    ),
+]

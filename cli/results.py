@@ -1,4 +1,6 @@
-"""`qec export`, `qec import` and `qec merge`: the store in and out of sinter's CSV, and stores merged."""
+"""`qec stats` and `qec plot` (the store's points, a study's fit, or any slice of the store as curves), and what
+they and `qec threshold` print; `qec export`, `qec import` and `qec merge`: the store in and out of sinter's CSV,
+and stores merged."""
 
 from __future__ import annotations
 
@@ -9,11 +11,214 @@ from typing import Annotated, Optional
 
 import typer
 
-from qec.cli.options import DEFAULT_STORE, StorePath
-from qec.cli.output import warn_skipped
+from qec.cli.options import DEFAULT_STORE, Correction, Fit, GroupBy, Json, Rate, StorePath, Where, XKey
+from qec.cli.output import echo_json, warn, warn_skipped
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
+from qec.plot import check_plot_path, save_slice_figure, save_threshold_figure
+from qec.slices import parse_condition, parse_keys, x_value
+from qec.stats import Point
 from qec.store import MAX_CSV_BYTES, Added, Store, check_store_name, parse_sinter_csv
+from qec.study import SliceResult, StudyResult, read_points, read_slice, read_study
+
+
+def stats_command(
+    store: StorePath = DEFAULT_STORE,
+    where: Where = None,
+    group_by: GroupBy = None,
+    x: XKey = None,
+    rate: Rate = None,
+    observables: Annotated[
+        bool, typer.Option("--observables", help="Also print each observable's (logical qubit's) own rate.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Print every point in the store with its rate and 95% Wilson interval; or a slice of them as curves."""
+    if not (where or group_by or x or rate):
+        stored = read_points(store)
+        for line in stored.skipped:
+            warn(line)
+        print_points(stored.points, store, as_json, per_observable=True)
+        if observables and not as_json:
+            typer.echo(observables_table(stored.points))
+        return
+    result = _read_slice(store, where, group_by, x, rate or "shot", fit=False, correction=None)
+    if as_json:
+        echo_json(result.as_dict(rate=rate or "shot"))
+        return
+    typer.echo(slice_table(result, rate or "shot"))
+    if observables:
+        typer.echo(observables_table(result.curves.points))
+    typer.echo(f"store: {store}")
+
+
+def plot_command(
+    out: Annotated[Path, typer.Option("--out", help="The figure file (.png, .svg or .pdf).")],
+    store: StorePath = DEFAULT_STORE,
+    family: Annotated[Optional[str], typer.Option(help="Only this family.")] = None,
+    noise: Annotated[Optional[str], typer.Option(help="Only this noise model.")] = None,
+    decoder: Annotated[Optional[str], typer.Option(help="Only this decoder.")] = None,
+    where: Where = None,
+    group_by: GroupBy = None,
+    x: XKey = None,
+    rate: Rate = None,
+    fit: Fit = None,
+    correction: Correction = None,
+    as_json: Json = False,
+) -> None:
+    """Fit and plot one study from the store (pick it with --family/--noise/--decoder if there are several); or
+    any slice of the store as curves on one figure (--where, --group-by, --x, --rate), fitted when they allow."""
+    check_plot_path(out, inputs=[store])
+    if not (where or group_by or x or rate or fit is not None):
+        study = read_study(store, family=family, noise=noise, decoder=decoder, correction=correction)
+        for line in study.skipped:
+            warn(line)
+        report_and_plot(study, as_json, out)
+        return
+    picks = [f"{key}={value}" for key, value in (("family", family), ("noise", noise), ("decoder", decoder)) if value]
+    result = _read_slice(store, [*picks, *(where or [])], group_by, x, rate or "shot", fit=fit, correction=correction)
+    rates = [rate] if rate else ["shot", "round"]
+    try:
+        save_slice_figure(result.curves, out, rates=rates, fit=None if result.study is None else result.study.threshold)
+    except OSError as error:
+        raise QecInputError(f"could not write the plot {out}: {error.strerror or error}") from None
+    if as_json:
+        echo_json(result.as_dict(rate=rate or "shot"))
+        return
+    if result.study is not None:
+        report(result.study, False, out)
+        return
+    typer.echo(slice_table(result, rate or "shot"))
+    typer.echo(f"plot: {out}")
+    typer.echo(f"store: {store}")
+
+
+def _read_slice(
+    store: Path,
+    where: list[str] | None,
+    group_by: list[str] | None,
+    x: str | None,
+    rate: str,
+    *,
+    fit: bool | None,
+    correction: bool | None,
+) -> SliceResult:
+    result = read_slice(
+        store,
+        where=[parse_condition(text) for text in where or []],
+        group_by=parse_keys(group_by or []),
+        x=x or "p",
+        fit=fit,
+        rate=rate,
+        correction=correction,
+    )
+    for line in result.skipped:
+        warn(line)
+    return result
+
+
+def slice_table(result: SliceResult, rate: str) -> str:
+    """One line per point of each curve: the curve, x, k, shots, errors, the rate per `rate` and its 95% interval;
+    then which keys split the curves and why there is no threshold fit."""
+    curves, x = result.curves, result.curves.x
+    width = max([5, *(len(curve.label) for curve in curves.curves)]) + 2
+    lines = [f"{'curve':<{width}}{x:>12}{'k':>4}{'shots':>13}{'errors':>9}{f'per {rate}':>12}{'95% interval':>24}"]
+    for curve in curves.curves:
+        for point in curve.points:
+            value, low, high = point.rate_of(rate)
+            k = "-" if point.observables is None else str(point.observables)
+            lines.append(
+                f"{curve.label:<{width}}{x_value(point, x):>12.4g}{k:>4}{point.counts.shots:>13,}"
+                f"{point.counts.errors:>9,}{value:>12.3e}{f'[{low:.2e}, {high:.2e}]':>24}"
+            )
+    if curves.split_by:
+        lines.append(f"curves split by {', '.join(curves.split_by)}: their groups repeated a value of {x}")
+    if result.no_fit:
+        lines.append(f"no threshold fit: {result.no_fit}")
+    return "\n".join(lines)
+
+
+def observables_table(points: list[Point]) -> str:
+    """Each observable's own rate, for the points whose store kept per-observable counts."""
+    lines = [f"{'task':<40}{'observable':>11}{'errors':>9}{'rate':>11}{'95% interval':>24}"]
+    for point in points:
+        where = ", ".join(
+            f"{key}={point.metadata[key]}" for key in ("family", "distance", "p") if key in point.metadata
+        )
+        for rate in point.observable_rates:
+            low, high = rate.interval
+            lines.append(
+                f"{f'{point.decoder} {where}'[:39]:<40}{rate.observable:>11}{rate.errors:>9,}{rate.rate:>11.3e}"
+                f"{f'[{low:.2e}, {high:.2e}]':>24}"
+            )
+    if len(lines) == 1:
+        lines.append("(no per-observable counts in these points: rows imported without them)")
+    return "\n".join(lines)
+
+
+def print_points(points: list[Point], store: Path, as_json: bool, *, per_observable: bool = False) -> None:
+    """The points as a table, or as JSON (with per-observable rates when `per_observable`)."""
+    if as_json:
+        echo_json({"points": [pt.as_dict(per_observable=per_observable) for pt in points], "store": str(store)})
+    else:
+        typer.echo(points_table(points))
+
+
+def report_and_plot(study: StudyResult, as_json: bool, plot: Path | None) -> None:
+    """Prints the study, then writes the plot: a plot that cannot be written still leaves the results printed."""
+    try:
+        if plot is not None:
+            save_threshold_figure(study.points, study.threshold, plot)
+    except OSError as error:
+        report(study, as_json, None)
+        raise QecInputError(
+            f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
+            f"the store {study.store}: `qec plot --store {study.store} --out FILE` draws them"
+        ) from None
+    report(study, as_json, plot)
+
+
+def report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
+    """The study's points, Lambda, crossings and threshold fit as lines, or as JSON."""
+    if as_json:
+        echo_json(study.as_dict())
+        return
+    typer.echo(points_table(study.points))
+    for estimate in study.lambdas_below_threshold:
+        typer.echo(
+            f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
+            f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]"
+        )
+    for fit in study.lambda_fits_below_threshold:
+        typer.echo(
+            f"Lambda(p={fit.p:.4g}) = {fit.value:.3g}  [{fit.low:.3g}, {fit.high:.3g}]  fitted over d = "
+            f"{', '.join(map(str, fit.distances))}"
+        )
+    for crossing in study.threshold.crossings:
+        typer.echo(f"crossing {crossing.describe()}")
+    typer.echo(study.threshold.describe())
+    typer.echo(f"method: {study.threshold.method}")
+    if plot is not None:
+        typer.echo(f"plot: {plot}")
+    typer.echo(f"store: {study.store}")
+
+
+def points_table(points: list[Point]) -> str:
+    """One line per point: where its metadata places it, its counts, rate and 95% interval, per round."""
+    header = (
+        f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
+        f"{'rate':>11}{'95% interval':>24}{'per round':>11}"
+    )
+    lines = [header]
+    for pt in points:
+        low, high = pt.rate_interval
+        distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
+        lines.append(
+            f"{pt.family or '-':<12}{pt.noise or '-':<18}{pt.decoder:<12}{distance:>3}{pt.rounds:>7}"
+            f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
+            f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}"
+        )
+    return "\n".join(lines)
 
 
 def export_command(

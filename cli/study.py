@@ -1,5 +1,5 @@
-"""`qec threshold`, `qec collect`, `qec stats` and `qec plot`: each parses, calls one function of `qec.study`,
-and prints."""
+"""`qec threshold` and `qec collect`: each parses, calls one function of `qec.study`, and prints (with
+`qec.cli.results`, which prints for `qec stats` and `qec plot` too)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ from qec.cli.options import (
     TargetPrecision,
     Workers,
 )
-from qec.cli.output import echo_json, warn
+from qec.cli.output import echo_json
+from qec.cli.results import print_points, report_and_plot
 from qec.engine import DEFAULT_STOP, StopRule
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, save_threshold_figure
@@ -49,13 +50,10 @@ from qec.stats import Point
 from qec.study import (
     DEFAULT_P_GRID,
     THRESHOLD_STOP,
-    StudyResult,
     collect_into,
     parse_distances,
     parse_p_grid,
     parse_rounds,
-    read_points,
-    read_study,
     run_study,
     study_tasks,
 )
@@ -135,7 +133,7 @@ def threshold_command(
             chunk_shots=chunk_shots,
             show_progress=not as_json,
         )
-        _report_and_plot(study, as_json, plot)
+        report_and_plot(study, as_json, plot)
         return
     given = [flag for flag, value in grid_flags.items() if value is not None]
     if given:
@@ -167,7 +165,7 @@ def threshold_command(
         on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True),
     )
     if not as_json:
-        _report_and_plot(found.study, False, plot)
+        report_and_plot(found.study, False, plot)
         typer.echo(f"auto: {found.describe()}")
         typer.echo(f"auto: p values {', '.join(f'{value:.4g}' for value in found.p_values)}")
         return
@@ -234,91 +232,4 @@ def collect_command(
         chunk_shots=chunk_shots,
         show_progress=not as_json,
     )
-    _print_points([Point.from_totals(task) for task in totals.values()], store, as_json)
-
-
-def stats_command(store: StorePath = DEFAULT_STORE, as_json: Json = False) -> None:
-    """Print every point in the store with its rate and 95% Wilson interval."""
-    stored = read_points(store)
-    for line in stored.skipped:
-        warn(line)
-    _print_points(stored.points, store, as_json)
-
-
-def plot_command(
-    out: Annotated[Path, typer.Option("--out", help="The figure file (.png, .svg or .pdf).")],
-    store: StorePath = DEFAULT_STORE,
-    family: Annotated[Optional[str], typer.Option(help="Only this family.")] = None,
-    noise: Annotated[Optional[str], typer.Option(help="Only this noise model.")] = None,
-    decoder: Annotated[Optional[str], typer.Option(help="Only this decoder.")] = None,
-    correction: Correction = None,
-    as_json: Json = False,
-) -> None:
-    """Fit and plot one study from the store (pick it with --family/--noise/--decoder if there are several)."""
-    check_plot_path(out, inputs=[store])
-    study = read_study(store, family=family, noise=noise, decoder=decoder, correction=correction)
-    for line in study.skipped:
-        warn(line)
-    _report_and_plot(study, as_json, out)
-
-
-def _print_points(points: list[Point], store: Path, as_json: bool) -> None:
-    if as_json:
-        echo_json({"points": [pt.as_dict() for pt in points], "store": str(store)})
-    else:
-        typer.echo(_table(points))
-
-
-def _report_and_plot(study: StudyResult, as_json: bool, plot: Path | None) -> None:
-    """Prints the study, then writes the plot: a plot that cannot be written still leaves the results printed."""
-    try:
-        if plot is not None:
-            save_threshold_figure(study.points, study.threshold, plot)
-    except OSError as error:
-        _report(study, as_json, None)
-        raise QecInputError(
-            f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
-            f"the store {study.store}: `qec plot --store {study.store} --out FILE` draws them"
-        ) from None
-    _report(study, as_json, plot)
-
-
-def _report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
-    if as_json:
-        echo_json(study.as_dict())
-        return
-    typer.echo(_table(study.points))
-    for estimate in study.lambdas_below_threshold:
-        typer.echo(
-            f"Lambda(d={estimate.distance_small}->{estimate.distance_large}, p={estimate.p:.4g}) = "
-            f"{estimate.value:.3g}  [{estimate.low:.3g}, {estimate.high:.3g}]"
-        )
-    for fit in study.lambda_fits_below_threshold:
-        typer.echo(
-            f"Lambda(p={fit.p:.4g}) = {fit.value:.3g}  [{fit.low:.3g}, {fit.high:.3g}]  fitted over d = "
-            f"{', '.join(map(str, fit.distances))}"
-        )
-    for crossing in study.threshold.crossings:
-        typer.echo(f"crossing {crossing.describe()}")
-    typer.echo(study.threshold.describe())
-    typer.echo(f"method: {study.threshold.method}")
-    if plot is not None:
-        typer.echo(f"plot: {plot}")
-    typer.echo(f"store: {study.store}")
-
-
-def _table(points: list[Point]) -> str:
-    header = (
-        f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
-        f"{'rate':>11}{'95% interval':>24}{'per round':>11}"
-    )
-    lines = [header]
-    for pt in points:
-        low, high = pt.rate_interval
-        distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
-        lines.append(
-            f"{pt.family or '-':<12}{pt.noise or '-':<18}{pt.decoder:<12}{distance:>3}{pt.rounds:>7}"
-            f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
-            f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}"
-        )
-    return "\n".join(lines)
+    print_points([Point.from_totals(task) for task in totals.values()], store, as_json)

@@ -109,7 +109,9 @@ def check_keys(points: Sequence[Point], keys: Iterable[str], *, name: str) -> No
     present = keys_present(points)
     for key in keys:
         if key not in present:
-            raise QecInputError(f"{name} key {key!r} is in no point of the store; the keys are: {', '.join(present)}")
+            raise QecInputError(
+                f"{name}={key!r} names a key in no point of the store; the keys are: {', '.join(present)}"
+            )
 
 
 def select(points: Iterable[Point], where: Iterable[Condition] = ()) -> list[Point]:

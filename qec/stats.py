@@ -209,8 +209,20 @@ class Point:
         """Each observable's own rate, when the store recorded per-observable counts (else empty)."""
         return [ObservableRate(k, errors, self.counts.kept) for k, errors in enumerate(self.observable_errors or ())]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, per_observable: bool = False) -> dict[str, Any]:
+        """The point as JSON; `per_observable` adds k (`observables`), the rate per logical qubit with its
+        interval, and each observable's own rate (`observable_rates`, empty when the store has no such counts)."""
         low, high = self.rate_interval
+        extra: dict[str, Any] = {}
+        if per_observable:
+            qubit_low, qubit_high = self.rate_per_qubit_interval
+            extra = {
+                "observables": self.observables,
+                "rate_per_qubit": self.rate_per_qubit,
+                "rate_per_qubit_low": qubit_low,
+                "rate_per_qubit_high": qubit_high,
+                "observable_rates": [rate.as_dict() for rate in self.observable_rates],
+            }
         return {
             "family": self.family,
             "distance": self.distance,
@@ -225,6 +237,7 @@ class Point:
             "rate_low": low,
             "rate_high": high,
             "rate_per_round": self.rate_per_round,
+            **extra,
         }
 
 

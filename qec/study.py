@@ -24,7 +24,8 @@ from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
 from qec.progress import progress_display
-from qec.stats import LambdaEstimate, LambdaFit, Point, fit_suppression, suppression_factors
+from qec.slices import Condition, Slice, slice_points, x_value
+from qec.stats import RATE_KINDS, LambdaEstimate, LambdaFit, Point, fit_suppression, suppression_factors
 from qec.store import Store
 from qec.task import Task, TaskTotals
 from qec.threshold import ThresholdFit, fit_threshold, use_correction
@@ -330,6 +331,76 @@ def _observable_errors(results: Store) -> dict[str, tuple[int, ...] | None]:
         else:
             sums[task_id] = tuple(a + b for a, b in zip(known, counts)) if known else tuple(counts)
     return sums
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """A slice of a store (`qec.slices.Slice`: the curves), and its threshold fit and Lambda (`study`) when one
+    was made; `no_fit` says why there is none when that was not asked for."""
+
+    curves: Slice
+    study: StudyResult | None
+    no_fit: str | None
+    store: str
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self, *, rate: str = "shot") -> dict[str, Any]:
+        """The slice as JSON: each curve's labels and points (with their x value and the rate per `rate`)."""
+        curves = []
+        for curve in self.curves.curves:
+            points = []
+            for point in curve.points:
+                value, low, high = point.rate_of(rate)
+                points.append(
+                    {"x": x_value(point, self.curves.x), **point.as_dict(per_observable=True)}
+                    | {"shown_rate": value, "shown_rate_low": low, "shown_rate_high": high}
+                )
+            curves.append({"label": curve.label, "labels": dict(curve.labels), "points": points})
+        return {
+            "x": self.curves.x,
+            "rate": rate,
+            "where": [condition.text for condition in self.curves.where],
+            "group_by": list(self.curves.group_by),
+            "split_by": list(self.curves.split_by),
+            "curves": curves,
+            "threshold": None if self.study is None else self.study.threshold.as_dict(),
+            "lambda_fit": []
+            if self.study is None
+            else [fit.as_dict() for fit in self.study.lambda_fits_below_threshold],
+            "no_fit": self.no_fit,
+            "store": self.store,
+        }
+
+
+def read_slice(
+    store: str | Path,
+    *,
+    where: Iterable[Condition] = (),
+    group_by: Iterable[str] = (),
+    x: str = "p",
+    fit: bool | None = None,
+    rate: str = "shot",
+    correction: bool | None = None,
+) -> SliceResult:
+    """The points of `store` that meet `where`, as curves grouped by `group_by` with `x` on the x axis
+    (`qec.slices.slice_points`), and their threshold fit per `rate` ("shot" or "round"; `correction` as in
+    `fit_threshold`) when `fit` is True (QecInputError when the curves are not one per distance at p on x), or
+    None and the curves allow it (else `no_fit` says why); no fit when `fit` is False or the rate is "qubit"."""
+    if rate not in RATE_KINDS:
+        raise QecInputError(f"rate={rate!r} is not a rate: use one of {', '.join(RATE_KINDS)}")
+    stored = read_points(store)
+    curves = slice_points(stored.points, where=where, group_by=group_by, x=x)
+    skipped = [*stored.skipped, *curves.skipped]
+    refusal = curves.threshold_refusal()
+    if refusal is None and rate == "qubit":
+        refusal = "a threshold fit is made per shot or per round, not per qubit"
+    if fit and refusal:
+        raise QecInputError(f"fit=True cannot be done: {refusal}; leave the fit out (fit=False)")
+    if fit is False or refusal:
+        return SliceResult(curves, None, refusal if fit is None else None, str(store), skipped)
+    return SliceResult(
+        curves, analyse(curves.points, store=str(store), correction=correction), None, str(store), skipped
+    )
 
 
 def read_study(
