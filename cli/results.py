@@ -139,17 +139,17 @@ def slice_table(result: SliceResult, rate: str) -> str:
 
 
 def observables_table(points: list[Point]) -> str:
-    """Each observable's own rate, for the points whose store kept per-observable counts."""
-    lines = [f"{'task':<40}{'observable':>11}{'errors':>9}{'rate':>11}{'95% interval':>24}"]
-    for point in points:
-        where = ", ".join(
-            f"{key}={point.metadata[key]}" for key in ("family", "distance", "p") if key in point.metadata
-        )
-        for rate in point.observable_rates:
+    """Each observable's own rate and 95% interval, for the points whose store kept per-observable counts."""
+    lines = [
+        f"{'family':<12}{'decoder':<12}{'d':>3}{'p':>10}{'observable':>11}{'errors':>9}{'rate':>11}{'95% interval':>24}"
+    ]
+    for pt in points:
+        distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
+        for rate in pt.observable_rates:
             low, high = rate.interval
             lines.append(
-                f"{f'{point.decoder} {where}'[:39]:<40}{rate.observable:>11}{rate.errors:>9,}{rate.rate:>11.3e}"
-                f"{f'[{low:.2e}, {high:.2e}]':>24}"
+                f"{pt.family or '-':<12}{pt.decoder:<12}{distance:>3}{p:>10}{rate.observable:>11}{rate.errors:>9,}"
+                f"{rate.rate:>11.3e}{f'[{low:.2e}, {high:.2e}]':>24}"
             )
     if len(lines) == 1:
         lines.append("(no per-observable counts in these points: rows imported without them)")
