@@ -5,7 +5,13 @@
 - `uf`: union-find with weighted growth and peeling (Numba); graphlike DEMs.
 - `bposd`: min-sum belief propagation, then OSD-CS where BP does not converge (Numba); any DEM, hyperedges too.
 - `bp`: the same decoder without OSD (`BpOsdDecoder(osd_method=None)`, built by `bp_osd.bp_decoder`).
+- `relay`: Relay-BP (Müller et al., arXiv:2506.01779): memory BP in a relay of legs with disordered memory
+  strengths, keeping the lightest of `num_solutions` solutions (Numba); any DEM, hyperedges too.
 - `lookup`: the most likely error per syndrome, tabulated; small DEMs (<= 20 detectors), the tests' ground truth.
+
+`bp`, `bposd`, `relay` and `lookup` are basis-aware (`qec.decoders.basis`): on a CSS memory DEM whose
+detectors and observables carry Stim `basis=X|Z` tags (as `qec.codes.css` circuits do), they decode
+only the measured basis's detectors and the errors restricted to them; `basis_aware=False` turns it off.
 
 Every decoder takes degenerate DEMs (no detectors, no errors, no observables, probabilities 0, 1/2,
 above 1/2 or 1) and passes sinter's own decoder test suite (tests/decoders/test_sinter_suite.py),
@@ -78,6 +84,7 @@ def _register_builtin() -> None:
     register("bp", "qec.decoders.bp_osd:bp_decoder")
     register("bposd", "qec.decoders.bp_osd:BpOsdDecoder")
     register("lookup", "qec.decoders.lookup:LookupDecoder")
+    register("relay", "qec.decoders.relay:RelayBpDecoder")
 
 
 _register_builtin()

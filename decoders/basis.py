@@ -190,9 +190,9 @@ def restrict_to_basis(dem: stim.DetectorErrorModel, basis: str | None = None) ->
             merged[key] = _xor(merged.get(key, 0.0), instruction.args_copy()[0])
 
     restricted = stim.DetectorErrorModel()
-    for (detectors, flipped), probability in merged.items():
-        targets = [stim.target_relative_detector_id(d) for d in sorted(detectors)]
-        targets += [stim.target_logical_observable_id(o) for o in sorted(flipped)]
+    for (error_detectors, error_observables), probability in merged.items():
+        targets = [stim.target_relative_detector_id(d) for d in sorted(error_detectors)]
+        targets += [stim.target_logical_observable_id(o) for o in sorted(error_observables)]
         restricted.append("error", probability, targets)
     seen: set[int] = set()
     for instruction in declarations:

@@ -27,7 +27,7 @@ import stim
 
 from qec.decoders.basis import compile_basis_aware
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
-from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors
+from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
 from qec.errors import QecInputError, unknown_choice
 
 OSD_METHODS = ("osd0", "osd_cs")
@@ -42,15 +42,14 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     def __init__(self, dem: stim.DetectorErrorModel, *, max_iterations: int, scaling_factor: float, osd_order: int):
         self.likely_errors = split_likely_errors(dem)
         matrices = check_matrices(self.likely_errors.dem)
-        check = matrices.check_matrix.tocsc()
-        check.sort_indices()
-        num_checks, num_variables = check.shape
+        num_checks, num_variables = matrices.check_matrix.shape
         # Messages are numbered column by column (CSC order); each check lists its messages.
-        message_checks = check.indices.astype(np.int64)
-        self.variable_offsets = check.indptr.astype(np.int64)
-        self.message_variables = np.repeat(np.arange(num_variables, dtype=np.int64), np.diff(check.indptr))
-        self.check_messages = np.argsort(message_checks, kind="stable").astype(np.int64)
-        self.check_offsets = np.concatenate([[0], np.cumsum(np.bincount(message_checks, minlength=num_checks))])
+        graph = tanner_graph(matrices.check_matrix)
+        message_checks = graph.message_checks
+        self.variable_offsets = graph.variable_offsets
+        self.message_variables = graph.message_variables
+        self.check_messages = graph.check_messages
+        self.check_offsets = graph.check_offsets
         self.weights = log_likelihood_weights(matrices.priors)
         words = (num_variables + 63) // 64
         dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)

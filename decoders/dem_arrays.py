@@ -207,6 +207,55 @@ def check_matrices(dem: stim.DetectorErrorModel) -> CheckMatrices:
     )
 
 
+@dataclass(frozen=True)
+class TannerGraph:
+    """A check matrix's Tanner graph as the message lists of belief propagation (BP, BP+OSD, Relay-BP).
+
+    Messages (edges) are numbered column by column (CSC order), so they are sorted by variable.
+
+    Attributes:
+        check_offsets: int64 (num_checks + 1,), CSR offsets into `check_messages`.
+        check_messages: int64 (num_messages,), the messages of each check.
+        check_variables: int64 (num_messages,), the variable of each of `check_messages`.
+        message_variables: int64 (num_messages,), the variable (column) of each message.
+        variable_offsets: int64 (num_variables + 1,), variable j's messages are
+            variable_offsets[j] .. variable_offsets[j + 1] - 1.
+        message_checks: int64 (num_messages,), the check (row) of each message.
+    """
+
+    check_offsets: np.ndarray
+    check_messages: np.ndarray
+    check_variables: np.ndarray
+    message_variables: np.ndarray
+    variable_offsets: np.ndarray
+    message_checks: np.ndarray
+
+
+def tanner_graph(check_matrix: scipy.sparse.spmatrix) -> TannerGraph:
+    """The message lists of a (num_checks, num_variables) 0/1 check matrix.
+
+    >>> graph = tanner_graph(scipy.sparse.csc_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=np.uint8)))
+    >>> graph.check_offsets.tolist(), graph.check_messages.tolist(), graph.check_variables.tolist()
+    ([0, 2, 4], [0, 1, 2, 3], [0, 1, 1, 2])
+    """
+    check = scipy.sparse.csc_matrix(check_matrix)
+    check.sort_indices()
+    num_checks, num_variables = check.shape
+    message_checks = check.indices.astype(np.int64)
+    message_variables = np.repeat(np.arange(num_variables, dtype=np.int64), np.diff(check.indptr))
+    check_messages = np.argsort(message_checks, kind="stable").astype(np.int64)
+    return TannerGraph(
+        check_offsets=np.concatenate([[0], np.cumsum(np.bincount(message_checks, minlength=num_checks))]).astype(
+            np.int64
+        ),
+        check_messages=check_messages,
+        check_variables=message_variables[check_messages],
+        message_variables=message_variables,
+        variable_offsets=check.indptr.astype(np.int64),
+        message_checks=message_checks,
+    )
+
+
 def _graphlike_components(dem: stim.DetectorErrorModel):
     """Yields (probability, detectors, observables) per `^`-separated component; QecInputError for hyperedges."""
     for probability, components in _error_components(dem):

@@ -9,6 +9,7 @@ import stim
 from qec.decoders.basis import BasisAwareCompiledDecoder, circuit_basis, dem_basis, restrict_to_basis
 from qec.decoders.bp_osd import BpOsdDecoder, bp_decoder
 from qec.decoders.lookup import LookupDecoder
+from qec.decoders.relay import RelayBpDecoder
 from qec.errors import QecInputError
 
 # The Steane code: hx = hz = the [7,4] Hamming code's check matrix; Z_L = X_L = Z (X) on all 7 qubits.
@@ -164,7 +165,7 @@ def test_restriction_merges_errors_with_the_odd_parity_probability():
     assert selected.tolist() == [[1, 0], [0, 1], [1, 1]]
 
 
-@pytest.mark.parametrize("name", ["bp", "bposd", "lookup"])
+@pytest.mark.parametrize("name", ["bp", "bposd", "lookup", "relay"])
 def test_decoding_a_tagged_dem_equals_decoding_the_hand_restricted_dem(name):
     circuit = steane(rounds=2, p=0.01)
     dem = circuit.detector_error_model(decompose_errors=True)
@@ -179,13 +180,13 @@ def test_decoding_a_tagged_dem_equals_decoding_the_hand_restricted_dem(name):
     bits = np.unpackbits(events, axis=1, count=dem.num_detectors, bitorder="little")
     hand_events = np.packbits(bits[:, sorted(z_detectors)], axis=1, bitorder="little")
     restricted = restrict_to_basis(dem).dem
-    make = {"bp": bp_decoder, "bposd": BpOsdDecoder, "lookup": LookupDecoder}[name]
+    make = {"bp": bp_decoder, "bposd": BpOsdDecoder, "lookup": LookupDecoder, "relay": RelayBpDecoder}[name]
     ours = decode(make(), dem, events)
     by_hand = decode(make(basis_aware=False), restricted, hand_events)
     assert np.array_equal(ours, by_hand)
 
 
-@pytest.mark.parametrize("name", ["bposd", "lookup"])
+@pytest.mark.parametrize("name", ["bposd", "lookup", "relay"])
 @pytest.mark.parametrize("basis", ["X", "Z"])
 def test_every_single_data_error_is_corrected_on_the_basis_part(name, basis):
     # Depolarizing data noise only (X, Y, Z errors, each flipping detectors of one or both types): the
@@ -205,7 +206,7 @@ def test_every_single_data_error_is_corrected_on_the_basis_part(name, basis):
             elif target.is_logical_observable_id():
                 flips[row, 0] ^= 1
     assert flips.any() and (syndromes.sum(axis=1) > 0).all()
-    decoder = BpOsdDecoder(scaling_factor=1.0) if name == "bposd" else LookupDecoder()
+    decoder = {"bposd": BpOsdDecoder(scaling_factor=1.0), "lookup": LookupDecoder(), "relay": RelayBpDecoder()}[name]
     compiled = decoder.compile_decoder_for_dem(dem=dem)
     assert isinstance(compiled, BasisAwareCompiledDecoder)
     packed = np.packbits(syndromes, axis=1, bitorder="little")

@@ -11,8 +11,8 @@ from qec.decoders.matching import SUPPORTS_CORRELATIONS
 from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
-ALL = ["bp", "bposd", "lookup", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["uf"]
-MATCHABLE = ["bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["uf"]
+ALL = ["bp", "bposd", "lookup", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+MATCHABLE = ["bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
 
 
 def test_names_are_the_issue_names():

@@ -1,0 +1,281 @@
+"""Numba kernels of Relay-BP (Müller et al., arXiv:2506.01779): min-sum BP with memory, run as a relay of legs.
+
+`decode_batch` reads as the paper's Algorithm 1, per shot:
+
+1. `_read_syndrome` (shared with BP+OSD): the shot's detection events, unpacked; the posterior
+   memory M starts at the priors, M_j = lambda_j = log((1 - p_j) / p_j).
+2. Legs r = 0, 1, ..., `num_legs`: leg 0 runs up to `pre_iterations` iterations with the uniform memory
+   strength `gamma0`; every later leg up to `leg_iterations` with its own disordered strengths
+   (`_leg_memory_strengths`). Each leg restarts the messages at the priors but keeps M, the posterior
+   the previous leg ended with (the relay). One iteration (`_memory_bp_iteration`) is a min-sum
+   `_check_update` (shared with BP+OSD), then `_memory_variable_update`: each variable's prior becomes
+   (1 - gamma_j) lambda_j + gamma_j M_j, its posterior M_j that plus the incoming messages, its hard
+   decision M_j <= 0.
+3. A leg whose hard decision reproduces the syndrome (`_satisfies_syndrome`) ends early with a
+   solution of weight sum_j e_j lambda_j; the lightest is kept (`_keep_if_lighter`). The relay stops
+   after `num_solutions` solutions or when the legs run out.
+4. The kept solution's observables (`_flip_observables`, shared) are the prediction; where no leg
+   converged, the last leg's hard decision is.
+
+The memory strengths of leg r >= 1 are uniform on [gamma_min, gamma_max), drawn by a counter-based
+generator (SplitMix64 of seed and r * num_variables + j): the same for every shot, as with
+relay-bp's `explicit_gammas`, so a shot's prediction depends only on its syndrome and the seed, not
+on how shots are batched. Work arrays are allocated once per call; the legs' strengths are drawn once,
+when a shot first reaches the leg, and the table is handed back for the next call.
+
+>>> import numpy as np
+>>> from qec.decoders.relay_kernels import decode_batch
+>>> # repetition code of 3 bits: checks (0,1) and (1,2); bit 2 flips observable 0
+>>> check_offsets = np.array([0, 2, 4]); check_messages = np.array([0, 1, 2, 3])
+>>> check_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
+>>> weights = np.full(3, np.log(0.9 / 0.1))
+>>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
+>>> shots = np.array([[0b10], [0b01], [0b11]], dtype=np.uint8)
+>>> predictions, solutions, iterations, _ = decode_batch(
+...     shots, check_offsets, check_messages, check_variables, variable_offsets, weights, observables,
+...     0.1, 80, 300, 60, -0.24, 0.66, 5, 1.0, 0, np.empty((0, 3), dtype=np.float32))
+>>> predictions[:, 0].tolist(), solutions.tolist()
+([1, 0, 0], [5, 5, 5])
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from qec.decoders.bp_osd_kernels import _check_update, _flip_observables, _read_syndrome
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(cache=True)
+def decode_batch(
+    detection_events: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    check_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    weights: np.ndarray,
+    column_observables: np.ndarray,
+    gamma0: float,
+    pre_iterations: int,
+    num_legs: int,
+    leg_iterations: int,
+    gamma_min: float,
+    gamma_max: float,
+    num_solutions: int,
+    scaling_factor: float,
+    seed: int,
+    leg_gammas: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Relay-BP for every shot of the batch.
+
+    Args:
+        detection_events: uint8 (shots, ceil(num_checks / 8)), bit-packed little-endian.
+        check_offsets: int64 (num_checks + 1,), CSR offsets into `check_messages`.
+        check_messages: int64 (num_messages,), message indices of each check (messages are numbered
+            column by column, as `dem_arrays.tanner_graph` numbers them).
+        check_variables: int64 (num_messages,), the variable of each of `check_messages`.
+        variable_offsets: int64 (num_variables + 1,), variable j's messages are
+            variable_offsets[j] .. variable_offsets[j + 1] - 1.
+        weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p) >= 0.
+        column_observables: uint8 (num_variables, observable_bytes), bit-packed observables per column.
+        gamma0: memory strength of every variable in the first leg.
+        pre_iterations: iterations of the first leg at most (T0).
+        num_legs: relay legs after the first at most (R).
+        leg_iterations: iterations of each relay leg at most (Tr).
+        gamma_min, gamma_max: the interval the relay legs' memory strengths are drawn from, uniformly.
+        num_solutions: stop after this many converged legs (S).
+        scaling_factor: min-sum scaling factor (1.0: plain min-sum).
+        seed: seeds the relay legs' memory strengths.
+        leg_gammas: float32 (legs_drawn, num_variables), the memory strengths of relay legs 1..legs_drawn
+            drawn so far with this seed and interval (pass the returned table back in; (0, num_variables) at first).
+
+    Returns:
+        predictions: uint8 (shots, observable_bytes), bit-packed little-endian.
+        solutions: int32 (shots,), converged legs per shot (0: the last hard decision was used);
+            shots without detection events count `num_solutions`.
+        iterations: int64 (shots,), BP iterations run per shot.
+        leg_gammas: the table, grown to the legs this batch reached (4 bytes per variable and leg).
+    """
+    shots = detection_events.shape[0]
+    num_checks = check_offsets.shape[0] - 1
+    num_variables = variable_offsets.shape[0] - 1
+    num_messages = check_messages.shape[0]
+    predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
+    solutions = np.zeros(shots, dtype=np.int32)
+    iterations = np.zeros(shots, dtype=np.int64)
+
+    syndrome = np.zeros(num_checks, dtype=np.uint8)
+    to_check = np.empty(num_messages, dtype=np.float64)
+    to_variable = np.empty(num_messages, dtype=np.float64)
+    memory = np.empty(num_variables, dtype=np.float64)
+    hard = np.zeros(num_variables, dtype=np.uint8)
+    best = np.zeros(num_variables, dtype=np.uint8)
+    gammas = np.empty(num_variables, dtype=np.float64)
+    legs_drawn = leg_gammas.shape[0]
+
+    for shot in range(shots):
+        if _read_syndrome(detection_events[shot], syndrome) == 0:
+            solutions[shot] = num_solutions
+            continue
+        memory[:] = weights
+        found = 0
+        best_weight = np.inf
+        total_iterations = 0
+        for leg in range(num_legs + 1):
+            if leg == 0:
+                gammas[:] = gamma0
+                leg_length = pre_iterations
+            else:
+                if leg > legs_drawn:
+                    leg_gammas = _grow_leg_table(leg_gammas, legs_drawn, leg, num_legs, gamma_min, gamma_max, seed)
+                    legs_drawn = leg_gammas.shape[0]
+                gammas[:] = leg_gammas[leg - 1]
+                leg_length = leg_iterations
+            converged, used = _memory_bp_leg(
+                syndrome,
+                check_offsets,
+                check_messages,
+                check_variables,
+                variable_offsets,
+                weights,
+                gammas,
+                leg_length,
+                scaling_factor,
+                to_check,
+                to_variable,
+                memory,
+                hard,
+            )
+            total_iterations += used
+            if converged:
+                found += 1
+                best_weight = _keep_if_lighter(hard, weights, best, best_weight)
+                if found >= num_solutions:
+                    break
+        _flip_observables(best if found > 0 else hard, column_observables, predictions[shot])
+        solutions[shot] = found
+        iterations[shot] = total_iterations
+    return predictions, solutions, iterations, leg_gammas
+
+
+@numba.njit(cache=True)
+def _grow_leg_table(
+    table: np.ndarray, drawn: int, needed: int, num_legs: int, gamma_min: float, gamma_max: float, seed: int
+) -> np.ndarray:
+    """The table of legs' memory strengths with rows up to `needed` (at least doubled, at most `num_legs`)."""
+    rows = min(max(needed, 2 * drawn, 8), num_legs)
+    grown = np.empty((rows, table.shape[1]), dtype=np.float32)
+    grown[:drawn] = table[:drawn]
+    row = np.empty(table.shape[1], dtype=np.float64)
+    for leg in range(drawn + 1, rows + 1):
+        _leg_memory_strengths(leg, seed, gamma_min, gamma_max, row)
+        grown[leg - 1] = row
+    return grown
+
+
+@numba.njit(cache=True)
+def _leg_memory_strengths(leg: int, seed: int, gamma_min: float, gamma_max: float, gammas: np.ndarray) -> None:
+    """Fills `gammas` (float64 (num_variables,)) with leg `leg`'s memory strengths, uniform on [gamma_min, gamma_max):
+    SplitMix64 of the counter seed * 2^32 + leg * num_variables + j, its top 53 bits as the fraction."""
+    num_variables = gammas.shape[0]
+    base = np.uint64(seed) * np.uint64(1 << 32) + np.uint64(leg) * np.uint64(num_variables)
+    span = gamma_max - gamma_min
+    for variable in range(num_variables):
+        state = (base + np.uint64(variable)) * _GOLDEN
+        fraction = np.float64(_splitmix64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        gammas[variable] = gamma_min + span * fraction
+
+
+@numba.njit(cache=True, inline="always")
+def _splitmix64(state: np.uint64) -> np.uint64:
+    """SplitMix64's output function of a 64-bit state (Steele, Lea & Flood, OOPSLA 2014)."""
+    z = state + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+# No reference counting in the loop below (`_nrt=False`) and inlined by LLVM where it is called
+# (`forceinline`), as BP+OSD's `_belief_propagation`: it allocates nothing.
+@numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
+def _memory_bp_leg(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    check_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    weights: np.ndarray,
+    gammas: np.ndarray,
+    max_iterations: int,
+    scaling_factor: float,
+    to_check: np.ndarray,
+    to_variable: np.ndarray,
+    memory: np.ndarray,
+    hard: np.ndarray,
+) -> tuple[bool, int]:
+    """One leg: messages restarted at the priors, memory kept; (converged, iterations run).
+
+    Leaves the leg's last posterior in `memory` and its hard decision in `hard`.
+    """
+    for variable in range(variable_offsets.shape[0] - 1):
+        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+            to_check[message] = weights[variable]
+    for iteration in range(max_iterations):
+        _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
+        _memory_variable_update(weights, gammas, variable_offsets, to_variable, to_check, memory, hard)
+        if _satisfies_syndrome(syndrome, check_offsets, check_variables, hard):
+            return True, iteration + 1
+    return False, max_iterations
+
+
+@numba.njit(cache=True, inline="always")
+def _memory_variable_update(
+    weights: np.ndarray,
+    gammas: np.ndarray,
+    variable_offsets: np.ndarray,
+    to_variable: np.ndarray,
+    to_check: np.ndarray,
+    memory: np.ndarray,
+    hard: np.ndarray,
+) -> None:
+    """Every variable's memory prior (1 - gamma) lambda + gamma M, posterior M, hard decision and messages."""
+    for variable in range(variable_offsets.shape[0] - 1):
+        gamma = gammas[variable]
+        total = (1.0 - gamma) * weights[variable] + gamma * memory[variable]
+        start = variable_offsets[variable]
+        stop = variable_offsets[variable + 1]
+        for message in range(start, stop):
+            total += to_variable[message]
+        memory[variable] = total
+        hard[variable] = total <= 0  # ties count as flipped, as in relay-bp and ldpc
+        for message in range(start, stop):
+            to_check[message] = total - to_variable[message]
+
+
+@numba.njit(cache=True, inline="always")
+def _satisfies_syndrome(
+    syndrome: np.ndarray, check_offsets: np.ndarray, check_variables: np.ndarray, hard: np.ndarray
+) -> bool:
+    """Whether the hard decision flips exactly the checks of `syndrome` (stops at the first unsatisfied check)."""
+    for check in range(check_offsets.shape[0] - 1):
+        parity = syndrome[check]
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            parity ^= hard[check_variables[slot]]
+        if parity:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def _keep_if_lighter(hard: np.ndarray, weights: np.ndarray, best: np.ndarray, best_weight: float) -> float:
+    """Copies `hard` into `best` if its weight sum_j hard_j lambda_j is below `best_weight`; returns the best weight."""
+    weight = 0.0
+    for variable in range(hard.shape[0]):
+        if hard[variable]:
+            weight += weights[variable]
+    if weight < best_weight:
+        best[:] = hard
+        return weight
+    return best_weight
