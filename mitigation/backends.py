@@ -26,6 +26,8 @@ holds each physical qubit's calibrated readout flip rate, which `readout_rates` 
 
 from __future__ import annotations
 
+import functools
+import math
 import numbers
 import os
 import shutil
@@ -36,8 +38,10 @@ from dataclasses import dataclass
 import mitiq
 import numpy as np
 from mitiq import MeasurementResult, Observable, rem
+from mitiq.interface import convert_from_mitiq
 from mitiq.observable.pauli import PauliStringCollection
-from qiskit import QuantumCircuit, transpile
+from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.transpiler import PassManager, generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 
 from qec.codes import approximate, shown_integer
@@ -61,6 +65,16 @@ MAX_SHOTS = 10_000_000
 MAX_THREADS = 1024  # Aer's max_parallel_threads; 0 means all cores
 MAX_SEED = 2**32 - 1  # NumPy's RandomState (Mitiq's PEC and CDR sampling) takes 32-bit seeds
 MAX_BATCH_SIZE = 1000  # circuits per executor call (Mitiq splits larger batches)
+
+
+class AerExecutor(mitiq.Executor):
+    """Mitiq's `Executor` around `Backend.executor`'s batched function, which also records the shot-noise
+    standard error of each executed circuit's expectation in `standard_errors` (aligned with
+    `executed_circuits`)."""
+
+    def __init__(self, function, standard_errors: list[float], *, max_batch_size: int):
+        super().__init__(function, max_batch_size=max_batch_size)
+        self.standard_errors = standard_errors
 
 
 @dataclass(frozen=True)
@@ -96,48 +110,77 @@ class Backend:
 
     def executor(
         self, observable: Observable, *, readout: float | Sequence[float] = 0.0, max_batch_size: int = MAX_BATCH_SIZE
-    ) -> mitiq.Executor:
-        """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements).
+    ) -> AerExecutor:
+        """A batched Mitiq `Executor` returning <observable> for each circuit (which has no measurements): a
+        Qiskit circuit, or a Cirq one (Mitiq's own form; converted to Qiskit here, the cheap direction, so a
+        technique can convert its circuit to Cirq once and have Mitiq fold, twirl or sample it without
+        converting each new circuit back and forth).
 
         Every qubit of a circuit must carry a gate: Mitiq numbers the qubits it sees from 0.
 
-        All circuits of a batch, each measured in every one of the observable's groups (Mitiq's
-        `Observable.measure_in`), go to Aer in one call. `readout` > 0 applies Mitiq's readout-error
-        mitigation (`rem.mitigate_measurements` with `rem.generate_inverse_confusion_matrix` for symmetric
-        flips at that rate) to each group's measurements; a sequence of rates, one per physical qubit of the
-        device (`readout_rates` of a fake backend), uses `rem.generate_tensored_inverse_confusion_matrix`
+        All circuits of a batch, each measured in every one of the observable's groups (as Mitiq's
+        `Observable.measure_in` does, in Qiskit: `_measured_in`), go to Aer in one call. `readout` > 0 applies
+        Mitiq's readout-error mitigation (`rem.mitigate_measurements` with `rem.generate_inverse_confusion_matrix`
+        for symmetric flips at that rate) to each group's measurements; a sequence of rates, one per physical
+        qubit of the device (`readout_rates` of a fake backend), uses `rem.generate_tensored_inverse_confusion_matrix`
         with each measured bit's own rate, the bit's qubit read from the transpiled circuit.
         Expectations are taken here, not in Mitiq's `Executor.evaluate`, whose Mitiq 1.1 version mixes up
         the groups of different circuits in a batch.
+
+        The executor's `standard_errors` holds, for each executed circuit in order, the shot-noise standard
+        error of its expectation (`_group_value_and_error` per group, groups independent); with REM, that of
+        the linear inverse (each Pauli's parity divided by prod(1 - 2 p) over its bits) plus Mitiq's resampling.
         """
         groups = observable.groups
         per_qubit = not isinstance(readout, (int, float))
         rates = tuple(float(rate) for rate in readout) if not isinstance(readout, (int, float)) else ()
         symmetric = float(readout) if isinstance(readout, (int, float)) else 0.0
 
-        def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
-            measured = [c for circuit in circuits for c in observable.measure_in(circuit)]
-            results, physical = self._run(measured)
-            if per_qubit and any(rates):
-                results = [
-                    rem.mitigate_measurements(r, _tensored_inverse(rates, qubits))
-                    for r, qubits in zip(results, physical)
-                ]
-            elif not per_qubit and symmetric > 0:
-                results = [
-                    rem.mitigate_measurements(r, rem.generate_inverse_confusion_matrix(r.nqubits, symmetric, symmetric))
-                    for r in results
-                ]
-            return [
-                sum(_group_expectation(group, result) for group, result in zip(groups, results[i : i + len(groups)]))
-                for i in range(0, len(results), len(groups))
-            ]
+        standard_errors: list[float] = []
 
-        return mitiq.Executor(expectations, max_batch_size=max_batch_size)
+        def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
+            measured = [_measured_in(_as_qiskit(circuit), group) for circuit in circuits for group in groups]
+            tallies, physical = self._run_tallies(measured)
+            values, variances = [], []
+            for group, tally, qubits in zip(groups * len(circuits), tallies, physical):
+                if per_qubit and any(rates) or not per_qubit and symmetric > 0:
+                    flips = tuple(rates[q] for q in qubits) if per_qubit else (symmetric,) * len(qubits)
+                    inverse = (
+                        _tensored_inverse(rates, qubits)
+                        if per_qubit
+                        else rem.generate_inverse_confusion_matrix(len(qubits), symmetric, symmetric)
+                    )
+                    corrected = _Tally.of(rem.mitigate_measurements(tally.measurement_result(), inverse))
+                    value, error = _group_value_and_error(group, corrected)
+                    linear_error = _group_value_and_error(group, tally, flips)[1]
+                    variance = error**2 + linear_error**2
+                else:
+                    value, error = _group_value_and_error(group, tally)
+                    variance = error**2
+                values.append(value)
+                variances.append(variance)
+            step = len(groups)
+            standard_errors.extend(math.sqrt(sum(variances[i : i + step])) for i in range(0, len(values), step))
+            return [sum(values[i : i + step]) for i in range(0, len(values), step)]
+
+        return AerExecutor(expectations, standard_errors, max_batch_size=max_batch_size)
 
     def _compile(self, circuits: Sequence[QuantumCircuit]) -> list[QuantumCircuit]:
         """The circuits transpiled, unoptimized, for the simulator (onto the device for a fake backend)."""
-        return transpile(list(circuits), self.simulator, optimization_level=0, seed_transpiler=self.seed)
+        return self._pass_manager.run(list(circuits))
+
+    @functools.cached_property
+    def _pass_manager(self) -> PassManager:
+        """`transpile`'s pass manager at optimization level 0 for the simulator, built once per backend (building
+        it reads the simulator's target, ~0.1 s, which `transpile` would redo at every call)."""
+        return generate_preset_pass_manager(optimization_level=0, backend=self.simulator, seed_transpiler=self.seed)
+
+    def _run_tallies(self, circuits: Sequence[QuantumCircuit]) -> tuple[list[_Tally], list[tuple[int, ...]]]:
+        """Like `_run`, as tallies of distinct outcomes (no per-shot Python lists)."""
+        compiled = self._compile(circuits)
+        result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed).result()
+        tallies = [_Tally.from_counts(circuit, result.get_counts(i)) for i, circuit in enumerate(circuits)]
+        return tallies, [_measured_qubits(circuit) for circuit in compiled]
 
     def _run(self, circuits: Sequence[QuantumCircuit]) -> tuple[list[MeasurementResult], list[tuple[int, ...]]]:
         """`run`'s results, and for each the physical qubit (of the transpiled circuit) behind each bit."""
@@ -387,14 +430,87 @@ def _free_bytes(device: str) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def _group_expectation(group: PauliStringCollection, result: MeasurementResult) -> float:
-    """Sum of coeff * <P> over the Pauli strings of one commuting group, from that group's measurements."""
-    total = 0.0
+def _as_qiskit(circuit) -> QuantumCircuit:
+    """`circuit` as a Qiskit circuit: itself, or a Cirq circuit converted by Mitiq."""
+    return circuit if isinstance(circuit, QuantumCircuit) else convert_from_mitiq(circuit, "qiskit")
+
+
+def _measured_in(circuit: QuantumCircuit, group: PauliStringCollection) -> QuantumCircuit:
+    """`circuit` rotated into the basis of one qubit-wise commuting `group` and measured on its support (sorted
+    qubits, clbit j measures the j-th), as Mitiq's `PauliStringCollection.measure_in` does in Cirq: H before a
+    qubit measured in X, S^dagger then H before one in Y. A group of the identity alone measures qubit 0."""
+    bases: dict[int, str] = {}
     for pauli in group.elements:
-        support = sorted(pauli.support())
-        parity = result.filter_qubits(support).sum(axis=1) % 2 if support else np.zeros(result.shots)
-        total += float(np.real(pauli.coeff)) * float(np.mean(1 - 2 * parity))
-    return total
+        bases.update((q, letter) for q, letter in zip(sorted(pauli.support()), pauli.spec) if letter != "I")
+    qubits = sorted(bases) or [0]
+    measured = circuit.copy()
+    register = ClassicalRegister(len(qubits), "m")
+    measured.add_register(register)
+    for qubit in qubits:
+        if bases.get(qubit) == "Y":
+            measured.sdg(qubit)
+        if bases.get(qubit) in ("X", "Y"):
+            measured.h(qubit)
+    for j, qubit in enumerate(qubits):
+        measured.measure(qubit, register[j])
+    return measured
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """Measurement outcomes as distinct rows and their counts: `bits` bool, shape (outcomes, measured bits),
+    column j = the j-th measured bit, which measured qubit `qubits[j]`; `counts` int64, shape (outcomes,)."""
+
+    bits: np.ndarray
+    counts: np.ndarray
+    qubits: tuple[int, ...]
+
+    @classmethod
+    def from_counts(cls, circuit: QuantumCircuit, counts: dict[str, int]) -> _Tally:
+        """Aer's counts of `circuit`, whose measured clbits are kept in clbit order (as `_measurement_result`)."""
+        measured = {
+            circuit.find_bit(i.clbits[0]).index: circuit.find_bit(i.qubits[0]).index
+            for i in circuit.data
+            if i.operation.name == "measure"
+        }
+        keys = list(counts)
+        columns = sorted(measured)
+        bits = _bit_array(keys)[:, columns]
+        return cls(bits, np.array([counts[key] for key in keys], dtype=np.int64), tuple(measured[c] for c in columns))
+
+    @classmethod
+    def of(cls, result: MeasurementResult) -> _Tally:
+        rows, counts = np.unique(result.asarray.astype(bool), axis=0, return_counts=True)
+        return cls(rows, counts.astype(np.int64), tuple(result.qubit_indices))
+
+    def measurement_result(self) -> MeasurementResult:
+        """Mitiq's form: one row per shot."""
+        rows = np.repeat(self.bits, self.counts, axis=0).astype(int)
+        return MeasurementResult(rows.tolist(), qubit_indices=self.qubits)
+
+
+def _group_value_and_error(
+    group: PauliStringCollection, tally: _Tally, flip_rates: Sequence[float] = ()
+) -> tuple[float, float]:
+    """Sum of coeff * <P> over one group's Pauli strings and its standard error: the per-shot sums' sample
+    standard deviation over sqrt(shots), so the covariance of a group's Paulis counts.
+
+    `flip_rates` (one per measured bit): those of the linear readout inverse instead, where each Pauli's
+    parity is divided by prod(1 - 2 p) over the bits it reads.
+    """
+    per_outcome = np.zeros(len(tally.counts))
+    columns = {qubit: j for j, qubit in enumerate(tally.qubits)}
+    for pauli in group.elements:
+        support = [columns[q] for q in sorted(pauli.support())]
+        parity = tally.bits[:, support].sum(axis=1) % 2
+        scale = math.prod(1 - 2 * flip_rates[j] for j in support) if flip_rates else 1.0
+        per_outcome += float(np.real(pauli.coeff)) * (1 - 2 * parity) / scale
+    shots = int(tally.counts.sum())
+    mean = float(np.dot(tally.counts, per_outcome) / shots)
+    if shots < 2:
+        return mean, math.nan
+    variance = float(np.dot(tally.counts, (per_outcome - mean) ** 2) / (shots - 1))
+    return mean, math.sqrt(variance / shots)
 
 
 def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> MeasurementResult:
