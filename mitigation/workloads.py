@@ -8,6 +8,14 @@
 | `tfim`   | RY/CX ansatz, fixed angles (VQE at fixed params) | TFIM energy -sum Z_iZ_i+1 - h sum X_i | exact |
 | `grover` | Grover search for 1...1, optimal iterations, n<=5| success probability           | exact     |
 | `rb`     | `mitiq.benchmarks.generate_rb_circuits`, n<=2    | survival probability of 0...0 | 1         |
+| `hhl`    | HHL for A = [[1, -1/3], [-1/3, 1]], b = (1, 0), n=4 | P(ancilla 1) * Z of the system | numpy's x |
+
+`hhl` (Harrow, Hassidim, Lloyd, PRL 103, 150502 (2009)) is the textbook instance: qubit 0 holds |b>, qubits
+1-2 the clock of a 2-bit phase estimation of exp(iAt) at t = 3pi/4, qubit 3 the ancilla; A's eigenvalues 2/3
+and 4/3 become clock values 1 and 2 exactly, so the ancilla's |1> branch holds (C/s) A^-1|b> with s = 3/2
+and C = 1/2. The observable needs no post-selection: <P1_anc Z_sys> = (C/s)^2 (x_0^2 - x_1^2) for the
+unnormalized solution x = A^-1 b, computed from `numpy.linalg.solve` (`hhl_ideal`), and equal to the
+circuit's exact value (the test checks it).
 
 "exact" is the statevector expectation of the observable, computed with Qiskit's `Statevector` (after
 `backends.check_state_fits` refuses what would not fit); the 1s hold by construction for any n.
@@ -33,6 +41,7 @@ import numpy as np
 from mitiq import Observable, PauliString
 from mitiq.benchmarks import generate_mirror_circuit, generate_rb_circuits
 from qiskit import QuantumCircuit, transpile
+from qiskit.circuit.library import QFT
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qec.codes import approximate
@@ -121,6 +130,49 @@ def rb(qubits: int, seed: int = 0, cliffords: int = 10) -> Workload:
     return _workload("rb", _on_all_qubits(circuit, qubits), _projector_terms([0] * qubits), ideal=1.0)
 
 
+# HHL's linear system, the scale s = t 2^clock / (2 pi) that maps eigenvalues to clock values, and C.
+HHL_MATRIX = np.array([[1.0, -1.0 / 3.0], [-1.0 / 3.0, 1.0]])
+HHL_VECTOR = np.array([1.0, 0.0])
+HHL_CLOCK_QUBITS = 2
+HHL_TIME = 3 * math.pi / 4
+HHL_C = 0.5
+
+
+def hhl_ideal() -> float:
+    """<P1_ancilla Z_system> of ideal HHL: (C/s)^2 (x_0^2 - x_1^2), x = numpy.linalg.solve(A, b).
+
+    >>> round(hhl_ideal(), 12)  # (1/3)^2 * ((9/8)^2 - (3/8)^2)
+    0.125
+    """
+    x = np.linalg.solve(HHL_MATRIX, HHL_VECTOR)
+    scale = HHL_TIME * 2**HHL_CLOCK_QUBITS / (2 * math.pi)
+    return float((HHL_C / scale) ** 2 * (x[0] ** 2 - x[1] ** 2))
+
+
+def hhl(qubits: int, seed: int = 0) -> Workload:
+    """HHL on the 2x2 system A = [[1, -1/3], [-1/3, 1]], b = |0>; observable: P(ancilla 1) * Z of the system."""
+    if qubits != 4:
+        raise QecInputError(
+            f"hhl runs on 4 qubits (1 for b, {HHL_CLOCK_QUBITS} clock, 1 ancilla), got {qubits}: use qubits=4"
+        )
+    system, clock, ancilla = 0, [1, 2], 3
+    # A = I - X/3, so exp(iAt) = e^{it} RX(2t/3): a phase on the control and a controlled RX.
+    estimation = QuantumCircuit(4)
+    estimation.h(clock)
+    for k, control in enumerate(clock):
+        estimation.p(2**k * HHL_TIME, control)
+        estimation.crx(2 ** (k + 1) * HHL_TIME / 3, control, system)
+    estimation.compose(QFT(HHL_CLOCK_QUBITS, inverse=True), qubits=clock, inplace=True)
+    circuit = QuantumCircuit(4)
+    circuit.compose(estimation, inplace=True)
+    for value, control in ((1, clock[0]), (2, clock[1])):  # the clock holds 1 or 2: one bit set
+        circuit.cry(2 * math.asin(HHL_C / value), control, ancilla)
+    circuit.compose(estimation.inverse(), inplace=True)
+    circuit = transpile(circuit, basis_gates=["h", "x", "ry", "rz", "cx"], optimization_level=0)
+    terms: list[Term] = [(0.5, "Z", (system,)), (-0.5, "ZZ", (system, ancilla))]  # (1 - Z_a)/2 Z_s
+    return _workload("hhl", circuit, terms, ideal=hhl_ideal())
+
+
 WORKLOADS: dict[str, Callable[..., Workload]] = {
     "ghz": ghz,
     "mirror": mirror,
@@ -128,6 +180,7 @@ WORKLOADS: dict[str, Callable[..., Workload]] = {
     "tfim": tfim,
     "grover": grover,
     "rb": rb,
+    "hhl": hhl,
 }
 
 

@@ -45,7 +45,7 @@ def test_tfim_ideal_matches_a_dense_hamiltonian():
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_noiseless_aer_run_matches_the_ideal(name):
-    task = workload(name, qubits=2 if name == "rb" else 3)
+    task = workload(name, qubits={"rb": 2, "hhl": 4}.get(name, 3))
     shots = 20_000
     backend = aer_backend(
         [task.circuit], noise=None, device="cpu", method="statevector", shots=shots, seed=7, threads=1
