@@ -1,8 +1,10 @@
-"""`qec mitigate WORKLOAD` and `qec mitigate logical FAMILY`: Mitiq on Aer, ideal vs noisy vs mitigated.
+"""`qec mitigate WORKLOAD`, `qec mitigate circuit FILE` and `qec mitigate logical FAMILY`: Mitiq on Aer, ideal
+vs noisy vs mitigated.
 
 `mitigate_app` is a Typer group with one subcommand per workload of `qec.mitigation.WORKLOADS` (each calls
-`mitigate_workload`) and `logical` (calls `mitigate_logical_memory`). A name that is neither is refused as
-an unknown workload, with the list; every list in the help is read from the library's registries.
+`mitigate_workload`), `circuit` (the user's OpenQASM 2/3 or QPY file and observable; calls `mitigate`) and
+`logical` (calls `mitigate_logical_memory`). A name that is none of them is refused as an unknown workload,
+with the list; every list in the help is read from the library's registries.
 
 >>> from qec.cli.main import main
 >>> main(["mitigate", "ghz", "--qubits", "3", "--technique", "nope"])
@@ -12,6 +14,7 @@ an unknown workload, with the list; every list in the help is read from the libr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,15 +30,18 @@ from qec.mitigation import (
     WORKLOADS,
     NoiseSpec,
     ZneOptions,
+    mitigate,
     mitigate_logical_memory,
     mitigate_workload,
 )
 from qec.mitigation.backends import DEVICES, METHODS, gpu_available
 from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS
 from qec.mitigation.noise_models import NOISE_KEYS
+from qec.mitigation.observables import MAX_BITSTRING_QUBITS, MAX_IDEAL_STATEVECTOR_QUBITS
 from qec.mitigation.report import MitigationReport
-from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_NOISE, WORKLOAD_ZNE_OPTIONS
-from qec.mitigation.techniques import FACTORIES, SCALINGS
+from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_LRE_OPTIONS, WORKLOAD_NOISE, WORKLOAD_ZNE_OPTIONS
+from qec.mitigation.techniques import FACTORIES, SCALINGS, TWIRL_VARIANTS, LreOptions
+from qec.mitigation.user_circuits import load_circuit
 
 
 def _listed(names: Iterable[str]) -> str:
@@ -54,7 +60,9 @@ class _WorkloadGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:
-            ctx.fail(f"Missing argument 'WORKLOAD': one of {_listed(WORKLOADS)}, or 'logical FAMILY'.")
+            ctx.fail(
+                f"Missing argument 'WORKLOAD': one of {_listed(WORKLOADS)}, or 'circuit FILE', or 'logical FAMILY'."
+            )
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
@@ -68,7 +76,8 @@ mitigate_app = typer.Typer(
     name="mitigate",
     cls=_WorkloadGroup,
     add_completion=False,
-    help="Run a workload, or a code's memory experiment (logical), on Aer noise, noisy and mitigated with Mitiq.",
+    help="Run a workload, your own circuit (circuit FILE), or a code's memory experiment (logical), on Aer noise, "
+    "noisy and mitigated with Mitiq.",
 )
 
 # Options of both kinds of run.
@@ -93,6 +102,9 @@ Qubits = Annotated[int, typer.Option(help="Qubits of the workload.")]
 Technique = Annotated[str, typer.Option(help=f"Mitigation technique: {_listed(TECHNIQUES)}.")]
 Scaling = Annotated[str, typer.Option(help=f"ZNE noise scaling: {_listed(SCALINGS)}.")]
 PecSamples = Annotated[int, typer.Option(help="Circuits PEC samples.")]
+TwirlVariants = Annotated[int, typer.Option(help="Pauli-twirled variants per circuit (pt, pt+zne, rem+pt+zne).")]
+LreDegree = Annotated[int, typer.Option(help="LRE: polynomial degree in each chunk's noise scale.")]
+LreChunks = Annotated[int, typer.Option(help="LRE: chunks of layers the circuit is cut into.")]
 WorkloadScaleFactors = Annotated[
     str | None,
     typer.Option(
@@ -134,6 +146,9 @@ def _workload_command(name: str) -> Callable[..., None]:
         method: Method = "auto",
         shots: Shots = 4000,
         pec_samples: PecSamples = 200,
+        twirl_variants: TwirlVariants = TWIRL_VARIANTS,
+        lre_degree: LreDegree = WORKLOAD_LRE_OPTIONS.degree,
+        lre_chunks: LreChunks = WORKLOAD_LRE_OPTIONS.chunks,
         seed: Seed = 0,
         threads: Threads = 0,
         as_json: AsJson = False,
@@ -156,6 +171,8 @@ def _workload_command(name: str) -> Callable[..., None]:
                 threads=threads,
                 pec_samples=pec_samples,
                 zne_options=ZneOptions(factory, scaling, factors),
+                lre_options=LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks),
+                twirl_variants=twirl_variants,
             )
         if as_json:
             echo_json(report.as_dict())
@@ -167,6 +184,87 @@ def _workload_command(name: str) -> Callable[..., None]:
 
 for _name, _make in WORKLOADS.items():  # the help of each: the first line of its function's docstring
     mitigate_app.command(_name, help=(_make.__doc__ or _name).strip().splitlines()[0])(_workload_command(_name))
+
+
+CircuitFile = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="FILE",
+        help="OpenQASM 2, OpenQASM 3 or Qiskit QPY file (told apart by content; never pickle). Final measurements "
+        "are removed; mid-circuit measurement, reset after a gate and classical control are refused.",
+        show_default=False,
+    ),
+]
+ObservableText = Annotated[
+    str | None,
+    typer.Option(
+        help="Pauli sum, one letter of I, X, Y, Z per qubit, the LEFTMOST LETTER ON QUBIT 0 (q[0] of the file; "
+        "Qiskit labels run the other way), e.g. 'ZZII + 0.5*XXXX - 0.2*IYZI'; or bitstring:0101, the probability "
+        f"of that outcome (leftmost bit = qubit 0, at most {MAX_BITSTRING_QUBITS} qubits).",
+        show_default=False,
+    ),
+]
+
+
+@mitigate_app.command(
+    "circuit",
+    help="Your own circuit and observable: noisy and mitigated, beside the ideal value where it can be computed "
+    f"(Clifford circuits by the stabilizer method, others by statevector up to {MAX_IDEAL_STATEVECTOR_QUBITS} qubits; "
+    "else shown as unknown, with noisy vs mitigated and their error bars).",
+)
+def circuit_command(
+    file: CircuitFile = None,
+    observable: ObservableText = None,
+    noise: Noise = _WORKLOAD_NOISE_TEXT,
+    technique: Technique = "zne",
+    factory: Factory = WORKLOAD_ZNE_OPTIONS.factory,
+    scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
+    scale_factors: WorkloadScaleFactors = None,
+    device: Device = "auto",
+    method: Method = "auto",
+    shots: Shots = 4000,
+    pec_samples: PecSamples = 200,
+    twirl_variants: TwirlVariants = TWIRL_VARIANTS,
+    lre_degree: LreDegree = WORKLOAD_LRE_OPTIONS.degree,
+    lre_chunks: LreChunks = WORKLOAD_LRE_OPTIONS.chunks,
+    seed: Seed = 0,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+) -> None:
+    """`qec mitigate circuit FILE --observable OBS`: loads FILE (`user_circuits.load_circuit`), calls `mitigate`."""
+    if file is None:
+        raise QecInputError("'qec mitigate circuit' needs a FILE: an OpenQASM 2, OpenQASM 3 or QPY circuit")
+    if observable is None:
+        raise QecInputError(
+            "'qec mitigate circuit' needs --observable: a Pauli sum such as 'ZZII + 0.5*XXXX' (qubit 0 leftmost) "
+            "or bitstring:0101"
+        )
+    factors = _scale_factors(scale_factors) if scale_factors else WORKLOAD_ZNE_OPTIONS.scale_factors
+    options = ZneOptions(factory, scaling, factors)
+    lre_options = LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks)
+    spec = NoiseSpec.parse(noise)
+    circuit = load_circuit(file)
+    with Console(stderr=True).status(f"running {file} on Aer ..."):
+        report = mitigate(
+            circuit,
+            observable,
+            noise=spec,
+            technique=technique,
+            device=device,
+            method=method,
+            shots=shots,
+            seed=seed,
+            threads=threads,
+            pec_samples=pec_samples,
+            zne_options=options,
+            lre_options=lre_options,
+            twirl_variants=twirl_variants,
+            name=Path(file).name,
+        )
+    if as_json:
+        echo_json(report.as_dict())
+        return
+    _print(report, device)
 
 
 @mitigate_app.command("logical")
@@ -226,16 +324,9 @@ def logical_command(
 
 def _print(report: MitigationReport, requested_device: str) -> None:
     why = f" (auto: {'GPU found' if gpu_available() else 'no GPU, CPU used'})" if requested_device == "auto" else ""
-    typer.echo(
-        f"{report.workload} [{report.qubits} qubits, noise {report.noise}] on {report.device}{why}, "
-        f"method {report.method}, technique {report.technique}"
-    )
-    error = f" ± {report.standard_error:.2g}" if report.standard_error is not None else ""
-    typer.echo(
-        f"  ideal     {report.ideal:.6g}\n  noisy     {report.noisy:.6g}\n  mitigated {report.mitigated:.6g}{error}"
-    )
-    typer.echo(f"  error reduction |noisy-ideal|/|mitigated-ideal| = {report.error_reduction:.3g}")
-    typer.echo(f"  cost: {report.circuits} circuits, {report.shots} shots, {report.seconds:.2f} s")
+    first, _, rest = report.describe().partition("\n")
+    head, _, tail = first.partition(f" on {report.device}")
+    typer.echo(f"{head} on {report.device}{why}{tail}\n{rest}")
 
 
 def _scale_factors(text: str) -> tuple[float, ...]:

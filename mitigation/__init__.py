@@ -3,7 +3,9 @@
 One module per concern: `backends` (Aer device and method, whether the state fits, the batched Mitiq
 executor), `noise_models` (`NoiseSpec` -> Aer noise model), `workloads` (circuits with exact ideal values),
 `techniques` (ZNE, PEC, REM, DDD, CDR, REM+ZNE through Mitiq), `logical` (Stim memory circuits on Aer,
-decoded, with ZNE), `report` (frozen results) and `runs` (one call per whole run: `mitigate_workload`,
+decoded, with ZNE), `user_circuits` (the user's OpenQASM 2/3 or QPY file, made foldable), `observables` (the
+user's Pauli sum or bitstring, its measurement groups and exact value), `report` (frozen results) and `runs`
+(one call per whole run: `mitigate` for the user's circuit and observable, `mitigate_workload`,
 `mitigate_logical_memory`).
 
 >>> from qec.mitigation import NoiseSpec, mitigate_workload
@@ -16,7 +18,7 @@ True
 from qec.mitigation.logical import LOGICAL_FAMILIES
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.report import LogicalReport, MitigationReport
-from qec.mitigation.runs import mitigate_logical_memory, mitigate_workload
+from qec.mitigation.runs import mitigate, mitigate_logical_memory, mitigate_workload
 from qec.mitigation.techniques import TECHNIQUES, ZneOptions
 from qec.mitigation.workloads import WORKLOADS
 
@@ -28,6 +30,7 @@ __all__ = [
     "MitigationReport",
     "NoiseSpec",
     "ZneOptions",
+    "mitigate",
     "mitigate_logical_memory",
     "mitigate_workload",
 ]

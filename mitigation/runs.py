@@ -1,24 +1,64 @@
-"""Whole mitigation runs, one library call per `qec mitigate` command: `mitigate_workload` (a workload's
-observable, noisy and with one technique) and `mitigate_logical_memory` (a code's memory experiment on Aer,
-its logical error rate noisy, ZNE-mitigated and beside Stim's estimate).
+"""Whole mitigation runs, one library call per `qec mitigate` command: `mitigate` (the user's circuit and
+observable, noisy and with one technique), `mitigate_workload` (a built-in workload's observable) and
+`mitigate_logical_memory` (a code's memory experiment on Aer, its logical error rate noisy, ZNE-mitigated and
+beside Stim's estimate).
 
 >>> from qec.mitigation import NoiseSpec, mitigate_workload
 >>> report = mitigate_workload("ghz", qubits=3, noise=NoiseSpec(readout=0.05), technique="rem", device="cpu",
 ...                            shots=2000, threads=1)
 >>> report.device, report.ideal, abs(report.mitigated - 1) < 0.15
 ('CPU', 1.0, True)
+
+The user's own circuit (a Qiskit circuit, a circuit Mitiq converts, or a file via `user_circuits.load_circuit`)
+and observable (text with qubit 0 leftmost, a `SparsePauliOp` or a Mitiq `Observable`; see `observables`):
+
+>>> from qiskit import QuantumCircuit
+>>> from qec.mitigation import mitigate
+>>> bell = QuantumCircuit(2, 2)
+>>> _ = bell.h(0), bell.cx(0, 1), bell.measure([0, 1], [0, 1])
+>>> report = mitigate(bell, "XX + ZZ", noise="p2=0.02", technique="zne", shots=4000, device="cpu", threads=1)
+>>> report.ideal, report.noisy < report.mitigated, report.noisy_standard_error < 0.01
+(2.0, True, True)
 """
 
 from __future__ import annotations
 
+import math
 import time
 
+from mitiq import Observable
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer import AerSimulator
+from qiskit_aer.noise import NoiseModel
+
 from qec import decoders
-from qec.mitigation.backends import MAX_BATCH_SIZE, aer_backend, check_host_memory, check_run_options
+from qec.errors import QecInputError
+from qec.mitigation import techniques
+from qec.mitigation.backends import (
+    MAX_BATCH_SIZE,
+    Backend,
+    aer_backend,
+    check_host_memory,
+    check_run_options,
+    choose_method,
+    device_and_method,
+)
 from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS, LogicalExperiment, check_logical_run, logical_zne
 from qec.mitigation.noise_models import NoiseSpec
+from qec.mitigation.observables import PauliSum, ideal_value, measure, pauli_sum
 from qec.mitigation.report import LogicalReport, MitigationReport
-from qec.mitigation.techniques import ZneOptions, check_technique, circuits_per_run, mitigate
+from qec.mitigation.techniques import (
+    READOUT_CORRECTED,
+    TWIRL_VARIANTS,
+    LreOptions,
+    ZneOptions,
+    check_technique,
+    circuits_per_run,
+    depolarizing_representations,
+)
+from qec.mitigation.user_circuits import prepare_circuit
+from qec.mitigation.workloads import Workload
 from qec.mitigation.workloads import workload as make_workload
 
 # Mitiq's MeasurementResult holds each shot as a Python list of ints (8 bytes a bit, 64 a row), and
@@ -28,7 +68,87 @@ _RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 # The defaults of each kind of run, which the CLI shows and uses too (logical ZNE: `LOGICAL_ZNE_OPTIONS`).
 WORKLOAD_NOISE = NoiseSpec(depolarizing_2q=0.01)
 WORKLOAD_ZNE_OPTIONS = ZneOptions()  # Richardson, global folding, scale factors 1, 3, 5
+WORKLOAD_LRE_OPTIONS = LreOptions()  # degree 2, fold multiplier 1, 3 chunks: 10 circuits
 LOGICAL_NOISE = NoiseSpec(depolarizing_2q=0.01, readout=0.01)
+
+
+def mitigate(
+    circuit: object,
+    observable: str | SparsePauliOp | Observable | PauliSum,
+    *,
+    noise: NoiseSpec | NoiseModel | str = WORKLOAD_NOISE,
+    technique: str = "zne",
+    device: str = "auto",
+    method: str = "auto",
+    shots: int = 4000,
+    seed: int = 0,
+    zne_options: ZneOptions = WORKLOAD_ZNE_OPTIONS,
+    lre_options: LreOptions = WORKLOAD_LRE_OPTIONS,
+    pec_samples: int = 200,
+    twirl_variants: int = TWIRL_VARIANTS,
+    threads: int = 0,
+    name: str = "circuit",
+) -> MitigationReport:
+    """Estimates `observable` on the user's `circuit` under `noise`, noisy and with `technique`, beside its
+    ideal value where that can be computed (`observables.ideal_value`; else the report's ideal is None).
+
+    Args:
+        circuit: a Qiskit `QuantumCircuit` (final measurements are removed; see `user_circuits.prepare_circuit`
+            for what is refused) or any circuit Mitiq converts (Cirq, ...).
+        observable: text such as "ZZII + 0.5*XXXX - 0.2*IYZI" (leftmost letter = qubit 0) or "bitstring:0101",
+            a Qiskit `SparsePauliOp` (read by qubit index) or a Mitiq `Observable`; on exactly the circuit's qubits.
+        noise: a `NoiseSpec`, its text ("p2=0.01,readout=0.02"; "none": noiseless), a fake IBM backend's name
+            ("FakeManilaV2": its noise and coupling map), or an Aer `NoiseModel` of your own, e.g.
+            `NoiseModel.from_backend(backend)`: applied to the circuit's qubits as numbered (qubit i is the model's
+            qubit i, gates translated to the model's basis gates, no routing), and REM inverts its single-qubit
+            readout errors (the mean of the two flip probabilities of each qubit).
+        technique: a name in `techniques.TECHNIQUES` (`auto`: the report's `detail` says what it picked). The
+            other arguments are `mitigate_workload`'s and `techniques.mitigate`'s.
+
+    Raises QecInputError, before anything is simulated, for a file-less circuit that cannot be folded, an
+    observable that does not fit the circuit, PEC under a fake backend or a `NoiseModel` (no depolarizing rates
+    to represent), and everything `mitigate_workload` refuses.
+    """
+    check_technique(technique, NoiseSpec(), pec_samples=pec_samples, twirl_variants=twirl_variants)
+    check_run_options(shots=shots, seed=seed, threads=threads)
+    spec, model = _noise(noise)
+    if model is not None and technique == "pec":
+        raise QecInputError(
+            "pec builds its representations from depolarizing rates (p1, p2), and an Aer NoiseModel gives none: "
+            "use zne, rem or rem+zne with a NoiseModel, or give the noise as rates for pec"
+        )
+    prepared = prepare_circuit(circuit)
+    paulis = pauli_sum(observable, num_qubits=prepared.num_qubits)
+    check_technique(technique, spec, qubits=prepared.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants)
+    if model is None:
+        backend = aer_backend(
+            [prepared], noise=spec, device=device, method=method, shots=shots, seed=seed, threads=threads
+        )
+        noise_text = spec.describe()
+    else:
+        backend = _model_backend(
+            prepared, model, technique, device=device, method=method, shots=shots, seed=seed, threads=threads
+        )
+        noise_text = f"Aer NoiseModel on {', '.join(sorted(model.noise_instructions)) or 'no gates'}"
+    ideal = ideal_value(prepared, paulis)
+    # techniques.mitigate reads the workload's circuit and observable only; NaN stands for an unknown ideal there.
+    task = Workload(name, prepared, paulis.to_mitiq(), math.nan if ideal is None else ideal)
+    return _report(
+        task,
+        paulis,
+        ideal,
+        backend=backend,
+        noise=spec,
+        noise_text=noise_text,
+        technique=technique,
+        shots=shots,
+        seed=seed,
+        zne_options=zne_options,
+        lre_options=lre_options,
+        pec_samples=pec_samples,
+        twirl_variants=twirl_variants,
+        observable_text=paulis.describe() if not isinstance(observable, str) else observable.strip(),
+    )
 
 
 def mitigate_workload(
@@ -42,7 +162,9 @@ def mitigate_workload(
     shots: int = 4000,
     seed: int = 0,
     zne_options: ZneOptions = WORKLOAD_ZNE_OPTIONS,
+    lre_options: LreOptions = WORKLOAD_LRE_OPTIONS,
     pec_samples: int = 200,
+    twirl_variants: int = TWIRL_VARIANTS,
     threads: int = 0,
 ) -> MitigationReport:
     """Runs `workload` (a name in `WORKLOADS`) on Aer under `noise`, noisy and with `technique` (a name in
@@ -53,14 +175,61 @@ def mitigate_workload(
     the state (`backends.check_state_fits`) and the measurement results of one batch of circuits against free
     memory (`backends.check_host_memory`).
     """
-    check_technique(technique, noise, pec_samples=pec_samples)  # before any simulation
+    check_technique(technique, noise, pec_samples=pec_samples, twirl_variants=twirl_variants)  # before simulating
     check_run_options(shots=shots, seed=seed, threads=threads)
     task = make_workload(workload, qubits=qubits, seed=seed)
-    check_technique(technique, noise, qubits=task.circuit.num_qubits, pec_samples=pec_samples)
+    check_technique(
+        technique, noise, qubits=task.circuit.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants
+    )
     backend = aer_backend(
         [task.circuit], noise=noise, device=device, method=method, shots=shots, seed=seed, threads=threads
     )
-    batch = min(MAX_BATCH_SIZE, circuits_per_run(technique, zne_options=zne_options, pec_samples=pec_samples))
+    paulis = PauliSum.from_mitiq(task.observable, num_qubits=task.circuit.num_qubits)
+    return _report(
+        task,
+        paulis,
+        task.ideal,
+        backend=backend,
+        noise=noise,
+        noise_text=noise.describe(),
+        technique=technique,
+        shots=shots,
+        seed=seed,
+        zne_options=zne_options,
+        lre_options=lre_options,
+        pec_samples=pec_samples,
+        twirl_variants=twirl_variants,
+        observable_text=None,
+    )
+
+
+def _report(
+    task: Workload,
+    paulis: PauliSum,
+    ideal: float | None,
+    *,
+    backend: Backend,
+    noise: NoiseSpec,
+    noise_text: str,
+    technique: str,
+    shots: int,
+    seed: int,
+    zne_options: ZneOptions,
+    lre_options: LreOptions,
+    pec_samples: int,
+    twirl_variants: int,
+    observable_text: str | None,
+) -> MitigationReport:
+    """The noisy value (`observables.measure`: shot-noise standard error, deterministic groups) and `technique`'s
+    estimate of `task` on `backend`, after the measurement records of one batch are checked against free memory."""
+    per_run = circuits_per_run(
+        technique,
+        zne_options=zne_options,
+        lre_options=lre_options,
+        pec_samples=pec_samples,
+        twirl_variants=twirl_variants,
+    )
+    batch = min(MAX_BATCH_SIZE, per_run)
     results = batch * task.observable.ngroups
     width = task.circuit.num_qubits
     check_host_memory(
@@ -68,26 +237,135 @@ def mitigate_workload(
         what=f"the measurement results of {results:,} circuits x {shots:,} shots x {width:,} bits",
         fix="use fewer shots, qubits or PEC samples",
     )
-    noisy = mitigate("none", task, backend=backend, noise=noise)
+    noisy = measure(backend, task.circuit, paulis)
     start = time.perf_counter()
-    estimate = mitigate(
-        technique, task, backend=backend, noise=noise, zne_options=zne_options, pec_samples=pec_samples, seed=seed
-    )
+    if technique == "none":  # the noisy run is the unmitigated estimate: not run twice
+        estimate = techniques.Estimate(noisy.value, noisy.standard_error, noisy.circuits, 1)
+    else:
+        estimate = techniques.mitigate(
+            technique,
+            task,
+            backend=backend,
+            noise=noise,
+            zne_options=zne_options,
+            lre_options=lre_options,
+            pec_samples=pec_samples,
+            twirl_variants=twirl_variants,
+            seed=seed,
+        )
     return MitigationReport(
-        workload,
+        task.name,
         technique,
         backend.device,
         backend.method,
-        noise.describe(),
-        qubits,
-        task.ideal,
+        noise_text,
+        width,
+        ideal,
         noisy.value,
         estimate.value,
         estimate.standard_error,
         estimate.circuits,
         estimate.circuits * shots,
         time.perf_counter() - start,
+        noisy_standard_error=noisy.standard_error,
+        sampling_overhead=pec_sampling_overhead(task.circuit, noise) if technique == "pec" else None,
+        observable=observable_text,
+        detail=estimate.detail,
     )
+
+
+def pec_sampling_overhead(circuit: QuantumCircuit, noise: NoiseSpec) -> float:
+    """gamma^2 of PEC on `circuit` under `noise`: gamma is the product over the circuit's gates of the one-norm of
+    each gate's quasi-probability representation (`techniques.depolarizing_representations`), and PEC needs
+    gamma^2 times the shots of an unmitigated estimate for the same standard error.
+
+    >>> circuit = QuantumCircuit(2)
+    >>> _ = circuit.h(0), circuit.cx(0, 1), circuit.cx(0, 1)
+    >>> round(pec_sampling_overhead(circuit, NoiseSpec(depolarizing_2q=0.01)), 4)  # (1.0202)^(2*2)
+    1.0833
+    """
+    from mitiq.interface import convert_to_mitiq
+
+    norms = {len(r.ideal.all_qubits()): r.norm for r in depolarizing_representations(circuit, noise)}
+    mitiq_circuit, _ = convert_to_mitiq(circuit)
+    gamma = math.prod(norms.get(len(operation.qubits), 1.0) for operation in mitiq_circuit.all_operations())
+    return gamma**2
+
+
+def _noise(noise: NoiseSpec | NoiseModel | str) -> tuple[NoiseSpec, NoiseModel | None]:
+    """The spec the techniques see and the user's own Aer model, if that is what `noise` is.
+
+    Text with '=' is `NoiseSpec.parse`'s, "none" or "" noiseless, any other word a fake IBM backend's name.
+    """
+    if isinstance(noise, NoiseModel):
+        return NoiseSpec(), noise
+    if isinstance(noise, NoiseSpec):
+        return noise, None
+    if isinstance(noise, str):
+        text = noise.strip()
+        if text in ("", "none"):
+            return NoiseSpec(), None
+        return (NoiseSpec.parse(text) if "=" in text else NoiseSpec(fake_backend=text)), None
+    raise QecInputError(
+        f"noise must be a NoiseSpec, its text (e.g. 'p2=0.01'), a fake backend's name (e.g. 'FakeManilaV2') or an "
+        f"Aer NoiseModel, got {type(noise).__name__}"
+    )
+
+
+def _model_backend(
+    circuit: QuantumCircuit,
+    model: NoiseModel,
+    technique: str,
+    *,
+    device: str,
+    method: str,
+    shots: int,
+    seed: int,
+    threads: int,
+) -> Backend:
+    """An Aer backend with the user's `model`, method and device chosen and checked as `aer_backend` does (the
+    stabilizer method is not chosen: the model's channels are not known to be Pauli)."""
+    n = circuit.num_qubits
+    chosen = method if method != "auto" else choose_method(n, clifford=False, noisy=not model.is_ideal())
+    aer_device, chosen = device_and_method(
+        n, noise=None, device=device, method=chosen, stabilizer_ok=False, mid_circuit=False
+    )
+    simulator = AerSimulator(method=chosen, device=aer_device, max_parallel_threads=threads, noise_model=model)
+    readout = model_readout_rates(model, n) if technique in READOUT_CORRECTED else None
+    return Backend(simulator, aer_device, chosen, shots, seed, readout)
+
+
+def model_readout_rates(model: NoiseModel, num_qubits: int) -> tuple[float, ...]:
+    """Per qubit 0 .. num_qubits - 1, the probability that an Aer `model`'s readout error flips its bit: the mean of
+    its two flip probabilities (REM here inverts symmetric flips); 0 where it has none.
+
+    >>> from qiskit_aer.noise import ReadoutError
+    >>> model = NoiseModel()
+    >>> model.add_readout_error(ReadoutError([[0.98, 0.02], [0.04, 0.96]]), [1])
+    >>> model_readout_rates(model, 3)
+    (0.0, 0.03, 0.0)
+    """
+    rates = [0.0] * num_qubits
+    local: dict[int, float] = {}
+    for error in model.to_dict()["errors"]:
+        if error["type"] != "roerror":
+            continue
+        probabilities = error["probabilities"]
+        if len(probabilities) != 2:
+            raise QecInputError(
+                "the NoiseModel has a correlated multi-qubit readout error, which REM here cannot invert (it "
+                "inverts each qubit's own flips): use zne, or a model with single-qubit readout errors"
+            )
+        rate = (float(probabilities[0][1]) + float(probabilities[1][0])) / 2
+        if "gate_qubits" in error:
+            for (qubit,) in error["gate_qubits"]:
+                local[int(qubit)] = rate
+        else:
+            rates = [rate] * num_qubits
+    for qubit, rate in local.items():
+        if qubit < num_qubits:
+            rates[qubit] = rate
+    return tuple(rates)
 
 
 def mitigate_logical_memory(

@@ -1,13 +1,17 @@
-"""`qec mitigate`: the JSON keys the issue lists, exit code 2 on bad input, size guards before allocation."""
+"""`qec mitigate`: the JSON keys the issue lists, exit code 2 on bad input, size guards before allocation; `qec mitigate
+circuit FILE --observable OBS` on the user's own OpenQASM file."""
 
 import json
+import math
 import time
+from pathlib import Path
 
 import pytest
 from qiskit_aer import AerSimulator
 
 from qec.cli.main import main
 from qec.errors import QecInputError
+from qec.mitigation import observables
 from qec.mitigation.backends import AER_MAX_QUBITS, MAX_SEED, MAX_SHOTS, MAX_THREADS, check_run_options
 from qec.mitigation.logical import MAX_LOGICAL_OPERATIONS, LogicalExperiment, LogicalSize
 from qec.mitigation.noise_models import NoiseSpec
@@ -24,16 +28,24 @@ KEYS = [
     "workload",
     "technique",
     "device",
+    "observable",
     "ideal",
     "noisy",
+    "noisy_standard_error",
     "mitigated",
+    "standard_error",
     "error_reduction",
     "circuits",
     "shots",
+    "sampling_overhead",
+    "detail",
     "seconds",
 ]
 LOGICAL_KEYS = KEYS + ["logical_error_rate_noisy", "logical_error_rate_mitigated", "stim_estimate"]
-pytestmark = pytest.mark.filterwarnings("ignore:The input circuit is very short")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The input circuit is very short"),
+    pytest.mark.filterwarnings("ignore:No representation found for"),  # PEC leaves 1q gates alone at p1 = 0
+]
 
 
 def test_workload_json_has_exactly_the_listed_keys(capsys):
@@ -236,3 +248,95 @@ def test_stim_estimate_samples_in_chunks(monkeypatch):
     assert chunked.shots == whole.shots == 20_000 and chunked == experiment.stim_estimate(shots=20_000, seed=7)
     assert abs(chunked.rate - whole.rate) < 5 * (chunked.standard_error**2 + whole.standard_error**2) ** 0.5
     assert whole.errors > 100
+
+
+GHZ4_QASM = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+creg c[4];
+h q[0];
+cx q[0],q[1];
+cx q[1],q[2];
+cx q[2],q[3];
+measure q -> c;
+"""
+
+
+def qasm_file(tmp_path: Path, text: str = GHZ4_QASM, name: str = "ghz4.qasm") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def wide_qasm(qubits: int, gate: str = "t") -> str:
+    return f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{qubits}];\nh q;\n{gate} q[0];\ncx q[0],q[1];\n'
+
+
+def test_zne_on_a_user_ghz4_file_cuts_the_parity_error_at_least_twice(tmp_path, capsys):
+    argv = ["mitigate", "circuit", qasm_file(tmp_path), "--observable", "XXXX", "--noise", "p2=0.01"]
+    assert main(argv + ["--technique", "zne", "--shots", "100000", "--seed", "1", "--threads", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # As test_techniques' GHZ-4 test: noisy error ~0.03, Richardson's 5 sigma at most 0.055 and ~0.01 in fact.
+    assert list(out) == KEYS and out["workload"] == "ghz4.qasm" and out["observable"] == "XXXX"
+    assert out["ideal"] == 1.0 and out["error_reduction"] >= 2, out
+    assert 0 < out["noisy_standard_error"] < 0.002  # sqrt(1 - 0.97^2) / sqrt(1e5) ~ 7.7e-4
+    assert (out["circuits"], out["shots"], out["sampling_overhead"]) == (3, 300_000, None)
+
+
+def test_table_shows_every_value_with_its_error_bar_and_the_cost_of_pec(tmp_path, capsys):
+    argv = ["mitigate", "circuit", qasm_file(tmp_path), "--observable", "XXXX + 0.5*ZZII - 0.25*IYYI"]
+    argv += ["--technique", "pec", "--pec-samples", "40", "--shots", "500", "--threads", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "observable XXXX + 0.5*ZZII - 0.25*IYYI" in out and "ideal     1.5" in out
+    assert out.count(" ± ") == 2 and "PEC sampling overhead 1.13x" in out  # (1.0202)^(2*3) for 3 CX at p2=0.01
+    assert "cost: 120 circuits, 60000 shots" in out  # 40 samples x 3 measurement groups
+
+
+def test_without_an_ideal_the_report_compares_noisy_and_mitigated_only(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(observables, "MAX_IDEAL_STATEVECTOR_QUBITS", 3)  # the 4-qubit circuit is now "too large"
+    path = qasm_file(tmp_path, GHZ4_QASM.replace("measure", "t q[3];\nmeasure"))
+    argv = ["mitigate", "circuit", path, "--observable", "ZZII", "--shots", "1000", "--threads", "1"]
+    argv += ["--technique", "pec", "--pec-samples", "40"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ideal     unknown" in out and "error reduction" not in out and out.count(" ± ") == 2
+    assert main(argv + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ideal"] is None and report["error_reduction"] is None
+    assert math.isfinite(report["standard_error"]) and math.isfinite(report["noisy_standard_error"])
+
+
+@pytest.mark.parametrize(
+    "text, observable, options, message",
+    [
+        ("not a circuit\n", "ZZ", [], "is not a circuit file: it is neither QPY"),
+        (GHZ4_QASM, "ZZZ", [], "observable term 'ZZZ' has 3 letters but the circuit has 4 qubits"),
+        (GHZ4_QASM, "ZZAZ", [], "unknown Pauli letter 'A' in 'ZZAZ'"),
+        (GHZ4_QASM, "bitstring:010", [], "bitstring '010' has 3 bits but the circuit has 4 qubits"),
+        (GHZ4_QASM, "__import__('os')", [], "has '_' at character 1"),
+        (wide_qasm(40), "Z" * 40, ["--technique", "none"], "40 qubits need 1.64e+04 GiB for the statevector method"),
+        (wide_qasm(20), "Z" * 20, ["--method", "density_matrix"], "20 qubits need 1.64e+04 GiB for the density_matrix"),
+        (wide_qasm(3), "ZZZ", ["--method", "stabilizer"], "the stabilizer method needs Clifford circuits"),
+        (GHZ4_QASM.replace("cx q[1]", "measure q[1] -> c[1];\ncx q[1]"), "ZZZZ", [], "measures qubit 1 mid-circuit"),
+        (GHZ4_QASM.replace("cx q[2]", "if(c==1) x q[3];\ncx q[2]"), "ZZZZ", [], "classical control (if_else"),
+        (GHZ4_QASM, "XXXX", ["--noise", "p2=2"], "must be a probability in [0, 1]"),
+        (GHZ4_QASM, "XXXX", ["--technique", "zen"], "unknown technique 'zen'"),
+    ],
+)
+def test_bad_user_input_is_one_line_and_exit_code_2(tmp_path, capsys, text, observable, options, message):
+    start = time.perf_counter()
+    assert main(["mitigate", "circuit", qasm_file(tmp_path, text), "--observable", observable] + options) == 2
+    assert time.perf_counter() - start < 5  # refused before anything of that size is simulated
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert message in captured.err
+
+
+def test_circuit_command_needs_a_file_and_an_observable(tmp_path, capsys):
+    assert main(["mitigate", "circuit"]) == 2
+    assert "needs a FILE" in capsys.readouterr().err
+    assert main(["mitigate", "circuit", qasm_file(tmp_path)]) == 2
+    assert "needs --observable" in capsys.readouterr().err
+    assert main(["mitigate", "circuit", str(tmp_path / "missing.qasm"), "--observable", "Z"]) == 2
+    assert "does not exist" in capsys.readouterr().err
