@@ -27,7 +27,12 @@ from typing import Callable
 
 import stim
 
+from qec.codes.bb import BB_DISTANCES, bb_code, bb_data_qubits, bb_memory_circuit
 from qec.codes.color import color_code
+from qec.codes.css import CssCode
+from qec.codes.css import css as css  # re-exported: qec.codes.css(hx, hz, name=...)
+from qec.codes.hgp import hgp as hgp  # re-exported: qec.codes.hgp(h1, h2)
+from qec.codes.hgp import toric_code, toric_memory_circuit
 from qec.codes.repetition import repetition_code
 from qec.codes.shor import shor_code
 from qec.codes.surface import rotated_surface_code, unrotated_surface_code
@@ -156,9 +161,13 @@ class CodeFamily:
     checks: Callable[[int], int]
     qubits: Callable[[int], int]
     min_rounds: int = 1
+    distances: tuple[int, ...] | None = None  # the only distances allowed, for a family that is a list of codes
+    code: Callable[[int], CssCode] | None = None  # the CSS code at a distance, for families built by `css`
 
     @property
     def allowed_distances(self) -> str:
+        if self.distances is not None:
+            return f"a distance in {', '.join(map(str, self.distances))}"
         return f"{'an odd' if self.odd_distance_only else 'a'} distance >= {self.min_distance}"
 
     def size(self, *, distance: int, rounds: int) -> CircuitSize:
@@ -175,7 +184,11 @@ class CodeFamily:
         and on a distance and rounds whose circuit would exceed `MAX_DETECTORS` or `MAX_QUBITS`."""
         distance = _checked_integer(distance, name="distance")
         rounds = _checked_integer(rounds, name="rounds")
-        if distance < self.min_distance or (self.odd_distance_only and distance % 2 == 0):
+        if (
+            distance < self.min_distance
+            or (self.odd_distance_only and distance % 2 == 0)
+            or (self.distances is not None and distance not in self.distances)
+        ):
             raise QecInputError(
                 f"distance {shown_integer(distance)} is not allowed for '{self.name}': use {self.allowed_distances}"
             )
@@ -251,6 +264,34 @@ FAMILIES: dict[str, CodeFamily] = {
             checks=lambda d: 3 * (d * d - 1) // 8,
             qubits=lambda d: (9 * d * d - 1) // 8,
             min_rounds=2,
+        ),
+        # n = 2lm data qubits and lm X + lm Z checks, so n checks a round and 2n qubits.
+        CodeFamily(
+            "bb",
+            "bivariate bicycle codes of Bravyi et al. 2024, k = 8 or 12: d = 6 [[72,12,6]], 10 [[90,8,10]], "
+            "12 [[144,12,12]] gross, 18 [[288,12,18]] two-gross; their depth-8 cycle",
+            ("X", "Z"),
+            False,
+            min(BB_DISTANCES),
+            False,
+            bb_memory_circuit,
+            checks=bb_data_qubits,
+            qubits=lambda d: 2 * bb_data_qubits(d),
+            distances=BB_DISTANCES,
+            code=lambda d: bb_code(distance=d),
+        ),
+        # The toric code [[2d^2, 2, d]]: d^2 X and d^2 Z checks a round, 4d^2 qubits.
+        CodeFamily(
+            "hgp",
+            "hypergraph product of the cyclic repetition code [d,1,d] with itself: the toric code [[2d^2,2,d]]",
+            ("X", "Z"),
+            False,
+            2,
+            True,
+            toric_memory_circuit,
+            checks=lambda d: 2 * d * d,
+            qubits=lambda d: 4 * d * d,
+            code=lambda d: toric_code(d),
         ),
     ]
 }

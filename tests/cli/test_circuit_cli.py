@@ -13,7 +13,15 @@ from qec.cli.main import main
 def test_codes_lists_families_and_noise_models(capsys):
     assert main(["codes", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    assert {f["name"] for f in listing["families"]} == {"surface", "unrotated-surface", "repetition", "shor", "color"}
+    assert {f["name"] for f in listing["families"]} == {
+        "surface",
+        "unrotated-surface",
+        "repetition",
+        "shor",
+        "color",
+        "bb",
+        "hgp",
+    }
     assert {m["name"] for m in listing["noise_models"]} >= {
         "code-capacity",
         "phenomenological",
