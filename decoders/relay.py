@@ -52,6 +52,7 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
         self.likely_errors = split_likely_errors(dem)
         matrices = check_matrices(self.likely_errors.dem)
         self.graph = tanner_graph(matrices.check_matrix)
+        self.message_slots = np.argsort(self.graph.check_messages).astype(np.int64)
         self.weights = log_likelihood_weights(matrices.priors)
         self.column_observables = matrices.packed_observables
         self.decoder = decoder
@@ -72,6 +73,7 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
             self.graph.check_messages,
             self.graph.check_variables,
             self.graph.variable_offsets,
+            self.message_slots,
             self.weights,
             self.column_observables,
             decoder.gamma0,

@@ -7,8 +7,8 @@
 2. Legs r = 0, 1, ..., `num_legs`: leg 0 runs up to `pre_iterations` iterations with the uniform memory
    strength `gamma0`; every later leg up to `leg_iterations` with its own disordered strengths
    (`_leg_memory_strengths`). Each leg restarts the messages at the priors but keeps M, the posterior
-   the previous leg ended with (the relay). One iteration (`_memory_bp_iteration`) is a min-sum
-   `_check_update` (shared with BP+OSD), then `_memory_variable_update`: each variable's prior becomes
+   the previous leg ended with (the relay). One iteration is a min-sum `_check_update`, then
+   `_memory_variable_update`: each variable's prior becomes
    (1 - gamma_j) lambda_j + gamma_j M_j, its posterior M_j that plus the incoming messages, its hard
    decision M_j <= 0.
 3. A leg whose hard decision reproduces the syndrome (`_satisfies_syndrome`) ends early with a
@@ -28,11 +28,12 @@ when a shot first reaches the leg, and the table is handed back for the next cal
 >>> # repetition code of 3 bits: checks (0,1) and (1,2); bit 2 flips observable 0
 >>> check_offsets = np.array([0, 2, 4]); check_messages = np.array([0, 1, 2, 3])
 >>> check_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
+>>> message_slots = np.array([0, 1, 2, 3])
 >>> weights = np.full(3, np.log(0.9 / 0.1))
 >>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
 >>> shots = np.array([[0b10], [0b01], [0b11]], dtype=np.uint8)
 >>> predictions, solutions, iterations, _ = decode_batch(
-...     shots, check_offsets, check_messages, check_variables, variable_offsets, weights, observables,
+...     shots, check_offsets, check_messages, check_variables, variable_offsets, message_slots, weights, observables,
 ...     0.1, 80, 300, 60, -0.24, 0.66, 5, 1.0, 0, np.empty((0, 3), dtype=np.float32))
 >>> predictions[:, 0].tolist(), solutions.tolist()
 ([1, 0, 0], [5, 5, 5])
@@ -43,7 +44,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qec.decoders.bp_osd_kernels import _check_update, _flip_observables, _read_syndrome
+from qec.decoders.bp_osd_kernels import _flip_observables, _read_syndrome
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -55,6 +56,7 @@ def decode_batch(
     check_messages: np.ndarray,
     check_variables: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
     weights: np.ndarray,
     column_observables: np.ndarray,
     gamma0: float,
@@ -78,6 +80,8 @@ def decode_batch(
         check_variables: int64 (num_messages,), the variable of each of `check_messages`.
         variable_offsets: int64 (num_variables + 1,), variable j's messages are
             variable_offsets[j] .. variable_offsets[j + 1] - 1.
+        message_slots: int64 (num_messages,), the slot of each message in the check lists
+            (check_messages[message_slots[m]] == m).
         weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p) >= 0.
         column_observables: uint8 (num_variables, observable_bytes), bit-packed observables per column.
         gamma0: memory strength of every variable in the first leg.
@@ -139,6 +143,7 @@ def decode_batch(
                 check_messages,
                 check_variables,
                 variable_offsets,
+                message_slots,
                 weights,
                 gammas,
                 leg_length,
@@ -206,6 +211,7 @@ def _memory_bp_leg(
     check_messages: np.ndarray,
     check_variables: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
     weights: np.ndarray,
     gammas: np.ndarray,
     max_iterations: int,
@@ -217,17 +223,53 @@ def _memory_bp_leg(
 ) -> tuple[bool, int]:
     """One leg: messages restarted at the priors, memory kept; (converged, iterations run).
 
+    Messages to checks are kept in check order (`to_check[slot]`), messages to variables in variable
+    order (`to_variable[message]`): each update reads its input in order and scatters its output once.
     Leaves the leg's last posterior in `memory` and its hard decision in `hard`.
     """
-    for variable in range(variable_offsets.shape[0] - 1):
-        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-            to_check[message] = weights[variable]
+    for slot in range(check_variables.shape[0]):
+        to_check[slot] = weights[check_variables[slot]]
     for iteration in range(max_iterations):
         _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
-        _memory_variable_update(weights, gammas, variable_offsets, to_variable, to_check, memory, hard)
+        _memory_variable_update(weights, gammas, variable_offsets, message_slots, to_variable, to_check, memory, hard)
         if _satisfies_syndrome(syndrome, check_offsets, check_variables, hard):
             return True, iteration + 1
     return False, max_iterations
+
+
+@numba.njit(cache=True, inline="always")
+def _check_update(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    scaling_factor: float,
+    to_check: np.ndarray,
+    to_variable: np.ndarray,
+) -> None:
+    """Min-sum: every check sends each variable the others' sign product, its syndrome bit's sign, and
+    `scaling_factor` times the smallest magnitude among the others (`to_check` in check order)."""
+    for check in range(check_offsets.shape[0] - 1):
+        start = check_offsets[check]
+        stop = check_offsets[check + 1]
+        negative = syndrome[check] == 1
+        smallest = np.inf
+        second = np.inf
+        for slot in range(start, stop):
+            value = to_check[slot]
+            if value < 0:
+                negative = not negative
+                value = -value
+            if value < smallest:
+                second = smallest
+                smallest = value
+            elif value < second:
+                second = value
+        smallest *= scaling_factor
+        second *= scaling_factor
+        for slot in range(start, stop):
+            value = to_check[slot]
+            magnitude = second if abs(value) * scaling_factor == smallest else smallest
+            to_variable[check_messages[slot]] = -magnitude if negative != (value < 0) else magnitude
 
 
 @numba.njit(cache=True, inline="always")
@@ -235,6 +277,7 @@ def _memory_variable_update(
     weights: np.ndarray,
     gammas: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
     to_variable: np.ndarray,
     to_check: np.ndarray,
     memory: np.ndarray,
@@ -251,7 +294,7 @@ def _memory_variable_update(
         memory[variable] = total
         hard[variable] = total <= 0  # ties count as flipped, as in relay-bp and ldpc
         for message in range(start, stop):
-            to_check[message] = total - to_variable[message]
+            to_check[message_slots[message]] = total - to_variable[message]
 
 
 @numba.njit(cache=True, inline="always")

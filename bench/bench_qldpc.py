@@ -1,0 +1,287 @@
+"""qLDPC decoder benchmark: bivariate bicycle codes, one set of sampled syndromes per point, five decoders.
+
+For the [[72,12,6]] code (6 rounds) and the [[144,12,12]] gross code (12 rounds), in a Z-basis memory
+experiment under uniform circuit noise p (`qec.codes.bb`, `qec.noise`), at each p it samples the
+detection events once, restricts the DEM and the events to the Z-type detectors
+(`qec.decoders.basis`, the basis-aware decoding every decoder here then shares), and decodes the same
+shots, one shot per call, single thread, taking the decoders in turn on each shot, with:
+
+- `relay`: our Relay-BP (`RelayBpDecoder`, its defaults: gamma0 0.1, 80 first-leg iterations, up to
+  300 legs of 60 on strengths in [-0.24, 0.66], stop at 5 solutions; plain min-sum);
+- `relay-bp`: IBM's relay-bp package (0.2.1, `RelayDecoderF64` and `ObservableDecoderRunner`) at the
+  same settings (its memory strengths come from its own generator, so shots' paths differ);
+- `bposd`: our BP+OSD-CS (min-sum, scaling 1.0, 80 iterations, OSD-CS order 10), and ldpc's
+  `BpOsdDecoder` and `BpLsdDecoder` (LSD-CS order 10) at the same BP settings.
+
+It reports per decoder the shots that failed (any of the 12 observables wrong), the logical error
+rate per shot with its 95% Wilson interval (an upper bound when nothing failed), microseconds per
+shot (the mean of the per-shot times) and the p50 and p99 per-shot latencies; then the ratios: each
+decoder's throughput and logical error rate against each peer, and `relay` against the published
+Relay-BP figures for the gross code (Müller et al., arXiv:2506.01779). The first call (Numba JIT or
+its cache) is excluded. Results go to bench/results/qldpc-<time>.json and a table is printed.
+
+    python bench/bench_qldpc.py                       # ~10 minutes on 2 cores
+    python bench/bench_qldpc.py --shots-72 200 --shots-144 50 --p 0.003   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import pathlib
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from qec.codes.bb import bb_memory_circuit
+from qec.decoders.basis import BasisRestriction, restrict_to_basis
+from qec.decoders.bp_osd import BpOsdDecoder
+from qec.decoders.dem_arrays import check_matrices, decoding_dem
+from qec.decoders.relay import RelayBpDecoder
+from qec.noise import noise_model
+from qec.stats import wilson_interval
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+CODES = {"72,12,6": (6, 6), "144,12,12": (12, 12)}  # name -> (distance, rounds)
+# Relay-BP on the gross code, 12 rounds, Z memory, per-shot logical error rate (the issue's figures
+# from IBM's Relay-BP work); BP+OSD-CS(10) beside it.
+PUBLISHED_RELAY = {0.003: 2.5e-4, 0.002: 1.4e-5}
+PUBLISHED_BPOSD = {0.003: 3.0e-3, 0.002: 1.5e-4}
+BP_ITERATIONS = 80
+OSD_ORDER = 10
+
+
+@dataclass(frozen=True)
+class Row:
+    """One decoder on one point's shots."""
+
+    code: str
+    rounds: int
+    p: float
+    decoder: str
+    detectors: int  # of the basis-restricted DEM decoded
+    error_mechanisms: int
+    shots: int
+    errors: int
+    logical_error_rate: float
+    interval_low: float
+    interval_high: float
+    microseconds_per_shot: float
+    p50_microseconds: float
+    p99_microseconds: float
+    first_call_seconds: float
+
+
+def interleaved(decoders: dict[str, Callable[[int], np.ndarray]], shots: int) -> dict[str, tuple]:
+    """Decodes shots 0..shots-1, one call each, taking the decoders in turn on every shot (so a change in the
+    machine's load falls on all of them alike): name -> (predictions uint8 (shots, k), seconds per shot,
+    first-call seconds). The first call, timed apart, compiles or loads the kernels."""
+    first_call = {}
+    for name, decode_one in decoders.items():
+        start = time.perf_counter()
+        decode_one(0)
+        first_call[name] = time.perf_counter() - start
+    predictions: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
+    seconds = {name: np.empty(shots) for name in decoders}
+    for shot in range(shots):
+        for name, decode_one in decoders.items():
+            start = time.perf_counter()
+            predictions[name].append(decode_one(shot))
+            seconds[name][shot] = time.perf_counter() - start
+    return {
+        name: (np.array(predictions[name], dtype=np.uint8).reshape(shots, -1), seconds[name], first_call[name])
+        for name in decoders
+    }
+
+
+def our_decoder(decoder, restriction: BasisRestriction, events: np.ndarray) -> Callable[[int], np.ndarray]:
+    """One of ours on the restricted DEM: shot -> its 12 predicted observable flips (uint8 0/1)."""
+    compiled = decoder.compile_decoder_for_dem(dem=restriction.dem)
+    count = restriction.dem.num_observables
+
+    def decode_one(shot: int) -> np.ndarray:
+        packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[shot : shot + 1])
+        return np.unpackbits(packed[0], count=count, bitorder="little")
+
+    return decode_one
+
+
+def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray) -> Callable[[int], np.ndarray]:
+    """ldpc's BpOsdDecoder (OSD-CS) or BpLsdDecoder (LSD-CS) at our BP settings; one Python call per shot (its API)."""
+    import ldpc
+
+    matrices = check_matrices(restriction.dem)
+    settings = dict(
+        error_channel=list(matrices.priors),
+        max_iter=BP_ITERATIONS,
+        bp_method="minimum_sum",
+        ms_scaling_factor=1.0,
+        schedule="parallel",
+    )
+    if kind == "osd":
+        peer = ldpc.BpOsdDecoder(matrices.check_matrix, osd_method="osd_cs", osd_order=OSD_ORDER, **settings)
+    else:
+        peer = ldpc.BpLsdDecoder(matrices.check_matrix, lsd_method="lsd_cs", lsd_order=OSD_ORDER, **settings)
+    observables = matrices.observables_matrix.tocsr()
+
+    def decode_one(shot: int) -> np.ndarray:
+        return (observables @ peer.decode(syndromes[shot]) % 2).astype(np.uint8)
+
+    return decode_one
+
+
+def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours: RelayBpDecoder):
+    """IBM's relay-bp (Rust) at our relay's settings: shot -> its predicted observable flips."""
+    import relay_bp
+
+    matrices = check_matrices(restriction.dem)
+    peer = relay_bp.RelayDecoderF64(
+        matrices.check_matrix.astype(np.uint8).tocsr(),
+        error_priors=matrices.priors,
+        gamma0=ours.gamma0,
+        pre_iter=ours.pre_iterations,
+        num_sets=ours.num_legs,
+        set_max_iter=ours.leg_iterations,
+        gamma_dist_interval=ours.gamma_interval,
+        stop_nconv=ours.num_solutions,
+    )
+    runner = relay_bp.ObservableDecoderRunner(
+        peer, matrices.observables_matrix.astype(np.uint8).tocsr(), include_decode_result=False
+    )
+
+    def decode_one(shot: int) -> np.ndarray:
+        return np.asarray(runner.decode_observables(syndromes[shot]), dtype=np.uint8)
+
+    return decode_one
+
+
+def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> list[Row]:
+    distance, rounds = CODES[code]
+    circuit = noise_model("uniform", p).apply(bb_memory_circuit(distance=distance, rounds=rounds, basis="Z"))
+    restriction = restrict_to_basis(decoding_dem(circuit))
+    assert restriction is not None and restriction.basis == "Z", "bb circuits carry basis tags"
+    sampled, observables = circuit.compile_detector_sampler(seed=seed).sample(
+        shots, separate_observables=True, bit_packed=True
+    )
+    events = np.ascontiguousarray(restriction.select(sampled))
+    syndromes = np.unpackbits(events, axis=1, count=len(restriction.detectors), bitorder="little")
+    truth = np.unpackbits(observables, axis=1, count=circuit.num_observables, bitorder="little")
+    relay = RelayBpDecoder(basis_aware=False)
+    bposd = BpOsdDecoder(max_iterations=BP_ITERATIONS, scaling_factor=1.0, osd_order=OSD_ORDER, basis_aware=False)
+    contenders: dict[str, Callable[[], Callable[[int], np.ndarray]]] = {
+        "relay": lambda: our_decoder(relay, restriction, events),
+        "relay-bp": lambda: relay_bp_decoder(restriction, syndromes, relay),
+        "bposd": lambda: our_decoder(bposd, restriction, events),
+        "ldpc-bposd": lambda: ldpc_decoder("osd", restriction, syndromes),
+        "ldpc-bplsd": lambda: ldpc_decoder("lsd", restriction, syndromes),
+    }
+    built = {name: build() for name, build in contenders.items() if name not in skip}
+    rows = []
+    for name, (predictions, seconds, first_call) in interleaved(built, shots).items():
+        errors = int(np.count_nonzero(np.any(predictions != truth, axis=1)))
+        low, high = wilson_interval(errors=errors, shots=shots)
+        rows.append(
+            Row(
+                code=code,
+                rounds=rounds,
+                p=p,
+                decoder=name,
+                detectors=len(restriction.detectors),
+                error_mechanisms=restriction.dem.num_errors,
+                shots=shots,
+                errors=errors,
+                logical_error_rate=errors / shots,
+                interval_low=low,
+                interval_high=high,
+                microseconds_per_shot=1e6 * float(seconds.mean()),
+                p50_microseconds=1e6 * float(np.percentile(seconds, 50)),
+                p99_microseconds=1e6 * float(np.percentile(seconds, 99)),
+                first_call_seconds=first_call,
+            )
+        )
+        print(describe(rows[-1]), flush=True)
+    return rows
+
+
+def describe(row: Row) -> str:
+    rate = f"{row.logical_error_rate:.2e}" if row.errors else "0"
+    return (
+        f"[[{row.code}]] r={row.rounds} p={row.p:<6} {row.decoder:<11} {row.errors:>4}/{row.shots:<6} "
+        f"LER {rate:>8} [{row.interval_low:.1e}, {row.interval_high:.1e}]  {row.microseconds_per_shot:>9.0f} us/shot  "
+        f"p50 {row.p50_microseconds:>9.0f}  p99 {row.p99_microseconds:>9.0f} us"
+    )
+
+
+def ratios(rows: list[Row]) -> list[str]:
+    """Throughput (peer's mean time / ours) and logical-error-rate ratios of each decoder against each other one."""
+    lines = []
+    by_name = {row.decoder: row for row in rows}
+    for ours, peers in (
+        ("relay", ("relay-bp", "bposd", "ldpc-bposd", "ldpc-bplsd")),
+        ("bposd", ("ldpc-bposd", "ldpc-bplsd")),
+    ):
+        if ours not in by_name:
+            continue
+        mine = by_name[ours]
+        for peer in peers:
+            if peer not in by_name:
+                continue
+            other = by_name[peer]
+            speed = other.microseconds_per_shot / mine.microseconds_per_shot
+            if mine.errors and other.errors:
+                rate = f"{mine.logical_error_rate / other.logical_error_rate:.2f}"
+            else:
+                rate = f"{mine.errors} vs {other.errors} failures"
+            lines.append(f"    {ours} vs {peer}: throughput {speed:.2f}x, logical error rate ratio {rate}")
+    relay = by_name.get("relay")
+    if relay is not None and relay.code == "144,12,12" and relay.p in PUBLISHED_RELAY:
+        published = PUBLISHED_RELAY[relay.p]
+        lines.append(
+            f"    relay vs published Relay-BP {published:.1e}: measured {relay.logical_error_rate:.2e} "
+            f"(95% interval [{relay.interval_low:.1e}, {relay.interval_high:.1e}]; within 1.5x needs "
+            f"[{published / 1.5:.1e}, {published * 1.5:.1e}]); published BP+OSD-CS(10) {PUBLISHED_BPOSD[relay.p]:.1e}"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--p", default="0.002,0.003", help="comma-separated physical error rates")
+    parser.add_argument("--codes", default="72,12,6;144,12,12", help="';'-separated: 72,12,6 and/or 144,12,12")
+    parser.add_argument("--shots-72", type=int, default=1500, help="shots per point for [[72,12,6]]")
+    parser.add_argument("--shots-144", type=int, default=500, help="shots per point for [[144,12,12]]")
+    parser.add_argument("--skip", default="", help="comma-separated decoders to leave out")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    skip = {name for name in args.skip.split(",") if name}
+    rows: list[Row] = []
+    started = time.perf_counter()
+    for code in args.codes.split(";"):
+        for p in (float(value) for value in args.p.split(",")):
+            shots = args.shots_72 if code == "72,12,6" else args.shots_144
+            point = run_point(code, p, shots, args.seed, skip)
+            rows += point
+            print("\n".join(ratios(point)), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    output = RESULTS / f"qldpc-{stamp}.json"
+    output.write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "seconds": time.perf_counter() - started,
+                "rows": [asdict(row) for row in rows],
+            },
+            indent=1,
+        )
+    )
+    print(f"\n{len(rows)} rows in {time.perf_counter() - started:.0f} s -> {output}")
+
+
+if __name__ == "__main__":
+    main()
