@@ -132,14 +132,30 @@ def plot_curves(curves: Slice, *, ax: Axes | None = None, rate: str = "shot") ->
         from matplotlib.figure import Figure
 
         ax = Figure(figsize=(5.5, 4.5)).add_subplot()
+    colours = [f"C{k}" for k in range(10)]
+    groups = list(dict.fromkeys(curve.labels[: len(curves.group_by)] for curve in curves.curves))
+    splits = list(dict.fromkeys(curve.labels[len(curves.group_by) :] for curve in curves.curves))
     for curve in curves.curves:
         drawn = [(x_value(pt, curves.x), *pt.rate_of(rate)) for pt in curve.points if pt.counts.errors > 0]
         drawn = [row for row in drawn if row[1] == row[1]]  # NaN: no kept shot, or k unknown per qubit
         if not drawn:
             continue
+        # a colour per group, a line style and marker per split of it (decoder A solid, decoder B dashed, ...)
+        group, split = (
+            groups.index(curve.labels[: len(curves.group_by)]),
+            splits.index(curve.labels[len(curves.group_by) :]),
+        )
+        colour, style = (group, split) if len(groups) > 1 else (split, 0)
         xs = [row[0] for row in drawn]
-        (line,) = ax.plot(xs, [row[1] for row in drawn], marker="o", label=curve.label)
-        ax.fill_between(xs, [row[2] for row in drawn], [row[3] for row in drawn], alpha=0.25, color=line.get_color())
+        (line,) = ax.plot(
+            xs,
+            [row[1] for row in drawn],
+            marker="osD^v"[style % 5],
+            linestyle=("-", "--", ":", "-.")[style % 4],
+            color=colours[colour % len(colours)],
+            label=curve.label,
+        )
+        ax.fill_between(xs, [row[2] for row in drawn], [row[3] for row in drawn], alpha=0.2, color=line.get_color())
     where = ", ".join(condition.text for condition in curves.where)
     ax.set(
         xscale="log" if curves.x == "p" else "linear",
