@@ -1,7 +1,7 @@
 """qLDPC decoder benchmark: bivariate bicycle codes, one set of sampled syndromes per point, five decoders.
 
 For the [[72,12,6]] code (6 rounds) and the [[144,12,12]] gross code (12 rounds), in a Z-basis memory
-experiment under uniform circuit noise p (`qec.codes.bb`, `qec.noise`), at each p it samples the
+experiment under uniform circuit noise p (family `bb`, noise `uniform`), at each p it samples the
 detection events once, restricts the DEM and the events to the Z-type detectors
 (`qec.decoders.basis`, the basis-aware decoding every decoder here then shares), and decodes the same
 shots, one shot per call, single thread, taking the decoders in turn on each shot, with:
@@ -37,12 +37,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from qec.codes.bb import bb_memory_circuit
 from qec.decoders.basis import BasisRestriction, restrict_to_basis
 from qec.decoders.bp_osd import BpOsdDecoder
 from qec.decoders.dem_arrays import check_matrices, decoding_dem
 from qec.decoders.relay import RelayBpDecoder
-from qec.noise import noise_model
+from qec.memory import noisy_memory_circuit
 from qec.stats import wilson_interval
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -161,7 +160,7 @@ def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours:
 
 def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> list[Row]:
     distance, rounds = CODES[code]
-    circuit = noise_model("uniform", p).apply(bb_memory_circuit(distance=distance, rounds=rounds, basis="Z"))
+    circuit = noisy_memory_circuit("bb", distance=distance, rounds=rounds, noise="uniform", p=p, basis="Z")
     restriction = restrict_to_basis(decoding_dem(circuit))
     assert restriction is not None and restriction.basis == "Z", "bb circuits carry basis tags"
     sampled, observables = circuit.compile_detector_sampler(seed=seed).sample(
