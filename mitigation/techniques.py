@@ -59,6 +59,7 @@ REM its estimate keeps the readout bias.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import random
@@ -107,6 +108,10 @@ MAX_TWIRL_VARIANTS = 1000
 # Draws of a parametric bootstrap (non-linear extrapolations, CDR): the error of a standard deviation from
 # n draws is 1/sqrt(2n), 5% here.
 BOOTSTRAP_SAMPLES = 200
+# auto: Mitiq's calibration runs its benchmark circuits one at a time, at the backend's shots up to this many,
+# on GHZ and mirror circuits as wide as the workload up to this width.
+CALIBRATION_SHOTS = 20_000
+MAX_CALIBRATION_QUBITS = 6
 
 
 @dataclass(frozen=True)
@@ -538,19 +543,29 @@ def _cdr(
     return float(value), float(np.std(fits, ddof=1))
 
 
-def auto_settings(seed: int | None) -> calibration.Settings:
-    """Mitiq's `calibration.ZNE_SETTINGS` (Richardson and linear factories at scale factors 1,2,3 and 1,3,5,
-    global and random folding) on its two-qubit GHZ, W and mirror benchmarks, its random folding seeded; its RB
-    benchmark is left out, as Mitiq draws it unseeded (the pick would change from run to run)."""
+def auto_settings(seed: int | None, qubits: int = 2) -> calibration.Settings:
+    """Mitiq's `calibration.ZNE_SETTINGS` strategies (Richardson and linear factories at scale factors 1,2,3 and
+    1,3,5, global and random folding, the random folding seeded) on its GHZ and mirror benchmarks at `qubits`
+    qubits (Mitiq's default is 2; at most `MAX_CALIBRATION_QUBITS`). Its RB benchmark is left out, as Mitiq
+    draws it unseeded (the pick would change from run to run), and its W benchmark, whose problem id Mitiq 1.1
+    overwrites beyond 2 qubits (`Settings.make_problems` reuses the loop variable `i`).
+
+    >>> [problem.type for problem in auto_settings(0, 4).make_problems()]
+    ['ghz', 'mirror']
+    """
     strategies = []
     for strategy in calibration.ZNE_SETTINGS.technique_params:
         strategy = dict(strategy)
         if strategy["scale_noise"] is fold_gates_at_random:
             strategy["scale_noise"] = functools.partial(fold_gates_at_random, seed=seed)
         strategies.append(strategy)
-    return calibration.Settings(
-        benchmarks=[dict(b) for b in calibration.ZNE_SETTINGS.benchmarks], strategies=strategies
-    )
+    width = max(2, min(qubits, MAX_CALIBRATION_QUBITS))
+    benchmarks = [
+        {**benchmark, "num_qubits": width}
+        for benchmark in calibration.ZNE_SETTINGS.benchmarks
+        if benchmark["circuit_type"] in ("ghz", "mirror")
+    ]
+    return calibration.Settings(benchmarks=benchmarks, strategies=strategies)
 
 
 def _auto(
@@ -561,9 +576,11 @@ def _auto(
     executor calls."""
 
     def bitstrings(circuits: list[QuantumCircuit]) -> list[MeasurementResult]:
-        return backend.run(circuits)
+        return calibrating.run(circuits)
 
-    calibrator = calibration.Calibrator(bitstrings, frontend="qiskit", settings=auto_settings(backend.seed))
+    calibrating = dataclasses.replace(backend, shots=min(backend.shots, CALIBRATION_SHOTS))
+    width = len(circuit.all_qubits())
+    calibrator = calibration.Calibrator(bitstrings, frontend="qiskit", settings=auto_settings(backend.seed, width))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         calibrator.run()
@@ -576,7 +593,7 @@ def _auto(
     calibration_circuits = len(calibrator.executor.executed_circuits)
     detail = (
         f"zne with {type(factory).__name__} at scale factors {scales}, {folding}: the best of "
-        f"{len(calibrator.strategies)} strategies on {len(calibrator.problems)} Mitiq benchmark circuits "
-        f"({calibration_circuits} calibration circuits)"
+        f"{len(calibrator.strategies)} strategies on {len(calibrator.problems)} Mitiq benchmark circuits of "
+        f"{width} qubits ({calibration_circuits} calibration circuits of {calibrating.shots} shots)"
     )
     return value, error, detail, calibration_circuits, calibrator.executor.calls_to_executor
