@@ -431,5 +431,8 @@ def read_study(
         raise QecInputError(f"no points in {store} match; `qec stats --store {store}` lists them")
     if len(studies) > 1:
         listed = "; ".join(f"family={f or '-'} noise={n or '-'} decoder={d}" for f, n, d in studies)
-        raise QecInputError(f"{store} holds {len(studies)} studies; pick one of them: {listed}")
+        raise QecInputError(
+            f"{store} holds {len(studies)} studies; pick one of them: {listed}; or draw them together, one curve "
+            "per decoder and distance (group_by=decoder)"
+        )
     return analyse(points, store=str(store), correction=correction, skipped=skipped)
