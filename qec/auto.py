@@ -76,7 +76,7 @@ MIN_P, MAX_P = 1e-5, 0.5  # how far the scan may be extended
 STEPS_PER_DECADE = 100
 SCAN_SPACING = 16  # lattice steps between scan points: a factor 1.445, 6-8 points per range
 SCAN_EXTENSION = 3  # points added to the scan when the curves do not cross in it
-SCAN_STOP = StopRule(max_shots=100_000, max_errors=300)  # per scan point: enough to see which distance wins
+SCAN_STOP = StopRule(max_shots=25_000, max_errors=300)  # per scan point: enough to see which distance wins
 MAX_SCAN_ERRORS = 4800  # the scan's error target grows (x4) up to this when its curves are too noisy to tell
 # Refine windows: REFINE_POINTS values, REFINE_SPACINGS[i] lattice steps apart (nested: the wider spacing's points
 # are among the narrower one's), i.e. +-20% or +-45% around the estimate. (Narrower windows give the quadratic

@@ -207,7 +207,7 @@ def test_surface_code_under_si1000_found_automatically(tmp_path):
     """Rotated surface code, SI1000, d = 5, 7, 9, rounds = d, target +-5%, budget 5 million shots and 10 minutes,
     2 workers on 2 cores.
 
-    Measured: +-3.9% in 170 s and 2.5 million shots (p_th = 0.527%, 95% interval 0.507-0.548%), on cores shared
+    Measured: +-4.5% in 88 s and 0.8 million shots (p_th = 0.513%, 95% interval 0.492-0.538%), on cores shared
     with other work; a hand-made grid of 10,000 errors per point gives 0.523% (+-1.6%). d = 3 is left out: it
     crosses 5 near p = 0.0047-0.0049 while 5, 7, 9 and 11 cross each other at 0.0052-0.0053, a drift the ansatz
     without a correction term does not describe beyond ~1000 errors per point."""
