@@ -147,6 +147,7 @@ _FLAGS = {
     "max_shots_total": "--max-shots-total",
     "max_seconds": "--max-seconds",
     "distances": "--distance",
+    "code": "--code",
     "where": "--where",
     "group_by": "--group-by",
     "x": "--x",
@@ -158,14 +159,17 @@ _SWITCHES = {
     "fit=True": "--fit",
     "fit=False": "--no-fit",
 }
-_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
+_PARAMETER = re.compile(r"(?<![\w'-])(" + "|".join(map(re.escape, _SWITCHES)) + "|(" + "|".join(_FLAGS) + r")=)")
 
 
 def _in_flag_terms(message: str) -> str:
-    """`message` with each `parameter=` that has a flag written as `--flag ` and each switch as its flag.
+    """`message` with each `parameter=` that has a flag written as `--flag ` and each switch as its flag; not inside
+    a quoted value that starts with one (`where='x=3'` is the user's text).
 
     >>> _in_flag_terms("workers=0 is not allowed; use correction=False; scheduler= and cluster= are both given")
     '--workers 0 is not allowed; use --no-correction; --scheduler and --cluster are both given'
+    >>> _in_flag_terms("where='x=3' matches no point")
+    "--where 'x=3' matches no point"
     """
 
     def flag(match: re.Match[str]) -> str:

@@ -147,7 +147,9 @@ def test_a_folder_of_foreign_stim_files_with_two_logical_qubits(tmp_path, capsys
     folder = tmp_path / "circuits"
     folder.mkdir()
     for error_rate in (0.05, 0.1):
-        (folder / f"d=3;error_rate={error_rate};circuit=rep2.stim").write_text(str(two_repetition_codes(error_rate)))
+        (folder / f"d=3;error_rate={error_rate};circuit=rep2;code=twice-rep3.stim").write_text(
+            str(two_repetition_codes(error_rate))
+        )
     store = tmp_path / "k2.db"
     assert run(capsys, ["collect", "--circuits", folder, "--store", store, "--json", *QUICK])[0] == 0
 
@@ -170,6 +172,8 @@ def test_a_folder_of_foreign_stim_files_with_two_logical_qubits(tmp_path, capsys
     assert [line.split()[:4] for line in lines[1:3]] == [["all", "points", p, "2"] for p in ("0.05", "0.1")]
     assert sum(1 for line in lines if line.startswith("rep2        pymatching")) == 4  # 2 points x 2 observables
 
+    code, _, err = run(capsys, ["stats", "--store", store, "--where", "code=rep3"])  # the user's text kept as is
+    assert code == 2 and err == "error: --where 'code=rep3' matches no point; code takes the values: twice-rep3\n"
     code, out, err = run(capsys, ["plot", "--store", store, "--out", tmp_path / "q.png", "--rate", "qubit", "--fit"])
     assert code == 2 and "not per qubit" in err
     code, out, _ = run(capsys, ["plot", "--store", store, "--out", tmp_path / "q.png", "--rate", "qubit"])
