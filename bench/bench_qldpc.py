@@ -183,6 +183,7 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     for name, (predictions, seconds, first_call) in interleaved(built, shots).items():
         errors = int(np.count_nonzero(np.any(predictions != truth, axis=1)))
         low, high = wilson_interval(errors=errors, shots=shots)
+        low = 0.0 if errors == 0 else low  # (the formula's rounding leaves ~1e-19)
         rows.append(
             Row(
                 code=code,
