@@ -334,3 +334,6 @@ def _scale_factors(text: str) -> tuple[float, ...]:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise QecInputError(f"bad --scale-factors {text!r}: give comma-separated numbers >= 1, e.g. 1,3,5") from None
+
+
+import qec.cli.vqe  # noqa: E402, F401 (registers `qec mitigate vqe` on mitigate_app; imports the options above)
