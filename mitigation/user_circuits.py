@@ -10,8 +10,9 @@ circuit Mitiq folds and our executor measures: one register of n qubits (qubit i
 registers in declaration order), final measurements and barriers removed (each observable group adds its own
 measurements), leading resets on fresh qubits dropped, gates unrolled to `MITIQ_GATES` (gates whose folding and
 Mitiq round trip keep them one gate each), and an `id` on any qubit no gate touches, since Mitiq numbers only the
-qubits it sees. It refuses what cannot be folded (G G^dagger G): measurements before the end, resets after a
-gate, classical control (if/else, loops, switch), unbound parameters and gates without a definition.
+qubits it sees. For-loops over a fixed index set are unrolled (Qiskit's `UnrollForLoops`). It refuses what cannot
+be folded (G G^dagger G): measurements before the end, resets after a gate, classical control (if/else, while,
+switch, loops with break or continue), unbound parameters and gates without a definition.
 
 >>> from qec.mitigation.user_circuits import prepare_circuit
 >>> from qiskit import qasm2
@@ -29,7 +30,8 @@ import re
 from pathlib import Path
 
 from qiskit import QuantumCircuit, qasm2, qpy, transpile
-from qiskit.circuit import ControlFlowOp
+from qiskit.circuit import ControlFlowOp, ForLoopOp
+from qiskit.transpiler.passes import UnrollForLoops
 
 from qec.codes import approximate
 from qec.errors import QecInputError
@@ -146,11 +148,14 @@ def prepare_circuit(user_circuit: object) -> QuantumCircuit:
             f"the circuit has {approximate(circuit.num_qubits)} qubits, more than any Aer method holds (at most "
             f"{AER_MAX_QUBITS:,}): give a smaller circuit"
         )
-    if circuit.size() > MAX_INSTRUCTIONS:
+    size = _unrolled_size(circuit)
+    if size > MAX_INSTRUCTIONS:
         raise QecInputError(
-            f"the circuit has {approximate(circuit.size())} instructions; the limit is {MAX_INSTRUCTIONS:,}: "
-            "give a smaller circuit"
+            f"the circuit has {approximate(size)} instructions (for-loops unrolled); the limit is "
+            f"{MAX_INSTRUCTIONS:,}: give a smaller circuit"
         )
+    if any(instruction.operation.name == "for_loop" for instruction in circuit.data):
+        circuit = UnrollForLoops()(circuit)  # static index sets: the loop is its body repeated
     for index, instruction in enumerate(circuit.data, start=1):
         if isinstance(instruction.operation, ControlFlowOp):
             raise QecInputError(
@@ -205,6 +210,19 @@ def prepare_circuit(user_circuit: object) -> QuantumCircuit:
 
 
 _FORMAT_NAMES = {"qasm2": "OpenQASM 2", "qasm3": "OpenQASM 3", "qpy": "QPY"}
+
+
+def _unrolled_size(circuit: QuantumCircuit) -> int:
+    """Instructions once every for-loop is unrolled (its body's size times its iterations), without unrolling."""
+    size = 0
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ForLoopOp):
+            indexset, _, body = operation.params
+            size += len(indexset) * _unrolled_size(body)
+        else:
+            size += 1
+    return size
 
 
 def _qasm3_loads(text: str) -> QuantumCircuit:

@@ -256,3 +256,22 @@ def test_pec_under_a_noise_model_is_refused_and_one_qpy_program_is_needed(tmp_pa
         qpy.dump([ghz(2), ghz(3)], handle)
     with pytest.raises(QecInputError, match="holds 2 QPY programs; give a file holding exactly one circuit"):
         load_circuit(path)
+
+
+def test_a_qasm3_for_loop_is_unrolled_and_a_huge_one_refused_before_unrolling(tmp_path):
+    path = tmp_path / "loop.qasm"
+    body = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0];\nfor int i in [0:{last}] {{\n'
+    body += "  cx q[0], q[1];\n  rz(0.25 * i) q[1];\n}}\n"
+    path.write_text(body.format(last=2))
+    prepared = prepare_circuit(load_circuit(path))
+    assert prepared.count_ops() == {"h": 1, "cx": 3, "rz": 3}
+    looped = QuantumCircuit(2)
+    looped.h(0)
+    for i in range(3):
+        looped.cx(0, 1)
+        looped.rz(0.25 * i, 1)
+    observable = pauli_sum("XX + 0.5*YZ - 0.3*ZY", num_qubits=2)
+    assert ideal_value(prepared, observable) == pytest.approx(ideal_value(looped, observable), abs=1e-12)
+    path.write_text(body.format(last=10**8))
+    with pytest.raises(QecInputError, match="the circuit has 2e\\+08 instructions \\(for-loops unrolled\\)"):
+        prepare_circuit(load_circuit(path))
