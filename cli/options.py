@@ -15,6 +15,13 @@ DEFAULT_DISTANCE_LIST = ",".join(map(str, DEFAULT_DISTANCES))
 
 Family = Annotated[str, typer.Argument(help=f"Code family: {', '.join(codes.FAMILIES)}.")]
 Distances = Annotated[str, typer.Option("--distance", help="Distances, comma-separated, e.g. 3,5,7.")]
+CodeFile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--code",
+        help="Your CSS code, for FAMILY css: a .npz with arrays hx and hz, or two alist files HX.alist,HZ.alist.",
+    ),
+]
 Noise = Annotated[
     str, typer.Option("--noise", help=f"Noise model: {', '.join(noise.NOISE_FAMILIES)} (`qec codes` describes them).")
 ]

@@ -10,6 +10,7 @@ import typer
 
 from qec.auto import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_PRECISION, auto_threshold
 from qec.circuit_files import tasks_from_folder
+from qec.cli.circuits import user_family, with_code_metadata
 from qec.cli.options import (
     DEFAULT_DISTANCE_LIST,
     DEFAULT_STORE,
@@ -17,6 +18,7 @@ from qec.cli.options import (
     Basis,
     ChunkShots,
     Cluster,
+    CodeFile,
     Correction,
     Decoder,
     Distances,
@@ -88,9 +90,11 @@ def threshold_command(
     plot: PlotPath = Path("threshold.png"),
     correction: Correction = None,
     as_json: Json = False,
+    code: CodeFile = None,
 ) -> None:
     """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
-    distances = parse_distances(distance)
+    user = user_family(family, code)
+    distances = parse_distances(distance) if user is None else [user.min_distance]
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
     auto_flags = {
@@ -105,15 +109,18 @@ def threshold_command(
                 f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or leave {given[0]} out"
             )
         ps = parse_p_grid(DEFAULT_P_GRID if p is None else p)
-        tasks = study_tasks(
-            family,
-            distances=distances,
-            ps=ps,
-            noise=noise,
-            rounds=parse_rounds(rounds),
-            basis=basis,
-            decoder=decoder,
-            pauli=pauli,
+        tasks = with_code_metadata(
+            study_tasks(
+                family,
+                distances=distances,
+                ps=ps,
+                noise=noise,
+                rounds=parse_rounds(rounds),
+                basis=basis,
+                decoder=decoder,
+                pauli=pauli,
+            ),
+            user,
         )
         if plot is not None:
             check_plot_path(plot, inputs=[store])
@@ -204,6 +211,7 @@ def collect_command(
     chunk_shots: ChunkShots = None,
     store: StorePath = DEFAULT_STORE,
     as_json: Json = False,
+    code: CodeFile = None,
 ) -> None:
     """Sample and decode only, into the store: from flags, or from a folder of .stim circuits."""
     if (family is None) == (circuits is None):
@@ -212,15 +220,19 @@ def collect_command(
         tasks = tasks_from_folder(circuits, decoder=decoder)
     else:
         assert family is not None
-        tasks = study_tasks(
-            family,
-            distances=parse_distances(distance),
-            ps=parse_p_grid(p),
-            noise=noise,
-            rounds=parse_rounds(rounds),
-            basis=basis,
-            decoder=decoder,
-            pauli=pauli,
+        user = user_family(family, code)
+        tasks = with_code_metadata(
+            study_tasks(
+                family,
+                distances=parse_distances(distance) if user is None else [user.min_distance],
+                ps=parse_p_grid(p),
+                noise=noise,
+                rounds=parse_rounds(rounds),
+                basis=basis,
+                decoder=decoder,
+                pauli=pauli,
+            ),
+            user,
         )
     totals = collect_into(
         tasks,

@@ -1,7 +1,10 @@
 """Code families: each is a function returning a noiseless `stim.Circuit` memory experiment.
 
 Every circuit has DETECTOR and OBSERVABLE_INCLUDE annotations and qubit/detector coordinates, measures
-its check ancillas with MR and its data qubits with M (or MX) at the end; `qec.noise` relies on that.
+its check ancillas with MR (MRX for the X checks of codes built by `css`) and its data qubits with M (or MX)
+at the end; `qec.noise` relies on that. Families built by `css` (`bb`, `hgp`, and a user's code registered
+as `css` with `use_family`) have k >= 1 observables and tag every DETECTOR and OBSERVABLE_INCLUDE with
+`basis=X` or `basis=Z` (see `qec.codes.css`).
 
 >>> from qec import codes
 >>> circuit = codes.memory_circuit("shor", distance=3, rounds=3, basis="Z")
@@ -297,8 +300,56 @@ FAMILIES: dict[str, CodeFamily] = {
 }
 
 
+# Families of a user's own code, registered by `use_family` for this process (the CLI's `css --code FILE`).
+USER_FAMILIES: dict[str, CodeFamily] = {}
+USER_FAMILY = "css"
+
+
+def css_family(code: CssCode, *, distance: int) -> CodeFamily:
+    """The family 'css' holding one user code at one allowed `distance` (its code distance, or a bound on it).
+
+    >>> import numpy as np
+    >>> hamming = np.array([[1, 0, 1, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 1]])
+    >>> steane = css_family(css(hamming, hamming, name="steane"), distance=3)
+    >>> steane.circuit(distance=3, rounds=2, basis="X").num_observables, steane.allowed_distances
+    (1, 'a distance in 3')
+    """
+
+    def build(*, distance: int, rounds: int, basis: str) -> stim.Circuit:
+        return code.memory_circuit(rounds=rounds, basis=basis)
+
+    return CodeFamily(
+        USER_FAMILY,
+        f"your CSS code {code.describe()}",
+        ("X", "Z"),
+        False,
+        distance,
+        False,
+        build,
+        checks=lambda d: code.checks,
+        qubits=lambda d: code.n + code.checks,
+        distances=(distance,),
+        code=lambda d: code,
+    )
+
+
+def use_family(user_family: CodeFamily) -> None:
+    """Makes `family(user_family.name)` (and so `memory_circuit`, `Task.memory`, `study_tasks`) find it in this
+    process; a built-in family's name is refused."""
+    if user_family.name in FAMILIES:
+        raise QecInputError(f"'{user_family.name}' is a built-in family: give your family another name")
+    USER_FAMILIES[user_family.name] = user_family
+
+
 def family(name: str) -> CodeFamily:
     """The family called `name`; raises QecInputError listing the known names."""
+    if name in USER_FAMILIES:
+        return USER_FAMILIES[name]
+    if name == USER_FAMILY:
+        raise QecInputError(
+            f"family '{USER_FAMILY}' is your own CSS code: give it as code=FILE (a .npz with hx and hz, or "
+            "HX.alist,HZ.alist)"
+        )
     if name not in FAMILIES:
         raise unknown_choice("code family", name, FAMILIES)
     return FAMILIES[name]

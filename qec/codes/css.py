@@ -24,8 +24,9 @@ its largest qubit or check degree (a proper edge colouring of its Tanner graph, 
 is about 2w + 1 layers deep for checks of weight w. The order in which a check visits its qubits decides its
 hook errors (an ancilla fault spread onto the check's later qubits); this generic schedule does not choose it
 to keep the circuit distance, which can fall below the code distance for some codes: `qec.codes.distance`
-measures it. Families pass their own schedule: `bb` the depth-8 cycle of Bravyi et al., `hgp` one that
-visits a check's qubits one sector at a time, which keeps the circuit distance of the toric code.
+measures it (the Steane code's weight-4 checks in this order give circuit distance 2, not 3). Families pass
+their own schedule: `bb` the depth-8 cycle of Bravyi et al., `hgp` one that visits a check's qubits one
+sector at a time (the toric code keeps circuit distance d).
 
 >>> import numpy as np
 >>> hamming = np.array([[1, 0, 1, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 1]])
