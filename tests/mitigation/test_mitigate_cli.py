@@ -350,3 +350,20 @@ def test_a_seeded_run_with_several_measurement_groups_repeats_exactly(tmp_path, 
         report = json.loads(capsys.readouterr().out)
         runs.append((report["noisy"], report["mitigated"], report["standard_error"]))
     assert runs[0] == runs[1] == runs[2]
+
+
+def test_qasm3_and_qpy_files_of_the_user_circuit_report_the_same_ideal_as_qasm2(tmp_path, capsys):
+    from qiskit import qasm2, qasm3, qpy
+
+    circuit = qasm2.loads(GHZ4_QASM.replace("measure", "t q[1];\nry(0.3) q[2];\nmeasure"))
+    (tmp_path / "c.qasm3").write_text(qasm3.dumps(circuit))
+    with (tmp_path / "c.qpy").open("wb") as handle:
+        qpy.dump(circuit, handle)
+    (tmp_path / "c.qasm").write_text(qasm2.dumps(circuit))
+    ideals = []
+    for name in ("c.qasm", "c.qasm3", "c.qpy"):
+        argv = ["mitigate", "circuit", str(tmp_path / name), "--observable", "XXXX - 0.5*IZZI + 0.25*YYII"]
+        assert main(argv + ["--technique", "none", "--shots", "200", "--threads", "1", "--json"]) == 0
+        ideals.append(json.loads(capsys.readouterr().out)["ideal"])
+    assert ideals[0] == pytest.approx(ideals[1], abs=1e-10) and ideals[0] == pytest.approx(ideals[2], abs=1e-10)
+    assert -1.75 < ideals[0] < 1.75 and ideals[0] not in (1.0, -0.5)  # T and RY move it off the GHZ values
