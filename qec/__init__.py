@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from qec import cli, decoders, mitigation  # noqa: F401
     from qec.auto import AutoResult, auto_threshold
     from qec.codes import FAMILIES, CodeFamily, family, memory_circuit
+    from qec.codes.css import CssCode, css
     from qec.engine import Progress, StopRule, collect
     from qec.errors import Interrupted, QecInputError
     from qec.memory import noisy_memory_circuit
@@ -57,6 +58,8 @@ _EXPORTS = {
     "CodeFamily": "qec.codes",
     "family": "qec.codes",
     "memory_circuit": "qec.codes",
+    "CssCode": "qec.codes.css",
+    "css": "qec.codes.css",
     "AutoResult": "qec.auto",
     "auto_threshold": "qec.auto",
     "Progress": "qec.engine",
@@ -103,6 +106,7 @@ __all__ = [
     "ChunkResult",
     "CodeFamily",
     "Counts",
+    "CssCode",
     "FAMILIES",
     "Interrupted",
     "LambdaEstimate",
@@ -125,6 +129,7 @@ __all__ = [
     "cli",
     "collect",
     "collect_into",
+    "css",
     "decoders",
     "family",
     "fit_threshold",
