@@ -31,15 +31,18 @@ if TYPE_CHECKING:
     from qec.errors import Interrupted, QecInputError
     from qec.memory import noisy_memory_circuit
     from qec.noise import NOISE_FAMILIES, NoiseFamily, NoiseModel, noise_family, noise_model
-    from qec.plot import plot_threshold, save_threshold_figure
+    from qec.plot import plot_curves, plot_threshold, save_threshold_figure
+    from qec.slices import Slice, parse_condition, slice_points
     from qec.stats import LambdaEstimate, Point, per_round_rate, suppression_factors, wilson_interval
     from qec.store import Added, Store
     from qec.study import (
+        SliceResult,
         StoredPoints,
         StudyResult,
         analyse,
         collect_into,
         read_points,
+        read_slice,
         read_study,
         run_study,
         study_tasks,
@@ -73,6 +76,7 @@ _EXPORTS = {
     "NoiseModel": "qec.noise",
     "noise_family": "qec.noise",
     "noise_model": "qec.noise",
+    "plot_curves": "qec.plot",
     "plot_threshold": "qec.plot",
     "save_threshold_figure": "qec.plot",
     "LambdaEstimate": "qec.stats",
@@ -87,7 +91,12 @@ _EXPORTS = {
     "analyse": "qec.study",
     "collect_into": "qec.study",
     "read_points": "qec.study",
+    "read_slice": "qec.study",
     "read_study": "qec.study",
+    "SliceResult": "qec.study",
+    "Slice": "qec.slices",
+    "parse_condition": "qec.slices",
+    "slice_points": "qec.slices",
     "run_study": "qec.study",
     "study_tasks": "qec.study",
     "ChunkResult": "qec.task",
@@ -116,6 +125,8 @@ __all__ = [
     "Point",
     "Progress",
     "QecInputError",
+    "Slice",
+    "SliceResult",
     "StopRule",
     "Store",
     "StoredPoints",
@@ -138,12 +149,16 @@ __all__ = [
     "noise_family",
     "noise_model",
     "noisy_memory_circuit",
+    "parse_condition",
     "per_round_rate",
+    "plot_curves",
     "plot_threshold",
     "read_points",
+    "read_slice",
     "read_study",
     "run_study",
     "save_threshold_figure",
+    "slice_points",
     "study_tasks",
     "suppression_factors",
     "wilson_interval",
