@@ -19,7 +19,8 @@ CodeFile = Annotated[
     Optional[str],
     typer.Option(
         "--code",
-        help="Your CSS code, for FAMILY css: a .npz with arrays hx and hz, or two alist files HX.alist,HZ.alist.",
+        help="Your CSS code, for FAMILY css: a .npz with arrays hx and hz, two alist files HX.alist,HZ.alist, "
+        "or bb:NAME (e.g. bb:108,8,10).",
     ),
 ]
 Noise = Annotated[

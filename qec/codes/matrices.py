@@ -6,6 +6,8 @@
 - alist (MacKay's text format for sparse parity-check matrices): `N M`, the largest column and row weights,
   the N column weights, the M row weights, then each column's 1-based row indices and each row's 1-based
   column indices (padded with zeros). A CSS code is two of them, given as `HX.alist,HZ.alist`.
+- `bb:NAME`: not a file, one of the BB codes of `qec.codes.bb` by name (`bb:108,8,10`, the distance-10 code
+  the `bb` family's `--distance 10` does not pick).
 
 >>> import tempfile, pathlib, numpy as np
 >>> from qec.codes.bb import bb_code
@@ -36,10 +38,14 @@ MAX_FILE_BYTES = 200_000_000  # a 5,000 x 5,000 dense uint8 matrix is 25 MB; an 
 
 
 def load_css_code(path: str | Path, *, name: str | None = None) -> CssCode:
-    """The CSS code in `path`: a `.npz` with hx and hz, or `HX.alist,HZ.alist`; named after the file unless
-    `name` is given. Raises QecInputError (one line) on a missing, unreadable or malformed file, and on
-    matrices `css` refuses."""
+    """The CSS code in `path`: a `.npz` with hx and hz, or `HX.alist,HZ.alist`, named after the file unless
+    `name` is given; or `bb:NAME`, a BB code of `qec.codes.bb` (e.g. `bb:108,8,10`) with its depth-8 cycle.
+    Raises QecInputError (one line) on a missing, unreadable or malformed file, and on matrices `css` refuses."""
     text = str(path)
+    if text.lower().startswith("bb:"):  # a BB code of the paper by name, with its own syndrome cycle
+        from qec.codes.bb import bb_code
+
+        return bb_code(text[3:])
     if "," in text and text.lower().endswith(".alist"):
         first, second = text.split(",", 1)
         hx, hz = read_alist(first), read_alist(second)

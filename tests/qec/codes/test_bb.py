@@ -39,6 +39,9 @@ def test_names_and_distances_pick_the_codes():
     assert bb_code("two-gross").n == 288 and bb_code(distance=18).n == 288
     assert bb_code(distance=10).n == 90  # the ambiguous distance gives [[90,8,10]]
     assert bb_spec("108,8,10").l == 9
+    from qec.codes.matrices import load_css_code
+
+    assert load_css_code("bb:108,8,10") is bb_code("108,8,10")  # what --code bb:108,8,10 gives
     with pytest.raises(QecInputError, match="unknown BB code 'huge'"):
         bb_code("huge")
     with pytest.raises(QecInputError, match="use one of 6, 10, 12, 18"):
