@@ -69,3 +69,15 @@ def test_family_refuses_what_cannot_fit():
         codes.memory_circuit("hgp", distance=1_000, rounds=1)
     with pytest.raises(QecInputError, match="length must be an integer >= 2"):
         repetition_check_matrix(1)
+
+
+@pytest.mark.parametrize("model", [m for m in noise.NOISE_FAMILIES if m != "none"])
+@pytest.mark.parametrize("basis", ["X", "Z"])
+def test_every_noise_model_decomposes_into_graphlike_errors_for_matching(model, basis):
+    """The family is marked matchable: every error of its DEMs splits into pieces of at most two detectors."""
+    circuit = noise.noise_model(model, 0.001).apply(codes.memory_circuit("hgp", distance=3, rounds=3, basis=basis))
+    dem = circuit.detector_error_model(decompose_errors=True)
+    for instruction in dem.flattened():
+        if instruction.type == "error":
+            components = " ".join(str(t) for t in instruction.targets_copy()).split("^")
+            assert all(c.count("D") <= 2 for c in components)
