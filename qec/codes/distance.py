@@ -43,6 +43,9 @@ from qec.errors import QecInputError
 ENUMERATE_DIMENSION = 16  # 65,536 kernel vectors, a fraction of a second
 MAX_MATRIX_ENTRIES = 50_000_000  # a dense h of detectors x mechanisms beyond this is not searched
 PAIR_COLUMNS = 200  # information-set search: pairs among this many lightest non-pivot columns
+# Before the integer program, the search stops after this many trials (or half the time): it has found the
+# distance of every code tried by then (the gross code's 12 within ~130), and the program needs the time.
+SEARCH_TRIALS_BEFORE_PROGRAM = 1000
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,12 @@ def code_distance(
     )
 
 
-def circuit_distance(circuit: stim.Circuit, *, max_seconds: float = 10.0, seed: int = 0) -> Distance:
+def circuit_distance(
+    circuit: stim.Circuit, *, max_seconds: float = 10.0, seed: int = 0, trials: int | None = None
+) -> Distance:
     """The fewest error mechanisms of `circuit`'s detector error model that flip an observable and fire no
     detector (of the memory basis, for a circuit whose observables carry a `basis=` tag; see the module
-    docstring), within about `max_seconds`."""
+    docstring), within about `max_seconds`, or with exactly `trials` information-set trials."""
     start = time.perf_counter()
     dem = circuit.detector_error_model(allow_gauge_detectors=False, approximate_disjoint_errors=True)
     h, logicals = dem_matrices(dem, basis=memory_basis(dem))
@@ -101,7 +106,7 @@ def circuit_distance(circuit: stim.Circuit, *, max_seconds: float = 10.0, seed: 
         return Distance(None, False, f"not searched: {h.shape[0]} x {h.shape[1]} matrix", time.perf_counter() - start)
     if (h.sum(axis=0) <= 2).all():
         return Distance(_graphlike(h, logicals), True, "graphlike", time.perf_counter() - start)
-    searched = min_weight_logical(h, logicals, max_seconds=max_seconds, seed=seed, integer_program=False)
+    searched = min_weight_logical(h, logicals, max_seconds=max_seconds, seed=seed, integer_program=False, trials=trials)
     return Distance(searched.value, searched.exact, searched.method, time.perf_counter() - start)
 
 
@@ -164,7 +169,10 @@ def min_weight_logical(
     best: int | None = None
     search_seconds = max_seconds / 2 if integer_program else max_seconds
     done = 0
-    while (done < trials) if trials is not None else (done < 10 or time.perf_counter() - start < search_seconds):
+    limit = trials if trials is not None else (SEARCH_TRIALS_BEFORE_PROGRAM if integer_program else None)
+    while (limit is None or done < limit) and (
+        trials is not None or done < 10 or time.perf_counter() - start < search_seconds
+    ):
         found = _information_set_trial(h, logicals, rng)
         done += 1
         if found is not None and (best is None or found < best):
