@@ -6,8 +6,16 @@
 2. ZNE cost: Mitiq ZNE of the TFIM workload (statevector, `--zne-qubits`, scale factors 1,3,...,2k-1)
    with our batched executor (all folded circuits in one Aer call) against the same executor limited to
    one circuit per call (`max_batch_size=1`), same shots and seed.
+3. Time outside Aer: `techniques.mitigate` with ZNE, PEC, LRE and pt+zne on the QAOA workload (non-Clifford,
+   one measurement group) at each of `--overhead-qubits`, noisy statevector; the share of its wall time not
+   spent in Aer's `run(...).result()` (timed by wrapping `AerSimulator.run`): Mitiq's folding, twirling and
+   sampling, conversions, transpilation, counting. Target <= 10%.
 
     python bench/bench_aer.py --qubits 20,22,24 --shots 20 --threads 2
+    python bench/bench_aer.py --qubits 20 --overhead-qubits 12,20 --overhead-shots 500,20
+
+GPU options (`aer_backend(precision="single", batched_shots_gpu=True)`) are used by `--precision` and
+`--batched-shots-gpu` on the GPU rows only; there is no GPU on the machine these figures were taken on.
 
 Prints a table; writes bench/results/bench_aer.json.
 """
@@ -24,9 +32,11 @@ from mitiq import zne
 from mitiq.zne.inference import RichardsonFactory
 from mitiq.zne.scaling import fold_global
 from qiskit import QuantumCircuit
+from qiskit_aer import AerSimulator
 
 from qec.mitigation.backends import aer_backend, gpu_available
 from qec.mitigation.noise_models import NoiseSpec
+from qec.mitigation.techniques import mitigate
 from qec.mitigation.workloads import Workload, workload
 
 NOISE = NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01)
@@ -44,11 +54,21 @@ def layered_circuit(num_qubits: int, layers: int) -> QuantumCircuit:
     return circuit
 
 
-def time_statevector(num_qubits: int, *, layers: int, shots: int, device: str, threads: int) -> float:
+def time_statevector(
+    num_qubits: int, *, layers: int, shots: int, device: str, threads: int, precision: str, batched: bool
+) -> float:
     """Seconds for one noisy statevector run of `shots` trajectories."""
     circuit = layered_circuit(num_qubits, layers)
     backend = aer_backend(
-        [circuit], noise=NOISE, device=device, method="statevector", shots=shots, seed=1, threads=threads
+        [circuit],
+        noise=NOISE,
+        device=device,
+        method="statevector",
+        shots=shots,
+        seed=1,
+        threads=threads,
+        precision=precision if device == "gpu" else "double",
+        batched_shots_gpu=batched,
     )
     start = time.perf_counter()
     backend.run([circuit])
@@ -74,6 +94,58 @@ def time_zne(task: Workload, *, scale_factors: tuple[float, ...], shots: int, ba
     }
 
 
+class AerClock:
+    """Seconds spent in Aer: wraps `AerSimulator.run` so each call waits for its result inside the timing."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._run = AerSimulator.run
+
+    def __enter__(self) -> AerClock:
+        clock, run = self, self._run
+
+        def timed_run(simulator, *args, **kwargs):
+            start = time.perf_counter()
+            job = run(simulator, *args, **kwargs)
+            job.result()  # AerJob keeps its result: the caller's result() returns it at once
+            clock.seconds += time.perf_counter() - start
+            return job
+
+        AerSimulator.run = timed_run
+        return self
+
+    def __exit__(self, *exc) -> None:
+        AerSimulator.run = self._run
+
+
+OVERHEAD_TECHNIQUES = {"zne": {}, "pec": {"pec_samples": 50}, "lre": {}, "pt+zne": {"twirl_variants": 4}}
+
+
+def time_outside_aer(num_qubits: int, *, shots: int, threads: int) -> list[dict]:
+    """Per technique: wall seconds of `mitigate` on QAOA(num_qubits), seconds in Aer, and the share outside."""
+    task = workload("qaoa", qubits=num_qubits)
+    backend = aer_backend([task.circuit], noise=NOISE, device="cpu", shots=shots, seed=1, threads=threads)
+    mitigate("none", task, backend=backend, noise=NOISE)  # builds the pass manager once, as any first call does
+    rows = []
+    for technique, options in OVERHEAD_TECHNIQUES.items():
+        with AerClock() as clock:
+            start = time.perf_counter()
+            estimate = mitigate(technique, task, backend=backend, noise=NOISE, seed=1, **options)
+            wall = time.perf_counter() - start
+        rows.append(
+            {
+                "technique": technique,
+                "qubits": num_qubits,
+                "shots": shots,
+                "circuits": estimate.circuits,
+                "seconds": wall,
+                "aer_seconds": clock.seconds,
+                "outside_share": 1 - clock.seconds / wall,
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qubits", default="20,22,24", help="comma-separated qubit counts (20-30 in the issue)")
@@ -83,6 +155,10 @@ def main() -> None:
     parser.add_argument("--zne-scales", type=int, default=5, help="number of odd scale factors 1,3,5,...")
     parser.add_argument("--zne-shots", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=0, help="Aer max_parallel_threads (0: all cores)")
+    parser.add_argument("--overhead-qubits", default="12,20", help="qubit counts of the time-outside-Aer rows")
+    parser.add_argument("--overhead-shots", default="500,20", help="shots per circuit at each --overhead-qubits")
+    parser.add_argument("--precision", default="double", choices=["double", "single"], help="GPU rows only")
+    parser.add_argument("--batched-shots-gpu", action="store_true", help="Aer's batched_shots_gpu on GPU rows")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_aer.json")
     args = parser.parse_args()
 
@@ -94,7 +170,13 @@ def main() -> None:
     for num_qubits in (int(q) for q in args.qubits.split(",")):
         for device in devices:
             seconds = time_statevector(
-                num_qubits, layers=args.layers, shots=args.shots, device=device, threads=args.threads
+                num_qubits,
+                layers=args.layers,
+                shots=args.shots,
+                device=device,
+                threads=args.threads,
+                precision=args.precision,
+                batched=args.batched_shots_gpu,
             )
             rows.append({"qubits": num_qubits, "device": device.upper(), "shots": args.shots, "seconds": seconds})
             print(
@@ -119,6 +201,19 @@ def main() -> None:
         )
     print(f"serial / batched time: {zne_rows['serial']['seconds'] / zne_rows['batched']['seconds']:.2f}x")
 
+    overhead_rows = []
+    qubit_counts = [int(q) for q in args.overhead_qubits.split(",")]
+    shot_counts = [int(s) for s in args.overhead_shots.split(",")]
+    print(f"\nTime outside Aer, QAOA workload, noise {NOISE.describe()}, CPU statevector (target <= 10%):")
+    print(f"{'technique':>9} {'qubits':>6} {'shots':>6} {'circuits':>8} {'seconds':>8} {'in Aer':>8} {'outside':>8}")
+    for num_qubits, shots in zip(qubit_counts, shot_counts):
+        for row in time_outside_aer(num_qubits, shots=shots, threads=args.threads):
+            overhead_rows.append(row)
+            print(
+                f"{row['technique']:>9} {num_qubits:>6} {shots:>6} {row['circuits']:>8} {row['seconds']:>8.2f} "
+                f"{row['aer_seconds']:>8.2f} {100 * row['outside_share']:>7.1f}%"
+            )
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -129,6 +224,7 @@ def main() -> None:
                 "noise": NOISE.describe(),
                 "statevector": rows,
                 "zne": zne_rows,
+                "outside_aer": overhead_rows,
             },
             indent=2,
         )

@@ -50,6 +50,7 @@ from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_er
 
 DEVICES = ("auto", "cpu", "gpu")
 METHODS = ("auto", "statevector", "density_matrix", "stabilizer")
+PRECISIONS = ("double", "single")
 CLIFFORD_GATES = frozenset(
     {"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "measure", "reset", "barrier"}
 )
@@ -199,6 +200,8 @@ def aer_backend(
     shots: int = 4000,
     seed: int | None = None,
     threads: int = 0,
+    precision: str = "double",
+    batched_shots_gpu: bool = False,
 ) -> Backend:
     """An Aer backend fit for `circuits` under `noise` (None: noiseless).
 
@@ -209,6 +212,9 @@ def aer_backend(
         shots: shots per circuit, 1 to `MAX_SHOTS`.
         seed: None or 0 to `MAX_SEED`.
         threads: Aer's max_parallel_threads, 0 (all cores) to `MAX_THREADS`.
+        precision: "double" (complex128 amplitudes) or "single" (complex64: half the memory, faster on a GPU).
+        batched_shots_gpu: on the GPU, Aer's `batched_shots_gpu` (noise trajectories of many shots run as one
+            batch: for many small noisy circuits); ignored on the CPU.
 
     With `noise.fake_backend` set, the simulator is `AerSimulator.from_backend` of that fake IBM device:
     circuits are transpiled to its gates and coupling map, and get its calibrated noise.
@@ -224,7 +230,16 @@ def aer_backend(
     aer_device, chosen = device_and_method(
         num_qubits, noise=noise, device=device, method=method, stabilizer_ok=stabilizer_ok, mid_circuit=mid_circuit
     )
-    options = {"method": chosen, "device": aer_device, "max_parallel_threads": threads}
+    if precision not in PRECISIONS:
+        raise unknown_choice("precision", precision, PRECISIONS)
+    options: dict[str, object] = {
+        "method": chosen,
+        "device": aer_device,
+        "max_parallel_threads": threads,
+        "precision": precision,
+    }
+    if aer_device == "GPU" and batched_shots_gpu:
+        options["batched_shots_gpu"] = True
     if noise is not None and noise.fake_backend is not None:
         device_backend = fake_backend(noise.fake_backend)
         if num_qubits > device_backend.num_qubits:
