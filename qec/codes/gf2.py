@@ -32,6 +32,8 @@ def pack(matrix: np.ndarray) -> np.ndarray:
 def unpack(packed: np.ndarray, n: int) -> np.ndarray:
     """The 0/1 uint8 matrix (rows, n) of packed rows (rows, words): the inverse of `pack`."""
     rows = packed.shape[0]
+    if rows == 0:
+        return np.zeros((0, n), dtype=np.uint8)
     as_bytes = np.ascontiguousarray(packed.astype("<u8")).view(np.uint8).reshape(rows, -1, 1)
     bits = np.unpackbits(as_bytes, axis=2)[:, :, ::-1].reshape(rows, -1)
     return np.ascontiguousarray(bits[:, :n])

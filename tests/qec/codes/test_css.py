@@ -252,3 +252,13 @@ def test_family_css_without_a_code_says_how_to_give_one(monkeypatch):
     monkeypatch.setattr(codes, "USER_FAMILIES", {})
     with pytest.raises(QecInputError, match="give it as code=FILE"):
         codes.memory_circuit("css", distance=3, rounds=1)
+
+
+def test_a_code_with_no_x_checks_is_the_classical_repetition_code():
+    code = css(np.zeros((0, 3), dtype=np.uint8), repetition_check_matrix(3, cyclic=False), name="rep3")
+    assert (code.n, code.k) == (3, 1) and code.logical_x.tolist() == [[1, 1, 1]]
+    assert code_distance(code, basis="X").value == 3 and code_distance(code, basis="Z").value == 1
+    for basis in ("X", "Z"):
+        circuit = code.memory_circuit(rounds=2, basis=basis)
+        detections, flips = circuit.compile_detector_sampler(seed=4).sample(32, separate_observables=True)
+        assert not detections.any() and not flips.any()
