@@ -12,7 +12,7 @@
    sampling, conversions, transpilation, counting. Target <= 10%.
 
     python bench/bench_aer.py --qubits 20,22,24 --shots 20 --threads 2
-    python bench/bench_aer.py --qubits 20 --overhead-qubits 12,20 --overhead-shots 500,20
+    python bench/bench_aer.py --qubits 20 --overhead-qubits 12,20 --overhead-shots 500,2
 
 GPU options (`aer_backend(precision="single", batched_shots_gpu=True)`) are used by `--precision` and
 `--batched-shots-gpu` on the GPU rows only; there is no GPU on the machine these figures were taken on.
@@ -118,16 +118,21 @@ class AerClock:
         AerSimulator.run = self._run
 
 
-OVERHEAD_TECHNIQUES = {"zne": {}, "pec": {"pec_samples": 50}, "lre": {}, "pt+zne": {"twirl_variants": 4}}
+OVERHEAD_TECHNIQUES = ("zne", "pec", "lre", "pt+zne")
 
 
-def time_outside_aer(num_qubits: int, *, shots: int, threads: int) -> list[dict]:
-    """Per technique: wall seconds of `mitigate` on QAOA(num_qubits), seconds in Aer, and the share outside."""
+def time_outside_aer(
+    num_qubits: int, *, shots: int, threads: int, pec_samples: int = 50, twirl_variants: int = 4
+) -> list[dict]:
+    """Per technique: wall seconds of `mitigate` on QAOA(num_qubits), seconds in Aer, and the share outside.
+
+    Fewer shots make Aer's part smaller and the share outside larger: few shots give an upper bound."""
     task = workload("qaoa", qubits=num_qubits)
     backend = aer_backend([task.circuit], noise=NOISE, device="cpu", shots=shots, seed=1, threads=threads)
     mitigate("none", task, backend=backend, noise=NOISE)  # builds the pass manager once, as any first call does
     rows = []
-    for technique, options in OVERHEAD_TECHNIQUES.items():
+    options = {"pec_samples": pec_samples, "twirl_variants": twirl_variants}
+    for technique in OVERHEAD_TECHNIQUES:
         with AerClock() as clock:
             start = time.perf_counter()
             estimate = mitigate(technique, task, backend=backend, noise=NOISE, seed=1, **options)
@@ -156,7 +161,9 @@ def main() -> None:
     parser.add_argument("--zne-shots", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=0, help="Aer max_parallel_threads (0: all cores)")
     parser.add_argument("--overhead-qubits", default="12,20", help="qubit counts of the time-outside-Aer rows")
-    parser.add_argument("--overhead-shots", default="500,20", help="shots per circuit at each --overhead-qubits")
+    parser.add_argument("--overhead-shots", default="500,2", help="shots per circuit at each --overhead-qubits")
+    parser.add_argument("--overhead-pec-samples", type=int, default=50)
+    parser.add_argument("--overhead-twirls", type=int, default=4, help="twirled variants per circuit (pt+zne)")
     parser.add_argument("--precision", default="double", choices=["double", "single"], help="GPU rows only")
     parser.add_argument("--batched-shots-gpu", action="store_true", help="Aer's batched_shots_gpu on GPU rows")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_aer.json")
@@ -204,10 +211,20 @@ def main() -> None:
     overhead_rows = []
     qubit_counts = [int(q) for q in args.overhead_qubits.split(",")]
     shot_counts = [int(s) for s in args.overhead_shots.split(",")]
-    print(f"\nTime outside Aer, QAOA workload, noise {NOISE.describe()}, CPU statevector (target <= 10%):")
+    print(
+        f"\nTime outside Aer, QAOA workload, noise {NOISE.describe()}, CPU statevector, PEC "
+        f"{args.overhead_pec_samples} samples, pt+zne {args.overhead_twirls} twirls (target <= 10%):"
+    )
     print(f"{'technique':>9} {'qubits':>6} {'shots':>6} {'circuits':>8} {'seconds':>8} {'in Aer':>8} {'outside':>8}")
     for num_qubits, shots in zip(qubit_counts, shot_counts):
-        for row in time_outside_aer(num_qubits, shots=shots, threads=args.threads):
+        rows_here = time_outside_aer(
+            num_qubits,
+            shots=shots,
+            threads=args.threads,
+            pec_samples=args.overhead_pec_samples,
+            twirl_variants=args.overhead_twirls,
+        )
+        for row in rows_here:
             overhead_rows.append(row)
             print(
                 f"{row['technique']:>9} {num_qubits:>6} {shots:>6} {row['circuits']:>8} {row['seconds']:>8.2f} "

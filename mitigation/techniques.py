@@ -256,7 +256,11 @@ def mitigate(
         standard_error = float(np.sqrt(np.sum(errors**2)) / len(errors))
     elif technique == "cdr":
         value, standard_error = _cdr(workload, executor, backend, cdr_training_circuits, seed, rng)
-        detail = f"{cdr_training_circuits} training circuits"
+        detail = (
+            f"{cdr_training_circuits} training circuits"
+            if executor.executed_circuits
+            else "a Clifford circuit: Mitiq returns its noiseless simulation, nothing runs on the noisy backend"
+        )
     else:  # auto
         value, standard_error, detail, extra_circuits, extra_calls = _auto(circuit, executor, backend, asymptote, rng)
     circuits = len(executor.executed_circuits) * workload.observable.ngroups + extra_circuits
