@@ -41,7 +41,7 @@ import numpy as np
 from mitiq import Observable, PauliString
 from mitiq.benchmarks import generate_mirror_circuit, generate_rb_circuits
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit.library import QFT
+from qiskit.circuit.library import QFTGate
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qec.codes import approximate
@@ -162,7 +162,7 @@ def hhl(qubits: int, seed: int = 0) -> Workload:
     for k, control in enumerate(clock):
         estimation.p(2**k * HHL_TIME, control)
         estimation.crx(2 ** (k + 1) * HHL_TIME / 3, control, system)
-    estimation.compose(QFT(HHL_CLOCK_QUBITS, inverse=True), qubits=clock, inplace=True)
+    estimation.append(QFTGate(HHL_CLOCK_QUBITS).inverse(), clock)
     circuit = QuantumCircuit(4)
     circuit.compose(estimation, inplace=True)
     for value, control in ((1, clock[0]), (2, clock[1])):  # the clock holds 1 or 2: one bit set
