@@ -1,8 +1,10 @@
 """Error mitigation: Mitiq techniques around Qiskit circuits run on Aer noise models, CPU or GPU.
 
 One module per concern: `backends` (Aer device and method, whether the state fits, the batched Mitiq
-executor), `noise_models` (`NoiseSpec` -> Aer noise model), `workloads` (circuits with exact ideal values),
-`techniques` (ZNE, PEC, REM, DDD, CDR, REM+ZNE through Mitiq), `logical` (Stim memory circuits on Aer,
+executor), `noise_models` (`NoiseSpec` -> Aer noise model), `workloads` (circuits with exact ideal values, HHL
+among them), `techniques` (ZNE, LRE, PEC, REM, DDD, CDR, Pauli twirling and their combinations, and `auto` by
+Mitiq's calibration, each with a 1-sigma error bar), `hamiltonians` and `vqe` (a VQE loop, noisy and mitigated
+at every step), `logical` (Stim memory circuits on Aer,
 decoded, with ZNE), `user_circuits` (the user's OpenQASM 2/3 or QPY file, made foldable), `observables` (the
 user's Pauli sum or bitstring, its measurement groups and exact value), `report` (frozen results) and `runs`
 (one call per whole run: `mitigate` for the user's circuit and observable, `mitigate_workload`,
