@@ -241,6 +241,7 @@ def test_lookup_admits_a_circuit_whose_basis_part_fits_its_table():
         LookupDecoder().check_circuit(steane(rounds=4, tags=False))
 
 
+@pytest.mark.slow
 def test_the_bb_family_is_decoded_on_its_measured_basis():
     # qec.codes' [[72,12,6]] bivariate bicycle code (Bravyi et al.): 36 X and 36 Z checks, 12 observables.
     for basis in ("X", "Z"):
