@@ -43,17 +43,20 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.likely_errors = split_likely_errors(dem)
         matrices = check_matrices(self.likely_errors.dem)
         num_checks, num_variables = matrices.check_matrix.shape
-        # Messages are numbered column by column (CSC order); each check lists its messages.
+        # Messages are numbered column by column (CSC order); each check lists its messages. uint32 indices:
+        # half the memory of int64, and Numba indexes with them without a test for negative indices.
         graph = tanner_graph(matrices.check_matrix)
         message_checks = graph.message_checks
-        self.variable_offsets = graph.variable_offsets
-        self.message_variables = graph.message_variables
-        self.check_messages = graph.check_messages
-        self.check_offsets = graph.check_offsets
+        self.check_offsets = graph.check_offsets.astype(np.uint32)
+        self.check_messages = graph.check_messages.astype(np.uint32)
+        self.check_variables = graph.check_variables.astype(np.uint32)
+        self.variable_offsets = graph.variable_offsets.astype(np.uint32)
+        self.message_slots = np.argsort(graph.check_messages).astype(np.uint32)
+        self.message_checks = message_checks.astype(np.uint32)
         self.weights = log_likelihood_weights(matrices.priors)
         words = (num_variables + 63) // 64
         dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)
-        dense[message_checks, self.message_variables] = 1
+        dense[message_checks, graph.message_variables] = 1
         self.packed_rows = np.packbits(dense, axis=1, bitorder="little").view(np.uint64).reshape(num_checks, words)
         self.column_observables = matrices.packed_observables
         self.max_iterations = max_iterations
@@ -70,8 +73,10 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             detection_events,
             self.check_offsets,
             self.check_messages,
-            self.message_variables,
+            self.check_variables,
             self.variable_offsets,
+            self.message_slots,
+            self.message_checks,
             self.weights,
             self.packed_rows,
             self.column_observables,

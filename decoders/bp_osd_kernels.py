@@ -6,8 +6,10 @@ per call. `decode_batch` reads as the algorithm's steps, each a small function i
 but `_argsort_into`, a heapsort):
 
 1. `_read_syndrome`: the shot's detection events, unpacked.
-2. `_belief_propagation`: min-sum message passing, each iteration a `_check_update`, a
-   `_variable_update` (with the hard decision) and a `_satisfies_syndrome` check.
+2. `_belief_propagation`: min-sum message passing, each iteration a `_check_update` and a
+   `_variable_update` (with the hard decision, and the count of checks it leaves unexplained kept
+   up to date where it flips: BP has converged when none is left). Messages to checks are kept in
+   check order, to variables in variable order (the layout of `relay_kernels` and IBM's relay-bp).
 3. Where BP does not converge: `_argsort_into` orders the columns by BP's posterior,
    `_gaussian_elimination` finds the most reliable information set, and the OSD sweep picks the
    correction: OSD-0 (`_osd_solution` with no flips) or OSD-CS (`_flip_gains`, then
@@ -18,13 +20,14 @@ but `_argsort_into`, a heapsort):
 >>> from qec.decoders.bp_osd_kernels import decode_batch
 >>> # repetition code of 3 bits: checks (0,1) and (1,2); bit 2 flips observable 0
 >>> check_offsets = np.array([0, 2, 4]); check_messages = np.array([0, 1, 2, 3])
->>> message_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
+>>> check_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
+>>> message_slots = np.array([0, 1, 2, 3]); message_checks = np.array([0, 0, 1, 1])
 >>> weights = np.full(3, np.log(0.9 / 0.1))
 >>> rows = np.array([[0b011], [0b110]], dtype=np.uint64)
 >>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
 >>> shots = np.array([[0b10], [0b01]], dtype=np.uint8)
->>> decode_batch(shots, check_offsets, check_messages, message_variables, variable_offsets, weights, rows,
-...              observables, 20, 1.0, 0)[:, 0].tolist()
+>>> decode_batch(shots, check_offsets, check_messages, check_variables, variable_offsets, message_slots,
+...              message_checks, weights, rows, observables, 20, 1.0, 0)[:, 0].tolist()
 [1, 0]
 """
 
@@ -41,8 +44,10 @@ def decode_batch(
     detection_events: np.ndarray,
     check_offsets: np.ndarray,
     check_messages: np.ndarray,
-    message_variables: np.ndarray,
+    check_variables: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
+    message_checks: np.ndarray,
     weights: np.ndarray,
     packed_rows: np.ndarray,
     column_observables: np.ndarray,
@@ -63,12 +68,15 @@ def decode_batch(
 
     Args:
         detection_events: uint8 (shots, ceil(num_checks / 8)), bit-packed little-endian.
-        check_offsets: int64 (num_checks + 1,), CSR offsets into `check_messages`.
-        check_messages: int64 (num_messages,), message indices of each check.
-        message_variables: int64 (num_messages,), the variable (column) of each message; messages
-            are numbered column by column, so they are sorted by variable.
-        variable_offsets: int64 (num_variables + 1,), the messages of variable j are
+        check_offsets: uint32 (or any int) (num_checks + 1,), CSR offsets into `check_messages`.
+        check_messages: int (num_messages,), message indices of each check; messages are numbered
+            column by column (as `dem_arrays.tanner_graph` numbers them), so they are sorted by variable.
+        check_variables: int (num_messages,), the variable of each of `check_messages`.
+        variable_offsets: int (num_variables + 1,), the messages of variable j are
             variable_offsets[j] .. variable_offsets[j + 1] - 1.
+        message_slots: int (num_messages,), the slot of each message in the check lists
+            (check_messages[message_slots[m]] == m).
+        message_checks: int (num_messages,), the check (row) of each message.
         weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p).
         packed_rows: uint64 (num_checks, ceil(num_variables / 64)), the check matrix, bit j % 64 of word
             j // 64 for column j.
@@ -83,7 +91,7 @@ def decode_batch(
     shots = detection_events.shape[0]
     num_checks = check_offsets.shape[0] - 1
     num_variables = variable_offsets.shape[0] - 1
-    num_messages = message_variables.shape[0]
+    num_messages = check_messages.shape[0]
     observable_bytes = column_observables.shape[1]
     predictions = np.zeros((shots, observable_bytes), dtype=np.uint8)
 
@@ -93,6 +101,7 @@ def decode_batch(
     to_variable = np.empty(num_messages, dtype=np.float64)
     posterior = np.empty(num_variables, dtype=np.float64)
     hard = np.zeros(num_variables, dtype=np.uint8)
+    parity = np.zeros(num_checks, dtype=np.uint8)
     # OSD work space.
     order = np.empty(num_variables, dtype=np.int64)
     rows = np.empty_like(packed_rows)
@@ -105,14 +114,18 @@ def decode_batch(
     solution = np.zeros(num_variables, dtype=np.uint8)
 
     for shot in range(shots):
-        if _read_syndrome(detection_events[shot], syndrome) == 0:
+        defects = _read_syndrome(detection_events[shot], syndrome)
+        if defects == 0:
             continue
         converged = _belief_propagation(
             syndrome,
+            defects,
             check_offsets,
             check_messages,
-            message_variables,
+            check_variables,
             variable_offsets,
+            message_slots,
+            message_checks,
             weights,
             max_iterations,
             scaling_factor,
@@ -120,6 +133,7 @@ def decode_batch(
             to_variable,
             posterior,
             hard,
+            parity,
         )
         if converged or osd_order == NO_OSD:
             _flip_observables(hard, column_observables, predictions[shot])
@@ -161,10 +175,13 @@ def _read_syndrome(detection_events: np.ndarray, syndrome: np.ndarray) -> int:
 @numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
 def _belief_propagation(
     syndrome: np.ndarray,
+    defects: int,
     check_offsets: np.ndarray,
     check_messages: np.ndarray,
-    message_variables: np.ndarray,
+    check_variables: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
+    message_checks: np.ndarray,
     weights: np.ndarray,
     max_iterations: int,
     scaling_factor: float,
@@ -172,19 +189,38 @@ def _belief_propagation(
     to_variable: np.ndarray,
     posterior: np.ndarray,
     hard: np.ndarray,
+    parity: np.ndarray,
 ) -> bool:
     """Min-sum BP from the priors `weights`, parallel schedule; True once the hard decision reproduces `syndrome`.
 
-    Leaves BP's last posterior log-likelihood ratios in `posterior` and its hard decision in `hard`;
-    `to_check` and `to_variable` (float64 (num_messages,)) are work space.
+    Messages to checks are kept in check order (`to_check[slot]`), messages to variables in variable
+    order (`to_variable[message]`): each update reads its input in order and scatters its output once.
+    `parity` (uint8 (num_checks,)) follows the checks the hard decision leaves unexplained, updated
+    only where a hard decision flips, so convergence is a counter's test, not a pass over the checks.
+    Leaves BP's last posterior log-likelihood ratios in `posterior` and its hard decision in `hard`.
     """
-    for variable in range(variable_offsets.shape[0] - 1):
-        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-            to_check[message] = weights[variable]
+    for slot in range(check_variables.shape[0]):
+        to_check[slot] = weights[check_variables[slot]]
+    for variable in range(hard.shape[0]):
+        hard[variable] = 0
+    for check in range(parity.shape[0]):
+        parity[check] = syndrome[check]
+    unsatisfied = defects
     for _ in range(max_iterations):
         _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
-        _variable_update(weights, variable_offsets, to_variable, to_check, posterior, hard)
-        if _satisfies_syndrome(syndrome, check_offsets, check_messages, message_variables, hard):
+        unsatisfied = _variable_update(
+            weights,
+            variable_offsets,
+            message_slots,
+            message_checks,
+            to_variable,
+            to_check,
+            posterior,
+            hard,
+            parity,
+            unsatisfied,
+        )
+        if unsatisfied == 0:
             return True
     return False
 
@@ -199,68 +235,64 @@ def _check_update(
     to_variable: np.ndarray,
 ) -> None:
     """Every check's messages to its variables: the others' sign product, its syndrome bit's sign, and
-    `scaling_factor` times the smallest magnitude among the others (min-sum)."""
+    `scaling_factor` times the smallest magnitude among the others (min-sum; `to_check` in check order).
+
+    The smallest magnitude goes back as the second smallest (the same number where two tie)."""
     for check in range(check_offsets.shape[0] - 1):
+        start = check_offsets[check]
+        stop = check_offsets[check + 1]
         negative = syndrome[check] == 1
         smallest = np.inf
         second = np.inf
-        smallest_at = -1
-        for slot in range(check_offsets[check], check_offsets[check + 1]):
-            message = check_messages[slot]
-            value = to_check[message]
-            if value < 0:
-                negative = not negative
-                value = -value
-            if value < smallest:
-                second = smallest
-                smallest = value
-                smallest_at = message
-            elif value < second:
-                second = value
-        for slot in range(check_offsets[check], check_offsets[check + 1]):
-            message = check_messages[slot]
-            magnitude = scaling_factor * (second if message == smallest_at else smallest)
-            if negative != (to_check[message] < 0):
-                magnitude = -magnitude
-            to_variable[message] = magnitude
+        for slot in range(start, stop):
+            value = to_check[slot]
+            negative ^= value < 0
+            value = abs(value)
+            second = min(second, max(smallest, value))
+            smallest = min(smallest, value)
+        scaled_smallest = scaling_factor * smallest
+        scaled_second = scaling_factor * second
+        for slot in range(start, stop):
+            value = to_check[slot]
+            magnitude = scaled_second if abs(value) == smallest else scaled_smallest
+            to_variable[check_messages[slot]] = -magnitude if negative != (value < 0) else magnitude
 
 
 @numba.njit(cache=True, inline="always")
 def _variable_update(
     weights: np.ndarray,
     variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
+    message_checks: np.ndarray,
     to_variable: np.ndarray,
     to_check: np.ndarray,
     posterior: np.ndarray,
     hard: np.ndarray,
-) -> None:
-    """Every variable's posterior (prior plus incoming messages), hard decision, and messages to its checks."""
+    parity: np.ndarray,
+    unsatisfied: int,
+) -> int:
+    """Every variable's posterior (prior plus incoming messages), hard decision, and messages to its checks.
+
+    Where a hard decision flips, its checks' `parity` flips and `unsatisfied`, the count of checks left
+    unexplained, follows; returns the new count.
+    """
     for variable in range(variable_offsets.shape[0] - 1):
+        start = variable_offsets[variable]
+        stop = variable_offsets[variable + 1]
         total = weights[variable]
-        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+        for message in range(start, stop):
             total += to_variable[message]
         posterior[variable] = total
-        hard[variable] = total <= 0  # ties count as flipped, as in ldpc
-        for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
-            to_check[message] = total - to_variable[message]
-
-
-@numba.njit(cache=True, inline="always")
-def _satisfies_syndrome(
-    syndrome: np.ndarray,
-    check_offsets: np.ndarray,
-    check_messages: np.ndarray,
-    message_variables: np.ndarray,
-    hard: np.ndarray,
-) -> bool:
-    """Whether the errors of the hard decision flip exactly the checks of `syndrome`."""
-    for check in range(check_offsets.shape[0] - 1):
-        parity = syndrome[check]
-        for slot in range(check_offsets[check], check_offsets[check + 1]):
-            parity ^= hard[message_variables[check_messages[slot]]]
-        if parity:
-            return False
-    return True
+        flipped = np.uint8(total <= 0)  # ties count as flipped, as in ldpc
+        if flipped != hard[variable]:
+            hard[variable] = flipped
+            for message in range(start, stop):
+                check = message_checks[message]
+                parity[check] ^= 1
+                unsatisfied += 1 if parity[check] else -1
+        for message in range(start, stop):
+            to_check[message_slots[message]] = total - to_variable[message]
+    return unsatisfied
 
 
 @numba.njit(cache=True)
