@@ -248,7 +248,9 @@ def _check_update(
             value = to_check[slot]
             negative ^= value < 0
             value = abs(value)
-            second = min(second, max(smallest, value))
+            # Argument order matters for a NaN (inf - inf, after a check of one variable sent it inf): min(a, b)
+            # and max(a, b) return a unless b is smaller or larger, so a NaN is skipped, as by `value < smallest`.
+            second = min(second, max(value, smallest))
             smallest = min(smallest, value)
         scaled_smallest = scaling_factor * smallest
         scaled_second = scaling_factor * second

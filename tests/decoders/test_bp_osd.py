@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
+import stim
 
 from qec import decoders
 from qec.decoders.bp_osd import BpOsdDecoder, bp_decoder
@@ -116,10 +118,14 @@ def test_bad_settings_are_refused(arguments, message):
 
 
 def slow_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, iterations: int, scaling: float):
-    """Textbook scaled min-sum BP on a dense check matrix, in plain Python: the last hard decision (posterior <= 0)."""
+    """Textbook scaled min-sum BP on a dense check matrix, in plain Python: the last hard decision (posterior <= 0).
+
+    A check of one variable sends it infinity, so a variable that two such checks pull apart gets a NaN
+    posterior and sends NaN: it counts as positive and is left out of the minimum, as in ldpc's `<` tests.
+    """
     checks, variables = check.shape
     neighbours = [np.flatnonzero(check[row]) for row in range(checks)]
-    to_check = {(row, column): weights[column] for row in range(checks) for column in neighbours[row]}
+    to_check = {(row, column): float(weights[column]) for row in range(checks) for column in neighbours[row]}
     hard = np.zeros(variables, dtype=np.uint8)
     for _ in range(iterations):
         to_variable = {}
@@ -127,11 +133,11 @@ def slow_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, i
             for column in neighbours[row]:
                 others = [to_check[row, other] for other in neighbours[row] if other != column]
                 negative = (syndrome[row] + sum(value < 0 for value in others)) % 2
-                magnitude = scaling * min((abs(value) for value in others), default=np.inf)
+                magnitude = scaling * min((abs(value) for value in others if not math.isnan(value)), default=math.inf)
                 to_variable[row, column] = -magnitude if negative else magnitude
         for column in range(variables):
             rows = np.flatnonzero(check[:, column])
-            total = weights[column]
+            total = float(weights[column])
             for row in rows:  # summed in check order, from the prior
                 total += to_variable[row, column]
             hard[column] = total <= 0
@@ -142,21 +148,44 @@ def slow_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, i
     return hard
 
 
+def assert_bp_equals_slow_min_sum(dem, detection_events, iterations: int, scaling: float):
+    matrices = check_matrices(dem)
+    check = matrices.check_matrix.toarray().astype(np.int64)
+    flips = matrices.observables_matrix.toarray().astype(np.int64)
+    weights = np.log1p(-matrices.priors) - np.log(matrices.priors)
+    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, : dem.num_detectors]
+    compiled = bp_decoder(max_iterations=iterations, scaling_factor=scaling, basis_aware=False).compile_decoder_for_dem(
+        dem=dem
+    )
+    predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    ours = np.unpackbits(predictions, axis=1, bitorder="little")[:, : dem.num_observables]
+    expected = np.array([flips @ slow_min_sum(check, weights, s, iterations, scaling) % 2 for s in syndromes])
+    assert (ours == expected).all()
+
+
 def test_bp_equals_a_slow_textbook_min_sum_shot_for_shot():
     # The kernel's message layout, two-minimum check update and incremental convergence test must give
     # exactly the textbook algorithm's hard decision, ties and all (a color code: hyperedges, short cycles,
     # equal priors; about a third of these shots do not converge, and scaling 1.0 would change 34 of 200).
     circuit = noisy_memory_circuit("color", distance=3, rounds=3, noise="uniform", p=0.01)
-    dem = circuit.detector_error_model()
-    matrices = check_matrices(dem)
-    check = matrices.check_matrix.toarray().astype(np.int64)
-    flips = matrices.observables_matrix.toarray().astype(np.int64)
-    weights = np.log1p(-matrices.priors) - np.log(matrices.priors)
     sampler = circuit.compile_detector_sampler(seed=5)
     detection_events, _ = sampler.sample(200, separate_observables=True, bit_packed=True)
-    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, : dem.num_detectors]
-    compiled = bp_decoder(max_iterations=12, scaling_factor=0.625, basis_aware=False).compile_decoder_for_dem(dem=dem)
-    predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
-    ours = np.unpackbits(predictions, axis=1, bitorder="little")[:, : dem.num_observables]
-    expected = np.array([flips @ slow_min_sum(check, weights, s, 12, 0.625) % 2 for s in syndromes])
-    assert (ours == expected).all()
+    assert_bp_equals_slow_min_sum(circuit.detector_error_model(), detection_events, 12, 0.625)
+
+
+@pytest.mark.parametrize("scaling", [1.0, 0.625])
+def test_bp_skips_nan_messages_as_the_textbook_min_sum_does(scaling):
+    # D5 and D6 are flipped by one error only: with one of them set, that error's posterior is inf - inf
+    # and it sends NaN to D2, whose other messages must still give the minimum (every syndrome).
+    dem = stim.DetectorErrorModel("""
+        error(0.1) D0 D1
+        error(0.1) D1 D2 L0
+        error(0.05) D2 D3
+        error(0.1) D3 D4
+        error(0.2) D1 D3
+        error(0.1) D2
+        error(0.1) D2 D5 D6
+    """)
+    syndromes = np.array(list(itertools.product([0, 1], repeat=dem.num_detectors)), dtype=np.uint8)
+    detection_events = np.packbits(syndromes, axis=1, bitorder="little")
+    assert_bp_equals_slow_min_sum(dem, detection_events, 10, scaling)
