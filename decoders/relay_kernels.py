@@ -44,7 +44,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qec.decoders.bp_osd_kernels import _flip_observables, _read_syndrome
+from qec.decoders.bp_osd_kernels import _check_update, _flip_observables, _read_syndrome
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -235,41 +235,6 @@ def _memory_bp_leg(
         if _satisfies_syndrome(syndrome, check_offsets, check_variables, hard):
             return True, iteration + 1
     return False, max_iterations
-
-
-@numba.njit(cache=True, inline="always")
-def _check_update(
-    syndrome: np.ndarray,
-    check_offsets: np.ndarray,
-    check_messages: np.ndarray,
-    scaling_factor: float,
-    to_check: np.ndarray,
-    to_variable: np.ndarray,
-) -> None:
-    """Min-sum: every check sends each variable the others' sign product, its syndrome bit's sign, and
-    `scaling_factor` times the smallest magnitude among the others (`to_check` in check order)."""
-    for check in range(check_offsets.shape[0] - 1):
-        start = check_offsets[check]
-        stop = check_offsets[check + 1]
-        negative = syndrome[check] == 1
-        smallest = np.inf
-        second = np.inf
-        for slot in range(start, stop):
-            value = to_check[slot]
-            if value < 0:
-                negative = not negative
-                value = -value
-            if value < smallest:
-                second = smallest
-                smallest = value
-            elif value < second:
-                second = value
-        smallest *= scaling_factor
-        second *= scaling_factor
-        for slot in range(start, stop):
-            value = to_check[slot]
-            magnitude = second if abs(value) * scaling_factor == smallest else smallest
-            to_variable[check_messages[slot]] = -magnitude if negative != (value < 0) else magnitude
 
 
 @numba.njit(cache=True, inline="always")
