@@ -55,8 +55,13 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
     def __init__(self, dem: stim.DetectorErrorModel, decoder: RelayBpDecoder):
         self.likely_errors = split_likely_errors(dem)
         matrices = check_matrices(self.likely_errors.dem)
-        self.graph = tanner_graph(matrices.check_matrix)
-        self.message_slots = np.argsort(self.graph.check_messages).astype(np.int64)
+        # uint32 indices, as BP+OSD's: Numba indexes with them without a test for negative indices
+        graph = tanner_graph(matrices.check_matrix)
+        self.check_offsets = graph.check_offsets.astype(np.uint32)
+        self.check_messages = graph.check_messages.astype(np.uint32)
+        self.check_variables = graph.check_variables.astype(np.uint32)
+        self.variable_offsets = graph.variable_offsets.astype(np.uint32)
+        self.message_slots = np.argsort(graph.check_messages).astype(np.uint32)
         self.weights = log_likelihood_weights(matrices.priors)
         self.column_observables = matrices.packed_observables
         self.decoder = decoder
@@ -73,10 +78,10 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
         decoder = self.decoder
         predictions, self.last_solutions, self.last_iterations, self.leg_gammas = decode_batch(
             detection_events,
-            self.graph.check_offsets,
-            self.graph.check_messages,
-            self.graph.check_variables,
-            self.graph.variable_offsets,
+            self.check_offsets,
+            self.check_messages,
+            self.check_variables,
+            self.variable_offsets,
             self.message_slots,
             self.weights,
             self.column_observables,

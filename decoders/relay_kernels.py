@@ -74,13 +74,14 @@ def decode_batch(
 
     Args:
         detection_events: uint8 (shots, ceil(num_checks / 8)), bit-packed little-endian.
-        check_offsets: int64 (num_checks + 1,), CSR offsets into `check_messages`.
-        check_messages: int64 (num_messages,), message indices of each check (messages are numbered
+        check_offsets: uint32 (num_checks + 1,), CSR offsets into `check_messages` (these five: any integer
+            dtype; uint32 spares Numba a test for negative indices).
+        check_messages: uint32 (num_messages,), message indices of each check (messages are numbered
             column by column, as `dem_arrays.tanner_graph` numbers them).
-        check_variables: int64 (num_messages,), the variable of each of `check_messages`.
-        variable_offsets: int64 (num_variables + 1,), variable j's messages are
+        check_variables: uint32 (num_messages,), the variable of each of `check_messages`.
+        variable_offsets: uint32 (num_variables + 1,), variable j's messages are
             variable_offsets[j] .. variable_offsets[j + 1] - 1.
-        message_slots: int64 (num_messages,), the slot of each message in the check lists
+        message_slots: uint32 (num_messages,), the slot of each message in the check lists
             (check_messages[message_slots[m]] == m).
         weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p) >= 0.
         column_observables: uint8 (num_variables, observable_bytes), bit-packed observables per column.
