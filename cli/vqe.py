@@ -29,10 +29,12 @@ from qec.cli.mitigate import (
 )
 from qec.cli.mitigate import _scale_factors as scale_factors_of
 from qec.cli.output import echo_json
+from qec.errors import QecInputError
 from qec.mitigation.hamiltonians import HAMILTONIANS
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.techniques import ZneOptions
 from qec.mitigation.vqe import OPTIMIZERS, VQE_NOISE, VQE_ZNE_OPTIONS, VqeResult, plot_vqe, run_vqe
+from qec.plot import check_plot_path
 
 _VQE_NOISE_TEXT = VQE_NOISE.describe()
 HamiltonianName = Annotated[
@@ -75,6 +77,8 @@ def vqe_command(
     """VQE of a Hamiltonian with a hardware-efficient ansatz, minimizing the mitigated energy: every step's energy
     noisy and mitigated, beside the exact ground energy."""
     factors = scale_factors_of(scale_factors) if scale_factors else VQE_ZNE_OPTIONS.scale_factors
+    if plot is not None:
+        check_plot_path(plot)  # a figure that cannot be written is refused before the run, not after it
     with Console(stderr=True).status(f"VQE of {hamiltonian} on Aer ..."):
         result = run_vqe(
             hamiltonian,
@@ -124,5 +128,10 @@ def _save_plot(result: VqeResult, path: Path) -> None:
     figure, ax = plt.subplots(figsize=(7, 4.5))
     plot_vqe(result, ax)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=120)
+    except OSError as error:
+        message = f"could not write the plot {path}: {error.strerror or error}; give --plot a writable path"
+        raise QecInputError(message) from None
+    finally:
+        plt.close(figure)

@@ -101,3 +101,13 @@ def test_cli_bad_hamiltonian_is_one_line_and_exit_code_2(capsys):
     assert main(["mitigate", "vqe", "--hamiltonian", "lih"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown hamiltonian 'lih'" in err
+
+
+@pytest.mark.parametrize("plot", ["nofolder/vqe.png", "vqe.gif"])
+def test_cli_unwritable_plot_is_refused_before_the_run(tmp_path, monkeypatch, capsys, plot):
+    """Found by the CLI fuzzer: a --plot in a missing folder ran the whole VQE, then ended in a traceback."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["mitigate", "vqe", "--iterations", "1", "--shots", "100", "--plot", plot]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and plot in err
+    assert list(tmp_path.iterdir()) == []
