@@ -120,6 +120,11 @@ def mitigate(
         )
     prepared = prepare_circuit(circuit)
     paulis = pauli_sum(observable, num_qubits=prepared.num_qubits)
+    if all(set(label) == {"I"} for label, _ in paulis.terms):  # Mitiq would measure an empty set of qubits
+        raise QecInputError(
+            f"observable {paulis.describe()!r} is a multiple of the identity, whose value needs no circuit: give a "
+            "term with X, Y or Z on some qubit"
+        )
     check_technique(technique, spec, qubits=prepared.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants)
     if model is None:
         backend = aer_backend(

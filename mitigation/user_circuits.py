@@ -64,6 +64,9 @@ MITIQ_GATES = (
 )
 MAX_INSTRUCTIONS = 1_000_000  # after unrolling; each folded circuit holds up to 100x this (MAX_SCALE_FACTOR)
 _COMMENTS = re.compile(rb"//[^\n]*|/\*.*?\*/", re.DOTALL)
+# Register declarations: OpenQASM 2 `qreg q[N];` / `creg c[N];`, OpenQASM 3 `qubit[N] q;` / `bit[N] c;`.
+_QUBIT_REGISTERS = re.compile(rb"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]|\bqubit\s*\[\s*(\d+)\s*\]")
+_BIT_REGISTERS = re.compile(rb"\bcreg\s+\w+\s*\[\s*(\d+)\s*\]|\bbit\s*\[\s*(\d+)\s*\]")
 
 
 def load_circuit(path: str | os.PathLike[str]) -> QuantumCircuit:
@@ -83,6 +86,8 @@ def load_circuit(path: str | os.PathLike[str]) -> QuantumCircuit:
         )
     data = file.read_bytes()
     kind = circuit_format(data, name=str(file))
+    if kind != "qpy":
+        _check_declared_sizes(data, file)
     try:
         if kind == "qpy":
             with file.open("rb") as handle:
@@ -101,6 +106,19 @@ def load_circuit(path: str | os.PathLike[str]) -> QuantumCircuit:
             f"circuit file '{file}' holds {len(circuits)} QPY programs; give a file holding exactly one circuit"
         )
     return circuits[0]
+
+
+def _check_declared_sizes(data: bytes, file: Path) -> None:
+    """Refuses an OpenQASM text whose registers declare more qubits than Aer takes, or more bits than
+    `MAX_INSTRUCTIONS`, before the parser builds them (`qreg q[100000000];` took minutes to parse)."""
+    text = _COMMENTS.sub(b"", data)
+    limits = (("qubits", _QUBIT_REGISTERS, AER_MAX_QUBITS), ("bits", _BIT_REGISTERS, MAX_INSTRUCTIONS))
+    for what, pattern, limit in limits:
+        count = sum(int(match[1] or match[2]) for match in pattern.finditer(text))
+        if count > limit:
+            raise QecInputError(
+                f"circuit file '{file}' declares {count:,} {what}; the limit is {limit:,}: give a smaller circuit"
+            )
 
 
 def circuit_format(data: bytes, *, name: str = "the file") -> str:

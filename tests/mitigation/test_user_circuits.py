@@ -275,3 +275,29 @@ def test_a_qasm3_for_loop_is_unrolled_and_a_huge_one_refused_before_unrolling(tm
     path.write_text(body.format(last=10**8))
     with pytest.raises(QecInputError, match="the circuit has 2e\\+08 instructions \\(for-loops unrolled\\)"):
         prepare_circuit(load_circuit(path))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[100000000];\nh q[0];\n', "declares 100,000,000 qubits"),
+        ("OPENQASM 3.0;\nqubit[6000] a;\nqubit[6000] b;\n", "declares 12,000 qubits"),
+        ("OPENQASM 2.0;\nqreg q[2];\ncreg c[2000000];\n", "declares 2,000,000 bits"),
+    ],
+)
+def test_huge_registers_are_refused_before_parsing(tmp_path, text, message):
+    """Found by the CLI fuzzer: `qreg q[100000000];` ran past a minute inside qiskit.qasm2 (building the qubits)."""
+    path = tmp_path / "c.qasm"
+    path.write_text(text)
+    with pytest.raises(QecInputError, match=message):
+        load_circuit(path)
+
+
+@pytest.mark.parametrize("observable", ["II", "0*ZZ", "ZZ - ZZ", "1e-400*ZZ", "2.5"])
+def test_an_observable_that_is_a_multiple_of_the_identity_is_refused(observable):
+    """Found by the CLI fuzzer: Mitiq raised ValueError('Measuring an empty set of qubits.')."""
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    with pytest.raises(QecInputError, match="multiple of the identity"):
+        mitigate(circuit, observable, technique="none", shots=100)
