@@ -92,7 +92,9 @@ def _matrix(arrays: dict[str, np.ndarray], key: str, file: Path) -> Any:
         if len(shape) != 2 or shape[0] > MAX_CODE_CHECKS or shape[1] > MAX_CODE_QUBITS or min(shape) < 0:
             raise QecInputError(f"code file {str(file)!r}: {key}_shape {shape} is not a matrix within the limits")
         try:
-            return csr_matrix((data, indices, indptr), shape=shape)
+            matrix = csr_matrix((data, indices, indptr), shape=shape)
+            matrix.check_format(full_check=True)  # indices within the shape (the constructor checks only lengths)
+            return matrix
         except (ValueError, TypeError) as error:
             raise QecInputError(f"code file {str(file)!r}: {key} CSR parts are malformed: {error}") from None
     held = ", ".join(sorted(arrays)) or "none"

@@ -123,6 +123,16 @@ def test_npz_dense_and_sparse_and_alist_round_trip(tmp_path, steane):
         assert (code.hx == steane.hx).all() and (code.hz == steane.hz).all() and code.k == 1
 
 
+def csr_parts(indices, indptr):
+    """hx as CSR parts of a 1 x 7 matrix with these column indices and row pointers."""
+    return {
+        "hx_data": np.ones(len(indices), dtype=np.uint8),
+        "hx_indices": np.array(indices),
+        "hx_indptr": np.array(indptr),
+        "hx_shape": np.array([1, 7]),
+    }
+
+
 @pytest.mark.parametrize(
     "write,message",
     [
@@ -131,6 +141,9 @@ def test_npz_dense_and_sparse_and_alist_round_trip(tmp_path, steane):
         (lambda p: np.savez(p, hx=HAMMING, hz=np.eye(7)), "do not commute"),
         (lambda p: np.savez(p, hx=np.array([object()]), hz=HAMMING), "not a readable .npz"),  # pickled: refused
         (lambda p: p.write_bytes(b"not a zip file"), "not a readable .npz"),
+        # CSR parts whose indices lie outside the shape (found by the CLI fuzzer: a ValueError traceback)
+        (lambda p: np.savez(p, **csr_parts([0, 99], [0, 2]), hz=HAMMING), "hx CSR parts are malformed: indices must"),
+        (lambda p: np.savez(p, **csr_parts([0, -1], [0, 2]), hz=HAMMING), "hx CSR parts are malformed: indices must"),
     ],
 )
 def test_bad_npz_files_are_refused(tmp_path, write, message):
