@@ -2,7 +2,12 @@
 
 Each CLI example runs `qec.cli.main.main(argv)` in-process, in a fresh copy of a workspace that holds
 stores of every kind (good, with bad rows, conflicting, newer, WAL-mode, foreign, corrupt, empty), CSV
-files, folders of .stim circuits, FIFOs, symlinks and names with odd characters. It asserts:
+files, folders of .stim circuits, FIFOs, symlinks and names with odd characters; an example may add files of
+its own (OpenQASM 2/3 texts, QPY written by `qiskit.qpy.dump` or cut short, pickles, `.npz` check matrices
+written by `np.savez`, alist files). Besides the store commands it runs `qec mitigate WORKLOAD`, `mitigate
+circuit FILE --observable OBS`, `mitigate vqe`, `codes/circuit/collect --code FILE|HX.alist,HZ.alist|bb:NAME`,
+and `stats`/`plot` slices (`--where`, `--group-by`, `--x`, `--rate`, `--fit/--no-fit`, `--observables`). It
+asserts:
 
 - the exit code is 0 or 2, and nothing escapes `main` (no traceback, and no hang: a FIFO is never opened);
 - on 2, stderr is one `error: ...` line. It may be preceded by `warning: skipped N bad row(s) ...` lines,
@@ -246,6 +251,22 @@ class Workspace:
                     os.symlink(content[1], path)
                 elif kind == "copy":
                     shutil.copy(self.path / content[1], path)
+                elif kind in ("qpy", "qpy-cut"):  # a QPY file of an OpenQASM 2 text, whole or cut short
+                    from qiskit import qasm2, qpy
+
+                    buffer = io.BytesIO()
+                    qpy.dump(qasm2.loads(content[1]), buffer)
+                    data = buffer.getvalue()
+                    path.write_bytes(data if kind == "qpy" else data[: len(data) // 2])
+                elif kind == "npz":  # np.savez of name -> nested lists (object arrays pickled, as numpy does)
+                    import numpy as np
+
+                    with open(path, "wb") as file:
+                        np.savez(file, **{key: np.array(value, **kw) for key, (value, kw) in content[1].items()})
+                elif kind == "alist":
+                    from qec.codes.matrices import write_alist
+
+                    write_alist(path, content[1])
             elif isinstance(content, bytes):
                 path.write_bytes(content)
             else:
@@ -695,6 +716,152 @@ def study_options(draw):
     return argv
 
 
+# Inputs of this session's commands: user circuits and observables (mitigate circuit), VQE, user CSS codes
+# (.npz, alist, bb:NAME) and store slices (stats/plot --where, --group-by, --x, --rate, --fit).
+
+QASM2_BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+QASM2_THREE = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nh q[0];\ncx q[0],q[1];\nrz(0.3) q[2];\nccx q[0],q[1],q[2];\n'
+)
+QASM3_BELL = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n'
+USER_CIRCUITS = values(
+    (QASM2_BELL, QASM3_BELL, QASM2_THREE, ("qpy", QASM2_BELL), ("qpy", QASM2_THREE)),
+    (
+        "",
+        b"\x00\xff\xfe garbage \x80",
+        b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.",  # pickle.dumps({'a': 1})
+        ("qpy-cut", QASM2_BELL),
+        b"QISKIT",
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0],q[1];\n',  # no semicolon
+        "OPENQASM 2.0;\nqreg q[2];\nfoo q[0];\n",
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\nmeasure q[0] -> c[0];\ncx q[0],q[1];\n',
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nmeasure q[0] -> c[0];\nif(c==1) x q[1];\n',
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit b;\nb = measure q[0];\nif (b) x q[1];\n',
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[100000000];\nh q[0];\n',
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[40];\nh q;\n',
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nreset q[0];\nh q[0];\nreset q[0];\n',
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[0];\n',
+        "OPENQASM 4.0;\nqreg q[2];\n",
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float theta;\nqubit[2] q;\nrx(theta) q[0];\n',
+        "OPENQASM 3.0;\nqubit[2] q;\nfor int i in [0:1000000000] { x q[0]; }\n",
+        ("dir",),
+        ("fifo",),
+        ("link", "nowhere.qasm"),
+    ),
+)
+CIRCUIT_FILE_NAMES = values(("c.qasm", "c.qpy", "c", f"{ODD_NEW}.qasm"), ("-c.qasm", "c.qasm/", "c #%?.qpy"))
+OBSERVABLES = values(
+    ("ZZ", "0.5*XX - ZI", "bitstring:01", "IZ", "XX + 0.25*YY", "-ZZ"),
+    (
+        "Z",
+        "ZZZZZZZ",
+        "Q",
+        "QQ",
+        "1e999*ZZ",
+        "nan*ZZ",
+        "inf*ZZ",
+        "__import__('os')",
+        "",
+        " ",
+        "bitstring:2",
+        "bitstring:",
+        "bitstring:0101010101",
+        "ZZ +",
+        "+",
+        "0*ZZ",
+        "1e-400*ZZ",
+        "ZZ" * 3000,
+        "bitstring:" + "0" * 5000,
+        "zz",
+        "2j*ZZ",
+        "ü",
+    ),
+)
+MITIGATE_NOISES = values(("p2=0.01", "p1=0.001,readout=0.02"), ("p2=abc", "p2=2", "", "readout=nan"))
+MITIGATE_TECHNIQUES = values(("zne", "rem", "none", "rem+zne"), ("bogus", "", "ZNE"))
+MITIGATE_METHODS = values(("auto", "statevector", "density_matrix"), ("stabilizer", "x"))
+
+HAMMING = [[1, 0, 1, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 1]]
+UINT8, NO_KW = {"dtype": "uint8"}, {}
+CODE_NPZ = values(
+    ({"hx": (HAMMING, UINT8), "hz": (HAMMING, UINT8)}, {"hx": (HAMMING, NO_KW), "hz": (HAMMING, {"dtype": bool})}),
+    (
+        {"hx": ([[2, 0, 1, 0, 1, 0, 1], *HAMMING[1:]], NO_KW), "hz": (HAMMING, NO_KW)},  # not binary
+        {"hx": ([[-1, 0, 1, 0, 1, 0, 1], *HAMMING[1:]], NO_KW), "hz": (HAMMING, NO_KW)},
+        {"hx": ([[0.5] * 7] * 3, NO_KW), "hz": (HAMMING, NO_KW)},
+        {"hx": ([[float("nan")] * 7] * 3, NO_KW), "hz": (HAMMING, NO_KW)},
+        {"hx": (HAMMING, NO_KW), "hz": ([[1, 0, 0, 0, 0, 0, 0]], NO_KW)},  # does not commute with hx
+        {"hx": ([[1, 1]], NO_KW), "hz": ([[1, 1]], NO_KW)},  # k = 0
+        {"hx": ([[1, 0, 0, 0, 0, 0, 0]] + [[0] * 7] * 2, NO_KW), "hz": (HAMMING, NO_KW)},
+        {"hz": (HAMMING, NO_KW)},  # no hx
+        {"hx": (HAMMING, {"dtype": object}), "hz": (HAMMING, NO_KW)},  # pickled on save: refused on load
+        {"hx": (HAMMING, NO_KW), "hz": ([row[:6] for row in HAMMING], NO_KW)},  # wrong shapes
+        {"hx": (HAMMING[0], NO_KW), "hz": (HAMMING[0], NO_KW)},  # one dimension
+        {"hx": ([HAMMING], NO_KW), "hz": ([HAMMING], NO_KW)},  # three dimensions
+        {"hx": ([[]], NO_KW), "hz": ([[]], NO_KW)},
+        {"hx": ("abc", NO_KW), "hz": (HAMMING, NO_KW)},
+        {"hx": (HAMMING, {"dtype": "complex128"}), "hz": (HAMMING, NO_KW)},
+        {"hx": ([[1] * 100001], UINT8), "hz": ([[0] * 100001], UINT8)},
+        {
+            "hx_data": ([1, 1], NO_KW),
+            "hx_indices": ([0, 99], NO_KW),
+            "hx_indptr": ([0, 2], NO_KW),
+            "hx_shape": ([1, 7], NO_KW),
+            "hz": (HAMMING, NO_KW),
+        },
+        {
+            "hx_data": ([1], NO_KW),
+            "hx_indices": ([0], NO_KW),
+            "hx_indptr": ([0, 1], NO_KW),
+            "hx_shape": ([-1, 7], NO_KW),
+            "hz": (HAMMING, NO_KW),
+        },
+    ),
+)
+ALIST_BAD = ("", "7 3\n", "7 3\n1 3\n1 1 1 1 1 1 1\n3 3 3\nx\n", "0 0\n0 0\n", b"\xff\x00", "-7 3\n1 3\n")
+
+
+@st.composite
+def code_arguments(draw):
+    """A --code value and the files to create for it: a .npz, two alist files, bb:NAME, or a bad path."""
+    kind = draw(st.sampled_from(["npz"] * 4 + ["alist"] * 2 + ["bb", "path"]))
+    if kind == "npz":
+        name = draw(values(("steane.npz", f"{ODD_NEW}.npz", "s.NPZ"), ("steane", "steane.npz/")))
+        if rarely(draw, 8):
+            return name, {name: draw(st.sampled_from([b"PK\x03\x04garbage", b"", "hx,hz", ("dir",), ("fifo",)]))}
+        return name, {name: ("npz", draw(CODE_NPZ))}
+    if kind == "alist":
+        good = ("alist", HAMMING)
+        hx = draw(values((good,), ALIST_BAD))
+        hz = draw(values((good,), ALIST_BAD))
+        order = draw(st.sampled_from(["HX.alist,HZ.alist", "HX.alist,HZ.alist", "HX.alist", "HX.alist,", ",HZ.alist"]))
+        return order, {"HX.alist": hx, "HZ.alist": hz}
+    if kind == "bb":
+        return draw(values(("bb:72,12,6", "bb:gross", "BB:72,12,6"), ("bb:nope", "bb:", "bb:1,2,3", "bb:72,12"))), {}
+    return draw(one_of_texts("missing.npz", "folder", "base.db", "fifo.db", "export.csv", "", "x.alist,y.alist")), {}
+
+
+SLICE_WHERES = values(
+    ("distance=3", "family=repetition", "decoder=pymatching", "distance=3,5", "noise=code-capacity", "p=0.05"),
+    ("", "=", "distance", "distance=", "=3", "nokey=1", "distance=abc", "p=nan", "a=b=c", "ü=ü", "distance=3,,5"),
+)
+SLICE_KEYS = values(
+    ("distance", "family", "decoder", "p", "noise,distance"), ("", ",", "bogus", "distance,distance", "ü")
+)
+SLICE_X = values(("p", "distance", "rounds"), ("family", "bogus", "", "decoder"))
+SLICE_RATES = values(("shot", "round", "qubit"), ("bogus", "", "SHOT"))
+
+
+def slice_options(draw, *, plot: bool) -> list[str]:
+    argv = options(
+        draw, [("--group-by", SLICE_KEYS), ("--x", SLICE_X), ("--rate", SLICE_RATES), ("--observables", None)]
+    )
+    argv += [arg for _ in range(draw(st.integers(0, 2))) for arg in ("--where", draw(SLICE_WHERES))]
+    if plot and draw(st.booleans()):
+        argv.append(draw(one_of_texts("--fit", "--no-fit")))
+    return argv if not plot else [a for a in argv if a != "--observables"]
+
+
 @st.composite
 def cli_commands(draw):
     """(argv, files to create) for one command; argv may name the workspace with `@/`."""
@@ -710,10 +877,87 @@ def cli_commands(draw):
             + ["import"] * 3
             + ["merge"] * 3
             + ["mitigate"]
+            + ["mitigate-circuit", "vqe", "user-code", "user-code", "slice", "slice"]
         )
     )
     files: dict = {}
-    if command == "codes":
+    if command == "mitigate-circuit":
+        name, content = draw(CIRCUIT_FILE_NAMES), draw(USER_CIRCUITS)
+        argv = ["mitigate", "circuit"]
+        if not rarely(draw, 12):
+            argv.append(draw(values((name,), ("missing.qasm", "folder", "fifo.db", "base.db", "", "-"))))
+            files = {name.rstrip("/"): content} if not name.endswith("/") else {}
+        if not rarely(draw, 12):
+            argv += ["--observable", draw(OBSERVABLES)]
+        argv += ["--shots", draw(values(("100", "200"), ("0", "-1", "99999999999")))]
+        argv += options(
+            draw,
+            [
+                ("--noise", MITIGATE_NOISES),
+                ("--technique", MITIGATE_TECHNIQUES),
+                ("--method", MITIGATE_METHODS),
+                ("--scale-factors", values(("1,3", "1,2"), ("1", "nan,1", "x"))),
+                ("--seed", values(("0", "7"), ("-1",))),
+                ("--json", None),
+            ],
+        )
+        argv += ["--pec-samples", "5"]
+    elif command == "vqe":
+        argv = [
+            "mitigate",
+            "vqe",
+            "--iterations",
+            draw(values(("1", "2", "3"), ("0", "-1", "100000000", "x"))),
+            "--shots",
+            draw(values(("100", "200"), ("0", "-1", "99999999999"))),
+            *options(
+                draw,
+                [
+                    ("--hamiltonian", values(("tfim", "heisenberg", "h2"), ("bogus", "", "TFIM"))),
+                    ("--qubits", values(("2", "3"), ("0", "1", "-1", "1000000", "x"))),
+                    ("--optimizer", values(("cobyla", "spsa"), ("bogus", "", "COBYLA"))),
+                    ("--technique", MITIGATE_TECHNIQUES),
+                    ("--layers", values(("1", "2"), ("0", "-1", "1000"))),
+                    ("--noise", MITIGATE_NOISES),
+                    ("--method", MITIGATE_METHODS),
+                    ("--plot", output_paths((".png",))),
+                    ("--json", None),
+                ],
+            ),
+        ]
+    elif command == "user-code":
+        code, files = draw(code_arguments())
+        which = draw(st.sampled_from(["codes", "circuit", "circuit", "collect"]))
+        if which == "codes":
+            argv = ["codes", "--code", code, "--max-seconds", "1"]
+            argv += options(draw, [("--rounds", values(("1", "2"), ("0", "-1", "x"))), ("--json", None)])
+        elif which == "circuit":
+            argv = ["circuit", draw(values(("css",), ("repetition", "CSS"))), "--code", code]
+            argv += options(
+                draw,
+                [
+                    ("--rounds", values(("1", "2"), ("0", "-2", "x"))),
+                    ("--basis", BASES),
+                    ("--noise", NOISES),
+                    ("--p", values(("0.001", "0"), ("1.5", "nan"))),
+                    ("--out", output_paths((".stim",))),
+                ],
+            )
+        else:
+            if code.lower().startswith("bb:"):  # a BB code's study is too slow for a fuzz example
+                code, files = "steane.npz", {"steane.npz": ("npz", {"hx": (HAMMING, UINT8), "hz": (HAMMING, UINT8)})}
+            argv = ["collect", "css", "--code", code, *study_options(draw)]
+            argv[argv.index("--max-shots") + 1] = draw(values(("50", "200"), ("0", "x")))
+            argv += ["--rounds", "1"]
+    elif command == "slice":
+        stores = values(("study.db", "study.db", "base.db", "other.db"), ("empty.db", "missing.db", "badrows.db"))
+        if draw(st.booleans()):
+            argv = ["stats", *store_option(draw, stores), *slice_options(draw, plot=False)]
+            argv += options(draw, [("--json", None)])
+        else:
+            argv = ["plot", "--out", draw(output_paths((".png", ".svg"))), *store_option(draw, stores)]
+            argv += slice_options(draw, plot=True) + options(draw, [("--json", None)])
+    elif command == "codes":
         argv = ["codes", *options(draw, [("--json", None)])]
     elif command == "circuit":
         argv = [
@@ -937,7 +1181,7 @@ def option_value(argv, name, default=None):
 
 def positionals(argv):
     """The positional arguments after the command name (options here all take a value, except flags)."""
-    flags = {"--json", "--correction", "--no-correction", "--help", "--bogus"}
+    flags = {"--json", "--correction", "--no-correction", "--help", "--bogus", "--observables", "--fit", "--no-fit"}
     result, index = [], 1
     while index < len(argv):
         if argv[index].startswith("-") and argv[index] != "-":
