@@ -157,7 +157,7 @@ def _workload_command(name: str) -> Callable[..., None]:
         stim_shots: IgnoredInt = None,
         decoder: IgnoredText = None,
     ) -> None:
-        factors = _scale_factors(scale_factors) if scale_factors else WORKLOAD_ZNE_OPTIONS.scale_factors
+        zne_options, lre_options = _workload_options(factory, scaling, scale_factors, lre_degree, lre_chunks)
         with Console(stderr=True).status(f"running {name} on Aer ..."):
             report = mitigate_workload(
                 name,
@@ -170,8 +170,8 @@ def _workload_command(name: str) -> Callable[..., None]:
                 seed=seed,
                 threads=threads,
                 pec_samples=pec_samples,
-                zne_options=ZneOptions(factory, scaling, factors),
-                lre_options=LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks),
+                zne_options=zne_options,
+                lre_options=lre_options,
                 twirl_variants=twirl_variants,
             )
         if as_json:
@@ -239,9 +239,7 @@ def circuit_command(
             "'qec mitigate circuit' needs --observable: a Pauli sum such as 'ZZII + 0.5*XXXX' (qubit 0 leftmost) "
             "or bitstring:0101"
         )
-    factors = _scale_factors(scale_factors) if scale_factors else WORKLOAD_ZNE_OPTIONS.scale_factors
-    options = ZneOptions(factory, scaling, factors)
-    lre_options = LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks)
+    options, lre_options = _workload_options(factory, scaling, scale_factors, lre_degree, lre_chunks)
     spec = NoiseSpec.parse(noise)
     circuit = load_circuit(file)
     with Console(stderr=True).status(f"running {file} on Aer ..."):
@@ -290,7 +288,7 @@ def logical_command(
 ) -> None:
     """A code's memory experiment on Aer: its logical error rate noisy, beside Stim's Pauli-twirled estimate,
     and mitigated with ZNE."""
-    factors = _scale_factors(scale_factors) if scale_factors else LOGICAL_ZNE_OPTIONS.scale_factors
+    factors = scale_factors_of(scale_factors, default=LOGICAL_ZNE_OPTIONS)
     if family is None:
         raise QecInputError(f"'qec mitigate logical' needs a FAMILY: {_listed(LOGICAL_FAMILIES)}")
     if technique != "zne":
@@ -329,11 +327,25 @@ def _print(report: MitigationReport, requested_device: str) -> None:
     typer.echo(f"{head} on {report.device}{why}{tail}\n{rest}")
 
 
-def _scale_factors(text: str) -> tuple[float, ...]:
+def scale_factors_of(text: str | None, *, default: ZneOptions) -> tuple[float, ...]:
+    """--scale-factors as numbers, or `default`'s when not given."""
+    if not text:
+        return default.scale_factors
     try:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise QecInputError(f"bad --scale-factors {text!r}: give comma-separated numbers >= 1, e.g. 1,3,5") from None
+
+
+def _workload_options(
+    factory: str, scaling: str, scale_factors: str | None, lre_degree: int, lre_chunks: int
+) -> tuple[ZneOptions, LreOptions]:
+    """The ZNE and LRE options of a workload or circuit run, from their flags."""
+    factors = scale_factors_of(scale_factors, default=WORKLOAD_ZNE_OPTIONS)
+    return (
+        ZneOptions(factory, scaling, factors),
+        LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks),
+    )
 
 
 import qec.cli.vqe  # noqa: E402, F401 (registers `qec mitigate vqe` on mitigate_app; imports the options above)

@@ -26,8 +26,8 @@ from qec.cli.mitigate import (
     Technique,
     Threads,
     mitigate_app,
+    scale_factors_of,
 )
-from qec.cli.mitigate import _scale_factors as scale_factors_of
 from qec.cli.output import echo_json
 from qec.errors import QecInputError
 from qec.mitigation.hamiltonians import HAMILTONIANS
@@ -76,7 +76,7 @@ def vqe_command(
 ) -> None:
     """VQE of a Hamiltonian with a hardware-efficient ansatz, minimizing the mitigated energy: every step's energy
     noisy and mitigated, beside the exact ground energy."""
-    factors = scale_factors_of(scale_factors) if scale_factors else VQE_ZNE_OPTIONS.scale_factors
+    factors = scale_factors_of(scale_factors, default=VQE_ZNE_OPTIONS)
     if plot is not None:
         check_plot_path(plot)  # a figure that cannot be written is refused before the run, not after it
     with Console(stderr=True).status(f"VQE of {hamiltonian} on Aer ..."):
