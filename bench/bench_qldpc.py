@@ -4,7 +4,7 @@ For the [[72,12,6]] code (6 rounds) and the [[144,12,12]] gross code (12 rounds)
 experiment under uniform circuit noise p (family `bb`, noise `uniform`), at each p it samples the
 detection events once, restricts the DEM and the events to the Z-type detectors
 (`qec.decoders.basis`, the basis-aware decoding every decoder here then shares), and decodes the same
-shots, one shot per call, single thread, taking the decoders in turn on each shot, with:
+shots, single thread, with:
 
 - `relay`: our Relay-BP (`RelayBpDecoder`, its defaults: gamma0 0.1, 80 first-leg iterations, up to
   300 legs of 60 on strengths in [-0.24, 0.66], stop at 5 solutions; plain min-sum);
@@ -13,12 +13,19 @@ shots, one shot per call, single thread, taking the decoders in turn on each sho
 - `bposd`: our BP+OSD-CS (min-sum, scaling 1.0, 80 iterations, OSD-CS order 10), and ldpc's
   `BpOsdDecoder` and `BpLsdDecoder` (LSD-CS order 10) at the same BP settings.
 
+Each decoder is timed twice on the same shots. Per shot: one shot per call, the decoders taken in turn
+on each shot (so a change in the machine's load falls on all alike), giving the latency (mean, p50,
+p99). In a batch: all the shots in one call where the decoder's interface takes a batch (ours through
+sinter's `decode_shots_bit_packed`, as a study calls them; relay-bp's `decode_observables_batch`,
+parallel=False), or its per-shot mean where it has none (ldpc decodes one syndrome per call), giving
+the throughput. Ours must predict the same in both (asserted).
+
 It reports per decoder the shots that failed (any of the 12 observables wrong), the logical error
 rate per shot with its 95% Wilson interval (an upper bound when nothing failed), microseconds per
-shot (the mean of the per-shot times) and the p50 and p99 per-shot latencies; then the ratios: each
-decoder's throughput and logical error rate against each peer, and `relay` against the published
-Relay-BP figures for the gross code (Müller et al., arXiv:2506.01779). The first call (Numba JIT or
-its cache) is excluded. Results go to bench/results/qldpc-<time>.json and a table is printed.
+shot in a batch and per call, and the p50 and p99 per-call latencies; then the ratios: each
+decoder's throughput (batch) and logical error rate against each peer, and `relay` against the
+published Relay-BP figures for the gross code (Müller et al., arXiv:2506.01779). The first call (Numba
+JIT or its cache) is excluded. Results go to bench/results/qldpc-<time>.json and a table is printed.
 
     python bench/bench_qldpc.py                       # ~10 minutes on 2 cores
     python bench/bench_qldpc.py --shots-72 200 --shots-144 50 --p 0.003   # a quick look
@@ -70,7 +77,8 @@ class Row:
     logical_error_rate: float
     interval_low: float
     interval_high: float
-    microseconds_per_shot: float
+    microseconds_per_shot: float  # in a batch (throughput)
+    microseconds_per_call: float  # one shot per call (mean latency)
     p50_microseconds: float
     p99_microseconds: float
     first_call_seconds: float
@@ -98,8 +106,17 @@ def interleaved(decoders: dict[str, Callable[[int], np.ndarray]], shots: int) ->
     }
 
 
-def our_decoder(decoder, restriction: BasisRestriction, events: np.ndarray) -> Callable[[int], np.ndarray]:
-    """One of ours on the restricted DEM: shot -> its 12 predicted observable flips (uint8 0/1)."""
+@dataclass(frozen=True)
+class Contender:
+    """A decoder as the bench calls it: per shot, and on the whole batch where its interface takes one."""
+
+    decode_one: Callable[[int], np.ndarray]  # shot -> its predicted observable flips (uint8 0/1)
+    decode_all: Callable[[], np.ndarray] | None  # -> (shots, k) in one call; None: no batch interface
+    deterministic: bool  # a shot's prediction is the same in a batch as alone
+
+
+def our_decoder(decoder, restriction: BasisRestriction, events: np.ndarray) -> Contender:
+    """One of ours on the restricted DEM, through sinter's `decode_shots_bit_packed`."""
     compiled = decoder.compile_decoder_for_dem(dem=restriction.dem)
     count = restriction.dem.num_observables
 
@@ -107,10 +124,14 @@ def our_decoder(decoder, restriction: BasisRestriction, events: np.ndarray) -> C
         packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[shot : shot + 1])
         return np.unpackbits(packed[0], count=count, bitorder="little")
 
-    return decode_one
+    def decode_all() -> np.ndarray:
+        packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
+        return np.unpackbits(packed, axis=1, count=count, bitorder="little")
+
+    return Contender(decode_one, decode_all, deterministic=True)
 
 
-def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray) -> Callable[[int], np.ndarray]:
+def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray) -> Contender:
     """ldpc's BpOsdDecoder (OSD-CS) or BpLsdDecoder (LSD-CS) at our BP settings; one Python call per shot (its API)."""
     import ldpc
 
@@ -131,10 +152,10 @@ def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray
     def decode_one(shot: int) -> np.ndarray:
         return (observables @ peer.decode(syndromes[shot]) % 2).astype(np.uint8)
 
-    return decode_one
+    return Contender(decode_one, None, deterministic=True)
 
 
-def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours: RelayBpDecoder):
+def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours: RelayBpDecoder) -> Contender:
     """IBM's relay-bp (Rust) at our relay's settings: shot -> its predicted observable flips."""
     import relay_bp
 
@@ -156,7 +177,12 @@ def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours:
     def decode_one(shot: int) -> np.ndarray:
         return np.asarray(runner.decode_observables(syndromes[shot]), dtype=np.uint8)
 
-    return decode_one
+    def decode_all() -> np.ndarray:
+        return np.asarray(
+            runner.decode_observables_batch(syndromes, parallel=False, progress_bar=False), dtype=np.uint8
+        )
+
+    return Contender(decode_one, decode_all, deterministic=False)  # its generator runs on across calls
 
 
 def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> list[Row]:
@@ -172,7 +198,7 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     truth = np.unpackbits(observables, axis=1, count=circuit.num_observables, bitorder="little")
     relay = RelayBpDecoder(basis_aware=False)
     bposd = BpOsdDecoder(max_iterations=BP_ITERATIONS, scaling_factor=1.0, osd_order=OSD_ORDER, basis_aware=False)
-    contenders: dict[str, Callable[[], Callable[[int], np.ndarray]]] = {
+    contenders: dict[str, Callable[[], Contender]] = {
         "relay": lambda: our_decoder(relay, restriction, events),
         "relay-bp": lambda: relay_bp_decoder(restriction, syndromes, relay),
         "bposd": lambda: our_decoder(bposd, restriction, events),
@@ -181,7 +207,18 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     }
     built = {name: build() for name, build in contenders.items() if name not in skip}
     rows = []
-    for name, (predictions, seconds, first_call) in interleaved(built, shots).items():
+    per_call = interleaved({name: contender.decode_one for name, contender in built.items()}, shots)
+    for name, (predictions, seconds, first_call) in per_call.items():
+        batch_seconds = float(seconds.sum())
+        contender = built[name]
+        if contender.decode_all is not None:
+            start = time.perf_counter()
+            in_batch = contender.decode_all()
+            batch_seconds = time.perf_counter() - start
+            if contender.deterministic:
+                assert np.array_equal(in_batch, predictions), f"{name} predicts differently in a batch"
+            else:
+                predictions = in_batch  # (its failures then come from the batch run, like its time)
         errors = int(np.count_nonzero(np.any(predictions != truth, axis=1)))
         low, high = wilson_interval(errors=errors, shots=shots)
         low = 0.0 if errors == 0 else low  # (the formula's rounding leaves ~1e-19)
@@ -198,7 +235,8 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
                 logical_error_rate=errors / shots,
                 interval_low=low,
                 interval_high=high,
-                microseconds_per_shot=1e6 * float(seconds.mean()),
+                microseconds_per_shot=1e6 * batch_seconds / shots,
+                microseconds_per_call=1e6 * float(seconds.mean()),
                 p50_microseconds=1e6 * float(np.percentile(seconds, 50)),
                 p99_microseconds=1e6 * float(np.percentile(seconds, 99)),
                 first_call_seconds=first_call,
@@ -212,13 +250,15 @@ def describe(row: Row) -> str:
     rate = f"{row.logical_error_rate:.2e}" if row.errors else "0"
     return (
         f"[[{row.code}]] r={row.rounds} p={row.p:<6} {row.decoder:<11} {row.errors:>4}/{row.shots:<6} "
-        f"LER {rate:>8} [{row.interval_low:.1e}, {row.interval_high:.1e}]  {row.microseconds_per_shot:>9.0f} us/shot  "
-        f"p50 {row.p50_microseconds:>9.0f}  p99 {row.p99_microseconds:>9.0f} us"
+        f"LER {rate:>8} [{row.interval_low:.1e}, {row.interval_high:.1e}]  {row.microseconds_per_shot:>7.0f} us/shot "
+        f"(batch), per call {row.microseconds_per_call:>7.0f}  p50 {row.p50_microseconds:>7.0f}  "
+        f"p99 {row.p99_microseconds:>7.0f} us"
     )
 
 
 def ratios(rows: list[Row]) -> list[str]:
-    """Throughput (peer's mean time / ours) and logical-error-rate ratios of each decoder against each other one."""
+    """Throughput (peer's time per shot in a batch / ours; per call in brackets) and logical-error-rate ratios of
+    each decoder against each other one."""
     lines = []
     by_name = {row.decoder: row for row in rows}
     for ours, peers in (
@@ -233,11 +273,15 @@ def ratios(rows: list[Row]) -> list[str]:
                 continue
             other = by_name[peer]
             speed = other.microseconds_per_shot / mine.microseconds_per_shot
+            per_call = other.microseconds_per_call / mine.microseconds_per_call
             if mine.errors and other.errors:
                 rate = f"{mine.logical_error_rate / other.logical_error_rate:.2f}"
             else:
                 rate = f"{mine.errors} vs {other.errors} failures"
-            lines.append(f"    {ours} vs {peer}: throughput {speed:.2f}x, logical error rate ratio {rate}")
+            lines.append(
+                f"    {ours} vs {peer}: throughput {speed:.2f}x (per call {per_call:.2f}x), "
+                f"logical error rate ratio {rate}"
+            )
     relay = by_name.get("relay")
     if relay is not None and relay.code == "144,12,12" and relay.p in PUBLISHED_RELAY:
         published = PUBLISHED_RELAY[relay.p]

@@ -11,6 +11,7 @@ import stim
 
 from qec import decoders
 from qec.decoders.bp_osd import BpOsdDecoder, bp_decoder
+from qec.decoders.bp_osd_kernels import LANES
 from qec.decoders.dem_arrays import check_matrices
 from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
@@ -189,3 +190,33 @@ def test_bp_skips_nan_messages_as_the_textbook_min_sum_does(scaling):
     syndromes = np.array(list(itertools.product([0, 1], repeat=dem.num_detectors)), dtype=np.uint8)
     detection_events = np.packbits(syndromes, axis=1, bitorder="little")
     assert_bp_equals_slow_min_sum(dem, detection_events, 10, scaling)
+
+
+@pytest.mark.parametrize(
+    "family, distance, p, settings",
+    [
+        ("bb", 6, 0.004, dict(max_iterations=80, scaling_factor=1.0, osd_order=10)),
+        ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method="osd0")),
+        ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method=None)),
+    ],
+)
+def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distance, p, settings):
+    # Batches of LANES or more shots run BP on LANES shots side by side; smaller ones a shot at a time.
+    # Shots join and leave lanes at different iterations (some converge at once, some go to OSD), and
+    # shots without defects are passed over: every prediction must still be the one-at-a-time one.
+    circuit = noisy_memory_circuit(family, distance=distance, rounds=2, noise="uniform", p=p)
+    dem = circuit.detector_error_model()
+    detection_events, _ = circuit.compile_detector_sampler(seed=3).sample(
+        3 * LANES + 5, separate_observables=True, bit_packed=True
+    )
+    detection_events[::9] = 0
+    compiled = BpOsdDecoder(**settings).compile_decoder_for_dem(dem=dem)
+    in_lanes = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    one_by_one = np.concatenate(
+        [
+            compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events[start : start + 7])
+            for start in range(0, len(detection_events), 7)
+        ]
+    )
+    assert np.count_nonzero(in_lanes) > 0
+    assert np.array_equal(in_lanes, one_by_one)
