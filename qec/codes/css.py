@@ -156,7 +156,10 @@ class CssCode:
                 f"the code encodes no logical qubit: k = n - rank(hx) - rank(hz) = {x.shape[1]} - {gf2.rank(x)} "
                 f"- {gf2.rank(z)} = 0; drop some checks"
             )
-        schedule = sequential_schedule(x, z) if schedule is None else schedule
+        if schedule is None:
+            from qec.codes.schedules import hook_aware_schedule
+
+            schedule = hook_aware_schedule(x, z, logical_x, logical_z)
         schedule.check(x, z)
         if coordinates is None:
             coordinates = default_coordinates(x.shape[1], x.shape[0], z.shape[0])
