@@ -15,7 +15,7 @@ shots, single thread, with:
 
 Each decoder is timed twice on the same shots. Per shot: one shot per call, the decoders taken in turn
 on each shot (so a change in the machine's load falls on all alike), giving the latency (mean, p50,
-p99). In a batch: all the shots in one call where the decoder's interface takes a batch (ours through
+p99). In batches of 500 shots, again in turn, where the decoder's interface takes a batch (ours through
 sinter's `decode_shots_bit_packed`, as a study calls them; relay-bp's `decode_observables_batch`,
 parallel=False), or its per-shot mean where it has none (ldpc decodes one syndrome per call), giving
 the throughput. Ours must predict the same in both (asserted).
@@ -60,6 +60,7 @@ PUBLISHED_RELAY = {0.003: 2.5e-4, 0.002: 1.4e-5}
 PUBLISHED_BPOSD = {0.003: 3.0e-3, 0.002: 1.5e-4}
 BP_ITERATIONS = 80
 OSD_ORDER = 10
+BATCH = 500  # shots per batch call when timing throughput
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,27 @@ def interleaved(decoders: dict[str, Callable[[int], np.ndarray]], shots: int) ->
     }
 
 
+def in_batches(decoders: dict[str, Callable[[int, int], np.ndarray] | None], shots: int) -> dict[str, tuple]:
+    """Decodes shots 0..shots-1 in batches of BATCH, the decoders in turn on every batch (a change of load falls
+    on all alike): name -> (predictions uint8 (shots, k), seconds in all), for the decoders with a batch call."""
+    predictions: dict[str, list[np.ndarray]] = {name: [] for name, decode in decoders.items() if decode is not None}
+    seconds = dict.fromkeys(predictions, 0.0)
+    for start in range(0, shots, BATCH):
+        for name in predictions:
+            decode = decoders[name]
+            assert decode is not None
+            began = time.perf_counter()
+            predictions[name].append(decode(start, min(start + BATCH, shots)))
+            seconds[name] += time.perf_counter() - began
+    return {name: (np.concatenate(predictions[name]), seconds[name]) for name in predictions}
+
+
 @dataclass(frozen=True)
 class Contender:
     """A decoder as the bench calls it: per shot, and on the whole batch where its interface takes one."""
 
     decode_one: Callable[[int], np.ndarray]  # shot -> its predicted observable flips (uint8 0/1)
-    decode_all: Callable[[], np.ndarray] | None  # -> (shots, k) in one call; None: no batch interface
+    decode_batch: Callable[[int, int], np.ndarray] | None  # (start, stop) -> predictions; None: no batch call
     deterministic: bool  # a shot's prediction is the same in a batch as alone
 
 
@@ -124,11 +140,11 @@ def our_decoder(decoder, restriction: BasisRestriction, events: np.ndarray) -> C
         packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[shot : shot + 1])
         return np.unpackbits(packed[0], count=count, bitorder="little")
 
-    def decode_all() -> np.ndarray:
-        packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
+    def decode_batch(start: int, stop: int) -> np.ndarray:
+        packed = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[start:stop])
         return np.unpackbits(packed, axis=1, count=count, bitorder="little")
 
-    return Contender(decode_one, decode_all, deterministic=True)
+    return Contender(decode_one, decode_batch, deterministic=True)
 
 
 def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray) -> Contender:
@@ -177,12 +193,11 @@ def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours:
     def decode_one(shot: int) -> np.ndarray:
         return np.asarray(runner.decode_observables(syndromes[shot]), dtype=np.uint8)
 
-    def decode_all() -> np.ndarray:
-        return np.asarray(
-            runner.decode_observables_batch(syndromes, parallel=False, progress_bar=False), dtype=np.uint8
-        )
+    def decode_batch(start: int, stop: int) -> np.ndarray:
+        batch = runner.decode_observables_batch(syndromes[start:stop], parallel=False, progress_bar=False)
+        return np.asarray(batch, dtype=np.uint8)
 
-    return Contender(decode_one, decode_all, deterministic=False)  # its generator runs on across calls
+    return Contender(decode_one, decode_batch, deterministic=False)  # its generator runs on across calls
 
 
 def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> list[Row]:
@@ -208,14 +223,12 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     built = {name: build() for name, build in contenders.items() if name not in skip}
     rows = []
     per_call = interleaved({name: contender.decode_one for name, contender in built.items()}, shots)
+    batched = in_batches({name: contender.decode_batch for name, contender in built.items()}, shots)
     for name, (predictions, seconds, first_call) in per_call.items():
         batch_seconds = float(seconds.sum())
-        contender = built[name]
-        if contender.decode_all is not None:
-            start = time.perf_counter()
-            in_batch = contender.decode_all()
-            batch_seconds = time.perf_counter() - start
-            if contender.deterministic:
+        if name in batched:
+            in_batch, batch_seconds = batched[name]
+            if built[name].deterministic:
                 assert np.array_equal(in_batch, predictions), f"{name} predicts differently in a batch"
             else:
                 predictions = in_batch  # (its failures then come from the batch run, like its time)
