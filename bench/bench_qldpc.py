@@ -61,6 +61,7 @@ PUBLISHED_BPOSD = {0.003: 3.0e-3, 0.002: 1.5e-4}
 BP_ITERATIONS = 80
 OSD_ORDER = 10
 BATCH = 500  # shots per batch call when timing throughput
+PAIRS = (("relay", ("relay-bp", "bposd", "ldpc-bposd", "ldpc-bplsd")), ("bposd", ("ldpc-bposd", "ldpc-bplsd")))
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     built = {name: build() for name, build in contenders.items() if name not in skip}
     rows = []
     per_call = interleaved({name: contender.decode_one for name, contender in built.items()}, shots)
+    failed: dict[str, np.ndarray] = {}
     batched = in_batches({name: contender.decode_batch for name, contender in built.items()}, shots)
     for name, (predictions, seconds, first_call) in per_call.items():
         batch_seconds = float(seconds.sum())
@@ -232,7 +234,8 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
                 assert np.array_equal(in_batch, predictions), f"{name} predicts differently in a batch"
             else:
                 predictions = in_batch  # (its failures then come from the batch run, like its time)
-        errors = int(np.count_nonzero(np.any(predictions != truth, axis=1)))
+        failed[name] = np.any(predictions != truth, axis=1)
+        errors = int(np.count_nonzero(failed[name]))
         low, high = wilson_interval(errors=errors, shots=shots)
         low = 0.0 if errors == 0 else low  # (the formula's rounding leaves ~1e-19)
         rows.append(
@@ -256,7 +259,29 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
             )
         )
         print(describe(rows[-1]), flush=True)
+    print("\n".join(paired(failed)), flush=True)
     return rows
+
+
+def paired(failed: dict[str, np.ndarray]) -> list[str]:
+    """Ours against each peer on the same shots: the shots only one of the two failed, and the exact two-sided
+    binomial (McNemar) p-value that each is as likely to fail alone, which tests "lower logical error rate"
+    with the shots both decoders got right or wrong taken out."""
+    from scipy.stats import binomtest
+
+    lines = []
+    for ours, peers in PAIRS:
+        for peer in peers:
+            if ours in failed and peer in failed:
+                only_ours = int(np.count_nonzero(failed[ours] & ~failed[peer]))
+                only_peer = int(np.count_nonzero(failed[peer] & ~failed[ours]))
+                total = only_ours + only_peer
+                chance = binomtest(only_ours, total).pvalue if total else 1.0
+                lines.append(
+                    f"    {ours} vs {peer}, same shots: {ours} alone failed {only_ours}, {peer} alone {only_peer} "
+                    f"(McNemar p = {chance:.2g})"
+                )
+    return lines
 
 
 def describe(row: Row) -> str:
@@ -274,10 +299,7 @@ def ratios(rows: list[Row]) -> list[str]:
     each decoder against each other one."""
     lines = []
     by_name = {row.decoder: row for row in rows}
-    for ours, peers in (
-        ("relay", ("relay-bp", "bposd", "ldpc-bposd", "ldpc-bplsd")),
-        ("bposd", ("ldpc-bposd", "ldpc-bplsd")),
-    ):
+    for ours, peers in PAIRS:
         if ours not in by_name:
             continue
         mine = by_name[ours]
