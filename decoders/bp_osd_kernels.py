@@ -196,13 +196,13 @@ def _decode_in_lanes(
     each BP step is one vectorised loop over the lanes (message index outer, lane inner). A lane whose shot
     converges or runs out of iterations hands it to the observables (or to OSD) and takes the batch's next
     shot with defects; each shot sees exactly the arithmetic of `_belief_propagation`, so predictions are
-    those of `_decode_one_by_one`. Free lanes hold a zero syndrome, whose messages stay at the priors."""
+    those of `_decode_one_by_one`."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
     num_checks = check_offsets.shape[0] - 1
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
     syndrome = np.zeros((num_checks, LANES), dtype=np.uint8)
-    to_check = np.empty((num_messages, LANES), dtype=np.float64)
+    to_check = np.zeros((num_messages, LANES), dtype=np.float64)  # (free lanes: no garbage)
     to_variable = np.empty((num_messages, LANES), dtype=np.float64)
     posterior = np.empty((num_variables, LANES), dtype=np.float64)
     hard = np.zeros((num_variables, LANES), dtype=np.uint8)
@@ -214,30 +214,27 @@ def _decode_in_lanes(
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_posterior = np.empty(num_variables, dtype=np.float64)
     shot_hard = np.zeros(num_variables, dtype=np.uint8)
-    for slot in range(num_messages):
-        for lane in range(LANES):
-            to_check[slot, lane] = weights[check_variables[slot]]
-
     next_shot = 0
-    busy = 0
-    for lane in range(LANES):
-        next_shot = _load_lane(
-            detection_events,
-            next_shot,
-            lane,
-            check_variables,
-            weights,
-            shot_syndrome,
-            syndrome,
-            to_check,
-            hard,
-            parity,
-            unsatisfied,
-            iterations,
-            lane_shot,
-        )
-        busy += lane_shot[lane] >= 0
-    while busy > 0:
+    while True:
+        for lane in range(LANES):
+            if lane_shot[lane] < 0 and next_shot < detection_events.shape[0]:
+                next_shot = _load_lane(
+                    detection_events,
+                    next_shot,
+                    lane,
+                    check_variables,
+                    weights,
+                    shot_syndrome,
+                    syndrome,
+                    to_check,
+                    hard,
+                    parity,
+                    unsatisfied,
+                    iterations,
+                    lane_shot,
+                )
+        if lane_shot.max() < 0:
+            return
         _check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
         _variable_update_lanes(
             weights,
@@ -275,26 +272,7 @@ def _decode_in_lanes(
                     osd,
                     predictions[shot],
                 )
-            syndrome[:, lane] = 0
-            parity[:, lane] = 0
             lane_shot[lane] = -1
-            busy -= 1
-            next_shot = _load_lane(
-                detection_events,
-                next_shot,
-                lane,
-                check_variables,
-                weights,
-                shot_syndrome,
-                syndrome,
-                to_check,
-                hard,
-                parity,
-                unsatisfied,
-                iterations,
-                lane_shot,
-            )
-            busy += lane_shot[lane] >= 0
 
 
 @numba.njit(cache=True, inline="always")
@@ -314,8 +292,11 @@ def _load_lane(
     lane_shot: np.ndarray,
 ) -> int:
     """Puts the first shot from `next_shot` on with defects into `lane`, BP's starting state; returns the shot
-    after it (shots without defects predict nothing and are passed over). The lane stays free at the end."""
+    after it (shots without defects predict nothing and are passed over). Where none is left, the lane stays
+    free (`lane_shot` -1) with a zero syndrome: its arithmetic is wasted, and harmless."""
     shots = detection_events.shape[0]
+    syndrome[:, lane] = 0
+    parity[:, lane] = 0
     while next_shot < shots:
         shot = next_shot
         next_shot += 1
