@@ -17,16 +17,22 @@ OBSERVABLE_INCLUDE per logical qubit: observable j is the measured parity of Z l
 Tags (what decoders read to decode one basis alone): every DETECTOR carries `basis=X` or `basis=Z`, the type
 of the check it compares, and every OBSERVABLE_INCLUDE the memory basis (`basis=Z` for a Z memory).
 
-The schedule. By default (`sequential_schedule`) all Z checks are measured first, then all X checks: within
-one type every CNOT commutes with every other (Z checks: data are controls; X checks: data are targets), so
-any order is valid and every detector is deterministic. Each type's CNOTs are packed into as few layers as
-its largest qubit or check degree (a proper edge colouring of its Tanner graph, Koenig's theorem), so a round
-is about 2w + 1 layers deep for checks of weight w. The order in which a check visits its qubits decides its
-hook errors (an ancilla fault spread onto the check's later qubits); this generic schedule does not choose it
-to keep the circuit distance, which can fall below the code distance for some codes: `qec.codes.distance`
-measures it (the Steane code's weight-4 checks in this order give circuit distance 2, not 3). Families pass
-their own schedule: `bb` the depth-8 cycle of Bravyi et al., `hgp` one that visits a check's qubits one
-sector at a time (the toric code keeps circuit distance d).
+The schedule. By default (`qec.codes.schedules.hook_aware_schedule`) all Z checks are measured first, then all
+X checks: within one type every CNOT commutes with every other (Z checks: data are controls; X checks: data are
+targets), so any order is valid and every detector is deterministic. The order in which a check visits its
+qubits decides its hook errors (an ancilla fault spread onto the check's later qubits, one fault that can be a
+data error of several qubits), so each check's order is chosen to keep the circuit distance where it can: for
+small codes exactly (a search over every set of faults gives the circuit distance, and a bounded local search
+over orders raises it), for larger ones by a heuristic (no single hook may bring a light logical, from a seeded
+sample, closer than the code distance), and for codes beyond `qec.codes.schedules.MAX_SEARCH_EDGES` edges the
+generic order of `sequential_schedule` (each type packed by an edge colouring into as few layers as its
+largest degree, Koenig's theorem; hooks not chosen). The schedule's `description` says which, and what it
+achieved: rotated surface codes given as plain matrices keep circuit distance d in both bases; the Steane
+code cannot (every pair of its qubits lies on a weight-3 logical, so some hook is one fault from a logical in
+every order: circuit distance 2) without flag qubits. A round is about 2w + 1 layers deep for checks of weight
+w, a few more where the orders need it. `qec.codes.distance.circuit_distance` measures any schedule. Families
+pass their own: `bb` the depth-8 cycle of Bravyi et al., `hgp` one that visits a check's qubits one sector at
+a time (the toric code keeps circuit distance d).
 
 >>> import numpy as np
 >>> hamming = np.array([[1, 0, 1, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 1]])
@@ -327,7 +333,8 @@ def layered(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
 
 
 def sequential_schedule(hx: np.ndarray, hz: np.ndarray) -> SyndromeSchedule:
-    """All Z checks, then all X checks, each type in as few CNOT layers as its largest degree."""
+    """All Z checks, then all X checks, each type in as few CNOT layers as its largest degree, each check's order
+    left to the colouring (hook errors not chosen; `css`'s default chooses them, see the module docstring)."""
     mx = hx.shape[0]
     return SyndromeSchedule(
         layered([_edges(hz) + np.array([mx, 0]), _edges(hx)]),

@@ -14,9 +14,10 @@ How the orders are chosen, for each check type:
 
 1. One hook at a time. A hook S costs one fault and brings a logical L within 1 + |L + S| faults. The logicals
    are all those of the kernel when its dimension is at most `ENUMERATE_DIMENSION`, else the light ones that
-   `SEARCH_TRIALS` seeded information-set trials find. For each check (up to `TABLE_WEIGHT` qubits; heavier
-   ones get a greedy chain) every chain of suffixes is searched for the best bottleneck min_S (1 + min_L |L+S|),
-   capped at the distance d_T of that error type; the orders reaching it are kept as allowed.
+   `SEARCH_TRIALS` seeded information-set trials find (fewer for large matrices). For each check of up to
+   `TABLE_WEIGHT` qubits every chain of suffixes is searched for the best bottleneck min_S (1 + min_L |L + S|),
+   capped at the distance d_T of that error type, and the orders reaching it are allowed; a heavier check (up
+   to `MAX_HOOK_WEIGHT`) gets one greedy chain, or any order as good.
 2. Hooks together, exactly, where the states (syndrome, logical class) number at most 2^`MAX_STATE_BITS`: a
    breadth-first search over them gives the exact circuit distance of the current orders, and a local search
    (bounded by a count of steps, never a clock) tries the allowed orders of the checks whose hooks the
@@ -47,6 +48,7 @@ order); 4 + 4 CNOT layers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -55,9 +57,12 @@ from qec.codes.css import SyndromeSchedule, edge_colouring
 
 ENUMERATE_DIMENSION = 16  # all 2^16 vectors of a kernel this small are listed (a fraction of a second)
 MAX_ENUMERATED_ENTRIES = 8_000_000  # ... unless the list of vectors would hold more entries than this
-SEARCH_TRIALS = 60  # information-set trials for the light logicals of a larger code (seeded)
+SEARCH_TRIALS = 60  # information-set trials for the light logicals of a larger code (seeded) ...
+SEARCH_WORK = 4_000_000  # ... fewer when trials times the matrix's entries would pass this
+MAX_LOGICALS = 20_000  # the lightest logicals kept for the one-hook criterion
 SEARCH_PAIR_COLUMNS = 40  # each trial also adds the codewords of pairs among this many lightest columns
 TABLE_WEIGHT = 8  # checks up to this weight: every chain of suffixes searched (2^w subsets)
+MAX_HOOK_WEIGHT = 32  # a type with a check heavier than this keeps the generic order
 MAX_SEARCH_EDGES = 40_000  # check-matrix entries (edges) of one type beyond which the order stays generic
 MAX_SEARCH_MATRIX = 2_000_000  # ... or entries of the other type's matrix (each search trial row-reduces it)
 SEED = 20_240_601
@@ -65,6 +70,7 @@ MAX_STATE_BITS = 18  # the exact search over (syndrome, logical class) states: a
 MAX_SEARCH_STEPS = 8_000_000  # ... and at most this many state-generator pairs in one breadth-first step
 REFINE_EVALUATIONS = 300  # exact evaluations the local search over orders may spend ...
 REFINE_WORK = 100_000_000  # ... and state-generator pairs in all (about a second)
+LAYERING_TRIES = 6  # seeded tie-breaks of the backward layering; the shallowest is kept
 
 
 @dataclass(frozen=True)
@@ -105,11 +111,15 @@ def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, 
     weights = checks.sum(axis=1).astype(np.int64)
     if weights.max() < 4:  # no suffix of 2..w-2 qubits: nothing to choose
         return _TypePlan(coloured, "no hook errors (weight <= 3)")
+    if weights.max() > MAX_HOOK_WEIGHT:
+        return _TypePlan(coloured, f"generic order (an edge colouring; checks heavier than {MAX_HOOK_WEIGHT} qubits)")
     if len(edges) > MAX_SEARCH_EDGES or checks.shape[1] * max(kernel_of.shape[0], 1) > MAX_SEARCH_MATRIX:
         return _TypePlan(coloured, "generic order (an edge colouring; the code is too large for the hook search)")
     logicals, enumerated = _light_logicals(kernel_of, flips, spare=int(weights.max()) - 4)
     distance = int(logicals.sum(axis=1).min())
-    plans = [_CheckOrders.of(np.flatnonzero(row), logicals, distance) for row in checks]
+    by_qubit = np.ascontiguousarray(logicals.T)  # (n, logicals): a check's columns, read row by row
+    weight = logicals.sum(axis=1, dtype=np.int64)
+    plans = [_CheckOrders.of(np.flatnonzero(row), by_qubit, weight, distance) for row in checks]
     starts = np.concatenate([[0], np.cumsum(weights)])  # edges are row-major: check c's are starts[c]:starts[c+1]
     colouring_orders = [edges[a:b, 1][np.argsort(colours[a:b])] for a, b in zip(starts[:-1], starts[1:])]
     layers = coloured
@@ -119,7 +129,7 @@ def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, 
     search = _HookSearch.of(kernel_of, flips, plans)
     if search is None:
         worst = min(plan.bound for plan in plans)
-        how = "every logical listed" if enumerated else f"logicals sampled by {SEARCH_TRIALS} trials"
+        how = "every logical listed" if enumerated else f"logicals sampled by {search_trials(kernel_of)} trials"
         if worst >= distance:
             note = f"no single hook brings {name} within fewer than d_{error} = {distance} faults"
         else:
@@ -148,7 +158,8 @@ def _order_in(layers: tuple[np.ndarray, ...], check: int) -> np.ndarray:
 
 def _light_logicals(h: np.ndarray, flips: np.ndarray, *, spare: int) -> tuple[np.ndarray, bool]:
     """Vectors v with h v = 0 whose overlap with some row of `flips` is odd, of weight at most the least found
-    plus `spare`: all of them (True) when the kernel is small enough to list, else those found by the search."""
+    plus `spare` (the lightest `MAX_LOGICALS`): all of them (True) when the kernel is small enough to list, else
+    those found by the search."""
     basis = gf2.null_space(h)
     dimension, n = basis.shape
     if dimension <= ENUMERATE_DIMENSION and (2**dimension) * n <= MAX_ENUMERATED_ENTRIES:
@@ -161,7 +172,17 @@ def _light_logicals(h: np.ndarray, flips: np.ndarray, *, spare: int) -> tuple[np
     # float32 sums are exact here (at most n <= 5,000 terms)
     vectors = vectors[((vectors.astype(np.float32) @ flips.T.astype(np.float32)) % 2).any(axis=1)]
     weight = vectors.sum(axis=1, dtype=np.int64)
-    return np.unique(vectors[weight <= weight.min() + spare], axis=0), exact
+    vectors = vectors[weight <= weight.min() + spare]
+    _, first = np.unique(gf2.pack(vectors), axis=0, return_index=True)  # distinct rows, compared as packed words
+    vectors = vectors[np.sort(first)]
+    lightest = np.argsort(vectors.sum(axis=1), kind="stable")[:MAX_LOGICALS]
+    return vectors[np.sort(lightest)], exact
+
+
+def search_trials(h: np.ndarray) -> int:
+    """Information-set trials for the light logicals of ker h: `SEARCH_TRIALS`, fewer for a large h (each trial
+    row-reduces it), at least 8."""
+    return int(min(SEARCH_TRIALS, max(8, SEARCH_WORK // max(h.size, 1))))
 
 
 def _searched_codewords(h: np.ndarray) -> np.ndarray:
@@ -170,7 +191,7 @@ def _searched_codewords(h: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(SEED)
     n = h.shape[1]
     found = [gf2.null_space(h)]
-    for _ in range(SEARCH_TRIALS):
+    for _ in range(search_trials(h)):
         reduced, pivots = gf2.row_reduce(h, columns=rng.permutation(n))
         free = np.setdiff1d(np.arange(n), pivots)
         single = np.zeros((free.size, n), dtype=np.uint8)
@@ -193,14 +214,19 @@ class _CheckOrders:
     bound: int
     allowed: np.ndarray | None
     chain: tuple[int, ...]
+    cost: Callable[[int], int] | None = None  # a greedy check's criterion, to accept other whole orders as good
 
     @classmethod
-    def of(cls, support: np.ndarray, logicals: np.ndarray, distance: int) -> _CheckOrders:
+    def of(cls, support: np.ndarray, by_qubit: np.ndarray, weight: np.ndarray, distance: int) -> _CheckOrders:
+        """The orders of a check on `support` against the logicals whose columns are `by_qubit` (n, logicals)
+        and weights `weight`, for an error type of distance `distance`."""
         w = len(support)
         if w < 4:
             return cls(support, distance, np.ones(2**w, dtype=bool), ())
-        masks = logicals[:, support].astype(np.int64) @ (1 << np.arange(w, dtype=np.int64))
-        weights = logicals.sum(axis=1).astype(np.int64)
+        columns = by_qubit[support]
+        touching = np.flatnonzero(columns.any(axis=0))  # a logical apart from S needs |L| + |S| > d faults
+        masks = (1 << np.arange(w, dtype=np.int64)) @ columns[:, touching].astype(np.int64)
+        weights = weight[touching]
         if w > TABLE_WEIGHT:
             return cls._greedy(support, masks, weights, distance)
         size = 2**w
@@ -210,7 +236,8 @@ class _CheckOrders:
         np.minimum.at(least, masks, weights)
         present = np.flatnonzero(least < np.iinfo(np.int64).max // 4)
         # Faults that bring a logical within reach of hook S: 1 + min over L of |L + S| (capped at the distance).
-        cost = np.min(least[present, None] + popcount[None, :] - 2 * popcount[present[:, None] & subsets[None, :]], 0)
+        overlaps = popcount[present[:, None] & subsets[None, :]]
+        cost = np.min(least[present, None] + popcount[None, :] - 2 * overlaps, axis=0, initial=distance)
         cost = np.minimum(1 + cost, distance)
         hooks = (popcount >= 2) & (popcount <= w - 2)
         cost[~hooks] = distance
@@ -240,20 +267,26 @@ class _CheckOrders:
     def _greedy(cls, support: np.ndarray, masks: np.ndarray, weights: np.ndarray, distance: int) -> _CheckOrders:
         w = len(support)
 
-        def cost(mask: int) -> int:
-            size = bin(mask).count("1")
-            overlap = _popcount(masks & mask)
-            return min(distance, 1 + int(np.min(weights + size - 2 * overlap, initial=distance)))
+        def costs(candidates: np.ndarray) -> np.ndarray:
+            overlap = _popcount(masks[:, None] & candidates[None, :])
+            least = np.min(weights[:, None] + _popcount(candidates)[None, :] - 2 * overlap, axis=0, initial=distance)
+            return np.minimum(distance, 1 + least)
 
-        pairs = [(1 << a) | (1 << b) for a in range(w) for b in range(a + 1, w)]
-        mask = max(pairs, key=cost)  # first best: deterministic
+        def cost(mask: int) -> int:
+            return int(costs(np.array([mask], dtype=np.int64))[0])
+
+        a, b = np.triu_indices(w, k=1)
+        pairs = (1 << a) | (1 << b)
+        mask = int(pairs[np.argmax(costs(pairs))])  # the first best: deterministic
         bound = cost(mask)
         chain = [mask]
         for _ in range(w - 4):
-            mask = max((mask | (1 << q) for q in range(w) if not mask >> q & 1), key=cost)
-            bound = min(bound, cost(mask))
+            bigger = np.array([mask | 1 << q for q in range(w) if not mask >> q & 1], dtype=np.int64)
+            found = costs(bigger)
+            mask = int(bigger[np.argmax(found)])
+            bound = min(bound, int(found.max()))
             chain.append(mask)
-        return cls(support, bound, None, tuple(chain))
+        return cls(support, bound, None, tuple(chain), cost)
 
     def chain_of(self, qubits: np.ndarray) -> tuple[int, ...]:
         """The suffix sets (bitmasks, 2..w-2 qubits) of visiting `qubits` in this order."""
@@ -301,7 +334,11 @@ class _CheckOrders:
         return self.chain[size - 2] == mask
 
     def accepts_order(self, qubits: np.ndarray) -> bool:
-        """Whether visiting `qubits` (this check's support) in this order keeps every suffix allowed."""
+        """Whether visiting `qubits` (this check's support) in this order keeps every suffix allowed (for a greedy
+        check: every suffix as good as its chain's worst)."""
+        if self.cost is not None:
+            cost = self.cost
+            return all(cost(mask) >= self.bound for mask in self.chain_of(qubits))
         position = {int(q): i for i, q in enumerate(self.support)}
         mask = 0
         for q in qubits[::-1].tolist():
@@ -333,8 +370,8 @@ class _HookSearch:
 
     def faults(self, chains: list[tuple[int, ...]]) -> tuple[int, float, list[int]]:
         """(fewest faults to a logical, how many shortest fault sequences, the checks whose hooks one uses)."""
-        states = [self.single]
-        owners = [np.full(len(self.single), -1)]
+        states: list[np.ndarray] = [self.single]
+        owners: list[np.ndarray] = [np.full(len(self.single), -1)]
         for check, (plan, chain) in enumerate(zip(self.plans, chains)):
             for mask in chain:
                 qubits = [i for i in range(len(plan.support)) if mask >> i & 1]
@@ -397,35 +434,60 @@ class _HookSearch:
 
 
 def _layers_backwards(plans: list[_CheckOrders]) -> tuple[np.ndarray, ...]:
-    """CNOT layers, built from the last: each step a maximum matching of the checks still running (most CNOTs
-    left first) to qubits free in that step whose addition keeps the check's suffix permitted."""
+    """CNOT layers, built from the last: each step a maximum matching of the checks still running to qubits
+    free in that step whose addition keeps the check's suffix permitted; the shallowest of `LAYERING_TRIES`
+    seeded tie-breaks (checks with the most CNOTs left first, qubits with the most left first)."""
+    rng = np.random.default_rng(SEED)
+    best: tuple[np.ndarray, ...] | None = None
+    for attempt in range(LAYERING_TRIES):
+        tie = rng.permutation(len(plans)) if attempt else np.arange(len(plans))
+        layers = _layering(plans, tie)
+        if best is None or len(layers) < len(best):
+            best = layers
+    assert best is not None
+    return best
+
+
+def _layering(plans: list[_CheckOrders], tie: np.ndarray) -> tuple[np.ndarray, ...]:
     visited = [0] * len(plans)
     left = [len(plan.support) for plan in plans]
+    load: dict[int, int] = {}  # CNOTs each qubit has left
+    for plan in plans:
+        for q in plan.support.tolist():
+            load[q] = load.get(q, 0) + 1
     backwards: list[np.ndarray] = []
     while any(left):
-        order = sorted((c for c in range(len(plans)) if left[c]), key=lambda c: (-left[c], c))
+        order = sorted((c for c in range(len(plans)) if left[c]), key=lambda c: (-left[c], tie[c]))
         holder: dict[int, tuple[int, int]] = {}  # qubit -> (check, local index)
         for check in order:
-            _augment(check, plans, visited, holder)
+            _augment(check, plans, visited, holder, load)
         layer = []
         for qubit, (check, local) in holder.items():
             visited[check] |= 1 << local
             left[check] -= 1
+            load[qubit] -= 1
             layer.append((check, qubit))
         backwards.append(np.array(sorted(layer), dtype=np.int64).reshape(-1, 2))
     return tuple(reversed(backwards))
 
 
-def _augment(start: int, plans: list[_CheckOrders], visited: list[int], holder: dict[int, tuple[int, int]]) -> bool:
+def _augment(
+    start: int,
+    plans: list[_CheckOrders],
+    visited: list[int],
+    holder: dict[int, tuple[int, int]],
+    load: dict[int, int],
+) -> bool:
     """Kuhn's augmenting path from check `start` (iterative): True when it got a qubit this step."""
 
     def options(check: int) -> list[tuple[int, int]]:
         plan = plans[check]
-        return [
+        found = [
             (int(q), i)
             for i, q in enumerate(plan.support.tolist())
             if not visited[check] >> i & 1 and plan.permits(visited[check] | 1 << i)
         ]
+        return sorted(found, key=lambda option: -load[option[0]])
 
     seen: set[int] = set()
     stack = [(start, iter(options(start)))]
@@ -453,10 +515,10 @@ def _augment(start: int, plans: list[_CheckOrders], visited: list[int], holder: 
     return False
 
 
+_POPCOUNT_16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
+
+
 def _popcount(values: np.ndarray | int) -> np.ndarray:
+    """Set bits of each value (non-negative, below 2^32: masks over a check's qubits, at most `MAX_HOOK_WEIGHT`)."""
     values = np.asarray(values, dtype=np.int64)
-    count = np.zeros(values.shape, dtype=np.int64)
-    while values.any():
-        count += values & 1
-        values = values >> 1
-    return count
+    return _POPCOUNT_16[values & 0xFFFF] + _POPCOUNT_16[(values >> 16) & 0xFFFF]
