@@ -68,6 +68,7 @@ MAX_SEARCH_MATRIX = 2_000_000  # ... or entries of the other type's matrix (each
 SEED = 20_240_601
 MAX_STATE_BITS = 18  # the exact search over (syndrome, logical class) states: at most 2^18 of them
 MAX_SEARCH_STEPS = 8_000_000  # ... and at most this many state-generator pairs in one breadth-first step
+BFS_CHUNK = 1_000_000  # state-generator pairs held at once
 REFINE_EVALUATIONS = 300  # exact evaluations the local search over orders may spend ...
 REFINE_WORK = 100_000_000  # ... and state-generator pairs in all (about a second)
 LAYERING_TRIES = 6  # seeded tie-breaks of the backward layering; the shallowest is kept
@@ -105,7 +106,7 @@ def hook_aware_schedule(
 def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, error: str) -> _TypePlan:
     edges = np.argwhere(checks).astype(np.int64)
     if len(edges) == 0:
-        return _TypePlan((), "none")
+        return _TypePlan((), "no checks of this type")
     colours = edge_colouring(edges)
     coloured = tuple(edges[colours == c] for c in range(int(colours.max()) + 1))
     weights = checks.sum(axis=1).astype(np.int64)
@@ -120,10 +121,8 @@ def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, 
     by_qubit = np.ascontiguousarray(logicals.T)  # (n, logicals): a check's columns, read row by row
     weight = logicals.sum(axis=1, dtype=np.int64)
     plans = [_CheckOrders.of(np.flatnonzero(row), by_qubit, weight, distance) for row in checks]
-    starts = np.concatenate([[0], np.cumsum(weights)])  # edges are row-major: check c's are starts[c]:starts[c+1]
-    colouring_orders = [edges[a:b, 1][np.argsort(colours[a:b])] for a, b in zip(starts[:-1], starts[1:])]
     layers = coloured
-    if not all(plan.accepts_order(order) for plan, order in zip(plans, colouring_orders)):
+    if not all(plan.accepts_order(order) for plan, order in zip(plans, _orders(coloured, len(plans)))):
         layers = _layers_backwards(plans)
     name = f"{'an' if error == 'X' else 'a'} {error} logical"
     search = _HookSearch.of(kernel_of, flips, plans)
@@ -136,7 +135,7 @@ def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, 
             note = f"the best orders found leave a hook {worst} faults from {name}, under d_{error} = {distance}"
         return _TypePlan(layers, f"{note} ({how}; a heuristic: hooks together not checked)")
     distance = search.faults([() for _ in plans])[0]  # exact: singles alone
-    chains = [plan.chain_of(_order_in(layers, c)) for c, plan in enumerate(plans)]
+    chains = [plan.chain_of(order) for plan, order in zip(plans, _orders(layers, len(plans)))]
     # With every logical listed, a check whose every order has a hook `bound` faults from a logical caps the search.
     ceiling = min([distance] + [plan.bound for plan in plans if enumerated])
     reached, chains = search.improve(chains, ceiling)
@@ -146,14 +145,18 @@ def _type_plan(checks: np.ndarray, *, kernel_of: np.ndarray, flips: np.ndarray, 
     else:
         note = f"circuit distance {distance} = d_{error} (exact: every set of faults searched)"
     fixed = [plan.restricted_to(chain) for plan, chain in zip(plans, chains)]
-    if all(plan.accepts_order(_order_in(layers, c)) for c, plan in enumerate(fixed)):
+    if all(plan.accepts_order(order) for plan, order in zip(fixed, _orders(layers, len(fixed)))):
         return _TypePlan(layers, note)
     return _TypePlan(_layers_backwards(fixed), note)
 
 
-def _order_in(layers: tuple[np.ndarray, ...], check: int) -> np.ndarray:
-    """The qubits `check` (a local number) visits, in the order of `layers`."""
-    return np.array([int(layer[layer[:, 0] == check, 1][0]) for layer in layers if (layer[:, 0] == check).any()])
+def _orders(layers: tuple[np.ndarray, ...], checks: int) -> list[np.ndarray]:
+    """The qubits each of `checks` checks (local numbers) visits, in the order of `layers`."""
+    visits: list[list[int]] = [[] for _ in range(checks)]
+    for layer in layers:
+        for check, qubit in layer.tolist():
+            visits[check].append(qubit)
+    return [np.array(v, dtype=np.int64) for v in visits]
 
 
 def _light_logicals(h: np.ndarray, flips: np.ndarray, *, spare: int) -> tuple[np.ndarray, bool]:
@@ -386,12 +389,16 @@ class _HookSearch:
         level_of[0], ways[0] = 0, 1.0
         frontier = np.array([0], dtype=np.int64)
         syndrome = (1 << self.syndrome_bits) - 1
+        rows_per_chunk = max(1, BFS_CHUNK // len(generators))
         for level in range(1, 64):
-            reached = (frontier[:, None] ^ generators[None, :]).ravel()
-            weight = np.repeat(ways[frontier], len(generators))
-            new = level_of[reached] == -1
-            np.add.at(ways, reached[new], weight[new])
-            frontier = np.unique(reached[new])
+            found = []
+            for start in range(0, len(frontier), rows_per_chunk):  # chunks keep memory to ~BFS_CHUNK pairs
+                part = frontier[start : start + rows_per_chunk]
+                reached = (part[:, None] ^ generators[None, :]).ravel()
+                new = level_of[reached] == -1  # level_of is set after the whole level: every path is counted
+                np.add.at(ways, reached[new], np.repeat(ways[part], len(generators))[new])
+                found.append(np.unique(reached[new]))
+            frontier = np.unique(np.concatenate(found))
             level_of[frontier] = level
             targets = frontier[((frontier & syndrome) == 0) & (frontier >> self.syndrome_bits != 0)]
             if targets.size:
