@@ -244,6 +244,22 @@ def test_rotated_surface_code_from_plain_matrices_keeps_its_distance_in_both_bas
     assert circuit_distance(circuit).value < d
 
 
+@pytest.mark.parametrize("d", [3, 5])
+def test_the_exact_local_search_alone_repairs_the_generic_order(d):
+    """Step 2 of the schedule on its own: from the generic colouring's Z-check orders (X memory distance 2 or 3),
+    with every order allowed, the breadth-first search and local search over orders reach d exactly."""
+    from qec.codes import schedules
+
+    hx, hz = rotated_surface_code(d)
+    code = css(hx, hz, schedule=sequential_schedule(hx, hz))
+    plans = [schedules._CheckOrders(np.flatnonzero(r), 0, np.ones(2 ** int(r.sum()), dtype=bool), ()) for r in hz]
+    search = schedules._HookSearch.of(hx, code.logical_x, plans)
+    z_layers = tuple(layer - np.array([hx.shape[0], 0]) for layer in code.schedule.layers[:4])  # Z checks first
+    chains = [plan.chain_of(order) for plan, order in zip(plans, schedules._orders(z_layers, len(plans)))]
+    assert search.faults(chains)[0] == d // 2 + 1  # what circuit_distance measures for the generic order
+    assert search.improve(chains, d)[0] == d
+
+
 def colour_code_666(d):
     """(h, h) of the triangular 6.6.6 colour code of distance d: sites (r, c), 0 <= c <= r <= 3 (d - 1) / 2, of
     the triangular lattice; those with r + c = 1 (mod 3) are plaquettes, the others qubits."""
