@@ -15,10 +15,10 @@ shots, single thread, with:
 
 Each decoder is timed twice on the same shots. Per shot: one shot per call, the decoders taken in turn
 on each shot (so a change in the machine's load falls on all alike), giving the latency (mean, p50,
-p99). In batches of 500 shots, again in turn, where the decoder's interface takes a batch (ours through
+p99). In batches of 1,000 shots, again in turn, where the decoder's interface takes a batch (ours through
 sinter's `decode_shots_bit_packed`, as a study calls them; relay-bp's `decode_observables_batch`,
-parallel=False), or its per-shot mean where it has none (ldpc decodes one syndrome per call), giving
-the throughput. Ours must predict the same in both (asserted).
+parallel=False; ldpc's interface takes one syndrome per call, so a loop of calls), giving the
+throughput. A deterministic decoder must predict the same in both (asserted).
 
 It reports per decoder the shots that failed (any of the 12 observables wrong), the logical error
 rate per shot with its 95% Wilson interval (an upper bound when nothing failed), microseconds per
@@ -60,7 +60,7 @@ PUBLISHED_RELAY = {0.003: 2.5e-4, 0.002: 1.4e-5}
 PUBLISHED_BPOSD = {0.003: 3.0e-3, 0.002: 1.5e-4}
 BP_ITERATIONS = 80
 OSD_ORDER = 10
-BATCH = 500  # shots per batch call when timing throughput
+BATCH = 1000  # shots per batch call when timing throughput (a `qec collect` chunk is ~1 s of CPU, >= 256 shots)
 PAIRS = (("relay", ("relay-bp", "bposd", "ldpc-bposd", "ldpc-bplsd")), ("bposd", ("ldpc-bposd", "ldpc-bplsd")))
 
 
@@ -108,19 +108,17 @@ def interleaved(decoders: dict[str, Callable[[int], np.ndarray]], shots: int) ->
     }
 
 
-def in_batches(decoders: dict[str, Callable[[int, int], np.ndarray] | None], shots: int) -> dict[str, tuple]:
+def in_batches(decoders: dict[str, Callable[[int, int], np.ndarray]], shots: int) -> dict[str, tuple]:
     """Decodes shots 0..shots-1 in batches of BATCH, the decoders in turn on every batch (a change of load falls
-    on all alike): name -> (predictions uint8 (shots, k), seconds in all), for the decoders with a batch call."""
-    predictions: dict[str, list[np.ndarray]] = {name: [] for name, decode in decoders.items() if decode is not None}
-    seconds = dict.fromkeys(predictions, 0.0)
+    on all alike): name -> (predictions uint8 (shots, k), seconds in all)."""
+    predictions: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
+    seconds = dict.fromkeys(decoders, 0.0)
     for start in range(0, shots, BATCH):
-        for name in predictions:
-            decode = decoders[name]
-            assert decode is not None
+        for name, decode in decoders.items():
             began = time.perf_counter()
             predictions[name].append(decode(start, min(start + BATCH, shots)))
             seconds[name] += time.perf_counter() - began
-    return {name: (np.concatenate(predictions[name]), seconds[name]) for name in predictions}
+    return {name: (np.concatenate(predictions[name]), seconds[name]) for name in decoders}
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class Contender:
     """A decoder as the bench calls it: per shot, and on the whole batch where its interface takes one."""
 
     decode_one: Callable[[int], np.ndarray]  # shot -> its predicted observable flips (uint8 0/1)
-    decode_batch: Callable[[int, int], np.ndarray] | None  # (start, stop) -> predictions; None: no batch call
+    decode_batch: Callable[[int, int], np.ndarray]  # (start, stop) -> predictions, in one call where it can
     deterministic: bool  # a shot's prediction is the same in a batch as alone
 
 
@@ -169,7 +167,10 @@ def ldpc_decoder(kind: str, restriction: BasisRestriction, syndromes: np.ndarray
     def decode_one(shot: int) -> np.ndarray:
         return (observables @ peer.decode(syndromes[shot]) % 2).astype(np.uint8)
 
-    return Contender(decode_one, None, deterministic=True)
+    def decode_batch(start: int, stop: int) -> np.ndarray:  # its interface takes one syndrome per call
+        return np.array([decode_one(shot) for shot in range(start, stop)], dtype=np.uint8)
+
+    return Contender(decode_one, decode_batch, deterministic=True)
 
 
 def relay_bp_decoder(restriction: BasisRestriction, syndromes: np.ndarray, ours: RelayBpDecoder) -> Contender:
@@ -227,13 +228,11 @@ def run_point(code: str, p: float, shots: int, seed: int, skip: set[str]) -> lis
     failed: dict[str, np.ndarray] = {}
     batched = in_batches({name: contender.decode_batch for name, contender in built.items()}, shots)
     for name, (predictions, seconds, first_call) in per_call.items():
-        batch_seconds = float(seconds.sum())
-        if name in batched:
-            in_batch, batch_seconds = batched[name]
-            if built[name].deterministic:
-                assert np.array_equal(in_batch, predictions), f"{name} predicts differently in a batch"
-            else:
-                predictions = in_batch  # (its failures then come from the batch run, like its time)
+        in_batch, batch_seconds = batched[name]
+        if built[name].deterministic:
+            assert np.array_equal(in_batch, predictions), f"{name} predicts differently in a batch"
+        else:
+            predictions = in_batch  # (its failures then come from the batch run, like its time)
         failed[name] = np.any(predictions != truth, axis=1)
         errors = int(np.count_nonzero(failed[name]))
         low, high = wilson_interval(errors=errors, shots=shots)
