@@ -40,7 +40,7 @@ import numba
 import numpy as np
 
 NO_OSD = -1
-LANES = 32  # shots decoded side by side in a batch of at least as many (`_decode_in_lanes`)
+LANES = 16  # shots decoded side by side in a batch of at least as many (`_decode_in_lanes`)
 
 
 @numba.njit(cache=True)
@@ -504,7 +504,7 @@ def _variable_update(
 # The lane versions of the two updates: the same arithmetic as `_check_update` and `_variable_update`, for each
 # lane (column) of the message arrays, lanes innermost. The lane count is read from the arrays, not a constant:
 # LLVM vectorises a loop of unknown length (with a run-time test that the arrays do not overlap), while a
-# constant 32 is unrolled into scalar code; for the same reason they are not inlined into their caller.
+# constant LANES is unrolled into scalar code; for the same reason they are not inlined into their caller.
 @numba.njit(cache=True)
 def _check_update_lanes(
     syndrome: np.ndarray,
