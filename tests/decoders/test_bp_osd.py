@@ -207,7 +207,7 @@ def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distanc
     circuit = noisy_memory_circuit(family, distance=distance, rounds=2, noise="uniform", p=p)
     dem = circuit.detector_error_model()
     detection_events, _ = circuit.compile_detector_sampler(seed=3).sample(
-        3 * LANES + 5, separate_observables=True, bit_packed=True
+        10 * LANES + 5, separate_observables=True, bit_packed=True
     )
     detection_events[::9] = 0
     compiled = BpOsdDecoder(**settings).compile_decoder_for_dem(dem=dem)
