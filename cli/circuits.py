@@ -150,6 +150,8 @@ def _describe_user_code(
     typer.echo(
         f"circuit-level distance ({rounds} rounds, {basis.upper()} memory, {noise_name} noise): {found.describe()}"
     )
+    if found.stim is not None:
+        typer.echo(f"  Stim's search ({found.stim.seconds:.1f} s): {found.stim.describe()}")
     typer.echo(f"schedule: {code.schedule.description}")
 
 
