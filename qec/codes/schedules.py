@@ -60,6 +60,7 @@ MAX_ENUMERATED_ENTRIES = 8_000_000  # ... unless the list of vectors would hold 
 SEARCH_TRIALS = 60  # information-set trials for the light logicals of a larger code (seeded) ...
 SEARCH_WORK = 4_000_000  # ... fewer when trials times the matrix's entries would pass this
 MAX_LOGICALS = 20_000  # the lightest logicals kept for the one-hook criterion
+FLIP_TESTS = 64  # a vector flips some logical: tested against at most this many (random sums of) logicals
 SEARCH_PAIR_COLUMNS = 40  # each trial also adds the codewords of pairs among this many lightest columns
 TABLE_WEIGHT = 8  # checks up to this weight: every chain of suffixes searched (2^w subsets)
 MAX_HOOK_WEIGHT = 32  # a type with a check heavier than this keeps the generic order
@@ -172,6 +173,8 @@ def _light_logicals(h: np.ndarray, flips: np.ndarray, *, spare: int) -> tuple[np
     else:
         vectors = _searched_codewords(h)
         exact = False
+    if flips.shape[0] > FLIP_TESTS:  # many logical qubits: test seeded random sums of them (misses 2^-64 of the time)
+        flips = gf2.product(np.random.default_rng(SEED).integers(0, 2, size=(FLIP_TESTS, flips.shape[0])), flips)
     # float32 sums are exact here (at most n <= 5,000 terms)
     vectors = vectors[((vectors.astype(np.float32) @ flips.T.astype(np.float32)) % 2).any(axis=1)]
     weight = vectors.sum(axis=1, dtype=np.int64)
@@ -227,9 +230,12 @@ class _CheckOrders:
         if w < 4:
             return cls(support, distance, np.ones(2**w, dtype=bool), ())
         columns = by_qubit[support]
-        touching = np.flatnonzero(columns.any(axis=0))  # a logical apart from S needs |L| + |S| > d faults
-        masks = (1 << np.arange(w, dtype=np.int64)) @ columns[:, touching].astype(np.int64)
-        weights = weight[touching]
+        # A hook S inside this check brings L no closer than 1 + |L| - |L & support| faults: only the logicals
+        # for which that is under the distance matter (none apart from the check, few for a dense code).
+        inside = columns.sum(axis=0, dtype=np.int64)
+        relevant = np.flatnonzero((inside > 0) & (1 + weight - inside < distance))
+        masks = (1 << np.arange(w, dtype=np.int64)) @ columns[:, relevant].astype(np.int64)
+        weights = weight[relevant]
         if w > TABLE_WEIGHT:
             return cls._greedy(support, masks, weights, distance)
         size = 2**w
