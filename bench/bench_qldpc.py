@@ -27,7 +27,7 @@ decoder's throughput (batch) and logical error rate against each peer, and `rela
 published Relay-BP figures for the gross code (Müller et al., arXiv:2506.01779). The first call (Numba
 JIT or its cache) is excluded. Results go to bench/results/qldpc-<time>.json and a table is printed.
 
-    python bench/bench_qldpc.py                       # ~10 minutes on 2 cores
+    python bench/bench_qldpc.py                       # ~5 minutes on 2 cores
     python bench/bench_qldpc.py --shots-72 200 --shots-144 50 --p 0.003   # a quick look
     python bench/bench_qldpc.py --basis-comparison 200,1000   # bposd: the gross code's whole DEM vs its Z part
 """
