@@ -23,6 +23,11 @@ relay-bp's `explicit_gammas`, so a shot's prediction depends only on its syndrom
 on how shots are batched. Work arrays are allocated once per call; the legs' strengths are drawn once,
 when a shot first reaches the leg, and the table is handed back for the next call.
 
+Batches of LANES shots or more run LANES shots side by side (`_decode_in_lanes`, as BP+OSD's): a column per
+lane in every per-shot array (messages, memory, leg strengths, hard decision, best), `_check_update_lanes` and
+`_memory_variable_update_lanes` per iteration, a per-lane count of unsatisfied checks kept where a hard decision
+flips, the next shot into a finished lane; bit for bit `_decode_one_by_one`'s results, which smaller batches use.
+
 >>> import numpy as np
 >>> from qec.decoders.relay_kernels import decode_batch
 >>> # repetition code of 3 bits: checks (0,1) and (1,2); bit 2 flips observable 0
@@ -44,7 +49,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qec.decoders.bp_osd_kernels import _check_update, _flip_observables, _read_syndrome
+from qec.decoders.bp_osd_kernels import LANES, _check_update, _check_update_lanes, _flip_observables, _read_syndrome
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -104,13 +109,59 @@ def decode_batch(
         leg_gammas: the table, grown to the legs this batch reached (4 bytes per variable and leg).
     """
     shots = detection_events.shape[0]
-    num_checks = check_offsets.shape[0] - 1
-    num_variables = variable_offsets.shape[0] - 1
-    num_messages = check_messages.shape[0]
     predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
     solutions = np.zeros(shots, dtype=np.int32)
     iterations = np.zeros(shots, dtype=np.int64)
+    graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots)
+    relay = (gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed)
+    if shots >= LANES:
+        leg_gammas = _decode_in_lanes(
+            detection_events,
+            graph,
+            weights,
+            column_observables,
+            relay,
+            scaling_factor,
+            leg_gammas,
+            predictions,
+            solutions,
+            iterations,
+        )
+    else:
+        leg_gammas = _decode_one_by_one(
+            detection_events,
+            graph,
+            weights,
+            column_observables,
+            relay,
+            scaling_factor,
+            leg_gammas,
+            predictions,
+            solutions,
+            iterations,
+        )
+    return predictions, solutions, iterations, leg_gammas
 
+
+@numba.njit(cache=True)
+def _decode_one_by_one(
+    detection_events: np.ndarray,
+    graph: tuple,
+    weights: np.ndarray,
+    column_observables: np.ndarray,
+    relay: tuple,
+    scaling_factor: float,
+    leg_gammas: np.ndarray,
+    predictions: np.ndarray,
+    solutions: np.ndarray,
+    iterations: np.ndarray,
+) -> np.ndarray:
+    """`decode_batch` a shot at a time (for small batches: the least latency per shot); returns the leg table."""
+    check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
+    gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed = relay
+    num_checks = check_offsets.shape[0] - 1
+    num_variables = variable_offsets.shape[0] - 1
+    num_messages = check_messages.shape[0]
     syndrome = np.zeros(num_checks, dtype=np.uint8)
     to_check = np.empty(num_messages, dtype=np.float64)
     to_variable = np.empty(num_messages, dtype=np.float64)
@@ -120,7 +171,7 @@ def decode_batch(
     gammas = np.empty(num_variables, dtype=np.float64)
     legs_drawn = leg_gammas.shape[0]
 
-    for shot in range(shots):
+    for shot in range(detection_events.shape[0]):
         if _read_syndrome(detection_events[shot], syndrome) == 0:
             solutions[shot] = num_solutions
             continue
@@ -163,7 +214,152 @@ def decode_batch(
         _flip_observables(best if found > 0 else hard, column_observables, predictions[shot])
         solutions[shot] = found
         iterations[shot] = total_iterations
-    return predictions, solutions, iterations, leg_gammas
+    return leg_gammas
+
+
+@numba.njit(cache=True)
+def _decode_in_lanes(
+    detection_events: np.ndarray,
+    graph: tuple,
+    weights: np.ndarray,
+    column_observables: np.ndarray,
+    relay: tuple,
+    scaling_factor: float,
+    leg_gammas: np.ndarray,
+    predictions: np.ndarray,
+    solutions: np.ndarray,
+    iterations: np.ndarray,
+) -> np.ndarray:
+    """`decode_batch` LANES shots side by side, for throughput; returns the leg table.
+
+    Every per-shot array has a column per lane (messages, memory, memory strengths, hard decision, best
+    solution, parity), so each BP step is one vectorised loop over the lanes. A lane that starts a leg takes
+    the leg's strengths into its column; a lane whose shot is done takes the batch's next shot with defects.
+    Convergence is a count of unsatisfied checks kept up to date where a hard decision flips (the hard
+    decision, and so the count, carries over from leg to leg). Each shot sees exactly the arithmetic of
+    `_decode_one_by_one`, so its prediction, solutions and iterations are the same."""
+    check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
+    gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed = relay
+    shots = detection_events.shape[0]
+    num_checks = check_offsets.shape[0] - 1
+    num_variables = variable_offsets.shape[0] - 1
+    num_messages = check_messages.shape[0]
+    message_checks = np.empty(num_messages, dtype=np.int64)
+    for check in range(num_checks):
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            message_checks[check_messages[slot]] = check
+    syndrome = np.zeros((num_checks, LANES), dtype=np.uint8)
+    to_check = np.zeros((num_messages, LANES), dtype=np.float64)  # (lanes never given a shot: no garbage)
+    to_variable = np.empty((num_messages, LANES), dtype=np.float64)
+    memory = np.zeros((num_variables, LANES), dtype=np.float64)
+    gammas = np.zeros((num_variables, LANES), dtype=np.float64)
+    hard = np.zeros((num_variables, LANES), dtype=np.uint8)
+    best = np.zeros((num_variables, LANES), dtype=np.uint8)
+    parity = np.zeros((num_checks, LANES), dtype=np.uint8)
+    unsatisfied = np.zeros(LANES, dtype=np.int64)
+    lane_shot = np.full(LANES, -1, dtype=np.int64)
+    leg = np.zeros(LANES, dtype=np.int64)
+    leg_iteration = np.zeros(LANES, dtype=np.int64)
+    leg_length = np.zeros(LANES, dtype=np.int64)
+    found = np.zeros(LANES, dtype=np.int64)
+    best_weight = np.full(LANES, np.inf)
+    total_iterations = np.zeros(LANES, dtype=np.int64)
+    lane_work = (np.zeros(LANES, dtype=np.bool_), np.empty(LANES), np.empty(LANES), np.zeros(LANES, dtype=np.uint8))
+    shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
+    shot_errors = np.zeros(num_variables, dtype=np.uint8)
+    legs_drawn = leg_gammas.shape[0]
+    next_shot = 0
+    while True:
+        for lane in range(LANES):
+            while lane_shot[lane] < 0 and next_shot < shots:
+                shot = next_shot
+                next_shot += 1
+                defects = _read_syndrome(detection_events[shot], shot_syndrome)
+                if defects == 0:
+                    solutions[shot] = num_solutions
+                    continue
+                syndrome[:, lane] = shot_syndrome
+                parity[:, lane] = shot_syndrome
+                hard[:, lane] = 0
+                memory[:, lane] = weights
+                gammas[:, lane] = gamma0
+                _restart_lane(check_variables, weights, to_check, lane)
+                unsatisfied[lane] = defects
+                leg[lane] = 0
+                leg_iteration[lane] = 0
+                leg_length[lane] = pre_iterations
+                found[lane] = 0
+                best_weight[lane] = np.inf
+                total_iterations[lane] = 0
+                lane_shot[lane] = shot
+        if lane_shot.max() < 0:
+            return leg_gammas
+        _check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
+        _memory_variable_update_lanes(
+            weights,
+            gammas,
+            variable_offsets,
+            message_slots,
+            message_checks,
+            to_variable,
+            to_check,
+            memory,
+            hard,
+            parity,
+            unsatisfied,
+            lane_work[3],
+        )
+        for lane in range(LANES):
+            shot = lane_shot[lane]
+            if shot < 0:
+                continue
+            leg_iteration[lane] += 1
+            total_iterations[lane] += 1
+            converged = unsatisfied[lane] == 0
+            if not converged and leg_iteration[lane] < leg_length[lane]:
+                continue
+            if converged:
+                found[lane] += 1
+                best_weight[lane] = _keep_if_lighter_lane(hard, weights, best, best_weight[lane], lane)
+            if found[lane] < num_solutions and leg[lane] < num_legs:  # the next leg
+                leg[lane] += 1
+                next_leg = leg[lane]
+                if next_leg > legs_drawn:
+                    leg_gammas = _grow_leg_table(leg_gammas, legs_drawn, next_leg, num_legs, gamma_min, gamma_max, seed)
+                    legs_drawn = leg_gammas.shape[0]
+                gammas[:, lane] = leg_gammas[next_leg - 1]
+                _restart_lane(check_variables, weights, to_check, lane)
+                leg_iteration[lane] = 0
+                leg_length[lane] = leg_iterations
+                continue
+            errors = best if found[lane] > 0 else hard
+            shot_errors[:] = errors[:, lane]
+            _flip_observables(shot_errors, column_observables, predictions[shot])
+            solutions[shot] = found[lane]
+            iterations[shot] = total_iterations[lane]
+            lane_shot[lane] = -1  # with no shot left for it, the lane runs on with its last shot: wasted, harmless
+
+
+@numba.njit(cache=True, inline="always")
+def _restart_lane(check_variables: np.ndarray, weights: np.ndarray, to_check: np.ndarray, lane: int) -> None:
+    """A leg's start in `lane`: every message to a check is its variable's prior."""
+    for slot in range(check_variables.shape[0]):
+        to_check[slot, lane] = weights[check_variables[slot]]
+
+
+@numba.njit(cache=True, inline="always")
+def _keep_if_lighter_lane(
+    hard: np.ndarray, weights: np.ndarray, best: np.ndarray, best_weight: float, lane: int
+) -> float:
+    """`_keep_if_lighter` of one lane's column of `hard` and `best` (uint8 (num_variables, lanes))."""
+    weight = 0.0
+    for variable in range(hard.shape[0]):
+        if hard[variable, lane]:
+            weight += weights[variable]
+    if weight < best_weight:
+        best[:, lane] = hard[:, lane]
+        return weight
+    return best_weight
 
 
 @numba.njit(cache=True)
@@ -261,6 +457,56 @@ def _memory_variable_update(
         hard[variable] = total <= 0  # ties count as flipped, as in relay-bp and ldpc
         for message in range(start, stop):
             to_check[message_slots[message]] = total - to_variable[message]
+
+
+# The lane version of `_memory_variable_update`, beside BP+OSD's `_check_update_lanes`: the same arithmetic for
+# each lane (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops
+# (a constant count is unrolled into scalar code), and not inlined into its caller for the same reason.
+@numba.njit(cache=True)
+def _memory_variable_update_lanes(
+    weights: np.ndarray,
+    gammas: np.ndarray,
+    variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
+    message_checks: np.ndarray,
+    to_variable: np.ndarray,
+    to_check: np.ndarray,
+    memory: np.ndarray,
+    hard: np.ndarray,
+    parity: np.ndarray,
+    unsatisfied: np.ndarray,
+    flipped: np.ndarray,
+) -> None:
+    """`_memory_variable_update` of every lane (`gammas` and `memory` float64 (num_variables, lanes)); where a hard
+    decision flips, its checks' `parity` flips and `unsatisfied` (int64 (lanes,)) follows, in place."""
+    lanes = to_check.shape[1]
+    for variable in range(variable_offsets.shape[0] - 1):
+        start = variable_offsets[variable]
+        stop = variable_offsets[variable + 1]
+        prior = weights[variable]
+        for lane in range(lanes):
+            gamma = gammas[variable, lane]
+            memory[variable, lane] = (1.0 - gamma) * prior + gamma * memory[variable, lane]
+        for message in range(start, stop):
+            for lane in range(lanes):
+                memory[variable, lane] += to_variable[message, lane]
+        for message in range(start, stop):
+            slot = message_slots[message]
+            for lane in range(lanes):
+                to_check[slot, lane] = memory[variable, lane] - to_variable[message, lane]
+        any_flipped = np.uint8(0)
+        for lane in range(lanes):
+            decision = np.uint8(memory[variable, lane] <= 0)  # ties count as flipped, as in relay-bp and ldpc
+            flipped[lane] = decision ^ hard[variable, lane]
+            hard[variable, lane] = decision
+            any_flipped |= flipped[lane]
+        if any_flipped:
+            for message in range(start, stop):
+                check = message_checks[message]
+                for lane in range(lanes):
+                    if flipped[lane]:
+                        parity[check, lane] ^= 1
+                        unsatisfied[lane] += 1 if parity[check, lane] else -1
 
 
 @numba.njit(cache=True, inline="always")

@@ -8,6 +8,7 @@ import stim
 
 from qec import decoders
 from qec.decoders.bp_osd import bp_decoder
+from qec.decoders.bp_osd_kernels import LANES
 from qec.decoders.dem_arrays import check_matrices
 from qec.decoders.lookup import LookupDecoder
 from qec.decoders.relay import RelayBpDecoder
@@ -116,6 +117,37 @@ def test_predictions_depend_only_on_the_syndrome_and_the_seed():
     assert np.array_equal(whole, np.concatenate([halves[1], halves[0]]))
     again = RelayBpDecoder(num_legs=40).compile_decoder_for_dem(dem=dem)
     assert np.array_equal(whole, again.decode_shots_bit_packed(bit_packed_detection_event_data=events[::-1])[::-1])
+
+
+@pytest.mark.parametrize(
+    "family, distance, rounds, settings",
+    [
+        ("bb", 6, 2, {}),
+        # short legs, few of them: shots end with 0 to 5 solutions, some on the last leg's hard decision
+        ("bb", 6, 2, dict(pre_iterations=6, num_legs=4, leg_iterations=5)),
+        ("color", 5, 5, {}),
+        ("color", 5, 5, dict(pre_iterations=6, num_legs=4, leg_iterations=5, num_solutions=2)),
+    ],
+)
+def test_shots_side_by_side_give_what_shots_one_at_a_time_give(family, distance, rounds, settings):
+    # One call of 200 shots runs them in lanes; calls of 7 (< LANES) one at a time. Every shot's prediction,
+    # solutions and iterations must be the same, bit for bit.
+    circuit = noisy_memory_circuit(family, distance=distance, rounds=rounds, noise="uniform", p=0.004)
+    events, _ = sample(circuit, 200, seed=26)
+    assert events.shape[0] >= 10 * LANES and (~events.any(axis=1)).any()
+    compiled = RelayBpDecoder(**settings).compile_decoder_for_dem(dem=circuit.detector_error_model())
+    counts = getattr(compiled, "inner", compiled)  # the basis-aware wrapper's decoder holds the counts
+    whole = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
+    solutions, iterations = counts.last_solutions, counts.last_iterations
+    parts = []
+    for start in range(0, len(events), 7):
+        part = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[start : start + 7])
+        parts.append((part, counts.last_solutions, counts.last_iterations))
+    assert np.array_equal(whole, np.concatenate([part[0] for part in parts]))
+    assert np.array_equal(solutions, np.concatenate([part[1] for part in parts]))
+    assert np.array_equal(iterations, np.concatenate([part[2] for part in parts]))
+    if settings:  # the paths this test is for: legs that run out, shots with fewer solutions than asked for
+        assert len(set(solutions.tolist())) >= 3 and whole.any()
 
 
 def test_leg_memory_strengths_are_uniform_on_the_interval_and_differ_by_leg_and_seed():
