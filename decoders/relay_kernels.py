@@ -23,10 +23,10 @@ relay-bp's `explicit_gammas`, so a shot's prediction depends only on its syndrom
 on how shots are batched. Work arrays are allocated once per call; the legs' strengths are drawn once,
 when a shot first reaches the leg, and the table is handed back for the next call.
 
-Batches of LANES shots or more run LANES shots side by side (`_decode_in_lanes`, as BP+OSD's): a column per
-lane in every per-shot array (messages, memory, leg strengths, hard decision, best), `_check_update_lanes` and
-`_memory_variable_update_lanes` per iteration, a per-lane count of unsatisfied checks kept where a hard decision
-flips, the next shot into a finished lane; bit for bit `_decode_one_by_one`'s results, which smaller batches use.
+Batches of LANES shots or more run LANES shots side by side (`_decode_in_lanes`, as BP+OSD's): a column per lane
+in every per-shot array, `_check_update_lanes` and `_memory_variable_update_lanes` per iteration, a per-lane count
+of unsatisfied checks kept where a hard decision flips, the next shot into a finished lane, and the last TAIL_LANES
+shots finished one at a time (`_relay_from`); bit for bit the results of `_decode_one_by_one` (smaller batches).
 
 >>> import numpy as np
 >>> from qec.decoders.relay_kernels import decode_batch
@@ -52,6 +52,9 @@ import numpy as np
 from qec.decoders.bp_osd_kernels import LANES, _check_update, _check_update_lanes, _flip_observables, _read_syndrome
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+# Once the batch has no shot left to start and this many lanes or fewer are busy, they finish one at a time:
+# a step of every lane costs about 8 single-shot iterations ([[72,12,6]], 16 lanes of float64, AVX-512).
+TAIL_LANES = 4
 
 
 @numba.njit(cache=True)
@@ -169,52 +172,87 @@ def _decode_one_by_one(
     hard = np.zeros(num_variables, dtype=np.uint8)
     best = np.zeros(num_variables, dtype=np.uint8)
     gammas = np.empty(num_variables, dtype=np.float64)
-    legs_drawn = leg_gammas.shape[0]
-
+    work = (to_check, to_variable, memory, hard, best, gammas)
     for shot in range(detection_events.shape[0]):
         if _read_syndrome(detection_events[shot], syndrome) == 0:
             solutions[shot] = num_solutions
             continue
         memory[:] = weights
-        found = 0
-        best_weight = np.inf
-        total_iterations = 0
-        for leg in range(num_legs + 1):
-            if leg == 0:
-                gammas[:] = gamma0
-                leg_length = pre_iterations
-            else:
-                if leg > legs_drawn:
-                    leg_gammas = _grow_leg_table(leg_gammas, legs_drawn, leg, num_legs, gamma_min, gamma_max, seed)
-                    legs_drawn = leg_gammas.shape[0]
-                gammas[:] = leg_gammas[leg - 1]
-                leg_length = leg_iterations
-            converged, used = _memory_bp_leg(
-                syndrome,
-                check_offsets,
-                check_messages,
-                check_variables,
-                variable_offsets,
-                message_slots,
-                weights,
-                gammas,
-                leg_length,
-                scaling_factor,
-                to_check,
-                to_variable,
-                memory,
-                hard,
-            )
-            total_iterations += used
-            if converged:
-                found += 1
-                best_weight = _keep_if_lighter(hard, weights, best, best_weight)
-                if found >= num_solutions:
-                    break
+        gammas[:] = gamma0
+        _restart_messages(check_variables, weights, to_check)
+        leg_gammas, found, used = _relay_from(
+            syndrome, graph, weights, relay, scaling_factor, leg_gammas, work, 0, 0, 0, np.inf, 0
+        )
         _flip_observables(best if found > 0 else hard, column_observables, predictions[shot])
         solutions[shot] = found
-        iterations[shot] = total_iterations
+        iterations[shot] = used
     return leg_gammas
+
+
+@numba.njit(cache=True)
+def _relay_from(
+    syndrome: np.ndarray,
+    graph: tuple,
+    weights: np.ndarray,
+    relay: tuple,
+    scaling_factor: float,
+    leg_gammas: np.ndarray,
+    work: tuple,
+    leg: int,
+    leg_iteration: int,
+    found: int,
+    best_weight: float,
+    used: int,
+) -> tuple[np.ndarray, int, int]:
+    """One shot's relay from iteration `leg_iteration` of leg `leg` on, with the messages, strengths, memory, hard
+    decision and best solution in `work` as they stand, `found` solutions found and `used` iterations run so far.
+
+    Returns the leg table, the solutions found and the iterations run in all; the lightest solution is left in
+    `best` (where any was found), the last hard decision in `hard`.
+    """
+    check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
+    gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed = relay
+    to_check, to_variable, memory, hard, best, gammas = work
+    while True:
+        leg_length = pre_iterations if leg == 0 else leg_iterations
+        converged, leg_used = _memory_bp_leg(
+            syndrome,
+            check_offsets,
+            check_messages,
+            check_variables,
+            variable_offsets,
+            message_slots,
+            weights,
+            gammas,
+            leg_length - leg_iteration,
+            scaling_factor,
+            to_check,
+            to_variable,
+            memory,
+            hard,
+        )
+        used += leg_used
+        if converged:
+            found += 1
+            best_weight = _keep_if_lighter(hard, weights, best, best_weight)
+            if found >= num_solutions:
+                break
+        if leg == num_legs:
+            break
+        leg += 1
+        if leg > leg_gammas.shape[0]:
+            leg_gammas = _grow_leg_table(leg_gammas, leg_gammas.shape[0], leg, num_legs, gamma_min, gamma_max, seed)
+        gammas[:] = leg_gammas[leg - 1]
+        _restart_messages(check_variables, weights, to_check)
+        leg_iteration = 0
+    return leg_gammas, found, used
+
+
+@numba.njit(cache=True, inline="always")
+def _restart_messages(check_variables: np.ndarray, weights: np.ndarray, to_check: np.ndarray) -> None:
+    """A leg's start: every message to a check is its variable's prior."""
+    for slot in range(check_variables.shape[0]):
+        to_check[slot] = weights[check_variables[slot]]
 
 
 @numba.njit(cache=True)
@@ -236,8 +274,9 @@ def _decode_in_lanes(
     solution, parity), so each BP step is one vectorised loop over the lanes. A lane that starts a leg takes
     the leg's strengths into its column; a lane whose shot is done takes the batch's next shot with defects.
     Convergence is a count of unsatisfied checks kept up to date where a hard decision flips (the hard
-    decision, and so the count, carries over from leg to leg). Each shot sees exactly the arithmetic of
-    `_decode_one_by_one`, so its prediction, solutions and iterations are the same."""
+    decision, and so the count, carries over from leg to leg). When no shot is left to start and at most
+    TAIL_LANES lanes are busy, their shots go on one at a time (`_relay_from`, from where they stand). Each shot
+    sees exactly the arithmetic of `_decode_one_by_one`, so its prediction, solutions and iterations are the same."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
     gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed = relay
     shots = detection_events.shape[0]
@@ -267,6 +306,13 @@ def _decode_in_lanes(
     lane_work = (np.zeros(LANES, dtype=np.bool_), np.empty(LANES), np.empty(LANES), np.zeros(LANES, dtype=np.uint8))
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_errors = np.zeros(num_variables, dtype=np.uint8)
+    alone_to_check = np.empty(num_messages, dtype=np.float64)  # the tail's work arrays, as `_decode_one_by_one`'s
+    alone_memory = np.empty(num_variables, dtype=np.float64)
+    alone_hard = np.zeros(num_variables, dtype=np.uint8)
+    alone_best = np.zeros(num_variables, dtype=np.uint8)
+    alone_gammas = np.empty(num_variables, dtype=np.float64)
+    alone_to_variable = np.empty(num_messages, dtype=np.float64)
+    alone = (alone_to_check, alone_to_variable, alone_memory, alone_hard, alone_best, alone_gammas)
     legs_drawn = leg_gammas.shape[0]
     next_shot = 0
     while True:
@@ -292,7 +338,35 @@ def _decode_in_lanes(
                 best_weight[lane] = np.inf
                 total_iterations[lane] = 0
                 lane_shot[lane] = shot
-        if lane_shot.max() < 0:
+        if next_shot >= shots and np.count_nonzero(lane_shot >= 0) <= TAIL_LANES:
+            # The batch's tail: its last few shots cost less one at a time than in steps of every lane.
+            for lane in range(LANES):
+                shot = lane_shot[lane]
+                if shot < 0:
+                    continue
+                shot_syndrome[:] = syndrome[:, lane]
+                alone_to_check[:] = to_check[:, lane]
+                alone_memory[:] = memory[:, lane]
+                alone_hard[:] = hard[:, lane]
+                alone_best[:] = best[:, lane]
+                alone_gammas[:] = gammas[:, lane]
+                leg_gammas, shot_found, shot_used = _relay_from(
+                    shot_syndrome,
+                    graph,
+                    weights,
+                    relay,
+                    scaling_factor,
+                    leg_gammas,
+                    alone,
+                    leg[lane],
+                    leg_iteration[lane],
+                    found[lane],
+                    best_weight[lane],
+                    total_iterations[lane],
+                )
+                _flip_observables(alone_best if shot_found > 0 else alone_hard, column_observables, predictions[shot])
+                solutions[shot] = shot_found
+                iterations[shot] = shot_used
             return leg_gammas
         _check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
         _memory_variable_update_lanes(
@@ -418,14 +492,12 @@ def _memory_bp_leg(
     memory: np.ndarray,
     hard: np.ndarray,
 ) -> tuple[bool, int]:
-    """One leg: messages restarted at the priors, memory kept; (converged, iterations run).
+    """Up to `max_iterations` iterations of a leg from the messages in `to_check`; (converged, iterations run).
 
     Messages to checks are kept in check order (`to_check[slot]`), messages to variables in variable
     order (`to_variable[message]`): each update reads its input in order and scatters its output once.
     Leaves the leg's last posterior in `memory` and its hard decision in `hard`.
     """
-    for slot in range(check_variables.shape[0]):
-        to_check[slot] = weights[check_variables[slot]]
     for iteration in range(max_iterations):
         _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
         _memory_variable_update(weights, gammas, variable_offsets, message_slots, to_variable, to_check, memory, hard)
