@@ -574,19 +574,37 @@ def _variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = posterior[variable, lane] - to_variable[message, lane]
-        any_flipped = np.uint8(0)
-        for lane in range(lanes):
-            decision = np.uint8(posterior[variable, lane] <= 0)  # ties count as flipped, as in ldpc
-            flipped[lane] = decision ^ hard[variable, lane]
-            hard[variable, lane] = decision
-            any_flipped |= flipped[lane]
-        if any_flipped:
-            for message in range(start, stop):
-                check = message_checks[message]
-                for lane in range(lanes):
-                    if flipped[lane]:
-                        parity[check, lane] ^= 1
-                        unsatisfied[lane] += 1 if parity[check, lane] else -1
+        _harden_lanes(variable, start, stop, posterior, message_checks, hard, parity, unsatisfied, flipped)
+
+
+@numba.njit(cache=True, inline="always")
+def _harden_lanes(
+    variable: int,
+    start: int,
+    stop: int,
+    posterior: np.ndarray,
+    message_checks: np.ndarray,
+    hard: np.ndarray,
+    parity: np.ndarray,
+    unsatisfied: np.ndarray,
+    flipped: np.ndarray,
+) -> None:
+    """`variable`'s hard decision in every lane (a posterior <= 0 is an error: ties count as flipped, as in ldpc
+    and relay-bp); where it flips, the `parity` of its checks (its messages start..stop-1) flips and each lane's
+    `unsatisfied` count follows. `flipped` is uint8 (lanes,) work space."""
+    any_flipped = np.uint8(0)
+    for lane in range(posterior.shape[1]):
+        decision = np.uint8(posterior[variable, lane] <= 0)
+        flipped[lane] = decision ^ hard[variable, lane]
+        hard[variable, lane] = decision
+        any_flipped |= flipped[lane]
+    if any_flipped:
+        for message in range(start, stop):
+            check = message_checks[message]
+            for lane in range(posterior.shape[1]):
+                if flipped[lane]:
+                    parity[check, lane] ^= 1
+                    unsatisfied[lane] += 1 if parity[check, lane] else -1
 
 
 @numba.njit(cache=True)

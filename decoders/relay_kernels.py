@@ -49,7 +49,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qec.decoders.bp_osd_kernels import LANES, _check_update, _check_update_lanes, _flip_observables, _read_syndrome
+from qec.decoders.bp_osd_kernels import (
+    LANES,
+    _check_update,
+    _check_update_lanes,
+    _flip_observables,
+    _harden_lanes,
+    _read_syndrome,
+)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Once the batch has no shot left to start and this many lanes or fewer are busy, they finish one at a time:
@@ -566,19 +573,7 @@ def _memory_variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = memory[variable, lane] - to_variable[message, lane]
-        any_flipped = np.uint8(0)
-        for lane in range(lanes):
-            decision = np.uint8(memory[variable, lane] <= 0)  # ties count as flipped, as in relay-bp and ldpc
-            flipped[lane] = decision ^ hard[variable, lane]
-            hard[variable, lane] = decision
-            any_flipped |= flipped[lane]
-        if any_flipped:
-            for message in range(start, stop):
-                check = message_checks[message]
-                for lane in range(lanes):
-                    if flipped[lane]:
-                        parity[check, lane] ^= 1
-                        unsatisfied[lane] += 1 if parity[check, lane] else -1
+        _harden_lanes(variable, start, stop, memory, message_checks, hard, parity, unsatisfied, flipped)
 
 
 @numba.njit(cache=True, inline="always")
