@@ -44,9 +44,9 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.transpiler import PassManager, generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 
-from qec.codes import approximate, shown_integer
 from qec.errors import QecInputError, unknown_choice
 from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors
+from qec.text import approximate, shown_integer
 
 DEVICES = ("auto", "cpu", "gpu")
 METHODS = ("auto", "statevector", "density_matrix", "stabilizer")

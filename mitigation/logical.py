@@ -45,7 +45,6 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from qec import codes, decoders
 from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1, used_qubits
-from qec.codes import approximate
 from qec.decoders.counting import decode_and_count
 from qec.errors import QecInputError
 from qec.mitigation.backends import (
@@ -58,6 +57,7 @@ from qec.mitigation.backends import (
 )
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.techniques import ZneOptions
+from qec.text import approximate
 
 LOGICAL_FAMILIES = ("repetition", "shor", "surface")
 # Qiskit instructions of one run's circuits (the circuit at every scale factor). Qiskit circuits are Python

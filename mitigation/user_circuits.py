@@ -33,9 +33,9 @@ from qiskit import QuantumCircuit, qasm2, qpy, transpile
 from qiskit.circuit import ControlFlowOp, ForLoopOp
 from qiskit.transpiler.passes import UnrollForLoops
 
-from qec.codes import approximate
 from qec.errors import QecInputError
 from qec.mitigation.backends import AER_MAX_QUBITS
+from qec.text import approximate
 
 FORMATS = ("qasm2", "qasm3", "qpy")
 QPY_MAGIC = b"QISKIT"

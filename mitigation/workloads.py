@@ -44,9 +44,9 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import QFTGate
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
-from qec.codes import approximate
 from qec.errors import QecInputError, unknown_choice
 from qec.mitigation.backends import AER_MAX_QUBITS, check_state_fits
+from qec.text import approximate
 
 # A term of an observable: coefficient, Pauli letters, and the qubits they act on.
 Term = tuple[float, str, tuple[int, ...]]

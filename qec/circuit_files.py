@@ -17,10 +17,11 @@ from pathlib import Path
 
 import stim
 
-from qec.codes import CircuitSize, approximate
+from qec.codes.size import CircuitSize
 from qec.errors import QecInputError
 from qec.study import MAX_TASKS
 from qec.task import Task
+from qec.text import approximate
 
 # A flattened circuit at the detector limit (10^6) is ~150 MB of text; written with REPEAT blocks, ~5 MB.
 MAX_CIRCUIT_FILE_BYTES = 256 * 2**20

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from qec.cluster import dask_client, parse_local_cluster
-from qec.codes import MAX_DISTANCE, MAX_ROUNDS, approximate, shown_integer
+from qec.codes.size import MAX_DISTANCE, MAX_ROUNDS
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
 from qec.progress import progress_display
@@ -28,6 +28,7 @@ from qec.slices import Condition, Slice, slice_points, x_value
 from qec.stats import RATE_KINDS, LambdaEstimate, LambdaFit, Point, fit_suppression, suppression_factors
 from qec.store import Store
 from qec.task import Task, TaskTotals
+from qec.text import approximate, shown_integer
 from qec.threshold import ThresholdFit, fit_threshold, use_correction
 
 # A study is distances x p values, one task each. Threshold studies use ~5 of each; 10,000 tasks is far

@@ -38,105 +38,36 @@ from qec.codes.hgp import hgp as hgp  # re-exported: qec.codes.hgp(h1, h2)
 from qec.codes.hgp import toric_code, toric_memory_circuit
 from qec.codes.repetition import repetition_code
 from qec.codes.shor import shor_code
+from qec.codes.size import (  # re-exported: the limits and size of a circuit
+    MAX_DETECTORS as MAX_DETECTORS,
+)
+from qec.codes.size import (
+    MAX_DISTANCE as MAX_DISTANCE,
+)
+from qec.codes.size import (
+    MAX_MEASUREMENTS as MAX_MEASUREMENTS,
+)
+from qec.codes.size import (
+    MAX_OBSERVABLES as MAX_OBSERVABLES,
+)
+from qec.codes.size import (
+    MAX_OPERATIONS as MAX_OPERATIONS,
+)
+from qec.codes.size import (
+    MAX_QUBITS as MAX_QUBITS,
+)
+from qec.codes.size import (
+    MAX_ROUNDS as MAX_ROUNDS,
+)
+from qec.codes.size import (
+    CircuitSize as CircuitSize,
+)
+from qec.codes.size import (
+    operation_count as operation_count,
+)
 from qec.codes.surface import rotated_surface_code, unrotated_surface_code
 from qec.errors import QecInputError, unknown_choice
-
-# 10^6 detectors is far beyond any practical study (a d = 25 surface code over 1,600 rounds), yet its
-# circuit, DEM and a chunk of detection events fit in a few GB. Every family measures at least one check
-# per round and has at least `distance` qubits, so these also bound rounds and distance on their own.
-MAX_DETECTORS = 1_000_000
-MAX_QUBITS = 1_000_000
-MAX_ROUNDS = MAX_DETECTORS
-MAX_DISTANCE = MAX_QUBITS
-# Circuit files: a measurement record, observables (decoders predict a bit-packed row of them per shot)
-# and gate applications per shot, REPEAT blocks counted in full. A 10^6-detector surface-code memory
-# under SI1000 noise has 2.7e7 gate applications; Stim samples 1,024 shots of it in about 12 s.
-MAX_MEASUREMENTS = 10_000_000
-MAX_OBSERVABLES = 1024
-MAX_OPERATIONS = 100_000_000
-
-
-@dataclass(frozen=True)
-class CircuitSize:
-    """What a circuit holds: detectors, qubits, measurements, observables, gate applications per shot."""
-
-    detectors: int
-    qubits: int
-    measurements: int = 0
-    observables: int = 0
-    operations: int = 0
-
-    @classmethod
-    def of(cls, circuit: stim.Circuit) -> CircuitSize:
-        r"""The size of `circuit`, counted without flattening it (Stim's counts multiply REPEAT blocks out).
-
-        >>> size = CircuitSize.of(stim.Circuit("REPEAT 1000000000000 {\n  M 0\n  DETECTOR rec[-1]\n}"))
-        >>> size.detectors, size.measurements, size.operations
-        (1000000000000, 1000000000000, 2000000000000)
-        """
-        return cls(
-            circuit.num_detectors,
-            circuit.num_qubits,
-            circuit.num_measurements,
-            circuit.num_observables,
-            operation_count(circuit),
-        )
-
-    def excess(self) -> list[str]:
-        """'about N things (the limit is M)' for each count over its limit; empty when it fits."""
-        limits = [
-            ("detectors", self.detectors, MAX_DETECTORS),
-            ("qubits", self.qubits, MAX_QUBITS),
-            ("measurements", self.measurements, MAX_MEASUREMENTS),
-            ("observables", self.observables, MAX_OBSERVABLES),
-            ("gate applications per shot", self.operations, MAX_OPERATIONS),
-        ]
-        return [
-            f"about {approximate(count)} {what} (the limit is {limit:,})"
-            for what, count, limit in limits
-            if count > limit
-        ]
-
-
-def operation_count(circuit: stim.Circuit) -> int:
-    r"""Gate applications (targets; 1 for a target-less instruction) of one shot, REPEAT blocks counted in full.
-
-    Costs one pass over the circuit as written, whatever its repeat counts.
-
-    >>> operation_count(stim.Circuit("H 0 1\nREPEAT 10 {\n  CX 0 1\n  M 0\n}"))
-    32
-    """
-    total = 0
-    for instruction in circuit:
-        if isinstance(instruction, stim.CircuitRepeatBlock):
-            total += instruction.repeat_count * operation_count(instruction.body_copy())
-        else:
-            total += max(1, len(instruction.targets_copy()))
-    return total
-
-
-def approximate(count: int) -> str:
-    """A count as a short number: exact below 10^6, else 3 significant digits; safe for any int.
-
-    >>> approximate(999_000), approximate(10**12), approximate(10**5000)
-    ('999,000', '1e+12', '2^16609')
-    """
-    if count < 1_000_000:
-        return f"{count:,}"
-    if count.bit_length() > 1000:  # beyond a float, and str() of it may be refused
-        return f"2^{count.bit_length() - 1}"
-    return f"{float(count):.3g}"
-
-
-def shown_integer(value: int) -> str:
-    """An integer parameter as given (digits), or approximated when it is too long to print.
-
-    >>> shown_integer(10001), shown_integer(-3), shown_integer(10**100)
-    ('10001', '-3', '1e+100')
-    """
-    if abs(value).bit_length() <= 64:
-        return str(value)
-    return ("-" if value < 0 else "") + approximate(abs(value))
+from qec.text import shown_integer
 
 
 def _checked_integer(value, *, name: str) -> int:

@@ -183,7 +183,8 @@ class CssCode:
             raise QecInputError(f"rounds must be an integer >= 1, got {rounds!r}")
         if not isinstance(basis, str) or basis.upper() not in BASES:
             raise QecInputError(f"basis {basis!r} is not allowed: use X or Z")
-        from qec.codes import CircuitSize, shown_integer
+        from qec.codes.size import CircuitSize
+        from qec.text import shown_integer
 
         excess = CircuitSize(self.checks * (int(rounds) + 1), self.n + self.checks).excess()
         if excess:
