@@ -43,7 +43,8 @@ from functools import lru_cache
 import numpy as np
 import stim
 
-from qec.codes.css import CssCode, SyndromeSchedule, css
+from qec.codes.css import CssCode, css
+from qec.codes.syndrome_schedule import SyndromeSchedule
 from qec.errors import QecInputError, unknown_choice
 
 Monomial = tuple[int, int]  # x^a y^b as (a, b)

@@ -58,34 +58,19 @@ import numpy as np
 import stim
 
 from qec.codes import gf2
+from qec.codes.schedules import hook_aware_schedule
+from qec.codes.size import CircuitSize
+from qec.codes.syndrome_schedule import SyndromeSchedule
+from qec.codes.syndrome_schedule import edge_colouring as edge_colouring  # re-exported from their old home
+from qec.codes.syndrome_schedule import sequential_schedule as sequential_schedule
 from qec.errors import QecInputError
+from qec.text import shown_integer
 
 # Check matrices are dense uint8 here, and their ranks cost about n^3 / 64 word operations: 5,000 qubits (or
 # checks) is ~0.5 s of row reduction, and far beyond the qLDPC codes studied today (the two-gross code has 288).
 MAX_CODE_QUBITS = 5_000
 MAX_CODE_CHECKS = 5_000
 BASES = ("X", "Z")
-
-
-@dataclass(frozen=True, eq=False)
-class SyndromeSchedule:
-    """The CNOT layers of one syndrome round: `layers[t]` is an int array of shape (edges, 2) whose rows are
-    (check, qubit), checks numbered X checks first (0..mx-1), then Z checks (mx..mx+mz-1). Every edge of the
-    Tanner graph appears in exactly one layer, and no ancilla or data qubit twice in a layer."""
-
-    layers: tuple[np.ndarray, ...]
-    description: str
-
-    def check(self, hx: np.ndarray, hz: np.ndarray) -> None:
-        """Raises QecInputError unless the layers cover each check-qubit edge of `hx`, `hz` once, without clashes."""
-        mx, n = hx.shape
-        expected = np.concatenate([_edges(hx), _edges(hz) + np.array([mx, 0])])
-        given = np.concatenate(list(self.layers)) if self.layers else np.zeros((0, 2), dtype=np.int64)
-        if sorted(map(tuple, expected.tolist())) != sorted(map(tuple, given.tolist())):
-            raise QecInputError("schedule must hold each (check, qubit) edge of hx and hz exactly once")
-        for t, layer in enumerate(self.layers):
-            if len(np.unique(layer[:, 0])) < len(layer) or len(np.unique(layer[:, 1])) < len(layer):
-                raise QecInputError(f"schedule layer {t} uses a check or a qubit twice")
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +123,8 @@ class CssCode:
         commute (a pair of rows that overlap on an odd number of qubits is named) and k = 0."""
         if not isinstance(name, str) or not name or len(name) > 100 or not name.isprintable():
             raise QecInputError(f"name must be a short printable text, got {name!r}")
-        x = _binary_matrix(hx, name="hx")
-        z = _binary_matrix(hz, name="hz")
+        x = binary_matrix(hx, name="hx")
+        z = binary_matrix(hz, name="hz")
         if x.shape[1] != z.shape[1]:
             raise QecInputError(
                 f"hx and hz must have one column per data qubit, the same number: hx has {x.shape[1]}, "
@@ -163,8 +148,6 @@ class CssCode:
                 f"- {gf2.rank(z)} = 0; drop some checks"
             )
         if schedule is None:
-            from qec.codes.schedules import hook_aware_schedule
-
             schedule = hook_aware_schedule(x, z, logical_x, logical_z)
         schedule.check(x, z)
         if coordinates is None:
@@ -183,9 +166,6 @@ class CssCode:
             raise QecInputError(f"rounds must be an integer >= 1, got {rounds!r}")
         if not isinstance(basis, str) or basis.upper() not in BASES:
             raise QecInputError(f"basis {basis!r} is not allowed: use X or Z")
-        from qec.codes.size import CircuitSize
-        from qec.text import shown_integer
-
         excess = CircuitSize(self.checks * (int(rounds) + 1), self.n + self.checks).excess()
         if excess:
             raise QecInputError(
@@ -206,8 +186,16 @@ def css(
     return CssCode.from_check_matrices(hx, hz, name=name, schedule=schedule, coordinates=coordinates)
 
 
-def _binary_matrix(value: Any, *, name: str) -> np.ndarray:
-    """`value` (array-like or scipy.sparse) as a C-contiguous uint8 0/1 matrix; QecInputError naming `name`."""
+def binary_matrix(value: Any, *, name: str) -> np.ndarray:
+    """`value` (array-like or scipy.sparse) as a C-contiguous uint8 0/1 matrix; QecInputError naming `name`.
+
+    >>> binary_matrix([[1, 0], [True, 1]], name="h").tolist()
+    [[1, 0], [1, 1]]
+    >>> binary_matrix([1, 0], name="h")
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: h must be a 2-D matrix of 0 and 1, got 1 dimension(s)
+    """
     if hasattr(value, "tocoo") and hasattr(value, "shape"):  # scipy.sparse, checked before densifying
         shape = tuple(value.shape)
         _check_shape(shape, name=name)
@@ -267,80 +255,6 @@ def _quotient_basis(commute_with: np.ndarray, modulo: np.ndarray) -> np.ndarray:
     base = gf2.rank(modulo)
     kept = [i - base for i in gf2.independent_rows(stacked) if i >= base]
     return np.ascontiguousarray(kernel[kept])
-
-
-def _edges(matrix: np.ndarray) -> np.ndarray:
-    """The (row, column) pairs where `matrix` is 1, shape (edges, 2), row-major order."""
-    return np.argwhere(matrix).astype(np.int64)
-
-
-def edge_colouring(edges: np.ndarray) -> np.ndarray:
-    """Colours (layer indices) for the edges (check, qubit) of a bipartite graph, using as many colours as its
-    largest degree (Koenig): no check and no qubit has two edges of one colour. Alternating-path recolouring.
-
-    >>> edge_colouring(np.array([[0, 0], [0, 1], [1, 0], [1, 1]])).tolist()
-    [1, 0, 0, 1]
-    """
-    if len(edges) == 0:
-        return np.zeros(0, dtype=np.int64)
-    checks = int(edges[:, 0].max()) + 1
-    nodes = [(int(c), checks + int(q)) for c, q in edges]
-    degree = np.bincount(np.array(nodes).ravel())
-    colours = int(degree.max())
-    at: list[dict[int, int]] = [dict() for _ in range(len(degree))]  # node -> {colour: neighbour}
-    for u, v in nodes:
-        alpha = next(c for c in range(colours) if c not in at[u])
-        beta = next(c for c in range(colours) if c not in at[v])
-        if alpha in at[v]:
-            # Swap alpha and beta along the alternating path from v; u is never on it (bipartite), and afterwards
-            # alpha is free at v.
-            path = [v]
-            colour = alpha
-            while colour in at[path[-1]]:
-                path.append(at[path[-1]][colour])
-                colour = beta if colour == alpha else alpha
-            pairs = []
-            colour = alpha
-            for a, b in zip(path, path[1:]):
-                pairs.append((a, b, colour))
-                colour = beta if colour == alpha else alpha
-            for a, b, c in pairs:
-                del at[a][c]
-                del at[b][c]
-            for a, b, c in pairs:
-                swapped = beta if c == alpha else alpha
-                at[a][swapped] = b
-                at[b][swapped] = a
-        at[u][alpha] = v
-        at[v][alpha] = u
-    colour_of = {}
-    for node, neighbours in enumerate(at):
-        for colour, other in neighbours.items():
-            colour_of[(node, other)] = colour
-    return np.array([colour_of[(u, v)] for u, v in nodes], dtype=np.int64)
-
-
-def layered(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """The layers of edge groups run one group after another, each group packed into its fewest layers
-    (`edge_colouring`). Each group is an int array (edges, 2) of (check, qubit) in the combined check numbering."""
-    layers: list[np.ndarray] = []
-    for group in groups:
-        group = np.asarray(group, dtype=np.int64).reshape(-1, 2)
-        if len(group) == 0:
-            continue
-        colours = edge_colouring(group)
-        layers.extend(group[colours == c] for c in range(int(colours.max()) + 1))
-    return tuple(layers)
-
-
-def sequential_schedule(hx: np.ndarray, hz: np.ndarray) -> SyndromeSchedule:
-    """All Z checks, then all X checks, each type in as few CNOT layers as its largest degree, each check's order
-    left to the colouring (hook errors not chosen; `css`'s default chooses them, see the module docstring)."""
-    mx = hx.shape[0]
-    return SyndromeSchedule(
-        layered([_edges(hz) + np.array([mx, 0]), _edges(hx)]),
-        "Z checks then X checks, each packed by an edge colouring (generic order, hook errors not chosen)",
-    )
 
 
 def default_coordinates(n: int, mx: int, mz: int) -> np.ndarray:

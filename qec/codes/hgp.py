@@ -37,15 +37,16 @@ from typing import Any
 import numpy as np
 import stim
 
-from qec.codes.css import CssCode, SyndromeSchedule, _binary_matrix, css, layered
+from qec.codes.css import CssCode, binary_matrix, css
+from qec.codes.syndrome_schedule import SyndromeSchedule, layered
 from qec.errors import QecInputError
 
 
 def hgp(h1: Any, h2: Any) -> tuple[np.ndarray, np.ndarray]:
     """(hx, hz) of the hypergraph product of classical parity-check matrices `h1` and `h2` (0/1, numpy or
     scipy.sparse); uint8 arrays of shape (m1 n2, n1 n2 + m1 m2) and (n1 m2, n1 n2 + m1 m2)."""
-    a = _binary_matrix(h1, name="h1")
-    b = _binary_matrix(h2, name="h2")
+    a = binary_matrix(h1, name="h1")
+    b = binary_matrix(h2, name="h2")
     (m1, n1), (m2, n2) = a.shape, b.shape
     hx = np.concatenate([np.kron(a, np.eye(n2, dtype=np.uint8)), np.kron(np.eye(m1, dtype=np.uint8), b.T)], axis=1)
     hz = np.concatenate([np.kron(np.eye(n1, dtype=np.uint8), b), np.kron(a.T, np.eye(m2, dtype=np.uint8))], axis=1)
@@ -54,8 +55,8 @@ def hgp(h1: Any, h2: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def hgp_code(h1: Any, h2: Any, *, name: str = "hgp") -> CssCode:
     """The HGP code of `h1` and `h2` as a `CssCode`, with the sector schedule and the product's coordinates."""
-    a = _binary_matrix(h1, name="h1")
-    b = _binary_matrix(h2, name="h2")
+    a = binary_matrix(h1, name="h1")
+    b = binary_matrix(h2, name="h2")
     hx, hz = hgp(a, b)
     return css(
         hx,

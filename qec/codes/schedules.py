@@ -53,7 +53,7 @@ from typing import Callable
 import numpy as np
 
 from qec.codes import gf2
-from qec.codes.css import SyndromeSchedule, edge_colouring
+from qec.codes.syndrome_schedule import SyndromeSchedule, edge_colouring
 
 ENUMERATE_DIMENSION = 16  # all 2^16 vectors of a kernel this small are listed (a fraction of a second)
 MAX_ENUMERATED_ENTRIES = 8_000_000  # ... unless the list of vectors would hold more entries than this
