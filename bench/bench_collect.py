@@ -24,6 +24,7 @@ import sinter
 import stim
 
 from qec import StopRule, Store, Task, collect
+from qec.parts import memory_task
 
 BATCH = 100_000
 
@@ -81,7 +82,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per engine; the median counts")
     parser.add_argument("--out", default="bench/results/bench_collect.json")
     args = parser.parse_args()
-    tasks = [Task.memory("surface", distance=int(d), noise="uniform", p=args.p) for d in args.distances.split(",")]
+    tasks = [memory_task("surface", distance=int(d), noise="uniform", p=args.p) for d in args.distances.split(",")]
     engines = (("hand loop", run_hand_loop), ("sinter", run_sinter), ("qec", run_qec))
     seconds: dict[str, list[float]] = {name: [] for name, _ in engines}
     for repeat in range(args.repeat):  # interleaved, so load changes hit every engine alike

@@ -22,6 +22,7 @@ import numpy as np
 
 from qec import StopRule, Store, Task, collect
 from qec.cluster import dask_client
+from qec.parts import memory_task
 
 
 def timed_collect(tasks: list[Task], shots: int, **options) -> float:
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per setup; the median counts")
     parser.add_argument("--out", default="bench/results/bench_scaleout.json")
     args = parser.parse_args()
-    tasks = [Task.memory("surface", distance=int(d), noise="uniform", p=args.p) for d in args.distances.split(",")]
+    tasks = [memory_task("surface", distance=int(d), noise="uniform", p=args.p) for d in args.distances.split(",")]
     total = args.shots * len(tasks)
     setups = {
         f"local pool, {args.workers} workers": lambda: timed_collect(tasks, args.shots, workers=args.workers),

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from qec import codes, memory, noise
-from qec.cli.options import CodeFile
+from qec import codes, decoders, noise
+from qec.cli.options import Basis, Bias, CodeFile, Decoder, DecoderOption, Pauli, study_spec
+from qec.engine import check_decoders
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
-from qec.task import Task
 
 # The hgp family's codes listed by `qec codes` (any distance >= 2 is allowed).
 LISTED_HGP_DISTANCES = (3, 4, 5, 6)
@@ -45,14 +45,29 @@ def codes_command(
             "matchable": f.matchable,
             **({"codes": _listed_codes(f)} if f.code is not None else {}),
         }
-        for f in codes.FAMILIES.values()
+        for f in codes.families().values()
+        if f.name != codes.USER_FAMILY
     ]
     models = [
-        {"name": m.name, "description": m.description, "pauli": list(m.pauli_kinds)}
-        for m in noise.NOISE_FAMILIES.values()
+        {
+            "name": m.name,
+            "description": m.description,
+            "pauli": list(m.pauli_kinds),
+            "bias": "biased" in m.pauli_kinds,
+            "scan_range": None if m.scan_range is None else list(m.scan_range),
+        }
+        for m in noise.noise_families().values()
+    ]
+    decoder_list = [
+        {
+            "name": name,
+            "description": decoders.entry(name).description,
+            "options": {key: _shown_default(value) for key, value in decoders.entry(name).options().items()},
+        }
+        for name in decoders.names()
     ]
     if as_json:
-        typer.echo(json.dumps({"families": families, "noise_models": models}, indent=2))
+        typer.echo(json.dumps({"families": families, "noise_models": models, "decoders": decoder_list}, indent=2))
         return
     typer.echo("Code families (qec circuit FAMILY --distance D --rounds R --basis X|Z):")
     for f in families:
@@ -68,34 +83,56 @@ def codes_command(
     typer.echo("Noise models (--noise MODEL --p P [--pauli KIND] [--bias ETA]):")
     for m in models:
         typer.echo(f"  {m['name']:<18} {m['description']}")
+    typer.echo("Decoders (--decoder NAME [--decoder-option KEY=VALUE ...]):")
+    for d in decoder_list:
+        options = ", ".join(f"{key}={value}" for key, value in d["options"].items()) or "no options"
+        typer.echo(f"  {d['name']:<18} {d['description']}; {options}")
+
+
+def _shown_default(value: Any) -> Any:
+    """An option's default as JSON shows it (`required` for none)."""
+    if value is inspect.Parameter.empty:
+        return "required"
+    return list(value) if isinstance(value, tuple) else value
 
 
 def circuit_command(
     family: Annotated[str, typer.Argument(help=f"{', '.join(codes.FAMILIES)}, or css with --code FILE.")],
     distance: Annotated[int, typer.Option(help="Code distance.")] = 3,
     rounds: Annotated[Optional[int], typer.Option(help="Syndrome rounds (default: the distance).")] = None,
-    basis: Annotated[str, typer.Option(help="Memory basis, X or Z.")] = "Z",
+    basis: Basis = "Z",
     noise_name: Annotated[str, typer.Option("--noise", help="Noise model (see `qec codes`).")] = "none",
     p: Annotated[float, typer.Option("--p", help="Physical error probability in [0, 1].")] = 0.001,
-    pauli: Annotated[
-        Optional[str], typer.Option(help="depolarizing or independent (code-capacity, phenomenological).")
-    ] = None,
-    bias: Annotated[float, typer.Option(help="Z bias eta of the biased model.")] = 10.0,
+    pauli: Pauli = None,
+    bias: Bias = None,
+    decoder: Decoder = "pymatching",
+    decoder_option: DecoderOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the circuit here instead of printing it.")] = None,
     diagram: Annotated[Optional[Path], typer.Option(help="Write Stim's timeline diagram (SVG) here.")] = None,
     code: CodeFile = None,
 ) -> None:
-    """Print (or write) the Stim circuit of a memory experiment under a noise model."""
-    user = user_family(family, code)
+    """Print (or write) the Stim circuit of a memory experiment under a noise model (--decoder and its options are
+    checked against it, as `collect` and `threshold` would)."""
+    spec, user = study_spec(
+        family,
+        code=code,
+        noise=noise_name,
+        pauli=pauli,
+        bias=bias,
+        rounds=rounds,
+        basis=basis,
+        decoder=decoder,
+        decoder_option=decoder_option,
+    )
     if user is not None:
         distance = user.min_distance
     if out is not None:
         check_output_path(out, suffixes=(".stim",))
     if diagram is not None:
         check_output_path(diagram, suffixes=(".svg",))
-    circuit = memory.noisy_memory_circuit(
-        family, distance=distance, rounds=rounds, basis=basis, noise=noise_name, p=p, pauli=pauli, bias=bias
-    )
+    task = spec.task(distance=distance, p=p)
+    check_decoders([task])
+    circuit = task.circuit
     if diagram is not None:
         write_text_atomically(diagram, str(circuit.diagram("timeline-svg")))
     if out is not None:
@@ -153,27 +190,3 @@ def _describe_user_code(
     if found.stim is not None:
         typer.echo(f"  Stim's search ({found.stim.seconds:.1f} s): {found.stim.describe()}")
     typer.echo(f"schedule: {code.schedule.description}")
-
-
-def user_family(family: str, code: str | None) -> codes.CodeFamily | None:
-    """The registered family of the --code file when `family` is css; None for a built-in family (which takes
-    no --code)."""
-    if family != codes.USER_FAMILY:
-        if code is not None:
-            raise QecInputError(f"code= is for the family {codes.USER_FAMILY} (your own CSS code), not '{family}'")
-        return None
-    if code is None:
-        codes.family(family)  # raises: the css family needs a code
-    from qec.codes.matrices import css_family_from_file
-
-    assert code is not None
-    return css_family_from_file(code)
-
-
-def with_code_metadata(tasks: list[Task], user: codes.CodeFamily | None) -> list[Task]:
-    """`tasks` with the user code's name, n and k added to their metadata (unchanged for a built-in family)."""
-    if user is None or user.code is None:
-        return tasks
-    code = user.code(user.min_distance)
-    extra = {"code": code.name, "n": code.n, "k": code.k}
-    return [dataclasses.replace(task, metadata={**task.metadata, **extra}) for task in tasks]

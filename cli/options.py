@@ -8,6 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from qec import auto, codes, decoders, noise
+from qec.codes import CodeFamily
+from qec.errors import QecInputError
+from qec.parts import StudySpec
 from qec.study import DEFAULT_DISTANCES, DEFAULT_P_GRID, THRESHOLD_STOP
 
 DEFAULT_STORE = Path("qec-results.db")
@@ -29,7 +32,21 @@ Noise = Annotated[
 PGrid = Annotated[str, typer.Option("--p", help="LOW:HIGH:N (N log-spaced values) or a list a,b,c.")]
 Rounds = Annotated[str, typer.Option("--rounds", help="'d' (rounds = distance) or a number.")]
 Basis = Annotated[str, typer.Option("--basis", help="Memory basis, X or Z.")]
-Decoder = Annotated[str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())}.")]
+Decoder = Annotated[
+    str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())} (`qec codes` lists their options).")
+]
+DecoderOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--decoder-option",
+        help="A decoder option KEY=VALUE (repeatable), e.g. osd_order=4 or gamma_interval=[-0.24,0.66]; recorded "
+        "with each task.",
+    ),
+]
+Bias = Annotated[
+    Optional[float],
+    typer.Option("--bias", help="Z bias eta = p_z/(p_x+p_y) of the biased model (default 10; inf: pure Z noise)."),
+]
 Pauli = Annotated[
     Optional[str],
     typer.Option(
@@ -160,3 +177,47 @@ Fit = Annotated[
         help="Fit the threshold (needs one curve per distance, p on x; default: when the curves allow it).",
     ),
 ]
+
+
+def study_spec(
+    family: str,
+    *,
+    code: str | None = None,
+    noise: str = "none",
+    pauli: str | None = None,
+    bias: float | None = None,
+    rounds: int | None = None,
+    basis: str = "Z",
+    decoder: str = "pymatching",
+    decoder_option: list[str] | None = None,
+) -> tuple[StudySpec, CodeFamily | None]:
+    """The study's parts from the flags every sampling command shares (`circuit`, `collect`, `threshold`, `--auto`),
+    and the family of the user's --code file (None for a built-in family)."""
+    user = user_family(family, code)
+    return (
+        StudySpec.of(
+            family,
+            noise=noise,
+            pauli=pauli,
+            bias=bias,
+            rounds=rounds,
+            basis=basis,
+            decoder=decoders.DecoderSpec.parse(decoder, decoder_option or ()),
+        ),
+        user,
+    )
+
+
+def user_family(family: str, code: str | None) -> CodeFamily | None:
+    """The registered family of the --code file when `family` is css; None for a built-in family (which takes
+    no --code)."""
+    if family != codes.USER_FAMILY:
+        if code is not None:
+            raise QecInputError(f"--code is for the family {codes.USER_FAMILY} (your own CSS code), not '{family}'")
+        return None
+    if code is None:
+        codes.family(family)  # raises: the css family needs a code
+    from qec.codes.matrices import css_family_from_file
+
+    assert code is not None
+    return css_family_from_file(code)

@@ -10,17 +10,18 @@ import typer
 
 from qec.auto import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_PRECISION, auto_threshold
 from qec.circuit_files import tasks_from_folder
-from qec.cli.circuits import user_family, with_code_metadata
 from qec.cli.options import (
     DEFAULT_DISTANCE_LIST,
     DEFAULT_STORE,
     Auto,
     Basis,
+    Bias,
     ChunkShots,
     Cluster,
     CodeFile,
     Correction,
     Decoder,
+    DecoderOption,
     Distances,
     Family,
     Json,
@@ -42,9 +43,11 @@ from qec.cli.options import (
     StudyPrecision,
     TargetPrecision,
     Workers,
+    study_spec,
 )
 from qec.cli.output import echo_json
 from qec.cli.results import print_points, report_and_plot
+from qec.decoders import DecoderSpec
 from qec.engine import DEFAULT_STOP, StopRule
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, save_threshold_figure
@@ -74,7 +77,9 @@ def threshold_command(
     rounds: Rounds = "d",
     basis: Basis = "Z",
     decoder: Decoder = "pymatching",
+    decoder_option: DecoderOption = None,
     pauli: Pauli = None,
+    bias: Bias = None,
     max_shots: StudyMaxShots = None,
     max_errors: StudyMaxErrors = None,
     precision: StudyPrecision = None,
@@ -93,7 +98,17 @@ def threshold_command(
     code: CodeFile = None,
 ) -> None:
     """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
-    user = user_family(family, code)
+    spec, user = study_spec(
+        family,
+        code=code,
+        noise=noise,
+        pauli=pauli,
+        bias=bias,
+        rounds=parse_rounds(rounds),
+        basis=basis,
+        decoder=decoder,
+        decoder_option=decoder_option,
+    )
     distances = parse_distances(distance) if user is None else [user.min_distance]
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
@@ -109,19 +124,7 @@ def threshold_command(
                 f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or leave {given[0]} out"
             )
         ps = parse_p_grid(DEFAULT_P_GRID if p is None else p)
-        tasks = with_code_metadata(
-            study_tasks(
-                family,
-                distances=distances,
-                ps=ps,
-                noise=noise,
-                rounds=parse_rounds(rounds),
-                basis=basis,
-                decoder=decoder,
-                pauli=pauli,
-            ),
-            user,
-        )
+        tasks = study_tasks(spec, distances=distances, ps=ps)
         if plot is not None:
             check_plot_path(plot, inputs=[store])
         stop = StopRule(
@@ -152,13 +155,8 @@ def threshold_command(
     if plot is not None:
         check_plot_path(plot, inputs=[store])
     found = auto_threshold(
-        family,
+        spec,
         distances=distances,
-        noise=noise,
-        rounds=parse_rounds(rounds),
-        basis=basis,
-        decoder=decoder,
-        pauli=pauli,
         store=store,
         target_precision=DEFAULT_TARGET_PRECISION if target_precision is None else target_precision,
         max_shots_total=max_shots_total,
@@ -201,7 +199,9 @@ def collect_command(
     rounds: Rounds = "d",
     basis: Basis = "Z",
     decoder: Decoder = "pymatching",
+    decoder_option: DecoderOption = None,
     pauli: Pauli = None,
+    bias: Bias = None,
     max_shots: MaxShots = COLLECT_MAX_SHOTS,
     max_errors: MaxErrors = COLLECT_MAX_ERRORS,
     precision: Precision = None,
@@ -217,23 +217,22 @@ def collect_command(
     if (family is None) == (circuits is None):
         raise QecInputError("give either a code FAMILY or --circuits FOLDER (not both)")
     if circuits is not None:
-        tasks = tasks_from_folder(circuits, decoder=decoder)
+        tasks = tasks_from_folder(circuits, decoder=DecoderSpec.parse(decoder, decoder_option or ()))
     else:
         assert family is not None
-        user = user_family(family, code)
-        tasks = with_code_metadata(
-            study_tasks(
-                family,
-                distances=parse_distances(distance) if user is None else [user.min_distance],
-                ps=parse_p_grid(p),
-                noise=noise,
-                rounds=parse_rounds(rounds),
-                basis=basis,
-                decoder=decoder,
-                pauli=pauli,
-            ),
-            user,
+        spec, user = study_spec(
+            family,
+            code=code,
+            noise=noise,
+            pauli=pauli,
+            bias=bias,
+            rounds=parse_rounds(rounds),
+            basis=basis,
+            decoder=decoder,
+            decoder_option=decoder_option,
         )
+        distances = parse_distances(distance) if user is None else [user.min_distance]
+        tasks = study_tasks(spec, distances=distances, ps=parse_p_grid(p))
     totals = collect_into(
         tasks,
         store=store,

@@ -24,49 +24,109 @@ except where it refuses, with a QecInputError that names a decoder to use instea
 PyMatching raises ValueError on a syndrome that no set of the DEM's errors can produce (so never on
 sampled shots); the other decoders return a prediction for it.
 
+Each decoder is one entry of the registry (`DecoderEntry`: name, factory, description); its options are the
+factory's keyword arguments, so `qec codes` lists them and `--decoder-option KEY=VALUE` sets them. A
+`DecoderSpec` is a decoder's name and the options it is built with, recorded whole in a task's metadata
+(`decoder_options`). A decoder of one's own is one `register` call (or an object handed to the study as
+`custom_decoders`, as sinter takes them); the engine builds the decoder object in the main process and sends it
+to the workers by value, so it runs under fork, spawn and Dask alike.
+
 >>> from qec import decoders
 >>> decoder = decoders.get("pymatching")
 >>> "pymatching" in decoders.names()
 True
+>>> spec = decoders.DecoderSpec.parse("bposd", ["osd_order=4", "max_iterations=50"])
+>>> spec.options, type(spec.build()).__name__, spec.build().osd_order
+({'max_iterations': 50, 'osd_order': 4}, 'BpOsdDecoder', 4)
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import inspect
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import sinter
 
-from qec.errors import unknown_choice
+from qec.errors import QecInputError, unknown_choice
+from qec.validation import check_token
 
-Factory = Callable[[], sinter.Decoder] | str
-_FACTORIES: dict[str, Factory] = {}
+Factory = Callable[..., sinter.Decoder] | str
+# Option values a spec may hold: what JSON metadata records and a flag can give.
+OptionValue = bool | int | float | str | None | tuple
 
 
-def register(name: str, factory: Factory) -> None:
-    """Makes `get(name)` return `factory()`; a "module:attribute" string (a class or a function called
-    with no arguments) is imported on first use, so that a worker process loads only the decoders it
-    runs (the Numba ones take a while to import)."""
-    _FACTORIES[name] = factory
+@dataclass(kw_only=True)
+class DecoderEntry:
+    """One decoder of the registry: its `name`, a `factory` called with the decoder's options as keyword
+    arguments (a class or function; or "module:attribute", imported on first use so that a worker loads only
+    the decoders it runs), and a one-line `description`."""
+
+    name: str
+    factory: Factory
+    description: str = ""
+
+    def resolved(self) -> Callable[..., sinter.Decoder]:
+        """The factory itself, imported if it was given as "module:attribute"."""
+        if isinstance(self.factory, str):
+            module, _, attribute = self.factory.partition(":")
+            self.factory = getattr(importlib.import_module(module), attribute)
+        assert not isinstance(self.factory, str)
+        return self.factory
+
+    def options(self) -> dict[str, Any]:
+        """The options the factory takes (its keyword arguments) with their defaults (`inspect.Parameter.empty`
+        for a required one)."""
+        try:
+            parameters = inspect.signature(self.resolved()).parameters.values()
+        except (TypeError, ValueError):  # a builtin or C factory: no options known
+            return {}
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {parameter.name: parameter.default for parameter in parameters if parameter.kind in kinds}
+
+
+_REGISTRY: dict[str, DecoderEntry] = {}
+
+
+def register(name: str, factory: Factory, *, description: str = "") -> None:
+    """Makes `get(name, **options)` return `factory(**options)`: a decoder of one's own is this one call.
+
+    `factory` is a `sinter.Decoder` class or a function returning one, or a "module:attribute" string imported on
+    first use. Registering a name again replaces it.
+    """
+    if not isinstance(name, str) or not name:
+        raise QecInputError(f"a decoder's name must be non-empty text, got {name!r}")
+    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
+        raise QecInputError(
+            f"decoder {name!r}: the factory must be a sinter.Decoder class, a function returning one, or "
+            f"'module:attribute', got {factory!r}"
+        )
+    _REGISTRY[name] = DecoderEntry(name=name, factory=factory, description=description)
 
 
 def names() -> list[str]:
     """The names `get` accepts."""
-    return sorted(_FACTORIES)
+    return sorted(_REGISTRY)
 
 
-def get(name: str) -> sinter.Decoder:
-    """Returns the decoder called `name` as a `sinter.Decoder`.
-
-    Raises QecInputError listing the known names when `name` is unknown.
-    """
-    if name not in _FACTORIES:
+def entry(name: str) -> DecoderEntry:
+    """The registry entry called `name`; QecInputError listing the known names when there is none."""
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise unknown_choice("decoder", name, names())
-    factory = _FACTORIES[name]
-    if isinstance(factory, str):
-        module, _, attribute = factory.partition(":")
-        factory = _FACTORIES[name] = getattr(importlib.import_module(module), attribute)
-    return factory()
+    return _REGISTRY[name]
+
+
+def get(name: str, **options: Any) -> sinter.Decoder:
+    """Returns the decoder called `name`, built with `options`, as a `sinter.Decoder`.
+
+    Raises QecInputError listing the known names when `name` is unknown, and naming the option when an option
+    is unknown or refused.
+    """
+    return DecoderSpec(name, options).build()
 
 
 def sinter_decoders() -> dict[str, sinter.Decoder]:
@@ -74,17 +134,155 @@ def sinter_decoders() -> dict[str, sinter.Decoder]:
     return {name: get(name) for name in names()}
 
 
+@dataclass(frozen=True)
+class DecoderSpec:
+    """A decoder's name and the options it is built with: what a task records (`metadata()`) and a worker
+    builds (`build()`). Options are checked against the factory's keyword arguments at construction.
+
+    >>> DecoderSpec("relay", {"num_solutions": 3}).metadata()
+    {'decoder_options': {'num_solutions': 3}}
+    >>> DecoderSpec("uf", {"granularity": 0})
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: decoder 'uf' refuses its options: granularity must be a whole number >= 1, got 0
+    """
+
+    name: str = "pymatching"
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.options and isinstance(self.name, str) and self.name not in _REGISTRY:
+            check_token(self.name, name="decoder")
+            return  # a name the study's custom_decoders give an object for (checked when the study starts)
+        known = entry(self.name).options()
+        if not isinstance(self.options, Mapping):
+            raise QecInputError(f"decoder options must be a mapping of option names to values, got {self.options!r}")
+        unknown = [key for key in self.options if key not in known]
+        if unknown:
+            listed = ", ".join(known) or "none"
+            raise QecInputError(f"decoder {self.name!r} has no option {unknown[0]!r}: its options are {listed}")
+        checked = {key: _checked_value(self.name, key, self.options[key], known[key]) for key in sorted(self.options)}
+        object.__setattr__(self, "options", checked)
+        self.build()  # a value the decoder refuses fails here, in the caller's terms
+
+    def __hash__(self) -> int:
+        return hash((self.name, json.dumps(self.metadata(), sort_keys=True)))
+
+    @staticmethod
+    def parse(name: str, assignments: Iterable[str] = ()) -> DecoderSpec:
+        """The spec of decoder `name` with options given as KEY=VALUE texts (a `--decoder-option` each); VALUE is
+        read as JSON (numbers, true/false, null, [a, b] for a pair), else as text. Never evaluated.
+
+        >>> DecoderSpec.parse("relay", ["gamma_interval=[-0.2, 0.6]", "seed=3"]).options
+        {'gamma_interval': (-0.2, 0.6), 'seed': 3}
+        """
+        options: dict[str, OptionValue] = {}
+        for text in assignments:
+            key, equals, value = str(text).partition("=")
+            if not equals or not key.strip():
+                raise QecInputError(f"decoder option {text!r} is not KEY=VALUE: write e.g. osd_order=10")
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                parsed = value
+            options[key.strip()] = tuple(parsed) if isinstance(parsed, list) else parsed
+        return DecoderSpec(name, options)
+
+    @staticmethod
+    def from_metadata(name: str, metadata: Mapping[str, Any]) -> DecoderSpec:
+        """The spec a task's metadata records (`metadata()`'s inverse)."""
+        options = metadata.get("decoder_options", {})
+        if not isinstance(options, Mapping):
+            raise QecInputError(f"metadata 'decoder_options' must be an object of options, got {options!r}")
+        return DecoderSpec(name, dict(options))
+
+    def metadata(self) -> dict[str, Any]:
+        """`{"decoder_options": {...}}` when options are given (lists for tuples, as JSON has them), else `{}`."""
+        if not self.options:
+            return {}
+        return {
+            "decoder_options": {
+                key: list(value) if isinstance(value, tuple) else value for key, value in self.options.items()
+            }
+        }
+
+    def build(self) -> sinter.Decoder:
+        """The decoder object, as the registry's factory makes it with these options."""
+        entry(self.name)  # an unknown name: the error lists the known ones
+        try:
+            return entry(self.name).resolved()(**self.options)
+        except QecInputError as error:
+            raise QecInputError(f"decoder {self.name!r} refuses its options: {error}") from None
+        except (TypeError, ValueError) as error:
+            raise QecInputError(f"decoder {self.name!r} refuses its options {dict(self.options)}: {error}") from None
+
+    def describe(self) -> str:
+        """`name` or `name(key=value, ...)`."""
+        if not self.options:
+            return self.name
+        return f"{self.name}({', '.join(f'{key}={value!r}' for key, value in self.options.items())})"
+
+
+def _checked_value(decoder: str, key: str, value: Any, default: Any) -> OptionValue:
+    """`value` if JSON can record it (a finite number, bool, text, None, or a tuple of those) and it has the kind
+    of the option's default (an integer for an integer option, a number for a float one, true/false for a
+    switch, a list for a tuple); lists become tuples, integers for a float option floats."""
+    if isinstance(value, list):
+        value = tuple(value)
+    kinds = [
+        (bool, lambda v: isinstance(v, bool), "true or false"),
+        (int, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+        (float, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+        (tuple, lambda v: isinstance(v, tuple), "a list"),
+    ]
+    for kind, accepts, wanted in kinds:
+        if type(default) is kind and not accepts(value):
+            raise QecInputError(f"decoder {decoder!r} option {key!r} must be {wanted}, got {value!r}")
+    if type(default) is float:
+        value = float(value)
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            raise QecInputError(f"decoder {decoder!r} option {key!r} must be finite, got {item!r}")
+        if not isinstance(item, (bool, int, float, str, type(None))):
+            raise QecInputError(
+                f"decoder {decoder!r} option {key!r} must be a number, true/false, text or a list of them, got "
+                f"{type(item).__name__}"
+            )
+    return value
+
+
 def _register_builtin() -> None:
     from qec.decoders.matching import SUPPORTS_CORRELATIONS, CorrelatedPyMatchingDecoder, PyMatchingDecoder
 
-    register("pymatching", PyMatchingDecoder)
+    register("pymatching", PyMatchingDecoder, description="MWPM (PyMatching's sparse blossom); graphlike DEMs")
     if SUPPORTS_CORRELATIONS:
-        register("pymatching-correlated", CorrelatedPyMatchingDecoder)
-    register("uf", "qec.decoders.union_find:UnionFindDecoder")
-    register("bp", "qec.decoders.bp_osd:bp_decoder")
-    register("bposd", "qec.decoders.bp_osd:BpOsdDecoder")
-    register("lookup", "qec.decoders.lookup:LookupDecoder")
-    register("relay", "qec.decoders.relay:RelayBpDecoder")
+        register(
+            "pymatching-correlated",
+            CorrelatedPyMatchingDecoder,
+            description="PyMatching's two-pass correlated matching; graphlike DEMs",
+        )
+    register(
+        "uf",
+        "qec.decoders.union_find:UnionFindDecoder",
+        description="union-find with weighted growth and peeling (Numba); graphlike DEMs",
+    )
+    register("bp", "qec.decoders.bp_osd:bp_decoder", description="min-sum BP alone (Numba); any DEM")
+    register(
+        "bposd",
+        "qec.decoders.bp_osd:BpOsdDecoder",
+        description="min-sum BP, then OSD-CS where BP does not converge (Numba); any DEM",
+    )
+    register(
+        "lookup",
+        "qec.decoders.lookup:LookupDecoder",
+        description="most likely error per syndrome, tabulated; <= 20 detectors",
+    )
+    register(
+        "relay",
+        "qec.decoders.relay:RelayBpDecoder",
+        description="Relay-BP (Mueller et al. 2025), lightest of num_solutions solutions (Numba); any DEM",
+    )
 
 
 _register_builtin()

@@ -25,16 +25,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from qec import cli, decoders, mitigation  # noqa: F401
     from qec.auto import AutoResult, auto_threshold
-    from qec.codes import FAMILIES, CodeFamily, family, memory_circuit
+    from qec.codes import FAMILIES, CodeFamily, family, memory_circuit, register_family
     from qec.codes.css import CssCode, css
+    from qec.decoders import DecoderSpec
     from qec.engine import Progress, StopRule, collect
     from qec.errors import Interrupted, QecInputError
+    from qec.experiments import EXPERIMENTS, Experiment, ExperimentSpec
     from qec.memory import noisy_memory_circuit
-    from qec.noise import NOISE_FAMILIES, NoiseFamily, NoiseModel, noise_family, noise_model
+    from qec.noise import NOISE_FAMILIES, NoiseFamily, NoiseModel, Strengths, noise_family, noise_model, register_noise
+    from qec.parts import StudySpec, memory_task, task_from_metadata
     from qec.plot import plot_curves, plot_threshold, save_threshold_figure
     from qec.slices import Slice, parse_condition, slice_points
     from qec.stats import LambdaEstimate, Point, per_round_rate, suppression_factors, wilson_interval
-    from qec.store import Added, Store
+    from qec.store import Added, MergedSource, Store, StoredChunk, merge_stores
     from qec.study import (
         SliceResult,
         StoredPoints,
@@ -61,6 +64,16 @@ _EXPORTS = {
     "CodeFamily": "qec.codes",
     "family": "qec.codes",
     "memory_circuit": "qec.codes",
+    "register_family": "qec.codes",
+    "DecoderSpec": "qec.decoders",
+    "EXPERIMENTS": "qec.experiments",
+    "Experiment": "qec.experiments",
+    "ExperimentSpec": "qec.experiments",
+    "Strengths": "qec.noise",
+    "register_noise": "qec.noise",
+    "StudySpec": "qec.parts",
+    "memory_task": "qec.parts",
+    "task_from_metadata": "qec.parts",
     "CssCode": "qec.codes.css",
     "css": "qec.codes.css",
     "AutoResult": "qec.auto",
@@ -85,7 +98,10 @@ _EXPORTS = {
     "suppression_factors": "qec.stats",
     "wilson_interval": "qec.stats",
     "Added": "qec.store",
+    "MergedSource": "qec.store",
     "Store": "qec.store",
+    "StoredChunk": "qec.store",
+    "merge_stores": "qec.store",
     "StoredPoints": "qec.study",
     "StudyResult": "qec.study",
     "analyse": "qec.study",
@@ -116,9 +132,14 @@ __all__ = [
     "CodeFamily",
     "Counts",
     "CssCode",
+    "DecoderSpec",
+    "EXPERIMENTS",
+    "Experiment",
+    "ExperimentSpec",
     "FAMILIES",
     "Interrupted",
     "LambdaEstimate",
+    "MergedSource",
     "NOISE_FAMILIES",
     "NoiseFamily",
     "NoiseModel",
@@ -129,8 +150,11 @@ __all__ = [
     "SliceResult",
     "StopRule",
     "Store",
+    "StoredChunk",
     "StoredPoints",
+    "Strengths",
     "StudyResult",
+    "StudySpec",
     "Task",
     "TaskTotals",
     "ThresholdFit",
@@ -145,6 +169,8 @@ __all__ = [
     "family",
     "fit_threshold",
     "memory_circuit",
+    "memory_task",
+    "merge_stores",
     "mitigation",
     "noise_family",
     "noise_model",
@@ -156,11 +182,14 @@ __all__ = [
     "read_points",
     "read_slice",
     "read_study",
+    "register_family",
+    "register_noise",
     "run_study",
     "save_threshold_figure",
     "slice_points",
     "study_tasks",
     "suppression_factors",
+    "task_from_metadata",
     "wilson_interval",
 ]
 

@@ -2,10 +2,10 @@
 
 `auto_threshold` runs rounds of the one study runner (`qec.study.collect_into`) into one store:
 
-1. **Scan.** A coarse log grid of p over the noise model's usual range (`SCAN_RANGES`: code capacity 2%-20%,
-   phenomenological 0.5%-6%, circuit-level noise 0.1%-2%), up to `SCAN_STOP` per point. When the curves of
-   successive distances do not cross there, the grid is extended (upwards when the largest distance does
-   better at the highest p, downwards otherwise) as far as the noise model allows.
+1. **Scan.** A coarse log grid of p over the noise model's usual range (its registry entry's `scan_range`:
+   code capacity 2%-20%, phenomenological 0.5%-6%, circuit-level noise 0.1%-2%), up to `SCAN_STOP` per point.
+   When the curves of successive distances do not cross there, the grid is extended (upwards when the largest
+   distance does better at the highest p, downwards otherwise) as far as the noise model allows.
 2. **Refine.** `REFINE_POINTS` log-spaced p values (+-20% or +-45%) around the estimate: the fit's p_th, or the
    pairwise crossings while there is no fit, holding the crossings' 95% intervals and the fit's statistical
    one. The first round samples `FIRST_REFINE_ERRORS` errors per point; each later one raises that by the
@@ -42,15 +42,17 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, cast
+from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
 import scipy.stats
+import sinter
 
 from qec.cluster import dask_client
 from qec.crossings import Crossing, drift_down, pairwise_crossings
 from qec.engine import MIN_CHUNK, Progress, StopRule, check_decoders
 from qec.errors import QecInputError
-from qec.noise import noise_family
+from qec.noise import noise_families, noise_family
+from qec.parts import StudySpec
 from qec.stats import Point
 from qec.store import Store
 from qec.study import StudyResult, analyse, check_run_options, collect_into
@@ -58,18 +60,6 @@ from qec.task import Task
 from qec.threshold import POOR_FIT, ThresholdFit, use_correction
 from qec.validation import MAX_COUNT
 
-# Where each noise model's threshold usually lies (rotated surface code, MWPM): the scan's p range.
-CODE_CAPACITY_RANGE = (0.02, 0.2)
-PHENOMENOLOGICAL_RANGE = (0.005, 0.06)
-CIRCUIT_LEVEL_RANGE = (0.001, 0.02)
-SCAN_RANGES = {
-    "code-capacity": CODE_CAPACITY_RANGE,
-    "phenomenological": PHENOMENOLOGICAL_RANGE,
-    "uniform": CIRCUIT_LEVEL_RANGE,
-    "sd6": CIRCUIT_LEVEL_RANGE,
-    "si1000": CIRCUIT_LEVEL_RANGE,
-    "biased": CIRCUIT_LEVEL_RANGE,
-}
 MIN_P, MAX_P = 1e-5, 0.5  # how far the scan may be extended
 
 # p values lie on 10^(k / STEPS_PER_DECADE) (rounded to 4 significant digits): a step is a factor 1.023.
@@ -239,14 +229,9 @@ class AutoResult:
 
 
 def auto_threshold(
-    family: str,
+    family: str | StudySpec,
     *,
     distances: Iterable[int],
-    noise: str,
-    rounds: int | None = None,
-    basis: str = "Z",
-    decoder: str = "pymatching",
-    pauli: str | None = None,
     store: str | Path | Store,
     target_precision: float = DEFAULT_TARGET_PRECISION,
     max_shots_total: int | None = None,
@@ -259,12 +244,16 @@ def auto_threshold(
     chunk_shots: int | None = None,
     show_progress: bool = False,
     on_round: Callable[[AutoRound], None] | None = None,
+    custom_decoders: Mapping[str, sinter.Decoder] | None = None,
+    **parts: Any,
 ) -> AutoResult:
     """Finds the threshold of `family`'s memory experiment under `noise` at `distances` without a p grid: scan,
     refine around the crossing, stop at `target_precision` or when the budget runs out (see the module).
 
     Args:
-        distances: >= 2 distances (rounds default to each distance).
+        family: a `StudySpec`, or a family name with `StudySpec.of`'s keywords as `parts` (noise, pauli, bias,
+            rounds (default: each distance), basis, decoder, decoder_options).
+        distances: >= 2 distances.
         store: the results store (a path: made if missing, resumed if not; or an open `Store`).
         target_precision: the relative half-width (high - low) / 2 / p of the threshold's 95% interval to reach.
         max_shots_total: stop when the study's tasks hold this many shots in all (None: no shot budget).
@@ -274,6 +263,7 @@ def auto_threshold(
         workers, scheduler, cluster, client, chunk_shots, show_progress: the executor, chunk size and progress
             bar, as `collect_into`.
         on_round: called with each `AutoRound` as it ends.
+        custom_decoders: decoder objects by name, as `collect_into` takes them.
 
     Returns:
         An `AutoResult`. Bad arguments raise QecInputError, naming the parameter, before any store file is made.
@@ -285,33 +275,43 @@ def auto_threshold(
     ('max_shots_total', True, 'scan')
     """
     start = time.monotonic()
-    spec = _Spec.checked(
-        family, distances=distances, noise=noise, rounds=rounds, basis=basis, decoder=decoder, pauli=pauli
-    )
+    spec = _Spec.checked(family, distances=distances, parts=parts)
     _check_budget(target_precision=target_precision, max_shots_total=max_shots_total, max_seconds=max_seconds)
     use_correction(spec.distances, correction)
     check_run_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
     if client is not None and (scheduler or cluster):
         raise QecInputError("client= is given with scheduler= or cluster=: give one")
-    scan = scan_grid(noise)
-    check_decoders(spec.tasks(scan))  # builds every scan task: a family, distance, basis or pauli it refuses fails
+    scan = scan_grid(spec.study.noise.name)
+    # builds every scan task: a family, distance, basis or pauli it refuses fails
+    check_decoders(spec.tasks(scan), custom_decoders)
     deadline = math.inf if max_seconds is None else start + max_seconds
     with ExitStack() as stack:
         results = store if isinstance(store, Store) else stack.enter_context(Store(store))
         executor = (
             client if client is not None else stack.enter_context(dask_client(scheduler=scheduler, cluster=cluster))
         )
-        options = dict(workers=workers, client=executor, chunk_shots=chunk_shots, show_progress=show_progress)
+        options = dict(
+            workers=workers,
+            client=executor,
+            chunk_shots=chunk_shots,
+            show_progress=show_progress,
+            custom_decoders=custom_decoders,
+        )
         run = _Run(spec, results, target_precision, max_shots_total, deadline, correction, options, on_round)
         return run.until_stopped(scan, start)
 
 
 def scan_grid(noise: str) -> list[float]:
-    """The scan's p values for `noise`: lattice points every `SCAN_SPACING` steps inside its `SCAN_RANGES` range."""
-    if noise not in SCAN_RANGES:
-        noise_family(noise)  # an unknown name: the error lists the known ones
-        raise QecInputError(f"the noise model {noise!r} has no threshold to find: use one of {', '.join(SCAN_RANGES)}")
-    low, high = SCAN_RANGES[noise]
+    """The scan's p values for `noise`: lattice points every `SCAN_SPACING` steps inside its registry entry's
+    `scan_range`."""
+    scan_range = noise_family(noise).scan_range  # an unknown name: the error lists the known ones
+    if scan_range is None:
+        scannable = [name for name, entry in noise_families().items() if entry.scan_range is not None]
+        raise QecInputError(
+            f"the noise model {noise!r} has no threshold to find (its entry gives no scan_range): use one of "
+            f"{', '.join(scannable)}"
+        )
+    low, high = scan_range
     first = math.ceil(_lattice_index(low) / SCAN_SPACING)
     last = math.floor(_lattice_index(high) / SCAN_SPACING)
     return [lattice_p(k * SCAN_SPACING) for k in range(first, last + 1)]
@@ -361,28 +361,14 @@ def _is_real(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class _Spec:
-    """What makes a task part of the study: everything but p."""
+    """What makes a task part of the study: its parts (everything but distance and p) and its distances."""
 
-    family: str
+    study: StudySpec
     distances: tuple[int, ...]
-    noise: str
-    rounds: int | None
-    basis: str
-    decoder: str
-    pauli: str | None
     built: dict[tuple[int, float], Task] = field(default_factory=dict, compare=False)
 
     @staticmethod
-    def checked(
-        family: str,
-        *,
-        distances: Iterable[int],
-        noise: str,
-        rounds: int | None,
-        basis: str,
-        decoder: str,
-        pauli: str | None,
-    ) -> _Spec:
+    def checked(family: str | StudySpec, *, distances: Iterable[int], parts: dict[str, Any]) -> _Spec:
         listed = list(distances) if not isinstance(distances, (str, bytes)) else None
         if listed is None or not all(isinstance(d, int) and not isinstance(d, bool) for d in listed):
             raise QecInputError(f"distances={distances!r} is not a list of distances: give integers, e.g. [3, 5, 7]")
@@ -390,24 +376,19 @@ class _Spec:
             raise QecInputError(
                 f"distances={sorted(set(listed))} gives no threshold: give >= 2 distances, e.g. [3, 5, 7]"
             )
-        if not isinstance(noise, str):
-            raise QecInputError(f"the noise model {noise!r} is not a name: use one of {', '.join(SCAN_RANGES)}")
-        scan_grid(noise)
-        return _Spec(family, tuple(sorted(set(listed))), noise, rounds, basis, decoder, pauli)
+        if isinstance(family, StudySpec):
+            if parts:
+                raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
+            study = family
+        else:
+            study = StudySpec.of(family, **parts)
+        scan_grid(study.noise.name)
+        return _Spec(study, tuple(sorted(set(listed))))
 
     def task(self, distance: int, p: float) -> Task:
         key = (distance, p)
         if key not in self.built:
-            self.built[key] = Task.memory(
-                self.family,
-                distance=distance,
-                p=p,
-                noise=self.noise,
-                rounds=self.rounds,
-                basis=self.basis,
-                decoder=self.decoder,
-                pauli=self.pauli,
-            )
+            self.built[key] = self.study.task(distance=distance, p=p)
         return self.built[key]
 
     def tasks(self, ps: Iterable[float]) -> list[Task]:
@@ -428,16 +409,7 @@ class _Spec:
         for task_id, totals in store.totals().items():
             metadata = totals.metadata
             distance, p = metadata.get("distance"), metadata.get("p")
-            if (
-                metadata.get("family") != self.family
-                or metadata.get("noise") != self.noise
-                or totals.decoder != self.decoder
-                or distance not in self.distances
-                or not isinstance(p, float)
-                or metadata.get("basis") != self.basis.upper()
-                or metadata.get("pauli") != (self.pauli or None)
-                or metadata.get("rounds") != (distance if self.rounds is None else self.rounds)
-            ):
+            if distance not in self.distances or not isinstance(p, float):
                 continue
             try:
                 if self.task(cast(int, distance), p).task_id == task_id:

@@ -18,6 +18,7 @@ from pathlib import Path
 import stim
 
 from qec.codes.size import CircuitSize
+from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
 from qec.study import MAX_TASKS
 from qec.task import Task
@@ -52,7 +53,7 @@ def _number_or_text(value: str) -> int | float | str:
     return value
 
 
-def tasks_from_folder(folder: str | Path, *, decoder: str) -> list[Task]:
+def tasks_from_folder(folder: str | Path, *, decoder: str | DecoderSpec) -> list[Task]:
     """One task per .stim file in `folder`.
 
     Each file is checked before anything is sampled, and anything wrong is one QecInputError naming the
@@ -76,7 +77,8 @@ def tasks_from_folder(folder: str | Path, *, decoder: str) -> list[Task]:
             f"{folder} has more than {MAX_TASKS:,} .stim files; the limit is {MAX_TASKS:,} tasks: "
             "split it into several folders"
         )
-    return [_task_from_file(path, decoder=decoder) for path in files]
+    spec = decoder if isinstance(decoder, DecoderSpec) else DecoderSpec(decoder)
+    return [_task_from_file(path, decoder=spec) for path in files]
 
 
 def read_circuit(path: str | Path) -> stim.Circuit:
@@ -119,7 +121,7 @@ def read_circuit(path: str | Path) -> stim.Circuit:
     return circuit
 
 
-def _task_from_file(path: Path, *, decoder: str) -> Task:
+def _task_from_file(path: Path, *, decoder: DecoderSpec) -> Task:
     circuit = read_circuit(path)
     if circuit.num_observables == 0:
         raise QecInputError(
@@ -128,9 +130,11 @@ def _task_from_file(path: Path, *, decoder: str) -> Task:
     metadata = metadata_from_name(path.name)
     metadata.setdefault("file", path.name)
     try:
-        return Task(circuit=circuit, decoder=decoder, metadata=metadata)
+        return Task(circuit=circuit, decoder=decoder.name, metadata=metadata | decoder.metadata())
     except QecInputError as error:
-        Task(circuit=circuit, decoder=decoder, metadata={})  # raises as it is when the decoder is at fault
+        Task(
+            circuit=circuit, decoder=decoder.name, metadata=decoder.metadata()
+        )  # raises as it is when the decoder is at fault
         raise QecInputError(
             f"{path}: {error}; the metadata comes from the file name (key=value pairs like "
             "d=5,p=0.001.stim): rename the file"

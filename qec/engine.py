@@ -11,7 +11,8 @@ workers ignore Ctrl-C (the main process stops them) and exit when the main proce
 >>> import os, tempfile
 >>> from qec import Task, collect, StopRule
 >>> from qec.store import Store
->>> task = Task.memory("repetition", distance=3, noise="code-capacity", p=0.05, pauli="independent")
+>>> from qec.parts import memory_task
+>>> task = memory_task("repetition", distance=3, noise="code-capacity", p=0.05, pauli="independent")
 >>> with Store(os.path.join(tempfile.mkdtemp(), "r.db")) as store:
 ...     totals = collect([task], store=store, stop=StopRule(max_shots=20_000), workers=1)
 >>> totals[task.task_id].counts.shots
@@ -31,9 +32,11 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
-from qec import decoders
+import sinter
+
+from qec.decoders import DecoderSpec
 from qec.errors import Interrupted, QecInputError
 from qec.sampling import ChunkRequest, run_chunk
 from qec.stats import relative_half_width
@@ -130,6 +133,7 @@ class Progress:
 @dataclass
 class _TaskState:
     task: Task
+    decoder: sinter.Decoder
     shots: int  # as the store last said, this command's chunks and any other's
     errors: int
     next_chunk: int
@@ -156,6 +160,7 @@ def collect(
     chunk_seconds: float = 1.0,
     chunk_shots: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    custom_decoders: Mapping[str, sinter.Decoder] | None = None,
 ) -> dict[str, TaskTotals]:
     """Samples every task until `stop` holds for it, committing each chunk to `store`; returns the totals.
 
@@ -171,6 +176,10 @@ def collect(
         chunk_shots: a fixed chunk size instead: chunks, seeds and so (with `max_shots`) counts are then
             the same whatever the executor and its timing.
         on_progress: called with a `Progress` after each committed chunk.
+        custom_decoders: decoder objects by name, as sinter's `collect` takes them: a task whose decoder is named
+            here is decoded by that object. Every other task's decoder is built from the registry with the
+            options its metadata records. Decoder objects are built here and sent to the workers by value, so a
+            decoder of one's own runs on every executor (fork, spawn, Dask).
 
     Raises:
         QecInputError: bad input, before any work or write.
@@ -186,13 +195,16 @@ def collect(
         )
     kept = _Kept()
     try:
-        return _collect(_unique(tasks), store, stop, workers, executor, chunk_seconds, chunk_shots, on_progress, kept)
+        unique = _unique(tasks)
+        objects = decoder_objects(unique, custom_decoders)
+        return _collect(unique, objects, store, stop, workers, executor, chunk_seconds, chunk_shots, on_progress, kept)
     except KeyboardInterrupt:
         raise Interrupted(kept.chunks) from None
 
 
 def _collect(
     tasks: list[Task],
+    objects: Mapping[str, sinter.Decoder],
     store: Store,
     stop: StopRule,
     workers: int | None,
@@ -202,12 +214,12 @@ def _collect(
     on_progress: Callable[[Progress], None] | None,
     kept: _Kept,
 ) -> dict[str, TaskTotals]:
-    check_decoders(tasks)
     store.add_tasks(tasks)
     stored = store.totals(t.task_id for t in tasks)
     states = {
         t.task_id: _TaskState(
             t,
+            objects[t.task_id],
             stored[t.task_id].counts.shots,
             stored[t.task_id].counts.errors,
             stored[t.task_id].next_chunk,
@@ -266,15 +278,42 @@ def check_workers(workers: Any, *, local: bool = True) -> None:
         )
 
 
-def check_decoders(tasks: Sequence[Task]) -> None:
-    """Fails with the known names if a task names an unknown decoder, and with the decoder's own message if it
-    refuses a task's circuit (`check_circuit`, where a decoder has one: matching needs a graphlike DEM, lookup
-    few detectors): call it before any work or file, so a refusal never comes after other tasks were stored."""
-    by_name = {name: decoders.get(name) for name in {task.decoder for task in tasks}}
+def decoder_objects(
+    tasks: Sequence[Task], custom_decoders: Mapping[str, sinter.Decoder] | None = None
+) -> dict[str, sinter.Decoder]:
+    """Each task's decoder object by task id: `custom_decoders[task.decoder]` where given, else the registry's
+    decoder built with the options the task's metadata records. Fails with the known names if a decoder is
+    unknown, and with the decoder's own message if it refuses a task's circuit (`check_circuit`, where a decoder
+    has one: matching needs a graphlike DEM, lookup few detectors): called before any work or file, so a refusal
+    never comes after other tasks were stored."""
+    custom = dict(custom_decoders or {})
+    for name, decoder in custom.items():
+        if not isinstance(decoder, sinter.Decoder):
+            raise QecInputError(
+                f"custom_decoders[{name!r}] is a {type(decoder).__name__}, not a sinter.Decoder: give an object whose "
+                "class subclasses sinter.Decoder (compile_decoder_for_dem)"
+            )
+    built: dict[DecoderSpec, sinter.Decoder] = {}
+    objects = {}
     for task in tasks:
-        check = getattr(by_name[task.decoder], "check_circuit", None)
+        if task.decoder in custom:
+            objects[task.task_id] = custom[task.decoder]
+            continue
+        spec = task.decoder_spec
+        if spec not in built:
+            built[spec] = spec.build()
+        objects[task.task_id] = built[spec]
+    for task in tasks:
+        check = getattr(objects[task.task_id], "check_circuit", None)
         if check is not None:
             check(task.circuit)
+    return objects
+
+
+def check_decoders(tasks: Sequence[Task], custom_decoders: Mapping[str, sinter.Decoder] | None = None) -> None:
+    """Refuses an unknown decoder, or one that refuses a task's circuit, before any work or file
+    (`decoder_objects`)."""
+    decoder_objects(tasks, custom_decoders)
 
 
 class _WorkerPool(concurrent.futures.ProcessPoolExecutor):
@@ -483,7 +522,7 @@ def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _Chun
     request = ChunkRequest(
         task.task_id,
         task.circuit_text,
-        task.decoder,
+        state.decoder,
         task.postselected_detectors,
         state.next_chunk,
         shots,

@@ -8,24 +8,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import stim
 
-from qec import codes
-from qec.noise import noise_model
+from qec.parts import StudySpec
 
 
-def noisy_memory_circuit(
-    family: str,
-    *,
-    distance: int,
-    rounds: int | None = None,
-    basis: str = "Z",
-    noise: str = "none",
-    p: float = 0.0,
-    pauli: str | None = None,
-    bias: float = 10.0,
-) -> stim.Circuit:
-    """Family `family`'s memory circuit with noise model `noise` at strength `p`; rounds default to the distance."""
-    model = noise_model(noise, p, pauli=pauli, bias=bias)
-    clean = codes.memory_circuit(family, distance=distance, rounds=distance if rounds is None else rounds, basis=basis)
-    return model.apply(clean)
+def noisy_memory_circuit(family: str, *, distance: int, p: float = 0.0, **parts: Any) -> stim.Circuit:
+    """Family `family`'s memory circuit at strength `p`; `parts` are `StudySpec.of`'s keywords (noise, pauli,
+    bias, rounds (default: the distance), basis)."""
+    return StudySpec.of(family, **parts).circuit(distance=distance, p=p)

@@ -18,7 +18,7 @@ Every channel is applied at one of these places, with strength `multiplier * p`:
 
 The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z_ERROR(q) for
 `"independent"`, and PAULI_CHANNEL_1(q/(2(1+eta)), q/(2(1+eta)), q*eta/(1+eta)) for `"biased"`
-(Z bias eta = p_z / (p_x + p_y); eta = 0.5 is depolarizing).
+(Z bias eta = p_z / (p_x + p_y); eta = 0.5 is depolarizing, eta = inf is pure dephasing: Z_ERROR(q)).
 
 The models (`NOISE_FAMILIES`):
 
@@ -36,6 +36,11 @@ The models (`NOISE_FAMILIES`):
 - `biased`: sd6's places with the biased Pauli channel of bias eta on every qubit (2q gates: on
   each of the two qubits), reset and measurement flips p.
 
+A model is one entry of `NOISE_FAMILIES` (`NoiseFamily`: its places as `Strengths`, its Pauli channels, the p
+range where thresholds usually lie for `--auto`, or a `transform` of its own); `register_noise` adds a user's.
+A `NoiseModel` is the noise spec: a family's name and every parameter (p, pauli, bias), recorded whole in a
+task's metadata (`NoiseModel.metadata`) and rebuilt from it (`NoiseModel.from_metadata`).
+
 >>> from qec import codes, noise
 >>> circuit = codes.memory_circuit("surface", distance=3, rounds=3)
 >>> noisy = noise.noise_model("si1000", p=0.001).apply(circuit)
@@ -46,7 +51,10 @@ The models (`NOISE_FAMILIES`):
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import stim
 
@@ -73,11 +81,13 @@ class Strengths:
 
 @dataclass(frozen=True)
 class NoiseModel:
-    """A named noise model at strength p; `apply(circuit)` returns the noisy circuit.
+    """A named noise model at strength p, with every parameter; `apply(circuit)` returns the noisy circuit.
 
     >>> model = NoiseModel("uniform", 0.001, NOISE_FAMILIES["uniform"].strengths)
     >>> model.describe(), model.strengths.clifford_2q * model.p
     ('uniform(p=0.001)', 0.001)
+    >>> noise_model("biased", 0.001, bias=math.inf).metadata()
+    {'noise': 'biased', 'p': 0.001, 'bias': 'inf'}
     """
 
     name: str
@@ -85,14 +95,17 @@ class NoiseModel:
     strengths: Strengths
     pauli: str = "depolarizing"
     bias: float = 0.5
+    transform: Callable[[stim.Circuit, NoiseModel], stim.Circuit] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     def __post_init__(self):
-        if not 0 <= self.p <= 1:
-            raise QecInputError(f"p must be a probability in [0, 1], got {self.p}")
+        if not _is_real(self.p) or not 0 <= self.p <= 1:
+            raise QecInputError(f"p must be a probability in [0, 1], got {self.p!r}")
         if self.pauli not in PAULI_KINDS:
             raise unknown_choice("Pauli channel", self.pauli, PAULI_KINDS)
-        if not self.bias > 0:
-            raise QecInputError(f"bias eta must be > 0, got {self.bias}")
+        if not (_is_real(self.bias) or self.bias == math.inf) or not self.bias > 0:
+            raise QecInputError(f"bias eta must be a number > 0 (inf for pure Z noise), got {self.bias!r}")
         for field in dataclasses.fields(Strengths):
             multiplier = getattr(self.strengths, field.name)
             if field.name == "first_round_only" or multiplier == 0:
@@ -110,9 +123,37 @@ class NoiseModel:
         flips = ("reset", "ancilla_measure", "data_measure")
         return 0.75 if self.pauli == "depolarizing" and place not in flips else 1.0
 
+    def at(self, p: float) -> NoiseModel:
+        """The same model at strength `p` (checked again)."""
+        return dataclasses.replace(self, p=p)
+
     def apply(self, circuit: stim.Circuit) -> stim.Circuit:
         """The noisy version of the noiseless `circuit`."""
+        if self.transform is not None:
+            return self.transform(circuit, self)
         return _NoiseInserter(self, circuit).noisy_circuit()
+
+    def metadata(self) -> dict[str, Any]:
+        """What a task's metadata records of the model: `noise` and `p`, `pauli` where it is not the family's
+        default, and `bias` for the biased channel (the text "inf" for pure dephasing: JSON has no infinity)."""
+        recorded: dict[str, Any] = {"noise": self.name, "p": self.p}
+        family = NOISE_FAMILIES.get(self.name) or USER_NOISE_FAMILIES.get(self.name)
+        if family is None or self.pauli != family.pauli_kinds[0]:
+            recorded["pauli"] = self.pauli
+        if self.pauli == "biased":
+            recorded["bias"] = "inf" if self.bias == math.inf else self.bias
+        return recorded
+
+    @staticmethod
+    def from_metadata(metadata: Mapping[str, Any]) -> NoiseModel:
+        """The model a task's metadata records (`metadata()`'s inverse); QecInputError when it names none."""
+        bias = metadata.get("bias")
+        return noise_model(
+            metadata.get("noise", "none"),
+            metadata.get("p", 0.0),
+            pauli=metadata.get("pauli"),
+            bias=math.inf if bias == "inf" else bias,
+        )
 
     def describe(self) -> str:
         extra = f", {self.pauli}" if self.pauli != "depolarizing" else ""
@@ -120,88 +161,150 @@ class NoiseModel:
         return f"{self.name}(p={self.p:g}{extra})"
 
 
-@dataclass(frozen=True)
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NoiseFamily:
-    """A noise model's name, description and strengths; `at(p)` gives the `NoiseModel`."""
+    """One entry of the noise registry: a model's name and description, where its channels go (`strengths`),
+    the Pauli channels it takes (the first is its default), the p range where thresholds of the rotated surface
+    code under MWPM usually lie (`scan_range`: what `--auto` scans; None when it has no threshold to find), and
+    optionally a `transform(circuit, model)` that replaces the layer-by-layer insertion for a model of one's own.
+    """
 
     name: str
     description: str
-    strengths: Strengths
+    strengths: Strengths = Strengths()
     pauli_kinds: tuple[str, ...] = ("depolarizing",)
+    scan_range: tuple[float, float] | None = None
+    transform: Callable[[stim.Circuit, NoiseModel], stim.Circuit] | None = None
 
+    def at(self, p: float, *, pauli: str | None = None, bias: float | None = None) -> NoiseModel:
+        """The model at strength `p`; `pauli` must be one of `pauli_kinds`, `bias` only with the biased channel."""
+        pauli = pauli or self.pauli_kinds[0]
+        if pauli not in self.pauli_kinds:
+            raise QecInputError(
+                f"noise model '{self.name}' takes the Pauli channel {' or '.join(self.pauli_kinds)}, not {pauli!r}"
+            )
+        if bias is not None and pauli != "biased":
+            raise QecInputError(
+                f"noise model '{self.name}' has no bias (its Pauli channel is {pauli}): leave the bias out, or use "
+                "a biased model (e.g. 'biased')"
+            )
+        return NoiseModel(
+            self.name,
+            p,
+            self.strengths,
+            pauli=pauli,
+            bias=DEFAULT_BIAS if bias is None else bias,
+            transform=self.transform,
+        )
+
+
+DEFAULT_BIAS = 10.0  # the biased model's eta when none is given
+# Where each model's threshold usually lies (rotated surface code, MWPM): `--auto`'s scan range.
+CODE_CAPACITY_RANGE = (0.02, 0.2)
+PHENOMENOLOGICAL_RANGE = (0.005, 0.06)
+CIRCUIT_LEVEL_RANGE = (0.001, 0.02)
+_SD6 = Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1)
 
 NOISE_FAMILIES: dict[str, NoiseFamily] = {
     family.name: family
     for family in [
-        NoiseFamily("none", "noiseless", Strengths()),
+        NoiseFamily(name="none", description="noiseless"),
         NoiseFamily(
-            "code-capacity",
-            "data qubits once, perfect measurement (depolarizing or independent X/Z)",
-            Strengths(round_data=1, first_round_only=True),
-            ("depolarizing", "independent"),
+            name="code-capacity",
+            description="data qubits once, perfect measurement (depolarizing or independent X/Z)",
+            strengths=Strengths(round_data=1, first_round_only=True),
+            pauli_kinds=("depolarizing", "independent"),
+            scan_range=CODE_CAPACITY_RANGE,
         ),
         NoiseFamily(
-            "phenomenological",
-            "data qubits every round + measurement flips (depolarizing or independent)",
-            Strengths(round_data=1, ancilla_measure=1),
-            ("depolarizing", "independent"),
+            name="phenomenological",
+            description="data qubits every round + measurement flips (depolarizing or independent)",
+            strengths=Strengths(round_data=1, ancilla_measure=1),
+            pauli_kinds=("depolarizing", "independent"),
+            scan_range=PHENOMENOLOGICAL_RANGE,
         ),
         NoiseFamily(
-            "uniform",
-            "stim's generated-circuit noise, all four parameters = p",
-            Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, round_data=1),
+            name="uniform",
+            description="stim's generated-circuit noise, all four parameters = p",
+            strengths=Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, round_data=1),
+            scan_range=CIRCUIT_LEVEL_RANGE,
         ),
         NoiseFamily(
-            "sd6",
-            "standard depolarizing (Gidney et al. 2021): gates, reset, measure, idle all p",
-            Strengths(
-                clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1
-            ),
+            name="sd6",
+            description="standard depolarizing (Gidney et al. 2021): gates, reset, measure, idle all p",
+            strengths=_SD6,
+            scan_range=CIRCUIT_LEVEL_RANGE,
         ),
         NoiseFamily(
-            "si1000",
-            "superconducting-inspired (Gidney et al. 2021): 2q p, 1q p/10, reset 2p, "
+            name="si1000",
+            description="superconducting-inspired (Gidney et al. 2021): 2q p, 1q p/10, reset 2p, "
             "measure 5p, idle p/10, resonator idle 2p",
-            Strengths(
+            strengths=Strengths(
                 clifford_1q=0.1, clifford_2q=1, reset=2, ancilla_measure=5, data_measure=5, idle=0.1, resonator_idle=2
             ),
+            scan_range=CIRCUIT_LEVEL_RANGE,
         ),
         NoiseFamily(
-            "biased",
-            "sd6 places with Z-biased Pauli noise, bias eta = p_z/(p_x+p_y)",
-            Strengths(
-                clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1
-            ),
-            ("biased",),
+            name="biased",
+            description="sd6 places with Z-biased Pauli noise, bias eta = p_z/(p_x+p_y) (--bias, default 10; "
+            "inf: pure Z)",
+            strengths=_SD6,
+            pauli_kinds=("biased",),
+            scan_range=CIRCUIT_LEVEL_RANGE,
         ),
     ]
 }
+# Noise models registered by `register_noise` in this process.
+USER_NOISE_FAMILIES: dict[str, NoiseFamily] = {}
+
+
+def register_noise(family: NoiseFamily) -> NoiseFamily:
+    """Adds a noise model of one's own, found by `noise_family`, `noise_model` and every study from then on in
+    this process (circuits are built in the main process, so every executor samples them); returns it. A
+    built-in name is refused.
+
+    >>> from qec.noise import NoiseFamily, Strengths, register_noise
+    >>> family = register_noise(NoiseFamily(name="measure-only", description="measurement flips only",
+    ...                                     strengths=Strengths(ancilla_measure=1, data_measure=1)))
+    >>> noise_model("measure-only", 0.01).metadata()
+    {'noise': 'measure-only', 'p': 0.01}
+    """
+    if not isinstance(family, NoiseFamily):
+        raise QecInputError(f"register_noise takes a NoiseFamily, got {type(family).__name__}")
+    if family.name in NOISE_FAMILIES:
+        raise QecInputError(f"'{family.name}' is a built-in noise model: give yours another name")
+    USER_NOISE_FAMILIES[family.name] = family
+    return family
+
+
+def noise_families() -> dict[str, NoiseFamily]:
+    """Every noise model by name: the built-in ones, then those registered in this process."""
+    return NOISE_FAMILIES | USER_NOISE_FAMILIES
 
 
 def noise_family(name: str) -> NoiseFamily:
     """The noise family called `name` (what `noise_model` instantiates at a strength p); raises QecInputError
     listing the known names, as `qec.codes.family` does for code families."""
-    if name not in NOISE_FAMILIES:
-        raise unknown_choice("noise model", name, NOISE_FAMILIES)
-    return NOISE_FAMILIES[name]
+    known = noise_families()
+    if not isinstance(name, str) or name not in known:
+        raise unknown_choice("noise model", name, known)
+    return known[name]
 
 
-def noise_model(name: str, p: float, *, pauli: str | None = None, bias: float = 10.0) -> NoiseModel:
+def noise_model(name: str, p: float = 0.0, *, pauli: str | None = None, bias: float | None = None) -> NoiseModel:
     """The noise model `name` at strength `p`.
 
     Args:
-        name: one of `NOISE_FAMILIES`.
-        p: the physical error probability in [0, 1].
+        name: one of `noise_families()`.
+        p: the physical error probability in [0, 1] (a study replaces it by each p of its grid: `NoiseModel.at`).
         pauli: "depolarizing" (default) or "independent" for code-capacity and phenomenological noise.
-        bias: Z bias eta of the "biased" model.
+        bias: Z bias eta of the "biased" model (default 10; `math.inf` for pure Z noise); refused elsewhere.
     """
-    family = noise_family(name)
-    pauli = pauli or family.pauli_kinds[0]
-    if pauli not in family.pauli_kinds:
-        raise QecInputError(
-            f"noise model '{name}' takes the Pauli channel {' or '.join(family.pauli_kinds)}, not {pauli!r}"
-        )
-    return NoiseModel(name, p, family.strengths, pauli=pauli, bias=bias)
+    return noise_family(name).at(p, pauli=pauli, bias=bias)
 
 
 _RESET_FLIP = {"R": "X_ERROR", "RZ": "X_ERROR", "RX": "Z_ERROR", "RY": "X_ERROR"}
@@ -339,6 +442,8 @@ class _NoiseInserter:
             out.append("DEPOLARIZE1", qubits, q)
         elif self.model.pauli == "independent":
             out.append("X_ERROR", qubits, q)
+            out.append("Z_ERROR", qubits, q)
+        elif self.model.bias == math.inf:
             out.append("Z_ERROR", qubits, q)
         else:
             eta = self.model.bias

@@ -2,8 +2,9 @@
 
 >>> from qec.sampling import ChunkRequest, run_chunk
 >>> from qec.task import Task
->>> task = Task.memory("repetition", distance=3, noise="sd6", p=0.01)
->>> result = run_chunk(ChunkRequest(task.task_id, task.circuit_text, "pymatching", (), 0, 1000, 7))
+>>> from qec.parts import memory_task
+>>> task = memory_task("repetition", distance=3, noise="sd6", p=0.01)
+>>> result = run_chunk(ChunkRequest(task.task_id, task.circuit_text, task.decoder_spec.build(), (), 0, 1000, 7))
 >>> result.counts.shots
 1000
 """
@@ -17,7 +18,6 @@ import numpy as np
 import sinter
 import stim
 
-from qec import decoders
 from qec.decoders.counting import decode_and_count
 from qec.decoders.dem_arrays import decoding_dem
 from qec.task import ChunkResult, Counts
@@ -25,11 +25,13 @@ from qec.task import ChunkResult, Counts
 
 @dataclass(frozen=True)
 class ChunkRequest:
-    """Everything a worker needs, by value: no store, no shared state."""
+    """Everything a worker needs, by value: no store, no shared state. The decoder is the object itself (built in
+    the main process from the registry, or the user's own), pickled to the worker as sinter sends its decoders,
+    so a worker needs no registry."""
 
     task_id: str
     circuit_text: str
-    decoder: str
+    decoder: sinter.Decoder
     postselected_detectors: tuple[int, ...]
     chunk_index: int
     shots: int
@@ -43,20 +45,21 @@ class _CompiledTask:
     postselection: np.ndarray | None  # uint8 (ceil(detectors / 8),), bit-packed little-endian
 
 
-_CACHE: dict[tuple[str, str], _CompiledTask] = {}
+_CACHE: dict[str, _CompiledTask] = {}
 _CACHE_LIMIT = 16
 BATCH = 65_536
 
 
 def _compiled(request: ChunkRequest) -> _CompiledTask:
-    """Compiles the decoder once per (task, decoder) in this worker process and keeps it."""
-    key = (request.task_id, request.decoder)
+    """Compiles the decoder once per task in this worker process and keeps it (the task id covers the decoder's
+    name and options)."""
+    key = request.task_id
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         circuit = stim.Circuit(request.circuit_text)
         dem = decoding_dem(circuit)
-        decoder = decoders.get(request.decoder).compile_decoder_for_dem(dem=dem)
+        decoder = request.decoder.compile_decoder_for_dem(dem=dem)
         mask = None
         if request.postselected_detectors:
             bits = np.zeros(circuit.num_detectors, dtype=np.bool_)

@@ -12,24 +12,26 @@ Lambda estimated; and which study of a store to read.
 
 from __future__ import annotations
 
-import json
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import sinter
 
 from qec.cluster import dask_client, parse_local_cluster
 from qec.codes.size import MAX_DISTANCE, MAX_ROUNDS
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
+from qec.parts import StudySpec
 from qec.progress import progress_display
 from qec.slices import Condition, Slice, slice_points, x_value
 from qec.stats import RATE_KINDS, LambdaEstimate, LambdaFit, Point, fit_suppression, suppression_factors
 from qec.store import Store
 from qec.task import Task, TaskTotals
 from qec.text import approximate, shown_integer
-from qec.threshold import ThresholdFit, fit_threshold, use_correction
+from qec.threshold import FOUND, ThresholdFit, fit_threshold, use_correction
 
 # A study is distances x p values, one task each. Threshold studies use ~5 of each; 10,000 tasks is far
 # beyond them, and the limits are checked on the text, before any list is built.
@@ -133,23 +135,18 @@ def _quoted(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def study_tasks(
-    family: str,
-    *,
-    distances: Iterable[int],
-    ps: Iterable[float],
-    noise: str,
-    rounds: int | None = None,
-    basis: str = "Z",
-    decoder: str = "pymatching",
-    pauli: str | None = None,
-) -> list[Task]:
-    """One memory task per (distance, p); rounds default to the distance."""
-    return [
-        Task.memory(family, distance=d, p=p, noise=noise, rounds=rounds, basis=basis, decoder=decoder, pauli=pauli)
-        for d in distances
-        for p in ps
-    ]
+def study_tasks(family: str | StudySpec, *, distances: Iterable[int], ps: Iterable[float], **parts: Any) -> list[Task]:
+    """One task per (distance, p) of a study: `family` is a `StudySpec`, or a family name with `StudySpec.of`'s
+    keywords as `parts` (noise, pauli, bias, rounds (default: the distance), basis, decoder, decoder_options).
+
+    >>> [task.metadata["bias"] for task in study_tasks("surface", distances=[3], ps=[0.001], noise="biased", bias=100)]
+    [100]
+    """
+    if isinstance(family, StudySpec):
+        if parts:
+            raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
+        return family.tasks(distances=distances, ps=ps)
+    return StudySpec.of(family, **parts).tasks(distances=distances, ps=ps)
 
 
 @dataclass(frozen=True)
@@ -165,13 +162,15 @@ class StudyResult:
 
     @property
     def lambdas_below_threshold(self) -> list[LambdaEstimate]:
-        """The pairwise Lambda estimates at p below the fitted threshold (all of them when there is none)."""
-        return [estimate for estimate in self.lambdas if self.threshold.p is None or estimate.p < self.threshold.p]
+        """The pairwise Lambda estimates at p below the threshold found (all of them when none was found)."""
+        found = self.threshold.p if self.threshold.status == FOUND else None
+        return [estimate for estimate in self.lambdas if found is None or estimate.p < found]
 
     @property
     def lambda_fits_below_threshold(self) -> list[LambdaFit]:
-        """The Lambda fits at p below the fitted threshold (all of them when there is none)."""
-        return [fit for fit in self.lambda_fits if self.threshold.p is None or fit.p < self.threshold.p]
+        """The Lambda fits at p below the threshold found (all of them when none was found)."""
+        found = self.threshold.p if self.threshold.status == FOUND else None
+        return [fit for fit in self.lambda_fits if found is None or fit.p < found]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -229,9 +228,11 @@ def collect_into(
     chunk_shots: int | None = None,
     show_progress: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    custom_decoders: Mapping[str, sinter.Decoder] | None = None,
 ) -> dict[str, TaskTotals]:
     """Samples `tasks` into the store at `store` (a path: made if missing, resumed if not; or an open `Store`)
-    until `stop` holds for each; returns their totals.
+    until `stop` holds for each; returns their totals. `custom_decoders` maps decoder names to decoder objects
+    of one's own, as sinter's `collect` takes them (see `qec.engine.collect`).
 
     The executor: a given `distributed.Client` (`client`), a Dask scheduler's address (`scheduler`, e.g.
     tcp://10.0.0.5:8786), a Dask LocalCluster of N workers on 127.0.0.1 (`cluster="local:N"`), or by default a
@@ -242,7 +243,7 @@ def collect_into(
     check_run_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
     if client is not None and (scheduler or cluster):
         raise QecInputError("client= is given with scheduler= or cluster=: give one")
-    check_decoders(tasks)
+    check_decoders(tasks, custom_decoders)  # before the store file is made
     with ExitStack() as stack:
         results = store if isinstance(store, Store) else stack.enter_context(Store(store))
         executor = (
@@ -263,6 +264,7 @@ def collect_into(
             executor=executor,
             chunk_shots=chunk_shots,
             on_progress=report,
+            custom_decoders=custom_decoders,
         )
 
 
@@ -314,23 +316,15 @@ def _observable_errors(results: Store) -> dict[str, tuple[int, ...] | None]:
     """Per task, its chunks' per-observable error counts summed; None for a task where some chunk has none (rows
     imported from a sinter CSV) or chunks disagree on the number of observables."""
     sums: dict[str, tuple[int, ...] | None] = {}
-    for task_id, _, _, _, _, _, text, *_ in results.chunk_rows():
+    for chunk in results.chunk_rows():
+        task_id, counts = chunk.task_id, chunk.observable_errors
         if task_id in sums and sums[task_id] is None:
             continue
-        try:
-            counts = json.loads(text)
-        except (TypeError, ValueError, RecursionError):
-            counts = None
-        valid = (
-            isinstance(counts, list)
-            and counts
-            and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
-        )
         known = sums.get(task_id, ())
-        if not valid or (known and len(known) != len(counts)):
+        if not counts or (known and len(known) != len(counts)):
             sums[task_id] = None
         else:
-            sums[task_id] = tuple(a + b for a, b in zip(known, counts)) if known else tuple(counts)
+            sums[task_id] = tuple(a + b for a, b in zip(known, counts)) if known else counts
     return sums
 
 

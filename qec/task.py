@@ -2,10 +2,9 @@
 errors, discards and seconds that add up like sinter's `AnonTaskStats`, the `ChunkResult` a worker returns
 and the store keeps, and the `TaskTotals` the store sums from them.
 
->>> from qec.task import Counts, Task
->>> task = Task.memory("surface", distance=3, noise="sd6", p=0.001)
->>> task.metadata["distance"], len(task.task_id)
-(3, 64)
+A task's parts (code, noise, experiment, decoder) are built and recorded by `qec.parts.StudySpec`.
+
+>>> from qec.task import Counts
 >>> Counts(shots=1000, errors=3) + Counts(shots=500, errors=2, discards=10)
 Counts(shots=1500, errors=5, discards=10, seconds=0.0)
 """
@@ -19,8 +18,8 @@ from typing import Any
 
 import stim
 
+from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
-from qec.memory import noisy_memory_circuit
 from qec.validation import canonical_json, check_metadata, check_token
 
 
@@ -64,34 +63,10 @@ class Task:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    @staticmethod
-    def memory(
-        family: str,
-        *,
-        distance: int,
-        p: float,
-        noise: str,
-        rounds: int | None = None,
-        basis: str = "Z",
-        decoder: str = "pymatching",
-        pauli: str | None = None,
-    ) -> Task:
-        """The task for a family's memory experiment; metadata records every parameter."""
-        rounds = distance if rounds is None else rounds
-        circuit = noisy_memory_circuit(
-            family, distance=distance, rounds=rounds, basis=basis, noise=noise, p=p, pauli=pauli
-        )
-        metadata = {
-            "family": family,
-            "distance": distance,
-            "rounds": rounds,
-            "basis": basis.upper(),
-            "noise": noise,
-            "p": p,
-        }
-        if pauli:
-            metadata["pauli"] = pauli
-        return Task(circuit=circuit, decoder=decoder, metadata=metadata)
+    @property
+    def decoder_spec(self) -> DecoderSpec:
+        """The decoder's name and the options its metadata records (`decoder_options`)."""
+        return DecoderSpec.from_metadata(self.decoder, self.metadata)
 
 
 @dataclass(frozen=True)

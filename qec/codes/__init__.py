@@ -3,7 +3,7 @@
 Every circuit has DETECTOR and OBSERVABLE_INCLUDE annotations and qubit/detector coordinates, measures
 its check ancillas with MR (MRX for the X checks of codes built by `css`) and its data qubits with M (or MX)
 at the end; `qec.noise` relies on that. Families built by `css` (`bb`, `hgp`, and a user's code registered
-as `css` with `use_family`) have k >= 1 observables and tag every DETECTOR and OBSERVABLE_INCLUDE with
+as `css` with `register_family`) have k >= 1 observables and tag every DETECTOR and OBSERVABLE_INCLUDE with
 `basis=X` or `basis=Z` (see `qec.codes.css`).
 
 >>> from qec import codes
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import stim
 
@@ -77,26 +77,46 @@ def _checked_integer(value, *, name: str) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CodeFamily:
-    """A family of memory experiments and the parameters it accepts.
+    """One entry of the code registry: a family of memory experiments and the parameters it accepts.
 
-    `checks(d)` is how many checks one round measures (at most one detector each per round) and `qubits(d)`
-    how many qubits Stim allocates: the size estimate `size` uses them before anything is built.
+    `build(distance=, rounds=, basis=)` returns the noiseless memory circuit. `checks(d)` is how many checks one
+    round measures (at most one detector each per round) and `qubits(d)` how many qubits Stim allocates: `size`
+    uses them before anything is built. A family built from CSS codes gives `code(d)` instead, and its sizes
+    follow from the code. `matchable`: its DEMs decompose into graphlike errors, so MWPM and union-find apply.
+    `record_code`: a task's metadata also records the code's name, n and k (a user's code).
     """
 
     name: str
     description: str
-    bases: tuple[str, ...]
-    odd_distance_only: bool
-    min_distance: int
-    matchable: bool  # its DEMs decompose into graphlike errors, so MWPM and union-find apply
     build: Callable[..., stim.Circuit]
-    checks: Callable[[int], int]
-    qubits: Callable[[int], int]
+    bases: tuple[str, ...] = ("X", "Z")
+    odd_distance_only: bool = False
+    min_distance: int = 2
+    matchable: bool = False
+    checks: Callable[[int], int] | None = None
+    qubits: Callable[[int], int] | None = None
     min_rounds: int = 1
     distances: tuple[int, ...] | None = None  # the only distances allowed, for a family that is a list of codes
     code: Callable[[int], CssCode] | None = None  # the CSS code at a distance, for families built by `css`
+    record_code: bool = False
+
+    def __post_init__(self):
+        if self.code is None and (self.checks is None or self.qubits is None):
+            raise QecInputError(
+                f"code family {self.name!r} needs checks= and qubits= (its size at a distance), or code= (its CSS "
+                "code at a distance, from which the size follows)"
+            )
+
+    def metadata(self, distance: int) -> dict[str, Any]:
+        """What a task's metadata records of the code: `family` and `distance` (and the code's name, n and k
+        with `record_code`)."""
+        recorded: dict[str, Any] = {"family": self.name, "distance": distance}
+        if self.record_code and self.code is not None:
+            code = self.code(distance)
+            recorded |= {"code": code.name, "n": code.n, "k": code.k}
+        return recorded
 
     @property
     def allowed_distances(self) -> str:
@@ -111,7 +131,11 @@ class CodeFamily:
         >>> FAMILIES["surface"].size(distance=5, rounds=5)
         CircuitSize(detectors=144, qubits=64, measurements=0, observables=0, operations=0)
         """
-        return CircuitSize(self.checks(distance) * (rounds + 1), self.qubits(distance))
+        if self.checks is not None and self.qubits is not None:
+            return CircuitSize(self.checks(distance) * (rounds + 1), self.qubits(distance))
+        assert self.code is not None
+        code = self.code(distance)
+        return CircuitSize(code.checks * (rounds + 1), code.n + code.checks)
 
     def circuit(self, *, distance: int, rounds: int, basis: str = "Z") -> stim.Circuit:
         """The noiseless memory circuit; raises QecInputError on a parameter the family does not allow,
@@ -143,72 +167,59 @@ FAMILIES: dict[str, CodeFamily] = {
     family.name: family
     for family in [
         CodeFamily(
-            "surface",
-            "rotated surface code [[d^2,1,d]] (stim generator)",
-            ("X", "Z"),
-            False,
-            2,
-            True,
-            rotated_surface_code,
+            name="surface",
+            description="rotated surface code [[d^2,1,d]] (stim generator)",
+            build=rotated_surface_code,
+            matchable=True,
             checks=lambda d: d * d - 1,
             qubits=lambda d: 2 * d * d + 3 * d - 1,
         ),
         CodeFamily(
-            "unrotated-surface",
-            "unrotated surface code [[d^2+(d-1)^2,1,d]] (stim generator)",
-            ("X", "Z"),
-            False,
-            2,
-            True,
-            unrotated_surface_code,
+            name="unrotated-surface",
+            description="unrotated surface code [[d^2+(d-1)^2,1,d]] (stim generator)",
+            build=unrotated_surface_code,
+            matchable=True,
             checks=lambda d: 2 * d * (d - 1),
             qubits=lambda d: (2 * d - 1) ** 2,
         ),
         CodeFamily(
-            "repetition",
-            "bit-flip repetition code [[d,1,d]] against X errors (stim generator)",
-            ("Z",),
-            False,
-            2,
-            True,
-            repetition_code,
+            name="repetition",
+            description="bit-flip repetition code [[d,1,d]] against X errors (stim generator)",
+            build=repetition_code,
+            bases=("Z",),
+            matchable=True,
             checks=lambda d: d - 1,
             qubits=lambda d: 2 * d - 1,
         ),
         CodeFamily(
-            "shor",
-            "generalized Shor code [[d^2,1,d]]: d blocks of d, ZZ in blocks, weight-2d X checks",
-            ("X", "Z"),
-            True,
-            3,
-            True,
-            shor_code,
+            name="shor",
+            description="generalized Shor code [[d^2,1,d]]: d blocks of d, ZZ in blocks, weight-2d X checks",
+            build=shor_code,
+            odd_distance_only=True,
+            min_distance=3,
+            matchable=True,
             checks=lambda d: d * d - 1,
             qubits=lambda d: 2 * d * d - 1,
         ),
         # (3d^2+1)/4 data qubits, one ancilla per face: (3d^2-3)/8 faces, each measured once a round.
         CodeFamily(
-            "color",
-            "triangular 6.6.6 color code, XYZ-cycling memory (stim generator)",
-            ("Z",),
-            True,
-            3,
-            False,
-            color_code,
+            name="color",
+            description="triangular 6.6.6 color code, XYZ-cycling memory (stim generator)",
+            build=color_code,
+            bases=("Z",),
+            odd_distance_only=True,
+            min_distance=3,
             checks=lambda d: 3 * (d * d - 1) // 8,
             qubits=lambda d: (9 * d * d - 1) // 8,
             min_rounds=2,
         ),
         # n = 2lm data qubits and lm X + lm Z checks, so n checks a round and 2n qubits.
         CodeFamily(
-            "bb",
-            "bivariate bicycle codes of Bravyi et al. 2024, k = 8 or 12: d = 6 [[72,12,6]], 10 [[90,8,10]], "
-            "12 [[144,12,12]] gross, 18 [[288,12,18]] two-gross; their depth-8 cycle",
-            ("X", "Z"),
-            False,
-            min(BB_DISTANCES),
-            False,
-            bb_memory_circuit,
+            name="bb",
+            description="bivariate bicycle codes of Bravyi et al. 2024, k = 8 or 12: d = 6 [[72,12,6]], 10 "
+            "[[90,8,10]], 12 [[144,12,12]] gross, 18 [[288,12,18]] two-gross; their depth-8 cycle",
+            build=bb_memory_circuit,
+            min_distance=min(BB_DISTANCES),
             checks=bb_data_qubits,
             qubits=lambda d: 2 * bb_data_qubits(d),
             distances=BB_DISTANCES,
@@ -216,13 +227,11 @@ FAMILIES: dict[str, CodeFamily] = {
         ),
         # The toric code [[2d^2, 2, d]]: d^2 X and d^2 Z checks a round, 4d^2 qubits.
         CodeFamily(
-            "hgp",
-            "hypergraph product of the cyclic repetition code [d,1,d] with itself: the toric code [[2d^2,2,d]]",
-            ("X", "Z"),
-            False,
-            2,
-            True,
-            toric_memory_circuit,
+            name="hgp",
+            description="hypergraph product of the cyclic repetition code [d,1,d] with itself: the toric code "
+            "[[2d^2,2,d]]",
+            build=toric_memory_circuit,
+            matchable=True,
             checks=lambda d: 2 * d * d,
             qubits=lambda d: 4 * d * d,
             code=lambda d: toric_code(d),
@@ -231,7 +240,7 @@ FAMILIES: dict[str, CodeFamily] = {
 }
 
 
-# Families of a user's own code, registered by `use_family` for this process (the CLI's `css --code FILE`).
+# Families registered by `register_family` in this process: a user's own, and the CLI's `css --code FILE`.
 USER_FAMILIES: dict[str, CodeFamily] = {}
 USER_FAMILY = "css"
 
@@ -250,39 +259,53 @@ def css_family(code: CssCode, *, distance: int) -> CodeFamily:
         return code.memory_circuit(rounds=rounds, basis=basis)
 
     return CodeFamily(
-        USER_FAMILY,
-        f"your CSS code {code.describe()}",
-        ("X", "Z"),
-        False,
-        distance,
-        False,
-        build,
-        checks=lambda d: code.checks,
-        qubits=lambda d: code.n + code.checks,
+        name=USER_FAMILY,
+        description=f"your CSS code {code.describe()}",
+        build=build,
+        min_distance=distance,
         distances=(distance,),
         code=lambda d: code,
+        record_code=True,
     )
 
 
-def use_family(user_family: CodeFamily) -> None:
-    """Makes `family(user_family.name)` (and so `memory_circuit`, `Task.memory`, `study_tasks`) find it in this
-    process; a built-in family's name is refused."""
+def register_family(user_family: CodeFamily) -> CodeFamily:
+    """Adds a code family of one's own: `family(user_family.name)` (and so every circuit, task and study) finds it
+    in this process from then on; circuits are built in the main process, so every executor samples them. A
+    built-in family's name is refused. Returns the family.
+
+    >>> import stim
+    >>> def repetition_x(*, distance, rounds, basis):  # the repetition code against phase flips
+    ...     return stim.Circuit.generated("repetition_code:memory", distance=distance, rounds=rounds)
+    >>> family = register_family(CodeFamily(name="my-repetition", description="mine", build=repetition_x,
+    ...                          bases=("Z",), matchable=True, checks=lambda d: d - 1, qubits=lambda d: 2 * d - 1))
+    >>> memory_circuit("my-repetition", distance=3, rounds=2).num_detectors
+    6
+    """
+    if not isinstance(user_family, CodeFamily):
+        raise QecInputError(f"register_family takes a CodeFamily, got {type(user_family).__name__}")
     if user_family.name in FAMILIES:
         raise QecInputError(f"'{user_family.name}' is a built-in family: give your family another name")
     USER_FAMILIES[user_family.name] = user_family
+    return user_family
+
+
+def families() -> dict[str, CodeFamily]:
+    """Every code family by name: the built-in ones, then those registered in this process."""
+    return FAMILIES | USER_FAMILIES
 
 
 def family(name: str) -> CodeFamily:
     """The family called `name`; raises QecInputError listing the known names."""
-    if name in USER_FAMILIES:
+    if isinstance(name, str) and name in USER_FAMILIES:
         return USER_FAMILIES[name]
     if name == USER_FAMILY:
         raise QecInputError(
             f"family '{USER_FAMILY}' is your own CSS code: give it as code=FILE (a .npz with hx and hz, or "
             "HX.alist,HZ.alist)"
         )
-    if name not in FAMILIES:
-        raise unknown_choice("code family", name, FAMILIES)
+    if not isinstance(name, str) or name not in FAMILIES:
+        raise unknown_choice("code family", name, families())
     return FAMILIES[name]
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qec.codes import CodeFamily, css_family, use_family
+from qec.codes import CodeFamily, css_family, register_family
 from qec.codes.css import MAX_CODE_CHECKS, MAX_CODE_QUBITS, CssCode, css
 from qec.errors import QecInputError
 
@@ -186,8 +186,8 @@ def write_alist(path: str | Path, matrix: np.ndarray) -> None:
 
 
 def css_family_from_file(path: str | Path) -> CodeFamily:
-    """The family 'css' of the code in `path` (see `load_css_code`), registered with `use_family` so that
-    `family("css")`, `Task.memory("css", ...)` and `study_tasks("css", ...)` build its circuits in this process.
+    """The family 'css' of the code in `path` (see `load_css_code`), registered with `register_family` so that
+    `family("css")`, `memory_task("css", ...)` and `study_tasks("css", ...)` build its circuits in this process.
     Its one distance is `code_distance` with a fixed number of seeded trials: exact for small codes, otherwise
     an upper bound that is the same on every run (task ids depend on it)."""
     from qec.codes.distance import code_distance
@@ -195,5 +195,5 @@ def css_family_from_file(path: str | Path) -> CodeFamily:
     code = load_css_code(path)
     found = code_distance(code, trials=FAMILY_DISTANCE_TRIALS)
     user = css_family(code, distance=found.value or 1)
-    use_family(user)
+    register_family(user)
     return user

@@ -1391,7 +1391,7 @@ def memory_calls(draw):
     family = picks.pop("family")
     kwargs = {key: value for key, (value, _) in picks.items()}
     wrong = family[1] or any(flag for _, flag in picks.values())
-    return Call("Task.memory", lambda ws: qec.Task.memory(family[0], **kwargs), wrong_type=wrong)
+    return Call("memory_task", lambda ws: qec.memory_task(family[0], **kwargs), wrong_type=wrong)
 
 
 JSONISH = st.recursive(
@@ -1448,7 +1448,7 @@ def task_calls(draw):
 
 
 def small_task():
-    return qec.Task.memory("repetition", distance=3, p=0.05, noise="code-capacity", pauli="independent", rounds=1)
+    return qec.memory_task("repetition", distance=3, p=0.05, noise="code-capacity", pauli="independent", rounds=1)
 
 
 @st.composite

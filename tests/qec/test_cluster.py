@@ -15,15 +15,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qec import StopRule, Store, Task, collect
+from qec import StopRule, Store, collect
 from qec.cli.main import main
 from qec.cluster import dask_client, parse_local_cluster
 from qec.engine import max_workers
 from qec.errors import QecInputError
+from qec.parts import memory_task
 
 distributed = pytest.importorskip("distributed")
 DASK = str(Path(sys.executable).parent / "dask")
-TASKS = [Task.memory("surface", distance=5, noise="uniform", p=0.003)]
+TASKS = [memory_task("surface", distance=5, noise="uniform", p=0.003)]
 STOP = StopRule(max_shots=600_000, max_errors=None)
 CHUNK = 20_000
 

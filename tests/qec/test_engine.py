@@ -11,13 +11,14 @@ import pytest
 from qec import StopRule, Task, collect
 from qec.engine import max_workers
 from qec.errors import Interrupted, QecInputError
+from qec.parts import memory_task
 from qec.stats import relative_half_width
 from qec.store import Store
 from qec.task import ChunkResult, Counts
 
 
 def repetition_task(p=0.1, decoder="pymatching"):
-    return Task.memory(
+    return memory_task(
         "repetition", distance=3, rounds=1, noise="code-capacity", p=p, pauli="independent", decoder=decoder
     )
 
@@ -68,19 +69,19 @@ def test_rerun_resumes_and_samples_nothing_more(tmp_path):
 
 
 def test_same_seeds_same_counts(tmp_path):
-    task = Task.memory("surface", distance=3, noise="sd6", p=0.005)
+    task = memory_task("surface", distance=3, noise="sd6", p=0.005)
     stop = StopRule(max_shots=30_000, max_errors=None)
     counts = []
     for name in ("a.db", "b.db"):
         with Store(tmp_path / name) as store:
             collect([task], store=store, stop=stop, workers=1, chunk_seconds=0.05)
-            counts.append(sorted((row[1], row[2], row[3]) for row in store.chunk_rows()))
+            counts.append(sorted((row.chunk_index, row.counts.shots, row.counts.errors) for row in store.chunk_rows()))
     # Chunk sizes adapt to timing, so compare the first chunk, whose size is fixed: same seed, same errors.
     assert counts[0][0] == counts[1][0]
 
 
 def test_postselection_counts_discards(tmp_path):
-    circuit = Task.memory("repetition", distance=3, rounds=2, noise="phenomenological", p=0.05).circuit
+    circuit = memory_task("repetition", distance=3, rounds=2, noise="phenomenological", p=0.05).circuit
     task = Task(
         circuit=circuit, decoder="pymatching", metadata={"postselect": "first detector"}, postselected_detectors=(0,)
     )
@@ -197,7 +198,7 @@ def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
             chunk_shots=own_shots,
             on_progress=other_command_samples_chunks_1_to_49,
         )[task.task_id]
-        rows = [(row[1], row[5] == foreign_seconds) for row in store.chunk_rows()]
+        rows = [(row.chunk_index, row.counts.seconds == foreign_seconds) for row in store.chunk_rows()]
     assert sum(is_foreign for _, is_foreign in rows) == sum(inserted) >= 45
     # Without re-reading the store this command would have sampled max_shots on its own.
     assert max_shots <= totals.counts.shots <= max_shots + 2 * own_shots  # 2 chunks in flight per worker
@@ -212,8 +213,8 @@ def test_a_decoder_that_refuses_a_circuit_does_so_before_anything_is_sampled(tmp
     """Issue 10: matching refuses the color code's hyperedges, lookup a circuit of over 20 detectors; both at the
     door (`check_circuit`), so the tasks before them are not sampled and stored first."""
     fine = repetition_task()
-    color = Task.memory("color", distance=5, noise="uniform", p=0.001)
-    big = Task.memory("surface", distance=5, noise="uniform", p=0.001, decoder="lookup")
+    color = memory_task("color", distance=5, noise="uniform", p=0.001)
+    big = memory_task("surface", distance=5, noise="uniform", p=0.001, decoder="lookup")
     for refused, message in ((color, "not graphlike"), (big, "too large for 'lookup'")):
         with Store(tmp_path / "s.db") as store:
             with pytest.raises(QecInputError, match=message):

@@ -1,8 +1,6 @@
 """The bivariate bicycle codes of Bravyi et al. (2024): parameters from ranks, the depth-8 cycle, determinism,
 the family's distances and names, noise and tags."""
 
-import json
-
 import numpy as np
 import pytest
 import stim
@@ -11,6 +9,7 @@ from qec import codes, noise
 from qec.codes import gf2
 from qec.codes.bb import BB_SPECS, bb_code, bb_spec
 from qec.errors import QecInputError
+from qec.parts import memory_task
 
 PUBLISHED = {
     "72,12,6": (72, 12),
@@ -149,9 +148,9 @@ def test_k12_counts_add_up_and_match_stim_and_the_decoder_on_the_same_seeds(tmp_
     from qec.engine import StopRule
     from qec.store import Store
     from qec.study import collect_into
-    from qec.task import Task, chunk_seed
+    from qec.task import chunk_seed
 
-    task = Task.memory("bb", distance=6, rounds=2, basis="Z", noise="sd6", p=0.006, decoder="bposd")
+    task = memory_task("bb", distance=6, rounds=2, basis="Z", noise="sd6", p=0.006, decoder="bposd")
     assert task.circuit.num_observables == 12
     store = tmp_path / "k12.db"
     collect_into([task], store=store, stop=StopRule(max_shots=1_000, max_errors=None), workers=1, chunk_shots=500)
@@ -161,19 +160,17 @@ def test_k12_counts_add_up_and_match_stim_and_the_decoder_on_the_same_seeds(tmp_
     assert len(rows) == 2 and totals.counts.shots == 1_000
     compiled = decoders.get("bposd").compile_decoder_for_dem(dem=decoding_dem(task.circuit))
     per_observable_total = np.zeros(12, dtype=np.int64)
-    for task_id, chunk, shots, errors, _, _, observable_errors, *_ in rows:
-        per_observable = np.array(
-            json.loads(observable_errors) if isinstance(observable_errors, str) else observable_errors
-        )
+    for row in rows:
+        errors, per_observable = row.counts.errors, np.array(row.observable_errors)
         assert errors <= per_observable.sum() and (per_observable <= errors).all()
-        sampler = task.circuit.compile_detector_sampler(seed=chunk_seed(task_id, chunk))
-        detections, flips = sampler.sample(shots, separate_observables=True, bit_packed=True)
+        sampler = task.circuit.compile_detector_sampler(seed=chunk_seed(row.task_id, row.chunk_index))
+        detections, flips = sampler.sample(row.counts.shots, separate_observables=True, bit_packed=True)
         predicted = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detections)
         wrong = np.unpackbits(predicted ^ flips, axis=1, count=12, bitorder="little").astype(bool)
         assert errors == int(wrong.any(axis=1).sum())
         assert per_observable.tolist() == wrong.sum(axis=0).tolist()
         per_observable_total += per_observable
-    assert totals.counts.errors == sum(row[3] for row in rows) > 0
+    assert totals.counts.errors == sum(row.counts.errors for row in rows) > 0
     assert per_observable_total.sum() > totals.counts.errors  # some shots had several observables wrong
 
 

@@ -1,0 +1,141 @@
+"""A study's parts in one record: the code family, the noise model, the experiment and the decoder, each a small
+frozen spec (`qec.codes.CodeFamily` by name, `qec.noise.NoiseModel`, `qec.experiments.ExperimentSpec`,
+`qec.decoders.DecoderSpec`). A `StudySpec` is everything that makes a task part of a study but its distance and
+p; it builds the tasks, records every part whole in their metadata, and is rebuilt from any task's metadata, so a
+stored task can be re-run exactly from its row (`task_from_metadata`).
+
+>>> spec = StudySpec.of("surface", noise="biased", bias=100, rounds=2, decoder="bposd",
+...                     decoder_options={"osd_order": 4})
+>>> task = spec.task(distance=3, p=0.001)
+>>> sorted(task.metadata.items())  # doctest: +NORMALIZE_WHITESPACE
+[('basis', 'Z'), ('bias', 100), ('decoder_options', {'osd_order': 4}), ('distance', 3), ('family', 'surface'),
+ ('noise', 'biased'), ('p', 0.001), ('rounds', 2)]
+>>> task_from_metadata(task.decoder, task.metadata).task_id == task.task_id
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import stim
+
+from qec import codes
+from qec.decoders import DecoderSpec
+from qec.errors import QecInputError
+from qec.experiments import ExperimentSpec
+from qec.noise import NoiseModel, noise_model
+from qec.task import Task
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Code family, noise model (at p = 0: each task takes its own p), experiment and decoder of a study."""
+
+    family: str
+    noise: NoiseModel = field(default_factory=lambda: noise_model("none"))
+    experiment: ExperimentSpec = field(default_factory=ExperimentSpec)
+    decoder: DecoderSpec = field(default_factory=DecoderSpec)
+
+    def __post_init__(self):
+        codes.family(self.family)  # an unknown family: the error lists the known ones
+        if not isinstance(self.noise, NoiseModel):
+            raise QecInputError(f"noise must be a noise model (qec.noise_model(...)), got {type(self.noise).__name__}")
+        if not isinstance(self.experiment, ExperimentSpec):
+            raise QecInputError(f"experiment must be an ExperimentSpec, got {type(self.experiment).__name__}")
+        if not isinstance(self.decoder, DecoderSpec):
+            raise QecInputError(f"decoder must be a DecoderSpec, got {type(self.decoder).__name__}")
+        object.__setattr__(self, "noise", self.noise.at(0.0))
+
+    @staticmethod
+    def of(
+        family: str,
+        *,
+        noise: str | NoiseModel = "none",
+        pauli: str | None = None,
+        bias: float | None = None,
+        experiment: str | ExperimentSpec = "memory",
+        rounds: int | None = None,
+        basis: str = "Z",
+        decoder: str | DecoderSpec = "pymatching",
+        decoder_options: Mapping[str, Any] | None = None,
+    ) -> StudySpec:
+        """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
+        parts. `noise` is a model's name (with `pauli` and `bias`) or a `NoiseModel`; `experiment` a name (with
+        `rounds` and `basis`) or an `ExperimentSpec`; `decoder` a name (with `decoder_options`) or a
+        `DecoderSpec`. Giving a part both ways is refused."""
+        if isinstance(noise, NoiseModel):
+            if pauli is not None or bias is not None:
+                raise QecInputError("pauli= and bias= are a noise model's: give them in the NoiseModel, not beside it")
+            model = noise
+        else:
+            model = noise_model(noise, 0.0, pauli=pauli, bias=bias)
+        if isinstance(experiment, ExperimentSpec):
+            if rounds is not None or basis != "Z":
+                raise QecInputError("rounds= and basis= are an experiment's: give them in the ExperimentSpec")
+            spec = experiment
+        else:
+            spec = ExperimentSpec(experiment, rounds, basis)
+        if isinstance(decoder, DecoderSpec):
+            if decoder_options:
+                raise QecInputError("decoder_options= are a decoder's: give them in the DecoderSpec")
+            decoding = decoder
+        else:
+            decoding = DecoderSpec(decoder, dict(decoder_options or {}))
+        return StudySpec(family, model, spec, decoding)
+
+    def circuit(self, *, distance: int, p: float) -> stim.Circuit:
+        """The noisy circuit at `distance` and `p`, built code -> experiment -> noiseless circuit -> noise."""
+        return self.noise.at(p).apply(self.experiment.circuit(codes.family(self.family), distance=distance))
+
+    def task(self, *, distance: int, p: float) -> Task:
+        """The task at `distance` and `p`: its circuit (`circuit`) and every part recorded in its metadata."""
+        family = codes.family(self.family)
+        noise = self.noise.at(p)
+        circuit = noise.apply(self.experiment.circuit(family, distance=distance))
+        metadata = (
+            family.metadata(distance)
+            | self.experiment.metadata(distance=distance)
+            | noise.metadata()
+            | self.decoder.metadata()
+        )
+        return Task(circuit=circuit, decoder=self.decoder.name, metadata=metadata)
+
+    def tasks(self, *, distances: Iterable[int], ps: Iterable[float]) -> list[Task]:
+        """One task per (distance, p), distances outermost."""
+        listed_ps = list(ps)
+        return [self.task(distance=d, p=p) for d in distances for p in listed_ps]
+
+    @staticmethod
+    def from_metadata(decoder: str, metadata: Mapping[str, Any]) -> StudySpec:
+        """The spec a task's metadata records; QecInputError when it does not record one (a task from a circuit
+        file, say)."""
+        if "family" not in metadata:
+            raise QecInputError("the metadata names no code family: the task was not built from parts")
+        return StudySpec(
+            metadata["family"],
+            NoiseModel.from_metadata(metadata),
+            ExperimentSpec.from_metadata(metadata),
+            DecoderSpec.from_metadata(decoder, metadata),
+        )
+
+
+def task_from_metadata(decoder: str, metadata: Mapping[str, Any]) -> Task:
+    """The task a store row records (its decoder and metadata), rebuilt from its parts: the same strong id when
+    the parts build the same circuit as when it was stored."""
+    for key in ("distance", "p"):
+        if key not in metadata:
+            raise QecInputError(f"the metadata has no {key!r}: the task was not built from parts")
+    return StudySpec.from_metadata(decoder, metadata).task(distance=metadata["distance"], p=metadata["p"])
+
+
+def memory_task(family: str, *, distance: int, p: float, **parts: Any) -> Task:
+    """The task of `family`'s memory experiment at `distance` and `p`; `parts` are `StudySpec.of`'s keywords
+    (noise, pauli, bias, rounds, basis, decoder, decoder_options), recorded whole in its metadata.
+
+    >>> task = memory_task("surface", distance=3, noise="sd6", p=0.001)
+    >>> task.metadata["distance"], len(task.task_id)
+    (3, 64)
+    """
+    return StudySpec.of(family, **parts).task(distance=distance, p=p)
