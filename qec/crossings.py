@@ -6,7 +6,7 @@ linearly in log p. Its interval comes from parametric bootstrap resamples of the
 whose curves do not cross in range are counted as such). A code with a threshold has crossings that settle
 (for the surface code they climb towards p_th as d grows); crossings that fall steadily with d, each
 the last far below the first, are the sign of a code without one (the generalized Shor code under phase
-flips, say), and `drift_down` says so.
+flips, say), and `drift_down` says so; crossings that climb significantly (`drift_up`) have not settled yet.
 
 >>> from qec.stats import Point
 >>> from qec.task import Counts
@@ -108,6 +108,15 @@ def drift_down(crossings: Sequence[Crossing]) -> bool:
         return False
     never_rising = all(later[1] <= earlier[2] for earlier, later in zip(positions, positions[1:]))
     return never_rising and positions[-1][2] < positions[0][1]
+
+
+def drift_up(crossings: Sequence[Crossing]) -> bool:
+    """Whether the crossings climb with d: every pair crosses in the sampled range and the last significantly
+    above the first (its interval entirely over the first's). They have not settled yet: larger distances show
+    where they go (a fit without the finite-size correction reads the climb as noise)."""
+    if len(crossings) < 2 or any(c.p is None or c.low is None or c.high is None for c in crossings):
+        return False
+    return cast(float, crossings[-1].low) > cast(float, crossings[0].high)
 
 
 def _crossing(

@@ -1,5 +1,7 @@
 """Figures: logical error rate vs p, one curve per distance, log-log, with 95% bands, the crossings of successive
-distances, and the fitted threshold with its interval (no line when none was found).
+distances, and the threshold by the fit's status: found, a black dashed line with its interval shaded; unresolved,
+a grey dashed line at the estimate (where there is one) with its interval hatched, labelled unresolved with the p
+values to sample next; none (no threshold), no line.
 
 `plot_threshold` draws one panel (per shot or per round) into the caller's axes, as sinter's plots do, so it
 works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. `plot_curves` draws
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence, cast
 from qec.outputs import check_output_path, write_atomically
 from qec.slices import Slice, x_value
 from qec.stats import RATE_KINDS, Point
-from qec.threshold import RATES, ThresholdFit
+from qec.threshold import FOUND, RATES, UNRESOLVED, ThresholdFit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,8 +48,8 @@ def plot_threshold(
     points: Sequence[Point], fit: ThresholdFit | None, *, ax: Axes | None = None, rate: str = "shot"
 ) -> Figure:
     """Draws the logical error rate per `rate` ("shot" or "round") against p into `ax` (a new figure's axes if
-    None), one curve per distance with its 95% band, and p_th with its interval when `fit` has one; returns the
-    figure."""
+    None), one curve per distance with its 95% band, and p_th with its interval when `fit` found one, or its
+    estimate (labelled unresolved) when `fit` is unresolved with one; returns the figure."""
     if rate not in RATES:
         raise ValueError(f"rate must be one of {', '.join(RATES)}, got {rate!r}")
     if ax is None:
@@ -81,8 +83,19 @@ def plot_threshold(
         )
     if fit is not None and fit.p is not None and fit.low is not None and fit.high is not None:
         limit = "d → ∞, " if fit.correction else ""
-        ax.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-{fit.rate} fit)")
-        ax.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
+        if fit.status == FOUND:
+            ax.axvline(fit.p, color="black", linestyle="--", label=f"p_th = {fit.p:.3g} ({limit}per-{fit.rate} fit)")
+            ax.axvspan(fit.low, fit.high, color="gray", alpha=0.2)
+        elif fit.status == UNRESOLVED:
+            suggested = fit.sample_next.p_range if fit.sample_next is not None else None
+            then = f"; next p = {suggested[0]:.3g} .. {suggested[1]:.3g}" if suggested is not None else ""
+            ax.axvline(
+                fit.p,
+                color="gray",
+                linestyle="--",
+                label=f"p_th ≈ {fit.p:.3g}, unresolved ({limit}per-{fit.rate} fit{then})",
+            )
+            ax.axvspan(fit.low, fit.high, facecolor="none", edgecolor="gray", hatch="//", alpha=0.4)
     first = points[0] if points else None
     title = f"{first.family or '-'}, {first.noise or '-'} noise, {first.decoder}: " if first else ""
     ax.set(

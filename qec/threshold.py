@@ -10,8 +10,15 @@ the points by more than their noise) it is widened by sqrt(chi^2/dof), the Parti
 factor, and a poor fit is said in the method.
 
 The rate is per shot by default (WHP's choice, with rounds = d, which the published thresholds use), or per
-round (`rate="round"`), whose crossing sits at higher p. Before fitting, the curves of successive distances
-must cross inside the sampled range; when they do not, the result says so and gives no number.
+round (`rate="round"`), whose crossing sits at higher p.
+
+A fit has one of three statuses (`ThresholdFit.status`):
+
+- *found*: p_th and its 95% interval, the interval inside the sampled range of p, the ansatz fitting the points;
+- *unresolved*: these data do not pin p_th down yet (no crossing in the sampled range, an interval that leaves
+  it, a poor or unconverged fit, too few distances or p values): the estimate, where there is one, and its
+  interval are given all the same, with what to sample next (`NextSamples`: p values, distances, more shots);
+- *none*: there is no threshold: the crossings of successive distances fall with d.
 
 >>> from qec.stats import Point
 >>> from qec.task import Counts
@@ -20,22 +27,34 @@ must cross inside the sampled range; when they do not, the result says so and gi
 ...           for d, p, r in [(3, .08, .0588), (3, .1, .075), (3, .12, .0938), (5, .08, .050), (5, .1, .075),
 ...                           (5, .12, .110), (7, .08, .0428), (7, .1, .075), (7, .12, .1268)]]
 >>> fit = fit_threshold(points, seed=1)
->>> 0.098 < fit.p < 0.102 and fit.low < fit.p < fit.high
-True
+>>> fit.status, 0.098 < fit.p < 0.102 and fit.low < fit.p < fit.high
+('found', True)
 >>> [round(crossing.p, 3) for crossing in fit.crossings]
 [0.1, 0.1]
+
+Sampled only at p = 7%..9%, where the larger codes do better at every p, the same code's study is unresolved,
+and says where to look:
+
+>>> below = fit_threshold([Point("surface", d, 1, "code-capacity", p, "pymatching", Counts(10**5, int(10**5 * r)))
+...                        for d, p, r in [(3, .07, .050), (3, .08, .0588), (3, .09, .067), (5, .07, .040),
+...                                        (5, .08, .050), (5, .09, .062), (7, .07, .033), (7, .08, .0428),
+...                                        (7, .09, .058)]], seed=1)
+>>> below.status, below.p, below.sample_next.side, below.sample_next.p_values
+('unresolved', None, 'above', (0.126, 0.1764, 0.247))
+
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 from typing import Any, Sequence, cast
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from qec.crossings import Crossing, drift_down, pairwise_crossings
+from qec.crossings import Crossing, drift_down, drift_up, pairwise_crossings
 from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate
 
@@ -44,6 +63,16 @@ MIN_DISTANCES_FOR_CORRECTION = 4
 POOR_FIT = 3.0  # chi^2/dof above this: the ansatz does not describe the points
 # 1/mu: a slower correction cannot be told from the constant A at reachable d, a faster one is gone by d ~ 5
 MIN_INVERSE_MU, MAX_INVERSE_MU = 0.25, 4.0
+
+FOUND, UNRESOLVED, NONE = "found", "unresolved", "none"
+STATUSES = (FOUND, UNRESOLVED, NONE)
+# What an unresolved fit suggests sampling next (`NextSamples`).
+MAX_SUGGESTED_P = 0.5  # a physical error rate above 1/2 tells nothing
+EXTENSION_POINTS, MAX_EXTENSION_POINTS = 2, 3  # p values past a grid edge an interval crosses, continuing its spacing
+MIN_EXTENSION_RATIO = 1.05  # the smallest step between suggested p values past an edge
+SEARCH_RATIO = 1.4  # the step past an edge when no crossing says how far the threshold lies (the scan's spacing)
+AROUND_POINTS = 5  # p values suggested across the crossings' intervals when the fit needs them
+MIN_AROUND_SPAN = 1.2  # those values span at least this factor either side of the crossings' centre
 
 
 @dataclass(frozen=True)
@@ -58,14 +87,69 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class NextSamples:
+    """What an unresolved threshold study should sample next: new `p_values` (on `side` of the sampled range:
+    "above", "below", "both", "within" or "across" an edge), larger `distances` to add (where the crossings drift), and whether the p
+    values already sampled need more shots (`more_shots`: their curves are too noisy to tell which code wins).
+
+    >>> NextSamples(p_values=(0.013, 0.0142), side="above", distances=(9,)).describe()
+    'sample p = 0.013, 0.0142 (above the sampled range); add d = 9'
+    """
+
+    p_values: tuple[float, ...] = ()
+    side: str | None = None
+    distances: tuple[int, ...] = ()
+    more_shots: bool = False
+
+    @property
+    def p_range(self) -> tuple[float, float] | None:
+        """(lowest, highest) of the suggested p values, or None without any."""
+        return (min(self.p_values), max(self.p_values)) if self.p_values else None
+
+    def as_dict(self) -> dict[str, Any]:
+        p_range = self.p_range
+        return {
+            "p_values": list(self.p_values),
+            "p_low": None if p_range is None else p_range[0],
+            "p_high": None if p_range is None else p_range[1],
+            "side": self.side,
+            "distances": list(self.distances),
+            "more_shots": self.more_shots,
+        }
+
+    def describe(self) -> str:
+        where = {
+            "above": "above the sampled range",
+            "below": "below the sampled range",
+            "both": "on both sides of the sampled range",
+            "within": "inside the sampled range",
+            "across": "across an edge of the sampled range",
+        }
+        parts = []
+        if self.p_values:
+            side = f" ({where[self.side]})" if self.side in where else ""
+            parts.append(f"sample p = {', '.join(f'{p:.4g}' for p in self.p_values)}{side}")
+        if self.distances:
+            parts.append(f"add d = {', '.join(map(str, self.distances))}")
+        if self.more_shots:
+            parts.append("more shots at the sampled p")
+        return "; ".join(parts) or f"nothing to suggest (no p above {MAX_SUGGESTED_P:g} tells anything)"
+
+
+@dataclass(frozen=True)
 class ThresholdFit:
-    """A threshold estimate as numbers: p_th with its 95% interval, and the evidence behind it.
+    """A threshold estimate as numbers: its `status`, p_th with its 95% interval, and the evidence behind it.
+
+    `status` is one of `STATUSES`: "found" (p, low and high are the threshold and its interval), "unresolved"
+    (p, low and high are the estimate these data give, None where the fit gives none, and `sample_next` says
+    what would pin it down) or "none" (there is no threshold: p, low and high are None). `reason` says why a fit
+    is unresolved or none (None when found); the crossings, chi^2 and variants stay as evidence. So read
+    `status` before `p`: an unresolved estimate is not a threshold to quote.
 
     The interval is the statistical one (parametric bootstrap, widened by the PDG scale factor when
     chi^2/dof > 1) with the systematic half-width added to each side: the largest move of p_th over the
-    `variants` (other reasonable analysis choices). When there is no estimate, `p`, `low` and `high` are None
-    and `no_threshold` says why; the crossings, chi^2 and variants stay as evidence. `describe()` and `method`
-    turn the fields into sentences, `as_dict()` into JSON-ready values.
+    `variants` (other reasonable analysis choices). `describe()` and `method` turn the fields into sentences,
+    `as_dict()` into JSON-ready values.
     """
 
     p: float | None
@@ -85,12 +169,42 @@ class ThresholdFit:
     variants: tuple[Variant, ...] = ()
     crossings: tuple[Crossing, ...] = ()
     p_window: tuple[float, float] | None = None  # the p values the fit used (those around the crossings)
-    no_threshold: str | None = None
+    status: str = FOUND
+    reason: str | None = None  # why the status is unresolved or none
+    sample_next: NextSamples | None = None  # with "unresolved": what to sample next
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        if self.status == FOUND and (self.p is None or self.low is None or self.high is None):
+            raise ValueError("a found threshold needs p, low and high")
+        if self.status == NONE and self.p is not None:
+            raise ValueError("a fit with status none has no estimate: p must be None")
 
     @staticmethod
     def none(reason: str, *, rate: str = "shot", crossings: Sequence[Crossing] = ()) -> ThresholdFit:
-        """No estimate, and why."""
-        return ThresholdFit(None, None, None, rate=rate, crossings=tuple(crossings), no_threshold=reason)
+        """There is no threshold, and why."""
+        return ThresholdFit(None, None, None, rate=rate, crossings=tuple(crossings), status=NONE, reason=reason)
+
+    @staticmethod
+    def unresolved(
+        reason: str,
+        *,
+        sample_next: NextSamples | None = None,
+        rate: str = "shot",
+        crossings: Sequence[Crossing] = (),
+    ) -> ThresholdFit:
+        """No estimate yet, why, and what to sample next."""
+        return ThresholdFit(
+            None,
+            None,
+            None,
+            rate=rate,
+            crossings=tuple(crossings),
+            status=UNRESOLVED,
+            reason=reason,
+            sample_next=sample_next,
+        )
 
     @property
     def poor_fit(self) -> bool:
@@ -99,9 +213,15 @@ class ThresholdFit:
 
     @property
     def method(self) -> str:
-        """How the estimate was found, in a sentence (or why there is none)."""
-        if self.no_threshold is not None:
-            return self.no_threshold
+        """How the estimate was found, in a sentence; or why the status is not found (and how the unresolved
+        estimate was made, where there is one)."""
+        fitted = self._fit_method() if self.p is not None and self.chi2 is not None else None
+        if self.status == FOUND and fitted is not None:
+            return fitted
+        reason = self.reason or self.status
+        return reason if fitted is None else f"{reason}; the estimate: {fitted}"
+
+    def _fit_method(self) -> str:
         ansatz = (
             "P = A + Bx + Cx^2 + D d^(-1/mu)" if self.correction else "P = A + Bx + Cx^2 (no finite-size correction)"
         )
@@ -121,6 +241,7 @@ class ThresholdFit:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "status": self.status,
             "p": self.p,
             "low": self.low,
             "high": self.high,
@@ -129,24 +250,36 @@ class ThresholdFit:
             "systematic": self.systematic,
             "chi2": self.chi2,
             "dof": self.dof,
-            "no_threshold": self.no_threshold,
+            "reason": self.reason,
             "method": self.method,
+            "sample_next": None if self.sample_next is None else self.sample_next.as_dict(),
             "variants": [v.as_dict() for v in self.variants],
             "crossings": [c.as_dict() for c in self.crossings],
         }
 
     def describe(self) -> str:
-        if self.p is None or self.low is None or self.high is None:
-            return f"p_th: none found ({self.method})"
-        text = (
-            f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. {self.high:.4g}"
-        )
-        if self.statistical_low is not None and self.statistical_high is not None:
-            text += (
-                f": statistical {self.statistical_low:.4g} .. {self.statistical_high:.4g}, systematic "
-                f"±{self.systematic:.2g}"
+        """One line: the threshold and its interval; the unresolved estimate and what to sample next; or none."""
+        if self.status == NONE:
+            return f"p_th: none ({self.method})"
+        if self.status == UNRESOLVED:
+            estimate = (
+                "no estimate yet"
+                if self.p is None or self.low is None or self.high is None
+                else f"estimate {self.p:.4g}  (95% interval {self.low:.4g} .. {self.high:.4g}{self._parts()})"
             )
-        return text + ")"
+            then = f"; next: {self.sample_next.describe()}" if self.sample_next is not None else ""
+            return f"p_th: unresolved, {estimate}{then}"
+        assert self.p is not None and self.low is not None and self.high is not None  # found: checked on construction
+        return (
+            f"p_th = {self.p:.4g} ± {(self.high - self.low) / 2:.2g}  (95% interval {self.low:.4g} .. "
+            f"{self.high:.4g}{self._parts()})"
+        )
+
+    def _parts(self) -> str:
+        if self.statistical_low is None or self.statistical_high is None:
+            return ""
+        systematic = f", systematic ±{self.systematic:.2g}" if self.variants or self.status == FOUND else ""
+        return f": statistical {self.statistical_low:.4g} .. {self.statistical_high:.4g}{systematic}"
 
 
 RATES = ("round", "shot")
@@ -161,9 +294,10 @@ def fit_threshold(
     resamples: int = BOOTSTRAP_RESAMPLES,
     systematic: bool = True,
 ) -> ThresholdFit:
-    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p), or
-    "none found" with the reason: the curves do not cross in range, the crossings fall with d (no threshold),
-    the ansatz fits poorly, or the interval leaves the sampled range.
+    """The threshold of `points` (one code family, noise and decoder; >= 2 distances, >= 3 values of p), with its
+    status (see the module): "found"; "unresolved" with what to sample next when the curves do not cross in
+    range, the ansatz fits poorly or does not converge, the interval leaves the sampled range, or there are too
+    few distances or p values; "none" when the crossings fall with d (no threshold).
 
     Args:
         rate: "shot" fits the per-shot logical error rate, "round" the per-round one.
@@ -181,15 +315,17 @@ def fit_threshold(
     distances = sorted({cast(int, pt.distance) for pt in points})  # every point is placed: checked above
     ps = sorted({cast(float, pt.p) for pt in points})
     if len(distances) < 2 or len(ps) < 3:
-        raise QecInputError(
+        return ThresholdFit.unresolved(
             f"a threshold needs >= 2 distances and >= 3 values of p; got distances {distances} "
-            f"and {len(ps)} value(s) of p"
+            f"and {len(ps)} value(s) of p",
+            sample_next=_too_few(distances, ps),
+            rate=rate,
         )
     correction = use_correction(distances, correction)
     crossings = pairwise_crossings(points, rate=rate, seed=seed, resamples=resamples)
     found = [c for c in crossings if c.p is not None]
     if not found:
-        return ThresholdFit.none(_no_crossing(crossings, ps), rate=rate, crossings=crossings)
+        return _no_crossing(crossings, ps, rate=rate)
     if drift_down(crossings):
         listed = ", ".join(
             f"{c.distance_small}/{c.distance_large}: " + (f"{c.p:.3g}" if c.p is not None else f"below {ps[0]:.3g}")
@@ -203,20 +339,29 @@ def fit_threshold(
         )
     guess = float(np.exp(np.mean(np.log([cast(float, c.p) for c in found]))))
     central = _in_crossing_window(points, crossings, ps)
+    drifting = _larger_distances(distances, 1) if drift_up(crossings) else ()
     fit = _scaling_fit(central, rate=rate, correction=correction, guess=guess, seed=seed, resamples=resamples)
-    if fit.p is None or fit.low is None or fit.high is None:
-        return replace(fit, crossings=tuple(crossings))
-    if fit.poor_fit:
+    if fit.p is None or fit.low is None or fit.high is None:  # unresolved: the fit did not converge in range
+        around = _around(found, ps)
         return replace(
             fit,
-            p=None,
-            low=None,
-            high=None,
             crossings=tuple(crossings),
-            no_threshold=f"no threshold found: the finite-size scaling ansatz fits these points poorly "
-            f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}); sample p closer to the crossings "
-            f"({', '.join(f'{c.p:.3g}' for c in found)})"
-            + ("" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"),
+            sample_next=NextSamples(around, _side(around, ps), drifting),
+        )
+    if fit.poor_fit:
+        around = _around(found, ps)
+        more = 1 if correction else max(1, MIN_DISTANCES_FOR_CORRECTION - len(distances))
+        return replace(
+            fit,
+            statistical_low=fit.low,
+            statistical_high=fit.high,
+            crossings=tuple(crossings),
+            status=UNRESOLVED,
+            reason=f"unresolved: the finite-size scaling ansatz fits these points poorly "
+            f"(chi^2/dof = {fit.chi2:.1f}/{fit.dof}), so its estimate is not a threshold to quote; sample p closer "
+            f"to the crossings ({', '.join(f'{c.p:.3g}' for c in found)})"
+            + (" or add larger distances" if correction else f" or use >= {MIN_DISTANCES_FOR_CORRECTION} distances"),
+            sample_next=NextSamples(around, _side(around, ps), _larger_distances(distances, more)),
         )
     variants = tuple(_variants(points, central, fit, distances, rate=rate, seed=seed)) if systematic else ()
     spread = max((abs(v.p - fit.p) for v in variants if v.p is not None), default=0.0)
@@ -232,33 +377,134 @@ def fit_threshold(
         crossings=tuple(crossings),
     )
     statistical_low, statistical_high = cast(float, fit.statistical_low), cast(float, fit.statistical_high)
-    if not (ps[0] <= statistical_low and statistical_high <= ps[-1] and 0 < low and high < 1):
+    if not (ps[0] <= statistical_low and statistical_high <= ps[-1]):
+        beyond = _beyond(ps, statistical_low, statistical_high)
         return replace(
             fit,
-            p=None,
-            low=None,
-            high=None,
-            no_threshold=f"no threshold found: the statistical interval of p_th = {fit.p:.4g}, "
-            f"{statistical_low:.4g} .. {statistical_high:.4g}, leaves the sampled range "
-            f"{ps[0]:.4g} .. {ps[-1]:.4g} (or the whole interval leaves (0, 1)); sample a "
-            "wider range of p, with more shots",
+            status=UNRESOLVED,
+            reason=f"unresolved: the statistical interval of the estimate p_th = {fit.p:.4g}, "
+            f"{statistical_low:.4g} .. {statistical_high:.4g}, leaves the sampled range {ps[0]:.4g} .. {ps[-1]:.4g}; "
+            "sample p past the edge it crosses",
+            # an interval as wide as the sampled range narrows with shots, not with more p values
+            sample_next=NextSamples(
+                beyond,
+                _side(beyond, ps),
+                drifting,
+                more_shots=statistical_high - statistical_low >= ps[-1] - ps[0] or not beyond,
+            ),
+        )
+    if not (0 < low and high < 1):
+        return replace(
+            fit,
+            status=UNRESOLVED,
+            reason=f"unresolved: the 95% interval of the estimate p_th = {fit.p:.4g}, {low:.4g} .. {high:.4g}, "
+            f"leaves (0, 1): its systematic part (±{spread:.2g}, other analysis choices) is too wide; add larger "
+            "distances, with more shots",
+            sample_next=NextSamples(distances=_larger_distances(distances, 1), more_shots=True),
         )
     return fit
 
 
-def _no_crossing(crossings: Sequence[Crossing], ps: Sequence[float]) -> str:
+def _no_crossing(crossings: Sequence[Crossing], ps: Sequence[float], *, rate: str) -> ThresholdFit:
+    """Unresolved, with p values past the edge the threshold lies beyond, or more shots where the curves are too
+    noisy to tell. (Larger distances that do worse at every p say the threshold, if any, is below the range:
+    only crossings that fall with d say there is none.)"""
     sides = {c.side for c in crossings}
     if sides == {"above"}:
-        return (
+        above = _extended(ps, "above", SEARCH_RATIO, MAX_EXTENSION_POINTS)
+        return ThresholdFit.unresolved(
             f"no crossing in the sampled range: larger distances do better at every p, "
-            f"so the threshold is above p = {ps[-1]:g}"
+            f"so the threshold is above p = {ps[-1]:g}",
+            sample_next=NextSamples(above, "above" if above else None),
+            rate=rate,
+            crossings=crossings,
         )
     if sides == {"below"}:
-        return (
+        below = _extended(ps, "below", SEARCH_RATIO, MAX_EXTENSION_POINTS)
+        return ThresholdFit.unresolved(
             f"no crossing in the sampled range: larger distances do worse at every p, "
-            f"so the threshold is below p = {ps[0]:g}"
+            f"so the threshold, if there is one, is below p = {ps[0]:g}",
+            sample_next=NextSamples(below, "below"),
+            rate=rate,
+            crossings=crossings,
         )
-    return "no consistent crossing in the sampled range: the curves are too noisy; sample more shots"
+    return ThresholdFit.unresolved(
+        "no consistent crossing in the sampled range: the curves are too noisy; sample more shots",
+        sample_next=NextSamples(more_shots=True),
+        rate=rate,
+        crossings=crossings,
+    )
+
+
+def _suggested(p: float) -> float:
+    return float(f"{p:.4g}")
+
+
+def _extended(ps: Sequence[float], side: str, ratio: float, count: int) -> tuple[float, ...]:
+    """`count` p values past the `side` ("above" or "below") edge of `ps`, a factor `ratio` apart (4 significant
+    digits), those in (0, `MAX_SUGGESTED_P`]."""
+    edge, step = (ps[-1], ratio) if side == "above" else (ps[0], 1 / ratio)
+    values = (_suggested(edge * step**k) for k in range(1, count + 1))
+    return tuple(sorted({p for p in values if 0 < p <= MAX_SUGGESTED_P} - set(ps)))
+
+
+def _beyond(ps: Sequence[float], low: float, high: float) -> tuple[float, ...]:
+    """p values past each edge of `ps` that the interval [low, high] crosses: the grid's own spacing there (at
+    least `MIN_EXTENSION_RATIO`) continued until past the interval's end, `EXTENSION_POINTS` to
+    `MAX_EXTENSION_POINTS` of them, so that the fit has points on both sides of p_th."""
+    values: list[float] = []
+    for side, edge, next_in, end in (("above", ps[-1], ps[-2], high), ("below", ps[0], ps[1], low)):
+        if (side == "above" and end <= edge) or (side == "below" and end >= edge):
+            continue
+        ratio = max(MIN_EXTENSION_RATIO, max(edge, next_in) / min(edge, next_in))
+        needed = math.ceil(abs(math.log(end / edge)) / math.log(ratio)) if end > 0 else MAX_EXTENSION_POINTS
+        values += _extended(ps, side, ratio, min(MAX_EXTENSION_POINTS, max(EXTENSION_POINTS, needed)))
+    return tuple(sorted(values))
+
+
+def _around(crossings: Sequence[Crossing], ps: Sequence[float]) -> tuple[float, ...]:
+    """`AROUND_POINTS` log-spaced p values across the crossings' 95% intervals (at least a factor
+    `MIN_AROUND_SPAN` either side of their geometric mean), where the quadratic ansatz holds best."""
+    centre = math.exp(statistics.fmean(math.log(cast(float, c.p)) for c in crossings))
+    low = min(min(c.low if c.low is not None else cast(float, c.p) for c in crossings), centre / MIN_AROUND_SPAN)
+    high = max(max(c.high if c.high is not None else cast(float, c.p) for c in crossings), centre * MIN_AROUND_SPAN)
+    high = min(high, MAX_SUGGESTED_P)
+    values = np.exp(np.linspace(math.log(low), math.log(high), AROUND_POINTS))
+    return tuple(sorted({_suggested(float(p)) for p in values}))
+
+
+def _side(values: Sequence[float], ps: Sequence[float]) -> str | None:
+    """Where `values` lie against the sampled `ps`: all "above", all "below", some each side ("both"), all
+    "within", or else "across" an edge; None without values."""
+    if not values:
+        return None
+    above, below = sum(p > ps[-1] for p in values), sum(p < ps[0] for p in values)
+    if above and below:
+        return "both"
+    if above or below:
+        return ("above" if above else "below") if max(above, below) == len(values) else "across"
+    return "within"
+
+
+def _larger_distances(distances: Sequence[int], count: int) -> tuple[int, ...]:
+    """`count` distances past the largest of `distances`, at its last step (2 for 3, 5, 7; 2 with one distance)."""
+    step = max(1, distances[-1] - distances[-2]) if len(distances) >= 2 else 2
+    return tuple(distances[-1] + step * k for k in range(1, count + 1)) if distances else ()
+
+
+def _too_few(distances: Sequence[int], ps: Sequence[float]) -> NextSamples:
+    """With < 2 distances or < 3 values of p: a larger distance, and p values beside (or between) the sampled ones;
+    more shots when nothing has a kept shot yet."""
+    if not ps:
+        return NextSamples(more_shots=True)
+    values: tuple[float, ...] = ()
+    if len(ps) == 1:
+        values = (_suggested(ps[0] / SEARCH_RATIO), _suggested(ps[0] * SEARCH_RATIO))
+    elif len(ps) == 2:
+        values = (_suggested(math.sqrt(ps[0] * ps[1])),)
+    values = tuple(sorted(set(values) - set(ps)))
+    more = _larger_distances(distances, 2 - len(distances)) if len(distances) < 2 else ()
+    return NextSamples(values, _side(values, ps), more)
 
 
 def _in_crossing_window(points: list[Point], crossings: Sequence[Crossing], ps: list[float]) -> list[Point]:
@@ -313,8 +559,8 @@ def _scaling_fit(
     fits = [fit for fit in (_fss_fit(p, d, errors, shots, rounds, start) for start in starts) if fit is not None]
     params, chi2 = min(fits, key=lambda fit: fit[1]) if fits else (np.array([math.nan]), math.nan)
     if not ps[0] <= params[0] <= ps[-1]:  # False for NaN too: no fit converged
-        return ThresholdFit.none(
-            f"the curves cross near p = {guess:.3g}, but the finite-size scaling fit did not "
+        return ThresholdFit.unresolved(
+            f"unresolved: the curves cross near p = {guess:.3g}, but the finite-size scaling fit did not "
             "converge inside the sampled range; sample more p values there",
             rate=rate,
         )

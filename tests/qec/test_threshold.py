@@ -1,5 +1,7 @@
-"""Threshold fits: recovered from counts drawn from a known scaling law, plain 'no crossing', published values."""
+"""Threshold fits: recovered from counts drawn from a known scaling law, each of the three statuses (found,
+unresolved with what to sample next, none), plain 'no crossing', published values."""
 
+import json
 import math
 
 import numpy as np
@@ -9,15 +11,16 @@ from qec import StopRule, Store, fit_threshold, run_study, study_tasks
 from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
 from qec.task import Counts
+from qec.threshold import FOUND, NONE, UNRESOLVED, NextSamples, ThresholdFit
 
 
-def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0):
+def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0, ps=None, distances=(5, 7, 9)):
     """Counts drawn from P = 0.1 + 2x + 5x^2 (+ cubic x^3), x = (p - p_th) d^(1/nu): the fit's own ansatz
-    unless `cubic`."""
+    unless `cubic`; at `ps` (default 0.008 .. 0.012, 5 values)."""
     rng = np.random.default_rng(seed)
     points = []
-    for d in (5, 7, 9):
-        for p in np.linspace(0.008, 0.012, 5):
+    for d in distances:
+        for p in np.linspace(0.008, 0.012, 5) if ps is None else ps:
             x = (p - p_th) * d ** (1 / nu)
             rate = 0.1 + 2 * x + 5 * x * x + cubic * x**3
             points.append(
@@ -28,14 +31,73 @@ def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0):
 
 def test_fit_recovers_a_known_threshold_within_its_interval():
     fit = fit_threshold(synthetic_points())
+    assert fit.status == FOUND and fit.reason is None and fit.sample_next is None
     assert fit.low <= 0.01 <= fit.high
     assert fit.high - fit.low < 0.001
+    document = json.loads(json.dumps(fit.as_dict()))
+    assert document["status"] == "found" and document["p"] == fit.p and document["sample_next"] is None
+    assert fit.describe().startswith(f"p_th = {fit.p:.4g} ± ")
 
 
-def test_a_poor_fit_gives_no_threshold_and_says_why():
+def test_an_estimate_whose_interval_crosses_the_grid_edge_is_unresolved_and_says_where_to_sample():
+    """Issue 19: p_th = 0.0112 on a grid 0.008 .. 0.012 at 20,000 shots a point: the estimate lies inside the grid
+    but its interval reaches past 0.012. The status is unresolved, the estimate and its interval are fields (and
+    JSON), and the p values to sample next continue the grid's spacing (x 12/11) above its edge, past the
+    interval's end. Sampling them (same law, same shots) resolves the fit, and its interval holds the true p_th."""
+    points = synthetic_points(p_th=0.0112, shots=20_000)
+    fit = fit_threshold(points)
+    assert fit.status == UNRESOLVED, fit.describe()
+    assert fit.p is not None and fit.low is not None and fit.high is not None
+    assert 0.008 < fit.p < 0.012 < fit.statistical_high <= fit.high and fit.low < fit.p
+    assert "leaves the sampled range" in fit.reason and "chi^2/dof" in fit.method
+    suggested = fit.sample_next
+    assert suggested.side == "above" and not suggested.distances and not suggested.more_shots
+    assert suggested.p_values == (0.01309, 0.01428)  # 0.012 x (12/11)^k, k = 1, 2: past the interval's end
+    assert suggested.p_range == (0.01309, 0.01428) and suggested.p_values[-1] > fit.statistical_high
+    document = json.loads(json.dumps(fit.as_dict()))
+    assert document["status"] == "unresolved" and (document["p"], document["low"], document["high"]) == (
+        fit.p,
+        fit.low,
+        fit.high,
+    )
+    assert document["sample_next"] == {
+        "p_values": [0.01309, 0.01428],
+        "p_low": 0.01309,
+        "p_high": 0.01428,
+        "side": "above",
+        "distances": [],
+        "more_shots": False,
+    }
+    assert fit.describe().startswith(f"p_th: unresolved, estimate {fit.p:.4g}") and "sample p = 0.01309" in (
+        fit.describe()
+    )
+
+    resolved = fit_threshold(points + synthetic_points(p_th=0.0112, shots=20_000, seed=4, ps=suggested.p_values))
+    assert resolved.status == FOUND and resolved.low <= 0.0112 <= resolved.high, resolved.describe()
+
+
+def test_too_few_distances_or_p_values_are_unresolved_with_what_to_add():
+    one_distance = fit_threshold(synthetic_points(distances=(5,)))
+    assert one_distance.status == UNRESOLVED and one_distance.p is None and ">= 2 distances" in one_distance.reason
+    assert one_distance.sample_next == NextSamples(distances=(7,))
+    two_ps = fit_threshold(synthetic_points(ps=[0.008, 0.0125]))
+    assert two_ps.status == UNRESOLVED and two_ps.sample_next == NextSamples(p_values=(0.01,), side="within")
+
+
+def test_a_status_and_its_fields_agree():
+    with pytest.raises(ValueError, match="status must be one of found, unresolved, none"):
+        ThresholdFit(None, None, None, status="maybe")
+    with pytest.raises(ValueError, match="a found threshold needs p, low and high"):
+        ThresholdFit(0.01, None, None)
+    with pytest.raises(ValueError, match="status none has no estimate"):
+        ThresholdFit(0.01, 0.009, 0.011, status=NONE)
+
+
+def test_a_poor_fit_is_unresolved_and_says_why():
     """Counts from the ansatz fit it (chi^2/dof near 1); counts scattered far beyond binomial noise (each rate off
-    by up to 5%, some 30 standard deviations) do not, and then no threshold is quoted (issue 12): the reason names
-    chi^2/dof, and the crossings stay as evidence."""
+    by up to 5%, some 30 standard deviations) do not, and then no threshold is quoted (issue 12): the status is
+    unresolved, the reason names chi^2/dof, the estimate and the crossings stay as evidence, and it asks for p
+    values across the crossings and distances enough for the finite-size correction (issue 19)."""
     good = fit_threshold(synthetic_points())
     assert "chi^2/dof = " in good.method and good.p is not None
     rng = np.random.default_rng(0)
@@ -52,8 +114,13 @@ def test_a_poor_fit_gives_no_threshold_and_says_why():
         for pt in synthetic_points(shots=10**6)
     ]
     poor = fit_threshold(scattered)
-    assert poor.p is None and poor.low is None and "fits these points poorly" in poor.method, poor.method
+    assert poor.status == UNRESOLVED and "fits these points poorly" in poor.method, poor.method
+    assert poor.p is not None and poor.low < poor.p < poor.high and poor.describe().startswith("p_th: unresolved")
     assert poor.chi2 > 3 * poor.dof and len(poor.crossings) == 2
+    crossings = [c.p for c in poor.crossings]
+    assert poor.sample_next.distances == (11,)  # 5, 7, 9 and 11: enough for the correction
+    assert poor.sample_next.p_values[0] < min(crossings) < max(crossings) < poor.sample_next.p_values[-1]
+    assert len(poor.sample_next.p_values) == 5
 
 
 def test_the_interval_adds_a_systematic_part_from_other_analysis_choices():
@@ -86,12 +153,17 @@ def test_crossings_that_fall_with_d_give_no_threshold():
         for p in (0.006, 0.008, 0.011, 0.016, 0.022, 0.03)
     ]
     fit = fit_threshold(points)
-    assert fit.p is None and "fall with d" in fit.method, fit.method
+    assert fit.status == NONE and fit.p is None and "fall with d" in fit.method, fit.method
+    assert fit.sample_next is None and fit.describe().startswith("p_th: none (no threshold: ")
+    document = json.loads(json.dumps(fit.as_dict()))
+    assert document["status"] == "none" and document["p"] is None and document["sample_next"] is None
     # Interpolated linearly in log p between sampled values 1.4x apart: within 15% of the true crossings.
     assert [c.p for c in fit.crossings] == pytest.approx([0.02, 0.01], rel=0.15)
 
 
-def test_no_crossing_is_said_plainly():
+def test_no_crossing_is_said_plainly_and_is_unresolved():
+    """Larger codes better at every sampled p: the threshold is above the grid, not absent; the next p values are
+    a scan's steps (x 1.4) above it. Larger codes worse at every p: below it, if anywhere."""
     points = [pt for pt in synthetic_points() if pt.p < 0.0095]
     points += [
         Point("surface", d, d, "sd6", 0.0092, "pymatching", Counts(10**5, e))
@@ -99,6 +171,16 @@ def test_no_crossing_is_said_plainly():
     ]
     fit = fit_threshold(points)
     assert fit.p is None and fit.low is None and "no crossing" in fit.method and "above p = 0.0092" in fit.method
+    assert fit.status == UNRESOLVED and fit.sample_next == NextSamples((0.01288, 0.01803, 0.02524), "above")
+    above = fit_threshold(
+        [pt for pt in synthetic_points() if pt.p > 0.0105]
+        + [
+            Point("surface", d, d, "sd6", 0.0108, "pymatching", Counts(10**5, e))
+            for d, e in [(5, 7000), (7, 8000), (9, 9000)]
+        ]
+    )
+    assert above.status == UNRESOLVED and "below p = 0.0108" in above.method
+    assert above.sample_next.side == "below" and max(above.sample_next.p_values) < 0.0108
 
 
 def test_wilson_interval_and_per_round_rate():
@@ -198,6 +280,6 @@ def test_the_shor_code_under_phase_flips_has_no_threshold(tmp_path):
         family="shor",
         basis="X",
     )
-    assert fit.p is None and "fall with d" in fit.method, fit.describe()
+    assert fit.status == NONE and fit.p is None and "fall with d" in fit.method, fit.describe()
     found = [c.p for c in fit.crossings if c.p is not None]
     assert len(found) >= 3 and found == sorted(found, reverse=True)
