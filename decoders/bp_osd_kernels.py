@@ -7,17 +7,20 @@ latency); a larger one LANES shots side by side (`_decode_in_lanes`, about 2.5x 
 step is one vectorised loop over the lanes), with the same predictions, bit for bit. Per shot, the steps
 (small functions inlined where they are called, but for `_argsort_into`, a heapsort, and the lane updates):
 
-1. `_read_syndrome`: the shot's detection events, unpacked.
-2. `_belief_propagation`: min-sum message passing, each iteration a `_check_update` and a
+1. `read_syndrome`: the shot's detection events, unpacked.
+2. `_belief_propagation`: min-sum message passing, each iteration a `check_update` and a
    `_variable_update` (with the hard decision, and the count of checks it leaves unexplained kept
    up to date where it flips: BP has converged when none is left). Messages to checks are kept in
    check order, to variables in variable order (the layout of `relay_kernels` and IBM's relay-bp).
-   In lanes, `_check_update_lanes` and `_variable_update_lanes` do the same for every lane.
+   In lanes, `check_update_lanes` and `_variable_update_lanes` do the same for every lane.
 3. Where BP does not converge, `_ordered_statistics`: `_argsort_into` orders the columns by BP's
    posterior, `_gaussian_elimination` finds the most reliable information set, and the OSD sweep picks the
    correction: OSD-0 (`_osd_solution` with no flips) or OSD-CS (`_flip_gains`, then
    `_combination_sweep` over single columns and pairs).
-4. `_flip_observables`: the correction's observables, xor-ed into the shot's prediction.
+4. `flip_observables`: the correction's observables, xor-ed into the shot's prediction.
+
+The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`, `harden_lanes`,
+`flip_observables`, ...) are in `bp_kernels`.
 
 >>> import numpy as np
 >>> from qec.decoders.bp_osd_kernels import decode_batch
@@ -39,8 +42,18 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from qec.decoders.bp_kernels import (
+    LANES,
+    check_update,
+    check_update_lanes,
+    flip_observables,
+    harden_lanes,
+    lane_work_space,
+    read_syndrome,
+    restart_lane,
+)
+
 NO_OSD = -1
-LANES = 16  # shots decoded side by side in a batch of at least as many (`_decode_in_lanes`)
 
 
 @numba.njit(cache=True)
@@ -150,7 +163,7 @@ def _decode_one_by_one(
     hard = np.zeros(num_variables, dtype=np.uint8)
     parity = np.zeros(num_checks, dtype=np.uint8)
     for shot in range(detection_events.shape[0]):
-        defects = _read_syndrome(detection_events[shot], syndrome)
+        defects = read_syndrome(detection_events[shot], syndrome)
         if defects == 0:
             continue
         converged = _belief_propagation(
@@ -172,7 +185,7 @@ def _decode_one_by_one(
             parity,
         )
         if converged or osd_order == NO_OSD:
-            _flip_observables(hard, column_observables, predictions[shot])
+            flip_observables(hard, column_observables, predictions[shot])
         else:
             _ordered_statistics(
                 posterior, syndrome, weights, packed_rows, column_observables, osd_order, osd, predictions[shot]
@@ -210,7 +223,7 @@ def _decode_in_lanes(
     unsatisfied = np.zeros(LANES, dtype=np.int64)
     iterations = np.zeros(LANES, dtype=np.int64)
     lane_shot = np.full(LANES, -1, dtype=np.int64)
-    lane_work = (np.zeros(LANES, dtype=np.bool_), np.empty(LANES), np.empty(LANES), np.zeros(LANES, dtype=np.uint8))
+    lane_work = lane_work_space(LANES)
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_posterior = np.empty(num_variables, dtype=np.float64)
     shot_hard = np.zeros(num_variables, dtype=np.uint8)
@@ -235,7 +248,7 @@ def _decode_in_lanes(
                 )
         if lane_shot.max() < 0:
             return
-        _check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
+        check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
         _variable_update_lanes(
             weights,
             variable_offsets,
@@ -258,7 +271,7 @@ def _decode_in_lanes(
                 continue
             if unsatisfied[lane] == 0 or osd_order == NO_OSD:
                 shot_hard[:] = hard[:, lane]
-                _flip_observables(shot_hard, column_observables, predictions[shot])
+                flip_observables(shot_hard, column_observables, predictions[shot])
             else:
                 shot_posterior[:] = posterior[:, lane]
                 shot_syndrome[:] = syndrome[:, lane]
@@ -300,14 +313,13 @@ def _load_lane(
     while next_shot < shots:
         shot = next_shot
         next_shot += 1
-        defects = _read_syndrome(detection_events[shot], shot_syndrome)
+        defects = read_syndrome(detection_events[shot], shot_syndrome)
         if defects == 0:
             continue
         syndrome[:, lane] = shot_syndrome
         parity[:, lane] = shot_syndrome
         hard[:, lane] = 0
-        for slot in range(check_variables.shape[0]):
-            to_check[slot, lane] = weights[check_variables[slot]]
+        restart_lane(check_variables, weights, to_check, lane)
         unsatisfied[lane] = defects
         iterations[lane] = 0
         lane_shot[lane] = shot
@@ -355,22 +367,8 @@ def _ordered_statistics(
         _flip_gains(rows, reduced_syndrome, pivot_columns, is_pivot, rank, weights, flip_gain, row_gain)
         best_first, best_second = _combination_sweep(order, rows, is_pivot, rank, flip_gain, row_gain, osd_order, sweep)
     _osd_solution(rows, reduced_syndrome, pivot_columns, rank, best_first, best_second, solution)
-    _flip_observables(solution, column_observables, prediction)
+    flip_observables(solution, column_observables, prediction)
     _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
-
-
-@numba.njit(cache=True, inline="always")
-def _read_syndrome(detection_events: np.ndarray, syndrome: np.ndarray) -> int:
-    """Unpacks one shot's bit-packed uint8 `detection_events` into `syndrome`; returns the number of defects.
-
-    `syndrome` is uint8 (num_checks,), one bit per entry.
-    """
-    defects = 0
-    for check in range(syndrome.shape[0]):
-        bit = (detection_events[check >> 3] >> (check & 7)) & 1
-        syndrome[check] = bit
-        defects += bit
-    return defects
 
 
 # No reference counting here (`_nrt=False`), and inlined where it is called by LLVM (`forceinline`):
@@ -411,7 +409,7 @@ def _belief_propagation(
         parity[check] = syndrome[check]
     unsatisfied = defects
     for _ in range(max_iterations):
-        _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
+        check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
         unsatisfied = _variable_update(
             weights,
             variable_offsets,
@@ -427,41 +425,6 @@ def _belief_propagation(
         if unsatisfied == 0:
             return True
     return False
-
-
-@numba.njit(cache=True, inline="always")
-def _check_update(
-    syndrome: np.ndarray,
-    check_offsets: np.ndarray,
-    check_messages: np.ndarray,
-    scaling_factor: float,
-    to_check: np.ndarray,
-    to_variable: np.ndarray,
-) -> None:
-    """Every check's messages to its variables: the others' sign product, its syndrome bit's sign, and
-    `scaling_factor` times the smallest magnitude among the others (min-sum; `to_check` in check order).
-
-    The smallest magnitude goes back as the second smallest (the same number where two tie)."""
-    for check in range(check_offsets.shape[0] - 1):
-        start = check_offsets[check]
-        stop = check_offsets[check + 1]
-        negative = syndrome[check] == 1
-        smallest = np.inf
-        second = np.inf
-        for slot in range(start, stop):
-            value = to_check[slot]
-            negative ^= value < 0
-            value = abs(value)
-            # Argument order matters for a NaN (inf - inf, after a check of one variable sent it inf): min(a, b)
-            # and max(a, b) return a unless b is smaller or larger, so a NaN is skipped, as by `value < smallest`.
-            second = min(second, max(value, smallest))
-            smallest = min(smallest, value)
-        scaled_smallest = scaling_factor * smallest
-        scaled_second = scaling_factor * second
-        for slot in range(start, stop):
-            value = to_check[slot]
-            magnitude = scaled_second if abs(value) == smallest else scaled_smallest
-            to_variable[check_messages[slot]] = -magnitude if negative != (value < 0) else magnitude
 
 
 @numba.njit(cache=True, inline="always")
@@ -501,49 +464,9 @@ def _variable_update(
     return unsatisfied
 
 
-# The lane versions of the two updates: the same arithmetic as `_check_update` and `_variable_update`, for each
-# lane (column) of the message arrays, lanes innermost. The lane count is read from the arrays, not a constant:
-# LLVM vectorises a loop of unknown length (with a run-time test that the arrays do not overlap), while a
-# constant LANES is unrolled into scalar code; for the same reason they are not inlined into their caller.
-@numba.njit(cache=True)
-def _check_update_lanes(
-    syndrome: np.ndarray,
-    check_offsets: np.ndarray,
-    check_messages: np.ndarray,
-    scaling_factor: float,
-    to_check: np.ndarray,
-    to_variable: np.ndarray,
-    lane_work: tuple,
-) -> None:
-    """`_check_update` of every lane: `syndrome` uint8 (num_checks, lanes), messages float64 (num_messages, lanes)."""
-    negative, smallest, second, _ = lane_work
-    lanes = to_check.shape[1]
-    for check in range(check_offsets.shape[0] - 1):
-        start = check_offsets[check]
-        stop = check_offsets[check + 1]
-        for lane in range(lanes):
-            negative[lane] = syndrome[check, lane] == 1
-            smallest[lane] = np.inf
-            second[lane] = np.inf
-        for slot in range(start, stop):
-            for lane in range(lanes):
-                value = to_check[slot, lane]
-                negative[lane] ^= value < 0
-                value = abs(value)
-                # min and max written out with `_check_update`'s argument order, so a NaN is skipped alike.
-                least = smallest[lane]
-                larger = least if least > value else value
-                runner_up = second[lane]
-                second[lane] = larger if larger < runner_up else runner_up
-                smallest[lane] = value if value < least else least
-        for slot in range(start, stop):
-            message = check_messages[slot]
-            for lane in range(lanes):
-                value = to_check[slot, lane]
-                magnitude = scaling_factor * (second[lane] if abs(value) == smallest[lane] else smallest[lane])
-                to_variable[message, lane] = -magnitude if negative[lane] != (value < 0) else magnitude
-
-
+# The lane version of `_variable_update`, beside `bp_kernels.check_update_lanes`: the same arithmetic for each lane
+# (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops (a constant
+# count is unrolled into scalar code), and not inlined into its caller for the same reason.
 @numba.njit(cache=True)
 def _variable_update_lanes(
     weights: np.ndarray,
@@ -574,37 +497,7 @@ def _variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = posterior[variable, lane] - to_variable[message, lane]
-        _harden_lanes(variable, start, stop, posterior, message_checks, hard, parity, unsatisfied, flipped)
-
-
-@numba.njit(cache=True, inline="always")
-def _harden_lanes(
-    variable: int,
-    start: int,
-    stop: int,
-    posterior: np.ndarray,
-    message_checks: np.ndarray,
-    hard: np.ndarray,
-    parity: np.ndarray,
-    unsatisfied: np.ndarray,
-    flipped: np.ndarray,
-) -> None:
-    """`variable`'s hard decision in every lane (a posterior <= 0 is an error: ties count as flipped, as in ldpc
-    and relay-bp); where it flips, the `parity` of its checks (its messages start..stop-1) flips and each lane's
-    `unsatisfied` count follows. `flipped` is uint8 (lanes,) work space."""
-    any_flipped = np.uint8(0)
-    for lane in range(posterior.shape[1]):
-        decision = np.uint8(posterior[variable, lane] <= 0)
-        flipped[lane] = decision ^ hard[variable, lane]
-        hard[variable, lane] = decision
-        any_flipped |= flipped[lane]
-    if any_flipped:
-        for message in range(start, stop):
-            check = message_checks[message]
-            for lane in range(posterior.shape[1]):
-                if flipped[lane]:
-                    parity[check, lane] ^= 1
-                    unsatisfied[lane] += 1 if parity[check, lane] else -1
+        harden_lanes(variable, start, stop, posterior, message_checks, hard, parity, unsatisfied, flipped)
 
 
 @numba.njit(cache=True)
@@ -799,15 +692,6 @@ def _reset_osd(
     for column in (best_first, best_second):
         if column >= 0:
             solution[column] = 0
-
-
-@numba.njit(cache=True, inline="always")
-def _flip_observables(errors: np.ndarray, column_observables: np.ndarray, prediction: np.ndarray) -> None:
-    """Xors into `prediction` (uint8 (observable_bytes,)) the observables of every column where `errors` is set."""
-    for variable in range(errors.shape[0]):
-        if errors[variable]:
-            for byte_index in range(prediction.shape[0]):
-                prediction[byte_index] ^= column_observables[variable, byte_index]
 
 
 @numba.njit(cache=True)

@@ -2,19 +2,19 @@
 
 `decode_batch` reads as the paper's Algorithm 1, per shot:
 
-1. `_read_syndrome` (shared with BP+OSD): the shot's detection events, unpacked; the posterior
+1. `read_syndrome` (shared with BP+OSD, in `bp_kernels`): the shot's detection events, unpacked; the posterior
    memory M starts at the priors, M_j = lambda_j = log((1 - p_j) / p_j).
 2. Legs r = 0, 1, ..., `num_legs`: leg 0 runs up to `pre_iterations` iterations with the uniform memory
    strength `gamma0`; every later leg up to `leg_iterations` with its own disordered strengths
    (`_leg_memory_strengths`). Each leg restarts the messages at the priors but keeps M, the posterior
-   the previous leg ended with (the relay). One iteration is a min-sum `_check_update`, then
+   the previous leg ended with (the relay). One iteration is a min-sum `check_update`, then
    `_memory_variable_update`: each variable's prior becomes
    (1 - gamma_j) lambda_j + gamma_j M_j, its posterior M_j that plus the incoming messages, its hard
    decision M_j <= 0.
 3. A leg whose hard decision reproduces the syndrome (`_satisfies_syndrome`) ends early with a
    solution of weight sum_j e_j lambda_j; the lightest is kept (`_keep_if_lighter`). The relay stops
    after `num_solutions` solutions or when the legs run out.
-4. The kept solution's observables (`_flip_observables`, shared) are the prediction; where no leg
+4. The kept solution's observables (`flip_observables`, shared) are the prediction; where no leg
    converged, the last leg's hard decision is.
 
 The memory strengths of leg r >= 1 are uniform on [gamma_min, gamma_max), drawn by a counter-based
@@ -24,7 +24,7 @@ on how shots are batched. Work arrays are allocated once per call; the legs' str
 when a shot first reaches the leg, and the table is handed back for the next call.
 
 Batches of LANES shots or more run LANES shots side by side (`_decode_in_lanes`, as BP+OSD's): a column per lane
-in every per-shot array, `_check_update_lanes` and `_memory_variable_update_lanes` per iteration, a per-lane count
+in every per-shot array, `check_update_lanes` and `_memory_variable_update_lanes` per iteration, a per-lane count
 of unsatisfied checks kept where a hard decision flips, the next shot into a finished lane, and the last TAIL_LANES
 shots finished one at a time (`_relay_from`); bit for bit the results of `_decode_one_by_one` (smaller batches).
 
@@ -49,13 +49,15 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qec.decoders.bp_osd_kernels import (
+from qec.decoders.bp_kernels import (
     LANES,
-    _check_update,
-    _check_update_lanes,
-    _flip_observables,
-    _harden_lanes,
-    _read_syndrome,
+    check_update,
+    check_update_lanes,
+    flip_observables,
+    harden_lanes,
+    lane_work_space,
+    read_syndrome,
+    restart_lane,
 )
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -181,7 +183,7 @@ def _decode_one_by_one(
     gammas = np.empty(num_variables, dtype=np.float64)
     work = (to_check, to_variable, memory, hard, best, gammas)
     for shot in range(detection_events.shape[0]):
-        if _read_syndrome(detection_events[shot], syndrome) == 0:
+        if read_syndrome(detection_events[shot], syndrome) == 0:
             solutions[shot] = num_solutions
             continue
         memory[:] = weights
@@ -190,7 +192,7 @@ def _decode_one_by_one(
         leg_gammas, found, used = _relay_from(
             syndrome, graph, weights, relay, scaling_factor, leg_gammas, work, 0, 0, 0, np.inf, 0
         )
-        _flip_observables(best if found > 0 else hard, column_observables, predictions[shot])
+        flip_observables(best if found > 0 else hard, column_observables, predictions[shot])
         solutions[shot] = found
         iterations[shot] = used
     return leg_gammas
@@ -310,7 +312,7 @@ def _decode_in_lanes(
     found = np.zeros(LANES, dtype=np.int64)
     best_weight = np.full(LANES, np.inf)
     total_iterations = np.zeros(LANES, dtype=np.int64)
-    lane_work = (np.zeros(LANES, dtype=np.bool_), np.empty(LANES), np.empty(LANES), np.zeros(LANES, dtype=np.uint8))
+    lane_work = lane_work_space(LANES)
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_errors = np.zeros(num_variables, dtype=np.uint8)
     alone_to_check = np.empty(num_messages, dtype=np.float64)  # the tail's work arrays, as `_decode_one_by_one`'s
@@ -327,7 +329,7 @@ def _decode_in_lanes(
             while lane_shot[lane] < 0 and next_shot < shots:
                 shot = next_shot
                 next_shot += 1
-                defects = _read_syndrome(detection_events[shot], shot_syndrome)
+                defects = read_syndrome(detection_events[shot], shot_syndrome)
                 if defects == 0:
                     solutions[shot] = num_solutions
                     continue
@@ -336,7 +338,7 @@ def _decode_in_lanes(
                 hard[:, lane] = 0
                 memory[:, lane] = weights
                 gammas[:, lane] = gamma0
-                _restart_lane(check_variables, weights, to_check, lane)
+                restart_lane(check_variables, weights, to_check, lane)
                 unsatisfied[lane] = defects
                 leg[lane] = 0
                 leg_iteration[lane] = 0
@@ -371,11 +373,11 @@ def _decode_in_lanes(
                     best_weight[lane],
                     total_iterations[lane],
                 )
-                _flip_observables(alone_best if shot_found > 0 else alone_hard, column_observables, predictions[shot])
+                flip_observables(alone_best if shot_found > 0 else alone_hard, column_observables, predictions[shot])
                 solutions[shot] = shot_found
                 iterations[shot] = shot_used
             return leg_gammas
-        _check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
+        check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
         _memory_variable_update_lanes(
             weights,
             gammas,
@@ -409,23 +411,16 @@ def _decode_in_lanes(
                     leg_gammas = _grow_leg_table(leg_gammas, legs_drawn, next_leg, num_legs, gamma_min, gamma_max, seed)
                     legs_drawn = leg_gammas.shape[0]
                 gammas[:, lane] = leg_gammas[next_leg - 1]
-                _restart_lane(check_variables, weights, to_check, lane)
+                restart_lane(check_variables, weights, to_check, lane)
                 leg_iteration[lane] = 0
                 leg_length[lane] = leg_iterations
                 continue
             errors = best if found[lane] > 0 else hard
             shot_errors[:] = errors[:, lane]
-            _flip_observables(shot_errors, column_observables, predictions[shot])
+            flip_observables(shot_errors, column_observables, predictions[shot])
             solutions[shot] = found[lane]
             iterations[shot] = total_iterations[lane]
             lane_shot[lane] = -1  # with no shot left for it, the lane runs on with its last shot: wasted, harmless
-
-
-@numba.njit(cache=True, inline="always")
-def _restart_lane(check_variables: np.ndarray, weights: np.ndarray, to_check: np.ndarray, lane: int) -> None:
-    """A leg's start in `lane`: every message to a check is its variable's prior."""
-    for slot in range(check_variables.shape[0]):
-        to_check[slot, lane] = weights[check_variables[slot]]
 
 
 @numba.njit(cache=True, inline="always")
@@ -506,7 +501,7 @@ def _memory_bp_leg(
     Leaves the leg's last posterior in `memory` and its hard decision in `hard`.
     """
     for iteration in range(max_iterations):
-        _check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
+        check_update(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable)
         _memory_variable_update(weights, gammas, variable_offsets, message_slots, to_variable, to_check, memory, hard)
         if _satisfies_syndrome(syndrome, check_offsets, check_variables, hard):
             return True, iteration + 1
@@ -538,7 +533,7 @@ def _memory_variable_update(
             to_check[message_slots[message]] = total - to_variable[message]
 
 
-# The lane version of `_memory_variable_update`, beside BP+OSD's `_check_update_lanes`: the same arithmetic for
+# The lane version of `_memory_variable_update`, beside `bp_kernels.check_update_lanes`: the same arithmetic for
 # each lane (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops
 # (a constant count is unrolled into scalar code), and not inlined into its caller for the same reason.
 @numba.njit(cache=True)
@@ -573,7 +568,7 @@ def _memory_variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = memory[variable, lane] - to_variable[message, lane]
-        _harden_lanes(variable, start, stop, memory, message_checks, hard, parity, unsatisfied, flipped)
+        harden_lanes(variable, start, stop, memory, message_checks, hard, parity, unsatisfied, flipped)
 
 
 @numba.njit(cache=True, inline="always")
