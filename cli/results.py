@@ -4,8 +4,6 @@ and stores merged."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,7 +16,7 @@ from qec.outputs import check_output_path, write_text_atomically
 from qec.plot import check_plot_path, save_slice_figure, save_threshold_figure
 from qec.slices import parse_condition, parse_keys, x_value
 from qec.stats import Point
-from qec.store import MAX_CSV_BYTES, Added, Store, check_store_name, parse_sinter_csv
+from qec.store import MAX_CSV_BYTES, Added, Store, merge_stores, parse_sinter_csv
 from qec.study import SliceResult, StudyResult, read_points, read_slice, read_study
 
 
@@ -256,43 +254,12 @@ def merge_command(
     sources: Annotated[list[Path], typer.Argument(help="Stores to merge from; they are only read.")],
 ) -> None:
     """Merge stores: every chunk of the sources that the target lacks is added to the target."""
-    opened: list[Store] = []
-    try:
-        for source in sources:  # every source is checked before the target is touched
-            opened.append(Store(source, read_only=True))
-        if target.exists() or target.is_symlink():
-            with Store(target) as merged:
-                added = merged.merge_from_all(opened)
-        else:
-            added = _merge_into_new_store(target, opened)
-        for source, results, count in zip(sources, opened, added):
-            warn_skipped(results)
-            typer.echo(f"merged {count.chunks} new chunk(s) from {source} into {target}{_same_seed(count)}")
-    finally:
-        for results in opened:
-            results.close()
-
-
-def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
-    """Merges `sources` into a store made beside `target` under a temporary name, then links it to `target`: a
-    refused source leaves no store behind. If `target` appeared meanwhile, the merged store is merged into it."""
-    check_output_path(target)
-    check_store_name(target)
-    temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.merging"
-    try:
-        with Store(temporary) as merged:
-            added = merged.merge_from_all(sources)
-        try:
-            os.link(temporary, target)  # never replaces a store that appeared meanwhile
-        except FileExistsError:
-            with Store(target) as existing, Store(temporary, read_only=True) as merged:
-                existing.merge_from(merged)
-        except OSError:  # a file system without hard links
-            os.rename(temporary, target)
-        return added
-    finally:
-        for path in (temporary, Path(f"{temporary}-journal")):
-            path.unlink(missing_ok=True)
+    for merged in merge_stores(target, sources=sources):
+        summary = merged.skipped_summary()
+        if summary:
+            warn(summary)
+        added = merged.added
+        typer.echo(f"merged {added.chunks} new chunk(s) from {merged.source} into {target}{_same_seed(added)}")
 
 
 def _read_csv(path: Path) -> str:

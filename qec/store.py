@@ -39,6 +39,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import sqlite3
 import time
 import urllib.parse
@@ -49,6 +50,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import sinter
 
 from qec.errors import QecInputError
+from qec.outputs import check_output_path
 from qec.task import ChunkResult, Counts, Task, TaskTotals
 from qec.validation import MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index, check_token
 
@@ -80,6 +82,44 @@ class Added:
 
     chunks: int
     same_seed_skipped: int = 0
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One chunk as the store holds it: its task, its index (see the module docstring), its counts, its
+    per-observable error counts, when it was written and by which route.
+
+    Attributes:
+        task_id: the task's strong id.
+        chunk_index: k >= 0 for a collected chunk (its seed is `qec.task.chunk_seed(task_id, k)`); negative for
+            an imported sinter row that named no sample.
+        counts: shots, errors, discards and CPU seconds of this chunk.
+        observable_errors: `observable_errors[k]` counts the shots whose observable k was wrong; empty when the
+            row recorded none (imported without them, or written in a form this qec does not read).
+        created: when the row was written (seconds since the epoch).
+        source: the route that wrote it: "collect", or "import:FILE" for an imported sinter CSV, say.
+    """
+
+    task_id: str
+    chunk_index: int
+    counts: Counts
+    observable_errors: tuple[int, ...]
+    created: float
+    source: str
+
+
+@dataclass(frozen=True)
+class MergedSource:
+    """What `merge_stores` took from one source store: the chunks it added, and the bad rows it skipped (which a
+    merge never copies)."""
+
+    source: Path
+    added: Added
+    skipped_rows: tuple[str, ...] = ()
+
+    def skipped_summary(self) -> str | None:
+        """One line naming the bad rows skipped in this source (None when there were none)."""
+        return _skipped_summary(self.source, self.skipped_rows)
 
 
 @dataclass(frozen=True)
@@ -115,6 +155,17 @@ class _ChunkRow:
             self.source,
         )
 
+    def record(self) -> StoredChunk:
+        per_observable = _loads_or_none(self.observable_errors)
+        return StoredChunk(
+            self.task_id,
+            self.chunk,
+            Counts(self.shots, self.errors, self.discards, self.seconds),
+            tuple(per_observable) if _is_count_list(per_observable) else (),
+            self.created,
+            self.source,
+        )
+
 
 class Store:
     """An append-only SQLite results store; refuses (and never touches) a file that is not one.
@@ -142,11 +193,7 @@ class Store:
 
     def skipped_summary(self) -> str | None:
         """One line naming the bad rows that reads of this store skipped (None when there were none)."""
-        rows = self.skipped_rows
-        if not rows:
-            return None
-        shown = "; ".join(rows[:3]) + (f"; and {len(rows) - 3} more" if len(rows) > 3 else "")
-        return f"skipped {len(rows)} bad row(s) in {self.path}: {shown}"
+        return _skipped_summary(self.path, self.skipped_rows)
 
     def close(self) -> None:
         self.connection.close()
@@ -220,11 +267,10 @@ class Store:
             )
         return result
 
-    def chunk_rows(self) -> Iterator[tuple]:
-        """Every valid chunk row: (task_id, chunk, shots, errors, discards, seconds, observable_errors, created,
-        source)."""
+    def chunk_rows(self) -> Iterator[StoredChunk]:
+        """Every valid chunk, by task id and chunk index; bad rows are skipped (`skipped_rows`)."""
         for row in self._chunks(self._tasks()):
-            yield row.as_tuple()
+            yield row.record()
 
     def merge_from(self, other: Store) -> Added:
         """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice)."""
@@ -391,6 +437,103 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb):
         self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[MergedSource]:
+    """Merges the stores at `sources` into the store at `target`: every chunk of a source that the target lacks
+    is added, and none is counted twice (the module docstring says when two chunks are the same).
+
+    Every source is opened read-only, and checked, before the target is touched. An existing target gains every
+    source's new chunks in one transaction, or none (a refused source, one with a task id whose decoder or
+    metadata differ from the target's, say, leaves it as it was). A missing target is made whole under a
+    temporary name in its folder and then linked into place, so it appears with every source's chunks or not at
+    all; a store that appears at `target` meanwhile is merged into, never replaced. Bad input (no sources, a
+    missing or corrupt source, the target among the sources, a folder that is missing or not writable) raises
+    a one-line QecInputError.
+
+    Args:
+        target: the store to merge into; created if missing.
+        sources: the stores to merge from, in order (at least one); they are only read.
+
+    Returns:
+        One `MergedSource` per source, in order: the chunks it added and the bad rows of it that were skipped.
+
+    >>> import os, tempfile
+    >>> from qec.store import Store, merge_stores
+    >>> from qec.parts import memory_task
+    >>> from qec.task import ChunkResult, Counts
+    >>> folder = tempfile.mkdtemp()
+    >>> task = memory_task("repetition", distance=3, noise="code-capacity", p=0.05, pauli="independent")
+    >>> for name, index in (("a.db", 0), ("b.db", 1)):
+    ...     with Store(os.path.join(folder, name)) as store:
+    ...         store.add_tasks([task])
+    ...         _ = store.append(ChunkResult(task.task_id, index, Counts(1000, 9), (9,)))
+    >>> sources = [os.path.join(folder, name) for name in ("a.db", "b.db", "a.db")]
+    >>> [merged.added.chunks for merged in merge_stores(os.path.join(folder, "ab.db"), sources=sources)]
+    [1, 1, 0]
+    >>> with Store(os.path.join(folder, "ab.db"), read_only=True) as store:
+    ...     store.totals()[task.task_id].counts.shots
+    2000
+    """
+    target = Path(target)
+    if isinstance(sources, (str, Path)):
+        raise QecInputError(f"sources must be a list of store paths, got the one path {str(sources)!r}: pass [it]")
+    paths = [Path(source) for source in sources]
+    if not paths:
+        raise QecInputError("sources is empty: give at least one store to merge from")
+    opened: list[Store] = []
+    try:
+        for path in paths:  # every source is checked before the target is touched
+            opened.append(Store(path, read_only=True))
+        if target.exists() or target.is_symlink():
+            added = _merge_into_existing_store(target, opened)
+        else:
+            added = _merge_into_new_store(target, opened)
+        return [
+            MergedSource(path, count, tuple(store.skipped_rows)) for path, store, count in zip(paths, opened, added)
+        ]
+    finally:
+        for store in opened:
+            store.close()
+
+
+def _merge_into_existing_store(target: Path, sources: list[Store]) -> list[Added]:
+    with Store(target) as merged:
+        return merged.merge_from_all(sources)
+
+
+def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
+    """Merges `sources` into a store made beside `target` under a temporary name, then links it to `target`: a
+    refused source leaves no store behind. If `target` appeared meanwhile, the sources are merged into it."""
+    check_output_path(target, inputs=[source.path for source in sources])
+    check_store_name(target)
+    temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.merging"
+    try:
+        with Store(temporary) as merged:
+            added = merged.merge_from_all(sources)
+        try:
+            os.link(temporary, target)  # never replaces a store that appeared meanwhile
+        except FileExistsError:
+            return _merge_into_existing_store(target, sources)
+        except OSError:  # a file system without hard links: rename, unless a store appeared meanwhile
+            if target.exists() or target.is_symlink():
+                return _merge_into_existing_store(target, sources)
+            try:
+                os.rename(temporary, target)
+            except OSError as error:
+                raise QecInputError(f"cannot write the store {target}: {error.strerror or error}") from None
+        return added
+    finally:
+        for path in (temporary, Path(f"{temporary}-journal")):
+            path.unlink(missing_ok=True)
+
+
+def _skipped_summary(path: Path, rows: Sequence[str]) -> str | None:
+    """One line naming the bad `rows` that reads of the store at `path` skipped (None when there were none)."""
+    if not rows:
+        return None
+    shown = "; ".join(rows[:3]) + (f"; and {len(rows) - 3} more" if len(rows) > 3 else "")
+    return f"skipped {len(rows)} bad row(s) in {path}: {shown}"
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def test_two_logical_qubits_counts_add_up(tmp_path):
     # The same shots again (the chunk seeds), decoded here by pymatching directly: every count agrees.
     matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
     with Store(path, read_only=True) as results:
-        chunks = [(row[1], row[2]) for row in results.chunk_rows()]
+        chunks = [(row.chunk_index, row.counts.shots) for row in results.chunk_rows()]
     errors, per_observable = 0, np.zeros(2, dtype=np.int64)
     for index, shots in chunks:
         sampler = circuit.compile_detector_sampler(seed=chunk_seed(task.task_id, index))

@@ -3,6 +3,7 @@ read, read-only opening, refusal of what is not a store. Tests named in the READ
 
 import io
 import json
+import os
 import re
 import sqlite3
 
@@ -10,13 +11,14 @@ import pytest
 import sinter
 
 from qec.errors import QecInputError
-from qec.store import Store
+from qec.parts import memory_task
+from qec.store import Added, MergedSource, Store, StoredChunk, merge_stores
 from qec.task import ChunkResult, Counts, Task
 
 
 @pytest.fixture
 def task():
-    return Task.memory("repetition", distance=3, noise="sd6", p=0.01)
+    return memory_task("repetition", distance=3, noise="sd6", p=0.01)
 
 
 def chunk(task, index, shots=1000, errors=7):
@@ -159,7 +161,7 @@ def test_a_task_id_reused_with_other_content_is_refused(tmp_path, task):
         with pytest.raises(QecInputError, match="a task id names one task"):
             store.import_sinter_csv(reused, source="reused.csv")
         altered = store.to_sinter_csv().replace(",1000,", ",999,", 1).replace("      1000,", "       999,", 1)
-        other = Task.memory("repetition", distance=3, noise="sd6", p=0.02)
+        other = memory_task("repetition", distance=3, noise="sd6", p=0.02)
         store.add_tasks([other])  # a different task is fine
         assert counts(store, task) == (1000, 7)
     with Store(tmp_path / "t.db") as fresh:
@@ -377,3 +379,160 @@ def test_a_sinter_csv_is_checked_without_a_store(tmp_path):
         parse_sinter_csv(SINTER_ROWS.replace("1000,42", "1000,4200", 1), source="bad.csv")
     with Store(tmp_path / "s.db") as store:
         assert store.import_rows(rows).chunks == 3 and store.import_rows(rows).chunks == 0
+
+
+def test_chunk_rows_are_records_with_named_fields(tmp_path, task):
+    with filled_store(tmp_path / "s.db", task, [0, 1], shots=1000, errors=7) as store:
+        store.import_sinter_csv(SINTER_ROWS, source="sinter.csv")
+        rows = list(store.chunk_rows())
+    collected = [row for row in rows if row.task_id == task.task_id]
+    assert [row.chunk_index for row in collected] == [0, 1]
+    assert all(row.counts == Counts(1000, 7, 0, 0.5) and row.observable_errors == (7,) for row in collected)
+    assert all(row.source == "collect" and row.created > 0 for row in collected)
+    imported = [row for row in rows if row.task_id != task.task_id]
+    assert len(imported) == 3 and all(row.chunk_index < 0 and row.source == "sinter.csv" for row in imported)
+    assert all(row.observable_errors == () for row in imported)  # sinter's rows gave no per-observable counts
+    assert isinstance(rows[0], StoredChunk)
+    with pytest.raises(AttributeError):
+        rows[0].task_id = "other"  # frozen
+
+
+def test_a_row_whose_observable_counts_are_not_a_list_of_counts_reads_as_having_none(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    poison(tmp_path / "s.db", "UPDATE chunks SET observable_errors = '{\"0\": 7}'", ())
+    with Store(tmp_path / "s.db", read_only=True) as store:
+        (row,) = store.chunk_rows()
+    assert row.observable_errors == () and row.counts.errors == 7
+
+
+def folder_listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_merge_stores_makes_a_new_store_with_every_chunk_once_and_only_reads_the_sources(tmp_path, task):
+    filled_store(tmp_path / "a.db", task, [0, 1]).close()
+    filled_store(tmp_path / "b.db", task, [1, 2]).close()
+    before = {name: (tmp_path / name).read_bytes() for name in ("a.db", "b.db")}
+    merged = merge_stores(tmp_path / "m.db", sources=[tmp_path / "a.db", str(tmp_path / "b.db"), tmp_path / "a.db"])
+    assert [(m.source.name, m.added) for m in merged] == [("a.db", Added(2)), ("b.db", Added(1)), ("a.db", Added(0))]
+    assert all(m.skipped_rows == () and m.skipped_summary() is None for m in merged)
+    with Store(tmp_path / "m.db", read_only=True) as store:
+        assert counts(store, task) == (3000, 21)
+        assert [row.chunk_index for row in store.chunk_rows()] == [0, 1, 2]
+    assert {name: (tmp_path / name).read_bytes() for name in ("a.db", "b.db")} == before
+    assert folder_listing(tmp_path) == ["a.db", "b.db", "m.db"]  # no temporary store, no journal left behind
+    again = merge_stores(tmp_path / "m.db", sources=[tmp_path / "b.db"])  # an existing target: only what it lacks
+    assert [m.added for m in again] == [Added(0)]
+
+
+def test_merge_stores_into_an_existing_store_adds_what_it_lacks(tmp_path, task):
+    filled_store(tmp_path / "t.db", task, [0]).close()
+    filled_store(tmp_path / "a.db", task, [0, 1], shots=500).close()  # chunk 0 again, sized otherwise: same seed
+    (merged,) = merge_stores(tmp_path / "t.db", sources=[tmp_path / "a.db"])
+    assert merged.added == Added(1, same_seed_skipped=1)
+    with Store(tmp_path / "t.db", read_only=True) as store:
+        assert counts(store, task) == (1500, 14)  # the target's chunk 0 kept, a's chunk 1 added
+
+
+def test_a_merge_into_a_new_store_that_a_source_refuses_leaves_no_store(tmp_path, task):
+    filled_store(tmp_path / "a.db", task, [0]).close()
+    filled_store(tmp_path / "c.db", task, [1]).close()
+    poison(tmp_path / "c.db", "UPDATE tasks SET decoder = 'uf'", ())
+    with pytest.raises(QecInputError, match="a task id names one task") as refused:
+        merge_stores(tmp_path / "m.db", sources=[tmp_path / "a.db", tmp_path / "c.db"])
+    assert "\n" not in str(refused.value)
+    assert folder_listing(tmp_path) == ["a.db", "c.db"]
+
+
+def test_a_merge_into_an_existing_store_that_a_source_refuses_changes_nothing(tmp_path, task):
+    filled_store(tmp_path / "t.db", task, [0]).close()
+    filled_store(tmp_path / "a.db", task, [1]).close()
+    filled_store(tmp_path / "c.db", task, [2]).close()
+    poison(tmp_path / "c.db", "UPDATE tasks SET decoder = 'uf'", ())
+    with pytest.raises(QecInputError, match="a task id names one task"):
+        merge_stores(tmp_path / "t.db", sources=[tmp_path / "a.db", tmp_path / "c.db"])
+    with Store(tmp_path / "t.db", read_only=True) as store:
+        assert counts(store, task) == (1000, 7)
+
+
+@pytest.mark.parametrize(
+    "target, sources, message",
+    [
+        ("m.db", [], "give at least one store"),
+        ("m.db", "s.db", "a list of store paths"),
+        ("m.db", ["s.db", "missing.db"], "no store at"),
+        ("m.db", ["s.db", "not-a-store.db"], "not a qec store"),
+        ("s.db", ["s.db"], "is the store being merged into"),
+        ("missing/m.db", ["s.db"], "does not exist; create it first"),
+        ("m.db-journal", ["s.db"], "SQLite names a database's own files like that"),
+        ("s.db-journal", ["s.db"], "cannot write"),
+        ("folder", ["s.db"], "folder"),
+    ],
+)
+def test_merge_stores_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, task, target, sources, message):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    (tmp_path / "not-a-store.db").write_text("shots,errors\n")
+    (tmp_path / "folder").mkdir()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    given = str(tmp_path / sources) if isinstance(sources, str) else [tmp_path / name for name in sources]
+    with pytest.raises(QecInputError, match=re.escape(message)) as refused:
+        merge_stores(tmp_path / target, sources=given)
+    assert "\n" not in str(refused.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert folder_listing(tmp_path / "folder") == []
+
+
+def test_merge_stores_names_the_bad_rows_a_source_skipped(tmp_path, task):
+    filled_store(tmp_path / "s.db", task, [0]).close()
+    poison(
+        tmp_path / "s.db",
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 'x')",
+        (task.task_id, 7, 10, 11, 0, 0.1),
+    )  # errors > shots
+    (merged,) = merge_stores(tmp_path / "m.db", sources=[tmp_path / "s.db"])
+    assert merged.added == Added(1) and len(merged.skipped_rows) == 1
+    summary = merged.skipped_summary()
+    assert summary is not None and summary.startswith(f"skipped 1 bad row(s) in {tmp_path / 's.db'}: chunk 7")
+    with Store(tmp_path / "m.db", read_only=True) as store:
+        assert counts(store, task) == (1000, 7) and [row.chunk_index for row in store.chunk_rows()] == [0]
+
+
+def test_a_store_that_appears_at_a_new_target_meanwhile_is_merged_into_not_replaced(tmp_path, task, monkeypatch):
+    filled_store(tmp_path / "s.db", task, [0, 1]).close()
+    link = os.link
+
+    def another_command_makes_the_target_first(source, destination):
+        filled_store(destination, task, [1, 5]).close()
+        link(source, destination)  # FileExistsError, as the real race gives
+
+    monkeypatch.setattr(os, "link", another_command_makes_the_target_first)
+    (merged,) = merge_stores(tmp_path / "m.db", sources=[tmp_path / "s.db"])
+    assert merged.added == Added(1)  # what the target gained: chunk 0 (it had 1 and 5)
+    with Store(tmp_path / "m.db", read_only=True) as store:
+        assert [row.chunk_index for row in store.chunk_rows()] == [0, 1, 5]
+    assert folder_listing(tmp_path) == ["m.db", "s.db"]
+
+
+@pytest.mark.parametrize("appears_meanwhile", [False, True])
+def test_a_merge_on_a_file_system_without_hard_links_renames_and_never_replaces(
+    tmp_path, task, monkeypatch, appears_meanwhile
+):
+    filled_store(tmp_path / "s.db", task, [0, 1]).close()
+
+    def no_hard_links(source, destination):
+        if appears_meanwhile:
+            filled_store(destination, task, [5]).close()
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    (merged,) = merge_stores(tmp_path / "m.db", sources=[tmp_path / "s.db"])
+    assert merged.added == Added(2)
+    with Store(tmp_path / "m.db", read_only=True) as store:
+        assert [row.chunk_index for row in store.chunk_rows()] == ([0, 1, 5] if appears_meanwhile else [0, 1])
+    assert folder_listing(tmp_path) == ["m.db", "s.db"]
+
+
+def test_merge_stores_is_exported_from_qec():
+    import qec
+
+    assert qec.merge_stores is merge_stores and qec.MergedSource is MergedSource and qec.StoredChunk is StoredChunk
