@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from qec import codes, decoders, noise
-from qec.cli.options import Basis, Bias, CodeFile, Decoder, DecoderOption, Pauli, study_spec
+from qec.cli.options import Basis, Bias, CodeFile, Decoder, DecoderOption, Pauli, Plugin, load_plugins, study_spec
 from qec.engine import check_decoders
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
@@ -28,9 +28,11 @@ def codes_command(
     max_seconds: Annotated[
         float, typer.Option("--max-seconds", help="With --code: time for each distance search.")
     ] = 10.0,
+    plugin: Plugin = None,
 ) -> None:
-    """List the code families and noise models with their parameters; with --code, describe your CSS code:
-    n, k, its distance and the circuit-level distance of its memory experiment."""
+    """List the code families, noise models and decoders with their parameters; with --code, describe your CSS
+    code: n, k, its distance and the circuit-level distance of its memory experiment."""
+    load_plugins(plugin)
     if code is not None:
         _describe_user_code(
             code, rounds=rounds, basis=basis, noise_name=noise_name, max_seconds=max_seconds, as_json=as_json
@@ -110,9 +112,11 @@ def circuit_command(
     out: Annotated[Optional[Path], typer.Option(help="Write the circuit here instead of printing it.")] = None,
     diagram: Annotated[Optional[Path], typer.Option(help="Write Stim's timeline diagram (SVG) here.")] = None,
     code: CodeFile = None,
+    plugin: Plugin = None,
 ) -> None:
     """Print (or write) the Stim circuit of a memory experiment under a noise model (--decoder and its options are
     checked against it, as `collect` and `threshold` would)."""
+    load_plugins(plugin)
     spec, user = study_spec(
         family,
         code=code,

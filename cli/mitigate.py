@@ -3,8 +3,9 @@ vs noisy vs mitigated.
 
 `mitigate_app` is a Typer group with one subcommand per workload of `qec.mitigation.WORKLOADS` (each calls
 `mitigate_workload`), `circuit` (the user's OpenQASM 2/3 or QPY file and observable; calls `mitigate`) and
-`logical` (calls `mitigate_logical_memory`). A name that is none of them is refused as an unknown workload,
-with the list; every list in the help is read from the library's registries.
+`logical` (calls `mitigate_logical_memory`), and `vqe` (`qec.cli.vqe`). A name that is none of them is refused as an
+unknown workload, with the list; every list in the help is read from the library's registries, and the options the
+commands share live in `qec.cli.mitigate_options`.
 
 >>> from qec.cli.main import main
 >>> main(["mitigate", "ghz", "--qubits", "3", "--technique", "nope"])
@@ -13,7 +14,7 @@ with the list; every list in the help is read from the library's registries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,11 +23,36 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from qec import decoders
+from qec.cli.mitigate_options import (
+    LRE_DEFAULTS,
+    PEC_DEFAULTS,
+    TWIRL_DEFAULTS,
+    ZNE_DEFAULTS,
+    AsJson,
+    Device,
+    Factory,
+    LreChunks,
+    LreDegree,
+    Method,
+    Noise,
+    PecSamples,
+    ScaleFactors,
+    Scaling,
+    Seed,
+    Shots,
+    Technique,
+    Threads,
+    TwirlVariants,
+    factors_text,
+    listed,
+    scale_factors_of,
+    technique_options,
+)
 from qec.cli.output import echo_json
+from qec.cli.vqe import vqe_command
 from qec.errors import QecInputError, unknown_choice
 from qec.mitigation import (
     LOGICAL_FAMILIES,
-    TECHNIQUES,
     WORKLOADS,
     NoiseSpec,
     ZneOptions,
@@ -34,23 +60,12 @@ from qec.mitigation import (
     mitigate_logical_memory,
     mitigate_workload,
 )
-from qec.mitigation.backends import DEVICES, METHODS, gpu_available
+from qec.mitigation.backends import gpu_available
 from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS
-from qec.mitigation.noise_models import NOISE_KEYS
 from qec.mitigation.observables import MAX_BITSTRING_QUBITS, MAX_IDEAL_STATEVECTOR_QUBITS
 from qec.mitigation.report import MitigationReport
-from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_LRE_OPTIONS, WORKLOAD_NOISE, WORKLOAD_ZNE_OPTIONS
-from qec.mitigation.techniques import FACTORIES, SCALINGS, TWIRL_VARIANTS, LreOptions
+from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_NOISE
 from qec.mitigation.user_circuits import load_circuit
-
-
-def _listed(names: Iterable[str]) -> str:
-    return ", ".join(names)
-
-
-def _factors_text(factors: tuple[float, ...]) -> str:
-    return ",".join(f"{factor:g}" for factor in factors)
-
 
 _WORKLOAD_NOISE_TEXT, _LOGICAL_NOISE_TEXT = WORKLOAD_NOISE.describe(), LOGICAL_NOISE.describe()
 
@@ -61,7 +76,7 @@ class _WorkloadGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:
             ctx.fail(
-                f"Missing argument 'WORKLOAD': one of {_listed(WORKLOADS)}, or 'circuit FILE', or 'logical FAMILY'."
+                f"Missing argument 'WORKLOAD': one of {listed(WORKLOADS)}, or 'circuit FILE', or 'logical FAMILY'."
             )
         return super().parse_args(ctx, args)
 
@@ -80,50 +95,22 @@ mitigate_app = typer.Typer(
     "noisy and mitigated with Mitiq.",
 )
 
-# Options of both kinds of run.
-Noise = Annotated[
-    str,
-    typer.Option(
-        help="Comma-separated key=value; the keys (the NoiseSpec field each sets; rotation in radians): "
-        + _listed(key if field == key else f"{key} ({field})" for key, field in NOISE_KEYS.items() if key != "fake")
-        + "; or fake=NAME alone: an IBM fake backend's calibrated noise and layout, e.g. "
-        "fake=FakeManilaV2 (needs qiskit-ibm-runtime; REM then uses its per-qubit readout errors)."
-    ),
-]
-Factory = Annotated[str, typer.Option(help=f"ZNE factory: {_listed(FACTORIES)}.")]
-Device = Annotated[str, typer.Option(help=f"{_listed(DEVICES)}; auto: the GPU if there is one, else the CPU.")]
-Method = Annotated[str, typer.Option(help=f"Aer's simulation method: {_listed(METHODS)}.")]
-Shots = Annotated[int, typer.Option(help="Shots per circuit.")]
-Seed = Annotated[int, typer.Option(help="Seed of the workload, sampling and simulation.")]
-Threads = Annotated[int, typer.Option(help="Aer threads (0: all cores).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-# Options of workload runs.
+# Options of workload runs (the options all runs share: `qec.cli.mitigate_options`).
 Qubits = Annotated[int, typer.Option(help="Qubits of the workload.")]
-Technique = Annotated[str, typer.Option(help=f"Mitigation technique: {_listed(TECHNIQUES)}.")]
-Scaling = Annotated[str, typer.Option(help=f"ZNE noise scaling: {_listed(SCALINGS)}.")]
-PecSamples = Annotated[int, typer.Option(help="Circuits PEC samples.")]
-TwirlVariants = Annotated[int, typer.Option(help="Pauli-twirled variants per circuit (pt, pt+zne, rem+pt+zne).")]
-LreDegree = Annotated[int, typer.Option(help="LRE: polynomial degree in each chunk's noise scale.")]
-LreChunks = Annotated[int, typer.Option(help="LRE: chunks of layers the circuit is cut into.")]
-WorkloadScaleFactors = Annotated[
-    str | None,
-    typer.Option(
-        help="ZNE scale factors, comma-separated, >= 1.", show_default=_factors_text(WORKLOAD_ZNE_OPTIONS.scale_factors)
-    ),
-]
+
 # Options of logical runs.
 Family = Annotated[
-    str | None, typer.Argument(metavar="FAMILY", help=f"The code: {_listed(LOGICAL_FAMILIES)}.", show_default=False)
+    str | None, typer.Argument(metavar="FAMILY", help=f"The code: {listed(LOGICAL_FAMILIES)}.", show_default=False)
 ]
 Distance = Annotated[int, typer.Option(help="Code distance.")]
 Rounds = Annotated[int | None, typer.Option(help="Syndrome rounds (default: the distance).")]
 StimShots = Annotated[int, typer.Option(help="Shots of Stim's twirled estimate.")]
-Decoder = Annotated[str, typer.Option(help=f"Decoder of the syndromes: {_listed(decoders.names())}.")]
+Decoder = Annotated[str, typer.Option(help=f"Decoder of the syndromes: {listed(decoders.names())}.")]
 LogicalScaleFactors = Annotated[
     str | None,
     typer.Option(
-        help="ZNE scale factors, comma-separated, >= 1, the first 1 (gates folded at random).",
-        show_default=_factors_text(LOGICAL_ZNE_OPTIONS.scale_factors),
+        help="ZNE scale factors, comma-separated, distinct, >= 1, the first 1 (gates folded at random).",
+        show_default=factors_text(LOGICAL_ZNE_OPTIONS.scale_factors),
     ),
 ]
 # The other kind's options, hidden: before `logical` was a subcommand of its own, one command took every option
@@ -139,16 +126,16 @@ def _workload_command(name: str) -> Callable[..., None]:
         qubits: Qubits = 4,
         noise: Noise = _WORKLOAD_NOISE_TEXT,
         technique: Technique = "zne",
-        factory: Factory = WORKLOAD_ZNE_OPTIONS.factory,
-        scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
-        scale_factors: WorkloadScaleFactors = None,
+        factory: Factory = ZNE_DEFAULTS.factory,
+        scaling: Scaling = ZNE_DEFAULTS.scaling,
+        scale_factors: ScaleFactors = None,
         device: Device = "auto",
         method: Method = "auto",
         shots: Shots = 4000,
-        pec_samples: PecSamples = 200,
-        twirl_variants: TwirlVariants = TWIRL_VARIANTS,
-        lre_degree: LreDegree = WORKLOAD_LRE_OPTIONS.degree,
-        lre_chunks: LreChunks = WORKLOAD_LRE_OPTIONS.chunks,
+        pec_samples: PecSamples = PEC_DEFAULTS.samples,
+        twirl_variants: TwirlVariants = TWIRL_DEFAULTS.variants,
+        lre_degree: LreDegree = LRE_DEFAULTS.degree,
+        lre_chunks: LreChunks = LRE_DEFAULTS.chunks,
         seed: Seed = 0,
         threads: Threads = 0,
         as_json: AsJson = False,
@@ -157,22 +144,28 @@ def _workload_command(name: str) -> Callable[..., None]:
         stim_shots: IgnoredInt = None,
         decoder: IgnoredText = None,
     ) -> None:
-        zne_options, lre_options = _workload_options(factory, scaling, scale_factors, lre_degree, lre_chunks)
+        options = technique_options(
+            technique,
+            factory=factory,
+            scaling=scaling,
+            scale_factors=scale_factors,
+            pec_samples=pec_samples,
+            twirl_variants=twirl_variants,
+            lre_degree=lre_degree,
+            lre_chunks=lre_chunks,
+        )
         with Console(stderr=True).status(f"running {name} on Aer ..."):
             report = mitigate_workload(
                 name,
                 qubits=qubits,
                 noise=NoiseSpec.parse(noise),
                 technique=technique,
+                options=options,
                 device=device,
                 method=method,
                 shots=shots,
                 seed=seed,
                 threads=threads,
-                pec_samples=pec_samples,
-                zne_options=zne_options,
-                lre_options=lre_options,
-                twirl_variants=twirl_variants,
             )
         if as_json:
             echo_json(report.as_dict())
@@ -217,16 +210,16 @@ def circuit_command(
     observable: ObservableText = None,
     noise: Noise = _WORKLOAD_NOISE_TEXT,
     technique: Technique = "zne",
-    factory: Factory = WORKLOAD_ZNE_OPTIONS.factory,
-    scaling: Scaling = WORKLOAD_ZNE_OPTIONS.scaling,
-    scale_factors: WorkloadScaleFactors = None,
+    factory: Factory = ZNE_DEFAULTS.factory,
+    scaling: Scaling = ZNE_DEFAULTS.scaling,
+    scale_factors: ScaleFactors = None,
     device: Device = "auto",
     method: Method = "auto",
     shots: Shots = 4000,
-    pec_samples: PecSamples = 200,
-    twirl_variants: TwirlVariants = TWIRL_VARIANTS,
-    lre_degree: LreDegree = WORKLOAD_LRE_OPTIONS.degree,
-    lre_chunks: LreChunks = WORKLOAD_LRE_OPTIONS.chunks,
+    pec_samples: PecSamples = PEC_DEFAULTS.samples,
+    twirl_variants: TwirlVariants = TWIRL_DEFAULTS.variants,
+    lre_degree: LreDegree = LRE_DEFAULTS.degree,
+    lre_chunks: LreChunks = LRE_DEFAULTS.chunks,
     seed: Seed = 0,
     threads: Threads = 0,
     as_json: AsJson = False,
@@ -239,7 +232,16 @@ def circuit_command(
             "'qec mitigate circuit' needs --observable: a Pauli sum such as 'ZZII + 0.5*XXXX' (qubit 0 leftmost) "
             "or bitstring:0101"
         )
-    options, lre_options = _workload_options(factory, scaling, scale_factors, lre_degree, lre_chunks)
+    options = technique_options(
+        technique,
+        factory=factory,
+        scaling=scaling,
+        scale_factors=scale_factors,
+        pec_samples=pec_samples,
+        twirl_variants=twirl_variants,
+        lre_degree=lre_degree,
+        lre_chunks=lre_chunks,
+    )
     spec = NoiseSpec.parse(noise)
     circuit = load_circuit(file)
     with Console(stderr=True).status(f"running {file} on Aer ..."):
@@ -248,15 +250,12 @@ def circuit_command(
             observable,
             noise=spec,
             technique=technique,
+            options=options,
             device=device,
             method=method,
             shots=shots,
             seed=seed,
             threads=threads,
-            pec_samples=pec_samples,
-            zne_options=options,
-            lre_options=lre_options,
-            twirl_variants=twirl_variants,
             name=Path(file).name,
         )
     if as_json:
@@ -288,9 +287,9 @@ def logical_command(
 ) -> None:
     """A code's memory experiment on Aer: its logical error rate noisy, beside Stim's Pauli-twirled estimate,
     and mitigated with ZNE."""
-    factors = scale_factors_of(scale_factors, default=LOGICAL_ZNE_OPTIONS)
+    options = ZneOptions(factory, "random", scale_factors_of(scale_factors, default=LOGICAL_ZNE_OPTIONS))
     if family is None:
-        raise QecInputError(f"'qec mitigate logical' needs a FAMILY: {_listed(LOGICAL_FAMILIES)}")
+        raise QecInputError(f"'qec mitigate logical' needs a FAMILY: {listed(LOGICAL_FAMILIES)}")
     if technique != "zne":
         raise QecInputError(f"logical runs take --technique zne, not {technique!r}")
     with Console(stderr=True).status(f"running logical {family} on Aer ..."):
@@ -306,7 +305,7 @@ def logical_command(
             decoder=decoder,
             seed=seed,
             threads=threads,
-            zne_options=ZneOptions(factory, "random", factors),
+            zne_options=options,
         )
     if as_json:
         echo_json(logical.as_dict())
@@ -327,25 +326,4 @@ def _print(report: MitigationReport, requested_device: str) -> None:
     typer.echo(f"{head} on {report.device}{why}{tail}\n{rest}")
 
 
-def scale_factors_of(text: str | None, *, default: ZneOptions) -> tuple[float, ...]:
-    """--scale-factors as numbers, or `default`'s when not given."""
-    if not text:
-        return default.scale_factors
-    try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise QecInputError(f"bad --scale-factors {text!r}: give comma-separated numbers >= 1, e.g. 1,3,5") from None
-
-
-def _workload_options(
-    factory: str, scaling: str, scale_factors: str | None, lre_degree: int, lre_chunks: int
-) -> tuple[ZneOptions, LreOptions]:
-    """The ZNE and LRE options of a workload or circuit run, from their flags."""
-    factors = scale_factors_of(scale_factors, default=WORKLOAD_ZNE_OPTIONS)
-    return (
-        ZneOptions(factory, scaling, factors),
-        LreOptions(lre_degree, WORKLOAD_LRE_OPTIONS.fold_multiplier, lre_chunks),
-    )
-
-
-import qec.cli.vqe  # noqa: E402, F401 (registers `qec mitigate vqe` on mitigate_app; imports the options above)
+mitigate_app.command("vqe")(vqe_command)

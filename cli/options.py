@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,6 +44,15 @@ DecoderOption = Annotated[
         "--decoder-option",
         help="A decoder option KEY=VALUE (repeatable), e.g. osd_order=4 or gamma_interval=[-0.24,0.66]; recorded "
         "with each task.",
+    ),
+]
+Plugin = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--plugin",
+        help="Your own parts: a Python file (mine.py) or an importable module whose import registers code families, "
+        "noise models, decoders (qec.codes.register_family, qec.noise.register_noise, qec.decoders.register); "
+        "repeatable.",
     ),
 ]
 Bias = Annotated[
@@ -177,6 +189,27 @@ Fit = Annotated[
         help="Fit the threshold (needs one curve per distance, p on x; default: when the curves allow it).",
     ),
 ]
+
+
+def load_plugins(plugins: list[str] | None) -> None:
+    """Imports each plugin: a .py file (its folder goes first on sys.path, so worker processes import it too) or
+    a module name (found from the current folder too). Its import registers the parts it defines."""
+    for plugin in plugins or ():
+        path = Path(plugin)
+        if plugin.endswith(".py"):
+            if not path.is_file():
+                raise QecInputError(f"--plugin {plugin}: no such Python file; give an existing FILE.py or a module")
+            folder, name = str(path.resolve().parent), path.stem
+        else:
+            folder, name = os.getcwd(), plugin
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise QecInputError(f"--plugin {plugin!r} is not a module name or a FILE.py whose name is one")
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise QecInputError(f"--plugin {plugin}: could not import it ({error})") from None
 
 
 def study_spec(

@@ -177,7 +177,8 @@ def report_and_plot(study: StudyResult, as_json: bool, plot: Path | None) -> Non
 
 
 def report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
-    """The study's points, Lambda, crossings and threshold fit as lines, or as JSON."""
+    """The study's points, Lambda, crossings and threshold fit (its status: found, unresolved with what to sample
+    next, or none) as lines, or as JSON."""
     if as_json:
         echo_json(study.as_dict())
         return
@@ -194,6 +195,7 @@ def report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
         )
     for crossing in study.threshold.crossings:
         typer.echo(f"crossing {crossing.describe()}")
+    typer.echo(f"threshold: {study.threshold.status}")
     typer.echo(study.threshold.describe())
     typer.echo(f"method: {study.threshold.method}")
     if plot is not None:

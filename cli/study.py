@@ -33,6 +33,7 @@ from qec.cli.options import (
     Pauli,
     PGrid,
     PlotPath,
+    Plugin,
     Precision,
     Rounds,
     Scheduler,
@@ -43,6 +44,7 @@ from qec.cli.options import (
     StudyPrecision,
     TargetPrecision,
     Workers,
+    load_plugins,
     study_spec,
 )
 from qec.cli.output import echo_json
@@ -96,8 +98,10 @@ def threshold_command(
     correction: Correction = None,
     as_json: Json = False,
     code: CodeFile = None,
+    plugin: Plugin = None,
 ) -> None:
     """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
+    load_plugins(plugin)
     spec, user = study_spec(
         family,
         code=code,
@@ -212,8 +216,10 @@ def collect_command(
     store: StorePath = DEFAULT_STORE,
     as_json: Json = False,
     code: CodeFile = None,
+    plugin: Plugin = None,
 ) -> None:
     """Sample and decode only, into the store: from flags, or from a folder of .stim circuits."""
+    load_plugins(plugin)
     if (family is None) == (circuits is None):
         raise QecInputError("give either a code FAMILY or --circuits FOLDER (not both)")
     if circuits is not None:

@@ -1,5 +1,5 @@
 """`qec mitigate vqe`: a VQE loop on Aer noise, the energy at every step noisy and mitigated, beside the exact
-ground energy (calls `qec.mitigation.vqe.run_vqe`; the command is registered on `mitigate_app`).
+ground energy (calls `qec.mitigation.vqe.run_vqe`; `qec.cli.mitigate` registers the command on `mitigate_app`).
 
 >>> from qec.cli.main import main
 >>> main(["mitigate", "vqe", "--hamiltonian", "h2", "--qubits", "3"])
@@ -14,26 +14,26 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qec.cli.mitigate import (
+from qec.cli.mitigate_options import (
+    ZNE_DEFAULTS,
     AsJson,
     Device,
     Factory,
     Method,
     Noise,
+    ScaleFactors,
     Scaling,
     Seed,
     Shots,
     Technique,
     Threads,
-    mitigate_app,
-    scale_factors_of,
+    technique_options,
 )
 from qec.cli.output import echo_json
 from qec.errors import QecInputError
 from qec.mitigation.hamiltonians import HAMILTONIANS
 from qec.mitigation.noise_models import NoiseSpec
-from qec.mitigation.techniques import ZneOptions
-from qec.mitigation.vqe import OPTIMIZERS, VQE_NOISE, VQE_ZNE_OPTIONS, VqeResult, plot_vqe, run_vqe
+from qec.mitigation.vqe import OPTIMIZERS, VQE_NOISE, VqeResult, plot_vqe, run_vqe
 from qec.plot import check_plot_path
 
 _VQE_NOISE_TEXT = VQE_NOISE.describe()
@@ -45,16 +45,8 @@ Optimizer = Annotated[str, typer.Option(help=f"The optimizer: {', '.join(OPTIMIZ
 Iterations = Annotated[int, typer.Option(help="COBYLA evaluations, or SPSA iterations.")]
 Layers = Annotated[int, typer.Option(help="Entangling layers of the hardware-efficient ansatz (RY + CX ladder).")]
 Plot = Annotated[Path | None, typer.Option(help="Write a PNG of the energy per step here.")]
-ScaleFactors = Annotated[
-    str | None,
-    typer.Option(
-        help="ZNE scale factors, comma-separated, >= 1.",
-        show_default=",".join(f"{s:g}" for s in VQE_ZNE_OPTIONS.scale_factors),
-    ),
-]
 
 
-@mitigate_app.command("vqe")
 def vqe_command(
     hamiltonian: HamiltonianName = "tfim",
     qubits: Qubits = 2,
@@ -63,8 +55,8 @@ def vqe_command(
     technique: Technique = "zne",
     layers: Layers = 1,
     noise: Noise = _VQE_NOISE_TEXT,
-    factory: Factory = VQE_ZNE_OPTIONS.factory,
-    scaling: Scaling = VQE_ZNE_OPTIONS.scaling,
+    factory: Factory = ZNE_DEFAULTS.factory,
+    scaling: Scaling = ZNE_DEFAULTS.scaling,
     scale_factors: ScaleFactors = None,
     device: Device = "auto",
     method: Method = "auto",
@@ -76,7 +68,7 @@ def vqe_command(
 ) -> None:
     """VQE of a Hamiltonian with a hardware-efficient ansatz, minimizing the mitigated energy: every step's energy
     noisy and mitigated, beside the exact ground energy."""
-    factors = scale_factors_of(scale_factors, default=VQE_ZNE_OPTIONS)
+    options = technique_options(technique, factory=factory, scaling=scaling, scale_factors=scale_factors)
     if plot is not None:
         check_plot_path(plot)  # a figure that cannot be written is refused before the run, not after it
     with Console(stderr=True).status(f"VQE of {hamiltonian} on Aer ..."):
@@ -86,6 +78,7 @@ def vqe_command(
             optimizer=optimizer,
             iterations=iterations,
             technique=technique,
+            options=options,
             noise=NoiseSpec.parse(noise),
             layers=layers,
             shots=shots,
@@ -93,7 +86,6 @@ def vqe_command(
             device=device,
             method=method,
             threads=threads,
-            zne_options=ZneOptions(factory, scaling, factors),
         )
     if plot is not None:
         _save_plot(result, plot)

@@ -8,7 +8,6 @@ import sqlite3
 import pytest
 
 from qec.auto import (
-    SCAN_RANGES,
     STOP_RULES,
     AutoResult,
     auto_threshold,
@@ -17,6 +16,7 @@ from qec.auto import (
 )
 from qec.cli.main import main
 from qec.errors import QecInputError
+from qec.noise import noise_families
 from qec.store import Store
 
 # The repetition code under independent X flips: its threshold is 1/2, so no scan range holds it, and every
@@ -73,7 +73,9 @@ def test_bad_parameters_are_refused_before_any_store_file_is_made(tmp_path, opti
 
 
 def test_scan_grids_span_each_noise_models_range_on_the_lattice():
-    for noise, (low, high) in SCAN_RANGES.items():
+    scanned = {name: entry.scan_range for name, entry in noise_families().items() if entry.scan_range is not None}
+    assert set(scanned) == {"code-capacity", "phenomenological", "uniform", "sd6", "si1000", "biased"}
+    for noise, (low, high) in scanned.items():
         grid = scan_grid(noise)
         ratio = grid[1] / grid[0]
         assert low <= grid[0] < low * ratio and high / ratio < grid[-1] <= high, noise
