@@ -13,7 +13,9 @@
    between 1.5x and 3x, and by no more than keeps chi^2/dof expected below 0.6 x the fit's limit (3): with more
    errors, small codes' crossings drift apart by more than their noise, the ansatz stops describing the
    points, and the fit (so the estimate) is refused. A poor fit moves the window to the crossings, or
-   narrows it.
+   narrows it, then adds the larger distances it asks for (up to `MAX_ADDED_DISTANCES`). An unresolved fit (its
+   interval leaves the window, say: `qec.threshold`) is acted on: the next window holds the p values it asks
+   for (`ThresholdFit.sample_next`), and the distances it asks for are added.
 3. **Stop** when the threshold's 95% interval (statistical and systematic, from `qec.threshold.fit_threshold`)
    has a relative half-width (high - low) / 2 / p <= `target_precision`, or the budget runs out:
    `max_shots_total` (shots summed over the study's tasks, what the store already held included) or
@@ -40,7 +42,7 @@ import math
 import statistics
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
@@ -57,7 +59,7 @@ from qec.stats import Point
 from qec.store import Store
 from qec.study import StudyResult, analyse, check_run_options, collect_into
 from qec.task import Task
-from qec.threshold import POOR_FIT, ThresholdFit, use_correction
+from qec.threshold import FOUND, POOR_FIT, UNRESOLVED, ThresholdFit, use_correction
 from qec.validation import MAX_COUNT
 
 MIN_P, MAX_P = 1e-5, 0.5  # how far the scan may be extended
@@ -87,6 +89,7 @@ SYSTEMATIC_DOMINATES = 2.0
 FIT_LIMIT_SHARE = 0.6  # the error target grows at most until chi^2/dof is expected at this share of POOR_FIT
 CHI2_NOISE_QUANTILE = 0.999  # chi^2 below this quantile of its distribution is read as noise
 MAX_ROUNDS = 100  # a guard: each round raises its targets, so a study ends by its rules long before
+MAX_ADDED_DISTANCES = 2  # larger distances a study adds when its fit asks for them (the user's come first)
 
 DEFAULT_TARGET_PRECISION = 0.05
 DEFAULT_MAX_SECONDS = 1800.0  # 30 minutes: a laptop's coffee break; the default study needs a few
@@ -104,7 +107,8 @@ STOP_RULES = {
     "distances drift apart, which the scaling ansatz does not describe), and the fit be refused: this is "
     "the best these distances give; add distances",
     "poor_fit": "the finite-size scaling ansatz fits the points near the crossing poorly at these statistics (the "
-    "crossings of successive distances drift apart by more than their noise); add distances",
+    "crossings of successive distances drift apart by more than their noise), even with the larger distances "
+    "the fit asked for that this study could add; add distances",
     "no_threshold": "the crossings of successive distances fall with d: no threshold",
     "max_rounds": f"{MAX_ROUNDS} rounds ran without reaching another rule",
 }
@@ -179,9 +183,10 @@ class AutoResult:
 
     @property
     def precision(self) -> float | None:
-        """The final threshold interval's relative half-width (high - low) / 2 / p, or None without one."""
+        """The final threshold interval's relative half-width (high - low) / 2 / p, or None without a threshold
+        found (an unresolved estimate has none)."""
         fit = self.study.threshold
-        return _precision(fit.p, fit.low, fit.high)
+        return _precision(fit.p, fit.low, fit.high) if fit.status == FOUND else None
 
     def as_dict(self) -> dict[str, Any]:
         """The study's JSON (`StudyResult.as_dict`) with an "auto" entry: the rounds and why it stopped."""
@@ -477,6 +482,7 @@ class _Run:
         self.rounds: list[AutoRound] = []
         self.sampled = 0
         self.visited: set[tuple[int, int, int]] = set()  # (window centre, spacing, error target) of refine rounds
+        self.added_distances: list[int] = []  # distances added because a fit asked for them
 
     def until_stopped(self, scan: list[float], start: float) -> AutoResult:
         window: _Window | None = None
@@ -494,8 +500,10 @@ class _Run:
             ended = self.sample(stage, ps, stop)
             study = self.analysed(window)
             fit = study.threshold
-            self.record_estimate(fit.p, fit.low, fit.high)
-            precision = _precision(fit.p, fit.low, fit.high)
+            # only a threshold found counts: an unresolved estimate is acted on below (its suggestion sampled)
+            found = fit.status == FOUND
+            self.record_estimate(*((fit.p, fit.low, fit.high) if found else (None, None, None)))
+            precision = _precision(fit.p, fit.low, fit.high) if found else None
             if precision is not None and precision <= self.target:
                 stopped_by = "target_precision"
                 break
@@ -527,6 +535,8 @@ class _Run:
                 window = None
                 continue
             reached = self.errors_reached(window)
+            if step.distances:
+                self.add_distances(step.distances)
             window = step.window
             if step.growth > 1:  # (a step at the same target keeps it, so that a window is not revisited)
                 errors_target = int(max(FIRST_REFINE_ERRORS, reached * step.growth))
@@ -561,7 +571,7 @@ class _Run:
         )
         if region is None:
             return _Step(None)
-        if fit.p is not None and fit.low is not None and fit.high is not None:
+        if fit.status == FOUND and fit.p is not None and fit.low is not None and fit.high is not None:
             statistical_low = fit.statistical_low if fit.statistical_low is not None else fit.low
             statistical_high = fit.statistical_high if fit.statistical_high is not None else fit.high
             statistical = (statistical_high - statistical_low) / 2
@@ -586,6 +596,9 @@ class _Run:
             return _Step(window, min(MAX_GROWTH, max(MIN_GROWTH, growth)))
         if drift_down(here):
             return _Step(None, stop="no_threshold")
+        # unresolved: what the fit asks to sample next (p values, larger distances)
+        suggested = fit.sample_next if fit.status == UNRESOLVED else None
+        larger = self.addable(suggested.distances if suggested is not None else (), region[0])
         crossings_window = _Window.around(region[0], low=region[1], high=region[2])
         if fit.poor_fit:  # move to the crossings, else narrow a step (the ansatz holds nearer, if anywhere)
             if crossings_window.spacing <= window.spacing and unseen(crossings_window):
@@ -595,11 +608,40 @@ class _Run:
                 narrower = _Window(round(_lattice_index(region[0]) / spacing) * spacing, spacing)
                 if unseen(narrower):
                     return _Step(narrower, 1.0)
+            if larger:  # the ansatz misses these distances near the crossings: add the larger ones the fit asks for
+                return _Step(window, 1.0, distances=larger)
             return _Step(None, stop="poor_fit")
-        # the fit did not converge, or its interval leaves the window: a step wider, at more errors
+        toward = _toward(fit, region)
+        if toward is not None:  # its interval leaves the window, say: sample the p values the fit asks for
+            more_shots = suggested is not None and suggested.more_shots
+            return _Step(toward, 2.0 if more_shots or not unseen(toward) else 1.0, distances=larger)
+        if larger:
+            return _Step(window, 1.0, distances=larger)
+        # the fit suggests no p values (it did not converge, say): a step wider, at more errors
         wider = REFINE_SPACINGS[min(REFINE_SPACINGS.index(window.spacing) + 1, len(REFINE_SPACINGS) - 1)]
         spacing = max(crossings_window.spacing, wider)
         return _Step(_Window(round(_lattice_index(region[0]) / spacing) * spacing, spacing), 2.0)
+
+    def addable(self, wanted: Sequence[int], p: float) -> tuple[int, ...]:
+        """Those of the distances `wanted` (a fit's suggestion) this study may add: new ones the family builds at
+        p, up to `MAX_ADDED_DISTANCES` beyond the distances it began with."""
+        room = MAX_ADDED_DISTANCES - len(self.added_distances)
+        added: list[int] = []
+        for distance in wanted:
+            if len(added) >= room or distance in self.spec.distances:
+                continue
+            try:
+                self.spec.task(distance, p)
+            except QecInputError:  # too large for the family, or a distance it does not take
+                continue
+            added.append(distance)
+        return tuple(added)
+
+    def add_distances(self, distances: Sequence[int]) -> None:
+        """The study samples `distances` too from now on; their tasks already in the store count."""
+        self.added_distances.extend(d for d in distances if d not in self.spec.distances)
+        self.spec = replace(self.spec, distances=tuple(sorted({*self.spec.distances, *distances})))
+        self.task_ids |= self.spec.stored_task_ids(self.store)
 
     def sample(self, stage: str, ps: list[float], stop: StopRule) -> str | None:
         """Samples the tasks at `ps` until `stop` holds for each, within the shot and time budgets; records the
@@ -747,6 +789,35 @@ class _Step:
     window: _Window | None
     growth: float = 1.0
     stop: str | None = None
+    distances: tuple[int, ...] = ()  # larger distances to add (an unresolved fit asked for them)
+
+
+def _toward(fit: ThresholdFit, region: tuple[float, float, float]) -> _Window | None:
+    """The refine window after an unresolved `fit` that asks for p values: centred on its estimate (the crossings'
+    `region` (p, low, high) without one), holding those p values, its statistical interval and the crossings'
+    (or, where no window does, centred between the estimate and those p values); None when it asks for none.
+
+    >>> from qec.threshold import NextSamples
+    >>> fit = ThresholdFit(0.0101, 0.0095, 0.0123, statistical_low=0.0096, statistical_high=0.0122,
+    ...                    status="unresolved", sample_next=NextSamples((0.01309, 0.01428), "above"))
+    >>> window = _toward(fit, (0.0102, 0.0097, 0.0108))
+    >>> window.p_values[0] < 0.0095 and 0.01428 <= window.p_values[-1], window.holds(0.0101)
+    (True, True)
+    """
+    p_range = fit.sample_next.p_range if fit.sample_next is not None else None
+    if p_range is None:
+        return None
+    center = fit.p if fit.p is not None else region[0]
+    statistical_low = fit.statistical_low if fit.statistical_low is not None else fit.low
+    statistical_high = fit.statistical_high if fit.statistical_high is not None else fit.high
+    lows = [region[1], p_range[0], *([statistical_low] if statistical_low is not None else [])]
+    highs = [region[2], p_range[1], *([statistical_high] if statistical_high is not None else [])]
+    window = _Window.around(center, low=min(lows), high=max(highs))
+    if window.holds(p_range[0]) and window.holds(p_range[1]):
+        return window
+    # past even the widest window around the estimate: one centred between the estimate and the p values asked for
+    low, high = min(center, p_range[0]), max(center, p_range[1])
+    return _Window.around(math.sqrt(low * high), low=low, high=high)
 
 
 def _shot_level(shots: Sequence[int], budget: int) -> int:

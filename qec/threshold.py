@@ -89,8 +89,9 @@ class Variant:
 @dataclass(frozen=True)
 class NextSamples:
     """What an unresolved threshold study should sample next: new `p_values` (on `side` of the sampled range:
-    "above", "below", "both", "within" or "across" an edge), larger `distances` to add (where the crossings drift), and whether the p
-    values already sampled need more shots (`more_shots`: their curves are too noisy to tell which code wins).
+    "above", "below", "both", "within" or "across" an edge), larger `distances` to add (where the crossings drift),
+    and whether the p values already sampled need more shots (`more_shots`: their curves are too noisy to tell
+    which code wins).
 
     >>> NextSamples(p_values=(0.013, 0.0142), side="above", distances=(9,)).describe()
     'sample p = 0.013, 0.0142 (above the sampled range); add d = 9'
@@ -442,10 +443,16 @@ def _suggested(p: float) -> float:
 
 def _extended(ps: Sequence[float], side: str, ratio: float, count: int) -> tuple[float, ...]:
     """`count` p values past the `side` ("above" or "below") edge of `ps`, a factor `ratio` apart (4 significant
-    digits), those in (0, `MAX_SUGGESTED_P`]."""
+    digits); above, where that passes `MAX_SUGGESTED_P`, closer together, between the edge and it.
+
+    >>> _extended([0.2, 0.3, 0.4], "above", 1.4, 3), _extended([0.01, 0.02], "below", 2.0, 2)
+    ((0.4229, 0.4472, 0.4729), (0.0025, 0.005))
+    """
     edge, step = (ps[-1], ratio) if side == "above" else (ps[0], 1 / ratio)
+    if side == "above" and edge * step**count > MAX_SUGGESTED_P:
+        step = (MAX_SUGGESTED_P / edge) ** (1 / (count + 1)) if edge < MAX_SUGGESTED_P else 1.0
     values = (_suggested(edge * step**k) for k in range(1, count + 1))
-    return tuple(sorted({p for p in values if 0 < p <= MAX_SUGGESTED_P} - set(ps)))
+    return tuple(sorted({p for p in values if 0 < p < MAX_SUGGESTED_P and p != edge} - set(ps)))
 
 
 def _beyond(ps: Sequence[float], low: float, high: float) -> tuple[float, ...]:

@@ -50,8 +50,10 @@ def test_threshold_json_table_and_plot(tmp_path, capsys):
         "systematic",
         "chi2",
         "dof",
-        "no_threshold",
+        "status",
+        "reason",
         "method",
+        "sample_next",
         "variants",
         "crossings",
     }
@@ -74,8 +76,15 @@ def test_threshold_json_table_and_plot(tmp_path, capsys):
         "rate_per_round",
     } == set(report["points"][0])
     assert len(report["points"]) == 6 and plot.read_text().lstrip().startswith("<?xml")
-    # The repetition code's threshold under independent flips is 1/2: no crossing below 0.4, said plainly.
+    # The repetition code's threshold under independent flips is 1/2: no crossing below 0.4, said plainly; not
+    # resolved yet (rather than "no threshold"), with the p values to sample next above 0.4 (up to 1/2).
     assert report["threshold"]["p"] is None and "no crossing" in report["threshold"]["method"]
+    assert report["threshold"]["status"] == "unresolved"
+    assert report["threshold"]["sample_next"]["side"] == "above" and report["threshold"]["sample_next"]["p_values"]
+    assert all(0.4 < p <= 0.5 for p in report["threshold"]["sample_next"]["p_values"])
+    assert main(["plot", "--store", str(store), "--out", str(tmp_path / "again.png")]) == 0
+    table = capsys.readouterr().out
+    assert "threshold: unresolved" in table and "p_th: unresolved, no estimate yet; next: sample p = " in table
     assert main(["stats", "--store", str(store), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["points"]) == 6
 
