@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import stim
@@ -148,8 +149,8 @@ def test_the_cli_runs_a_researchers_plugin_on_a_local_cluster(tmp_path):
     plugin.write_text(RESEARCHER_MODULE)
     store = tmp_path / "cli.db"
     common = ["--plugin", str(plugin), "--distance", "3", "--p", "0.01", "--noise", "measure-heavy", "--basis", "X"]
-    run = [sys.executable, "-m", "qec.cli.main", "collect", "surface-x", *common, "--decoder", "flippable"]
-    limits = ["--max-shots", "4000", "--chunk-shots", "1000", "--store", str(store), "--json"]
+    run = [str(Path(sys.executable).parent / "qec"), "collect", "surface-x", *common, "--decoder", "flippable"]
+    limits = ["--max-shots", "4000", "--max-errors", "100000", "--chunk-shots", "1000", "--store", str(store), "--json"]
     subprocess.run([*run, *limits, "--workers", "1"], check=True, capture_output=True, cwd=tmp_path)
     flipped = [*run, "--decoder-option", "flip=true", *limits, "--cluster", "local:2"]
     subprocess.run(flipped, check=True, capture_output=True, cwd=tmp_path)
