@@ -6,7 +6,7 @@
 2. ZNE cost: Mitiq ZNE of the TFIM workload (statevector, `--zne-qubits`, scale factors 1,3,...,2k-1)
    with our batched executor (all folded circuits in one Aer call) against the same executor limited to
    one circuit per call (`max_batch_size=1`), same shots and seed.
-3. Time outside Aer: `techniques.mitigate` with ZNE, PEC, LRE and pt+zne on the QAOA workload (non-Clifford,
+3. Time outside Aer: `techniques.apply_technique` with ZNE, PEC, LRE and pt+zne on the QAOA workload (non-Clifford,
    one measurement group) at each of `--overhead-qubits`, noisy statevector; the share of its wall time not
    spent in Aer's `run(...).result()` (timed by wrapping `AerSimulator.run`): Mitiq's folding, twirling and
    sampling, conversions, transpilation, counting. Target <= 10%.
@@ -36,7 +36,7 @@ from qiskit_aer import AerSimulator
 
 from qec.mitigation.backends import aer_backend, gpu_available
 from qec.mitigation.noise_models import NoiseSpec
-from qec.mitigation.techniques import mitigate
+from qec.mitigation.techniques import PecOptions, TwirlOptions, apply_technique, get_technique
 from qec.mitigation.workloads import Workload, workload
 
 NOISE = NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01)
@@ -124,18 +124,19 @@ OVERHEAD_TECHNIQUES = ("zne", "pec", "lre", "pt+zne")
 def time_outside_aer(
     num_qubits: int, *, shots: int, threads: int, pec_samples: int = 50, twirl_variants: int = 4
 ) -> list[dict]:
-    """Per technique: wall seconds of `mitigate` on QAOA(num_qubits), seconds in Aer, and the share outside.
+    """Per technique: wall seconds of `apply_technique` on QAOA(num_qubits), seconds in Aer, and the share outside.
 
     Fewer shots make Aer's part smaller and the share outside larger: few shots give an upper bound."""
     task = workload("qaoa", qubits=num_qubits)
     backend = aer_backend([task.circuit], noise=NOISE, device="cpu", shots=shots, seed=1, threads=threads)
-    mitigate("none", task, backend=backend, noise=NOISE)  # builds the pass manager once, as any first call does
+    apply_technique("none", task, backend=backend, noise=NOISE)  # builds the pass manager once, as any first call does
     rows = []
-    options = {"pec_samples": pec_samples, "twirl_variants": twirl_variants}
+    parts = PecOptions(samples=pec_samples), TwirlOptions(variants=twirl_variants)
     for technique in OVERHEAD_TECHNIQUES:
+        options = get_technique(technique).options_from(*parts)
         with AerClock() as clock:
             start = time.perf_counter()
-            estimate = mitigate(technique, task, backend=backend, noise=NOISE, seed=1, **options)
+            estimate = apply_technique(technique, task, backend=backend, noise=NOISE, seed=1, options=options)
             wall = time.perf_counter() - start
         rows.append(
             {

@@ -238,10 +238,7 @@ def logical_zne(
     decoder: str = "pymatching",
 ) -> LogicalZne:
     """Runs the folded circuits in one Aer call, decodes each, and extrapolates <Z_L> with Mitiq's factory."""
-    if options.scale_factors[0] != 1:
-        raise QecInputError(
-            f"logical ZNE needs scale factor 1 first (the unmitigated run), got {options.scale_factors}"
-        )
+    check_logical_zne(options)
     records = backend.measurement_records(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
     rates = tuple(experiment.logical_rate(bits, decoder=decoder) for bits in records)
     expectations = [1 - 2 * rate.rate for rate in rates]
@@ -249,6 +246,27 @@ def logical_zne(
     for scale, value in zip(options.scale_factors, expectations):
         factory.push({"scale_factor": scale}, value)
     return LogicalZne(options.scale_factors, rates, float(factory.reduce()))
+
+
+def check_logical_zne(options: ZneOptions) -> None:
+    """Refuses (QecInputError) ZNE options a logical run cannot use: not a `ZneOptions`, or scale factors that do
+    not start at 1 (the unmitigated run, whose rate is the report's noisy one). What the fit needs (distinct
+    scale factors, enough for the factory) `ZneOptions` checks when it is built.
+
+    >>> check_logical_zne(ZneOptions(scale_factors=(2, 3)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: logical ZNE needs scale factor 1 first (the unmitigated run), got (2, 3): ...
+    """
+    if not isinstance(options, ZneOptions):
+        raise QecInputError(
+            f"logical ZNE takes ZneOptions, got {type(options).__name__}: give e.g. {LOGICAL_ZNE_OPTIONS}"
+        )
+    if options.scale_factors[0] != 1:
+        raise QecInputError(
+            "logical ZNE needs scale factor 1 first (the unmitigated run), got "
+            f"({', '.join(f'{s:g}' for s in options.scale_factors)}): give e.g. 1,1.5,2"
+        )
 
 
 def check_logical_run(

@@ -21,8 +21,10 @@ ghz [4 qubits, noise p2=0.01] on CPU, method density_matrix, technique zne
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 def error_reduction(*, ideal: float, noisy: float, mitigated: float) -> float:
@@ -59,6 +61,7 @@ class MitigationReport:
     sampling_overhead: float | None = None
     observable: str | None = None  # the user's observable as text (`PauliSum.describe`); None for workloads
     detail: str = ""  # what the technique did (`techniques.Estimate.detail`; for auto, what calibration picked)
+    options: Any = None  # the technique's options object (`techniques.Technique.options`), a frozen dataclass
 
     @property
     def error_reduction(self) -> float | None:
@@ -67,8 +70,9 @@ class MitigationReport:
             return None
         return error_reduction(ideal=self.ideal, noisy=self.noisy, mitigated=self.mitigated)
 
-    def as_dict(self) -> dict[str, float | int | str | None]:
-        """The keys the CLI prints with --json (an exact mitigated value, or no ideal, gives error_reduction None)."""
+    def as_dict(self) -> dict[str, Any]:
+        """The keys the CLI prints with --json (an exact mitigated value, or no ideal, gives error_reduction None);
+        `options` is the technique's options object as a dict of its fields (None when the report has none)."""
         reduction = self.error_reduction
         return {
             "workload": self.workload,
@@ -85,6 +89,7 @@ class MitigationReport:
             "shots": self.shots,
             "sampling_overhead": self.sampling_overhead,
             "detail": self.detail,
+            "options": None if self.options is None else dataclasses.asdict(self.options),
             "seconds": round(self.seconds, 3),
         }
 
@@ -127,7 +132,7 @@ class LogicalReport:
     stim_estimate: float
     stim_estimate_standard_error: float
 
-    def as_dict(self) -> dict[str, float | int | str | None]:
+    def as_dict(self) -> dict[str, Any]:
         """The keys the CLI prints with --json for `qec mitigate logical`."""
         return {
             **self.mitigation.as_dict(),

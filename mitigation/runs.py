@@ -35,7 +35,6 @@ from qiskit_aer.noise import NoiseModel
 
 from qec import decoders
 from qec.errors import QecInputError
-from qec.mitigation import techniques
 from qec.mitigation.backends import (
     MAX_BATCH_SIZE,
     Backend,
@@ -45,17 +44,22 @@ from qec.mitigation.backends import (
     choose_method,
     device_and_method,
 )
-from qec.mitigation.logical import LOGICAL_ZNE_OPTIONS, LogicalExperiment, check_logical_run, logical_zne
+from qec.mitigation.logical import (
+    LOGICAL_ZNE_OPTIONS,
+    LogicalExperiment,
+    check_logical_run,
+    check_logical_zne,
+    logical_zne,
+)
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.observables import PauliSum, ideal_value, measure, pauli_sum
 from qec.mitigation.report import LogicalReport, MitigationReport
 from qec.mitigation.techniques import (
-    READOUT_CORRECTED,
-    TWIRL_VARIANTS,
-    LreOptions,
+    Estimate,
+    Technique,
     ZneOptions,
+    apply_technique,
     check_technique,
-    circuits_per_run,
     depolarizing_representations,
 )
 from qec.mitigation.user_circuits import prepare_circuit
@@ -66,10 +70,9 @@ from qec.mitigation.workloads import workload as make_workload
 # our conversion passes through a bool and an int array first.
 _RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 
-# The defaults of each kind of run, which the CLI shows and uses too (logical ZNE: `LOGICAL_ZNE_OPTIONS`).
+# The noise of each kind of run, which the CLI shows and uses too (a technique's options default to its
+# registry entry's, `techniques.TECHNIQUES`; logical ZNE's to `LOGICAL_ZNE_OPTIONS`).
 WORKLOAD_NOISE = NoiseSpec(depolarizing_2q=0.01)
-WORKLOAD_ZNE_OPTIONS = ZneOptions()  # Richardson, global folding, scale factors 1, 3, 5
-WORKLOAD_LRE_OPTIONS = LreOptions()  # degree 2, fold multiplier 1, 3 chunks: 10 circuits
 LOGICAL_NOISE = NoiseSpec(depolarizing_2q=0.01, readout=0.01)
 
 
@@ -78,15 +81,12 @@ def mitigate(
     observable: str | SparsePauliOp | Observable | PauliSum,
     *,
     noise: NoiseSpec | NoiseModel | str = WORKLOAD_NOISE,
-    technique: str = "zne",
+    technique: str | Technique = "zne",
+    options: object | None = None,
     device: str = "auto",
     method: str = "auto",
     shots: int = 4000,
     seed: int = 0,
-    zne_options: ZneOptions = WORKLOAD_ZNE_OPTIONS,
-    lre_options: LreOptions = WORKLOAD_LRE_OPTIONS,
-    pec_samples: int = 200,
-    twirl_variants: int = TWIRL_VARIANTS,
     threads: int = 0,
     name: str = "circuit",
 ) -> MitigationReport:
@@ -103,20 +103,22 @@ def mitigate(
             `NoiseModel.from_backend(backend)`: applied to the circuit's qubits as numbered (qubit i is the model's
             qubit i, gates translated to the model's basis gates, no routing), and REM inverts its single-qubit
             readout errors (the mean of the two flip probabilities of each qubit).
-        technique: a name in `techniques.TECHNIQUES` (`auto`: the report's `detail` says what it picked). The
-            other arguments are `mitigate_workload`'s and `techniques.mitigate`'s.
+        technique: a name in `techniques.TECHNIQUES` or a `techniques.Technique` (`auto`: the report's `detail`
+            says what it picked).
+        options: the technique's options object (e.g. `ZneOptions(scale_factors=(1, 2, 3))` for zne), None for
+            its defaults. The other arguments are `mitigate_workload`'s.
 
     Raises QecInputError, before anything is simulated, for a file-less circuit that cannot be folded, an
     observable that does not fit the circuit, PEC under a fake backend or a `NoiseModel` (no depolarizing rates
     to represent), and everything `mitigate_workload` refuses.
     """
-    check_technique(technique, NoiseSpec(), pec_samples=pec_samples, twirl_variants=twirl_variants)
+    entry = check_technique(technique, NoiseSpec(), options=options)
     check_run_options(shots=shots, seed=seed, threads=threads)
     spec, model = _noise(noise)
-    if model is not None and technique == "pec":
+    if model is not None and entry.needs_depolarizing_rates:
         raise QecInputError(
-            "pec builds its representations from depolarizing rates (p1, p2), and an Aer NoiseModel gives none: "
-            "use zne, rem or rem+zne with a NoiseModel, or give the noise as rates for pec"
+            f"{entry.name} builds its representations from depolarizing rates (p1, p2), and an Aer NoiseModel gives "
+            f"none: use zne, rem or rem+zne with a NoiseModel, or give the noise as rates for {entry.name}"
         )
     prepared = prepare_circuit(circuit)
     paulis = pauli_sum(observable, num_qubits=prepared.num_qubits)
@@ -125,7 +127,7 @@ def mitigate(
             f"observable {paulis.describe()!r} is a multiple of the identity, whose value needs no circuit: give a "
             "term with X, Y or Z on some qubit"
         )
-    check_technique(technique, spec, qubits=prepared.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants)
+    check_technique(entry, spec, qubits=prepared.num_qubits, options=options)
     if model is None:
         backend = aer_backend(
             [prepared], noise=spec, device=device, method=method, shots=shots, seed=seed, threads=threads
@@ -133,11 +135,18 @@ def mitigate(
         noise_text = spec.describe()
     else:
         backend = _model_backend(
-            prepared, model, technique, device=device, method=method, shots=shots, seed=seed, threads=threads
+            prepared,
+            model,
+            entry.readout_corrected,
+            device=device,
+            method=method,
+            shots=shots,
+            seed=seed,
+            threads=threads,
         )
         noise_text = f"Aer NoiseModel on {', '.join(sorted(model.noise_instructions)) or 'no gates'}"
     ideal = ideal_value(prepared, paulis)
-    # techniques.mitigate reads the workload's circuit and observable only; NaN stands for an unknown ideal there.
+    # apply_technique reads the workload's circuit and observable only; NaN stands for an unknown ideal there.
     task = Workload(name, prepared, paulis.to_mitiq(), math.nan if ideal is None else ideal)
     return _report(
         task,
@@ -146,13 +155,10 @@ def mitigate(
         backend=backend,
         noise=spec,
         noise_text=noise_text,
-        technique=technique,
+        technique=entry,
+        options=options,
         shots=shots,
         seed=seed,
-        zne_options=zne_options,
-        lre_options=lre_options,
-        pec_samples=pec_samples,
-        twirl_variants=twirl_variants,
         observable_text=paulis.describe() if not isinstance(observable, str) else observable.strip(),
     )
 
@@ -162,31 +168,28 @@ def mitigate_workload(
     *,
     qubits: int = 4,
     noise: NoiseSpec = WORKLOAD_NOISE,
-    technique: str = "zne",
+    technique: str | Technique = "zne",
+    options: object | None = None,
     device: str = "auto",
     method: str = "auto",
     shots: int = 4000,
     seed: int = 0,
-    zne_options: ZneOptions = WORKLOAD_ZNE_OPTIONS,
-    lre_options: LreOptions = WORKLOAD_LRE_OPTIONS,
-    pec_samples: int = 200,
-    twirl_variants: int = TWIRL_VARIANTS,
     threads: int = 0,
 ) -> MitigationReport:
     """Runs `workload` (a name in `WORKLOADS`) on Aer under `noise`, noisy and with `technique` (a name in
-    `TECHNIQUES`; see `qec.mitigation.techniques`).
+    `TECHNIQUES` or a `Technique`; see `qec.mitigation.techniques`) with `options`, its options object (None: its
+    defaults; e.g. `PecOptions(samples=500)` for pec).
 
-    Everything that could not fit is refused before it is simulated: qubits (`workloads.workload`), shots,
-    seed and threads (`backends.check_run_options`), PEC samples and REM qubits (`techniques.check_technique`),
+    Everything that could not fit is refused before it is simulated: the options (when they are built), qubits
+    (`workloads.workload`), shots, seed and threads (`backends.check_run_options`), options of another technique
+    and REM qubits (`techniques.check_technique`),
     the state (`backends.check_state_fits`) and the measurement results of one batch of circuits against free
     memory (`backends.check_host_memory`).
     """
-    check_technique(technique, noise, pec_samples=pec_samples, twirl_variants=twirl_variants)  # before simulating
+    entry = check_technique(technique, noise, options=options)  # before simulating
     check_run_options(shots=shots, seed=seed, threads=threads)
     task = make_workload(workload, qubits=qubits, seed=seed)
-    check_technique(
-        technique, noise, qubits=task.circuit.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants
-    )
+    check_technique(entry, noise, qubits=task.circuit.num_qubits, options=options)
     backend = aer_backend(
         [task.circuit], noise=noise, device=device, method=method, shots=shots, seed=seed, threads=threads
     )
@@ -200,13 +203,10 @@ def mitigate_workload(
         backend=backend,
         noise=noise,
         noise_text=noise.describe(),
-        technique=technique,
+        technique=entry,
+        options=options,
         shots=shots,
         seed=seed,
-        zne_options=zne_options,
-        lre_options=lre_options,
-        pec_samples=pec_samples,
-        twirl_variants=twirl_variants,
         observable_text=None,
     )
 
@@ -219,25 +219,16 @@ def _report(
     backend: Backend,
     noise: NoiseSpec,
     noise_text: str,
-    technique: str,
+    technique: Technique,
+    options: object | None,
     shots: int,
     seed: int,
-    zne_options: ZneOptions,
-    lre_options: LreOptions,
-    pec_samples: int,
-    twirl_variants: int,
     observable_text: str | None,
 ) -> MitigationReport:
     """The noisy value (`observables.measure`: shot-noise standard error, deterministic groups) and `technique`'s
     estimate of `task` on `backend`, after the measurement records of one batch are checked against free memory."""
-    per_run = circuits_per_run(
-        technique,
-        zne_options=zne_options,
-        lre_options=lre_options,
-        pec_samples=pec_samples,
-        twirl_variants=twirl_variants,
-    )
-    batch = min(MAX_BATCH_SIZE, per_run)
+    options = technique.checked_options(options)
+    batch = min(MAX_BATCH_SIZE, technique.circuits(options))
     results = batch * task.observable.ngroups
     width = task.circuit.num_qubits
     check_host_memory(
@@ -247,23 +238,13 @@ def _report(
     )
     noisy = measure(backend, task.circuit, paulis)
     start = time.perf_counter()
-    if technique == "none":  # the noisy run is the unmitigated estimate: not run twice
-        estimate = techniques.Estimate(noisy.value, noisy.standard_error, noisy.circuits, 1)
+    if technique.name == "none":  # the noisy run is the unmitigated estimate: not run twice
+        estimate = Estimate(noisy.value, noisy.standard_error, noisy.circuits, 1)
     else:
-        estimate = techniques.mitigate(
-            technique,
-            task,
-            backend=backend,
-            noise=noise,
-            zne_options=zne_options,
-            lre_options=lre_options,
-            pec_samples=pec_samples,
-            twirl_variants=twirl_variants,
-            seed=seed,
-        )
+        estimate = apply_technique(technique, task, backend=backend, noise=noise, options=options, seed=seed)
     return MitigationReport(
         task.name,
-        technique,
+        technique.name,
         backend.device,
         backend.method,
         noise_text,
@@ -276,9 +257,10 @@ def _report(
         estimate.circuits * shots,
         time.perf_counter() - start,
         noisy_standard_error=noisy.standard_error,
-        sampling_overhead=pec_sampling_overhead(task.circuit, noise) if technique == "pec" else None,
+        sampling_overhead=pec_sampling_overhead(task.circuit, noise) if technique.name == "pec" else None,
         observable=observable_text,
         detail=estimate.detail,
+        options=options,
     )
 
 
@@ -323,7 +305,7 @@ def _noise(noise: NoiseSpec | NoiseModel | str) -> tuple[NoiseSpec, NoiseModel |
 def _model_backend(
     circuit: QuantumCircuit,
     model: NoiseModel,
-    technique: str,
+    readout_corrected: bool,
     *,
     device: str,
     method: str,
@@ -339,7 +321,7 @@ def _model_backend(
         n, noise=None, device=device, method=chosen, stabilizer_ok=False, mid_circuit=False
     )
     simulator = AerSimulator(method=chosen, device=aer_device, max_parallel_threads=threads, noise_model=model)
-    readout = model_readout_rates(model, n) if technique in READOUT_CORRECTED else None
+    readout = model_readout_rates(model, n) if readout_corrected else None
     return Backend(simulator, aer_device, chosen, shots, seed, readout)
 
 
@@ -396,8 +378,10 @@ def mitigate_logical_memory(
 
     The observable is <Z_L> = 1 - 2 p_L (ideal 1); `zne_options.scale_factors` start at 1 (the unmitigated run)
     and `zne_options.scaling` is ignored: gates are folded at random (`qec.mitigation.logical.fold_gates`).
-    A run that cannot fit is refused before anything is built (`qec.mitigation.logical.check_logical_run`).
+    A run that cannot fit, or ZNE options it cannot use, are refused before anything is built
+    (`qec.mitigation.logical.check_logical_zne` and `check_logical_run`).
     """
+    check_logical_zne(zne_options)
     rounds = distance if rounds is None else rounds
     decoders.get(decoder)  # an unknown name fails now, not after the Aer run
     size = LogicalExperiment.size(family, distance=distance, rounds=rounds, noise=noise)
@@ -435,6 +419,7 @@ def mitigate_logical_memory(
         circuits,
         circuits * shots,
         seconds,
+        options=zne_options,
     )
     return LogicalReport(
         mitigation,

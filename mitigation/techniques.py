@@ -1,22 +1,33 @@
 """Mitigation techniques, each a call into Mitiq with a batched executor and a known noise model.
 
-| technique    | Mitiq call                                                                              |
-|--------------|-----------------------------------------------------------------------------------------|
-| `none`       | `Executor.evaluate` (the noisy value)                                                   |
-| `zne`        | `zne.execute_with_zne` with a factory (`FACTORIES`) and a noise scaling (`SCALINGS`)    |
-| `lre`        | `lre.multivariate_layer_scaling` + `lre.multivariate_richardson_coefficients` (`LreOptions`) |
-| `pec`        | `pec.execute_with_pec`, representations from the spec's depolarizing rates             |
-| `rem`        | `Executor.evaluate` with `rem.mitigate_measurements` in the executor (`readout` rate)   |
-| `ddd`        | `ddd.execute_with_ddd` with the XX rule                                                 |
-| `cdr`        | `cdr.execute_with_cdr`, a noiseless Aer backend as the training simulator              |
-| `pt`         | `pt.generate_pauli_twirl_variants` (CX, CZ): the mean over `twirl_variants` variants    |
-| `pt+zne`     | each folded circuit of ZNE twirled `twirl_variants` times, means extrapolated           |
-| `rem+zne`    | `zne.execute_with_zne` on the REM executor                                              |
-| `rem+pt+zne` | `pt+zne` on the REM executor                                                            |
-| `auto`       | `calibration.Calibrator` (Mitiq's ZNE settings) on the same backend, then its best strategy |
+A technique is one entry in one registry: `TECHNIQUES` maps each name to a `Technique` (its name, a one-line
+description, its options object with their defaults, the function that runs it through Mitiq, and what it needs:
+a readout-corrected executor, the noise's depolarizing rates). The CLI's choices and help, the cost estimate
+(`circuits_per_run`) and the report's JSON are read from it. Following Mitiq, a technique's knobs are one frozen
+options object, checked when it is built: `ZneOptions`, `LreOptions`, `PecOptions`, `CdrOptions`, `TwirlOptions`,
+`TwirledZneOptions`, or `NoOptions`. `apply_technique` is the one entry point; `register_technique` adds a
+technique of your own (or pass the `Technique` object itself wherever a name is taken).
+
+>>> print("\\n".join(f"{name}: {technique.description}" for name, technique in TECHNIQUES.items()))
+none: the noisy value, unmitigated
+zne: zero-noise extrapolation
+pec: probabilistic error cancellation from the depolarizing rates
+rem: readout-error mitigation by the inverse confusion matrix
+ddd: digital dynamical decoupling, XX rule
+cdr: Clifford data regression, trained on a noiseless Aer run
+rem+zne: zne on the readout-corrected executor
+lre: layerwise Richardson extrapolation
+pt: the mean over Pauli twirls of CX and CZ
+pt+zne: zne with every folded circuit Pauli-twirled
+rem+pt+zne: pt+zne on the readout-corrected executor
+auto: Mitiq's calibration picks a zne strategy, then runs it
 
 Every technique sends all its circuits to the executor in one call (`Estimate.executor_calls`), except
 `auto`'s calibration, which Mitiq runs one benchmark circuit at a time, and PEC/CDR beyond 1000 circuits.
+ZNE: `zne.execute_with_zne` with a factory (`FACTORIES`) and a noise scaling (`SCALINGS`); LRE:
+`lre.multivariate_layer_scaling` and `lre.multivariate_richardson_coefficients`; PEC: `pec.execute_with_pec`;
+DDD: `ddd.execute_with_ddd`; CDR: `cdr.execute_with_cdr`; Pauli twirling: `pt.generate_pauli_twirl_variants`;
+auto: `calibration.Calibrator` with Mitiq's ZNE settings.
 
 **Standard errors** (`Estimate.standard_error`, 1 sigma, shot noise only): the executor records each
 circuit's shot-noise error (`backends.AerExecutor.standard_errors`). `none`, `rem`, `ddd`: that error.
@@ -26,6 +37,10 @@ itself, `extrapolation_coefficients`); exponential factories and CDR's fit take 
 (`BOOTSTRAP_SAMPLES` draws of the values from N(y_i, s_i), refitted). `pt` and `pt+zne`: the spread of
 the twirled variants' values over sqrt(variants) (twirl and shot noise together). PEC: Mitiq's own
 `pec_error` (the spread of its signed samples). `auto`: that of the strategy it picked.
+
+**Honest extrapolations**: ZNE's scale factors must be distinct and at least as many as the fit has free
+parameters (`Extrapolation.points`), and LRE's degree and fold multiplier at least 1 (its scale factors
+1 + 2 k * fold_multiplier are then distinct and its Richardson system square), or the options refuse to be built.
 
 REM builds Mitiq's inverse confusion matrix (`rem.generate_inverse_confusion_matrix`) per measured group,
 at the size of that group, inside `Backend.executor` (see there); `rem.execute_with_rem` does the same
@@ -47,11 +62,10 @@ REM its estimate keeps the readout bias.
 
 >>> from qec.mitigation.backends import aer_backend
 >>> from qec.mitigation.noise_models import NoiseSpec
->>> from qec.mitigation.techniques import mitigate
 >>> from qec.mitigation.workloads import workload
 >>> ghz, noise = workload("ghz", qubits=3), NoiseSpec(readout=0.05)
 >>> backend = aer_backend([ghz.circuit], noise=noise, device="cpu", shots=2000, seed=3, threads=1)
->>> estimate = mitigate("rem", ghz, backend=backend, noise=noise)
+>>> estimate = apply_technique("rem", ghz, backend=backend, noise=noise)
 >>> abs(estimate.value - 1) < 0.15, estimate.circuits, 0.005 < estimate.standard_error < 0.05
 (True, 1, True)
 """
@@ -62,10 +76,12 @@ import copy
 import dataclasses
 import functools
 import math
+import numbers
 import random
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cirq
 import numpy as np
@@ -80,14 +96,26 @@ from qec.mitigation.backends import AerExecutor, Backend, aer_backend, check_int
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.workloads import Workload
 
-TECHNIQUES = ("none", "zne", "pec", "rem", "ddd", "cdr", "rem+zne", "lre", "pt", "pt+zne", "rem+pt+zne", "auto")
-READOUT_CORRECTED = frozenset({"rem", "rem+zne", "rem+pt+zne"})
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """A ZNE fit: `make(scale_factors, asymptote)` builds Mitiq's factory, and the fit needs at least `points`
+    distinct scale factors, its free parameters: 2 for a line; k + 1 for a polynomial of order k; 2 for
+    Richardson, which then interpolates through every factor; 2 for the exponential fits here, which are given
+    their asymptote, so Mitiq fits a line to log(y - asymptote)."""
+
+    make: Callable[[tuple[float, ...], float], zne.inference.Factory]
+    points: int = 2
+
+
 # Each takes (scale_factors, asymptote): the exponential fits decay toward the fully depolarized value.
-FACTORIES: dict[str, Callable[[tuple[float, ...], float], zne.inference.Factory]] = {
-    "richardson": lambda scale_factors, asymptote: RichardsonFactory(scale_factors),
-    "linear": lambda scale_factors, asymptote: LinearFactory(scale_factors),
-    "exponential": lambda scale_factors, asymptote: ExpFactory(scale_factors, asymptote=asymptote),
-    "poly-exp": lambda scale_factors, asymptote: PolyExpFactory(scale_factors, order=1, asymptote=asymptote),
+FACTORIES: dict[str, Extrapolation] = {
+    "richardson": Extrapolation(lambda scale_factors, asymptote: RichardsonFactory(scale_factors)),
+    "linear": Extrapolation(lambda scale_factors, asymptote: LinearFactory(scale_factors)),
+    "exponential": Extrapolation(lambda scale_factors, asymptote: ExpFactory(scale_factors, asymptote=asymptote)),
+    "poly-exp": Extrapolation(
+        lambda scale_factors, asymptote: PolyExpFactory(scale_factors, order=1, asymptote=asymptote)
+    ),
 }
 # Factories whose zero-noise value is a fixed linear combination of the scaled values.
 LINEAR_FACTORIES = (RichardsonFactory, LinearFactory, PolyFactory)
@@ -96,12 +124,14 @@ SCALINGS = ("global", "random", "identity")
 # fully depolarized; 100 keeps a folded circuit within 100x the original.
 MAX_SCALE_FACTOR = 100.0
 MAX_SCALE_FACTORS = 32
-# PEC: Mitiq samples and builds all `pec_samples` circuits at once; its error falls as 1/sqrt(samples).
+# PEC: Mitiq samples and builds all `samples` circuits at once; its error falls as 1/sqrt(samples).
 MAX_PEC_SAMPLES = 10_000
 # REM inverts a 2^n x 2^n confusion matrix and fits a 2^n-outcome distribution (SLSQP) per measured group:
 # 10 qubits took 15 s per group on 2 cores, each added qubit several times more; 12 is the most we run.
 MAX_REM_QUBITS = 12
+# CDR fits ideal = a * noisy + b over its training circuits: 2 at least; each is one more circuit.
 CDR_TRAINING_CIRCUITS = 10
+MAX_CDR_TRAINING_CIRCUITS = 1000
 # Pauli twirling: variants per circuit; the estimate's error falls as 1/sqrt(variants) when twirls differ.
 TWIRL_VARIANTS = 16
 MAX_TWIRL_VARIANTS = 1000
@@ -114,9 +144,28 @@ CALIBRATION_SHOTS = 20_000
 MAX_CALIBRATION_QUBITS = 6
 
 
+# --- Options: one frozen object per technique, checked when it is built ---
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a technique that has no knobs."""
+
+
 @dataclass(frozen=True)
 class ZneOptions:
-    """How ZNE scales and extrapolates: factory name, noise scaling name, scale factors >= 1 (1 first)."""
+    """How ZNE scales and extrapolates: factory name (`FACTORIES`), noise scaling name (`SCALINGS`), and scale
+    factors >= 1, distinct, at least as many as the factory's fit needs (1 first by convention: the noisy run).
+
+    >>> ZneOptions(scale_factors=(1, 1, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: ZNE scale factors must be distinct, got (1, 1, 1): ...
+    """
 
     factory: str = "richardson"
     scaling: str = "global"
@@ -128,13 +177,26 @@ class ZneOptions:
         if self.scaling not in SCALINGS:
             raise unknown_choice("ZNE scaling", self.scaling, SCALINGS)
         factors = self.scale_factors
+        shown = ", ".join(f"{s:g}" if _is_real(s) else repr(s) for s in factors[:8]) + (
+            ", ..." if len(factors) > 8 else ""
+        )
         if not 2 <= len(factors) <= MAX_SCALE_FACTORS or not all(
-            isinstance(s, (int, float)) and 1 <= s <= MAX_SCALE_FACTOR for s in factors
+            _is_real(s) and 1 <= s <= MAX_SCALE_FACTOR for s in factors
         ):  # False for NaN
-            shown = ", ".join(f"{s:g}" if isinstance(s, (int, float)) else repr(s) for s in factors[:8])
             raise QecInputError(
                 f"ZNE needs 2 to {MAX_SCALE_FACTORS} scale factors, each in [1, {MAX_SCALE_FACTOR:g}], "
-                f"got ({shown}{', ...' if len(factors) > 8 else ''}): give e.g. 1,3,5"
+                f"got ({shown}): give e.g. 1,3,5"
+            )
+        if len(set(factors)) < len(factors):
+            raise QecInputError(
+                f"ZNE scale factors must be distinct, got ({shown}): a repeated factor is the same noise level "
+                "again, which gives an extrapolation nothing to fit; give e.g. 1,3,5"
+            )
+        points = FACTORIES[self.factory].points
+        if len(factors) < points:
+            raise QecInputError(
+                f"the {self.factory} fit needs at least {points} distinct scale factors, got ({shown}): give "
+                f"e.g. {','.join(str(1 + 2 * k) for k in range(points))}"
             )
 
     def factory_object(self, asymptote: float = 0.0) -> zne.inference.Factory:
@@ -143,7 +205,7 @@ class ZneOptions:
         Under depolarizing noise an observable O tends to Tr(O)/2^n, its identity coefficient
         (`depolarized_value`); exponential fits use it, polynomial ones ignore it.
         """
-        return FACTORIES[self.factory](self.scale_factors, float(asymptote))
+        return FACTORIES[self.factory].make(self.scale_factors, float(asymptote))
 
     def scale_noise(self, seed: int | None) -> Callable[[QuantumCircuit, float], QuantumCircuit]:
         """Mitiq's noise-scaling function for `scaling`."""
@@ -156,7 +218,8 @@ class ZneOptions:
 class LreOptions:
     """Layerwise Richardson extrapolation: polynomial `degree` in each chunk's noise scale, each chunk folded
     to 1 + 2 * `fold_multiplier` * k times its gates, the circuit cut into `chunks` chunks of layers (fewer
-    when it has fewer layers). It runs C(chunks + degree, degree) circuits: 10 by default.
+    when it has fewer layers). It runs C(chunks + degree, degree) circuits: 10 by default. A degree or fold
+    multiplier of at least 1 keeps the scale factors distinct, so Mitiq's Richardson system is solvable.
 
     >>> LreOptions(degree=2, chunks=3).circuits(layers=10), LreOptions(chunks=3).circuits(layers=2)
     (10, 6)
@@ -179,6 +242,64 @@ class LreOptions:
 
 
 @dataclass(frozen=True)
+class PecOptions:
+    """PEC: `samples` circuits drawn from the quasi-probability representations (its error falls as
+    1/sqrt(samples))."""
+
+    samples: int = 200
+
+    def __post_init__(self):
+        check_integer(self.samples, name="pec samples", low=1, high=MAX_PEC_SAMPLES, fix="give e.g. 200")
+
+
+@dataclass(frozen=True)
+class CdrOptions:
+    """CDR: `training_circuits` near-Clifford circuits for its fit of ideal against noisy values (2 at least,
+    the fit's two parameters)."""
+
+    training_circuits: int = CDR_TRAINING_CIRCUITS
+
+    def __post_init__(self):
+        check_integer(
+            self.training_circuits,
+            name="cdr training_circuits",
+            low=2,
+            high=MAX_CDR_TRAINING_CIRCUITS,
+            fix=f"give e.g. {CDR_TRAINING_CIRCUITS}",
+        )
+
+
+@dataclass(frozen=True)
+class TwirlOptions:
+    """Pauli twirling: `variants` twirled copies of each circuit (2 at least, for their spread)."""
+
+    variants: int = TWIRL_VARIANTS
+
+    def __post_init__(self):
+        check_integer(
+            self.variants, name="twirl variants", low=2, high=MAX_TWIRL_VARIANTS, fix=f"give e.g. {TWIRL_VARIANTS}"
+        )
+
+
+@dataclass(frozen=True)
+class TwirledZneOptions:
+    """ZNE whose every folded circuit is Pauli-twirled: the ZNE options and the twirling options."""
+
+    zne: ZneOptions = ZneOptions()
+    twirl: TwirlOptions = TwirlOptions()
+
+    def __post_init__(self):
+        if not isinstance(self.zne, ZneOptions) or not isinstance(self.twirl, TwirlOptions):
+            raise QecInputError(
+                f"TwirledZneOptions takes a ZneOptions and a TwirlOptions, got {type(self.zne).__name__} and "
+                f"{type(self.twirl).__name__}"
+            )
+
+
+# --- The registry ---
+
+
+@dataclass(frozen=True)
 class Estimate:
     """A mitigated expectation value, its 1-sigma standard error (shot noise through the technique; None
     only where none could be formed), its cost, and `detail`: what the technique did, in words (for `auto`,
@@ -191,151 +312,368 @@ class Estimate:
     detail: str = ""
 
 
-def mitigate(
-    technique: str,
+@dataclass(frozen=True)
+class TechniqueRun:
+    """What a technique's `run` is given: the workload (a Qiskit circuit without measurements, a Mitiq
+    `Observable`), the batched Mitiq executor on the backend (readout-corrected when the technique says so), the
+    backend and its noise, the technique's options object, and a seed for whatever it draws."""
+
+    workload: Workload
+    executor: AerExecutor
+    backend: Backend
+    noise: NoiseSpec
+    options: Any
+    seed: int | None
+
+    @functools.cached_property
+    def circuit(self) -> cirq.Circuit:
+        """The workload's circuit as Mitiq's own (Cirq) circuit, converted once: Mitiq folds, twirls and samples
+        it without converting each new circuit back and forth (the executor turns each into Qiskit)."""
+        return convert_to_mitiq(self.workload.circuit)[0]
+
+    @functools.cached_property
+    def rng(self) -> np.random.Generator:
+        """A NumPy generator seeded with `seed` (bootstraps of the standard error)."""
+        return np.random.default_rng(self.seed)
+
+    @property
+    def asymptote(self) -> float:
+        """The observable's value at infinite noise under depolarizing noise (`depolarized_value`)."""
+        return depolarized_value(self.workload.observable)
+
+    def estimate(
+        self, value: float, standard_error: float | None, detail: str = "", *, circuits: int = 0, calls: int = 0
+    ) -> Estimate:
+        """An `Estimate` of `value` whose cost is what went through `executor` (each circuit measured in every
+        group of the observable) plus `circuits` and `calls` the technique ran outside it."""
+        executed = len(self.executor.executed_circuits) * self.workload.observable.ngroups
+        return Estimate(
+            float(np.real(value)), standard_error, executed + circuits, self.executor.calls_to_executor + calls, detail
+        )
+
+
+def _one_circuit(options: Any) -> int:
+    return 1
+
+
+@dataclass(frozen=True)
+class Technique:
+    """One mitigation technique, as the registry `TECHNIQUES` holds it.
+
+    Args:
+        name: what `--technique` and `technique=` take (no spaces or commas).
+        description: one line for the CLI's help.
+        run: runs it through Mitiq: `run(TechniqueRun) -> Estimate` (`TechniqueRun.estimate` counts the cost).
+        options: its options with their defaults: a frozen dataclass instance, checked when built; a run's own
+            options must be of its type. `NoOptions()` for none.
+        circuits: how many circuits it sends to the executor in its largest call, for its options (the memory
+            check before a run).
+        readout_corrected: its executor inverts the readout errors (REM; at most `MAX_REM_QUBITS` qubits).
+        needs_depolarizing_rates: it needs the noise as depolarizing rates (PEC: not a fake backend's noise,
+            nor an Aer `NoiseModel`).
+    """
+
+    name: str
+    description: str
+    run: Callable[[TechniqueRun], Estimate]
+    options: Any = NoOptions()
+    circuits: Callable[[Any], int] = _one_circuit
+    readout_corrected: bool = False
+    needs_depolarizing_rates: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or any(c.isspace() or c == "," for c in self.name):
+            raise QecInputError(f"a technique's name must be a word without spaces or commas, got {self.name!r}")
+        if not dataclasses.is_dataclass(self.options) or isinstance(self.options, type):
+            raise QecInputError(
+                f"technique {self.name!r}: options must be an instance of a (frozen) dataclass, its defaults, got "
+                f"{self.options!r}: give e.g. NoOptions()"
+            )
+
+    def checked_options(self, options: object | None) -> Any:
+        """`options`, or this technique's defaults for None; QecInputError for options of another type."""
+        if options is None:
+            return self.options
+        if not isinstance(options, type(self.options)):
+            raise QecInputError(
+                f"technique {self.name!r} takes {type(self.options).__name__}, got {type(options).__name__}: give "
+                f"e.g. {self.options!r}, or None for its defaults"
+            )
+        return options
+
+    def options_from(self, *parts: object) -> Any:
+        """This technique's options made of `parts` (options objects of any techniques): the part of its options'
+        type, or, for options made of parts (`TwirledZneOptions`), a part for each field of its type; the
+        defaults for the rest. The CLI builds every part from its flags and asks each technique for its own.
+
+        >>> TECHNIQUES["pt+zne"].options_from(ZneOptions(scale_factors=(1, 2)), TwirlOptions(4), PecOptions(50))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        TwirledZneOptions(zne=ZneOptions(factory='richardson', scaling='global', scale_factors=(1, 2)),
+                          twirl=TwirlOptions(variants=4))
+        >>> TECHNIQUES["pec"].options_from(ZneOptions()), TECHNIQUES["ddd"].options_from(PecOptions(50))
+        (PecOptions(samples=200), NoOptions())
+        """
+        given = {type(part): part for part in parts}
+        if type(self.options) in given:
+            return given[type(self.options)]
+        fields = {
+            field.name: given[type(getattr(self.options, field.name))]
+            for field in dataclasses.fields(self.options)
+            if type(getattr(self.options, field.name)) in given
+        }
+        return dataclasses.replace(self.options, **fields) if fields else self.options
+
+
+def _run_noisy(run: TechniqueRun) -> Estimate:
+    """The circuit's value through the executor (`none`; `rem` when the executor corrects readout)."""
+    return run.estimate(run.executor.evaluate(run.workload.circuit)[0], run.executor.standard_errors[0])
+
+
+def _run_zne(run: TechniqueRun) -> Estimate:
+    options: ZneOptions = run.options
+    factory = options.factory_object(run.asymptote)
+    value, error = _zne(run.circuit, run.executor, factory, options.scale_noise(run.seed), run.rng)
+    return run.estimate(
+        value, error, f"{options.factory} at scale factors {_factors(options.scale_factors)}, {options.scaling}"
+    )
+
+
+def _run_twirled_zne(run: TechniqueRun) -> Estimate:
+    options: TwirledZneOptions = run.options
+    value, error = _twirled_zne(run.circuit, run.executor, options, run.asymptote, seed=run.seed, rng=run.rng)
+    variants, factors = options.twirl.variants, _factors(options.zne.scale_factors)
+    return run.estimate(value, error, f"{variants} twirls per scale factor {factors}")
+
+
+def _run_lre(run: TechniqueRun) -> Estimate:
+    value, error, detail = _lre(run.circuit, run.executor, run.options)
+    return run.estimate(value, error, detail)
+
+
+def _run_pt(run: TechniqueRun) -> Estimate:
+    variants = run.options.variants
+    value, error = _mean_and_error(run.executor.evaluate(pauli_twirls(run.circuit, variants, seed=run.seed)))
+    return run.estimate(value, error, f"{variants} twirled variants")
+
+
+def _run_pec(run: TechniqueRun) -> Estimate:
+    samples = run.options.samples
+    value, data = pec.execute_with_pec(
+        run.circuit,
+        run.executor,
+        representations=depolarizing_representations(run.circuit, run.noise),
+        num_samples=samples,
+        random_state=run.seed,
+        full_output=True,
+    )
+    return run.estimate(value, float(data["pec_error"]), f"{samples} samples")
+
+
+def _run_ddd(run: TechniqueRun) -> Estimate:
+    value = ddd.execute_with_ddd(run.circuit, run.executor, rule=ddd.rules.xx)
+    errors = np.array(run.executor.standard_errors)
+    return run.estimate(value, float(np.sqrt(np.sum(errors**2)) / len(errors)))
+
+
+def _run_cdr(run: TechniqueRun) -> Estimate:
+    training = run.options.training_circuits
+    value, error = _cdr(run.workload, run.executor, run.backend, training, run.seed, run.rng)
+    detail = (
+        f"{training} training circuits"
+        if run.executor.executed_circuits
+        else "a Clifford circuit: Mitiq returns its noiseless simulation, nothing runs on the noisy backend"
+    )
+    return run.estimate(value, error, detail)
+
+
+def _run_auto(run: TechniqueRun) -> Estimate:
+    value, error, detail, circuits, calls = _auto(run.circuit, run.executor, run.backend, run.rng)
+    return run.estimate(value, error, detail, circuits=circuits, calls=calls)
+
+
+def _zne_circuits(options: ZneOptions) -> int:
+    return len(options.scale_factors)
+
+
+def _twirled_zne_circuits(options: TwirledZneOptions) -> int:
+    return len(options.zne.scale_factors) * options.twirl.variants
+
+
+TECHNIQUES: dict[str, Technique] = {
+    technique.name: technique
+    for technique in (
+        Technique("none", "the noisy value, unmitigated", _run_noisy),
+        Technique("zne", "zero-noise extrapolation", _run_zne, options=ZneOptions(), circuits=_zne_circuits),
+        Technique(
+            "pec",
+            "probabilistic error cancellation from the depolarizing rates",
+            _run_pec,
+            options=PecOptions(),
+            circuits=lambda options: options.samples,
+            needs_depolarizing_rates=True,
+        ),
+        Technique(
+            "rem", "readout-error mitigation by the inverse confusion matrix", _run_noisy, readout_corrected=True
+        ),
+        Technique("ddd", "digital dynamical decoupling, XX rule", _run_ddd),
+        Technique(
+            "cdr",
+            "Clifford data regression, trained on a noiseless Aer run",
+            _run_cdr,
+            options=CdrOptions(),
+            circuits=lambda options: options.training_circuits + 1,
+        ),
+        Technique(
+            "rem+zne",
+            "zne on the readout-corrected executor",
+            _run_zne,
+            options=ZneOptions(),
+            circuits=_zne_circuits,
+            readout_corrected=True,
+        ),
+        Technique(
+            "lre",
+            "layerwise Richardson extrapolation",
+            _run_lre,
+            options=LreOptions(),
+            circuits=lambda options: options.circuits(layers=options.chunks),
+        ),
+        Technique(
+            "pt",
+            "the mean over Pauli twirls of CX and CZ",
+            _run_pt,
+            options=TwirlOptions(),
+            circuits=lambda options: options.variants,
+        ),
+        Technique(
+            "pt+zne",
+            "zne with every folded circuit Pauli-twirled",
+            _run_twirled_zne,
+            options=TwirledZneOptions(),
+            circuits=_twirled_zne_circuits,
+        ),
+        Technique(
+            "rem+pt+zne",
+            "pt+zne on the readout-corrected executor",
+            _run_twirled_zne,
+            options=TwirledZneOptions(),
+            circuits=_twirled_zne_circuits,
+            readout_corrected=True,
+        ),
+        Technique(
+            "auto",
+            "Mitiq's calibration picks a zne strategy, then runs it",
+            _run_auto,
+            circuits=lambda options: 3,  # Mitiq's ZNE settings: 3 scale factors at most
+        ),
+    )
+}
+
+
+def register_technique(technique: Technique) -> Technique:
+    """Adds `technique` to `TECHNIQUES`, so that its name works wherever a technique's name is taken (Python and
+    the CLI); returns it. Raises QecInputError when another technique has its name.
+
+    >>> mean = Technique("mean-of-two", "the noisy value, measured twice", lambda run: run.estimate(
+    ...     np.mean(run.executor.evaluate([run.workload.circuit] * 2)), None))
+    >>> register_technique(mean) is TECHNIQUES["mean-of-two"]
+    True
+    >>> register_technique(Technique("zne", "another zne", mean.run))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: a technique named 'zne' is registered already: ...
+    >>> del TECHNIQUES["mean-of-two"]
+    """
+    if not isinstance(technique, Technique):
+        raise QecInputError(f"register_technique takes a Technique, got {type(technique).__name__}")
+    known = TECHNIQUES.get(technique.name)
+    if known is not None and known != technique:
+        raise QecInputError(
+            f"a technique named {technique.name!r} is registered already: give yours another name "
+            f"(registered: {', '.join(TECHNIQUES)})"
+        )
+    TECHNIQUES[technique.name] = technique
+    return technique
+
+
+def get_technique(technique: str | Technique) -> Technique:
+    """The registered technique of that name, or `technique` itself when it is a `Technique` (which need not be
+    registered). Raises QecInputError listing the names for an unknown one."""
+    if isinstance(technique, Technique):
+        return technique
+    if technique not in TECHNIQUES:
+        raise unknown_choice("technique", technique, TECHNIQUES)
+    return TECHNIQUES[technique]
+
+
+def apply_technique(
+    technique: str | Technique,
     workload: Workload,
     *,
     backend: Backend,
     noise: NoiseSpec,
-    zne_options: ZneOptions = ZneOptions(),
-    lre_options: LreOptions = LreOptions(),
-    pec_samples: int = 200,
-    cdr_training_circuits: int = CDR_TRAINING_CIRCUITS,
-    twirl_variants: int = TWIRL_VARIANTS,
+    options: object | None = None,
     seed: int | None = 0,
 ) -> Estimate:
-    """Estimates `workload`'s observable with `technique` on `backend`, whose noise is `noise`.
+    """Estimates `workload`'s observable with `technique` (a name in `TECHNIQUES`, or a `Technique`) on
+    `backend`, whose noise is `noise`; `options`: the technique's options object (None: its defaults).
 
-    Raises QecInputError listing the techniques when `technique` is unknown, for PEC under a fake
-    backend, and for sizes beyond the limits (see `check_technique`).
+    Raises QecInputError for an unknown technique, options of another technique's type, and what
+    `check_technique` refuses.
     """
-    check_technique(
-        technique, noise, qubits=workload.circuit.num_qubits, pec_samples=pec_samples, twirl_variants=twirl_variants
-    )
-    readout = backend.readout_rates(noise) if technique in READOUT_CORRECTED else 0.0
+    entry = check_technique(technique, noise, qubits=workload.circuit.num_qubits, options=options)
+    readout = backend.readout_rates(noise) if entry.readout_corrected else 0.0
     executor = backend.executor(workload.observable, readout=readout)
-    # Mitiq folds, twirls and samples Cirq circuits: converted once here, not once per new circuit (the
-    # executor turns each into Qiskit, the cheap direction).
-    circuit = workload.circuit if technique in ("none", "rem") else convert_to_mitiq(workload.circuit)[0]
-    asymptote = depolarized_value(workload.observable)
-    rng = np.random.default_rng(seed)
-    detail = ""
-    extra_circuits = extra_calls = 0
-    if technique in ("none", "rem"):
-        value = executor.evaluate(circuit)[0]
-        standard_error = executor.standard_errors[0]
-    elif technique in ("zne", "rem+zne"):
-        factory = zne_options.factory_object(asymptote)
-        value, standard_error = _zne(circuit, executor, factory, zne_options.scale_noise(seed), rng)
-        detail = f"{zne_options.factory} at scale factors {_factors(zne_options.scale_factors)}, {zne_options.scaling}"
-    elif technique in ("pt+zne", "rem+pt+zne"):
-        value, standard_error = _twirled_zne(
-            circuit, executor, zne_options, asymptote, variants=twirl_variants, seed=seed, rng=rng
-        )
-        detail = f"{twirl_variants} twirls per scale factor {_factors(zne_options.scale_factors)}"
-    elif technique == "lre":
-        value, standard_error, detail = _lre(circuit, executor, lre_options)
-    elif technique == "pt":
-        values = executor.evaluate(pauli_twirls(circuit, twirl_variants, seed=seed))
-        value, standard_error = _mean_and_error(values)
-        detail = f"{twirl_variants} twirled variants"
-    elif technique == "pec":
-        value, data = pec.execute_with_pec(
-            circuit,
-            executor,
-            representations=depolarizing_representations(circuit, noise),
-            num_samples=pec_samples,
-            random_state=seed,
-            full_output=True,
-        )
-        standard_error = float(data["pec_error"])
-        detail = f"{pec_samples} samples"
-    elif technique == "ddd":
-        value = ddd.execute_with_ddd(circuit, executor, rule=ddd.rules.xx)
-        errors = np.array(executor.standard_errors)
-        standard_error = float(np.sqrt(np.sum(errors**2)) / len(errors))
-    elif technique == "cdr":
-        value, standard_error = _cdr(workload, executor, backend, cdr_training_circuits, seed, rng)
-        detail = (
-            f"{cdr_training_circuits} training circuits"
-            if executor.executed_circuits
-            else "a Clifford circuit: Mitiq returns its noiseless simulation, nothing runs on the noisy backend"
-        )
-    else:  # auto
-        value, standard_error, detail, extra_circuits, extra_calls = _auto(circuit, executor, backend, asymptote, rng)
-    circuits = len(executor.executed_circuits) * workload.observable.ngroups + extra_circuits
-    return Estimate(
-        float(np.real(value)),
-        None if standard_error is None or not math.isfinite(standard_error) else float(standard_error),
-        circuits,
-        executor.calls_to_executor + extra_calls,
-        detail,
+    run = TechniqueRun(workload, executor, backend, noise, entry.checked_options(options), seed)
+    estimate = entry.run(run)
+    error = estimate.standard_error
+    return dataclasses.replace(
+        estimate,
+        value=float(np.real(estimate.value)),
+        standard_error=None if error is None or not math.isfinite(error) else float(error),
     )
 
 
 def check_technique(
-    technique: str, noise: NoiseSpec, *, qubits: int = 1, pec_samples: int = 1, twirl_variants: int = TWIRL_VARIANTS
-) -> None:
-    """Raises QecInputError for an unknown technique, PEC under a fake backend (no rates to represent),
-    `pec_samples` outside [1, `MAX_PEC_SAMPLES`] for PEC, `twirl_variants` outside [2, `MAX_TWIRL_VARIANTS`]
-    for twirling, or REM on more than `MAX_REM_QUBITS` qubits.
+    technique: str | Technique, noise: NoiseSpec, *, qubits: int = 1, options: object | None = None
+) -> Technique:
+    """The technique's entry, after refusing (QecInputError) an unknown technique, options of another type,
+    a technique that needs depolarizing rates under a fake backend (none to represent), and REM on more than
+    `MAX_REM_QUBITS` qubits.
 
     >>> check_technique("rem", NoiseSpec(readout=0.01), qubits=20)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     qec.errors.QecInputError: REM on 20 qubits inverts a 2^20 x 2^20 confusion matrix; the limit is 12 qubits: ...
     """
-    if technique not in TECHNIQUES:
-        raise unknown_choice("technique", technique, TECHNIQUES)
-    if technique == "pec":
-        check_integer(pec_samples, name="pec_samples", low=1, high=MAX_PEC_SAMPLES, fix="give e.g. 200")
-    if "pt" in technique.split("+"):
-        check_integer(
-            twirl_variants, name="twirl_variants", low=2, high=MAX_TWIRL_VARIANTS, fix=f"give e.g. {TWIRL_VARIANTS}"
-        )
-    if technique in READOUT_CORRECTED and qubits > MAX_REM_QUBITS:
+    entry = get_technique(technique)
+    entry.checked_options(options)
+    if entry.readout_corrected and qubits > MAX_REM_QUBITS:
         raise QecInputError(
             f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
             f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne"
         )
-    if technique == "pec" and noise.fake_backend is not None:
+    if entry.needs_depolarizing_rates and noise.fake_backend is not None:
         raise QecInputError(
-            f"pec builds its representations from depolarizing rates (p1, p2), and "
+            f"{entry.name} builds its representations from depolarizing rates (p1, p2), and "
             f"fake={noise.fake_backend} gives none: use zne, rem or rem+zne with a fake backend, "
-            "or give the noise as rates for pec"
+            f"or give the noise as rates for {entry.name}"
         )
+    return entry
 
 
-def circuits_per_run(
-    technique: str,
-    *,
-    zne_options: ZneOptions = ZneOptions(),
-    lre_options: LreOptions = LreOptions(),
-    pec_samples: int = 200,
-    cdr_training_circuits: int = CDR_TRAINING_CIRCUITS,
-    twirl_variants: int = TWIRL_VARIANTS,
-) -> int:
+def circuits_per_run(technique: str | Technique, options: object | None = None) -> int:
     """How many circuits `technique` sends to the executor in its largest call (each then measured in every
-    group); for `lre`, at most (a circuit with fewer layers than `lre_options.chunks` runs fewer).
+    group), with `options` (None: its defaults); for `lre`, at most (a circuit with fewer layers than its
+    chunks runs fewer).
 
-    >>> circuits_per_run("zne"), circuits_per_run("pec", pec_samples=300), circuits_per_run("rem")
+    >>> circuits_per_run("zne"), circuits_per_run("pec", PecOptions(samples=300)), circuits_per_run("rem")
     (3, 300, 1)
-    >>> circuits_per_run("lre"), circuits_per_run("pt", twirl_variants=10), circuits_per_run("pt+zne")
+    >>> circuits_per_run("lre"), circuits_per_run("pt", TwirlOptions(variants=10)), circuits_per_run("pt+zne")
     (10, 10, 48)
     """
-    factors = len(zne_options.scale_factors)
-    counts = {
-        "zne": factors,
-        "rem+zne": factors,
-        "lre": lre_options.circuits(layers=lre_options.chunks),
-        "pec": pec_samples,
-        "cdr": cdr_training_circuits + 1,
-        "pt": twirl_variants,
-        "pt+zne": factors * twirl_variants,
-        "rem+pt+zne": factors * twirl_variants,
-        "auto": 3,  # Mitiq's ZNE settings: 3 scale factors at most
-    }
-    return counts.get(technique, 1)
+    entry = get_technique(technique)
+    return entry.circuits(entry.checked_options(options))
 
 
 def pauli_twirls(circuit: QPROGRAM, variants: int, *, seed: int | None) -> list[QuantumCircuit]:
@@ -462,23 +800,23 @@ def _zne(
 def _twirled_zne(
     circuit: QPROGRAM,
     executor: AerExecutor,
-    options: ZneOptions,
+    options: TwirledZneOptions,
     asymptote: float,
     *,
-    variants: int,
     seed: int | None,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
-    """ZNE whose every folded circuit is Pauli-twirled `variants` times; all circuits in one executor call,
-    each scale factor's twirls averaged, then extrapolated."""
-    scale_noise = options.scale_noise(seed)
-    folded = [scale_noise(circuit, scale) for scale in options.scale_factors]
+    """ZNE whose every folded circuit is Pauli-twirled `options.twirl.variants` times; all circuits in one
+    executor call, each scale factor's twirls averaged, then extrapolated."""
+    zne_options, variants = options.zne, options.twirl.variants
+    scale_noise = zne_options.scale_noise(seed)
+    folded = [scale_noise(circuit, scale) for scale in zne_options.scale_factors]
     twirled = [twirl for i, c in enumerate(folded) for twirl in pauli_twirls(c, variants, seed=_child(seed, i))]
     values = np.reshape(executor.evaluate(twirled), (len(folded), variants))
     means, errors = zip(*(_mean_and_error(row) for row in values))
-    make_factory = functools.partial(options.factory_object, asymptote)
-    value = _extrapolate(make_factory, options.scale_factors, means)
-    return value, _extrapolation_error(make_factory, options.scale_factors, means, errors, rng)
+    make_factory = functools.partial(zne_options.factory_object, asymptote)
+    value = _extrapolate(make_factory, zne_options.scale_factors, means)
+    return value, _extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
 
 
 def _child(seed: int | None, index: int) -> int | None:
@@ -573,7 +911,7 @@ def auto_settings(seed: int | None, qubits: int = 2) -> calibration.Settings:
 
 
 def _auto(
-    circuit: QPROGRAM, executor: AerExecutor, backend: Backend, asymptote: float, rng: np.random.Generator
+    circuit: QPROGRAM, executor: AerExecutor, backend: Backend, rng: np.random.Generator
 ) -> tuple[float, float, str, int, int]:
     """Mitiq's calibration on `backend` (its benchmark circuits' bitstrings), then the best strategy on the
     circuit through `executor`. Returns value, standard error, what was picked, and calibration's circuits and

@@ -35,14 +35,13 @@ from qec.errors import unknown_choice
 from qec.mitigation.backends import aer_backend, check_integer, check_run_options
 from qec.mitigation.hamiltonians import hamiltonian
 from qec.mitigation.noise_models import NoiseSpec
-from qec.mitigation.techniques import ZneOptions, check_technique, mitigate
+from qec.mitigation.techniques import Technique, apply_technique, check_technique
 from qec.mitigation.workloads import Workload
 
 OPTIMIZERS = ("cobyla", "spsa")
 MAX_ITERATIONS = 1000
 MAX_LAYERS = 10
 VQE_NOISE = NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01)
-VQE_ZNE_OPTIONS = ZneOptions()
 # SPSA's gains (Spall's standard schedule: a_k = a / (k + 1 + A)^0.602, c_k = c / (k + 1)^0.101).
 SPSA_A, SPSA_STABILITY, SPSA_C = 0.6, 1.0, 0.15
 
@@ -161,7 +160,8 @@ def run_vqe(
     qubits: int = 2,
     optimizer: str = "cobyla",
     iterations: int = 20,
-    technique: str = "zne",
+    technique: str | Technique = "zne",
+    options: object | None = None,
     noise: NoiseSpec = VQE_NOISE,
     layers: int = 1,
     shots: int = 4000,
@@ -169,10 +169,10 @@ def run_vqe(
     device: str = "auto",
     method: str = "auto",
     threads: int = 0,
-    zne_options: ZneOptions = VQE_ZNE_OPTIONS,
 ) -> VqeResult:
     """VQE of `hamiltonian_name` (a name in `hamiltonians.HAMILTONIANS`) on Aer under `noise`, minimizing the
-    energy mitigated with `technique` (a name in `techniques.TECHNIQUES`) by `optimizer` for `iterations`.
+    energy mitigated with `technique` (a name in `techniques.TECHNIQUES` or a `Technique`, with `options`, its
+    options object, None for its defaults) by `optimizer` for `iterations`.
 
     Step 0 is the starting point (seeded random angles in [-pi/4, pi/4]); then one step per COBYLA evaluation
     or per SPSA iteration. Raises QecInputError for unknown names and sizes out of range, before anything runs.
@@ -183,7 +183,7 @@ def run_vqe(
     check_integer(iterations, name="iterations", low=1, high=MAX_ITERATIONS, fix="give e.g. 20")
     check_integer(layers, name="layers", low=1, high=MAX_LAYERS, fix="give e.g. 1")
     check_run_options(shots=shots, seed=seed, threads=threads)
-    check_technique(technique, noise, qubits=qubits)
+    entry = check_technique(technique, noise, qubits=qubits, options=options)
     start_parameters = np.random.default_rng(seed).uniform(-math.pi / 4, math.pi / 4, size=qubits * (layers + 1))
     backend = aer_backend(
         [hardware_efficient_ansatz(qubits, start_parameters, layers)],
@@ -205,14 +205,14 @@ def run_vqe(
         return Workload(model.name, circuit, observable, ideal)
 
     def mitigated_energy(task: Workload) -> tuple[float, float | None]:
-        estimate = mitigate(technique, task, backend=backend, noise=noise, zne_options=zne_options, seed=seed)
+        estimate = apply_technique(entry, task, backend=backend, noise=noise, options=options, seed=seed)
         cost["circuits"] += estimate.circuits
         return estimate.value, estimate.standard_error
 
     def record(parameters: np.ndarray) -> float:
         task = workload_at(parameters)
         mitigated, mitigated_error = mitigated_energy(task)
-        noisy = mitigate("none", task, backend=backend, noise=noise)
+        noisy = apply_technique("none", task, backend=backend, noise=noise)
         cost["circuits"] += noisy.circuits
         steps.append(
             VqeStep(
@@ -244,7 +244,7 @@ def run_vqe(
         model.name,
         qubits,
         optimizer,
-        technique,
+        entry.name,
         noise.describe(),
         layers,
         model.ground_energy(),

@@ -19,7 +19,7 @@ from qec.errors import QecInputError
 from qec.mitigation import NoiseSpec, mitigate_workload
 from qec.mitigation.backends import aer_backend
 from qec.mitigation.noise_models import fake_backend_names
-from qec.mitigation.techniques import mitigate
+from qec.mitigation.techniques import apply_technique
 from qec.mitigation.workloads import workload
 
 pytest.importorskip("qiskit_ibm_runtime")
@@ -35,7 +35,7 @@ def test_ghz_parity_on_fake_manila_zne_and_rem_move_it_toward_ideal():
     assert 0.6 < readout_cap < 0.8  # the snapshot's qubit 2 reads out badly
 
     value = {
-        technique: mitigate(technique, ghz, backend=backend, noise=MANILA, seed=0).value
+        technique: apply_technique(technique, ghz, backend=backend, noise=MANILA, seed=0).value
         for technique in ("none", "zne", "rem", "rem+zne")
     }
     # Standard errors at 40k shots: ~0.003 noisy, ~0.007 zne, ~0.004 rem, ~0.007 rem+zne (measured over seeds).

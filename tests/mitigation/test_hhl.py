@@ -10,7 +10,7 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 from qec.errors import QecInputError
 from qec.mitigation import NoiseSpec, mitigate_workload
 from qec.mitigation.backends import aer_backend
-from qec.mitigation.techniques import mitigate
+from qec.mitigation.techniques import apply_technique
 from qec.mitigation.workloads import HHL_MATRIX, HHL_VECTOR, hhl_ideal, workload
 
 
@@ -36,7 +36,7 @@ def test_the_exact_value_of_the_circuit_equals_the_ideal_from_numpys_solution():
 def test_noiseless_aer_run_matches_the_ideal_within_shot_noise():
     task = workload("hhl", qubits=4)
     backend = aer_backend([task.circuit], noise=None, device="cpu", shots=40_000, seed=2, threads=1)
-    estimate = mitigate("none", task, backend=backend, noise=NoiseSpec())
+    estimate = apply_technique("none", task, backend=backend, noise=NoiseSpec())
     # Each shot gives +-1/2 or 0 (|value| <= 1/2 per group, 2 groups): sigma <= 1/sqrt(40000) = 0.005; 5 sigma.
     assert abs(estimate.value - task.ideal) < 5 * estimate.standard_error + 1e-12
     assert 0 < estimate.standard_error < 0.005

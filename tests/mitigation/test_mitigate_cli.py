@@ -20,6 +20,7 @@ from qec.mitigation.techniques import (
     MAX_REM_QUBITS,
     MAX_SCALE_FACTOR,
     MAX_SCALE_FACTORS,
+    PecOptions,
     ZneOptions,
     check_technique,
 )
@@ -39,6 +40,7 @@ KEYS = [
     "shots",
     "sampling_overhead",
     "detail",
+    "options",
     "seconds",
 ]
 LOGICAL_KEYS = KEYS + ["logical_error_rate_noisy", "logical_error_rate_mitigated", "stim_estimate"]
@@ -72,6 +74,7 @@ def test_workload_json_has_exactly_the_listed_keys(capsys):
     out = json.loads(capsys.readouterr().out)
     assert list(out) == KEYS
     assert out["ideal"] == 1.0 and out["circuits"] == 3 and out["shots"] == 6000 and out["device"] in ("CPU", "GPU")
+    assert out["options"] == {"factory": "richardson", "scaling": "global", "scale_factors": [1.0, 3.0, 5.0]}
 
 
 def test_logical_json_has_exactly_the_listed_keys(capsys):
@@ -161,9 +164,18 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
         (["mitigate", "ghz", "--scale-factors", "1,nan"], "each in [1, 100], got (1, nan)"),
         (["mitigate", "ghz", "--scale-factors", "1,1e9"], "each in [1, 100], got (1, 1e+09)"),
         (["mitigate", "ghz", "--scale-factors", "1,x"], "bad --scale-factors '1,x'"),
+        # Repeated scale factors used to "extrapolate" GHZ-3's parity to 0.33 (ideal 1), exit code 0.
+        (["mitigate", "ghz", "--qubits", "3", "--scale-factors", "1,1,1"], "ZNE scale factors must be distinct"),
+        (["mitigate", "ghz", "--factory", "linear", "--scale-factors", "3,3"], "must be distinct, got (3, 3)"),
+        (["mitigate", "ghz", "--technique", "rem+pt+zne", "--scale-factors", "1,3,3"], "must be distinct"),
+        (["mitigate", "ghz", "--technique", "rem", "--scale-factors", "1,1"], "must be distinct"),  # any technique
+        (["mitigate", "ghz", "--technique", "lre", "--lre-degree", "0"], "lre degree must be an integer in [1, 4]"),
+        (["mitigate", "logical", "repetition", "--scale-factors", "1,1.5,1.5"], "must be distinct, got (1, 1.5, 1.5)"),
+        (["mitigate", "logical", "repetition", "--scale-factors", "2,3"], "needs scale factor 1 first"),
+        (["mitigate", "vqe", "--scale-factors", "1,3,3"], "ZNE scale factors must be distinct, got (1, 3, 3)"),
         (
             ["mitigate", "ghz", "--technique", "pec", "--pec-samples", "0"],
-            "pec_samples must be an integer in [1, 10,000]",
+            "pec samples must be an integer in [1, 10,000]",
         ),
         (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"], "got 1000000000: give e.g. 200"),
         (
@@ -215,7 +227,7 @@ def test_what_cannot_fit_or_is_bad_is_refused_fast_in_one_line(capsys, argv, mes
 
 def test_limits_hold_just_below_them():
     check_run_options(shots=MAX_SHOTS, seed=MAX_SEED, threads=MAX_THREADS)
-    check_technique("pec", NoiseSpec(depolarizing_2q=0.01), pec_samples=MAX_PEC_SAMPLES)
+    check_technique("pec", NoiseSpec(depolarizing_2q=0.01), options=PecOptions(samples=MAX_PEC_SAMPLES))
     check_technique("rem", NoiseSpec(readout=0.01), qubits=MAX_REM_QUBITS)
     ZneOptions(scale_factors=tuple(1.0 + k for k in range(MAX_SCALE_FACTORS - 1)) + (MAX_SCALE_FACTOR,))
     LogicalSize(qubits=AER_MAX_QUBITS, clbits=1, operations=MAX_LOGICAL_OPERATIONS, detectors=1).check()

@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 import pytest
-from mitiq import Observable, PauliString
-from mitiq.zne.inference import RichardsonFactory
+from mitiq import Observable, PauliString, lre
+from mitiq.interface import convert_to_mitiq
+from mitiq.zne.inference import PolyFactory, RichardsonFactory
 from mitiq.zne.scaling import fold_global
 from qiskit import QuantumCircuit
 from qiskit_aer import AerSimulator
@@ -23,12 +24,17 @@ from qec.mitigation.techniques import (
     FACTORIES,
     SCALINGS,
     TECHNIQUES,
+    CdrOptions,
+    Extrapolation,
     LreOptions,
+    PecOptions,
+    TwirledZneOptions,
+    TwirlOptions,
+    apply_technique,
     check_technique,
     circuits_per_run,
     depolarizing_representations,
     extrapolation_coefficients,
-    mitigate,
 )
 from qec.mitigation.workloads import Workload, workload
 
@@ -51,7 +57,9 @@ def test_zne_batches_all_folded_circuits_in_one_aer_call():
     task = workload("ghz", qubits=3)
     noise = NoiseSpec(depolarizing_2q=0.01)
     backend = aer_backend([task.circuit], noise=noise, device="cpu", shots=1000, seed=1, threads=1)
-    estimate = mitigate("zne", task, backend=backend, noise=noise, zne_options=ZneOptions(scale_factors=(1, 3, 5, 7)))
+    estimate = apply_technique(
+        "zne", task, backend=backend, noise=noise, options=ZneOptions(scale_factors=(1, 3, 5, 7))
+    )
     assert (estimate.circuits, estimate.executor_calls) == (4, 1)
 
 
@@ -66,7 +74,7 @@ def test_every_factory_and_scaling_moves_toward_the_ideal(factory, scaling):
         device="cpu",
         shots=50_000,
         threads=1,
-        zne_options=ZneOptions(factory, scaling),
+        options=ZneOptions(factory, scaling),
     )
     # Noisy error ~0.04 (<XXX> ~ 0.96); Richardson, the noisiest fit, amplifies shot noise by 3.5:
     # 5 sigma = 5 * 3.5 * sqrt(1 - 0.9^2) / sqrt(5e4) = 0.034 < 0.04.
@@ -102,7 +110,7 @@ def test_pec_is_unbiased_within_its_statistical_error():
         technique="pec",
         device="cpu",
         shots=1000,
-        pec_samples=1000,
+        options=PecOptions(samples=1000),
         threads=1,
     )
     # Mitiq's pec_error is the standard deviation of the 1000 signed, rescaled estimates over sqrt(1000),
@@ -170,11 +178,11 @@ def test_unknown_technique_lists_the_known_ones():
 GHZ4_NOISE = NoiseSpec(depolarizing_2q=0.01)
 
 
-def _ghz4_estimate(technique, shots, **options):
+def _ghz4_estimate(technique, shots):
     task = workload("ghz", qubits=4)
     backend = aer_backend([task.circuit], noise=GHZ4_NOISE, device="cpu", shots=shots, seed=11, threads=1)
-    noisy = mitigate("none", task, backend=backend, noise=GHZ4_NOISE)
-    return task, noisy, mitigate(technique, task, backend=backend, noise=GHZ4_NOISE, **options)
+    noisy = apply_technique("none", task, backend=backend, noise=GHZ4_NOISE)
+    return task, noisy, apply_technique(technique, task, backend=backend, noise=GHZ4_NOISE)
 
 
 @pytest.mark.parametrize(
@@ -200,7 +208,8 @@ def test_every_technique_gives_a_float_standard_error():
     for technique in TECHNIQUES:
         if technique == "auto":
             continue  # slow; see test_auto_picks_a_zne_strategy_and_beats_none
-        estimate = mitigate(technique, task, backend=backend, noise=noise, pec_samples=50, twirl_variants=4)
+        options = TECHNIQUES[technique].options_from(PecOptions(samples=50), TwirlOptions(variants=4))
+        estimate = apply_technique(technique, task, backend=backend, noise=noise, options=options)
         # 2000 shots of a cut value in [0, 3]: per-circuit errors are ~0.03; mitigation amplifies them, PEC most.
         assert isinstance(estimate.standard_error, float) and 0 < estimate.standard_error < 1, (technique, estimate)
 
@@ -208,14 +217,14 @@ def test_every_technique_gives_a_float_standard_error():
 def test_none_standard_error_is_the_binomial_one_and_zne_propagates_richardson_coefficients():
     task = workload("ghz", qubits=3)
     backend = aer_backend([task.circuit], noise=GHZ4_NOISE, device="cpu", shots=4000, seed=3, threads=1)
-    noisy = mitigate("none", task, backend=backend, noise=GHZ4_NOISE)
+    noisy = apply_technique("none", task, backend=backend, noise=GHZ4_NOISE)
     # One Pauli: a mean of +-1 outcomes, standard error sqrt((1 - v^2) / (shots - 1)) exactly.
     assert math.isclose(noisy.standard_error, math.sqrt((1 - noisy.value**2) / 3999), rel_tol=1e-9)
     # Richardson at 1, 3, 5: c = (15/8, -10/8, 3/8), read off the factory itself.
     coefficients = extrapolation_coefficients(lambda: RichardsonFactory([1.0, 3.0, 5.0]), [1.0, 3.0, 5.0])
     assert np.allclose(coefficients, [15 / 8, -10 / 8, 3 / 8])
     executor = backend.executor(task.observable)
-    zne_estimate = mitigate("zne", task, backend=backend, noise=GHZ4_NOISE)
+    zne_estimate = apply_technique("zne", task, backend=backend, noise=GHZ4_NOISE)
     values = executor.evaluate([fold_global(task.circuit, s) for s in (1, 3, 5)])
     errors = np.array(executor.standard_errors)
     assert math.isclose(zne_estimate.value, float(coefficients @ values), rel_tol=1e-9)  # same seed, same shots
@@ -230,7 +239,8 @@ def test_standard_errors_match_the_spread_over_seeds(technique):
     values, errors = [], []
     for seed in range(30):
         backend = aer_backend([task.circuit], noise=noise, device="cpu", shots=1000, seed=seed, threads=1)
-        estimate = mitigate(technique, task, backend=backend, noise=noise, seed=seed, twirl_variants=4)
+        options = TECHNIQUES[technique].options_from(TwirlOptions(variants=4))
+        estimate = apply_technique(technique, task, backend=backend, noise=noise, seed=seed, options=options)
         values.append(estimate.value)
         errors.append(estimate.standard_error)
     # The sample standard deviation of 30 values is within ~13% (1 sigma) of the true one: a ratio to the mean
@@ -262,9 +272,9 @@ def test_pauli_twirling_turns_a_coherent_over_rotation_into_the_twirled_pauli_ch
     def backend(model):
         return Backend(AerSimulator(noise_model=model, method="density_matrix"), "CPU", "density_matrix", 20_000, 1)
 
-    noisy = mitigate("none", task, backend=backend(coherent), noise=spec)
-    model = mitigate("none", task, backend=backend(twirled), noise=spec)
-    twirl = mitigate("pt", task, backend=backend(coherent), noise=spec, twirl_variants=32, seed=4)
+    noisy = apply_technique("none", task, backend=backend(coherent), noise=spec)
+    model = apply_technique("none", task, backend=backend(twirled), noise=spec)
+    twirl = apply_technique("pt", task, backend=backend(coherent), noise=spec, options=TwirlOptions(32), seed=4)
     sigma = math.hypot(twirl.standard_error, model.standard_error)
     # Coherently the ten rotations add up (<Z0 + Z1> ~ 1.07); twirled they are independent flips (~1.92).
     assert abs(noisy.value - model.value) > 20 * sigma
@@ -284,8 +294,76 @@ def test_auto_picks_a_zne_strategy_and_beats_none():
 
 
 def test_twirl_and_lre_options_are_checked():
-    with pytest.raises(QecInputError, match="twirl_variants must be an integer in \\[2, 1,000\\]"):
-        check_technique("pt+zne", NoiseSpec(), twirl_variants=1)
+    with pytest.raises(QecInputError, match="twirl variants must be an integer in \\[2, 1,000\\]"):
+        TwirlOptions(variants=1)
     with pytest.raises(QecInputError, match="lre degree must be an integer in \\[1, 4\\]"):
         LreOptions(degree=0)
-    assert circuits_per_run("lre", lre_options=LreOptions(degree=1, chunks=4)) == 5
+    assert circuits_per_run("lre", LreOptions(degree=1, chunks=4)) == 5
+
+
+# --- Honest answers: options that cannot extrapolate are refused when built (issue 19) ---
+
+
+@pytest.mark.parametrize(
+    ("factory", "scale_factors", "message"),
+    [
+        ("richardson", (1, 1, 1), "ZNE scale factors must be distinct, got \\(1, 1, 1\\)"),
+        ("richardson", (1, 3, 3), "must be distinct, got \\(1, 3, 3\\)"),
+        ("linear", (2.0, 2.0), "must be distinct, got \\(2, 2\\)"),
+        ("exponential", (1, 1.0), "must be distinct"),
+        ("poly-exp", (1, 3, 1), "must be distinct"),
+        ("richardson", (1,), "ZNE needs 2 to 32 scale factors"),
+        ("linear", (1, True), "ZNE needs 2 to 32 scale factors"),
+    ],
+)
+def test_scale_factors_that_cannot_extrapolate_are_refused_when_the_options_are_built(factory, scale_factors, message):
+    # Richardson through (1, 1, 1) used to "extrapolate" a GHZ-3 parity of ~0.98 to 0.33 (Mitiq's polyfit of a
+    # singular system), printed as the mitigated value with exit code 0.
+    with pytest.raises(QecInputError, match=message):
+        ZneOptions(factory, "global", scale_factors)
+    with pytest.raises(QecInputError, match=message):
+        TwirledZneOptions(ZneOptions(factory, "global", scale_factors))
+
+
+@pytest.mark.parametrize("factory", list(FACTORIES))
+def test_every_factory_extrapolates_from_two_distinct_scale_factors(factory):
+    # With its asymptote given, Mitiq's exponential fits are linear fits of log(y - asymptote): 2 parameters.
+    options = ZneOptions(factory, "global", (1.0, 2.0))
+    assert FACTORIES[factory].points == 2
+    factory_object = options.factory_object(asymptote=0.0)
+    for scale, value in zip(options.scale_factors, (0.9, 0.81)):
+        factory_object.push({"scale_factor": scale}, value)
+    assert factory_object.reduce() == pytest.approx(1.0, abs=0.011)  # 0.9^s: linear 0.99, exponential 1.0
+
+
+def test_a_fit_with_more_parameters_needs_that_many_distinct_scale_factors(monkeypatch):
+    monkeypatch.setitem(FACTORIES, "cubic", Extrapolation(lambda factors, asymptote: PolyFactory(factors, 3), points=4))
+    with pytest.raises(QecInputError, match="the cubic fit needs at least 4 distinct scale factors, got \\(1, 2, 3\\)"):
+        ZneOptions("cubic", "global", (1, 2, 3))
+    assert isinstance(ZneOptions("cubic", "global", (1, 2, 3, 4)).factory_object(), PolyFactory)
+
+
+def test_lre_options_that_cannot_fit_are_refused_and_every_allowed_one_gives_a_solvable_fit():
+    with pytest.raises(QecInputError, match="lre fold_multiplier must be an integer in \\[1, 4\\], got 0"):
+        LreOptions(fold_multiplier=0)  # every chunk at scale 1: one noise level, nothing to extrapolate
+    with pytest.raises(QecInputError, match="lre degree must be an integer in \\[1, 4\\], got 0"):
+        LreOptions(degree=0)
+    circuit = convert_to_mitiq(workload("qaoa", qubits=3).circuit)[0]
+    for degree in range(1, 5):
+        for fold_multiplier in range(1, 5):
+            options = LreOptions(degree=degree, fold_multiplier=fold_multiplier, chunks=3)
+            coefficients = lre.inference.multivariate_richardson_coefficients(
+                circuit, degree, fold_multiplier, options.chunks_for(len(circuit))
+            )
+            # Richardson coefficients reproduce constants: they sum to 1, and are finite when the system is solvable.
+            assert np.all(np.isfinite(coefficients)) and math.isclose(sum(coefficients), 1.0, abs_tol=1e-6)
+
+
+def test_options_of_another_technique_are_refused():
+    with pytest.raises(QecInputError, match="technique 'pec' takes PecOptions, got ZneOptions"):
+        check_technique("pec", NoiseSpec(depolarizing_2q=0.01), options=ZneOptions())
+    with pytest.raises(QecInputError, match="cdr training_circuits must be an integer in \\[2, 1,000\\], got 1"):
+        CdrOptions(training_circuits=1)  # a line through one point
+    with pytest.raises(QecInputError, match="pec samples must be an integer in \\[1, 10,000\\], got 0"):
+        PecOptions(samples=0)
+    assert circuits_per_run("rem+pt+zne", TwirledZneOptions(twirl=TwirlOptions(variants=3))) == 9
