@@ -60,7 +60,7 @@ def codes_command(
         }
         for m in noise.noise_families().values()
     ]
-    decoder_list = [
+    decoder_list: list[dict[str, Any]] = [
         {
             "name": name,
             "description": decoders.entry(name).description,

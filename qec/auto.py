@@ -313,8 +313,8 @@ def scan_grid(noise: str) -> list[float]:
     if scan_range is None:
         scannable = [name for name, entry in noise_families().items() if entry.scan_range is not None]
         raise QecInputError(
-            f"the noise model {noise!r} has no threshold to find (its entry gives no scan_range): use one of "
-            f"{', '.join(scannable)}"
+            f"the noise model {noise!r} has no threshold to find: use one of {', '.join(scannable)} (or give its "
+            "registry entry a scan_range)"
         )
     low, high = scan_range
     first = math.ceil(_lattice_index(low) / SCAN_SPACING)
@@ -386,6 +386,8 @@ class _Spec:
                 raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
             study = family
         else:
+            if isinstance(parts.get("noise"), str):
+                scan_grid(parts["noise"])  # before its other parameters: a model without a threshold is the news
             study = StudySpec.of(family, **parts)
         scan_grid(study.noise.name)
         return _Spec(study, tuple(sorted(set(listed))))

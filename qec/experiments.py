@@ -20,8 +20,8 @@ from typing import Any, Callable, Mapping
 import stim
 
 from qec.codes import CodeFamily
-from qec.codes.size import MAX_ROUNDS
 from qec.errors import QecInputError, unknown_choice
+from qec.text import shown_integer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,13 +68,10 @@ class ExperimentSpec:
     def __post_init__(self):
         experiment(self.name)
         if self.rounds is not None and (
-            isinstance(self.rounds, bool)
-            or not isinstance(self.rounds, numbers.Integral)
-            or not 1 <= self.rounds <= MAX_ROUNDS
-        ):
-            raise QecInputError(
-                f"rounds must be None (the distance) or an integer in [1, {MAX_ROUNDS:,}], got {self.rounds!r}"
-            )
+            isinstance(self.rounds, bool) or not isinstance(self.rounds, numbers.Integral) or self.rounds < 1
+        ):  # (how many rounds fit is the family's to say: `CodeFamily.circuit` refuses a circuit that cannot fit)
+            shown = shown_integer(self.rounds) if isinstance(self.rounds, int) else repr(self.rounds)
+            raise QecInputError(f"rounds must be None (the distance) or an integer >= 1, got {shown}")
         if not isinstance(self.basis, str) or self.basis.upper() not in ("X", "Z"):
             raise QecInputError(f"basis must be X or Z, got {self.basis!r}")
         object.__setattr__(self, "basis", self.basis.upper())
