@@ -88,6 +88,8 @@ class NoiseModel:
     ('uniform(p=0.001)', 0.001)
     >>> noise_model("biased", 0.001, bias=math.inf).metadata()
     {'noise': 'biased', 'p': 0.001, 'bias': 'inf'}
+    >>> noise_model("biased", 0.001, bias=100).metadata() == noise_model("biased", 0.001, bias=100.0).metadata()
+    True
     """
 
     name: str
@@ -141,7 +143,7 @@ class NoiseModel:
         if family is None or self.pauli != family.pauli_kinds[0]:
             recorded["pauli"] = self.pauli
         if self.pauli == "biased":
-            recorded["bias"] = "inf" if self.bias == math.inf else self.bias
+            recorded["bias"] = "inf" if self.bias == math.inf else float(self.bias)  # bias=100 and 100.0: one task
         return recorded
 
     @staticmethod

@@ -8,7 +8,7 @@ stored task can be re-run exactly from its row (`task_from_metadata`).
 ...                     decoder_options={"osd_order": 4})
 >>> task = spec.task(distance=3, p=0.001)
 >>> sorted(task.metadata.items())  # doctest: +NORMALIZE_WHITESPACE
-[('basis', 'Z'), ('bias', 100), ('decoder_options', {'osd_order': 4}), ('distance', 3), ('family', 'surface'),
+[('basis', 'Z'), ('bias', 100.0), ('decoder_options', {'osd_order': 4}), ('distance', 3), ('family', 'surface'),
  ('noise', 'biased'), ('p', 0.001), ('rounds', 2)]
 >>> task_from_metadata(task.decoder, task.metadata).task_id == task.task_id
 True

@@ -32,6 +32,7 @@ from qec.store import Store
 from qec.task import Task, TaskTotals
 from qec.text import approximate, shown_integer
 from qec.threshold import FOUND, ThresholdFit, fit_threshold, use_correction
+from qec.validation import canonical_json
 
 # A study is distances x p values, one task each. Threshold studies use ~5 of each; 10,000 tasks is far
 # beyond them, and the limits are checked on the text, before any list is built.
@@ -140,7 +141,7 @@ def study_tasks(family: str | StudySpec, *, distances: Iterable[int], ps: Iterab
     keywords as `parts` (noise, pauli, bias, rounds (default: the distance), basis, decoder, decoder_options).
 
     >>> [task.metadata["bias"] for task in study_tasks("surface", distances=[3], ps=[0.001], noise="biased", bias=100)]
-    [100]
+    [100.0]
     """
     if isinstance(family, StudySpec):
         if parts:
@@ -190,8 +191,8 @@ def analyse(
     points = sorted(points, key=lambda pt: (pt.distance, pt.p))
     try:
         fit = fit_threshold(points, correction=correction)
-    except QecInputError as error:
-        fit = ThresholdFit.none(str(error))
+    except QecInputError as error:  # points that cannot be fitted as asked: not an answer about the threshold
+        fit = ThresholdFit.unresolved(str(error))
     return StudyResult(points, fit, suppression_factors(points), store, list(skipped), fit_suppression(points))
 
 
@@ -328,6 +329,15 @@ def _observable_errors(results: Store) -> dict[str, tuple[int, ...] | None]:
     return sums
 
 
+def _study_parameters(point: Point) -> str:
+    """What sets a point's study apart besides family, noise and decoder: the rest of its metadata (bias, pauli,
+    decoder options, basis, ...), but distance, p and rounds, as canonical JSON."""
+    return canonical_json({key: value for key, value in point.metadata.items() if key not in _POINT_AXES})
+
+
+_POINT_AXES = ("family", "noise", "decoder", "distance", "p", "rounds")
+
+
 @dataclass(frozen=True)
 class SliceResult:
     """A slice of a store (`qec.slices.Slice`: the curves), and its threshold fit and Lambda (`study`) when one
@@ -421,13 +431,16 @@ def read_study(
     skipped = list(stored.skipped)
     if len(points) < len(picked):
         skipped.append(f"skipped {len(picked) - len(points)} task(s) in {store} whose metadata gives no distance or p")
-    studies = sorted({(pt.family or "", pt.noise or "", pt.decoder) for pt in points})
+    studies = sorted({(pt.family or "", pt.noise or "", pt.decoder, _study_parameters(pt)) for pt in points})
     if not studies:
         raise QecInputError(f"no points in {store} match; `qec stats --store {store}` lists them")
     if len(studies) > 1:
-        listed = "; ".join(f"family={f or '-'} noise={n or '-'} decoder={d}" for f, n, d in studies)
+        listed = "; ".join(
+            f"family={f or '-'} noise={n or '-'} decoder={d}" + (f" {parameters}" if parameters != "{}" else "")
+            for f, n, d, parameters in studies
+        )
         raise QecInputError(
             f"{store} holds {len(studies)} studies; pick one of them: {listed}; or draw them together, one curve "
-            "per decoder and distance (group_by=decoder)"
+            "per decoder (or any parameter) and distance (read_slice with group_by=decoder)"
         )
     return analyse(points, store=str(store), correction=correction, skipped=skipped)
