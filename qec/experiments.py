@@ -71,7 +71,7 @@ class ExperimentSpec:
             isinstance(self.rounds, bool) or not isinstance(self.rounds, numbers.Integral) or self.rounds < 1
         ):  # (how many rounds fit is the family's to say: `CodeFamily.circuit` refuses a circuit that cannot fit)
             shown = shown_integer(self.rounds) if isinstance(self.rounds, int) else repr(self.rounds)
-            raise QecInputError(f"rounds must be None (the distance) or an integer >= 1, got {shown}")
+            raise QecInputError(f"rounds must be >= 1 (or None: as many as the distance), got {shown}")
         if not isinstance(self.basis, str) or self.basis.upper() not in ("X", "Z"):
             raise QecInputError(f"basis must be X or Z, got {self.basis!r}")
         object.__setattr__(self, "basis", self.basis.upper())

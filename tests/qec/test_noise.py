@@ -103,7 +103,7 @@ def test_code_capacity_on_a_circuit_whose_first_round_is_inside_a_repeat():
         (("si1000", 0.3), {}, r"use p <= 0.2"),
         (("nosuch", 0.1), {}, "choose one of none, code-capacity"),
         (("sd6", 0.1), {"pauli": "independent"}, "takes the Pauli channel depolarizing"),
-        (("biased", 0.1), {"bias": -1}, "bias eta must be > 0"),
+        (("biased", 0.1), {"bias": -1}, "bias eta must be a number > 0"),
     ],
 )
 def test_bad_noise_parameters(args, kwargs, message):
