@@ -135,12 +135,13 @@ class BpOsdDecoder(sinter.Decoder):
         return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)
 
 
-def bp_decoder(**settings) -> BpOsdDecoder:
-    """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, **settings)`.
-
-    `settings` are BpOsdDecoder's `max_iterations`, `scaling_factor` and `basis_aware`.
+def bp_decoder(*, max_iterations: int = 30, scaling_factor: float = 0.625, basis_aware: bool = True) -> BpOsdDecoder:
+    """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, ...)` with BpOsdDecoder's
+    `max_iterations`, `scaling_factor` and `basis_aware`.
 
     >>> bp_decoder(scaling_factor=1.0).osd_order == NO_OSD
     True
     """
-    return BpOsdDecoder(osd_method=None, **settings)
+    return BpOsdDecoder(
+        osd_method=None, max_iterations=max_iterations, scaling_factor=scaling_factor, basis_aware=basis_aware
+    )
