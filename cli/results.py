@@ -214,7 +214,7 @@ def points_table(points: list[Point]) -> str:
         low, high = pt.rate_interval
         distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
         lines.append(
-            f"{pt.family or '-':<12}{pt.noise or '-':<18}{pt.decoder:<12}{distance:>3}{pt.rounds:>7}"
+            f"{pt.family or '-':<12}{pt.noise_label + ' ':<18}{pt.decoder_label + ' ':<12}{distance:>3}{pt.rounds:>7}"
             f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
             f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}"
         )

@@ -19,6 +19,7 @@ qubits failing alike). Both maps are monotone, so an interval maps through them 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, cast
@@ -147,6 +148,40 @@ class Point:
             metadata=metadata,
             observable_errors=observable_errors,
         )
+
+    @property
+    def noise_label(self) -> str:
+        """The noise model with the parameters its metadata records beside p: `biased(eta=100)`,
+        `code-capacity(independent)`; '-' when none is recorded.
+
+        >>> from qec.task import Counts, TaskTotals
+        >>> Point.from_totals(TaskTotals("ab", "uf", {"noise": "biased", "bias": "inf"}, Counts(), 0, 0)).noise_label
+        'biased(eta=inf)'
+        """
+        bias, pauli = self.metadata.get("bias"), self.metadata.get("pauli")
+        parameters = []
+        if isinstance(pauli, str) and pauli in ("depolarizing", "independent") and pauli != "depolarizing":
+            parameters.append(pauli)
+        if bias == "inf" or (isinstance(bias, (int, float)) and not isinstance(bias, bool) and math.isfinite(bias)):
+            parameters.append(f"eta={bias:g}" if not isinstance(bias, str) else "eta=inf")
+        name = self.noise or "-"
+        return f"{name}({', '.join(parameters)})" if parameters else name
+
+    @property
+    def decoder_label(self) -> str:
+        """The decoder with the options its metadata records: `bposd(osd_order=4)`.
+
+        >>> from qec.task import Counts, TaskTotals
+        >>> totals = TaskTotals("ab", "bposd", {"decoder_options": {"osd_order": 4}}, Counts(), 0, 0)
+        >>> Point.from_totals(totals).decoder_label
+        'bposd(osd_order=4)'
+        """
+        options = self.metadata.get("decoder_options")
+        if not isinstance(options, dict) or not options:
+            return self.decoder
+        shown = ", ".join(f"{key}={json.dumps(value)}" for key, value in sorted(options.items()))
+        shown = "".join(c if c.isprintable() else "?" for c in shown)  # metadata from a file: nothing raw
+        return f"{self.decoder}({shown if len(shown) <= 60 else shown[:57] + '...'})"
 
     @property
     def is_placed(self) -> bool:
