@@ -24,6 +24,7 @@ from qec.cluster import dask_client, parse_local_cluster
 from qec.codes.size import MAX_DISTANCE, MAX_ROUNDS
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
+from qec.metadata import FOREIGN_KEYS
 from qec.parts import StudySpec
 from qec.progress import progress_display
 from qec.slices import Condition, Slice, slice_points, x_value
@@ -335,7 +336,8 @@ def _study_parameters(point: Point) -> str:
     return canonical_json({key: value for key, value in point.metadata.items() if key not in _POINT_AXES})
 
 
-_POINT_AXES = ("family", "noise", "decoder", "distance", "p", "rounds")
+_POINT_AXES = {"family", "noise", "decoder", "distance", "p", "rounds"}
+_POINT_AXES |= {foreign for key in _POINT_AXES for foreign in FOREIGN_KEYS.get(key, ())}  # d, error_rate, ...
 
 
 @dataclass(frozen=True)
