@@ -381,14 +381,9 @@ class _Spec:
             raise QecInputError(
                 f"distances={sorted(set(listed))} gives no threshold: give >= 2 distances, e.g. [3, 5, 7]"
             )
-        if isinstance(family, StudySpec):
-            if parts:
-                raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
-            study = family
-        else:
-            if isinstance(parts.get("noise"), str):
-                scan_grid(parts["noise"])  # before its other parameters: a model without a threshold is the news
-            study = StudySpec.of(family, **parts)
+        if not isinstance(family, StudySpec) and isinstance(parts.get("noise"), str):
+            scan_grid(parts["noise"])  # before its other parameters: a model without a threshold is the news
+        study = StudySpec.given(family, parts)
         scan_grid(study.noise.name)
         return _Spec(study, tuple(sorted(set(listed))))
 

@@ -139,7 +139,7 @@ class NoiseModel:
         """What a task's metadata records of the model: `noise` and `p`, `pauli` where it is not the family's
         default, and `bias` for the biased channel (the text "inf" for pure dephasing: JSON has no infinity)."""
         recorded: dict[str, Any] = {"noise": self.name, "p": self.p}
-        family = NOISE_FAMILIES.get(self.name) or USER_NOISE_FAMILIES.get(self.name)
+        family = noise_families().get(self.name)
         if family is None or self.pauli != family.pauli_kinds[0]:
             recorded["pauli"] = self.pauli
         if self.pauli == "biased":

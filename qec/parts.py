@@ -85,22 +85,29 @@ class StudySpec:
             decoding = DecoderSpec(decoder, dict(decoder_options or {}))
         return StudySpec(family, model, spec, decoding)
 
+    @staticmethod
+    def given(family: str | StudySpec, parts: Mapping[str, Any]) -> StudySpec:
+        """`family` itself when it is a spec (then `parts` must be empty), else `StudySpec.of(family, **parts)`: how
+        the functions that take either read their arguments."""
+        if isinstance(family, StudySpec):
+            if parts:
+                raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
+            return family
+        return StudySpec.of(family, **parts)
+
     def circuit(self, *, distance: int, p: float) -> stim.Circuit:
         """The noisy circuit at `distance` and `p`, built code -> experiment -> noiseless circuit -> noise."""
         return self.noise.at(p).apply(self.experiment.circuit(codes.family(self.family), distance=distance))
 
     def task(self, *, distance: int, p: float) -> Task:
         """The task at `distance` and `p`: its circuit (`circuit`) and every part recorded in its metadata."""
-        family = codes.family(self.family)
-        noise = self.noise.at(p)
-        circuit = noise.apply(self.experiment.circuit(family, distance=distance))
         metadata = (
-            family.metadata(distance)
+            codes.family(self.family).metadata(distance)
             | self.experiment.metadata(distance=distance)
-            | noise.metadata()
+            | self.noise.at(p).metadata()
             | self.decoder.metadata()
         )
-        return Task(circuit=circuit, decoder=self.decoder.name, metadata=metadata)
+        return Task(circuit=self.circuit(distance=distance, p=p), decoder=self.decoder.name, metadata=metadata)
 
     def tasks(self, *, distances: Iterable[int], ps: Iterable[float]) -> list[Task]:
         """One task per (distance, p), distances outermost."""

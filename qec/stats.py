@@ -160,7 +160,7 @@ class Point:
         """
         bias, pauli = self.metadata.get("bias"), self.metadata.get("pauli")
         parameters = []
-        if isinstance(pauli, str) and pauli in ("depolarizing", "independent") and pauli != "depolarizing":
+        if pauli == "independent":
             parameters.append(pauli)
         if bias == "inf" or (isinstance(bias, (int, float)) and not isinstance(bias, bool) and math.isfinite(bias)):
             parameters.append(f"eta={bias:g}" if not isinstance(bias, str) else "eta=inf")

@@ -144,11 +144,7 @@ def study_tasks(family: str | StudySpec, *, distances: Iterable[int], ps: Iterab
     >>> [task.metadata["bias"] for task in study_tasks("surface", distances=[3], ps=[0.001], noise="biased", bias=100)]
     [100.0]
     """
-    if isinstance(family, StudySpec):
-        if parts:
-            raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
-        return family.tasks(distances=distances, ps=ps)
-    return StudySpec.of(family, **parts).tasks(distances=distances, ps=ps)
+    return StudySpec.given(family, parts).tasks(distances=distances, ps=ps)
 
 
 @dataclass(frozen=True)
