@@ -32,6 +32,7 @@ import stim
 
 from qec.codes.bb import BB_DISTANCES, bb_code, bb_data_qubits, bb_memory_circuit
 from qec.codes.color import color_code
+from qec.codes.color_superdense import superdense_color_code
 from qec.codes.css import CssCode
 from qec.codes.css import css as css  # re-exported: qec.codes.css(hx, hz, name=...)
 from qec.codes.hgp import hgp as hgp  # re-exported: qec.codes.hgp(h1, h2)
@@ -212,6 +213,17 @@ FAMILIES: dict[str, CodeFamily] = {
             checks=lambda d: 3 * (d * d - 1) // 8,
             qubits=lambda d: (9 * d * d - 1) // 8,
             min_rounds=2,
+        ),
+        # The same code with two ancillas a face: (3d^2-1)/2 qubits, an X and a Z check a face each round.
+        CodeFamily(
+            name="color-superdense",
+            description="triangular 6.6.6 color code, superdense cycle of Gidney and Jones (arXiv:2312.08813); "
+            "detectors carry Chromobius's colour coordinate, so chromobius decodes it",
+            build=superdense_color_code,
+            odd_distance_only=True,
+            min_distance=3,
+            checks=lambda d: 3 * (d * d - 1) // 4,
+            qubits=lambda d: (3 * d * d - 1) // 2,
         ),
         # n = 2lm data qubits and lm X + lm Z checks, so n checks a round and 2n qubits.
         CodeFamily(
