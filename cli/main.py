@@ -39,6 +39,7 @@ import typer  # noqa: E402
 
 from qec.cli import (  # noqa: E402
     circuits,
+    decode,
     mitigate,  # noqa: E402
     results,
     study,
@@ -65,6 +66,7 @@ app.command("plot")(results.plot_command)
 app.command("export")(results.export_command)
 app.command("import")(results.import_command)
 app.command("merge")(results.merge_command)
+app.command("decode")(decode.decode_command)
 
 
 def _click_errors() -> tuple[type[Exception], ...]:

@@ -237,6 +237,34 @@ class Store:
             )
         return cursor.rowcount == 1
 
+    def add_decoded(
+        self, *, decoder: str, metadata: dict, circuit: str | None, result: ChunkResult, source: str
+    ) -> bool:
+        """Records a task whose shots were recorded, not sampled here (`qec.recorded`: its circuit, or None when
+        only a DEM was given), and its one chunk, in one transaction; returns False (and changes nothing) if that
+        chunk is already stored."""
+        check_token(result.task_id, name="task_id")
+        check_token(decoder, name="decoder")
+        check_metadata(metadata)
+        check_sample_index(result.chunk_index)
+        counts = result.counts
+        check_counts(shots=counts.shots, errors=counts.errors, discards=counts.discards, seconds=counts.seconds)
+        with self._transaction():
+            self._insert_tasks([_TaskRow(result.task_id, decoder, metadata, circuit)], origin=source)
+            row = _ChunkRow(
+                result.task_id,
+                result.chunk_index,
+                counts.shots,
+                counts.errors,
+                counts.discards,
+                counts.seconds,
+                json.dumps(list(result.observable_errors)),
+                time.time(),
+                source,
+            )
+            added = self._insert_chunks([row], origin=source)
+        return added.chunks == 1
+
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
         """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`).
 

@@ -328,12 +328,15 @@ def _observable_errors(results: Store) -> dict[str, tuple[int, ...] | None]:
 
 def _study_parameters(point: Point) -> str:
     """What sets a point's study apart besides family, noise and decoder: the rest of its metadata (bias, pauli,
-    decoder options, basis, ...), but distance, p and rounds, as canonical JSON."""
-    return canonical_json({key: value for key, value in point.metadata.items() if key not in _POINT_AXES})
+    decoder options, basis, ...), but distance, p and rounds, and the hashes of recorded data, as canonical JSON."""
+    return canonical_json(
+        {key: value for key, value in point.metadata.items() if key not in _POINT_AXES and key not in _PROVENANCE}
+    )
 
 
 _POINT_AXES = {"family", "noise", "decoder", "distance", "p", "rounds"}
 _POINT_AXES |= {foreign for key in _POINT_AXES for foreign in FOREIGN_KEYS.get(key, ())}  # d, error_rate, ...
+_PROVENANCE = {"recorded_sha256"}  # the hashes of each decoded recording's own files (qec.recorded)
 
 
 @dataclass(frozen=True)
