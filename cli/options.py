@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -93,6 +94,14 @@ Correction = Annotated[
         help="Fit with the finite-size correction D d^(-1/mu) (default: with >= 4 distances).",
     ),
 ]
+PostselectGap = Annotated[
+    Optional[str],
+    typer.Option(
+        "--postselect-gap",
+        help="Discard the shots whose decoder's complementary gap is below G dB (a coin flip is 0): G or a list "
+        "G1,G2,... (one task per value); the decoder must give gaps (pymatching). Discards are stored as sinter's.",
+    ),
+]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]
 
 # `qec threshold --auto` (qec.auto): its switch, its stopping rules, and the study flags it replaces, which are
@@ -172,7 +181,12 @@ GroupBy = Annotated[
     ),
 ]
 XKey = Annotated[
-    Optional[str], typer.Option("--x", help="The x axis: p (default) or any numeric metadata key, e.g. distance.")
+    Optional[str],
+    typer.Option(
+        "--x",
+        help="The x axis: p (default), discard_rate (discards / shots, for --postselect-gap) or any numeric "
+        "metadata key, e.g. distance.",
+    ),
 ]
 Rate = Annotated[
     Optional[str],
@@ -212,6 +226,26 @@ def load_plugins(plugins: list[str] | None) -> None:
             raise QecInputError(f"--plugin {plugin}: could not import it ({error})") from None
 
 
+def parse_gaps(text: str | None) -> list[float | None]:
+    """The values of --postselect-gap: [None] when it is not given, else its comma-separated numbers (dB, >= 0).
+
+    >>> parse_gaps(None), parse_gaps("0,2.5, 4")
+    ([None], [0.0, 2.5, 4.0])
+    """
+    if text is None:
+        return [None]
+    try:
+        gaps = [float(word) for word in text.split(",")]
+    except ValueError:
+        gaps = []
+    if not gaps or len(gaps) > 100 or not all(math.isfinite(gap) and gap >= 0 for gap in gaps):
+        raise QecInputError(
+            f"--postselect-gap {text[:60]!r} must be a gap in dB >= 0 or up to 100 of them joined by commas, e.g. 4 "
+            "or 0,2,4,6"
+        )
+    return list(dict.fromkeys(gaps))
+
+
 def study_spec(
     family: str,
     *,
@@ -223,6 +257,7 @@ def study_spec(
     basis: str = "Z",
     decoder: str = "pymatching",
     decoder_option: list[str] | None = None,
+    postselect_gap: float | None = None,
 ) -> tuple[StudySpec, CodeFamily | None]:
     """The study's parts from the flags every sampling command shares (`circuit`, `collect`, `threshold`, `--auto`),
     and the family of the user's --code file (None for a built-in family)."""
@@ -236,6 +271,7 @@ def study_spec(
             rounds=rounds,
             basis=basis,
             decoder=decoders.DecoderSpec.parse(decoder, decoder_option or ()),
+            postselect_gap=postselect_gap,
         ),
         user,
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,6 +35,7 @@ from qec.cli.options import (
     PGrid,
     PlotPath,
     Plugin,
+    PostselectGap,
     Precision,
     Rounds,
     Scheduler,
@@ -45,6 +47,7 @@ from qec.cli.options import (
     TargetPrecision,
     Workers,
     load_plugins,
+    parse_gaps,
     study_spec,
 )
 from qec.cli.output import echo_json
@@ -99,9 +102,16 @@ def threshold_command(
     as_json: Json = False,
     code: CodeFile = None,
     plugin: Plugin = None,
+    postselect_gap: PostselectGap = None,
 ) -> None:
     """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
     load_plugins(plugin)
+    gaps = parse_gaps(postselect_gap)
+    if len(gaps) > 1:
+        raise QecInputError(
+            "a threshold study takes one --postselect-gap: run one study per gap, or sample them all with "
+            "`qec collect --postselect-gap G1,G2,...` and draw them with `qec plot --x discard_rate`"
+        )
     spec, user = study_spec(
         family,
         code=code,
@@ -112,6 +122,7 @@ def threshold_command(
         basis=basis,
         decoder=decoder,
         decoder_option=decoder_option,
+        postselect_gap=gaps[0],
     )
     distances = parse_distances(distance) if user is None else [user.min_distance]
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
@@ -217,13 +228,20 @@ def collect_command(
     as_json: Json = False,
     code: CodeFile = None,
     plugin: Plugin = None,
+    postselect_gap: PostselectGap = None,
 ) -> None:
     """Sample and decode only, into the store: from flags, or from a folder of .stim circuits."""
     load_plugins(plugin)
     if (family is None) == (circuits is None):
         raise QecInputError("give either a code FAMILY or --circuits FOLDER (not both)")
+    gaps = parse_gaps(postselect_gap)
     if circuits is not None:
-        tasks = tasks_from_folder(circuits, decoder=DecoderSpec.parse(decoder, decoder_option or ()))
+        found = tasks_from_folder(circuits, decoder=DecoderSpec.parse(decoder, decoder_option or ()))
+        tasks = [
+            task if gap is None else replace(task, metadata={**task.metadata, "postselect_gap": gap})
+            for gap in gaps
+            for task in found
+        ]
     else:
         assert family is not None
         spec, user = study_spec(
@@ -236,9 +254,13 @@ def collect_command(
             basis=basis,
             decoder=decoder,
             decoder_option=decoder_option,
+            postselect_gap=gaps[0],
         )
         distances = parse_distances(distance) if user is None else [user.min_distance]
-        tasks = study_tasks(spec, distances=distances, ps=parse_p_grid(p))
+        ps = parse_p_grid(p)
+        tasks = [
+            task for gap in gaps for task in study_tasks(replace(spec, postselect_gap=gap), distances=distances, ps=ps)
+        ]
     totals = collect_into(
         tasks,
         store=store,

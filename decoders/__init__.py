@@ -24,6 +24,14 @@ except where it refuses, with a QecInputError that names a decoder to use instea
 PyMatching raises ValueError on a syndrome that no set of the DEM's errors can produce (so never on
 sampled shots); the other decoders return a prediction for it.
 
+A compiled decoder that can say how sure it is also has `decode_shots_with_gap(*, bit_packed_detection_event_data)
+-> (predictions, gaps)`: predictions as `decode_shots_bit_packed`'s (uint8 (shots, ceil(observables / 8)),
+little-endian), gaps float64 (shots,), the complementary gap in dB: 10 log10 of the likelihood ratio of the most
+likely correction and the most likely one in any other logical class (0: a coin flip; larger: surer; inf: no other
+class). A `sinter.Decoder` whose compiled decoders have it says so with a class attribute `decodes_with_gap = True`;
+`gives_gap` tells either. `pymatching` gives it (`qec.decoders.matching_gap`); a task's `postselect_gap` discards
+the shots whose gap is below it.
+
 Each decoder is one entry of the registry (`DecoderEntry`: name, factory, description); its options are the
 factory's keyword arguments, so `qec codes` lists them and `--decoder-option KEY=VALUE` sets them. A
 `DecoderSpec` is a decoder's name and the options it is built with, recorded whole in a task's metadata
@@ -127,6 +135,17 @@ def get(name: str, **options: Any) -> sinter.Decoder:
     is unknown or refused.
     """
     return DecoderSpec(name, options).build()
+
+
+def gives_gap(decoder: Any) -> bool:
+    """Whether `decoder` gives per-shot gaps: a compiled decoder with `decode_shots_with_gap`, or a `sinter.Decoder`
+    (class or object) whose compiled decoders have it (`decodes_with_gap = True`).
+
+    >>> gives_gap(get("pymatching")), gives_gap(get("uf"))
+    (True, False)
+    """
+    compiled = callable(getattr(decoder, "decode_shots_with_gap", None))
+    return compiled or getattr(decoder, "decodes_with_gap", False) is True
 
 
 def sinter_decoders() -> dict[str, sinter.Decoder]:

@@ -34,6 +34,12 @@ def decode_and_count(
         An int, and int64 (num_observables,).
     """
     predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    return count_errors(predictions, observables=observables, num_observables=num_observables)
+
+
+def count_errors(predictions: np.ndarray, *, observables: np.ndarray, num_observables: int) -> tuple[int, np.ndarray]:
+    """`decode_and_count`'s counts for predictions already made: uint8 (shots, ceil(num_observables / 8)) each,
+    bit-packed little-endian."""
     wrong = np.bitwise_xor(predictions, observables)
     flipped = np.unpackbits(wrong, axis=1, count=num_observables, bitorder="little")
     return int(np.count_nonzero(np.any(wrong, axis=1))), flipped.sum(axis=0, dtype=np.int64)

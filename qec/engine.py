@@ -36,8 +36,9 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import sinter
 
-from qec.decoders import DecoderSpec
+from qec.decoders import DecoderSpec, gives_gap
 from qec.errors import Interrupted, QecInputError
+from qec.parts import decoders_with_gap
 from qec.sampling import ChunkRequest, run_chunk
 from qec.stats import relative_half_width
 from qec.store import Store
@@ -307,7 +308,23 @@ def decoder_objects(
         check = getattr(objects[task.task_id], "check_circuit", None)
         if check is not None:
             check(task.circuit)
+        if task.postselect_gap is not None:
+            _check_gives_gap(task, objects[task.task_id])
     return objects
+
+
+def _check_gives_gap(task: Task, decoder: sinter.Decoder) -> None:
+    """Refuses a task with a `postselect_gap` whose decoder gives no gap, or gives none for its circuit
+    (`check_gap_circuit`, where the decoder has one)."""
+    if not gives_gap(decoder):
+        raise QecInputError(
+            f"decoder {task.decoder!r} gives no per-shot gap (set decodes_with_gap = True on a decoder whose compiled "
+            "decoders have decode_shots_with_gap), so postselect_gap cannot discard shots by it: use "
+            + " or ".join(map(repr, decoders_with_gap()))
+        )
+    check = getattr(decoder, "check_gap_circuit", None)
+    if check is not None:
+        check(task.circuit)
 
 
 def check_decoders(tasks: Sequence[Task], custom_decoders: Mapping[str, sinter.Decoder] | None = None) -> None:
@@ -527,6 +544,7 @@ def _next_request(state: _TaskState, stop: StopRule, workers: int, sizing: _Chun
         state.next_chunk,
         shots,
         chunk_seed(task.task_id, state.next_chunk),
+        task.postselect_gap,
     )
     state.next_chunk += 1
     state.in_flight += 1

@@ -1,6 +1,7 @@
 """A study's parts in one record: the code family, the noise model, the experiment and the decoder, each a small
 frozen spec (`qec.codes.CodeFamily` by name, `qec.noise.NoiseModel`, `qec.experiments.ExperimentSpec`,
-`qec.decoders.DecoderSpec`). A `StudySpec` is everything that makes a task part of a study but its distance and
+`qec.decoders.DecoderSpec`), and the decoder's confidence a kept shot needs (`postselect_gap`, in dB; None keeps
+every shot). A `StudySpec` is everything that makes a task part of a study but its distance and
 p; it builds the tasks, records every part whole in their metadata, and is rebuilt from any task's metadata, so a
 stored task can be re-run exactly from its row (`task_from_metadata`).
 
@@ -21,22 +22,25 @@ from typing import Any, Iterable, Mapping
 
 import stim
 
-from qec import codes
+from qec import codes, decoders
 from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
 from qec.experiments import ExperimentSpec
 from qec.noise import NoiseModel, noise_model
-from qec.task import Task
+from qec.task import Task, check_postselect_gap
 
 
 @dataclass(frozen=True)
 class StudySpec:
-    """Code family, noise model (at p = 0: each task takes its own p), experiment and decoder of a study."""
+    """Code family, noise model (at p = 0: each task takes its own p), experiment and decoder of a study, and the
+    complementary gap in dB below which a shot is discarded (`postselect_gap`; None: no shot is), which needs a
+    decoder that gives gaps (`qec.decoders.gives_gap`)."""
 
     family: str
     noise: NoiseModel = field(default_factory=lambda: noise_model("none"))
     experiment: ExperimentSpec = field(default_factory=ExperimentSpec)
     decoder: DecoderSpec = field(default_factory=DecoderSpec)
+    postselect_gap: float | None = None
 
     def __post_init__(self):
         codes.family(self.family)  # an unknown family: the error lists the known ones
@@ -47,6 +51,14 @@ class StudySpec:
         if not isinstance(self.decoder, DecoderSpec):
             raise QecInputError(f"decoder must be a DecoderSpec, got {type(self.decoder).__name__}")
         object.__setattr__(self, "noise", self.noise.at(0.0))
+        check_postselect_gap(self.postselect_gap)
+        if self.postselect_gap is not None:
+            object.__setattr__(self, "postselect_gap", float(self.postselect_gap))
+            if self.decoder.name in decoders.names() and self.decoder.name not in decoders_with_gap():
+                raise QecInputError(
+                    f"decoder {self.decoder.name!r} gives no per-shot gap, so postselect_gap cannot discard shots by "
+                    f"it: use {' or '.join(map(repr, decoders_with_gap()))}, or leave postselect_gap out"
+                )
 
     @staticmethod
     def of(
@@ -60,11 +72,12 @@ class StudySpec:
         basis: str = "Z",
         decoder: str | DecoderSpec = "pymatching",
         decoder_options: Mapping[str, Any] | None = None,
+        postselect_gap: float | None = None,
     ) -> StudySpec:
         """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
         parts. `noise` is a model's name (with `pauli` and `bias`) or a `NoiseModel`; `experiment` a name (with
         `rounds` and `basis`) or an `ExperimentSpec`; `decoder` a name (with `decoder_options`) or a
-        `DecoderSpec`. Giving a part both ways is refused."""
+        `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a part both ways is refused."""
         if isinstance(noise, NoiseModel):
             if pauli is not None or bias is not None:
                 raise QecInputError("pauli= and bias= are a noise model's: give them in the NoiseModel, not beside it")
@@ -83,7 +96,7 @@ class StudySpec:
             decoding = decoder
         else:
             decoding = DecoderSpec(decoder, dict(decoder_options or {}))
-        return StudySpec(family, model, spec, decoding)
+        return StudySpec(family, model, spec, decoding, postselect_gap)
 
     @staticmethod
     def given(family: str | StudySpec, parts: Mapping[str, Any]) -> StudySpec:
@@ -106,6 +119,7 @@ class StudySpec:
             | self.experiment.metadata(distance=distance)
             | self.noise.at(p).metadata()
             | self.decoder.metadata()
+            | ({} if self.postselect_gap is None else {"postselect_gap": self.postselect_gap})
         )
         return Task(circuit=self.circuit(distance=distance, p=p), decoder=self.decoder.name, metadata=metadata)
 
@@ -125,7 +139,17 @@ class StudySpec:
             NoiseModel.from_metadata(metadata),
             ExperimentSpec.from_metadata(metadata),
             DecoderSpec.from_metadata(decoder, metadata),
+            metadata.get("postselect_gap"),
         )
+
+
+def decoders_with_gap() -> list[str]:
+    """The registry's decoders that give per-shot gaps (`qec.decoders.gives_gap`), which `postselect_gap` needs.
+
+    >>> "pymatching" in decoders_with_gap(), "bposd" in decoders_with_gap()
+    (True, False)
+    """
+    return [name for name in decoders.names() if decoders.gives_gap(decoders.entry(name).resolved())]
 
 
 def task_from_metadata(decoder: str, metadata: Mapping[str, Any]) -> Task:
@@ -139,7 +163,7 @@ def task_from_metadata(decoder: str, metadata: Mapping[str, Any]) -> Task:
 
 def memory_task(family: str, *, distance: int, p: float, **parts: Any) -> Task:
     """The task of `family`'s memory experiment at `distance` and `p`; `parts` are `StudySpec.of`'s keywords
-    (noise, pauli, bias, rounds, basis, decoder, decoder_options), recorded whole in its metadata.
+    (noise, pauli, bias, rounds, basis, decoder, decoder_options, postselect_gap), recorded whole in its metadata.
 
     >>> task = memory_task("surface", distance=3, noise="sd6", p=0.001)
     >>> task.metadata["distance"], len(task.task_id)

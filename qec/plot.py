@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
+X_LABELS = {"p": "physical error rate p", "discard_rate": "discard rate (shots discarded / shots)"}
 
 
 def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
@@ -173,7 +174,7 @@ def plot_curves(curves: Slice, *, ax: Axes | None = None, rate: str = "shot") ->
     ax.set(
         xscale="log" if curves.x == "p" else "linear",
         yscale="log",
-        xlabel="physical error rate p" if curves.x == "p" else curves.x,
+        xlabel=X_LABELS.get(curves.x, curves.x),
         ylabel=f"logical error rate per {rate}",
         title=f"{where + ': ' if where else ''}per {rate}",
     )

@@ -1,5 +1,9 @@
 """The worker side of the engine: sample one chunk of a task with Stim and decode it in one batch call.
 
+Shots are discarded (counted in `discards`, never as errors) when they fire a postselected detector, or, with a
+`postselect_gap`, when the decoder's complementary gap for them is below it (`decode_shots_with_gap`,
+`qec.decoders.gives_gap`).
+
 >>> from qec.sampling import ChunkRequest, run_chunk
 >>> from qec.task import Task
 >>> from qec.parts import memory_task
@@ -18,8 +22,11 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.counting import decode_and_count
+from qec.decoders import gives_gap
+from qec.decoders.counting import count_errors, decode_and_count
 from qec.decoders.dem_arrays import decoding_dem
+from qec.errors import QecInputError
+from qec.parts import decoders_with_gap
 from qec.task import ChunkResult, Counts
 
 
@@ -36,6 +43,7 @@ class ChunkRequest:
     chunk_index: int
     shots: int
     seed: int
+    postselect_gap: float | None = None  # dB: shots whose gap is below it are discarded
 
 
 @dataclass
@@ -60,6 +68,12 @@ def _compiled(request: ChunkRequest) -> _CompiledTask:
         circuit = stim.Circuit(request.circuit_text)
         dem = decoding_dem(circuit)
         decoder = request.decoder.compile_decoder_for_dem(dem=dem)
+        if request.postselect_gap is not None and not gives_gap(decoder):
+            raise QecInputError(
+                f"the decoder {type(request.decoder).__name__} gives no per-shot gap (its compiled decoder has no "
+                "decode_shots_with_gap), so postselect_gap cannot discard shots by it: use "
+                + " or ".join(map(repr, decoders_with_gap()))
+            )
         mask = None
         if request.postselected_detectors:
             bits = np.zeros(circuit.num_detectors, dtype=np.bool_)
@@ -88,9 +102,19 @@ def run_chunk(request: ChunkRequest) -> ChunkResult:
             kept = ~np.any(detections & compiled.postselection, axis=1)
             discards += int(shots - np.count_nonzero(kept))
             detections, observables = detections[kept], observables[kept]
-        batch_errors, batch_per_observable = decode_and_count(
-            compiled.decoder, detection_events=detections, observables=observables, num_observables=num_observables
-        )
+        if request.postselect_gap is None:
+            batch_errors, batch_per_observable = decode_and_count(
+                compiled.decoder, detection_events=detections, observables=observables, num_observables=num_observables
+            )
+        else:
+            predictions, gaps = compiled.decoder.decode_shots_with_gap(  # type: ignore[attr-defined]
+                bit_packed_detection_event_data=detections
+            )
+            sure = gaps >= request.postselect_gap
+            discards += int(len(sure) - np.count_nonzero(sure))
+            batch_errors, batch_per_observable = count_errors(
+                predictions[sure], observables=observables[sure], num_observables=num_observables
+            )
         errors += batch_errors
         per_observable += batch_per_observable
     counts = Counts(request.shots, errors, discards, time.process_time() - start)

@@ -1,10 +1,11 @@
 """Slices of a store's points, as data: filter by any metadata key, group into curves by any keys, and put p or
 any numeric key on the x axis; what `qec plot` and `qec stats` show when given `--where`, `--group-by`, `--x`.
 
-Keys are a point's metadata keys (other tools' keys mapped onto ours, `qec.metadata`) and `decoder`. A
-condition `KEY=VALUE` (or `KEY=V1,V2` for any of them) compares VALUE as the JSON scalar it spells: `3`
-matches the numbers 3 and 3.0 (and the text "3"), `0.01` matches 0.01, `true`/`false` match booleans,
-`null` a null, and any other text matches that text exactly. Nothing is evaluated.
+Keys are a point's metadata keys (other tools' keys mapped onto ours, `qec.metadata`), `decoder`, and
+`discard_rate` (discards / shots: on x for gap post-selection). A condition `KEY=VALUE` (or `KEY=V1,V2` for any
+of them) compares VALUE as the JSON scalar it spells: `3` matches the numbers 3 and 3.0 (and the text "3"),
+`0.01` matches 0.01, `true`/`false` match booleans, `null` a null, and any other text matches that text exactly.
+Nothing is evaluated.
 
 Curves are the groups of the `group_by` keys' values. A group whose points repeat an x value (two distances at
 one p, say) is split by the keys that vary within it, `distance` first (then rounds, basis, noise, family,
@@ -34,6 +35,7 @@ from qec.errors import QecInputError
 from qec.stats import Point
 
 # Keys that split a group whose points repeat an x value, in this order; then any other key, by name.
+DISCARD_RATE = "discard_rate"  # a key every point has: the share of its shots discarded by postselection
 SPLIT_ORDER = ("distance", "rounds", "basis", "noise", "family", "code", "decoder")
 
 
@@ -88,9 +90,12 @@ def parse_keys(texts: Iterable[str]) -> tuple[str, ...]:
 
 
 def point_value(point: Point, key: str) -> tuple[bool, Any]:
-    """(whether the point has `key`, its value): `decoder` from the task, any other key from its metadata."""
+    """(whether the point has `key`, its value): `decoder` from the task, `discard_rate` from its counts, any other
+    key from its metadata."""
     if key == "decoder":
         return True, point.decoder
+    if key == DISCARD_RATE:
+        return True, point.discard_rate
     if key in point.metadata:
         return True, point.metadata[key]
     return False, None
@@ -108,7 +113,7 @@ def check_keys(points: Sequence[Point], keys: Iterable[str], *, name: str) -> No
     """QecInputError naming `name` (the parameter) and the keys present when one of `keys` is in no point."""
     present = keys_present(points)
     for key in keys:
-        if key not in present:
+        if key not in present and key != DISCARD_RATE:
             raise QecInputError(
                 f"{name}={key!r} names a key in no point of the store; the keys are: {', '.join(present)}"
             )

@@ -194,6 +194,11 @@ class Point:
         return self.counts.errors / self.counts.kept if self.counts.kept else math.nan
 
     @property
+    def discard_rate(self) -> float:
+        """The share of shots discarded by postselection (NaN with no shot)."""
+        return self.counts.discards / self.counts.shots if self.counts.shots else math.nan
+
+    @property
     def rate_interval(self) -> tuple[float, float]:
         return wilson_interval(errors=self.counts.errors, shots=self.counts.kept)
 

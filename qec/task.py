@@ -12,6 +12,7 @@ Counts(shots=1500, errors=5, discards=10, seconds=0.0)
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -45,6 +46,7 @@ class Task:
         detectors = self.circuit.num_detectors
         if not all(isinstance(k, int) and 0 <= k < detectors for k in self.postselected_detectors):
             raise QecInputError(f"postselected_detectors must be detector indices in [0, {detectors})")
+        check_postselect_gap(self.metadata.get("postselect_gap"))
 
     @cached_property
     def circuit_text(self) -> str:
@@ -62,6 +64,12 @@ class Task:
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()
+
+    @property
+    def postselect_gap(self) -> float | None:
+        """The gap in dB below which a shot is discarded (metadata `postselect_gap`; None: none is)."""
+        gap = self.metadata.get("postselect_gap")
+        return None if gap is None else float(gap)
 
     @property
     def decoder_spec(self) -> DecoderSpec:
@@ -115,6 +123,22 @@ class TaskTotals:
     counts: Counts
     chunks: int
     next_chunk: int
+
+
+def check_postselect_gap(gap: Any) -> None:
+    """QecInputError unless `gap` is None or a finite number >= 0 (a complementary gap in dB).
+
+    >>> check_postselect_gap(-1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: postselect_gap=-1 is not allowed: give a gap in dB >= 0 (e.g. 4), or None to keep ...
+    """
+    if gap is None:
+        return
+    if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not math.isfinite(gap) or gap < 0:
+        raise QecInputError(
+            f"postselect_gap={gap!r} is not allowed: give a gap in dB >= 0 (e.g. 4), or None to keep every shot"
+        )
 
 
 def chunk_seed(task_id: str, chunk_index: int) -> int:
