@@ -31,6 +31,7 @@ from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, spli
 from qec.errors import QecInputError, unknown_choice
 
 OSD_METHODS = ("osd0", "osd_cs")
+SCHEDULES = ("parallel", "layered")
 
 
 class BpOsdCompiledDecoder(sinter.CompiledDecoder):
@@ -39,7 +40,15 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     Errors of probability > 1/2 are split off first (`split_likely_errors`), so BP sees p <= 1/2 only.
     """
 
-    def __init__(self, dem: stim.DetectorErrorModel, *, max_iterations: int, scaling_factor: float, osd_order: int):
+    def __init__(
+        self,
+        dem: stim.DetectorErrorModel,
+        *,
+        max_iterations: int,
+        scaling_factor: float,
+        osd_order: int,
+        layered: bool = False,
+    ):
         self.likely_errors = split_likely_errors(dem)
         matrices = check_matrices(self.likely_errors.dem)
         num_checks, num_variables = matrices.check_matrix.shape
@@ -62,6 +71,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
         self.osd_order = osd_order
+        self.layered = layered
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
@@ -83,6 +93,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             self.max_iterations,
             self.scaling_factor,
             self.osd_order,
+            self.layered,
         )
 
 
@@ -97,6 +108,11 @@ class BpOsdDecoder(sinter.Decoder):
         scaling_factor: min-sum scaling factor in (0, 1].
         osd_method: "osd_cs" (combination sweep), "osd0", or None for no OSD.
         osd_order: for OSD-CS, pairs among the first `osd_order` columns outside the information set are tried.
+        schedule: "parallel" (flooding: every check, then every variable) or "layered" (checks one at a time,
+            each reading the posteriors the checks before it updated; the serial schedule of ldpc's
+            `schedule="serial"` taken check by check). Layered BP converges in fewer iterations and, on colour
+            codes, to the right correction more often: colour d = 5, 5 rounds, uniform p = 0.002, 10,000 shots,
+            66 failures parallel against 42 layered (Tesseract: 36).
         basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
             (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
     """
@@ -108,6 +124,7 @@ class BpOsdDecoder(sinter.Decoder):
         scaling_factor: float = 0.625,
         osd_method: str | None = "osd_cs",
         osd_order: int = 10,
+        schedule: str = "parallel",
         basis_aware: bool = True,
     ):
         if max_iterations < 1:
@@ -118,9 +135,12 @@ class BpOsdDecoder(sinter.Decoder):
             raise unknown_choice("osd_method", osd_method, OSD_METHODS)
         if osd_order < 0:
             raise QecInputError(f"osd_order must be >= 0, got {osd_order}")
+        if schedule not in SCHEDULES:
+            raise unknown_choice("schedule", schedule, SCHEDULES)
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
         self.osd_order = NO_OSD if osd_method is None else osd_order if osd_method == "osd_cs" else 0
+        self.schedule = schedule
         self.basis_aware = basis_aware
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
@@ -130,18 +150,25 @@ class BpOsdDecoder(sinter.Decoder):
                 max_iterations=self.max_iterations,
                 scaling_factor=self.scaling_factor,
                 osd_order=self.osd_order,
+                layered=self.schedule == "layered",
             )
 
         return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)
 
 
-def bp_decoder(*, max_iterations: int = 30, scaling_factor: float = 0.625, basis_aware: bool = True) -> BpOsdDecoder:
+def bp_decoder(
+    *, max_iterations: int = 30, scaling_factor: float = 0.625, schedule: str = "parallel", basis_aware: bool = True
+) -> BpOsdDecoder:
     """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, ...)` with BpOsdDecoder's
-    `max_iterations`, `scaling_factor` and `basis_aware`.
+    `max_iterations`, `scaling_factor`, `schedule` and `basis_aware`.
 
     >>> bp_decoder(scaling_factor=1.0).osd_order == NO_OSD
     True
     """
     return BpOsdDecoder(
-        osd_method=None, max_iterations=max_iterations, scaling_factor=scaling_factor, basis_aware=basis_aware
+        osd_method=None,
+        max_iterations=max_iterations,
+        scaling_factor=scaling_factor,
+        schedule=schedule,
+        basis_aware=basis_aware,
     )

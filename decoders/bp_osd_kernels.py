@@ -71,6 +71,7 @@ def decode_batch(
     max_iterations: int,
     scaling_factor: float,
     osd_order: int,
+    layered: bool = False,
 ) -> np.ndarray:
     """BP (+ OSD where BP does not converge) for every shot of the batch.
 
@@ -101,6 +102,9 @@ def decode_batch(
         max_iterations: BP iterations at most.
         scaling_factor: min-sum scaling factor in (0, 1].
         osd_order: NO_OSD (-1) for BP only, 0 for OSD-0, > 0 for OSD-CS of that order.
+        layered: the layered (check-serial) schedule instead of the parallel one: checks are taken one at a
+            time, each sending its messages from the posteriors its earlier checks in the iteration have already
+            updated (`_layered_iteration`), so news travels the whole graph in one iteration.
 
     Returns:
         uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian.
@@ -121,6 +125,7 @@ def decode_batch(
             osd_order,
             osd,
             predictions,
+            layered,
         )
     else:
         _decode_one_by_one(
@@ -134,6 +139,7 @@ def decode_batch(
             osd_order,
             osd,
             predictions,
+            layered,
         )
     return predictions
 
@@ -150,6 +156,7 @@ def _decode_one_by_one(
     osd_order: int,
     osd: tuple,
     predictions: np.ndarray,
+    layered: bool,
 ) -> None:
     """`decode_batch` a shot at a time (for small batches: the least latency per shot)."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
@@ -166,24 +173,42 @@ def _decode_one_by_one(
         defects = read_syndrome(detection_events[shot], syndrome)
         if defects == 0:
             continue
-        converged = _belief_propagation(
-            syndrome,
-            defects,
-            check_offsets,
-            check_messages,
-            check_variables,
-            variable_offsets,
-            message_slots,
-            message_checks,
-            weights,
-            max_iterations,
-            scaling_factor,
-            to_check,
-            to_variable,
-            posterior,
-            hard,
-            parity,
-        )
+        if layered:
+            converged = _layered_propagation(
+                syndrome,
+                defects,
+                check_offsets,
+                check_variables,
+                variable_offsets,
+                message_checks,
+                weights,
+                max_iterations,
+                scaling_factor,
+                to_check,
+                to_variable,
+                posterior,
+                hard,
+                parity,
+            )
+        else:
+            converged = _belief_propagation(
+                syndrome,
+                defects,
+                check_offsets,
+                check_messages,
+                check_variables,
+                variable_offsets,
+                message_slots,
+                message_checks,
+                weights,
+                max_iterations,
+                scaling_factor,
+                to_check,
+                to_variable,
+                posterior,
+                hard,
+                parity,
+            )
         if converged or osd_order == NO_OSD:
             flip_observables(hard, column_observables, predictions[shot])
         else:
@@ -204,6 +229,7 @@ def _decode_in_lanes(
     osd_order: int,
     osd: tuple,
     predictions: np.ndarray,
+    layered: bool,
 ) -> None:
     """`decode_batch` LANES shots side by side, for throughput: every message array has a column per lane, so
     each BP step is one vectorised loop over the lanes (message index outer, lane inner). A lane whose shot
@@ -246,22 +272,44 @@ def _decode_in_lanes(
                     iterations,
                     lane_shot,
                 )
+                if layered and lane_shot[lane] >= 0:
+                    _layered_restart_lane(weights, to_variable, posterior, lane)
         if lane_shot.max() < 0:
             return
-        check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
-        _variable_update_lanes(
-            weights,
-            variable_offsets,
-            message_slots,
-            message_checks,
-            to_variable,
-            to_check,
-            posterior,
-            hard,
-            parity,
-            unsatisfied,
-            lane_work,
-        )
+        if layered:
+            _layered_iteration_lanes(
+                syndrome, check_offsets, check_variables, scaling_factor, to_check, to_variable, posterior, lane_work
+            )
+            flipped = lane_work[3]
+            for variable in range(num_variables):
+                harden_lanes(
+                    variable,
+                    variable_offsets[variable],
+                    variable_offsets[variable + 1],
+                    posterior,
+                    message_checks,
+                    hard,
+                    parity,
+                    unsatisfied,
+                    flipped,
+                )
+        else:
+            check_update_lanes(
+                syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work
+            )
+            _variable_update_lanes(
+                weights,
+                variable_offsets,
+                message_slots,
+                message_checks,
+                to_variable,
+                to_check,
+                posterior,
+                hard,
+                parity,
+                unsatisfied,
+                lane_work,
+            )
         for lane in range(LANES):
             shot = lane_shot[lane]
             if shot < 0:
@@ -425,6 +473,142 @@ def _belief_propagation(
         if unsatisfied == 0:
             return True
     return False
+
+
+@numba.njit(cache=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]  # _nrt: not in the stubs
+def _layered_propagation(
+    syndrome: np.ndarray,
+    defects: int,
+    check_offsets: np.ndarray,
+    check_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    message_checks: np.ndarray,
+    weights: np.ndarray,
+    max_iterations: int,
+    scaling_factor: float,
+    to_check: np.ndarray,
+    to_variable: np.ndarray,
+    posterior: np.ndarray,
+    hard: np.ndarray,
+    parity: np.ndarray,
+) -> bool:
+    """Min-sum BP from the priors `weights`, layered schedule (`_layered_iteration`); True once the hard decision
+    reproduces `syndrome`. Here `to_variable` holds each check's last messages by slot (check order) and
+    `to_check` is work space. Leaves the last posteriors in `posterior` and the hard decision in `hard`, as
+    `_belief_propagation` does."""
+    for slot in range(to_variable.shape[0]):
+        to_variable[slot] = 0.0
+    for variable in range(hard.shape[0]):
+        hard[variable] = 0
+        posterior[variable] = weights[variable]
+    for check in range(parity.shape[0]):
+        parity[check] = syndrome[check]
+    unsatisfied = defects
+    for _ in range(max_iterations):
+        _layered_iteration(syndrome, check_offsets, check_variables, scaling_factor, to_check, to_variable, posterior)
+        for variable in range(hard.shape[0]):
+            flipped = np.uint8(posterior[variable] <= 0)  # ties count as flipped, as in ldpc
+            if flipped != hard[variable]:
+                hard[variable] = flipped
+                for message in range(variable_offsets[variable], variable_offsets[variable + 1]):
+                    check = message_checks[message]
+                    parity[check] ^= 1
+                    unsatisfied += 1 if parity[check] else -1
+        if unsatisfied == 0:
+            return True
+    return False
+
+
+@numba.njit(cache=True, inline="always")
+def _layered_iteration(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_variables: np.ndarray,
+    scaling_factor: float,
+    incoming: np.ndarray,
+    to_variable: np.ndarray,
+    posterior: np.ndarray,
+) -> None:
+    """One iteration of layered min-sum: for each check in turn, each of its variables sends its posterior less
+    the check's last message to it (`incoming`, by slot), the check answers as `check_update` does (into
+    `to_variable`, by slot), and each variable's posterior takes the new message in place of the old one.
+    All arrays are float64: `incoming` and `to_variable` (num_messages,), `posterior` (num_variables,)."""
+    for check in range(check_offsets.shape[0] - 1):
+        start = check_offsets[check]
+        stop = check_offsets[check + 1]
+        negative = syndrome[check] == 1
+        smallest = np.inf
+        second = np.inf
+        for slot in range(start, stop):
+            value = posterior[check_variables[slot]] - to_variable[slot]
+            incoming[slot] = value
+            negative ^= value < 0
+            value = abs(value)
+            second = min(second, max(value, smallest))
+            smallest = min(smallest, value)
+        scaled_smallest = scaling_factor * smallest
+        scaled_second = scaling_factor * second
+        for slot in range(start, stop):
+            value = incoming[slot]
+            magnitude = scaled_second if abs(value) == smallest else scaled_smallest
+            message = -magnitude if negative != (value < 0) else magnitude
+            to_variable[slot] = message
+            posterior[check_variables[slot]] = value + message
+
+
+@numba.njit(cache=True, inline="always")
+def _layered_restart_lane(weights: np.ndarray, to_variable: np.ndarray, posterior: np.ndarray, lane: int) -> None:
+    """The layered schedule's start in `lane`: no check has spoken yet, every posterior is its prior."""
+    for slot in range(to_variable.shape[0]):
+        to_variable[slot, lane] = 0.0
+    for variable in range(weights.shape[0]):
+        posterior[variable, lane] = weights[variable]
+
+
+# The lane version of `_layered_iteration`, written as `bp_kernels.check_update_lanes` is (lanes innermost, the lane
+# count read from the arrays, not inlined) so that LLVM vectorises it.
+@numba.njit(cache=True)
+def _layered_iteration_lanes(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_variables: np.ndarray,
+    scaling_factor: float,
+    incoming: np.ndarray,
+    to_variable: np.ndarray,
+    posterior: np.ndarray,
+    lane_work: tuple,
+) -> None:
+    """`_layered_iteration` of every lane: `syndrome` uint8 (num_checks, lanes), `incoming` and `to_variable`
+    float64 (num_messages, lanes) by slot, `posterior` float64 (num_variables, lanes)."""
+    negative, smallest, second, _ = lane_work
+    lanes = incoming.shape[1]
+    for check in range(check_offsets.shape[0] - 1):
+        start = check_offsets[check]
+        stop = check_offsets[check + 1]
+        for lane in range(lanes):
+            negative[lane] = syndrome[check, lane] == 1
+            smallest[lane] = np.inf
+            second[lane] = np.inf
+        for slot in range(start, stop):
+            variable = check_variables[slot]
+            for lane in range(lanes):
+                value = posterior[variable, lane] - to_variable[slot, lane]
+                incoming[slot, lane] = value
+                negative[lane] ^= value < 0
+                value = abs(value)
+                least = smallest[lane]
+                larger = least if least > value else value
+                runner_up = second[lane]
+                second[lane] = larger if larger < runner_up else runner_up
+                smallest[lane] = value if value < least else least
+        for slot in range(start, stop):
+            variable = check_variables[slot]
+            for lane in range(lanes):
+                value = incoming[slot, lane]
+                magnitude = scaling_factor * (second[lane] if abs(value) == smallest[lane] else smallest[lane])
+                message = -magnitude if negative[lane] != (value < 0) else magnitude
+                to_variable[slot, lane] = message
+                posterior[variable, lane] = value + message
 
 
 @numba.njit(cache=True, inline="always")

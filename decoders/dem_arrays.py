@@ -30,7 +30,6 @@ import scipy.sparse
 import sinter
 import stim
 
-from qec.decoders.basis_inference import with_inferred_bases
 from qec.errors import QecInputError
 
 SMALLEST_PROBABILITY = 1e-300
@@ -272,17 +271,9 @@ def _graphlike_components(dem: stim.DetectorErrorModel):
 
 def decoding_dem(circuit: stim.Circuit) -> stim.DetectorErrorModel:
     """The DEM a circuit's shots are decoded with: hyperedges decomposed into graphlike parts where Stim can
-    (the rest kept whole, for decoders that take hyperedges). A circuit without basis tags whose detectors' and
-    observables' bases are inferred (`qec.decoders.basis_inference`) gets them as tags, for basis-aware decoders.
-
-    >>> dem = decoding_dem(stim.Circuit.generated("repetition_code:memory", distance=2, rounds=1))
-    >>> print(dem.flattened()[-1])
-    logical_observable[basis=Z] L0
-    """
-    return _whole_dem(with_inferred_bases(circuit))
-
-
-def _whole_dem(circuit: stim.Circuit) -> stim.DetectorErrorModel:
+    (the rest kept whole, for decoders that take hyperedges). Its basis tags are the circuit's: a foreign
+    circuit gets inferred ones where it comes in (`qec.decoders.basis_inference.with_inferred_bases`, called by
+    `qec collect --circuits` and `qec decode`), so that the task's circuit says what is decoded."""
     return circuit.detector_error_model(decompose_errors=True, ignore_decomposition_failures=True)
 
 
@@ -291,7 +282,7 @@ class GraphlikeDecoder(sinter.Decoder):
     any shot is sampled (the engine calls it at the door)."""
 
     def check_circuit(self, circuit: stim.Circuit) -> None:
-        require_graphlike(_whole_dem(circuit))  # tags change no error: no inference needed
+        require_graphlike(decoding_dem(circuit))
 
 
 def require_graphlike(dem: stim.DetectorErrorModel) -> None:

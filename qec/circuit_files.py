@@ -19,6 +19,7 @@ import stim
 
 from qec.codes.size import CircuitSize
 from qec.decoders import DecoderSpec
+from qec.decoders.basis_inference import with_inferred_bases
 from qec.errors import QecInputError
 from qec.study import MAX_TASKS
 from qec.task import Task
@@ -122,7 +123,7 @@ def read_circuit(path: str | Path) -> stim.Circuit:
 
 
 def _task_from_file(path: Path, *, decoder: DecoderSpec) -> Task:
-    circuit = read_circuit(path)
+    circuit = with_inferred_bases(read_circuit(path))  # a foreign circuit's bases, for basis-aware decoders
     if circuit.num_observables == 0:
         raise QecInputError(
             f"{path} has no OBSERVABLE_INCLUDE, so there is no logical error to count; add an observable to the circuit"

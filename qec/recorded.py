@@ -43,6 +43,7 @@ import stim
 from qec.circuit_files import read_circuit
 from qec.codes.size import MAX_DETECTORS, MAX_OBSERVABLES
 from qec.decoders import DecoderSpec
+from qec.decoders.basis_inference import with_inferred_bases
 from qec.decoders.dem_arrays import decoding_dem
 from qec.engine import Progress
 from qec.errors import QecInputError
@@ -209,7 +210,7 @@ class RecordedData:
         flips = ShotFile.of(observable_flips, observable_flips_format, parameter="observable_flips_format")
         if dem is None and circuit is None:
             raise QecInputError("give the DEM (dem=FILE.dem) or the circuit (circuit=FILE.stim) the shots come from")
-        read = None if circuit is None else read_circuit(circuit)
+        read = None if circuit is None else with_inferred_bases(read_circuit(circuit))
         if dem is None:
             assert read is not None and circuit is not None
             model, name = decoding_dem(read), f"the DEM of {circuit}"

@@ -111,6 +111,7 @@ def test_bp_alone_decodes_the_repetition_code():
         (dict(scaling_factor=0.0), r"scaling_factor must be in \(0, 1\], got 0.0"),
         (dict(max_iterations=0), "max_iterations must be >= 1, got 0"),
         (dict(osd_order=-1), "osd_order must be >= 0, got -1"),
+        (dict(schedule="serial"), "unknown schedule 'serial': choose one of parallel, layered"),
     ],
 )
 def test_bad_settings_are_refused(arguments, message):
@@ -198,6 +199,8 @@ def test_bp_skips_nan_messages_as_the_textbook_min_sum_does(scaling):
         ("bb", 6, 0.004, dict(max_iterations=80, scaling_factor=1.0, osd_order=10)),
         ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method="osd0")),
         ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method=None)),
+        ("bb", 6, 0.004, dict(max_iterations=30, scaling_factor=0.8, osd_order=10, schedule="layered")),
+        ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method=None, schedule="layered")),
     ],
 )
 def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distance, p, settings):
@@ -220,3 +223,54 @@ def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distanc
     )
     assert np.count_nonzero(in_lanes) > 0
     assert np.array_equal(in_lanes, one_by_one)
+
+
+def slow_layered_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, iterations: int, scaling: float):
+    """Textbook layered (check-serial) scaled min-sum in plain Python: the last hard decision (posterior <= 0)."""
+    checks, variables = check.shape
+    neighbours = [np.flatnonzero(check[row]) for row in range(checks)]
+    posterior = weights.astype(float).copy()
+    to_variable = {(row, column): 0.0 for row in range(checks) for column in neighbours[row]}
+    hard = np.zeros(variables, dtype=np.uint8)
+    for _ in range(iterations):
+        for row in range(checks):
+            incoming = {column: posterior[column] - to_variable[row, column] for column in neighbours[row]}
+            for column in neighbours[row]:
+                others = [incoming[other] for other in neighbours[row] if other != column]
+                negative = (syndrome[row] + sum(value < 0 for value in others)) % 2
+                magnitude = scaling * min((abs(value) for value in others), default=math.inf)
+                to_variable[row, column] = -magnitude if negative else magnitude
+                posterior[column] = incoming[column] + to_variable[row, column]
+        hard = (posterior <= 0).astype(np.uint8)
+        if ((check @ hard) % 2 == syndrome).all():
+            break
+    return hard
+
+
+def test_layered_bp_equals_a_slow_textbook_layered_min_sum_shot_for_shot():
+    circuit = noisy_memory_circuit("color", distance=3, rounds=3, noise="uniform", p=0.01)
+    dem = circuit.detector_error_model()
+    sampler = circuit.compile_detector_sampler(seed=5)
+    detection_events, _ = sampler.sample(200, separate_observables=True, bit_packed=True)
+    matrices = check_matrices(dem)
+    check = matrices.check_matrix.toarray().astype(np.int64)
+    weights = np.log1p(-matrices.priors) - np.log(matrices.priors)
+    syndromes = np.unpackbits(detection_events, axis=1, bitorder="little")[:, : dem.num_detectors]
+    decoder = bp_decoder(max_iterations=12, scaling_factor=0.625, schedule="layered", basis_aware=False)
+    predictions = decoder.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
+        bit_packed_detection_event_data=detection_events
+    )
+    ours = np.unpackbits(predictions, axis=1, bitorder="little")[:, : dem.num_observables]
+    flips = matrices.observables_matrix.toarray().astype(np.int64)
+    expected = np.array([flips @ slow_layered_min_sum(check, weights, s, 12, 0.625) % 2 for s in syndromes])
+    assert (ours == expected).all()
+
+
+@pytest.mark.slow
+def test_layered_bposd_fails_fewer_colour_code_shots_than_parallel():
+    # Measured: colour d = 5, 5 rounds, uniform p = 0.002, 10,000 shots (seed 1234): 66 failures parallel, 42
+    # layered, 36 Tesseract. Paired on the same shots, layered must win by a margin no sampling noise explains.
+    circuit = noisy_memory_circuit("color", distance=5, rounds=5, noise="uniform", p=0.002)
+    parallel = logical_errors(BpOsdDecoder(), circuit, 10_000, seed=1234)
+    layered = logical_errors(BpOsdDecoder(schedule="layered"), circuit, 10_000, seed=1234)
+    assert layered < 0.8 * parallel, (layered, parallel)

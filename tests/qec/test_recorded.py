@@ -10,6 +10,7 @@ import stim
 
 import qec
 from qec.decoders import DecoderSpec
+from qec.decoders.basis_inference import with_inferred_bases
 from qec.decoders.counting import decode_and_count
 from qec.decoders.dem_arrays import decoding_dem
 from qec.errors import QecInputError
@@ -138,7 +139,7 @@ def test_google_layout_picks_the_noisy_circuit_the_dem_and_the_actual_flips(tmp_
     circuit = noisy_surface(3)
     events, flips = google_folder(tmp_path / "run", circuit, dem=True)
     data = RecordedData.from_folder(tmp_path / "run")
-    assert str(data.circuit) == str(circuit)
+    assert str(data.circuit) == str(with_inferred_bases(circuit))  # as read, with its inferred basis tags
     assert data.dem_name.endswith("circuit_detector_error_model.dem")
     assert (data.detection_events.format, data.observable_flips.path.name) == ("b8", "obs_flips_actual.01")
     record = decode_recorded(data)
@@ -146,7 +147,7 @@ def test_google_layout_picks_the_noisy_circuit_the_dem_and_the_actual_flips(tmp_
     assert (record.counts.errors, record.observable_errors) == direct_counts(circuit, events, flips, dem=dem)
     assert record.metadata["recorded_sha256"]["dem"] == hashlib.sha256(str(dem).encode()).hexdigest()
     # with a circuit the id is the one a Task of it would have
-    task = Task(circuit=circuit, decoder="pymatching", metadata=record.metadata)
+    task = Task(circuit=data.circuit, decoder="pymatching", metadata=record.metadata)
     assert record.task_id == task.task_id
 
 
@@ -161,7 +162,7 @@ def test_store_rows_and_a_second_identical_decode_adds_nothing(tmp_path):
     with sqlite3.connect(store) as connection:
         tasks = connection.execute("SELECT task_id, decoder, circuit FROM tasks").fetchall()
         chunks = connection.execute("SELECT task_id, chunk, shots, errors, discards, source FROM chunks").fetchall()
-    assert tasks == [(first.task_id, "pymatching", str(circuit))]
+    assert tasks == [(first.task_id, "pymatching", str(data.circuit))]
     assert chunks == [(first.task_id, 0, SHOTS, first.counts.errors, 0, "decode:detection_events.b8")]
     (point,) = qec.read_points(store).points
     assert (point.distance, point.rounds, point.p, point.counts.errors) == (3, 3, 0.008, first.counts.errors)
