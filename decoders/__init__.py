@@ -9,6 +9,17 @@
   strengths, keeping the lightest of `num_solutions` solutions (Numba); any DEM, hyperedges too.
 - `lookup`: the most likely error per syndrome, tabulated; small DEMs (<= 20 detectors), the tests' ground truth.
 
+The field's decoders (`qec.decoders.field`, the `decoders` extra: `pip install "qec-toolkit[decoders]"`), listed
+by `names()` only where their package is installed and refused with that command where not:
+
+- `tesseract`: Tesseract's A* search for the most likely error (tesseract-decoder), its "long beam" by default;
+  any DEM, hyperedges too.
+- `chromobius`: Chromobius's Möbius matching for colour codes whose detectors carry their colour and basis as
+  4th coordinate.
+- `mwpf`: hypergraph minimum-weight parity factor (mwpf); any DEM, hyperedges too.
+- `fusion-blossom`: MWPM by Fusion Blossom; graphlike DEMs.
+- `bplsd`: ldpc's BP+LSD, belief propagation then localised statistics decoding; any DEM, hyperedges too.
+
 `bp`, `bposd`, `relay` and `lookup` are basis-aware (`qec.decoders.basis`): on a CSS memory DEM whose
 detectors and observables carry Stim `basis=X|Z` tags (as `qec.codes.css` circuits do), they decode
 only the measured basis's detectors and the errors restricted to them; `basis_aware=False` turns it off.
@@ -18,11 +29,15 @@ above 1/2 or 1) and passes sinter's own decoder test suite (tests/decoders/test_
 except where it refuses, with a QecInputError that names a decoder to use instead:
 
 - `lookup` refuses DEMs of more than `max_detectors` (20) detectors, or more than 64 observables.
-- `pymatching`, `pymatching-correlated` and `uf` refuse errors that flip more than two detectors
+- `pymatching`, `pymatching-correlated`, `uf` and `fusion-blossom` refuse errors that flip more than two detectors
   (undecomposed hyperedges); sinter's suite decomposes its DEMs, so it never meets this refusal.
+- `chromobius` refuses a DEM (and `check_circuit` a circuit) with a detector whose 4th coordinate is not a
+  Chromobius colour, naming the colour-code family to build it with or 'bposd' / 'tesseract' instead; sinter's
+  suite circuits have none, so its four tests with decodable errors are skipped for it (sinter_suite_plugin.REFUSALS).
 
 PyMatching raises ValueError on a syndrome that no set of the DEM's errors can produce (so never on
-sampled shots); the other decoders return a prediction for it.
+sampled shots); the other decoders return a prediction for it (`fusion-blossom`, `mwpf` and `bplsd`: no flip,
+where their packages would panic, hang or crash).
 
 A compiled decoder that can say how sure it is also has `decode_shots_with_gap(*, bit_packed_detection_event_data)
 -> (predictions, gaps)`: predictions as `decode_shots_bit_packed`'s (uint8 (shots, ceil(observables / 8)),
@@ -32,8 +47,9 @@ class). A `sinter.Decoder` whose compiled decoders have it says so with a class 
 `gives_gap` tells either. `pymatching` gives it (`qec.decoders.matching_gap`); a task's `postselect_gap` discards
 the shots whose gap is below it.
 
-Each decoder is one entry of the registry (`DecoderEntry`: name, factory, description); its options are the
-factory's keyword arguments, so `qec codes` lists them and `--decoder-option KEY=VALUE` sets them. A
+Each decoder is one entry of the registry (`DecoderEntry`: name, factory, description, and the `requires`, `package`
+and `install` command of a peer package); its options are the factory's keyword arguments, so `qec codes` lists
+them and `--decoder-option KEY=VALUE` sets them. A
 `DecoderSpec` is a decoder's name and the options it is built with, recorded whole in a task's metadata
 (`decoder_options`). A decoder of one's own is one `register` call (or an object handed to the study as
 `custom_decoders`, as sinter takes them); the engine builds the decoder object in the main process and sends it
@@ -51,6 +67,7 @@ True
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import json
 import math
@@ -66,17 +83,39 @@ from qec.validation import check_token
 Factory = Callable[..., sinter.Decoder] | str
 # Option values a spec may hold: what JSON metadata records and a flag can give.
 OptionValue = bool | int | float | str | None | tuple
+# How the decoders that wrap peer packages are installed (the `decoders` extra of this distribution).
+INSTALL_DECODERS = 'pip install "qec-toolkit[decoders]"'
 
 
 @dataclass(kw_only=True)
 class DecoderEntry:
     """One decoder of the registry: its `name`, a `factory` called with the decoder's options as keyword
     arguments (a class or function; or "module:attribute", imported on first use so that a worker loads only
-    the decoders it runs), and a one-line `description`."""
+    the decoders it runs), a one-line `description`, and for a decoder that wraps a peer package the top-level
+    module names it `requires`, the `package` that provides them and the command that `install`s it.
+
+    >>> entry = DecoderEntry(name="x", factory="x:X", requires=("no_such_module",), package="x-decoder")
+    >>> entry.installed()
+    False
+    >>> print(entry.missing())
+    decoder 'x' needs the x-decoder package: pip install "qec-toolkit[decoders]"
+    """
 
     name: str
     factory: Factory
     description: str = ""
+    requires: tuple[str, ...] = ()
+    package: str = ""
+    install: str = INSTALL_DECODERS
+
+    def installed(self) -> bool:
+        """Whether every module in `requires` can be imported (found by `importlib.util.find_spec`, not imported)."""
+        return all(importlib.util.find_spec(module) is not None for module in self.requires)
+
+    def missing(self) -> str:
+        """The one-line message for a decoder whose `requires` are not installed."""
+        package = self.package or " and ".join(self.requires)
+        return f"decoder {self.name!r} needs the {package} package: {self.install}"
 
     def resolved(self) -> Callable[..., sinter.Decoder]:
         """The factory itself, imported if it was given as "module:attribute"."""
@@ -100,11 +139,21 @@ class DecoderEntry:
 _REGISTRY: dict[str, DecoderEntry] = {}
 
 
-def register(name: str, factory: Factory, *, description: str = "") -> None:
+def register(
+    name: str,
+    factory: Factory,
+    *,
+    description: str = "",
+    requires: Iterable[str] = (),
+    package: str = "",
+    install: str = INSTALL_DECODERS,
+) -> None:
     """Makes `get(name, **options)` return `factory(**options)`: a decoder of one's own is this one call.
 
     `factory` is a `sinter.Decoder` class or a function returning one, or a "module:attribute" string imported on
-    first use. Registering a name again replaces it.
+    first use. `requires` names the top-level modules the decoder imports (a peer package, `package` on the index,
+    installed with `install`): while one is missing, `names()` leaves the decoder out and `get` refuses it with
+    that command. Registering a name again replaces it.
     """
     if not isinstance(name, str) or not name:
         raise QecInputError(f"a decoder's name must be non-empty text, got {name!r}")
@@ -113,19 +162,26 @@ def register(name: str, factory: Factory, *, description: str = "") -> None:
             f"decoder {name!r}: the factory must be a sinter.Decoder class, a function returning one, or "
             f"'module:attribute', got {factory!r}"
         )
-    _REGISTRY[name] = DecoderEntry(name=name, factory=factory, description=description)
+    requires = (requires,) if isinstance(requires, str) else tuple(requires)
+    _REGISTRY[name] = DecoderEntry(
+        name=name, factory=factory, description=description, requires=requires, package=package, install=install
+    )
 
 
 def names() -> list[str]:
-    """The names `get` accepts."""
-    return sorted(_REGISTRY)
+    """The names `get` accepts: the registered decoders whose required packages are installed."""
+    return sorted(name for name, registered in _REGISTRY.items() if registered.installed())
 
 
 def entry(name: str) -> DecoderEntry:
-    """The registry entry called `name`; QecInputError listing the known names when there is none."""
+    """The registry entry called `name`; QecInputError listing the known names when there is none, or giving the
+    install command when the decoder's package is not installed."""
     if not isinstance(name, str) or name not in _REGISTRY:
         raise unknown_choice("decoder", name, names())
-    return _REGISTRY[name]
+    registered = _REGISTRY[name]
+    if not registered.installed():
+        raise QecInputError(registered.missing())
+    return registered
 
 
 def get(name: str, **options: Any) -> sinter.Decoder:
@@ -304,4 +360,39 @@ def _register_builtin() -> None:
     )
 
 
+def _register_field() -> None:
+    """The field's decoders (`qec.decoders.field`), listed where their package is installed (the `decoders` extra)."""
+    field = {
+        "tesseract": (
+            "TesseractDecoder",
+            "tesseract_decoder",
+            "tesseract-decoder",
+            "A* search for the most likely error, long beam (Tesseract); any DEM",
+        ),
+        "chromobius": (
+            "ChromobiusDecoder",
+            "chromobius",
+            "chromobius",
+            "Mobius matching for colour codes (Chromobius); DEMs whose detectors carry colours",
+        ),
+        "mwpf": ("MwpfDecoder", "mwpf", "mwpf", "hypergraph minimum-weight parity factor (MWPF); any DEM"),
+        "fusion-blossom": (
+            "FusionBlossomDecoder",
+            "fusion_blossom",
+            "fusion-blossom",
+            "MWPM (Fusion Blossom); graphlike DEMs",
+        ),
+        "bplsd": ("BpLsdDecoder", "ldpc", "ldpc", "BP, then localised statistics decoding (ldpc's BP+LSD); any DEM"),
+    }
+    for name, (attribute, module, package, description) in field.items():
+        register(
+            name,
+            f"qec.decoders.field:{attribute}",
+            description=description,
+            requires=(module,),
+            package=package,
+        )
+
+
 _register_builtin()
+_register_field()

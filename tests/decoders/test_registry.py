@@ -12,15 +12,21 @@ from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
 ALL = ["bp", "bposd", "lookup", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+# The field's decoders (qec.decoders.field) are listed where the `decoders` extra installed their packages.
+FIELD = [
+    name
+    for name in ["bplsd", "chromobius", "fusion-blossom", "mwpf", "tesseract"]
+    if decoders._REGISTRY[name].installed()
+]
 MATCHABLE = ["bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
 
 
 def test_names_are_the_issue_names():
-    assert decoders.names() == ALL
+    assert decoders.names() == sorted(ALL + FIELD)
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(QecInputError, match="unknown decoder 'mwpm': choose one of bp, bposd, lookup, pymatching"):
+    with pytest.raises(QecInputError, match=f"unknown decoder 'mwpm': choose one of {', '.join(decoders.names())}$"):
         decoders.get("mwpm")
 
 
