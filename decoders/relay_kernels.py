@@ -62,7 +62,8 @@ from qec.decoders.bp_kernels import (
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Once the batch has no shot left to start and this many lanes or fewer are busy, they finish one at a time:
-# a step of every lane costs about 8 single-shot iterations ([[72,12,6]], 16 lanes of float64, AVX-512).
+# a step of every lane costs about 8 single-shot iterations ([[72,12,6]], 16 lanes of float64, AVX-512; see
+# `bp_kernels.lanes_for_host`).
 TAIL_LANES = 4
 
 
