@@ -19,6 +19,7 @@ def test_codes_lists_families_and_noise_models(capsys):
         "repetition",
         "shor",
         "color",
+        "color-superdense",
         "bb",
         "hgp",
     }
