@@ -57,7 +57,7 @@ NO_OSD = -1
 
 
 @numba.njit(cache=True)
-def decode_batch(
+def decode_batch_weighted(
     detection_events: np.ndarray,
     check_offsets: np.ndarray,
     check_messages: np.ndarray,
@@ -72,8 +72,8 @@ def decode_batch(
     scaling_factor: float,
     osd_order: int,
     layered: bool = False,
-) -> np.ndarray:
-    """BP (+ OSD where BP does not converge) for every shot of the batch.
+) -> tuple[np.ndarray, np.ndarray]:
+    """BP (+ OSD where BP does not converge) for every shot of the batch, and each correction's weight.
 
     Min-sum BP, parallel schedule: a check sends each of its variables the product of the signs and
     `scaling_factor` times the smallest magnitude of the other incoming messages, signed by its
@@ -107,10 +107,12 @@ def decode_batch(
             updated (`_layered_iteration`), so news travels the whole graph in one iteration.
 
     Returns:
-        uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian.
+        uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian; and float64
+        (shots,): the weight sum_j e_j weights_j of each shot's correction e (0 for a shot without defects).
     """
     shots = detection_events.shape[0]
     predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
+    solution_weights = np.zeros(shots, dtype=np.float64)
     osd = _osd_workspace(packed_rows, weights.shape[0], osd_order)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
@@ -126,6 +128,7 @@ def decode_batch(
             osd,
             predictions,
             layered,
+            solution_weights,
         )
     else:
         _decode_one_by_one(
@@ -140,8 +143,45 @@ def decode_batch(
             osd,
             predictions,
             layered,
+            solution_weights,
         )
-    return predictions
+    return predictions, solution_weights
+
+
+@numba.njit(cache=True)
+def decode_batch(
+    detection_events: np.ndarray,
+    check_offsets: np.ndarray,
+    check_messages: np.ndarray,
+    check_variables: np.ndarray,
+    variable_offsets: np.ndarray,
+    message_slots: np.ndarray,
+    message_checks: np.ndarray,
+    weights: np.ndarray,
+    packed_rows: np.ndarray,
+    column_observables: np.ndarray,
+    max_iterations: int,
+    scaling_factor: float,
+    osd_order: int,
+    layered: bool = False,
+) -> np.ndarray:
+    """`decode_batch_weighted`'s predictions alone."""
+    return decode_batch_weighted(
+        detection_events,
+        check_offsets,
+        check_messages,
+        check_variables,
+        variable_offsets,
+        message_slots,
+        message_checks,
+        weights,
+        packed_rows,
+        column_observables,
+        max_iterations,
+        scaling_factor,
+        osd_order,
+        layered,
+    )[0]
 
 
 @numba.njit(cache=True)
@@ -157,6 +197,7 @@ def _decode_one_by_one(
     osd: tuple,
     predictions: np.ndarray,
     layered: bool,
+    solution_weights: np.ndarray,
 ) -> None:
     """`decode_batch` a shot at a time (for small batches: the least latency per shot)."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
@@ -211,8 +252,9 @@ def _decode_one_by_one(
             )
         if converged or osd_order == NO_OSD:
             flip_observables(hard, column_observables, predictions[shot])
+            solution_weights[shot] = _weight(hard, weights)
         else:
-            _ordered_statistics(
+            solution_weights[shot] = _ordered_statistics(
                 posterior, syndrome, weights, packed_rows, column_observables, osd_order, osd, predictions[shot]
             )
 
@@ -230,6 +272,7 @@ def _decode_in_lanes(
     osd: tuple,
     predictions: np.ndarray,
     layered: bool,
+    solution_weights: np.ndarray,
 ) -> None:
     """`decode_batch` LANES shots side by side, for throughput: every message array has a column per lane, so
     each BP step is one vectorised loop over the lanes (message index outer, lane inner). A lane whose shot
@@ -320,10 +363,11 @@ def _decode_in_lanes(
             if unsatisfied[lane] == 0 or osd_order == NO_OSD:
                 shot_hard[:] = hard[:, lane]
                 flip_observables(shot_hard, column_observables, predictions[shot])
+                solution_weights[shot] = _weight(shot_hard, weights)
             else:
                 shot_posterior[:] = posterior[:, lane]
                 shot_syndrome[:] = syndrome[:, lane]
-                _ordered_statistics(
+                solution_weights[shot] = _ordered_statistics(
                     shot_posterior,
                     shot_syndrome,
                     weights,
@@ -403,9 +447,10 @@ def _ordered_statistics(
     osd_order: int,
     osd: tuple,
     prediction: np.ndarray,
-) -> None:
+) -> float:
     """OSD of one shot BP left unconverged, its correction's observables xor-ed into `prediction`: eliminate
-    columns from the likeliest to be in error (by `posterior`), keeping the first independent ones."""
+    columns from the likeliest to be in error (by `posterior`), keeping the first independent ones. Returns the
+    correction's weight."""
     order, rows, reduced_syndrome, pivot_columns, is_pivot, flip_gain, row_gain, sweep, solution = osd
     _argsort_into(posterior, order)
     rank = _gaussian_elimination(order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot)
@@ -416,7 +461,25 @@ def _ordered_statistics(
         best_first, best_second = _combination_sweep(order, rows, is_pivot, rank, flip_gain, row_gain, osd_order, sweep)
     _osd_solution(rows, reduced_syndrome, pivot_columns, rank, best_first, best_second, solution)
     flip_observables(solution, column_observables, prediction)
+    weight = 0.0
+    for row in range(rank):
+        if solution[pivot_columns[row]]:
+            weight += weights[pivot_columns[row]]
+    for column in (best_first, best_second):
+        if column >= 0:
+            weight += weights[column]
     _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
+    return weight
+
+
+@numba.njit(cache=True, inline="always")
+def _weight(errors: np.ndarray, weights: np.ndarray) -> float:
+    """sum_j errors_j weights_j: a correction's weight (its minus log-likelihood, up to a constant)."""
+    total = 0.0
+    for variable in range(errors.shape[0]):
+        if errors[variable]:
+            total += weights[variable]
+    return total
 
 
 # No reference counting here (`_nrt=False`), and inlined where it is called by LLVM (`forceinline`):

@@ -274,3 +274,32 @@ def test_layered_bposd_fails_fewer_colour_code_shots_than_parallel():
     parallel = logical_errors(BpOsdDecoder(), circuit, 10_000, seed=1234)
     layered = logical_errors(BpOsdDecoder(schedule="layered"), circuit, 10_000, seed=1234)
     assert layered < 0.8 * parallel, (layered, parallel)
+
+
+def test_an_ensemble_keeps_each_shots_lightest_correction():
+    circuit = noisy_memory_circuit("color", distance=5, rounds=3, noise="uniform", p=0.006)
+    dem = circuit.detector_error_model()
+    detection_events, _ = circuit.compile_detector_sampler(seed=8).sample(
+        4 * LANES, separate_observables=True, bit_packed=True
+    )
+    members = [
+        BpOsdDecoder(schedule="layered", scaling_factor=factor).compile_decoder_for_dem(dem=dem)
+        for factor in (0.625, 0.9)
+    ]
+    runs = [member._run(detection_events, member.scaling_factor) for member in members]
+    ensemble = BpOsdDecoder(schedule="layered", ensemble=(0.9,)).compile_decoder_for_dem(dem=dem)
+    predictions = ensemble.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    lighter = runs[1][1] < runs[0][1]
+    assert lighter.any() and (~lighter).any()  # both members win somewhere
+    assert np.array_equal(predictions, np.where(lighter[:, None], runs[1][0], runs[0][0]))
+    # the weights are the corrections' own: a converged or OSD correction explains the syndrome, so its weight is
+    # at least the lightest possible one's, and a shot without defects weighs nothing
+    assert (runs[0][1][~detection_events.any(axis=1)] == 0).all()
+    # an ensemble of the decoder's own scaling factor changes nothing
+    same = BpOsdDecoder(schedule="layered", ensemble=(0.625,)).compile_decoder_for_dem(dem=dem)
+    assert np.array_equal(same.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events), runs[0][0])
+
+
+def test_an_ensemble_of_bad_scaling_factors_is_refused():
+    with pytest.raises(QecInputError, match=r"ensemble must be scaling factors in \(0, 1\], got \[1.5\]"):
+        BpOsdDecoder(ensemble=(1.5,))
