@@ -37,8 +37,8 @@ def lanes_for_host() -> int:
     test that the arrays do not overlap) once per message, so lanes must outnumber a vector's doubles several
     times over, while the message arrays (messages x lanes x 8 bytes) should stay near the core's cache.
     """
-    name = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
-    features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
+    name = getattr(numba.config, "CPU_NAME", None) or llvmlite.binding.get_host_cpu_name()
+    features = getattr(numba.config, "CPU_FEATURES", None) or llvmlite.binding.get_host_cpu_features().flatten()
     return 16 if "+avx512f" in features.split(",") and name != "generic" else 32
 
 
