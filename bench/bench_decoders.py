@@ -22,12 +22,12 @@ import argparse
 import datetime
 import json
 import pathlib
-import platform
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import stim
+from machine import describe, machine
 
 from qec import decoders
 from qec.decoders.bp_osd import BpOsdDecoder
@@ -200,6 +200,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed decodes per decoder; the best counts")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
+    info = machine()
+    print(describe(info), flush=True)
 
     def distances(text: str) -> list[int]:
         return [int(d) for d in text.split(",") if d]
@@ -220,7 +222,7 @@ def main() -> None:
         json.dumps(
             {
                 "arguments": vars(args),
-                "machine": {"processor": platform.processor(), "python": platform.python_version()},
+                "machine": info,
                 "rows": [asdict(row) for row in rows],
             },
             indent=2,

@@ -38,12 +38,13 @@ import argparse
 import datetime
 import json
 import pathlib
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from machine import describe as describe_machine
+from machine import machine
 
 from qec.decoders.basis import BasisRestriction, restrict_to_basis
 from qec.decoders.bp_osd import BpOsdDecoder
@@ -374,6 +375,8 @@ def main() -> None:
         help="only compare bposd on the gross code's whole DEM (FULL shots) and its Z part (Z shots), e.g. 200,1000",
     )
     args = parser.parse_args()
+    info = machine()
+    print(describe_machine(info), flush=True)
     if args.basis_comparison:
         full_shots, z_shots = (int(value) for value in args.basis_comparison.split(","))
         basis_comparison(full_shots, z_shots, args.seed)
@@ -393,8 +396,7 @@ def main() -> None:
     output.write_text(
         json.dumps(
             {
-                "machine": platform.platform(),
-                "python": platform.python_version(),
+                "machine": info,
                 "seconds": time.perf_counter() - started,
                 "rows": [asdict(row) for row in rows],
             },
