@@ -99,7 +99,8 @@ PostselectGap = Annotated[
     typer.Option(
         "--postselect-gap",
         help="Discard the shots whose decoder's complementary gap is below G dB (a coin flip is 0): G or a list "
-        "G1,G2,... (one task per value); the decoder must give gaps (pymatching). Discards are stored as sinter's.",
+        "G1,G2,... (one task per value); the decoder must give gaps (pymatching, bposd). Discards are stored as "
+        "sinter's.",
     ),
 ]
 PlotPath = Annotated[Optional[Path], typer.Option("--plot", help="Write the plot here (.png, .svg or .pdf).")]

@@ -44,8 +44,8 @@ A compiled decoder that can say how sure it is also has `decode_shots_with_gap(*
 little-endian), gaps float64 (shots,), the complementary gap in dB: 10 log10 of the likelihood ratio of the most
 likely correction and the most likely one in any other logical class (0: a coin flip; larger: surer; inf: no other
 class). A `sinter.Decoder` whose compiled decoders have it says so with a class attribute `decodes_with_gap = True`;
-`gives_gap` tells either. `pymatching` gives it (`qec.decoders.matching_gap`); a task's `postselect_gap` discards
-the shots whose gap is below it.
+`gives_gap` tells either. `pymatching` gives it exactly (`qec.decoders.matching_gap`), `bposd` as OSD finds it
+(`BpOsdCompiledDecoder.decode_shots_with_gap`); a task's `postselect_gap` discards the shots whose gap is below it.
 
 Each decoder is one entry of the registry (`DecoderEntry`: name, factory, description, and the `requires`, `package`
 and `install` command of a peer package); its options are the factory's keyword arguments, so `qec codes` lists

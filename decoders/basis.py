@@ -225,6 +225,16 @@ class BasisAwareCompiledDecoder(sinter.CompiledDecoder):
         )
 
 
+class GapBasisAwareCompiledDecoder(BasisAwareCompiledDecoder):
+    """A `BasisAwareCompiledDecoder` whose inner decoder gives gaps (`qec.decoders.gives_gap`): so does it."""
+
+    def decode_shots_with_gap(self, *, bit_packed_detection_event_data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The inner decoder's predictions and gaps, on the kept detectors' bits."""
+        return self.inner.decode_shots_with_gap(  # type: ignore[attr-defined]
+            bit_packed_detection_event_data=self.restriction.select(bit_packed_detection_event_data)
+        )
+
+
 def compile_basis_aware(
     dem: stim.DetectorErrorModel,
     compile_dem: Callable[[stim.DetectorErrorModel], sinter.CompiledDecoder],
@@ -236,4 +246,7 @@ def compile_basis_aware(
     restriction = restrict_to_basis(dem) if basis_aware else None
     if restriction is None:
         return compile_dem(dem)
-    return BasisAwareCompiledDecoder(restriction, compile_dem(restriction.dem))
+    inner = compile_dem(restriction.dem)
+    if callable(getattr(inner, "decode_shots_with_gap", None)):
+        return GapBasisAwareCompiledDecoder(restriction, inner)
+    return BasisAwareCompiledDecoder(restriction, inner)

@@ -32,6 +32,7 @@ from qec.errors import QecInputError, unknown_choice
 
 OSD_METHODS = ("osd0", "osd_cs")
 SCHEDULES = ("parallel", "layered")
+MAX_GAP_OBSERVABLES = 4  # as matching's gap (qec.decoders.matching_gap)
 
 
 class BpOsdCompiledDecoder(sinter.CompiledDecoder):
@@ -74,22 +75,72 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.osd_order = osd_order
         self.layered = layered
         self.ensemble = ensemble
+        self.num_checks = num_checks
+        self.num_observables = self.likely_errors.dem.num_observables
+        self._complement_decoder: BpOsdCompiledDecoder | None = None
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
         return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
 
+    def decode_shots_with_gap(self, *, bit_packed_detection_event_data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions (as `decode_shots_bit_packed`'s) and each shot's complementary gap in dB, found by OSD: BP+OSD
+        decodes the shot again once per observable with that observable made a check whose value is the other one
+        than predicted (the others' as predicted), so OSD finds a light correction in that other logical class; the
+        gap is 10 log10 of the likelihood ratio between the lightest correction found and the lightest found in any
+        other class (inf where no other class is reachable), and the prediction is the lightest's class. With one
+        observable this is the complementary gap as matching defines it, with OSD's search in place of an exact one;
+        with k it compares the classes that differ from the prediction in one observable."""
+        events = self.likely_errors.removed_from(bit_packed_detection_event_data)
+        events = np.ascontiguousarray(events, dtype=np.uint8)
+        predictions, weights = self._decode_weighted(events)
+        if self.num_observables == 0:
+            return self.likely_errors.added_to(predictions), np.full(len(events), np.inf)
+        complement = self._complement()
+        bits = np.unpackbits(events, axis=1, count=self.num_checks, bitorder="little")
+        predicted = np.unpackbits(predictions, axis=1, count=self.num_observables, bitorder="little")
+        best, best_class = weights.copy(), predicted.copy()
+        second: np.ndarray = np.full(len(events), np.inf)
+        for observable in range(self.num_observables):
+            other = predicted.copy()
+            other[:, observable] ^= 1
+            extended = np.packbits(np.concatenate([bits, other], axis=1), axis=1, bitorder="little")
+            _, other_weights = complement._decode_weighted(extended)
+            lighter = other_weights < best
+            second = np.where(lighter, best, np.minimum(second, other_weights))
+            best_class[lighter] = other[lighter]
+            best = np.where(lighter, other_weights, best)
+        best_predictions = np.packbits(best_class, axis=1, bitorder="little")
+        gaps = (second - best) * (10 / np.log(10))
+        return self.likely_errors.added_to(best_predictions), gaps
+
+    def _complement(self) -> BpOsdCompiledDecoder:
+        """This decoder on the DEM whose observables are checks too (observable k: detector num_checks + k)."""
+        if self._complement_decoder is None:
+            self._complement_decoder = BpOsdCompiledDecoder(
+                observables_as_detectors(self.likely_errors.dem),
+                max_iterations=self.max_iterations,
+                scaling_factor=self.scaling_factor,
+                osd_order=max(self.osd_order, 0),
+                layered=self.layered,
+                ensemble=self.ensemble,
+            )
+        return self._complement_decoder
+
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
-        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above): once with
-        `scaling_factor` and once more with each of the `ensemble`'s, each shot keeping the lightest correction's
-        prediction (the first where two weigh the same)."""
+        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
+        return self._decode_weighted(detection_events)[0]
+
+    def _decode_weighted(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and correction weights: the kernel once with `scaling_factor` and once more with each of the
+        `ensemble`'s, each shot keeping the lightest correction (the first where two weigh the same)."""
         predictions, weights = self._run(detection_events, self.scaling_factor)
         for scaling_factor in self.ensemble:
             other, other_weights = self._run(detection_events, scaling_factor)
             lighter = other_weights < weights
             predictions[lighter] = other[lighter]
             weights = np.minimum(weights, other_weights)
-        return predictions
+        return predictions, weights
 
     def _run(self, detection_events: np.ndarray, scaling_factor: float) -> tuple[np.ndarray, np.ndarray]:
         return decode_batch_weighted(
@@ -110,11 +161,36 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         )
 
 
+def observables_as_detectors(dem: stim.DetectorErrorModel) -> stim.DetectorErrorModel:
+    """`dem` with each observable L_k turned into a detector D_(num_detectors + k), and no observables.
+
+    >>> print(observables_as_detectors(stim.DetectorErrorModel("error(0.125) D0 L0\\nerror(0.25) D0 D1")))
+    error(0.125) D0 D2
+    error(0.25) D0 D1
+    """
+    shift = dem.num_detectors
+    model = stim.DetectorErrorModel()
+    for instruction in dem.flattened():
+        if instruction.type != "error":
+            continue
+        targets = [
+            stim.target_relative_detector_id(shift + target.val) if target.is_logical_observable_id() else target
+            for target in instruction.targets_copy()
+        ]
+        model.append("error", instruction.args_copy(), targets)
+    if model.num_detectors < shift + dem.num_observables:  # detectors no error flips still count
+        model.append("detector", [], [stim.target_relative_detector_id(shift + dem.num_observables - 1)])
+    return model
+
+
 class BpOsdDecoder(sinter.Decoder):
     """BP+OSD: min-sum BP, then OSD-0 or OSD-CS of `osd_order` on the shots where BP does not converge.
 
     With `osd_method=None` it is BP alone (the registry's 'bp', `bp_decoder`): where BP does not
     converge, its last hard decision is the prediction.
+
+    Its compiled decoders give each shot's complementary gap (`decode_shots_with_gap`, found by OSD), so
+    `postselect_gap` takes it.
 
     Args:
         max_iterations: BP iterations at most (>= 1).
@@ -131,6 +207,8 @@ class BpOsdDecoder(sinter.Decoder):
         basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
             (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
     """
+
+    decodes_with_gap = True
 
     def __init__(
         self,
@@ -162,6 +240,17 @@ class BpOsdDecoder(sinter.Decoder):
         self.schedule = schedule
         self.ensemble = tuple(float(factor) for factor in ensemble)
         self.basis_aware = basis_aware
+
+    def check_gap_circuit(self, circuit: stim.Circuit) -> None:
+        """Refuses (QecInputError) a circuit of more than `MAX_GAP_OBSERVABLES` observables before any shot is
+        sampled with a gap: the gap compares classes that differ in one observable, which says little where a
+        wrong class differs in several."""
+        if circuit.num_observables > MAX_GAP_OBSERVABLES:
+            raise QecInputError(
+                f"bposd's gap compares the logical classes that differ from its prediction in one observable, which "
+                f"says little with {circuit.num_observables} observables (at most {MAX_GAP_OBSERVABLES}): "
+                "post-select a code with fewer logical qubits"
+            )
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         def compile_dem(decoded: stim.DetectorErrorModel) -> sinter.CompiledDecoder:

@@ -450,10 +450,14 @@ def _ordered_statistics(
 ) -> float:
     """OSD of one shot BP left unconverged, its correction's observables xor-ed into `prediction`: eliminate
     columns from the likeliest to be in error (by `posterior`), keeping the first independent ones. Returns the
-    correction's weight."""
+    correction's weight (inf where no set of columns gives the syndrome)."""
     order, rows, reduced_syndrome, pivot_columns, is_pivot, flip_gain, row_gain, sweep, solution = osd
     _argsort_into(posterior, order)
     rank = _gaussian_elimination(order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot)
+    consistent = True
+    for row in range(rank, reduced_syndrome.shape[0]):
+        if reduced_syndrome[row]:
+            consistent = False  # no set of columns gives this syndrome: the correction explains only part of it
     best_first = -1
     best_second = -1
     if osd_order > 0:
@@ -469,7 +473,7 @@ def _ordered_statistics(
         if column >= 0:
             weight += weights[column]
     _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
-    return weight
+    return weight if consistent else np.inf
 
 
 @numba.njit(cache=True, inline="always")

@@ -146,7 +146,7 @@ class StudySpec:
 def decoders_with_gap() -> list[str]:
     """The registry's decoders that give per-shot gaps (`qec.decoders.gives_gap`), which `postselect_gap` needs.
 
-    >>> "pymatching" in decoders_with_gap(), "bposd" in decoders_with_gap()
+    >>> "pymatching" in decoders_with_gap(), "relay" in decoders_with_gap()
     (True, False)
     """
     return [name for name in decoders.names() if decoders.gives_gap(decoders.entry(name).resolved())]

@@ -111,7 +111,7 @@ def test_a_gap_near_zero_is_a_coin_flip_and_larger_gaps_fail_less(surface_shots)
 def test_the_registry_says_which_decoders_give_gaps_and_a_syndrome_fixed_class_has_an_infinite_gap():
     compiled = decoders.get("pymatching").compile_decoder_for_dem(dem=stim.DetectorErrorModel("error(0.1) D0 L0"))
     assert decoders.gives_gap(compiled) and decoders.gives_gap(decoders.get("pymatching"))
-    assert not decoders.gives_gap(decoders.get("bposd"))
+    assert decoders.gives_gap(decoders.get("bposd")) and not decoders.gives_gap(decoders.get("relay"))
     if "pymatching-correlated" in decoders.names():  # two-pass weights: no gap
         assert not decoders.gives_gap(decoders.get("pymatching-correlated"))
     # the observable is the detector itself: its class follows from the syndrome, so the gap is infinite

@@ -43,7 +43,7 @@ def test_a_gap_that_is_not_a_finite_number_at_least_zero_is_refused(gap):
 
 
 def test_a_decoder_without_a_gap_is_refused_naming_those_with_one(tmp_path):
-    with pytest.raises(QecInputError, match=r"decoder 'uf' gives no per-shot gap.*use 'pymatching'"):
+    with pytest.raises(QecInputError, match=r"decoder 'uf' gives no per-shot gap.*use 'bposd' or 'pymatching'"):
         StudySpec.of("surface", noise="sd6", decoder="uf", postselect_gap=2)
     # a task built by hand, with a custom decoder object: refused by the engine before anything is stored
     circuit = memory_task("surface", distance=3, noise="sd6", p=0.002).circuit
