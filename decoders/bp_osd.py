@@ -132,17 +132,21 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         return self._decode_weighted(detection_events)[0]
 
     def _decode_weighted(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and correction weights: the kernel once with `scaling_factor` and once more with each of the
-        `ensemble`'s, each shot keeping the lightest correction (the first where two weigh the same)."""
-        predictions, weights = self._run(detection_events, self.scaling_factor)
+        """Predictions and correction weights: the kernel once with `scaling_factor`, and on the shots where BP did
+        not converge once more with each of the `ensemble`'s, each shot keeping the lightest correction (the first
+        where two weigh the same)."""
+        predictions, weights, to_osd = self._run(detection_events, self.scaling_factor)
+        hard = np.flatnonzero(to_osd)  # BP converged elsewhere: the other members decode only these
         for scaling_factor in self.ensemble:
-            other, other_weights = self._run(detection_events, scaling_factor)
-            lighter = other_weights < weights
-            predictions[lighter] = other[lighter]
-            weights = np.minimum(weights, other_weights)
+            if len(hard) == 0:
+                break
+            other, other_weights, _ = self._run(np.ascontiguousarray(detection_events[hard]), scaling_factor)
+            lighter = other_weights < weights[hard]
+            predictions[hard[lighter]] = other[lighter]
+            weights[hard] = np.minimum(weights[hard], other_weights)
         return predictions, weights
 
-    def _run(self, detection_events: np.ndarray, scaling_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, detection_events: np.ndarray, scaling_factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return decode_batch_weighted(
             detection_events,
             self.check_offsets,
@@ -202,8 +206,9 @@ class BpOsdDecoder(sinter.Decoder):
             `schedule="serial"` taken check by check). Layered BP converges in fewer iterations and, on colour
             codes, to the right correction more often: colour d = 5, 5 rounds, uniform p = 0.002, 10,000 shots,
             66 failures parallel against 42 layered (Tesseract: 36).
-        ensemble: more min-sum scaling factors: BP(+OSD) runs once more with each, and each shot keeps the lightest
-            of the corrections found (the most likely); each costs one more decoding.
+        ensemble: more min-sum scaling factors: on the shots where BP does not converge, BP(+OSD) runs once more
+            with each, and each shot keeps the lightest of the corrections found (the most likely); each costs one
+            more decoding of those shots only.
         basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
             (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
     """

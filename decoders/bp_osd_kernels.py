@@ -72,8 +72,9 @@ def decode_batch_weighted(
     scaling_factor: float,
     osd_order: int,
     layered: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """BP (+ OSD where BP does not converge) for every shot of the batch, and each correction's weight.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BP (+ OSD where BP does not converge) for every shot of the batch, each correction's weight, and which
+    shots went to OSD.
 
     Min-sum BP, parallel schedule: a check sends each of its variables the product of the signs and
     `scaling_factor` times the smallest magnitude of the other incoming messages, signed by its
@@ -108,11 +109,13 @@ def decode_batch_weighted(
 
     Returns:
         uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian; and float64
-        (shots,): the weight sum_j e_j weights_j of each shot's correction e (0 for a shot without defects).
+        (shots,): the weight sum_j e_j weights_j of each shot's correction e (0 for a shot without defects); and
+        bool (shots,): the shots BP left unconverged and OSD solved.
     """
     shots = detection_events.shape[0]
     predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
     solution_weights = np.zeros(shots, dtype=np.float64)
+    to_osd = np.zeros(shots, dtype=np.bool_)
     osd = _osd_workspace(packed_rows, weights.shape[0], osd_order)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
@@ -129,6 +132,7 @@ def decode_batch_weighted(
             predictions,
             layered,
             solution_weights,
+            to_osd,
         )
     else:
         _decode_one_by_one(
@@ -144,8 +148,9 @@ def decode_batch_weighted(
             predictions,
             layered,
             solution_weights,
+            to_osd,
         )
-    return predictions, solution_weights
+    return predictions, solution_weights, to_osd
 
 
 @numba.njit(cache=True)
@@ -198,6 +203,7 @@ def _decode_one_by_one(
     predictions: np.ndarray,
     layered: bool,
     solution_weights: np.ndarray,
+    to_osd: np.ndarray,
 ) -> None:
     """`decode_batch` a shot at a time (for small batches: the least latency per shot)."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
@@ -254,6 +260,7 @@ def _decode_one_by_one(
             flip_observables(hard, column_observables, predictions[shot])
             solution_weights[shot] = _weight(hard, weights)
         else:
+            to_osd[shot] = True
             solution_weights[shot] = _ordered_statistics(
                 posterior, syndrome, weights, packed_rows, column_observables, osd_order, osd, predictions[shot]
             )
@@ -273,6 +280,7 @@ def _decode_in_lanes(
     predictions: np.ndarray,
     layered: bool,
     solution_weights: np.ndarray,
+    to_osd: np.ndarray,
 ) -> None:
     """`decode_batch` LANES shots side by side, for throughput: every message array has a column per lane, so
     each BP step is one vectorised loop over the lanes (message index outer, lane inner). A lane whose shot
@@ -367,6 +375,7 @@ def _decode_in_lanes(
             else:
                 shot_posterior[:] = posterior[:, lane]
                 shot_syndrome[:] = syndrome[:, lane]
+                to_osd[shot] = True
                 solution_weights[shot] = _ordered_statistics(
                     shot_posterior,
                     shot_syndrome,

@@ -289,8 +289,9 @@ def test_an_ensemble_keeps_each_shots_lightest_correction():
     runs = [member._run(detection_events, member.scaling_factor) for member in members]
     ensemble = BpOsdDecoder(schedule="layered", ensemble=(0.9,)).compile_decoder_for_dem(dem=dem)
     predictions = ensemble.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
-    lighter = runs[1][1] < runs[0][1]
-    assert lighter.any() and (~lighter).any()  # both members win somewhere
+    # the second member decodes only the shots the first sent to OSD, and wins those where it is lighter
+    lighter = (runs[1][1] < runs[0][1]) & runs[0][2]
+    assert lighter.any() and (~lighter & runs[0][2]).any()  # both members win somewhere
     assert np.array_equal(predictions, np.where(lighter[:, None], runs[1][0], runs[0][0]))
     # the weights are the corrections' own: a converged or OSD correction explains the syndrome, so its weight is
     # at least the lightest possible one's, and a shot without defects weighs nothing
