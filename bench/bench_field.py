@@ -7,7 +7,8 @@ p=0.002; the [[72,12,6]] bivariate bicycle code (`bb`, distance 6), 6 rounds, un
 
 Each point samples its shots once (Stim, seeded) and every decoder decodes those same shots from the DEM a
 study decodes with (`qec.decoders.dem_arrays.decoding_dem`): every name in `qec.decoders.names()` at its
-defaults, `bposd` with `schedule="layered"` (`bposd(layered)`), on bb also with `basis_aware=False`
+defaults, `bposd` with `schedule="layered"` (`bposd(layered)`, and with `ensemble=(0.5, 0.8, 0.9, 1.0)`:
+`bposd(layered, ensemble)`), on bb also with `basis_aware=False`
 (`bposd(layered, whole DEM)`), and where the DEM has a measured basis (bb, color-superdense) Tesseract on that
 basis's part of the DEM (`tesseract(Z part)`, `qec.decoders.basis.compile_basis_aware`), as our basis-aware
 decoders decode it. A decoder that refuses the DEM (matching on hyperedges, Chromobius without colours, lookup
@@ -60,10 +61,12 @@ from qec.parts import StudySpec
 from qec.stats import wilson_interval
 
 RESULTS = pathlib.Path(__file__).parent / "results"
+ENSEMBLE = (0.5, 0.8, 0.9, 1.0)  # bposd(layered, ensemble): more scaling factors on the shots BP leaves unconverged
 OURS = (
     "bp",
     "bposd",
     "bposd(layered)",
+    "bposd(layered, ensemble)",
     "bposd(layered, whole DEM)",
     "relay",
     "uf",
@@ -162,6 +165,7 @@ def contenders(point: Point, dem: stim.DetectorErrorModel) -> dict[str, sinter.D
     Tesseract on the measured basis's part where the DEM has one."""
     found = {name: decoders.get(name) for name in decoders.names()}
     found["bposd(layered)"] = decoders.get("bposd", schedule="layered")
+    found["bposd(layered, ensemble)"] = decoders.get("bposd", schedule="layered", ensemble=ENSEMBLE)
     if point.family == "bb":
         found["bposd(layered, whole DEM)"] = decoders.get("bposd", schedule="layered", basis_aware=False)
     restriction = restrict_to_basis(dem)
