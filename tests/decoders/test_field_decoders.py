@@ -354,14 +354,14 @@ def test_the_cli_refuses_a_decoder_whose_package_is_missing_with_the_install_com
     assert not (tmp_path / "s.db").exists()
 
 
-def test_the_registry_does_not_import_the_peer_packages():
+def test_the_registry_does_not_import_the_peer_packages(tmp_path):
     code = (
         "import sys; from qec import decoders; decoders.names(); "
         f"print(sorted(m for m in {tuple(FIELD.values())!r} if m in sys.modules))"
     )
-    assert (
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
-    )
+    # run outside the checkout: `python -c` puts the working folder first on sys.path, whose qec/ is not the package
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert run.stdout.strip() == "[]"
 
 
 def test_clean_dem_keeps_counts_and_colours():
