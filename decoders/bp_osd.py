@@ -26,7 +26,7 @@ import sinter
 import stim
 
 from qec.decoders.basis import compile_basis_aware
-from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch_weighted
+from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
 from qec.errors import QecInputError, unknown_choice
 
@@ -147,7 +147,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         return predictions, weights
 
     def _run(self, detection_events: np.ndarray, scaling_factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return decode_batch_weighted(
+        return decode_batch(
             detection_events,
             self.check_offsets,
             self.check_messages,

@@ -32,9 +32,10 @@ The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`
 >>> rows = np.array([[0b011], [0b110]], dtype=np.uint64)
 >>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
 >>> shots = np.array([[0b10], [0b01]], dtype=np.uint8)
->>> decode_batch(shots, check_offsets, check_messages, check_variables, variable_offsets, message_slots,
-...              message_checks, weights, rows, observables, 20, 1.0, 0)[:, 0].tolist()
-[1, 0]
+>>> predictions, corrections_weights, went_to_osd = decode_batch(shots, check_offsets, check_messages,
+...     check_variables, variable_offsets, message_slots, message_checks, weights, rows, observables, 20, 1.0, 0)
+>>> predictions[:, 0].tolist(), went_to_osd.tolist()
+([1, 0], [False, False])
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ NO_OSD = -1
 
 
 @numba.njit(cache=True)
-def decode_batch_weighted(
+def decode_batch(
     detection_events: np.ndarray,
     check_offsets: np.ndarray,
     check_messages: np.ndarray,
@@ -151,42 +152,6 @@ def decode_batch_weighted(
             to_osd,
         )
     return predictions, solution_weights, to_osd
-
-
-@numba.njit(cache=True)
-def decode_batch(
-    detection_events: np.ndarray,
-    check_offsets: np.ndarray,
-    check_messages: np.ndarray,
-    check_variables: np.ndarray,
-    variable_offsets: np.ndarray,
-    message_slots: np.ndarray,
-    message_checks: np.ndarray,
-    weights: np.ndarray,
-    packed_rows: np.ndarray,
-    column_observables: np.ndarray,
-    max_iterations: int,
-    scaling_factor: float,
-    osd_order: int,
-    layered: bool = False,
-) -> np.ndarray:
-    """`decode_batch_weighted`'s predictions alone."""
-    return decode_batch_weighted(
-        detection_events,
-        check_offsets,
-        check_messages,
-        check_variables,
-        variable_offsets,
-        message_slots,
-        message_checks,
-        weights,
-        packed_rows,
-        column_observables,
-        max_iterations,
-        scaling_factor,
-        osd_order,
-        layered,
-    )[0]
 
 
 @numba.njit(cache=True)

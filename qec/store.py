@@ -130,6 +130,22 @@ class _TaskRow:
     circuit: str | None
 
 
+def _chunk_row(result: ChunkResult, source: str) -> _ChunkRow:
+    """The row a computed chunk is stored as, stamped now."""
+    counts = result.counts
+    return _ChunkRow(
+        result.task_id,
+        result.chunk_index,
+        counts.shots,
+        counts.errors,
+        counts.discards,
+        counts.seconds,
+        json.dumps(list(result.observable_errors)),
+        time.time(),
+        source,
+    )
+
+
 @dataclass(frozen=True)
 class _ChunkRow:
     task_id: str
@@ -222,18 +238,7 @@ class Store:
         check_counts(shots=counts.shots, errors=counts.errors, discards=counts.discards, seconds=counts.seconds)
         with self._transaction():
             cursor = self.connection.execute(
-                "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    result.task_id,
-                    result.chunk_index,
-                    counts.shots,
-                    counts.errors,
-                    counts.discards,
-                    counts.seconds,
-                    json.dumps(list(result.observable_errors)),
-                    time.time(),
-                    source,
-                ),
+                "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_row(result, source).as_tuple()
             )
         return cursor.rowcount == 1
 
@@ -251,18 +256,7 @@ class Store:
         check_counts(shots=counts.shots, errors=counts.errors, discards=counts.discards, seconds=counts.seconds)
         with self._transaction():
             self._insert_tasks([_TaskRow(result.task_id, decoder, metadata, circuit)], origin=source)
-            row = _ChunkRow(
-                result.task_id,
-                result.chunk_index,
-                counts.shots,
-                counts.errors,
-                counts.discards,
-                counts.seconds,
-                json.dumps(list(result.observable_errors)),
-                time.time(),
-                source,
-            )
-            added = self._insert_chunks([row], origin=source)
+            added = self._insert_chunks([_chunk_row(result, source)], origin=source)
         return added.chunks == 1
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
