@@ -273,8 +273,11 @@ def decoding_dem(circuit: stim.Circuit) -> stim.DetectorErrorModel:
     """The DEM a circuit's shots are decoded with: hyperedges decomposed into graphlike parts where Stim can
     (the rest kept whole, for decoders that take hyperedges). Its basis tags are the circuit's: a foreign
     circuit gets inferred ones where it comes in (`qec.decoders.basis_inference.with_inferred_bases`, called by
-    `qec collect --circuits` and `qec decode`), so that the task's circuit says what is decoded."""
-    return circuit.detector_error_model(decompose_errors=True, ignore_decomposition_failures=True)
+    `qec collect --circuits` and `qec decode`), so that the task's circuit says what is decoded. Heralded errors
+    (`HERALDED_ERASE`, `HERALDED_PAULI_CHANNEL_1`) are analysed as disjoint errors, which they are."""
+    return circuit.detector_error_model(
+        decompose_errors=True, ignore_decomposition_failures=True, approximate_disjoint_errors=True
+    )
 
 
 class GraphlikeDecoder(sinter.Decoder):

@@ -20,6 +20,19 @@ The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z
 `"independent"`, and PAULI_CHANNEL_1(q/(2(1+eta)), q/(2(1+eta)), q*eta/(1+eta)) for `"biased"`
 (Z bias eta = p_z / (p_x + p_y); eta = 0.5 is depolarizing, eta = inf is pure dephasing: Z_ERROR(q)).
 
+**Heralded errors.** Every model takes an `erasure_fraction` R_e in [0, 1] (default 0; the heralded families'
+default is 0.98, the share Wu, Kolkowitz, Puri and Thompson, Nat. Commun. 13, 4657 (2022) convert): at each place
+the unheralded channel keeps strength (1 - R_e) q and a heralded error of strength R_e q is added, on each of the
+place's qubits (R_e q / 2 on each qubit of a two-qubit gate: one of the two is hit, as when one atom of a Rydberg
+gate decays). The heralded error is `HERALDED_ERASE` (the qubit's state replaced by a maximally mixed one: I, X, Y
+or Z with 1/4 each; at a reset or measurement place this makes its outcome a coin flip) for every model but
+`heralded-pauli`, whose heralded error is the place's own Pauli channel (X or Z flip at resets and measurements)
+through `HERALDED_PAULI_CHANNEL_1`: the herald then says an error surely happened. Each herald is a measurement
+record with a `DETECTOR[herald]` on it (it never fires without its error), so sampling stays at Stim's speed and
+a decoder finds the heralds among the detectors by their tag (`qec.decoders.heralds`); decoders that ignore
+heralds decode them as ordinary detectors. A heralded circuit is written without REPEAT blocks (the heralds'
+records shift every later detector's offsets, which are rewritten).
+
 The models (`NOISE_FAMILIES`):
 
 - `code-capacity`: round_data = p on the first round only; perfect gates and measurements.
@@ -35,6 +48,12 @@ The models (`NOISE_FAMILIES`):
   (CX here, where the paper compiles to CZ).
 - `biased`: sd6's places with the biased Pauli channel of bias eta on every qubit (2q gates: on
   each of the two qubits), reset and measurement flips p.
+- `erasure`: sd6's places, share R_e of each place's error heralded erasures (Wu et al. above; their model
+  puts the errors on the two-qubit gates only: `--noise erasure` here also errs at single-qubit gates, resets,
+  measurements and idles, as SD6 does).
+- `heralded-pauli`: sd6's places, share R_e of each place's error a heralded Pauli error (depolarizing, or
+  biased with eta: biased erasure qubits, Sahay et al., PRX 13, 041013 (2023), Kubica et al., PRX 13, 041022
+  (2023)).
 
 A model is one entry of `NOISE_FAMILIES` (`NoiseFamily`: its places as `Strengths`, its Pauli channels, the p
 range where thresholds usually lie for `--auto`, or a `transform` of its own); `register_noise` adds a user's.
@@ -62,6 +81,8 @@ from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1,
 from qec.errors import QecInputError, unknown_choice
 
 PAULI_KINDS = ("depolarizing", "independent", "biased")
+HERALD_KINDS = ("erase", "pauli")
+HERALD_TAG = "herald"  # the tag of a herald's DETECTOR, in the circuit and its DEM
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,8 @@ class NoiseModel:
     strengths: Strengths
     pauli: str = "depolarizing"
     bias: float = 0.5
+    erasure_fraction: float = 0.0
+    herald: str = "erase"
     transform: Callable[[stim.Circuit, NoiseModel], stim.Circuit] | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
@@ -108,6 +131,12 @@ class NoiseModel:
             raise unknown_choice("Pauli channel", self.pauli, PAULI_KINDS)
         if not (_is_real(self.bias) or self.bias == math.inf) or not self.bias > 0:
             raise QecInputError(f"bias eta must be a number > 0 (inf for pure Z noise), got {self.bias!r}")
+        if not _is_real(self.erasure_fraction) or not 0 <= self.erasure_fraction <= 1:
+            raise QecInputError(
+                f"erasure_fraction must be a share in [0, 1] (0: no heralded errors), got {self.erasure_fraction!r}"
+            )
+        if self.herald not in HERALD_KINDS:
+            raise unknown_choice("herald", self.herald, HERALD_KINDS)
         for field in dataclasses.fields(Strengths):
             multiplier = getattr(self.strengths, field.name)
             if field.name == "first_round_only" or multiplier == 0:
@@ -144,6 +173,8 @@ class NoiseModel:
             recorded["pauli"] = self.pauli
         if self.pauli == "biased":
             recorded["bias"] = "inf" if self.bias == math.inf else float(self.bias)  # bias=100 and 100.0: one task
+        if self.erasure_fraction or (family is not None and family.default_erasure_fraction):
+            recorded["erasure_fraction"] = float(self.erasure_fraction)
         return recorded
 
     @staticmethod
@@ -155,11 +186,13 @@ class NoiseModel:
             metadata.get("p", 0.0),
             pauli=metadata.get("pauli"),
             bias=math.inf if bias == "inf" else bias,
+            erasure_fraction=metadata.get("erasure_fraction"),
         )
 
     def describe(self) -> str:
         extra = f", {self.pauli}" if self.pauli != "depolarizing" else ""
         extra += f", eta={self.bias:g}" if self.pauli == "biased" else ""
+        extra += f", R_e={self.erasure_fraction:g}" if self.erasure_fraction else ""
         return f"{self.name}(p={self.p:g}{extra})"
 
 
@@ -173,6 +206,8 @@ class NoiseFamily:
     the Pauli channels it takes (the first is its default), the p range where thresholds of the rotated surface
     code under MWPM usually lie (`scan_range`: what `--auto` scans; None when it has no threshold to find), and
     optionally a `transform(circuit, model)` that replaces the layer-by-layer insertion for a model of one's own.
+    `herald` is the kind of its heralded errors ("erase" or "pauli") and `default_erasure_fraction` its R_e when
+    none is given (see the module docstring).
     """
 
     name: str
@@ -181,9 +216,16 @@ class NoiseFamily:
     pauli_kinds: tuple[str, ...] = ("depolarizing",)
     scan_range: tuple[float, float] | None = None
     transform: Callable[[stim.Circuit, NoiseModel], stim.Circuit] | None = None
+    herald: str = "erase"
+    default_erasure_fraction: float = 0.0
 
-    def at(self, p: float, *, pauli: str | None = None, bias: float | None = None) -> NoiseModel:
-        """The model at strength `p`; `pauli` must be one of `pauli_kinds`, `bias` only with the biased channel."""
+    def at(
+        self, p: float, *, pauli: str | None = None, bias: float | None = None, erasure_fraction: float | None = None
+    ) -> NoiseModel:
+        """The model at strength `p`; `pauli` must be one of `pauli_kinds`, `bias` only with the biased channel,
+        `erasure_fraction` (R_e) in [0, 1], where a model with a `transform` of its own takes none."""
+        if erasure_fraction is not None and self.transform is not None:
+            raise QecInputError(f"noise model '{self.name}' places its own channels: it takes no erasure_fraction")
         pauli = pauli or self.pauli_kinds[0]
         if pauli not in self.pauli_kinds:
             raise QecInputError(
@@ -200,6 +242,8 @@ class NoiseFamily:
             self.strengths,
             pauli=pauli,
             bias=DEFAULT_BIAS if bias is None else bias,
+            erasure_fraction=self.default_erasure_fraction if erasure_fraction is None else erasure_fraction,
+            herald=self.herald,
             transform=self.transform,
         )
 
@@ -209,6 +253,7 @@ DEFAULT_BIAS = 10.0  # the biased model's eta when none is given
 CODE_CAPACITY_RANGE = (0.02, 0.2)
 PHENOMENOLOGICAL_RANGE = (0.005, 0.06)
 CIRCUIT_LEVEL_RANGE = (0.001, 0.02)
+ERASURE_RANGE = (0.003, 0.06)  # thresholds rise with R_e: about 0.9% at R_e = 0 to 4% at 0.98 (Wu et al.)
 _SD6 = Strengths(clifford_1q=1, clifford_2q=1, reset=1, ancilla_measure=1, data_measure=1, idle=1, resonator_idle=1)
 
 NOISE_FAMILIES: dict[str, NoiseFamily] = {
@@ -258,6 +303,24 @@ NOISE_FAMILIES: dict[str, NoiseFamily] = {
             pauli_kinds=("biased",),
             scan_range=CIRCUIT_LEVEL_RANGE,
         ),
+        NoiseFamily(
+            name="erasure",
+            description="sd6 places, share R_e of each error a heralded erasure (Wu et al. 2022; --erasure-fraction,"
+            " default 0.98)",
+            strengths=_SD6,
+            scan_range=ERASURE_RANGE,
+            default_erasure_fraction=0.98,
+        ),
+        NoiseFamily(
+            name="heralded-pauli",
+            description="sd6 places, share R_e of each error a heralded Pauli error (--erasure-fraction, default "
+            "0.98; --pauli biased --bias ETA: biased erasure)",
+            strengths=_SD6,
+            pauli_kinds=("depolarizing", "biased"),
+            scan_range=ERASURE_RANGE,
+            herald="pauli",
+            default_erasure_fraction=0.98,
+        ),
     ]
 }
 # Noise models registered by `register_noise` in this process.
@@ -297,7 +360,14 @@ def noise_family(name: str) -> NoiseFamily:
     return known[name]
 
 
-def noise_model(name: str, p: float = 0.0, *, pauli: str | None = None, bias: float | None = None) -> NoiseModel:
+def noise_model(
+    name: str,
+    p: float = 0.0,
+    *,
+    pauli: str | None = None,
+    bias: float | None = None,
+    erasure_fraction: float | None = None,
+) -> NoiseModel:
     """The noise model `name` at strength `p`.
 
     Args:
@@ -305,8 +375,13 @@ def noise_model(name: str, p: float = 0.0, *, pauli: str | None = None, bias: fl
         p: the physical error probability in [0, 1] (a study replaces it by each p of its grid: `NoiseModel.at`).
         pauli: "depolarizing" (default) or "independent" for code-capacity and phenomenological noise.
         bias: Z bias eta of the "biased" model (default 10; `math.inf` for pure Z noise); refused elsewhere.
+        erasure_fraction: R_e, the share of each place's error that is heralded (default: the family's).
+
+    >>> model = noise_model("erasure", 0.01, erasure_fraction=0.5)
+    >>> model.describe(), model.metadata()["erasure_fraction"]
+    ('erasure(p=0.01, R_e=0.5)', 0.5)
     """
-    return noise_family(name).at(p, pauli=pauli, bias=bias)
+    return noise_family(name).at(p, pauli=pauli, bias=bias, erasure_fraction=erasure_fraction)
 
 
 _RESET_FLIP = {"R": "X_ERROR", "RZ": "X_ERROR", "RX": "Z_ERROR", "RY": "X_ERROR"}
@@ -335,7 +410,8 @@ class _LayerState:
 
 
 class _NoiseInserter:
-    """Walks a noiseless circuit layer by layer, inserting the model's channels."""
+    """Walks a noiseless circuit layer by layer, inserting the model's channels; with heralded errors it also
+    keeps the map from the circuit's measurement records to the noisy circuit's, to rewrite detectors' offsets."""
 
     def __init__(self, model: NoiseModel, circuit: stim.Circuit):
         self.model = model
@@ -344,10 +420,14 @@ class _NoiseInserter:
         ancillas = used_qubits(circuit, only={"MR", "MRZ", "MRX", "MRY"})
         self.data = [q for q in self.qubits if q not in ancillas]
         self.circuit = circuit
+        self.heralded = model.erasure_fraction > 0
+        self.unheralded = 1 - model.erasure_fraction
+        self.record_map: list[int] = []  # the noisy circuit's index of each of the noiseless circuit's records
+        self.records = 0  # records in the noisy circuit so far
 
     def noisy_circuit(self) -> stim.Circuit:
         state = _LayerState(set(), False, False, 0)
-        return self._block(self.circuit, state)
+        return self._block(self.circuit.flattened() if self.heralded else self.circuit, state)
 
     def _block(self, block: stim.Circuit, state: _LayerState) -> stim.Circuit:
         out = stim.Circuit()
@@ -380,7 +460,9 @@ class _NoiseInserter:
             self._end_layer(state, out)
             return
         if name in _COPIED:
-            out.append(instruction)
+            out.append(self._with_new_records(instruction) if self.heralded else instruction)
+            if name == "MPAD":
+                self._measured(len(targets))
             return
         gate = stim.gate_data(name)
         if gate.is_noisy_gate and not gate.produces_measurements:
@@ -395,28 +477,44 @@ class _NoiseInserter:
                 self._close_layer(state, out)
             state.measured_or_reset = True
             flip = (s.ancilla_measure if gate.is_reset else s.data_measure) * p
-            append_channel(out, _MEASURE_FLIP[name], qubits, flip)
+            self._flip(out, _MEASURE_FLIP[name], qubits, flip)
             out.append(instruction)
+            self._measured(len(qubits))
             if gate.is_reset:
                 state.had_reset = True
-                append_channel(out, _RESET_FLIP["R" + name[2:]], qubits, s.reset * p)
+                self._flip(out, _RESET_FLIP["R" + name[2:]], qubits, s.reset * p)
         elif gate.is_reset:
             state.measured_or_reset = True
             state.had_reset = True
             out.append(instruction)
-            append_channel(out, _RESET_FLIP[name], qubits, s.reset * p)
+            self._flip(out, _RESET_FLIP[name], qubits, s.reset * p)
         elif gate.is_unitary and gate.is_single_qubit_gate:
             out.append(instruction)
             self._pauli(out, qubits, s.clifford_1q * p)
         elif gate.is_unitary and gate.is_two_qubit_gate:
             out.append(instruction)
+            q = s.clifford_2q * p
             if self.model.pauli == "depolarizing":
-                append_channel(out, "DEPOLARIZE2", qubits, s.clifford_2q * p)
+                append_channel(out, "DEPOLARIZE2", qubits, self.unheralded * q)
+                self._herald(out, qubits, q / 2, "pauli")
             else:
-                self._pauli(out, qubits, s.clifford_2q * p)
+                self._pauli(out, qubits, q, herald_q=q / 2)
         else:
             raise QecInputError(f"noise models do not know where to put noise for the instruction {name}")
         state.touched.update(qubits)
+
+    def _measured(self, count: int) -> None:
+        self.record_map.extend(range(self.records, self.records + count))
+        self.records += count
+
+    def _with_new_records(self, instruction: stim.CircuitInstruction) -> stim.CircuitInstruction:
+        """`instruction` with each rec[-k] pointing at the same measurement in the noisy circuit."""
+        seen = len(self.record_map)
+        targets = [
+            stim.target_rec(self.record_map[seen + t.value] - self.records) if t.is_measurement_record_target else t
+            for t in instruction.targets_copy()
+        ]
+        return stim.CircuitInstruction(instruction.name, targets, instruction.gate_args_copy(), tag=instruction.tag)
 
     def _end_layer(self, state: _LayerState, out: stim.Circuit) -> None:
         """Closes the layer at a TICK; after a reset layer a round starts, with its data noise."""
@@ -437,7 +535,16 @@ class _NoiseInserter:
         state.measured_or_reset = False
         state.had_reset = False
 
-    def _pauli(self, out: stim.Circuit, qubits: list[int], q: float) -> None:
+    def _flip(self, out: stim.Circuit, channel: str, qubits: list[int], q: float) -> None:
+        """A reset or measurement place: the flip `channel` (X_ERROR or Z_ERROR) unheralded, and its heralded share."""
+        append_channel(out, channel, qubits, self.unheralded * q)
+        self._herald(out, qubits, q, channel)
+
+    def _pauli(self, out: stim.Circuit, qubits: list[int], q: float, *, herald_q: float | None = None) -> None:
+        """The model's Pauli channel of strength q on `qubits` (its unheralded share), then the heralded share of
+        `herald_q` (default q) on each."""
+        self._herald(out, qubits, q if herald_q is None else herald_q, "pauli")
+        q *= self.unheralded
         if not qubits or q == 0:
             return
         if self.model.pauli == "depolarizing":
@@ -448,5 +555,32 @@ class _NoiseInserter:
         elif self.model.bias == math.inf:
             out.append("Z_ERROR", qubits, q)
         else:
-            eta = self.model.bias
-            append_pauli_channel_1(out, qubits, (q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)))
+            append_pauli_channel_1(out, qubits, self._biased(q))
+
+    def _biased(self, q: float) -> tuple[float, float, float]:
+        eta = self.model.bias
+        if eta == math.inf:
+            return 0.0, 0.0, q
+        return q / (2 * (1 + eta)), q / (2 * (1 + eta)), q * eta / (1 + eta)
+
+    def _herald(self, out: stim.Circuit, qubits: list[int], q: float, kind: str) -> None:
+        """The heralded share of a place's error of strength q on each of `qubits`, each herald's record under a
+        DETECTOR tagged `herald`; `kind` is "pauli" for a Pauli-channel place, else the place's flip channel."""
+        q *= self.model.erasure_fraction
+        if not qubits or q == 0:
+            return
+        if self.model.herald == "erase":
+            out.append("HERALDED_ERASE", qubits, q)
+        else:
+            if kind == "X_ERROR":
+                pauli = (0.0, q, 0.0, 0.0)
+            elif kind == "Z_ERROR":
+                pauli = (0.0, 0.0, 0.0, q)
+            elif self.model.pauli == "depolarizing":
+                pauli = (0.0, q / 3, q / 3, q / 3)
+            else:
+                pauli = (0.0, *self._biased(q))
+            out.append("HERALDED_PAULI_CHANNEL_1", qubits, list(pauli))
+        for k in range(len(qubits), 0, -1):
+            out.append(stim.CircuitInstruction("DETECTOR", [stim.target_rec(-k)], [], tag=HERALD_TAG))
+        self.records += len(qubits)
