@@ -10,7 +10,19 @@ from typing import Annotated, Any, Optional
 import typer
 
 from qec import codes, decoders, noise
-from qec.cli.options import Basis, Bias, CodeFile, Decoder, DecoderOption, Pauli, Plugin, load_plugins, study_spec
+from qec.cli.options import (
+    Basis,
+    Bias,
+    CodeFile,
+    Decoder,
+    DecoderOption,
+    ErasureFraction,
+    Pauli,
+    Plugin,
+    load_plugins,
+    one_erasure_fraction,
+    study_spec,
+)
 from qec.engine import check_decoders
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_text_atomically
@@ -56,6 +68,7 @@ def codes_command(
             "description": m.description,
             "pauli": list(m.pauli_kinds),
             "bias": "biased" in m.pauli_kinds,
+            "erasure_fraction": m.default_erasure_fraction,
             "scan_range": None if m.scan_range is None else list(m.scan_range),
         }
         for m in noise.noise_families().values()
@@ -82,7 +95,7 @@ def codes_command(
     typer.echo(
         f"  {codes.USER_FAMILY:<18} your own CSS code: qec circuit css --code FILE.npz (hx, hz) or HX.alist,HZ.alist"
     )
-    typer.echo("Noise models (--noise MODEL --p P [--pauli KIND] [--bias ETA]):")
+    typer.echo("Noise models (--noise MODEL --p P [--pauli KIND] [--bias ETA] [--erasure-fraction R_E]):")
     for m in models:
         typer.echo(f"  {m['name']:<18} {m['description']}")
     typer.echo("Decoders (--decoder NAME [--decoder-option KEY=VALUE ...]):")
@@ -107,6 +120,7 @@ def circuit_command(
     p: Annotated[float, typer.Option("--p", help="Physical error probability in [0, 1].")] = 0.001,
     pauli: Pauli = None,
     bias: Bias = None,
+    erasure_fraction: ErasureFraction = None,
     decoder: Decoder = "pymatching",
     decoder_option: DecoderOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the circuit here instead of printing it.")] = None,
@@ -123,6 +137,7 @@ def circuit_command(
         noise=noise_name,
         pauli=pauli,
         bias=bias,
+        erasure_fraction=one_erasure_fraction(erasure_fraction, "circuit"),
         rounds=rounds,
         basis=basis,
         decoder=decoder,

@@ -60,6 +60,14 @@ Bias = Annotated[
     Optional[float],
     typer.Option("--bias", help="Z bias eta = p_z/(p_x+p_y) of the biased model (default 10; inf: pure Z noise)."),
 ]
+ErasureFraction = Annotated[
+    Optional[str],
+    typer.Option(
+        "--erasure-fraction",
+        help="R_e, the share of each noise place's error that is heralded (any model; erasure and heralded-pauli "
+        "default to 0.98): a value or a list 0,0.5,0.98 (one study per value).",
+    ),
+]
 Pauli = Annotated[
     Optional[str],
     typer.Option(
@@ -227,6 +235,38 @@ def load_plugins(plugins: list[str] | None) -> None:
             raise QecInputError(f"--plugin {plugin}: could not import it ({error})") from None
 
 
+def parse_erasure_fractions(text: str | None) -> list[float | None]:
+    """The values of --erasure-fraction: [None] (the model's default) when it is not given, else its
+    comma-separated shares in [0, 1], each once.
+
+    >>> parse_erasure_fractions(None), parse_erasure_fractions("0, 0.5,0.98,0.5")
+    ([None], [0.0, 0.5, 0.98])
+    """
+    if text is None:
+        return [None]
+    try:
+        fractions = [float(word) for word in text.split(",")]
+    except ValueError:
+        fractions = []
+    if not fractions or len(fractions) > 100 or not all(0 <= value <= 1 for value in fractions):
+        raise QecInputError(
+            f"--erasure-fraction {text[:60]!r} must be a share in [0, 1] or up to 100 of them joined by commas, "
+            "e.g. 0.98 or 0,0.5,0.9,0.98,1"
+        )
+    return list(dict.fromkeys(fractions))
+
+
+def one_erasure_fraction(text: str | None, command: str) -> float | None:
+    """The single --erasure-fraction a command takes that builds one circuit or study."""
+    fractions = parse_erasure_fractions(text)
+    if len(fractions) > 1:
+        raise QecInputError(
+            f"`qec {command}` takes one --erasure-fraction: give one value (`qec collect` and `qec threshold` take "
+            "a list, one study per value)"
+        )
+    return fractions[0]
+
+
 def parse_gaps(text: str | None) -> list[float | None]:
     """The values of --postselect-gap: [None] when it is not given, else its comma-separated numbers (dB, >= 0).
 
@@ -254,6 +294,7 @@ def study_spec(
     noise: str = "none",
     pauli: str | None = None,
     bias: float | None = None,
+    erasure_fraction: float | None = None,
     rounds: int | None = None,
     basis: str = "Z",
     decoder: str = "pymatching",
@@ -269,6 +310,7 @@ def study_spec(
             noise=noise,
             pauli=pauli,
             bias=bias,
+            erasure_fraction=erasure_fraction,
             rounds=rounds,
             basis=basis,
             decoder=decoders.DecoderSpec.parse(decoder, decoder_option or ()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -24,6 +24,7 @@ from qec.cli.options import (
     Decoder,
     DecoderOption,
     Distances,
+    ErasureFraction,
     Family,
     Json,
     MaxErrors,
@@ -47,6 +48,7 @@ from qec.cli.options import (
     TargetPrecision,
     Workers,
     load_plugins,
+    parse_erasure_fractions,
     parse_gaps,
     study_spec,
 )
@@ -55,7 +57,7 @@ from qec.cli.results import print_points, report_and_plot
 from qec.decoders import DecoderSpec
 from qec.engine import DEFAULT_STOP, StopRule
 from qec.errors import QecInputError
-from qec.plot import check_plot_path, save_threshold_figure
+from qec.plot import check_plot_path, save_threshold_figure, save_threshold_sweep_figure
 from qec.stats import Point
 from qec.study import (
     DEFAULT_P_GRID,
@@ -67,7 +69,7 @@ from qec.study import (
     run_study,
     study_tasks,
 )
-from qec.threshold import use_correction
+from qec.threshold import ThresholdFit, use_correction
 
 # The flags' defaults: the stop rules of a threshold study and of collect(), as integers for Typer.
 THRESHOLD_MAX_SHOTS, THRESHOLD_MAX_ERRORS = int(THRESHOLD_STOP.max_shots or 0), int(THRESHOLD_STOP.max_errors or 0)
@@ -85,6 +87,7 @@ def threshold_command(
     decoder_option: DecoderOption = None,
     pauli: Pauli = None,
     bias: Bias = None,
+    erasure_fraction: ErasureFraction = None,
     max_shots: StudyMaxShots = None,
     max_errors: StudyMaxErrors = None,
     precision: StudyPrecision = None,
@@ -104,7 +107,9 @@ def threshold_command(
     plugin: Plugin = None,
     postselect_gap: PostselectGap = None,
 ) -> None:
-    """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values."""
+    """Sample, decode, store, fit and plot a threshold study (resumes from the store); --auto finds the p values.
+    With several --erasure-fraction values: one study per value, then the thresholds against R_e (table, JSON and
+    the --plot figure; each study's own figure beside it, named PLOT-erasure-R_E.png)."""
     load_plugins(plugin)
     gaps = parse_gaps(postselect_gap)
     if len(gaps) > 1:
@@ -112,18 +117,23 @@ def threshold_command(
             "a threshold study takes one --postselect-gap: run one study per gap, or sample them all with "
             "`qec collect --postselect-gap G1,G2,...` and draw them with `qec plot --x discard_rate`"
         )
-    spec, user = study_spec(
-        family,
-        code=code,
-        noise=noise,
-        pauli=pauli,
-        bias=bias,
-        rounds=parse_rounds(rounds),
-        basis=basis,
-        decoder=decoder,
-        decoder_option=decoder_option,
-        postselect_gap=gaps[0],
-    )
+    fractions = parse_erasure_fractions(erasure_fraction)
+    specs = []
+    for fraction in fractions:
+        spec, user = study_spec(
+            family,
+            code=code,
+            noise=noise,
+            pauli=pauli,
+            bias=bias,
+            erasure_fraction=fraction,
+            rounds=parse_rounds(rounds),
+            basis=basis,
+            decoder=decoder,
+            decoder_option=decoder_option,
+            postselect_gap=gaps[0],
+        )
+        specs.append(spec)
     distances = parse_distances(distance) if user is None else [user.min_distance]
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
@@ -132,74 +142,105 @@ def threshold_command(
         "--max-shots-total": max_shots_total,
         "--max-seconds": max_seconds,
     }
-    if not auto:
+    if auto:
+        given = [flag for flag, value in grid_flags.items() if value is not None]
+        if given:
+            raise QecInputError(
+                f"--auto and {given[0]} are both given: give one (--auto picks the p values and each "
+                "point's stop rule itself; bound it with --target-precision, --max-shots-total or "
+                "--max-seconds)"
+            )
+    else:
         given = [flag for flag, value in auto_flags.items() if value is not None]
         if given:
             raise QecInputError(
                 f"{given[0]} is an --auto option: add --auto (which picks the p values itself), or leave {given[0]} out"
             )
-        ps = parse_p_grid(DEFAULT_P_GRID if p is None else p)
-        tasks = study_tasks(spec, distances=distances, ps=ps)
-        if plot is not None:
-            check_plot_path(plot, inputs=[store])
-        stop = StopRule(
-            max_shots=THRESHOLD_MAX_SHOTS if max_shots is None else max_shots,
-            max_errors=THRESHOLD_MAX_ERRORS if max_errors is None else max_errors,
-            precision=precision,
-        )
-        study = run_study(
-            tasks,
+    if plot is not None:
+        check_plot_path(plot, inputs=[store])
+    sweep = len(specs) > 1
+    found = []
+    for spec in specs:
+        study_plot = plot
+        if sweep and plot is not None:
+            study_plot = plot.with_name(f"{plot.stem}-erasure-{spec.noise.erasure_fraction:g}{plot.suffix}")
+        if not auto:
+            stop = StopRule(
+                max_shots=THRESHOLD_MAX_SHOTS if max_shots is None else max_shots,
+                max_errors=THRESHOLD_MAX_ERRORS if max_errors is None else max_errors,
+                precision=precision,
+            )
+            study = run_study(
+                study_tasks(spec, distances=distances, ps=parse_p_grid(DEFAULT_P_GRID if p is None else p)),
+                store=store,
+                stop=stop,
+                correction=correction,
+                workers=workers,
+                scheduler=scheduler,
+                cluster=cluster,
+                chunk_shots=chunk_shots,
+                show_progress=not as_json,
+            )
+            if not sweep:
+                report_and_plot(study, as_json, plot)
+                return
+            if as_json:
+                if study_plot is not None:
+                    _save_or_explain(study.points, study.threshold, study_plot, study.as_dict(), study.store)
+            else:
+                report_and_plot(study, False, study_plot)
+            found.append((spec.noise.erasure_fraction, study.as_dict(), study.threshold))
+            continue
+        searched = auto_threshold(
+            spec,
+            distances=distances,
             store=store,
-            stop=stop,
+            target_precision=DEFAULT_TARGET_PRECISION if target_precision is None else target_precision,
+            max_shots_total=max_shots_total,
+            max_seconds=DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds,
             correction=correction,
             workers=workers,
             scheduler=scheduler,
             cluster=cluster,
             chunk_shots=chunk_shots,
             show_progress=not as_json,
+            on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True),
         )
-        report_and_plot(study, as_json, plot)
-        return
-    given = [flag for flag, value in grid_flags.items() if value is not None]
-    if given:
-        raise QecInputError(
-            f"--auto and {given[0]} are both given: give one (--auto picks the p values and each "
-            "point's stop rule itself; bound it with --target-precision, --max-shots-total or "
-            "--max-seconds)"
-        )
+        if not as_json:
+            report_and_plot(searched.study, False, study_plot)
+            typer.echo(f"auto: {searched.describe()}")
+            typer.echo(f"auto: p values {', '.join(f'{value:.4g}' for value in searched.p_values)}")
+        elif study_plot is not None:
+            _save_or_explain(
+                searched.study.points, searched.study.threshold, study_plot, searched.as_dict(), searched.study.store
+            )
+        if not sweep:
+            if as_json:
+                echo_json(searched.as_dict())
+            return
+        found.append((spec.noise.erasure_fraction, searched.as_dict(), searched.study.threshold))
     if plot is not None:
-        check_plot_path(plot, inputs=[store])
-    found = auto_threshold(
-        spec,
-        distances=distances,
-        store=store,
-        target_precision=DEFAULT_TARGET_PRECISION if target_precision is None else target_precision,
-        max_shots_total=max_shots_total,
-        max_seconds=DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds,
-        correction=correction,
-        workers=workers,
-        scheduler=scheduler,
-        cluster=cluster,
-        chunk_shots=chunk_shots,
-        show_progress=not as_json,
-        on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True),
-    )
-    if not as_json:
-        report_and_plot(found.study, False, plot)
-        typer.echo(f"auto: {found.describe()}")
-        typer.echo(f"auto: p values {', '.join(f'{value:.4g}' for value in found.p_values)}")
+        save_threshold_sweep_figure([(value, fit) for value, _, fit in found], "erasure_fraction", plot)
+    if as_json:
+        echo_json({"erasure_fraction": [{"erasure_fraction": value, **result} for value, result, _ in found]})
         return
-    try:  # as _report_and_plot does, with the rounds in the JSON
-        if plot is not None:
-            save_threshold_figure(found.study.points, found.study.threshold, plot)
+    typer.echo("threshold against erasure fraction R_e:")
+    for value, _, fit in found:
+        typer.echo(f"  R_e = {value:<6g} {fit.describe()}")
+
+
+def _save_or_explain(
+    points: list[Point], threshold: ThresholdFit, plot: Path, results: dict[str, Any], store: str
+) -> None:
+    """Saves a study's figure; when it cannot be written, prints the results as JSON first, then one line."""
+    try:
+        save_threshold_figure(points, threshold, plot)
     except OSError as error:
-        echo_json(found.as_dict())
+        echo_json(results)
         raise QecInputError(
             f"could not write the plot {plot}: {error.strerror or error}; the results above are in "
-            f"the store {found.study.store}: `qec plot --store {found.study.store} --out FILE` draws "
-            "them"
+            f"the store {store}: `qec plot --store {store} --out FILE` draws them"
         ) from None
-    echo_json(found.as_dict())
 
 
 def collect_command(
@@ -229,13 +270,19 @@ def collect_command(
     code: CodeFile = None,
     plugin: Plugin = None,
     postselect_gap: PostselectGap = None,
+    erasure_fraction: ErasureFraction = None,
 ) -> None:
     """Sample and decode only, into the store: from flags, or from a folder of .stim circuits."""
     load_plugins(plugin)
     if (family is None) == (circuits is None):
         raise QecInputError("give either a code FAMILY or --circuits FOLDER (not both)")
     gaps = parse_gaps(postselect_gap)
+    fractions = parse_erasure_fractions(erasure_fraction)
     if circuits is not None:
+        if erasure_fraction is not None:
+            raise QecInputError(
+                "--erasure-fraction is a noise model's: circuit files carry their own noise; leave it out"
+            )
         found = tasks_from_folder(circuits, decoder=DecoderSpec.parse(decoder, decoder_option or ()))
         tasks = [
             task if gap is None else replace(task, metadata={**task.metadata, "postselect_gap": gap})
@@ -244,23 +291,28 @@ def collect_command(
         ]
     else:
         assert family is not None
-        spec, user = study_spec(
-            family,
-            code=code,
-            noise=noise,
-            pauli=pauli,
-            bias=bias,
-            rounds=parse_rounds(rounds),
-            basis=basis,
-            decoder=decoder,
-            decoder_option=decoder_option,
-            postselect_gap=gaps[0],
-        )
-        distances = parse_distances(distance) if user is None else [user.min_distance]
-        ps = parse_p_grid(p)
-        tasks = [
-            task for gap in gaps for task in study_tasks(replace(spec, postselect_gap=gap), distances=distances, ps=ps)
-        ]
+        tasks = []
+        for fraction in fractions:
+            spec, user = study_spec(
+                family,
+                code=code,
+                noise=noise,
+                pauli=pauli,
+                bias=bias,
+                erasure_fraction=fraction,
+                rounds=parse_rounds(rounds),
+                basis=basis,
+                decoder=decoder,
+                decoder_option=decoder_option,
+                postselect_gap=gaps[0],
+            )
+            distances = parse_distances(distance) if user is None else [user.min_distance]
+            ps = parse_p_grid(p)
+            tasks += [
+                task
+                for gap in gaps
+                for task in study_tasks(replace(spec, postselect_gap=gap), distances=distances, ps=ps)
+            ]
     totals = collect_into(
         tasks,
         store=store,

@@ -67,6 +67,7 @@ class StudySpec:
         noise: str | NoiseModel = "none",
         pauli: str | None = None,
         bias: float | None = None,
+        erasure_fraction: float | None = None,
         experiment: str | ExperimentSpec = "memory",
         rounds: int | None = None,
         basis: str = "Z",
@@ -75,15 +76,19 @@ class StudySpec:
         postselect_gap: float | None = None,
     ) -> StudySpec:
         """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
-        parts. `noise` is a model's name (with `pauli` and `bias`) or a `NoiseModel`; `experiment` a name (with
-        `rounds` and `basis`) or an `ExperimentSpec`; `decoder` a name (with `decoder_options`) or a
-        `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a part both ways is refused."""
+        parts. `noise` is a model's name (with `pauli`, `bias` and `erasure_fraction`) or a `NoiseModel`;
+        `experiment` a name (with `rounds` and `basis`) or an `ExperimentSpec`; `decoder` a name (with
+        `decoder_options`) or a `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a part
+        both ways is refused."""
         if isinstance(noise, NoiseModel):
-            if pauli is not None or bias is not None:
-                raise QecInputError("pauli= and bias= are a noise model's: give them in the NoiseModel, not beside it")
+            if pauli is not None or bias is not None or erasure_fraction is not None:
+                raise QecInputError(
+                    "pauli=, bias= and erasure_fraction= are a noise model's: give them in the NoiseModel, not "
+                    "beside it"
+                )
             model = noise
         else:
-            model = noise_model(noise, 0.0, pauli=pauli, bias=bias)
+            model = noise_model(noise, 0.0, pauli=pauli, bias=bias, erasure_fraction=erasure_fraction)
         if isinstance(experiment, ExperimentSpec):
             if rounds is not None or basis != "Z":
                 raise QecInputError("rounds= and basis= are an experiment's: give them in the ExperimentSpec")

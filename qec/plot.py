@@ -36,7 +36,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
-X_LABELS = {"p": "physical error rate p", "discard_rate": "discard rate (shots discarded / shots)"}
+X_LABELS = {
+    "p": "physical error rate p",
+    "discard_rate": "discard rate (shots discarded / shots)",
+    "erasure_fraction": "erasure fraction R_e (share of errors heralded)",
+}
 
 
 def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
@@ -122,6 +126,40 @@ def save_threshold_figure(points: Sequence[Point], fit: ThresholdFit | None, pat
     per_shot, per_round = figure.subplots(1, 2)
     plot_threshold(points, fit, ax=per_shot, rate="shot")
     plot_threshold(points, fit, ax=per_round, rate="round")
+    figure.tight_layout()
+    write_atomically(path, figure.savefig)
+
+
+def plot_threshold_sweep(fits: Sequence[tuple[float, ThresholdFit]], key: str, *, ax: Axes | None = None) -> Figure:
+    """Draws each study's threshold against its value of `key` (e.g. erasure_fraction) into `ax` (a new figure's
+    axes if None), with the fit's interval as error bars; studies with no threshold found are left out and named
+    in the legend."""
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        ax = Figure(figsize=(5.5, 4.5)).subplots()
+    found = [(value, fit) for value, fit in fits if fit.status == FOUND and fit.p is not None]
+    if found:
+        values = [value for value, _ in found]
+        best = [fit.p for _, fit in found]
+        low = [fit.p - (fit.low if fit.low is not None else fit.p) for _, fit in found]
+        high = [(fit.high if fit.high is not None else fit.p) - fit.p for _, fit in found]
+        ax.errorbar(values, best, yerr=[low, high], marker="o", capsize=3, label="threshold (interval)")
+    missing = [value for value, fit in fits if (value, fit) not in found]
+    if missing:
+        ax.plot([], [], " ", label=f"no threshold at {key} = {', '.join(f'{value:g}' for value in missing)}")
+    ax.set_xlabel(X_LABELS.get(key, key))
+    ax.set_ylabel("threshold p_th")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return cast("Figure", ax.figure)
+
+
+def save_threshold_sweep_figure(fits: Sequence[tuple[float, ThresholdFit]], key: str, path: str | Path) -> None:
+    """Writes `plot_threshold_sweep` to `path` (.png, .svg or .pdf), atomically."""
+    path = check_plot_path(path)
+    figure = plot_threshold_sweep(fits, key)
     figure.tight_layout()
     write_atomically(path, figure.savefig)
 

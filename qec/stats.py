@@ -277,6 +277,7 @@ class Point:
             "rate_low": low,
             "rate_high": high,
             "rate_per_round": self.rate_per_round,
+            **({"erasure_fraction": self.metadata["erasure_fraction"]} if "erasure_fraction" in self.metadata else {}),
             **extra,
         }
 
