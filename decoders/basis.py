@@ -9,7 +9,9 @@ them (`detector[basis=Z](x, y, t) D0`, `logical_observable[basis=Z] L0`).
 When every detector carries a basis tag and every observable the same basis B, `restrict_to_basis`
 keeps the detectors tagged B, drops the others from every error, drops the errors left flipping
 nothing, and merges the errors whose (detectors, observables) then coincide, with the probability
-that an odd number of them happen. Decoders that take hypergraph DEMs ('bp', 'bposd', 'relay',
+that an odd number of them happen. Herald detectors (tagged `herald`, `qec.decoders.heralds`) have no basis: they
+are left out of the rule and kept by the restriction, so herald-aware decoders still see them.
+Decoders that take hypergraph DEMs ('bp', 'bposd', 'relay',
 'lookup') decode that DEM (`compile_basis_aware`), on the kept detectors' bits of each shot. On the
 [[144,12,12]] gross code (12 rounds, Z memory) this takes 1,728 detectors and 67,752 error
 mechanisms down to 936 and 8,784. A DEM without tags, or with mixed observable bases, is decoded
@@ -45,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import sinter
 import stim
+
+from qec.noise import HERALD_TAG
 
 BASES = ("X", "Z")
 _BASIS_TAG = re.compile(r"^\s*basis\s*=\s*([XZ])\s*$")
@@ -82,15 +86,18 @@ def dem_basis(dem: stim.DetectorErrorModel) -> str | None:
     True
     """
     detector_bases: list[str | None] = [None] * dem.num_detectors
+    heralds: set[int] = set()
     observable_bases: list[set[str | None]] = [set() for _ in range(dem.num_observables)]
     for instruction in dem.flattened():
         if instruction.type == "detector":
             for target in instruction.targets_copy():
                 detector_bases[target.val] = tag_basis(instruction.tag)
+                if instruction.tag == HERALD_TAG:
+                    heralds.add(target.val)
         elif instruction.type == "logical_observable":
             for target in instruction.targets_copy():
                 observable_bases[target.val].add(tag_basis(instruction.tag))
-    return _common_basis(detector_bases, observable_bases)
+    return _common_basis([b for d, b in enumerate(detector_bases) if d not in heralds], observable_bases)
 
 
 def circuit_basis(circuit: stim.Circuit) -> tuple[str, int] | None:
@@ -109,7 +116,7 @@ def circuit_basis(circuit: stim.Circuit) -> tuple[str, int] | None:
     detector_bases: list[str | None] = []
     observable_bases: list[set[str | None]] = [set() for _ in range(circuit.num_observables)]
     for instruction in circuit.flattened():
-        if instruction.name == "DETECTOR":
+        if instruction.name == "DETECTOR" and instruction.tag != HERALD_TAG:
             detector_bases.append(tag_basis(instruction.tag))
         elif instruction.name == "OBSERVABLE_INCLUDE":
             observable_bases[int(instruction.gate_args_copy()[0])].add(tag_basis(instruction.tag))
@@ -160,12 +167,14 @@ def restrict_to_basis(dem: stim.DetectorErrorModel, basis: str | None = None) ->
             return None
     flat = dem.flattened()
     keep = np.zeros(dem.num_detectors, dtype=bool)
+    herald = np.zeros(dem.num_detectors, dtype=bool)
     declarations: list[stim.DemInstruction] = []
     observables: list[stim.DemInstruction] = []
     for instruction in flat:
-        if instruction.type == "detector" and tag_basis(instruction.tag) == basis:
+        if instruction.type == "detector" and (tag_basis(instruction.tag) == basis or instruction.tag == HERALD_TAG):
             for target in instruction.targets_copy():
                 keep[target.val] = True
+                herald[target.val] = instruction.tag == HERALD_TAG
             declarations.append(instruction)
         elif instruction.type == "logical_observable":
             observables.append(instruction)
@@ -187,7 +196,11 @@ def restrict_to_basis(dem: stim.DetectorErrorModel, basis: str | None = None) ->
                 flipped ^= {target.val}
         if detectors or flipped:
             key = (frozenset(detectors), frozenset(flipped))
-            merged[key] = _xor(merged.get(key, 0.0), instruction.args_copy()[0])
+            probability = instruction.args_copy()[0]
+            if any(herald[kept[d]] for d in detectors):  # outcomes of one heralded channel: disjoint, they add
+                merged[key] = merged.get(key, 0.0) + probability
+            else:
+                merged[key] = _xor(merged.get(key, 0.0), probability)
 
     restricted = stim.DetectorErrorModel()
     for (error_detectors, error_observables), probability in merged.items():
