@@ -33,6 +33,18 @@ a decoder finds the heralds among the detectors by their tag (`qec.decoders.hera
 heralds decode them as ordinary detectors. A heralded circuit is written without REPEAT blocks (the heralds'
 records shift every later detector's offsets, which are rewritten).
 
+**Leakage** (`leakage`). Share R_e of each two-qubit gate's error is leakage: each of its qubits leaks with
+probability R_e q / 2 and DEPOLARIZE2 keeps (1 - R_e) q; every other place keeps its full sd6 channel. Stim cannot
+hold a qubit leaked, so a leak is approximated: the qubit is erased where it leaks (I, X, Y or Z, 1/4 each:
+`HERALDED_ERASE`) and that one Pauli spreads through the gates it takes part in until reset (its partners are
+scrambled by this one Pauli's spread, not by a fresh random kick at each later gate). The herald comes at the
+qubit's next measurement: the `DETECTOR[herald]` right after it is the parity of the records of the qubit's leaks
+since its previous measurement (its window: an ancilla's round, a data qubit's whole memory), as a noiseless flag
+qubit flipped by each leak and measured there would be. So each leak flips exactly one herald, all of a window's
+leaks share it, and two leaks in one window cancel in it (second order: about half the square of the window's
+leak probability); a leak after a qubit's last measurement has no herald. `qec.decoders.heralds` adds a
+herald's errors as disjoint, which a window's independent leaks are to first order.
+
 The models (`NOISE_FAMILIES`):
 
 - `code-capacity`: round_data = p on the first round only; perfect gates and measurements.
@@ -54,6 +66,8 @@ The models (`NOISE_FAMILIES`):
 - `heralded-pauli`: sd6's places, share R_e of each place's error a heralded Pauli error (depolarizing, or
   biased with eta: biased erasure qubits, Sahay et al., PRX 13, 041013 (2023), Kubica et al., PRX 13, 041022
   (2023)).
+- `leakage`: sd6's places, share R_e (default 0.5) of each two-qubit gate's error leakage, heralded at the
+  leaked qubit's next measurement (above).
 
 A model is one entry of `NOISE_FAMILIES` (`NoiseFamily`: its places as `Strengths`, its Pauli channels, the p
 range where thresholds usually lie for `--auto`, or a `transform` of its own); `register_noise` adds a user's.
@@ -81,7 +95,7 @@ from qec.circuit_ops import ANNOTATIONS, append_channel, append_pauli_channel_1,
 from qec.errors import QecInputError, unknown_choice
 
 PAULI_KINDS = ("depolarizing", "independent", "biased")
-HERALD_KINDS = ("erase", "pauli")
+HERALD_KINDS = ("erase", "pauli", "leak")
 HERALD_TAG = "herald"  # the tag of a herald's DETECTOR, in the circuit and its DEM
 
 
@@ -162,6 +176,8 @@ class NoiseModel:
         """The noisy version of the noiseless `circuit`."""
         if self.transform is not None:
             return self.transform(circuit, self)
+        if self.herald == "leak":
+            return _LeakageInserter(self, circuit).noisy_circuit()
         return _NoiseInserter(self, circuit).noisy_circuit()
 
     def metadata(self) -> dict[str, Any]:
@@ -320,6 +336,15 @@ NOISE_FAMILIES: dict[str, NoiseFamily] = {
             scan_range=ERASURE_RANGE,
             herald="pauli",
             default_erasure_fraction=0.98,
+        ),
+        NoiseFamily(
+            name="leakage",
+            description="sd6 places, share R_e of each 2q gate's error leakage (--erasure-fraction, default 0.5): "
+            "the qubit erased there, its Pauli spread until reset, heralded at its next measurement",
+            strengths=_SD6,
+            scan_range=CIRCUIT_LEVEL_RANGE,
+            herald="leak",
+            default_erasure_fraction=0.5,
         ),
     ]
 }
@@ -584,3 +609,49 @@ class _NoiseInserter:
         for k in range(len(qubits), 0, -1):
             out.append(stim.CircuitInstruction("DETECTOR", [stim.target_rec(-k)], [], tag=HERALD_TAG))
         self.records += len(qubits)
+
+
+class _LeakageInserter(_NoiseInserter):
+    """The `leakage` family's inserter (module docstring, "Leakage"): sd6's channels at full strength, but after
+    each two-qubit gate share R_e of its error is leakage, a `HERALDED_ERASE` on each qubit whose record joins the
+    qubit's window; the window's `DETECTOR[herald]`, the parity of its records, follows the qubit's next
+    measurement."""
+
+    def __init__(self, model: NoiseModel, circuit: stim.Circuit):
+        super().__init__(model, circuit)
+        self.unheralded = 1.0  # only two-qubit gates leak (`_two_qubit_gate` splits their error)
+        self.windows: dict[int, list[int]] = {}  # qubit -> the noisy circuit's records of its leaks since measured
+
+    def _instruction(self, instruction: stim.CircuitInstruction, state: _LayerState, out: stim.Circuit) -> None:
+        name = instruction.name
+        gate = None if name == "TICK" or name in _COPIED else stim.gate_data(name)
+        if gate is not None and gate.is_unitary and gate.is_two_qubit_gate:
+            self._two_qubit_gate(instruction, state, out)
+            return
+        super()._instruction(instruction, state, out)
+        if gate is not None and gate.produces_measurements:
+            for target in instruction.targets_copy():
+                self._close_window(target.value, out)
+
+    def _two_qubit_gate(self, instruction: stim.CircuitInstruction, state: _LayerState, out: stim.Circuit) -> None:
+        qubits = [t.value for t in instruction.targets_copy() if t.is_qubit_target]
+        q = self.s.clifford_2q * self.model.p
+        out.append(instruction)
+        append_channel(out, "DEPOLARIZE2", qubits, (1 - self.model.erasure_fraction) * q)
+        leak = self.model.erasure_fraction * q / 2
+        if qubits and leak > 0:
+            out.append("HERALDED_ERASE", qubits, leak)
+            for k, qubit in enumerate(qubits):
+                self.windows.setdefault(qubit, []).append(self.records + k)
+            self.records += len(qubits)
+        state.touched.update(qubits)
+
+    def _close_window(self, qubit: int, out: stim.Circuit) -> None:
+        """The herald of `qubit`'s window (its leaks since its previous measurement), if it had a leak place."""
+        leaks = self.windows.pop(qubit, [])
+        if leaks:
+            targets = [stim.target_rec(record - self.records) for record in leaks]
+            out.append(stim.CircuitInstruction("DETECTOR", targets, [], tag=HERALD_TAG))
+
+    def _herald(self, out: stim.Circuit, qubits: list[int], q: float, kind: str) -> None:
+        """No heralded share at the other places: they keep their full channel."""
