@@ -12,6 +12,7 @@ import typer
 from qec.cli.options import DEFAULT_STORE, Decoder, DecoderOption, Json, Plugin, StorePath, load_plugins
 from qec.cli.output import echo_json
 from qec.decoders import DecoderSpec
+from qec.decoders.basis_inference import decoding_note
 from qec.errors import QecInputError
 from qec.recorded import SHOT_FORMATS, RecordedData, decode_recorded, parse_metadata
 
@@ -93,6 +94,9 @@ def decode_command(
             data = RecordedData.from_files(
                 detection_events=dets, observable_flips=obs, dem=dem, circuit=circuit, **formats
             )
+        note = decoding_note(data.circuit, decoder=spec.name, options=spec.options)
+        if note and not as_json:
+            typer.echo(f"note: {note}", err=True)
         record = decode_recorded(
             data,
             decoder=spec,

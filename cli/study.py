@@ -55,6 +55,7 @@ from qec.cli.options import (
 from qec.cli.output import echo_json
 from qec.cli.results import print_points, report_and_plot
 from qec.decoders import DecoderSpec
+from qec.decoders.basis_inference import decoding_note
 from qec.engine import DEFAULT_STOP, StopRule
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, save_threshold_figure, save_threshold_sweep_figure
@@ -283,7 +284,11 @@ def collect_command(
             raise QecInputError(
                 "--erasure-fraction is a noise model's: circuit files carry their own noise; leave it out"
             )
-        found = tasks_from_folder(circuits, decoder=DecoderSpec.parse(decoder, decoder_option or ()))
+        parsed = DecoderSpec.parse(decoder, decoder_option or ())
+        found = tasks_from_folder(circuits, decoder=parsed)
+        notes = {decoding_note(task.circuit, decoder=parsed.name, options=parsed.options) for task in found} - {""}
+        for note in sorted(notes) if not as_json else ():
+            typer.echo(f"note: {note}", err=True)
         tasks = [
             task if gap is None else replace(task, metadata={**task.metadata, "postselect_gap": gap})
             for gap in gaps

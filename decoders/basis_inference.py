@@ -44,7 +44,9 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import stim
@@ -467,3 +469,18 @@ def tagging_note(circuit: stim.Circuit) -> str:
         "and every OBSERVABLE_INCLUDE with the measured basis, e.g. DETECTOR[basis=Z](1, 2, 0) rec[-1] and "
         "OBSERVABLE_INCLUDE[basis=Z](0) rec[-2]"
     )
+
+
+def decoding_note(circuit: stim.Circuit | None, *, decoder: str, options: Mapping[str, Any]) -> str:
+    """`tagging_note` for a decoder that would decode one basis (one that takes `basis_aware`, left on); '' for
+    any other decoder, or no circuit.
+
+    >>> decoding_note(stim.Circuit.generated("color_code:memory_xyz", distance=3, rounds=2), decoder="pymatching",
+    ...               options={})
+    ''
+    """
+    from qec.decoders import entry, names
+
+    if circuit is None or decoder not in names() or "basis_aware" not in entry(decoder).options():
+        return ""
+    return "" if options.get("basis_aware") is False else tagging_note(circuit)

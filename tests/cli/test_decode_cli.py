@@ -217,3 +217,19 @@ def test_a_failed_decode_makes_no_store(tmp_path, capsys, store_name):
     (run / "detection_events.b8").write_bytes(b"\x00")
     assert main(["decode", str(run), "--store", str(store)]) == 2
     assert not store.exists()
+
+
+def test_an_uninferable_circuit_gets_a_one_line_tagging_note(tmp_path, capsys):
+    """A foreign circuit whose bases cannot be inferred is decoded whole, and a basis-aware decoder says how to
+    tag it (one line on stderr); a matching decoder, which never decodes one basis, says nothing."""
+    circuit = stim.Circuit.generated("color_code:memory_xyz", distance=3, rounds=2, after_clifford_depolarization=0.001)
+    (tmp_path / "c.stim").write_text(str(circuit))
+    circuit.compile_detector_sampler(seed=1).sample_write(
+        50, filepath=str(tmp_path / "d.b8"), format="b8", obs_out_filepath=str(tmp_path / "o.01"), obs_out_format="01"
+    )
+    files = ["--circuit", str(tmp_path / "c.stim"), "--dets", str(tmp_path / "d.b8"), "--obs", str(tmp_path / "o.01")]
+    assert main(["decode", *files, "--decoder", "bposd", "--store", str(tmp_path / "r.db")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "decoded whole" in notes[0] and "DETECTOR[basis=Z]" in notes[0]
+    assert main(["decode", *files, "--decoder", "pymatching", "--store", str(tmp_path / "r.db")]) == 0
+    assert "note:" not in capsys.readouterr().err
