@@ -63,6 +63,8 @@ The models (`NOISE_FAMILIES`):
 - `erasure`: sd6's places, share R_e of each place's error heralded erasures (Wu et al. above; their model
   puts the errors on the two-qubit gates only: `--noise erasure` here also errs at single-qubit gates, resets,
   measurements and idles, as SD6 does).
+- `erasure-gates`: errors after two-qubit gates only (strength p: DEPOLARIZE2((1 - R_e) p), and each qubit of
+  the gate erased with R_e p / 2), the places of Wu et al.'s circuit model, to compare with their thresholds.
 - `heralded-pauli`: sd6's places, share R_e of each place's error a heralded Pauli error (depolarizing, or
   biased with eta: biased erasure qubits, Sahay et al., PRX 13, 041013 (2023), Kubica et al., PRX 13, 041022
   (2023)).
@@ -324,6 +326,14 @@ NOISE_FAMILIES: dict[str, NoiseFamily] = {
             description="sd6 places, share R_e of each error a heralded erasure (Wu et al. 2022; --erasure-fraction,"
             " default 0.98)",
             strengths=_SD6,
+            scan_range=ERASURE_RANGE,
+            default_erasure_fraction=0.98,
+        ),
+        NoiseFamily(
+            name="erasure-gates",
+            description="two-qubit gates only (Wu et al. 2022's places): DEPOLARIZE2((1-R_e)p), each qubit erased "
+            "with R_e p/2 (--erasure-fraction, default 0.98)",
+            strengths=Strengths(clifford_2q=1),
             scan_range=ERASURE_RANGE,
             default_erasure_fraction=0.98,
         ),
