@@ -17,6 +17,8 @@ from qec.cli.options import (
     Decoder,
     DecoderOption,
     ErasureFraction,
+    ExperimentName,
+    ExperimentOption,
     Pauli,
     Plugin,
     load_plugins,
@@ -121,6 +123,8 @@ def circuit_command(
     pauli: Pauli = None,
     bias: Bias = None,
     erasure_fraction: ErasureFraction = None,
+    experiment: ExperimentName = "memory",
+    experiment_option: ExperimentOption = None,
     decoder: Decoder = "pymatching",
     decoder_option: DecoderOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the circuit here instead of printing it.")] = None,
@@ -128,8 +132,8 @@ def circuit_command(
     code: CodeFile = None,
     plugin: Plugin = None,
 ) -> None:
-    """Print (or write) the Stim circuit of a memory experiment under a noise model (--decoder and its options are
-    checked against it, as `collect` and `threshold` would)."""
+    """Print (or write) the Stim circuit of an experiment (default: memory) under a noise model (--decoder and its
+    options are checked against it, as `collect` and `threshold` would)."""
     load_plugins(plugin)
     spec, user = study_spec(
         family,
@@ -138,6 +142,8 @@ def circuit_command(
         pauli=pauli,
         bias=bias,
         erasure_fraction=one_erasure_fraction(erasure_fraction, "circuit"),
+        experiment=experiment,
+        experiment_option=experiment_option,
         rounds=rounds,
         basis=basis,
         decoder=decoder,

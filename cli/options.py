@@ -6,6 +6,7 @@ import importlib
 import math
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,6 +37,17 @@ Noise = Annotated[
 PGrid = Annotated[str, typer.Option("--p", help="LOW:HIGH:N (N log-spaced values) or a list a,b,c.")]
 Rounds = Annotated[str, typer.Option("--rounds", help="'d' (rounds = distance) or a number.")]
 Basis = Annotated[str, typer.Option("--basis", help="Memory basis, X or Z.")]
+ExperimentName = Annotated[
+    str,
+    typer.Option("--experiment", help="The experiment: memory (default), or another `qec codes` lists."),
+]
+ExperimentOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--experiment-option",
+        help="An experiment option KEY=N (repeatable), e.g. cnots=3; `qec codes` lists each experiment's options.",
+    ),
+]
 Decoder = Annotated[
     str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())} (`qec codes` lists their options).")
 ]
@@ -235,6 +247,21 @@ def load_plugins(plugins: list[str] | None) -> None:
             raise QecInputError(f"--plugin {plugin}: could not import it ({error})") from None
 
 
+def parse_experiment_options(assignments: Iterable[str]) -> dict[str, int]:
+    """The --experiment-option KEY=N assignments as a mapping (the experiment checks the names).
+
+    >>> parse_experiment_options(["cnots=3", " rounds_between = 1"])
+    {'cnots': 3, 'rounds_between': 1}
+    """
+    options: dict[str, int] = {}
+    for text in assignments:
+        key, equals, value = str(text).partition("=")
+        if not equals or not key.strip() or not value.strip().isdigit() or len(value.strip()) > 9:
+            raise QecInputError(f"--experiment-option {text[:60]!r} is not KEY=N with N a whole number: e.g. cnots=3")
+        options[key.strip()] = int(value.strip())
+    return options
+
+
 def parse_erasure_fractions(text: str | None) -> list[float | None]:
     """The values of --erasure-fraction: [None] (the model's default) when it is not given, else its
     comma-separated shares in [0, 1], each once.
@@ -295,6 +322,8 @@ def study_spec(
     pauli: str | None = None,
     bias: float | None = None,
     erasure_fraction: float | None = None,
+    experiment: str = "memory",
+    experiment_option: list[str] | None = None,
     rounds: int | None = None,
     basis: str = "Z",
     decoder: str = "pymatching",
@@ -311,6 +340,8 @@ def study_spec(
             pauli=pauli,
             bias=bias,
             erasure_fraction=erasure_fraction,
+            experiment=experiment,
+            experiment_options=parse_experiment_options(experiment_option or ()),
             rounds=rounds,
             basis=basis,
             decoder=decoders.DecoderSpec.parse(decoder, decoder_option or ()),

@@ -1,7 +1,9 @@
 """Experiments as a part: what a code's circuit does through time. Each is one entry of `EXPERIMENTS`
-(`Experiment`: a name, a description and a `build(family, distance=, rounds=, basis=)` giving the noiseless
-circuit); an `ExperimentSpec` is an experiment's name and every parameter (rounds, basis), recorded in a task's
-metadata and rebuilt from it.
+(`Experiment`: a name, a description, a `build(family, distance=, rounds=, basis=, **options)` giving the noiseless
+circuit, its integer `options` with their defaults, and the operation its logical error rate is counted per:
+`unit` and `operations(rounds, options)`, e.g. per round for a memory, per CNOT for repeated transversal CNOTs);
+an `ExperimentSpec` is an experiment's name and every parameter (rounds, basis, options), recorded in a task's
+metadata and rebuilt from it. `register_experiment` adds one's own.
 
 >>> from qec import codes
 >>> spec = ExperimentSpec(rounds=None, basis="x")
@@ -14,7 +16,7 @@ metadata and rebuilt from it.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import stim
@@ -26,12 +28,18 @@ from qec.text import shown_integer
 
 @dataclass(frozen=True, kw_only=True)
 class Experiment:
-    """One entry of the experiment registry: `build(family, distance=, rounds=, basis=)` returns the noiseless
-    circuit, with DETECTORs and OBSERVABLE_INCLUDEs, that every noise model applies to."""
+    """One entry of the experiment registry: `build(family, distance=, rounds=, basis=, **options)` returns the
+    noiseless circuit, with DETECTORs and OBSERVABLE_INCLUDEs, that every noise model applies to. `options` are
+    the experiment's integer parameters beyond rounds and basis, with their defaults (each >= 0); the logical
+    error rate per operation counts `operations(rounds, options)` operations of kind `unit` in a shot (default: a
+    round each)."""
 
     name: str
     description: str
     build: Callable[..., stim.Circuit]
+    options: Mapping[str, int] = field(default_factory=dict)
+    unit: str = "round"
+    operations: Callable[[int, Mapping[str, int]], int] = lambda rounds, options: rounds
 
 
 def _memory(family: CodeFamily, *, distance: int, rounds: int, basis: str) -> stim.Circuit:
@@ -50,23 +58,53 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
+def register_experiment(entry: Experiment) -> Experiment:
+    """Adds an experiment (a built-in name is refused); found by `experiment` and every study from then on."""
+    if not isinstance(entry, Experiment):
+        raise QecInputError(f"register_experiment takes an Experiment, got {type(entry).__name__}")
+    if entry.name in EXPERIMENTS:
+        raise QecInputError(f"'{entry.name}' is a built-in experiment: give yours another name")
+    USER_EXPERIMENTS[entry.name] = entry
+    return entry
+
+
+USER_EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiments() -> dict[str, Experiment]:
+    """Every experiment by name: the built-in ones, then those registered in this process."""
+    return EXPERIMENTS | USER_EXPERIMENTS
+
+
 def experiment(name: str) -> Experiment:
     """The experiment called `name`; QecInputError listing the known names."""
-    if not isinstance(name, str) or name not in EXPERIMENTS:
-        raise unknown_choice("experiment", name, EXPERIMENTS)
-    return EXPERIMENTS[name]
+    known = experiments()
+    if not isinstance(name, str) or name not in known:
+        raise unknown_choice("experiment", name, known)
+    return known[name]
 
 
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """An experiment and its parameters: `rounds` (None: as many as the distance) and the `basis` (X or Z)."""
+    """An experiment and its parameters: `rounds` (None: as many as the distance), the `basis` (X or Z) and its
+    `options` (`Experiment.options`; those not given take their defaults)."""
 
     name: str = "memory"
     rounds: int | None = None
     basis: str = "Z"
+    options: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
-        experiment(self.name)
+        known = experiment(self.name).options
+        if not isinstance(self.options, Mapping):
+            raise QecInputError(f"experiment options must be a mapping of names to whole numbers, got {self.options!r}")
+        for key, value in self.options.items():
+            if key not in known:
+                listed = ", ".join(known) or "none"
+                raise QecInputError(f"experiment {self.name!r} has no option {key!r}: its options are {listed}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise QecInputError(f"experiment option {key} must be a whole number >= 0, got {value!r}")
+        object.__setattr__(self, "options", {key: int(self.options.get(key, known[key])) for key in sorted(known)})
         if self.rounds is not None and (
             isinstance(self.rounds, bool) or not isinstance(self.rounds, numbers.Integral) or self.rounds < 1
         ):  # (how many rounds fit is the family's to say: `CodeFamily.circuit` refuses a circuit that cannot fit)
@@ -76,19 +114,43 @@ class ExperimentSpec:
             raise QecInputError(f"basis must be X or Z, got {self.basis!r}")
         object.__setattr__(self, "basis", self.basis.upper())
 
+    def __hash__(self) -> int:
+        return hash((self.name, self.rounds, self.basis, tuple(self.options.items())))
+
     def rounds_at(self, distance: int) -> int:
         return distance if self.rounds is None else self.rounds
 
     def circuit(self, family: CodeFamily, *, distance: int) -> stim.Circuit:
         """The noiseless circuit of this experiment on `family` at `distance`."""
-        return experiment(self.name).build(family, distance=distance, rounds=self.rounds_at(distance), basis=self.basis)
+        rounds = self.rounds_at(distance)
+        return experiment(self.name).build(family, distance=distance, rounds=rounds, basis=self.basis, **self.options)
+
+    def operations(self, *, distance: int) -> int:
+        """How many operations of the experiment's `unit` one shot holds (the per-operation rate's exponent)."""
+        return experiment(self.name).operations(self.rounds_at(distance), self.options)
 
     def metadata(self, *, distance: int) -> dict[str, Any]:
-        """What a task's metadata records: `rounds` and `basis` (and `experiment`, for one other than memory)."""
-        recorded: dict[str, Any] = {} if self.name == "memory" else {"experiment": self.name}
-        return recorded | {"rounds": self.rounds_at(distance), "basis": self.basis}
+        """What a task's metadata records: `rounds` and `basis`; for an experiment other than memory also
+        `experiment`, its options (`experiment_options`), and its operation `unit` and `operations` per shot."""
+        recorded: dict[str, Any] = {"rounds": self.rounds_at(distance), "basis": self.basis}
+        if self.name == "memory":
+            return recorded
+        return (
+            {"experiment": self.name}
+            | recorded
+            | {
+                **({"experiment_options": dict(self.options)} if self.options else {}),
+                "unit": experiment(self.name).unit,
+                "operations": self.operations(distance=distance),
+            }
+        )
 
     @staticmethod
     def from_metadata(metadata: Mapping[str, Any]) -> ExperimentSpec:
         """The spec a task's metadata records (rounds as recorded, so the same at any distance)."""
-        return ExperimentSpec(metadata.get("experiment", "memory"), metadata.get("rounds"), metadata.get("basis", "Z"))
+        options = metadata.get("experiment_options", {})
+        if not isinstance(options, Mapping):
+            raise QecInputError(f"metadata 'experiment_options' must be an object of options, got {options!r}")
+        return ExperimentSpec(
+            metadata.get("experiment", "memory"), metadata.get("rounds"), metadata.get("basis", "Z"), dict(options)
+        )

@@ -69,6 +69,7 @@ class StudySpec:
         bias: float | None = None,
         erasure_fraction: float | None = None,
         experiment: str | ExperimentSpec = "memory",
+        experiment_options: Mapping[str, int] | None = None,
         rounds: int | None = None,
         basis: str = "Z",
         decoder: str | DecoderSpec = "pymatching",
@@ -77,9 +78,9 @@ class StudySpec:
     ) -> StudySpec:
         """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
         parts. `noise` is a model's name (with `pauli`, `bias` and `erasure_fraction`) or a `NoiseModel`;
-        `experiment` a name (with `rounds` and `basis`) or an `ExperimentSpec`; `decoder` a name (with
-        `decoder_options`) or a `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a part
-        both ways is refused."""
+        `experiment` a name (with `rounds`, `basis` and `experiment_options`) or an `ExperimentSpec`; `decoder` a
+        name (with `decoder_options`) or a `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a
+        part both ways is refused."""
         if isinstance(noise, NoiseModel):
             if pauli is not None or bias is not None or erasure_fraction is not None:
                 raise QecInputError(
@@ -90,11 +91,13 @@ class StudySpec:
         else:
             model = noise_model(noise, 0.0, pauli=pauli, bias=bias, erasure_fraction=erasure_fraction)
         if isinstance(experiment, ExperimentSpec):
-            if rounds is not None or basis != "Z":
-                raise QecInputError("rounds= and basis= are an experiment's: give them in the ExperimentSpec")
+            if rounds is not None or basis != "Z" or experiment_options:
+                raise QecInputError(
+                    "rounds=, basis= and experiment_options= are an experiment's: give them in the ExperimentSpec"
+                )
             spec = experiment
         else:
-            spec = ExperimentSpec(experiment, rounds, basis)
+            spec = ExperimentSpec(experiment, rounds, basis, dict(experiment_options or {}))
         if isinstance(decoder, DecoderSpec):
             if decoder_options:
                 raise QecInputError("decoder_options= are a decoder's: give them in the DecoderSpec")
