@@ -204,10 +204,13 @@ def report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
 
 
 def points_table(points: list[Point]) -> str:
-    """One line per point: where its metadata places it, its counts, rate and 95% interval, per round."""
+    """One line per point: where its metadata places it, its counts, rate and 95% interval, per round (per
+    operation of each point's experiment: 'per CNOT' where all are CNOT experiments, 'per op' where they mix)."""
+    units = {pt.unit for pt in points}
+    per = f"per {units.pop() if len(units) == 1 else 'op'}"
     header = (
         f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
-        f"{'rate':>11}{'95% interval':>24}{'per round':>11}"
+        f"{'rate':>11}{'95% interval':>24}{per:>11}"
     )
     lines = [header]
     for pt in points:
@@ -216,7 +219,7 @@ def points_table(points: list[Point]) -> str:
         lines.append(
             f"{pt.family or '-':<12}{pt.noise_label + ' ':<18}{pt.decoder_label + ' ':<12}{distance:>3}{pt.rounds:>7}"
             f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
-            f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_round:>11.3e}"
+            f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_operation:>11.3e}"
         )
     return "\n".join(lines)
 

@@ -194,8 +194,9 @@ def heralded_columns(dem: stim.DetectorErrorModel) -> HeraldedColumns:
     column_heralds = np.array([key[2] for key in keys], dtype=np.int64)
 
     def matrix(rows_of: int, height: int) -> scipy.sparse.csc_matrix:
-        indptr = np.cumsum([0] + [len(key[rows_of]) for key in keys])
-        indices = np.array([row for key in keys for row in sorted(key[rows_of])], dtype=np.int64)
+        rows: list[frozenset[int]] = [key[0] if rows_of == 0 else key[1] for key in keys]
+        indptr = np.cumsum([0] + [len(key_rows) for key_rows in rows])
+        indices = np.array([row for key_rows in rows for row in sorted(key_rows)], dtype=np.int64)
         return scipy.sparse.csc_matrix(
             (np.ones(len(indices), dtype=np.uint8), indices, indptr), shape=(height, len(keys))
         )

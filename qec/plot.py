@@ -43,6 +43,12 @@ X_LABELS = {
 }
 
 
+def _unit_of(points: Sequence[Point]) -> str:
+    """The operation the points' per-operation rate counts (a round for memories; 'operation' when they differ)."""
+    units = {pt.unit for pt in points}
+    return units.pop() if len(units) == 1 else "operation"
+
+
 def check_plot_path(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
     """`path` as a Path if a figure may be written there (see `qec.outputs.check_output_path`): its suffix is a
     format we write and it is none of `inputs`; else QecInputError. Call it before sampling."""
@@ -72,7 +78,7 @@ def plot_threshold(
         if rate == "shot":
             rates, intervals = [pt.rate for pt in curve], [pt.rate_interval for pt in curve]
         else:
-            rates, intervals = [pt.rate_per_round for pt in curve], [pt.rate_per_round_interval for pt in curve]
+            rates, intervals = [pt.rate_per_operation for pt in curve], [pt.rate_per_operation_interval for pt in curve]
         (line,) = ax.plot(ps, rates, marker="o", label=f"d = {distance}, {curve[0].rounds} rounds")
         ax.fill_between(
             ps, [lo for lo, _ in intervals], [hi for _, hi in intervals], alpha=0.25, color=line.get_color()
@@ -107,8 +113,8 @@ def plot_threshold(
         xscale="log",
         yscale="log",
         xlabel="physical error rate p",
-        ylabel=f"logical error rate per {rate}",
-        title=f"{title}per {rate}",
+        ylabel=f"logical error rate per {_unit_of(points) if rate == 'round' else rate}",
+        title=f"{title}per {_unit_of(points) if rate == 'round' else rate}",
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
@@ -138,14 +144,21 @@ def plot_threshold_sweep(fits: Sequence[tuple[float, ThresholdFit]], key: str, *
 
     if ax is None:
         ax = Figure(figsize=(5.5, 4.5)).subplots()
-    found = [(value, fit) for value, fit in fits if fit.status == FOUND and fit.p is not None]
+    found = [
+        (value, fit.p, fit.low if fit.low is not None else fit.p, fit.high if fit.high is not None else fit.p)
+        for value, fit in fits
+        if fit.status == FOUND and fit.p is not None
+    ]
     if found:
-        values = [value for value, _ in found]
-        best = [fit.p for _, fit in found]
-        low = [fit.p - (fit.low if fit.low is not None else fit.p) for _, fit in found]
-        high = [(fit.high if fit.high is not None else fit.p) - fit.p for _, fit in found]
-        ax.errorbar(values, best, yerr=[low, high], marker="o", capsize=3, label="threshold (interval)")
-    missing = [value for value, fit in fits if (value, fit) not in found]
+        ax.errorbar(
+            [row[0] for row in found],
+            [row[1] for row in found],
+            yerr=[[row[1] - row[2] for row in found], [row[3] - row[1] for row in found]],
+            marker="o",
+            capsize=3,
+            label="threshold (interval)",
+        )
+    missing = [value for value, fit in fits if not (fit.status == FOUND and fit.p is not None)]
     if missing:
         ax.plot([], [], " ", label=f"no threshold at {key} = {', '.join(f'{value:g}' for value in missing)}")
     ax.set_xlabel(X_LABELS.get(key, key))
@@ -209,12 +222,13 @@ def plot_curves(curves: Slice, *, ax: Axes | None = None, rate: str = "shot") ->
         )
         ax.fill_between(xs, [row[2] for row in drawn], [row[3] for row in drawn], alpha=0.2, color=line.get_color())
     where = ", ".join(condition.text for condition in curves.where)
+    unit = _unit_of([pt for curve in curves.curves for pt in curve.points]) if rate == "round" else rate
     ax.set(
         xscale="log" if curves.x == "p" else "linear",
         yscale="log",
         xlabel=X_LABELS.get(curves.x, curves.x),
-        ylabel=f"logical error rate per {rate}",
-        title=f"{where + ': ' if where else ''}per {rate}",
+        ylabel=f"logical error rate per {unit}",
+        title=f"{where + ': ' if where else ''}per {unit}",
     )
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:

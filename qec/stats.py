@@ -203,13 +203,30 @@ class Point:
         return wilson_interval(errors=self.counts.errors, shots=self.counts.kept)
 
     @property
-    def rate_per_round(self) -> float:
-        return per_round_rate(self.rate, rounds=self.rounds)
+    def unit(self) -> str:
+        """What the per-operation rate counts: the experiment's `unit` from the metadata (a CNOT, a surgery), else
+        a round (memory and stability experiments, and tasks of other tools)."""
+        unit = self.metadata.get("unit")
+        return unit if isinstance(unit, str) and unit.isidentifier() and len(unit) <= 20 else "round"
 
     @property
-    def rate_per_round_interval(self) -> tuple[float, float]:
+    def operations(self) -> int:
+        """How many operations of `unit` a shot holds: the metadata's `operations` (experiments other than memory
+        record it), else the rounds."""
+        operations = self.metadata.get("operations")
+        if isinstance(operations, int) and not isinstance(operations, bool) and operations >= 1:
+            return operations
+        return self.rounds
+
+    @property
+    def rate_per_operation(self) -> float:
+        """The rate per `unit` (per round for a memory): 1 - 2 * rate = (1 - 2 e)^operations."""
+        return per_round_rate(self.rate, rounds=self.operations)
+
+    @property
+    def rate_per_operation_interval(self) -> tuple[float, float]:
         low, high = self.rate_interval
-        return per_round_rate(low, rounds=self.rounds), per_round_rate(high, rounds=self.rounds)
+        return per_round_rate(low, rounds=self.operations), per_round_rate(high, rounds=self.operations)
 
     @property
     def observables(self) -> int | None:
@@ -239,7 +256,7 @@ class Point:
         if kind == "shot":
             return (self.rate, *self.rate_interval)
         if kind == "round":
-            return (self.rate_per_round, *self.rate_per_round_interval)
+            return (self.rate_per_operation, *self.rate_per_operation_interval)
         if kind == "qubit":
             return (self.rate_per_qubit, *self.rate_per_qubit_interval)
         raise ValueError(f"rate must be one of {', '.join(RATE_KINDS)}, got {kind!r}")
@@ -276,7 +293,8 @@ class Point:
             "rate": self.rate,
             "rate_low": low,
             "rate_high": high,
-            "rate_per_round": self.rate_per_round,
+            "rate_per_operation": self.rate_per_operation,
+            "unit": self.unit,
             **({"erasure_fraction": self.metadata["erasure_fraction"]} if "erasure_fraction" in self.metadata else {}),
             **extra,
         }
@@ -318,14 +336,14 @@ def suppression_factors(points: Iterable[Point]) -> list[LambdaEstimate]:
             a, b = by_distance[small], by_distance[large]
             if a.counts.errors == 0 or b.counts.errors == 0:
                 continue
-            a_low, a_high = a.rate_per_round_interval
-            b_low, b_high = b.rate_per_round_interval
+            a_low, a_high = a.rate_per_operation_interval
+            b_low, b_high = b.rate_per_operation_interval
             estimates.append(
                 LambdaEstimate(
                     p,
                     small,
                     large,
-                    a.rate_per_round / b.rate_per_round,
+                    a.rate_per_operation / b.rate_per_operation,
                     a_low / b_high,
                     a_high / b_low if b_low > 0 else math.inf,
                 )
@@ -375,8 +393,8 @@ def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
         if len({pt.distance for pt in group}) < 2:
             continue
         d = np.array([pt.distance for pt in group], dtype=float)
-        log_rate = np.log([pt.rate_per_round for pt in group])
-        intervals = [pt.rate_per_round_interval for pt in group]
+        log_rate = np.log([pt.rate_per_operation for pt in group])
+        intervals = [pt.rate_per_operation_interval for pt in group]
         sigma = np.array([(math.log(high) - math.log(low)) / (2 * Z_95) for low, high in intervals])
         weights = 1 / sigma**2
         design = np.column_stack([np.ones_like(d), d])

@@ -556,7 +556,7 @@ def _scaling_fit(
     """The finite-size scaling fit from the start `guess` with its bootstrap interval (no interval with
     `resamples` = 0), or none when no start converges inside the sampled range."""
     ps = sorted({cast(float, pt.p) for pt in points})
-    rounds = np.array([pt.rounds if rate == "round" else 1 for pt in points])
+    rounds = np.array([pt.operations if rate == "round" else 1 for pt in points])
     d = np.array([pt.distance for pt in points], dtype=float)
     p = np.array([pt.p for pt in points])
     shots = np.array([pt.counts.kept for pt in points], dtype=float)

@@ -61,7 +61,7 @@ def test_one_decoder_picked_by_where_is_fitted_like_the_default_plot(store, tmp_
     assert "p_th" in sliced and "method:" in sliced
 
 
-def test_x_distance_and_the_rate_per_round(store, tmp_path, capsys):
+def test_x_distance_and_the_rate_per_operation(store, tmp_path, capsys):
     args = ["stats", "--store", store, "--where", "p=0.1", "--group-by", "decoder", "--x", "distance"]
     code, out, _ = run(capsys, [*args, "--rate", "round", "--json"])
     document = json.loads(out)

@@ -73,7 +73,8 @@ def test_threshold_json_table_and_plot(tmp_path, capsys):
         "rate",
         "rate_low",
         "rate_high",
-        "rate_per_round",
+        "rate_per_operation",
+        "unit",
     } == set(report["points"][0])
     assert len(report["points"]) == 6 and plot.read_text().lstrip().startswith("<?xml")
     # The repetition code's threshold under independent flips is 1/2: no crossing below 0.4, said plainly; not

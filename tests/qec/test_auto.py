@@ -74,7 +74,18 @@ def test_bad_parameters_are_refused_before_any_store_file_is_made(tmp_path, opti
 
 def test_scan_grids_span_each_noise_models_range_on_the_lattice():
     scanned = {name: entry.scan_range for name, entry in noise_families().items() if entry.scan_range is not None}
-    assert set(scanned) == {"code-capacity", "phenomenological", "uniform", "sd6", "si1000", "biased"}
+    assert set(scanned) == {
+        "code-capacity",
+        "phenomenological",
+        "uniform",
+        "sd6",
+        "si1000",
+        "biased",
+        "erasure",
+        "erasure-gates",
+        "heralded-pauli",
+        "leakage",
+    }
     for noise, (low, high) in scanned.items():
         grid = scan_grid(noise)
         ratio = grid[1] / grid[0]

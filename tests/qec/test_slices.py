@@ -94,7 +94,7 @@ def test_any_numeric_key_on_x(store):
     document = picked.as_dict(rate="round")
     assert [point["x"] for point in document["curves"][0]["points"]] == [3, 5]
     first = document["curves"][0]["points"][0]
-    assert first["shown_rate"] == pytest.approx(first["rate_per_round"])
+    assert first["shown_rate"] == pytest.approx(first["rate_per_operation"])
 
 
 def two_repetition_codes(p: float) -> stim.Circuit:

@@ -195,7 +195,7 @@ def test_lambda_is_the_per_round_ratio():
         Point("surface", 5, 5, "sd6", 0.001, "m", Counts(10**6, 1000)),
     ]
     (estimate,) = suppression_factors(points)
-    assert estimate.value == pytest.approx(points[0].rate_per_round / points[1].rate_per_round)
+    assert estimate.value == pytest.approx(points[0].rate_per_operation / points[1].rate_per_operation)
     assert estimate.low < estimate.value < estimate.high
 
 
