@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import llvmlite.binding
 import numba
+import numba.extending
 import numpy as np
 
 
@@ -121,9 +122,9 @@ def lane_work_space(lanes: int) -> tuple:
 @numba.njit(cache=True, inline="always")
 def restart_lane(check_variables: np.ndarray, weights: np.ndarray, to_check: np.ndarray, lane: int) -> None:
     """BP's start in `lane` of `to_check` (float64 (num_messages, lanes)): every message to a check is its
-    variable's prior `weights[check_variables[slot]]`."""
+    variable's prior (`prior`: `weights` shared, 1-D, or per lane)."""
     for slot in range(check_variables.shape[0]):
-        to_check[slot, lane] = weights[check_variables[slot]]
+        to_check[slot, lane] = prior(weights, check_variables[slot], lane)
 
 
 # The lane version of `check_update` (as the decoders' variable updates in lanes): the same arithmetic for each
@@ -197,3 +198,167 @@ def harden_lanes(
                 if flipped[lane]:
                     parity[check, lane] ^= 1
                     unsatisfied[lane] += 1 if parity[check, lane] else -1
+
+
+# Per-shot priors from heralds (`qec.decoders.heralds`). The decoders' kernels take `heralds`: None, or the tuple
+# (fired, herald_offsets, herald_columns, heralded_weights, static_weights):
+#   fired: uint8 (shots, ceil(num_heralds / 8)), the fired heralds, bit-packed little-endian (`Heralds.split`);
+#   herald_offsets: int64 (num_heralds + 1,), CSR offsets into herald_columns (int64), the columns of each herald;
+#   heralded_weights: float64 (num_variables,), each heralded column's weight log((1 - p) / p) given its herald;
+#   static_weights: float64 (num_variables,), the kernel's `weights`: every heralded column EXCLUDED_WEIGHT.
+# With None a kernel decodes as it always has, on the shared 1-D `weights`. With heralds it decodes on per-shot
+# weights (`shot_weights`: 1-D for a shot at a time, `lanes_weights`: (num_variables, lanes) in lanes), which
+# `set_shot_priors` sets by writing only the columns of the shot's fired heralds and putting back those of the
+# previous shot: a shot's set-up costs its fired heralds' columns (and a scan of its `fired` bytes), not a pass over
+# the columns. The helpers are resolved when Numba types the caller (by the type of `heralds` and the number of
+# dimensions of `weights`), so the unheralded kernels compile to exactly what they were.
+
+EXCLUDED_WEIGHT = 690.7755278982137  # log((1 - p) / p) at p = 1e-300: a column that cannot be in error this shot
+
+
+def _is_none(value) -> bool:
+    return isinstance(value, (numba.types.NoneType, numba.types.Omitted))
+
+
+def prior(weights: np.ndarray, variable: int, lane: int) -> float:
+    """A variable's prior weight in `lane`: weights[variable] (shared, 1-D) or weights[variable, lane] (per lane).
+
+    >>> float(prior(np.array([1.5, 2.5]), 1, 7)), float(prior(np.array([[1.0, 2.0]]), 0, 1))
+    (2.5, 2.0)
+    """
+    return weights[variable] if weights.ndim == 1 else weights[variable, lane]
+
+
+@numba.extending.overload(prior, inline="always")
+def _prior(weights, variable, lane):
+    if weights.ndim == 1:
+        return lambda weights, variable, lane: weights[variable]
+    return lambda weights, variable, lane: weights[variable, lane]
+
+
+def shot_weights(weights: np.ndarray, heralds) -> np.ndarray:
+    """The weights a batch decoded a shot at a time uses: `weights` itself without heralds, else a copy each shot
+    sets (`set_shot_priors`)."""
+    return weights if heralds is None else weights.copy()
+
+
+@numba.extending.overload(shot_weights)
+def _shot_weights(weights, heralds):
+    if _is_none(heralds):
+        return lambda weights, heralds: weights
+    return lambda weights, heralds: weights.copy()
+
+
+def lanes_weights(weights: np.ndarray, heralds, lanes: int) -> np.ndarray:
+    """The weights a batch decoded in lanes uses: `weights` itself without heralds, else float64 (num_variables,
+    lanes), every column `weights`, which each lane's shot sets (`set_shot_priors`)."""
+    return weights if heralds is None else np.repeat(weights.reshape(-1, 1), lanes, axis=1)
+
+
+@numba.extending.overload(lanes_weights)
+def _lanes_weights(weights, heralds, lanes):
+    if _is_none(heralds):
+        return lambda weights, heralds, lanes: weights
+
+    def tiled(weights, heralds, lanes):
+        out = np.empty((weights.shape[0], lanes), dtype=np.float64)
+        for variable in range(weights.shape[0]):
+            out[variable, :] = weights[variable]
+        return out
+
+    return tiled
+
+
+def _set_prior(weights: np.ndarray, variable: int, lane: int, value: float) -> None:
+    if weights.ndim == 1:
+        weights[variable] = value
+    else:
+        weights[variable, lane] = value
+
+
+@numba.extending.overload(_set_prior, inline="always")
+def _set_prior_overload(weights, variable, lane, value):
+    if weights.ndim == 1:
+
+        def shared(weights, variable, lane, value):
+            weights[variable] = value
+
+        return shared
+
+    def per_lane(weights, variable, lane, value):
+        weights[variable, lane] = value
+
+    return per_lane
+
+
+@numba.njit(cache=True)
+def _write_fired(
+    weights: np.ndarray, lane: int, fired: np.ndarray, offsets: np.ndarray, columns: np.ndarray, source: np.ndarray
+) -> None:
+    """Sets the prior in `lane` of every column of the heralds set in `fired` (uint8, bit-packed) to source[column]."""
+    for byte_index in range(fired.shape[0]):
+        byte = fired[byte_index]
+        if byte == 0:
+            continue
+        for bit in range(8):
+            if (byte >> bit) & 1:
+                herald = byte_index * 8 + bit
+                for index in range(offsets[herald], offsets[herald + 1]):
+                    column = columns[index]
+                    _set_prior(weights, column, lane, source[column])
+
+
+def set_shot_priors(weights: np.ndarray, lane: int, heralds, shot: int, previous_shot: int) -> None:
+    """Gives `lane` of `weights` (1-D: `lane` is ignored) the priors of `shot`: the columns of `previous_shot`'s
+    fired heralds (-1: none) back to their static weight, then those of `shot`'s fired heralds their weight given
+    the herald. Nothing without heralds.
+
+    >>> weights = np.array([1.0, EXCLUDED_WEIGHT, EXCLUDED_WEIGHT])  # column 0 unheralded, 1 and 2 of heralds 0, 1
+    >>> heralds = (np.array([[0b01], [0b10]], dtype=np.uint8), np.array([0, 1, 2]), np.array([1, 2]),
+    ...            np.array([0.0, -0.5, 0.25]), weights.copy())
+    >>> set_shot_priors(weights, 0, heralds, 1, -1); weights.tolist()
+    [1.0, 690.7755278982137, 0.25]
+    >>> set_shot_priors(weights, 0, heralds, 0, 1); weights.tolist()
+    [1.0, -0.5, 690.7755278982137]
+    """
+    if heralds is None:
+        return
+    fired, offsets, columns, heralded_weights, static_weights = heralds
+    if previous_shot >= 0:
+        _write_fired(weights, lane, fired[previous_shot], offsets, columns, static_weights)
+    _write_fired(weights, lane, fired[shot], offsets, columns, heralded_weights)
+
+
+@numba.extending.overload(set_shot_priors, inline="always")
+def _set_shot_priors(weights, lane, heralds, shot, previous_shot):
+    if _is_none(heralds):
+        return lambda weights, lane, heralds, shot, previous_shot: None
+
+    def impl(weights, lane, heralds, shot, previous_shot):
+        fired, offsets, columns, heralded_weights, static_weights = heralds
+        if previous_shot >= 0:
+            _write_fired(weights, lane, fired[previous_shot], offsets, columns, static_weights)
+        _write_fired(weights, lane, fired[shot], offsets, columns, heralded_weights)
+
+    return impl
+
+
+def lane_weights(weights: np.ndarray, lane: int, out: np.ndarray) -> np.ndarray:
+    """A shot's 1-D weights: `weights` itself when shared (1-D), else its column `lane` copied into `out`."""
+    if weights.ndim == 1:
+        return weights
+    out[:] = weights[:, lane]
+    return out
+
+
+@numba.extending.overload(lane_weights, inline="always")
+def _lane_weights(weights, lane, out):
+    if weights.ndim == 1:
+        return lambda weights, lane, out: weights
+
+    def copied(weights, lane, out):
+        for variable in range(weights.shape[0]):
+            out[variable] = weights[variable, lane]
+        return out
+
+    return copied

@@ -26,9 +26,11 @@ import sinter
 import stim
 
 from qec.decoders.basis import compile_basis_aware
+from qec.decoders.bp_heralds import HeraldedPriors
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
 from qec.errors import QecInputError, unknown_choice
+from qec.noise import HERALD_TAG
 
 OSD_METHODS = ("osd0", "osd_cs")
 SCHEDULES = ("parallel", "layered")
@@ -39,6 +41,8 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     """BP(+OSD) for one DEM: the message lists and bit-packed rows built once, one kernel call per batch.
 
     Errors of probability > 1/2 are split off first (`split_likely_errors`), so BP sees p <= 1/2 only.
+    With `heralds` and a DEM that has heralds, it decodes the non-herald detectors with each shot's priors from its
+    fired heralds (`HeraldedPriors`, set inside the kernel).
     """
 
     def __init__(
@@ -50,9 +54,11 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         osd_order: int,
         layered: bool = False,
         ensemble: tuple[float, ...] = (),
+        heralds: bool = False,
     ):
         self.likely_errors = split_likely_errors(dem)
-        matrices = check_matrices(self.likely_errors.dem)
+        self.heralded = HeraldedPriors.of(self.likely_errors.dem) if heralds else None
+        matrices = check_matrices(self.likely_errors.dem) if self.heralded is None else self.heralded.check_matrices
         num_checks, num_variables = matrices.check_matrix.shape
         # Messages are numbered column by column (CSC order); each check lists its messages. uint32 indices:
         # half the memory of int64, and Numba indexes with them without a test for negative indices.
@@ -64,7 +70,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.variable_offsets = graph.variable_offsets.astype(np.uint32)
         self.message_slots = np.argsort(graph.check_messages).astype(np.uint32)
         self.message_checks = message_checks.astype(np.uint32)
-        self.weights = log_likelihood_weights(matrices.priors)
+        self.weights = log_likelihood_weights(matrices.priors) if self.heralded is None else self.heralded.weights
         words = (num_variables + 63) // 64
         dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)
         dense[message_checks, graph.message_variables] = 1
@@ -76,6 +82,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.layered = layered
         self.ensemble = ensemble
         self.num_checks = num_checks
+        self.num_detectors = self.likely_errors.dem.num_detectors
         self.num_observables = self.likely_errors.dem.num_observables
         self._complement_decoder: BpOsdCompiledDecoder | None = None
 
@@ -97,7 +104,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         if self.num_observables == 0:
             return self.likely_errors.added_to(predictions), np.full(len(events), np.inf)
         complement = self._complement()
-        bits = np.unpackbits(events, axis=1, count=self.num_checks, bitorder="little")
+        bits = np.unpackbits(events, axis=1, count=self.num_detectors, bitorder="little")
         predicted = np.unpackbits(predictions, axis=1, count=self.num_observables, bitorder="little")
         best, best_class = weights.copy(), predicted.copy()
         second: np.ndarray = np.full(len(events), np.inf)
@@ -124,6 +131,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
                 osd_order=max(self.osd_order, 0),
                 layered=self.layered,
                 ensemble=self.ensemble,
+                heralds=self.heralded is not None,
             )
         return self._complement_decoder
 
@@ -134,19 +142,30 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     def _decode_weighted(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predictions and correction weights: the kernel once with `scaling_factor`, and on the shots where BP did
         not converge once more with each of the `ensemble`'s, each shot keeping the lightest correction (the first
-        where two weigh the same)."""
-        predictions, weights, to_osd = self._run(detection_events, self.scaling_factor)
+        where two weigh the same). With heralds, the events are split into the decoded detectors' and the fired
+        heralds first."""
+        fired = None
+        if self.heralded is not None:
+            detection_events, fired = self.heralded.heralds.split(detection_events)
+        predictions, weights, to_osd = self._run(detection_events, self.scaling_factor, fired)
         hard = np.flatnonzero(to_osd)  # BP converged elsewhere: the other members decode only these
         for scaling_factor in self.ensemble:
             if len(hard) == 0:
                 break
-            other, other_weights, _ = self._run(np.ascontiguousarray(detection_events[hard]), scaling_factor)
+            hard_fired = None if fired is None else np.ascontiguousarray(fired[hard])
+            other, other_weights, _ = self._run(
+                np.ascontiguousarray(detection_events[hard]), scaling_factor, hard_fired
+            )
             lighter = other_weights < weights[hard]
             predictions[hard[lighter]] = other[lighter]
             weights[hard] = np.minimum(weights[hard], other_weights)
         return predictions, weights
 
-    def _run(self, detection_events: np.ndarray, scaling_factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _run(
+        self, detection_events: np.ndarray, scaling_factor: float, fired: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kernel on a batch of the decoded detectors' events (and, with heralds, the fired heralds)."""
+        heralds = None if self.heralded is None or fired is None else self.heralded.kernel_arrays(fired)
         return decode_batch(
             detection_events,
             self.check_offsets,
@@ -162,11 +181,13 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             scaling_factor,
             self.osd_order,
             self.layered,
+            heralds,
         )
 
 
 def observables_as_detectors(dem: stim.DetectorErrorModel) -> stim.DetectorErrorModel:
-    """`dem` with each observable L_k turned into a detector D_(num_detectors + k), and no observables.
+    """`dem` with each observable L_k turned into a detector D_(num_detectors + k), and no observables; herald
+    detectors keep their declaration (`detector[herald]`), so heralded decoding finds them.
 
     >>> print(observables_as_detectors(stim.DetectorErrorModel("error(0.125) D0 L0\\nerror(0.25) D0 D1")))
     error(0.125) D0 D2
@@ -175,6 +196,8 @@ def observables_as_detectors(dem: stim.DetectorErrorModel) -> stim.DetectorError
     shift = dem.num_detectors
     model = stim.DetectorErrorModel()
     for instruction in dem.flattened():
+        if instruction.type == "detector" and instruction.tag == HERALD_TAG:
+            model.append(instruction)
         if instruction.type != "error":
             continue
         targets = [
@@ -210,7 +233,12 @@ class BpOsdDecoder(sinter.Decoder):
             with each, and each shot keeps the lightest of the corrections found (the most likely); each costs one
             more decoding of those shots only.
         basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
-            (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
+            (`qec.decoders.basis`); untagged DEMs are decoded whole either way (a heralded DEM is: its herald
+            detectors carry no basis).
+        heralds: on a DEM with heralds (`qec.decoders.heralds`), decode its other detectors with each shot's priors
+            from its fired heralds: a heralded column has its probability given the herald where the herald fired,
+            and is absent (weight EXCLUDED_WEIGHT, never chosen by OSD) where it did not; set in the kernel,
+            batched. False, or a DEM without heralds: heralds are decoded as ordinary detectors, as before.
     """
 
     decodes_with_gap = True
@@ -225,6 +253,7 @@ class BpOsdDecoder(sinter.Decoder):
         schedule: str = "parallel",
         ensemble: tuple[float, ...] = (),
         basis_aware: bool = True,
+        heralds: bool = True,
     ):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
@@ -236,6 +265,8 @@ class BpOsdDecoder(sinter.Decoder):
             raise QecInputError(f"osd_order must be >= 0, got {osd_order}")
         if schedule not in SCHEDULES:
             raise unknown_choice("schedule", schedule, SCHEDULES)
+        if not isinstance(heralds, bool):
+            raise QecInputError(f"heralds must be true or false, got {heralds!r}")
         ensemble = tuple(ensemble)
         if not all(isinstance(factor, (int, float)) and 0 < factor <= 1 for factor in ensemble):
             raise QecInputError(f"ensemble must be scaling factors in (0, 1], got {list(ensemble)}")
@@ -245,6 +276,7 @@ class BpOsdDecoder(sinter.Decoder):
         self.schedule = schedule
         self.ensemble = tuple(float(factor) for factor in ensemble)
         self.basis_aware = basis_aware
+        self.heralds = bool(heralds)
 
     def check_gap_circuit(self, circuit: stim.Circuit) -> None:
         """Refuses (QecInputError) a circuit of more than `MAX_GAP_OBSERVABLES` observables before any shot is
@@ -266,16 +298,22 @@ class BpOsdDecoder(sinter.Decoder):
                 osd_order=self.osd_order,
                 layered=self.schedule == "layered",
                 ensemble=self.ensemble,
+                heralds=self.heralds,
             )
 
         return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)
 
 
 def bp_decoder(
-    *, max_iterations: int = 30, scaling_factor: float = 0.625, schedule: str = "parallel", basis_aware: bool = True
+    *,
+    max_iterations: int = 30,
+    scaling_factor: float = 0.625,
+    schedule: str = "parallel",
+    basis_aware: bool = True,
+    heralds: bool = True,
 ) -> BpOsdDecoder:
     """Min-sum BP alone, the registry's 'bp': `BpOsdDecoder(osd_method=None, ...)` with BpOsdDecoder's
-    `max_iterations`, `scaling_factor`, `schedule` and `basis_aware`.
+    `max_iterations`, `scaling_factor`, `schedule`, `basis_aware` and `heralds`.
 
     >>> bp_decoder(scaling_factor=1.0).osd_order == NO_OSD
     True
@@ -286,4 +324,5 @@ def bp_decoder(
         scaling_factor=scaling_factor,
         schedule=schedule,
         basis_aware=basis_aware,
+        heralds=heralds,
     )

@@ -49,9 +49,14 @@ from qec.decoders.bp_kernels import (
     check_update_lanes,
     flip_observables,
     harden_lanes,
+    lane_weights,
     lane_work_space,
+    lanes_weights,
+    prior,
     read_syndrome,
     restart_lane,
+    set_shot_priors,
+    shot_weights,
 )
 
 NO_OSD = -1
@@ -73,6 +78,7 @@ def decode_batch(
     scaling_factor: float,
     osd_order: int,
     layered: bool = False,
+    heralds: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BP (+ OSD where BP does not converge) for every shot of the batch, each correction's weight, and which
     shots went to OSD.
@@ -107,6 +113,10 @@ def decode_batch(
         layered: the layered (check-serial) schedule instead of the parallel one: checks are taken one at a
             time, each sending its messages from the posteriors its earlier checks in the iteration have already
             updated (`_layered_iteration`), so news travels the whole graph in one iteration.
+        heralds: None, or per-shot priors from fired heralds (`bp_kernels`: (fired, herald_offsets, herald_columns,
+            heralded_weights, static_weights), `weights` being static_weights): each shot decodes with the
+            weights of its own fired heralds' columns, every other heralded column EXCLUDED_WEIGHT (sorted last by
+            OSD, so never chosen where the present columns explain the syndrome).
 
     Returns:
         uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian; and float64
@@ -134,6 +144,7 @@ def decode_batch(
             layered,
             solution_weights,
             to_osd,
+            heralds,
         )
     else:
         _decode_one_by_one(
@@ -150,6 +161,7 @@ def decode_batch(
             layered,
             solution_weights,
             to_osd,
+            heralds,
         )
     return predictions, solution_weights, to_osd
 
@@ -169,6 +181,7 @@ def _decode_one_by_one(
     layered: bool,
     solution_weights: np.ndarray,
     to_osd: np.ndarray,
+    heralds: tuple | None,
 ) -> None:
     """`decode_batch` a shot at a time (for small batches: the least latency per shot)."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
@@ -181,10 +194,15 @@ def _decode_one_by_one(
     posterior = np.empty(num_variables, dtype=np.float64)
     hard = np.zeros(num_variables, dtype=np.uint8)
     parity = np.zeros(num_checks, dtype=np.uint8)
+    static_weights = weights
+    weights = shot_weights(static_weights, heralds)  # itself without heralds, else a copy each shot sets
+    previous_shot = -1
     for shot in range(detection_events.shape[0]):
         defects = read_syndrome(detection_events[shot], syndrome)
         if defects == 0:
             continue
+        set_shot_priors(weights, 0, heralds, shot, previous_shot)
+        previous_shot = shot
         if layered:
             converged = _layered_propagation(
                 syndrome,
@@ -246,6 +264,7 @@ def _decode_in_lanes(
     layered: bool,
     solution_weights: np.ndarray,
     to_osd: np.ndarray,
+    heralds: tuple | None,
 ) -> None:
     """`decode_batch` LANES shots side by side, for throughput: every message array has a column per lane, so
     each BP step is one vectorised loop over the lanes (message index outer, lane inner). A lane whose shot
@@ -269,6 +288,10 @@ def _decode_in_lanes(
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_posterior = np.empty(num_variables, dtype=np.float64)
     shot_hard = np.zeros(num_variables, dtype=np.uint8)
+    static_weights = weights
+    weights = lanes_weights(static_weights, heralds, LANES)  # itself without heralds, else a column per lane
+    shot_weight_column = np.empty(num_variables, dtype=np.float64)
+    lane_priors_of = np.full(LANES, -1, dtype=np.int64)  # the shot whose priors each lane's column holds
     next_shot = 0
     while True:
         for lane in range(LANES):
@@ -287,6 +310,8 @@ def _decode_in_lanes(
                     unsatisfied,
                     iterations,
                     lane_shot,
+                    heralds,
+                    lane_priors_of,
                 )
                 if layered and lane_shot[lane] >= 0:
                     _layered_restart_lane(weights, to_variable, posterior, lane)
@@ -333,10 +358,11 @@ def _decode_in_lanes(
             iterations[lane] += 1
             if unsatisfied[lane] != 0 and iterations[lane] < max_iterations:
                 continue
+            shot_weights_here = lane_weights(weights, lane, shot_weight_column)
             if unsatisfied[lane] == 0 or osd_order == NO_OSD:
                 shot_hard[:] = hard[:, lane]
                 flip_observables(shot_hard, column_observables, predictions[shot])
-                solution_weights[shot] = _weight(shot_hard, weights)
+                solution_weights[shot] = _weight(shot_hard, shot_weights_here)
             else:
                 shot_posterior[:] = posterior[:, lane]
                 shot_syndrome[:] = syndrome[:, lane]
@@ -344,7 +370,7 @@ def _decode_in_lanes(
                 solution_weights[shot] = _ordered_statistics(
                     shot_posterior,
                     shot_syndrome,
-                    weights,
+                    shot_weights_here,
                     packed_rows,
                     column_observables,
                     osd_order,
@@ -369,6 +395,8 @@ def _load_lane(
     unsatisfied: np.ndarray,
     iterations: np.ndarray,
     lane_shot: np.ndarray,
+    heralds: tuple | None,
+    lane_priors_of: np.ndarray,
 ) -> int:
     """Puts the first shot from `next_shot` on with defects into `lane`, BP's starting state; returns the shot
     after it (shots without defects predict nothing and are passed over). Where none is left, the lane stays
@@ -385,6 +413,8 @@ def _load_lane(
         syndrome[:, lane] = shot_syndrome
         parity[:, lane] = shot_syndrome
         hard[:, lane] = 0
+        set_shot_priors(weights, lane, heralds, shot, lane_priors_of[lane])
+        lane_priors_of[lane] = shot
         restart_lane(check_variables, weights, to_check, lane)
         unsatisfied[lane] = defects
         iterations[lane] = 0
@@ -603,7 +633,7 @@ def _layered_restart_lane(weights: np.ndarray, to_variable: np.ndarray, posterio
     for slot in range(to_variable.shape[0]):
         to_variable[slot, lane] = 0.0
     for variable in range(weights.shape[0]):
-        posterior[variable, lane] = weights[variable]
+        posterior[variable, lane] = prior(weights, variable, lane)
 
 
 # The lane version of `_layered_iteration`, written as `bp_kernels.check_update_lanes` is (lanes innermost, the lane
@@ -712,9 +742,8 @@ def _variable_update_lanes(
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
         stop = variable_offsets[variable + 1]
-        prior = weights[variable]
         for lane in range(lanes):
-            posterior[variable, lane] = prior
+            posterior[variable, lane] = prior(weights, variable, lane)
         for message in range(start, stop):
             for lane in range(lanes):
                 posterior[variable, lane] += to_variable[message, lane]

@@ -39,6 +39,7 @@ import sinter
 import stim
 
 from qec.decoders.basis import compile_basis_aware
+from qec.decoders.bp_heralds import HeraldedPriors
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
 from qec.decoders.relay_kernels import decode_batch
 from qec.errors import QecInputError
@@ -47,14 +48,17 @@ from qec.errors import QecInputError
 class RelayBpCompiledDecoder(sinter.CompiledDecoder):
     """Relay-BP for one DEM: the message lists built once, one kernel call per batch.
 
-    Errors of probability > 1/2 are split off first (`split_likely_errors`), so every weight is >= 0.
+    Errors of probability > 1/2 are split off first (`split_likely_errors`), so every weight is >= 0 (but, with
+    heralds, a weight given a herald). With the decoder's `heralds` and a DEM that has heralds, it decodes the
+    non-herald detectors with each shot's priors from its fired heralds (`HeraldedPriors`, set in the kernel).
     After each batch, `last_solutions` (int32 (shots,), converged legs per shot; 0 where the last
     hard decision was used) and `last_iterations` (int64 (shots,)) hold the kernel's counts.
     """
 
     def __init__(self, dem: stim.DetectorErrorModel, decoder: RelayBpDecoder):
         self.likely_errors = split_likely_errors(dem)
-        matrices = check_matrices(self.likely_errors.dem)
+        self.heralded = HeraldedPriors.of(self.likely_errors.dem) if decoder.heralds else None
+        matrices = check_matrices(self.likely_errors.dem) if self.heralded is None else self.heralded.check_matrices
         # uint32 indices, as BP+OSD's: Numba indexes with them without a test for negative indices
         graph = tanner_graph(matrices.check_matrix)
         self.check_offsets = graph.check_offsets.astype(np.uint32)
@@ -62,7 +66,7 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
         self.check_variables = graph.check_variables.astype(np.uint32)
         self.variable_offsets = graph.variable_offsets.astype(np.uint32)
         self.message_slots = np.argsort(graph.check_messages).astype(np.uint32)
-        self.weights = log_likelihood_weights(matrices.priors)
+        self.weights = log_likelihood_weights(matrices.priors) if self.heralded is None else self.heralded.weights
         self.column_observables = matrices.packed_observables
         self.decoder = decoder
         self.leg_gammas = np.empty((0, len(self.weights)), dtype=np.float32)
@@ -74,8 +78,13 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
         return self.likely_errors.decode_with(self._decode_batch, bit_packed_detection_event_data)
 
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
-        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
+        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above); with heralds,
+        split into the decoded detectors' events and the fired heralds first."""
         decoder = self.decoder
+        heralds = None
+        if self.heralded is not None:
+            detection_events, fired = self.heralded.heralds.split(detection_events)
+            heralds = self.heralded.kernel_arrays(fired)
         predictions, self.last_solutions, self.last_iterations, self.leg_gammas = decode_batch(
             detection_events,
             self.check_offsets,
@@ -95,6 +104,7 @@ class RelayBpCompiledDecoder(sinter.CompiledDecoder):
             decoder.scaling_factor,
             decoder.seed,
             self.leg_gammas,
+            heralds,
         )
         return predictions
 
@@ -114,7 +124,11 @@ class RelayBpDecoder(sinter.Decoder):
         seed: seeds the relay legs' memory strengths (the same for every shot, so predictions depend
             only on the syndrome and the seed).
         basis_aware: decode a tagged CSS memory DEM on its measured basis's detectors only
-            (`qec.decoders.basis`); untagged DEMs are decoded whole either way.
+            (`qec.decoders.basis`); untagged DEMs are decoded whole either way (a heralded DEM is: its herald
+            detectors carry no basis).
+        heralds: on a DEM with heralds (`qec.decoders.heralds`), decode its other detectors with each shot's priors
+            from its fired heralds (a heralded column's probability given its herald where it fired, absent where
+            not); False, or a DEM without heralds: heralds are decoded as ordinary detectors, as before.
     """
 
     def __init__(
@@ -129,6 +143,7 @@ class RelayBpDecoder(sinter.Decoder):
         scaling_factor: float = 1.0,
         seed: int = 0,
         basis_aware: bool = True,
+        heralds: bool = True,
     ):
         for name, value, least in (
             ("pre_iterations", pre_iterations, 1),
@@ -154,6 +169,9 @@ class RelayBpDecoder(sinter.Decoder):
         self.scaling_factor = float(scaling_factor)
         self.seed = int(seed)
         self.basis_aware = basis_aware
+        if not isinstance(heralds, bool):
+            raise QecInputError(f"heralds must be true or false, got {heralds!r}")
+        self.heralds = heralds
 
     def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
         return compile_basis_aware(

@@ -55,9 +55,14 @@ from qec.decoders.bp_kernels import (
     check_update_lanes,
     flip_observables,
     harden_lanes,
+    lane_weights,
     lane_work_space,
+    lanes_weights,
+    prior,
     read_syndrome,
     restart_lane,
+    set_shot_priors,
+    shot_weights,
 )
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -87,6 +92,7 @@ def decode_batch(
     scaling_factor: float,
     seed: int,
     leg_gammas: np.ndarray,
+    heralds: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Relay-BP for every shot of the batch.
 
@@ -113,6 +119,10 @@ def decode_batch(
         seed: seeds the relay legs' memory strengths.
         leg_gammas: float32 (legs_drawn, num_variables), the memory strengths of relay legs 1..legs_drawn
             drawn so far with this seed and interval (pass the returned table back in; (0, num_variables) at first).
+        heralds: None, or per-shot priors from fired heralds (`bp_kernels`: (fired, herald_offsets, herald_columns,
+            heralded_weights, static_weights), `weights` being static_weights): each shot's lambda_j are the
+            weights of its own fired heralds' columns, every other heralded column EXCLUDED_WEIGHT (weights given a
+            herald may be negative).
 
     Returns:
         predictions: uint8 (shots, observable_bytes), bit-packed little-endian.
@@ -139,6 +149,7 @@ def decode_batch(
             predictions,
             solutions,
             iterations,
+            heralds,
         )
     else:
         leg_gammas = _decode_one_by_one(
@@ -152,6 +163,7 @@ def decode_batch(
             predictions,
             solutions,
             iterations,
+            heralds,
         )
     return predictions, solutions, iterations, leg_gammas
 
@@ -168,6 +180,7 @@ def _decode_one_by_one(
     predictions: np.ndarray,
     solutions: np.ndarray,
     iterations: np.ndarray,
+    heralds: tuple | None,
 ) -> np.ndarray:
     """`decode_batch` a shot at a time (for small batches: the least latency per shot); returns the leg table."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
@@ -183,10 +196,15 @@ def _decode_one_by_one(
     best = np.zeros(num_variables, dtype=np.uint8)
     gammas = np.empty(num_variables, dtype=np.float64)
     work = (to_check, to_variable, memory, hard, best, gammas)
+    static_weights = weights
+    weights = shot_weights(static_weights, heralds)  # itself without heralds, else a copy each shot sets
+    previous_shot = -1
     for shot in range(detection_events.shape[0]):
         if read_syndrome(detection_events[shot], syndrome) == 0:
             solutions[shot] = num_solutions
             continue
+        set_shot_priors(weights, 0, heralds, shot, previous_shot)
+        previous_shot = shot
         memory[:] = weights
         gammas[:] = gamma0
         _restart_messages(check_variables, weights, to_check)
@@ -277,6 +295,7 @@ def _decode_in_lanes(
     predictions: np.ndarray,
     solutions: np.ndarray,
     iterations: np.ndarray,
+    heralds: tuple | None,
 ) -> np.ndarray:
     """`decode_batch` LANES shots side by side, for throughput; returns the leg table.
 
@@ -323,6 +342,10 @@ def _decode_in_lanes(
     alone_gammas = np.empty(num_variables, dtype=np.float64)
     alone_to_variable = np.empty(num_messages, dtype=np.float64)
     alone = (alone_to_check, alone_to_variable, alone_memory, alone_hard, alone_best, alone_gammas)
+    static_weights = weights
+    weights = lanes_weights(static_weights, heralds, LANES)  # itself without heralds, else a column per lane
+    alone_weights = np.empty(num_variables, dtype=np.float64)
+    lane_priors_of = np.full(LANES, -1, dtype=np.int64)  # the shot whose priors each lane's column holds
     legs_drawn = leg_gammas.shape[0]
     next_shot = 0
     while True:
@@ -337,7 +360,10 @@ def _decode_in_lanes(
                 syndrome[:, lane] = shot_syndrome
                 parity[:, lane] = shot_syndrome
                 hard[:, lane] = 0
-                memory[:, lane] = weights
+                set_shot_priors(weights, lane, heralds, shot, lane_priors_of[lane])
+                lane_priors_of[lane] = shot
+                for variable in range(num_variables):
+                    memory[variable, lane] = prior(weights, variable, lane)
                 gammas[:, lane] = gamma0
                 restart_lane(check_variables, weights, to_check, lane)
                 unsatisfied[lane] = defects
@@ -363,7 +389,7 @@ def _decode_in_lanes(
                 leg_gammas, shot_found, shot_used = _relay_from(
                     shot_syndrome,
                     graph,
-                    weights,
+                    lane_weights(weights, lane, alone_weights),
                     relay,
                     scaling_factor,
                     leg_gammas,
@@ -432,7 +458,7 @@ def _keep_if_lighter_lane(
     weight = 0.0
     for variable in range(hard.shape[0]):
         if hard[variable, lane]:
-            weight += weights[variable]
+            weight += prior(weights, variable, lane)
     if weight < best_weight:
         best[:, lane] = hard[:, lane]
         return weight
@@ -558,10 +584,9 @@ def _memory_variable_update_lanes(
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
         stop = variable_offsets[variable + 1]
-        prior = weights[variable]
         for lane in range(lanes):
             gamma = gammas[variable, lane]
-            memory[variable, lane] = (1.0 - gamma) * prior + gamma * memory[variable, lane]
+            memory[variable, lane] = (1.0 - gamma) * prior(weights, variable, lane) + gamma * memory[variable, lane]
         for message in range(start, stop):
             for lane in range(lanes):
                 memory[variable, lane] += to_variable[message, lane]
