@@ -27,6 +27,7 @@ from qec.cli.options import (
 )
 from qec.engine import check_decoders
 from qec.errors import QecInputError
+from qec.experiments import experiments
 from qec.outputs import check_output_path, write_text_atomically
 
 # The hgp family's codes listed by `qec codes` (any distance >= 2 is allowed).
@@ -75,6 +76,10 @@ def codes_command(
         }
         for m in noise.noise_families().values()
     ]
+    experiment_list = [
+        {"name": e.name, "description": e.description, "options": dict(e.options), "unit": e.unit}
+        for e in experiments().values()
+    ]
     decoder_list: list[dict[str, Any]] = [
         {
             "name": name,
@@ -84,7 +89,8 @@ def codes_command(
         for name in decoders.names()
     ]
     if as_json:
-        typer.echo(json.dumps({"families": families, "noise_models": models, "decoders": decoder_list}, indent=2))
+        listing = {"families": families, "noise_models": models, "experiments": experiment_list}
+        typer.echo(json.dumps(listing | {"decoders": decoder_list}, indent=2))
         return
     typer.echo("Code families (qec circuit FAMILY --distance D --rounds R --basis X|Z):")
     for f in families:
@@ -100,6 +106,10 @@ def codes_command(
     typer.echo("Noise models (--noise MODEL --p P [--pauli KIND] [--bias ETA] [--erasure-fraction R_E]):")
     for m in models:
         typer.echo(f"  {m['name']:<18} {m['description']}")
+    typer.echo("Experiments (--experiment NAME [--experiment-option KEY=N ...]; rates per operation of its unit):")
+    for e in experiment_list:
+        options = ", ".join(f"{key}={value}" for key, value in e["options"].items()) or "no options"
+        typer.echo(f"  {e['name']:<18} {e['description']}; per {e['unit']}; {options}")
     typer.echo("Decoders (--decoder NAME [--decoder-option KEY=VALUE ...]):")
     for d in decoder_list:
         options = ", ".join(f"{key}={value}" for key, value in d["options"].items()) or "no options"
