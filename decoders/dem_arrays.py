@@ -274,10 +274,17 @@ def decoding_dem(circuit: stim.Circuit) -> stim.DetectorErrorModel:
     (the rest kept whole, for decoders that take hyperedges). Its basis tags are the circuit's: a foreign
     circuit gets inferred ones where it comes in (`qec.decoders.basis_inference.with_inferred_bases`, called by
     `qec collect --circuits` and `qec decode`), so that the task's circuit says what is decoded. Heralded errors
-    (`HERALDED_ERASE`, `HERALDED_PAULI_CHANNEL_1`) are analysed as disjoint errors, which they are."""
-    return circuit.detector_error_model(
-        decompose_errors=True, ignore_decomposition_failures=True, approximate_disjoint_errors=True
-    )
+    (`HERALDED_ERASE`, `HERALDED_PAULI_CHANNEL_1`) are analysed as disjoint errors, which they are. Where Stim
+    cannot decompose at all (an error case with more than 15 symptoms: a hook before a transversal CNOT of a
+    code with many logicals flips many observables in both blocks) the DEM is left undecomposed."""
+    try:
+        return circuit.detector_error_model(
+            decompose_errors=True, ignore_decomposition_failures=True, approximate_disjoint_errors=True
+        )
+    except ValueError as error:
+        if "max supported number of symptoms" not in str(error):
+            raise
+        return circuit.detector_error_model(approximate_disjoint_errors=True)
 
 
 class GraphlikeDecoder(sinter.Decoder):
