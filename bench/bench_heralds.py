@@ -4,20 +4,24 @@ Points: erasure noise (`qec.noise`, family `erasure`: sd6 places, share R_e of e
 Z-basis memory, decoded from `qec.decoders.dem_arrays.decoding_dem`:
 
 - the rotated surface code d=5, 5 rounds, p=0.01, R_e = 0.5 and 0.98;
-- the [[72,12,6]] bivariate bicycle code (`bb`, distance 6), 6 rounds, p=0.005, R_e = 0.5 and 0.98.
+- the [[72,12,6]] bivariate bicycle code (`bb`, distance 6), 6 rounds, p=0.005, R_e = 0.5 and 0.98;
+- not by default (`--points`): the rotated surface code d=7, 7 rounds, p=0.005, R_e = 0.5 and 0.98.
 
 Each row is one decoder on one point: the decoder with `heralds=True` (per-shot priors from the fired heralds, in
 the kernel) and with `heralds=False` (heralds decoded as ordinary detectors) decode the same seeded shots. Printed:
 failures (any observable wrong) of each with their 95% Wilson intervals, the shots only one of the two failed, CPU
-us/shot of each (time.process_time; compile_decoder_for_dem and a first call on 8 shots excluded) and the
-throughput ratio (blind us/shot / aware us/shot; point 4 asks for >= 0.5). `bench/machine.py`'s describe() is
-printed first; the rows go to bench/results/heralds-<time>.json with machine().
+us/shot of each (time.process_time, the median of `--repeats` decodes of all the shots; compile_decoder_for_dem
+and a first call on 8 shots excluded) and the throughput ratio (blind us/shot / aware us/shot; point 4 asks for
+>= 0.5). `bench/machine.py`'s describe() is printed first; the rows go to bench/results/heralds-<time>.json with
+machine().
 
 The table is `ROWS`: (name, function) pairs, one function per decoder row, each taking a `Point` and returning a
 `Row` (or None where the decoder refuses the point). A new decoder is one more function and one more pair.
 
     python bench/bench_heralds.py                          # about 2 minutes on 2 cores
     python bench/bench_heralds.py --points surface-0.98 --shots 500
+    python bench/bench_heralds.py --decoders uf,pymatching --repeats 3 --shots 10000 \
+        --points surface-0.5,surface-0.98,surface7-0.5,surface7-0.98
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from machine import describe, machine
 from qec import codes, noise
 from qec.decoders.bp_osd import BpOsdDecoder
 from qec.decoders.dem_arrays import decoding_dem
+from qec.decoders.matching import PyMatchingDecoder
+from qec.decoders.union_find import UnionFindDecoder
+from qec.errors import QecInputError
 from qec.stats import wilson_interval
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -78,7 +85,7 @@ class Row:
         aware_low, aware_high = wilson_interval(errors=self.aware_failures, shots=self.shots)
         blind_low, blind_high = wilson_interval(errors=self.blind_failures, shots=self.shots)
         return (
-            f"{self.point:<16} {self.decoder:<8} {self.shots:>6} "
+            f"{self.point:<16} {self.decoder:<10} {self.shots:>6} "
             f"{self.aware_failures:>5} [{aware_low:.2e}, {aware_high:.2e}] "
             f"{self.blind_failures:>5} [{blind_low:.2e}, {blind_high:.2e}] "
             f"{self.aware_only:>4}/{self.blind_only:<4} "
@@ -87,7 +94,7 @@ class Row:
 
 
 HEADER = (
-    f"{'point':<16} {'decoder':<8} {'shots':>6} {'aware failures [95%]':>28} {'blind failures [95%]':>28} "
+    f"{'point':<16} {'decoder':<10} {'shots':>6} {'aware failures [95%]':>28} {'blind failures [95%]':>28} "
     f"{'only':>9} {'aware us':>9} {'blind us':>9} {'ratio':>8}"
 )
 
@@ -96,7 +103,10 @@ POINTS = {
     "surface-0.98": ("surface", 5, 5, 0.01, 0.98),
     "bb-0.5": ("bb", 6, 6, 0.005, 0.5),
     "bb-0.98": ("bb", 6, 6, 0.005, 0.98),
+    "surface7-0.5": ("surface", 7, 7, 0.005, 0.5),
+    "surface7-0.98": ("surface", 7, 7, 0.005, 0.98),
 }
+DEFAULT_POINTS = ["surface-0.5", "surface-0.98", "bb-0.5", "bb-0.98"]
 DEFAULT_SHOTS = {"surface": 2000, "bb": 200}  # herald-blind BP+OSD on bb's whole DEM takes ~60 ms a shot
 
 
@@ -111,14 +121,20 @@ def make_point(name: str, shots: int | None, seed: int) -> Point:
     return Point(name, circuit, decoding_dem(circuit), events, observables)
 
 
+REPEATS = 1  # decodes of all the shots per timing, the median taken (`--repeats`)
+
+
 def _decode(decoder: sinter.Decoder, point: Point) -> tuple[np.ndarray, float]:
-    """(failed shots, CPU us/shot): compiled once, warmed up on a few shots, then timed on all of them."""
+    """(failed shots, CPU us/shot): compiled once, warmed up on a few shots, then timed on all of them (the median
+    of REPEATS decodes)."""
     compiled = decoder.compile_decoder_for_dem(dem=point.dem)
     compiled.decode_shots_bit_packed(bit_packed_detection_event_data=point.detection_events[:WARM_UP_SHOTS])
-    start = time.process_time()
-    predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=point.detection_events)
-    seconds = time.process_time() - start
-    return np.any(predictions != point.observables, axis=1), 1e6 * seconds / len(point.detection_events)
+    timings = []
+    for _ in range(REPEATS):
+        start = time.process_time()
+        predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=point.detection_events)
+        timings.append(time.process_time() - start)
+    return np.any(predictions != point.observables, axis=1), 1e6 * float(np.median(timings)) / len(predictions)
 
 
 def paired_row(point: Point, name: str, make: Callable[..., sinter.Decoder]) -> Row:
@@ -143,16 +159,42 @@ def bposd_row(point: Point) -> Row | None:
     return paired_row(point, "bposd", lambda heralds: BpOsdDecoder(heralds=heralds))
 
 
-ROWS: list[tuple[str, Callable[[Point], Row | None]]] = [("bposd", bposd_row)]
+def graphlike_row(point: Point, name: str, make: Callable[..., sinter.Decoder]) -> Row | None:
+    """`paired_row`, or None where the decoder refuses the point's DEM (hyperedges: bb)."""
+    try:
+        make(heralds=True).check_circuit(point.circuit)
+    except QecInputError:
+        return None
+    return paired_row(point, name, make)
+
+
+def uf_row(point: Point) -> Row | None:
+    """Union-find (`uf` at its defaults, granularity 4): aware decodes erased edges first (peeling)."""
+    return graphlike_row(point, "uf", lambda heralds: UnionFindDecoder(heralds=heralds))
+
+
+def pymatching_row(point: Point) -> Row | None:
+    """PyMatching: aware re-weights each heralded shot's edges and decodes it alone (a graph rebuild a shot)."""
+    return graphlike_row(point, "pymatching", lambda heralds: PyMatchingDecoder(heralds=heralds))
+
+
+ROWS: list[tuple[str, Callable[[Point], Row | None]]] = [
+    ("bposd", bposd_row),
+    ("uf", uf_row),
+    ("pymatching", pymatching_row),
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--points", default=",".join(POINTS), help=f"comma-separated, of {', '.join(POINTS)}")
+    parser.add_argument("--points", default=",".join(DEFAULT_POINTS), help=f"comma-separated, of {', '.join(POINTS)}")
     parser.add_argument("--decoders", default=",".join(name for name, _ in ROWS), help="comma-separated rows")
     parser.add_argument("--shots", type=int, default=None, help="shots per point (default: surface 2000, bb 200)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeats", type=int, default=1, help="decodes per timing, the median taken")
     args = parser.parse_args()
+    global REPEATS
+    REPEATS = max(1, args.repeats)
     print(describe())
     print(HEADER)
     rows = []
@@ -164,7 +206,7 @@ def main() -> None:
                 continue
             row = row_of(point)
             if row is None:
-                print(f"{point_name:<16} {name:<8} refused")
+                print(f"{point_name:<16} {name:<10} refused")
                 continue
             rows.append(row)
             print(row.describe(), flush=True)
