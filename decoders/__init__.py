@@ -354,6 +354,12 @@ def _register_builtin() -> None:
         description="most likely error per syndrome, tabulated; <= 20 detectors",
     )
     register(
+        "blocks",
+        "qec.decoders.blocks:SeparateBlocksDecoder",
+        description="each code block (detector tag block=N, as the cnot experiment writes) decoded alone by "
+        "`decoder`, predictions added; a DEM without block tags decoded whole",
+    )
+    register(
         "relay",
         "qec.decoders.relay:RelayBpDecoder",
         description="Relay-BP (Mueller et al. 2025), lightest of num_solutions solutions (Numba); any DEM",

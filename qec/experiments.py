@@ -24,6 +24,7 @@ import stim
 from qec.codes import CodeFamily
 from qec.errors import QecInputError, unknown_choice
 from qec.text import shown_integer
+from qec.transversal_cnot import build_cnot, cnot_operations
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +54,15 @@ EXPERIMENTS: dict[str, Experiment] = {
             name="memory",
             description="keep one logical state through `rounds` rounds of syndrome extraction",
             build=_memory,
+        ),
+        Experiment(
+            name="cnot",
+            description="transversal CNOTs between two copies of a CSS code in basis B: `rounds` rounds, `cnots` "
+            "CNOTs with `rounds_between` rounds between consecutive ones, `rounds` rounds, data measured in B",
+            build=build_cnot,
+            options={"cnots": 1, "rounds_between": 1},
+            unit="CNOT",
+            operations=cnot_operations,
         ),
     ]
 }

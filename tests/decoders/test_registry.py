@@ -11,14 +11,20 @@ from qec.decoders.matching import SUPPORTS_CORRELATIONS
 from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
-ALL = ["bp", "bposd", "lookup", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+ALL = (
+    ["blocks", "bp", "bposd", "lookup", "pymatching"]
+    + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS
+    + ["relay", "uf"]
+)
 # The field's decoders (qec.decoders.field) are listed where the `decoders` extra installed their packages.
 FIELD = [
     name
     for name in ["bplsd", "chromobius", "fusion-blossom", "mwpf", "tesseract"]
     if decoders._REGISTRY[name].installed()
 ]
-MATCHABLE = ["bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+MATCHABLE = (
+    ["blocks", "bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+)
 
 
 def test_names_are_the_issue_names():
