@@ -76,7 +76,7 @@ def codes_command(
         }
         for m in noise.noise_families().values()
     ]
-    experiment_list = [
+    experiment_list: list[dict[str, Any]] = [
         {"name": e.name, "description": e.description, "options": dict(e.options), "unit": e.unit}
         for e in experiments().values()
     ]
