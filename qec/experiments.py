@@ -23,6 +23,8 @@ import stim
 
 from qec.codes import CodeFamily
 from qec.errors import QecInputError, unknown_choice
+from qec.lattice_surgery import build_surgery
+from qec.stability import build_stability
 from qec.text import shown_integer
 from qec.transversal_cnot import build_cnot, cnot_operations
 
@@ -63,6 +65,22 @@ EXPERIMENTS: dict[str, Experiment] = {
             options={"cnots": 1, "rounds_between": 1},
             unit="CNOT",
             operations=cnot_operations,
+        ),
+        Experiment(
+            name="stability",
+            description="Gidney's stability experiment: an even d x d rotated patch with boundaries of the basis's "
+            "type all around; the observable is the product of that type's checks (timelike distance = rounds); "
+            "surface only",
+            build=build_stability,
+        ),
+        Experiment(
+            name="surgery",
+            description="logical ZZ (basis Z) or XX (basis X) measurement of two d x d rotated patches by merge and "
+            "split: d rounds, `rounds` merged rounds, d rounds; observables: the outcome and both memories; surface "
+            "only",
+            build=build_surgery,
+            unit="surgery",
+            operations=lambda rounds, options: 1,
         ),
     ]
 }
