@@ -8,7 +8,8 @@ combinations, and `auto` by Mitiq's calibration, each with its options object an
 and mitigated at every step), `logical` (Stim memory circuits on Aer, decoded, with ZNE), `user_circuits` (the
 user's OpenQASM 2/3 or QPY file, made foldable), `observables` (the user's Pauli sum or bitstring, its
 measurement groups and exact value), `report` (frozen results) and `runs` (one call per whole run: `mitigate`
-for the user's circuit and observable, `mitigate_workload`, `mitigate_logical_memory`).
+for the user's circuit and observable, `mitigate_workload`, `mitigate_logical_memory`), and `estimator` (`Estimator`,
+Qiskit's `BaseEstimatorV2` with runtime's resilience options: TREX (`trex`) and ZNE).
 
 >>> from qec.mitigation import NoiseSpec, mitigate_workload
 >>> report = mitigate_workload("ghz", qubits=4, noise=NoiseSpec(depolarizing_2q=0.01), technique="zne", device="cpu",
@@ -17,6 +18,7 @@ for the user's circuit and observable, `mitigate_workload`, `mitigate_logical_me
 True
 """
 
+from qec.mitigation.estimator import Estimator
 from qec.mitigation.logical import LOGICAL_FAMILIES
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.report import LogicalReport, MitigationReport
@@ -44,6 +46,7 @@ __all__ = [
     "WORKLOADS",
     "CdrOptions",
     "Estimate",
+    "Estimator",
     "LogicalReport",
     "LreOptions",
     "MitigationReport",
