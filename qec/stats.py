@@ -152,11 +152,14 @@ class Point:
     @property
     def noise_label(self) -> str:
         """The noise model with the parameters its metadata records beside p: `biased(eta=100)`,
-        `code-capacity(independent)`; '-' when none is recorded.
+        `code-capacity(independent)`, `erasure(R_e=0.5)`; '-' when none is recorded.
 
         >>> from qec.task import Counts, TaskTotals
         >>> Point.from_totals(TaskTotals("ab", "uf", {"noise": "biased", "bias": "inf"}, Counts(), 0, 0)).noise_label
         'biased(eta=inf)'
+        >>> erasure = {"noise": "erasure", "erasure_fraction": 0.5}
+        >>> Point.from_totals(TaskTotals("ab", "uf", erasure, Counts(), 0, 0)).noise_label
+        'erasure(R_e=0.5)'
         """
         bias, pauli = self.metadata.get("bias"), self.metadata.get("pauli")
         parameters = []
@@ -164,6 +167,9 @@ class Point:
             parameters.append(pauli)
         if bias == "inf" or (isinstance(bias, (int, float)) and not isinstance(bias, bool) and math.isfinite(bias)):
             parameters.append(f"eta={bias:g}" if not isinstance(bias, str) else "eta=inf")
+        fraction = self.metadata.get("erasure_fraction")
+        if isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 <= fraction <= 1:
+            parameters.append(f"R_e={fraction:g}")
         name = self.noise or "-"
         return f"{name}({', '.join(parameters)})" if parameters else name
 
