@@ -21,8 +21,12 @@ On a backend with a coupling map, circuits must be ISA circuits (transpiled for 
 | `resilience.zne_mitigation`             | bool                      | ZNE by folding two-qubit gates        |
 | `resilience.zne.noise_factors`          | floats >= 1, distinct     | default (1, 3, 5)                     |
 | `resilience.zne.extrapolator`           | a name or names           | `EXTRAPOLATORS` (Mitiq's fits)        |
-| `resilience.zne.amplifier`              | gate_folding(_front/back) | "pea" refused (no learned noise yet)  |
-| `resilience.pec_mitigation`             | bool                      | True refused (no learned noise yet)   |
+| `resilience.zne.amplifier`              | gate_folding(_front/back) | or "pea": the learned noise amplified |
+| `resilience.pec_mitigation`             | bool                      | PEC from the learned noise            |
+| `resilience.pec.max_overhead`           | float >= 1 or None        | gamma^2 above it refused (100)        |
+| `resilience.pec.noise_gain`             | float in [0, 1]           | 0: full PEC (runtime: "auto")         |
+| `resilience.layer_noise_learning.*`     | `num_randomizations`, ... | `learn_layer_noise`'s twirls, depths  |
+| `resilience.layer_noise_model`          | `LearnedNoise` or path    | used instead of learning              |
 | `twirling.enable_gates`                 | bool                      | Pauli twirls of 2q gates (Qiskit's)   |
 | `twirling.enable_measure`               | bool                      | X twirls before measurements          |
 | `twirling.num_randomizations`           | int or "auto"             | runtime's "auto" rule                 |
@@ -34,6 +38,14 @@ Options are frozen dataclasses (`EstimatorOptions`, `ResilienceOptions`, `ZneRes
 takes one of them or runtime's nested dict (`{"resilience": {"zne_mitigation": True}}`); `estimator.options`
 is a view that reads them and, on assignment (`estimator.options.resilience.zne_mitigation = True`) or
 `update(...)`, builds and validates new frozen options in their place; a run keeps the options it started with.
+
+**PEA and PEC** (`layer_noise`, `learned_mitigation`) use a sparse Pauli-Lindblad model of each distinct layer of
+two-qubit gates: the given `layer_noise_model`, or one learned on the Estimator's simulator at the first PUB of a
+circuit structure (distinct layers, active qubits) and reused for later PUBs and parameter values of it. PEA
+samples `num_randomizations` twirled circuits per noise factor with the learned noise amplified and extrapolates
+as ZNE does; PEC samples gamma^2 times as many circuits from the inverse, with signs (its error bar then about the
+precision asked for). Both are gate-twirled by construction; TREX corrects their readout. Metadata: the learned
+model's `describe()`, where it came from ("learned", "cached", "given"), PEC's gamma and sampling overhead.
 
 ZNE extrapolates each Pauli term on its own (runtime's "heterogeneous fit"): the first extrapolator of the list
 whose fit is finite and within [-1, 1] up to 3 sigma is used; `evs_noise_factors` and `stds_noise_factors` hold
@@ -59,6 +71,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 import time
 import warnings
 from collections import defaultdict
@@ -82,6 +95,8 @@ from qiskit_aer.noise import NoiseModel
 from qec.errors import QecInputError, unknown_choice
 from qec.mitigation import trex
 from qec.mitigation.backends import MAX_SEED, MAX_SHOTS, Backend, check_integer
+from qec.mitigation.layer_noise import LayeredCircuit, LearnedNoise, layered, learn_layer_noise
+from qec.mitigation.learned_mitigation import pea_circuits, pec_circuits
 from qec.mitigation.noise_models import NoiseSpec, fake_readout_errors
 from qec.mitigation.techniques import TECHNIQUES, apply_technique, check_technique, extrapolation_coefficients
 
@@ -117,7 +132,8 @@ EXTRAPOLATORS: dict[str, Extrapolator] = {
     "richardson": Extrapolator(RichardsonFactory.extrapolate, 2, True),
     "fallback": Extrapolator(lambda x, y: float(y[int(np.argmin(x))]), 1, True),
 }
-AMPLIFIERS = ("gate_folding", "gate_folding_front", "gate_folding_back")
+AMPLIFIERS = ("gate_folding", "gate_folding_front", "gate_folding_back", "pea")
+DEFAULT_MAX_OVERHEAD = 100.0  # runtime's resilience.pec.max_overhead
 
 
 # --- Options ---
@@ -174,11 +190,6 @@ class ZneResilienceOptions:
                     f"extrapolator {name!r} needs at least {EXTRAPOLATORS[name].points} distinct noise factors, got "
                     f"({shown}): give more noise_factors or another extrapolator"
                 )
-        if self.amplifier == "pea":
-            raise QecInputError(
-                "amplifier 'pea' amplifies a learned layer noise model, which qec's Estimator does not learn yet: "
-                "use amplifier='gate_folding'"
-            )
         if self.amplifier not in AMPLIFIERS:
             raise unknown_choice("ZNE amplifier", self.amplifier, AMPLIFIERS)
 
@@ -188,24 +199,92 @@ class ZneResilienceOptions:
 
 
 @dataclass(frozen=True)
+class PecResilienceOptions:
+    """runtime's `resilience.pec`: the largest sampling overhead gamma^2 allowed (None: no limit; a circuit over it
+    is refused) and the noise gain g in [0, 1] (0 removes the learned noise, g leaves g times it: gamma is
+    exp(2 (1 - g) sum of rates) per layer). runtime's default gain is "auto"; here it is 0 (full PEC)."""
+
+    max_overhead: float | None = DEFAULT_MAX_OVERHEAD
+    noise_gain: float = 0.0
+
+    def __post_init__(self):
+        if self.max_overhead is not None and not (_is_real(self.max_overhead) and self.max_overhead >= 1):
+            raise QecInputError(f"pec.max_overhead must be a number >= 1 or None, got {self.max_overhead!r}: give 100")
+        if not (_is_real(self.noise_gain) and 0 <= self.noise_gain <= 1):
+            raise QecInputError(
+                f"pec.noise_gain must be a number in [0, 1] (0: full PEC), got {self.noise_gain!r}: give 0"
+            )
+
+
+@dataclass(frozen=True)
+class LayerNoiseLearningOptions:
+    """runtime's `resilience.layer_noise_learning`, mapped onto `layer_noise.learn_layer_noise`: twirls =
+    `num_randomizations`, depths = each pair depth times the layers' order (2 for cx, cz, ecr), and
+    `shots_per_randomization` shots per learning circuit. Defaults are the learner's (runtime's are 32
+    randomizations, pair depths 0,1,2,4,16,32 and 128 shots, for hardware)."""
+
+    num_randomizations: int = 8
+    layer_pair_depths: tuple[int, ...] = (0, 1, 2, 4, 8)
+    shots_per_randomization: int = 1024
+
+    def __post_init__(self):
+        check_integer(
+            self.num_randomizations, name="layer_noise_learning.num_randomizations", low=2, high=1000, fix="give 8"
+        )
+        check_integer(
+            self.shots_per_randomization,
+            name="layer_noise_learning.shots_per_randomization",
+            low=1,
+            high=MAX_SHOTS,
+            fix="give 1024",
+        )
+        depths = self.layer_pair_depths
+        if isinstance(depths, (str, bytes)) or not isinstance(depths, Iterable):
+            raise QecInputError(
+                f"layer_noise_learning.layer_pair_depths must be integers, got {depths!r}: give 0,1,2,4"
+            )
+        depths = tuple(depths)
+        for depth in depths:
+            check_integer(depth, name="layer_noise_learning.layer_pair_depths", low=0, high=500, fix="give 0,1,2,4,8")
+        if len(set(depths)) < 2:
+            raise QecInputError(
+                f"layer_noise_learning.layer_pair_depths needs two distinct depths, got {list(depths)}: give 0,1,2,4,8"
+            )
+        object.__setattr__(self, "layer_pair_depths", depths)
+
+
+@dataclass(frozen=True)
 class ResilienceOptions:
-    """runtime's `resilience`: None for a flag means "as `resilience_level` says"."""
+    """runtime's `resilience`: None for a flag means "as `resilience_level` says". `layer_noise_model`: a
+    `LearnedNoise` or the path of its JSON (`LearnedNoise.save`), used for PEA and PEC instead of learning."""
 
     measure_mitigation: bool | None = None
     zne_mitigation: bool | None = None
     zne: ZneResilienceOptions = ZneResilienceOptions()
     pec_mitigation: bool | None = None
+    pec: PecResilienceOptions = PecResilienceOptions()
+    layer_noise_learning: LayerNoiseLearningOptions = LayerNoiseLearningOptions()
+    layer_noise_model: LearnedNoise | None = None
 
     def __post_init__(self):
         for name in ("measure_mitigation", "zne_mitigation", "pec_mitigation"):
             _flag(getattr(self, name), f"resilience.{name}")
         if not isinstance(self.zne, ZneResilienceOptions):
             raise QecInputError(f"resilience.zne must be ZneResilienceOptions or a dict, got {self.zne!r}")
-        if self.pec_mitigation:
+        if not isinstance(self.pec, PecResilienceOptions):
+            raise QecInputError(f"resilience.pec must be PecResilienceOptions or a dict, got {self.pec!r}")
+        if not isinstance(self.layer_noise_learning, LayerNoiseLearningOptions):
+            raise QecInputError("resilience.layer_noise_learning must be LayerNoiseLearningOptions or a dict")
+        model = self.layer_noise_model
+        if isinstance(model, (str, os.PathLike)):
+            object.__setattr__(self, "layer_noise_model", LearnedNoise.load(model))
+        elif model is not None and not isinstance(model, LearnedNoise):
             raise QecInputError(
-                "pec_mitigation samples the inverse of a learned layer noise model, which qec's Estimator does not "
-                "learn yet: use zne_mitigation, or qec.mitigation.mitigate(technique='pec') with depolarizing rates"
+                f"resilience.layer_noise_model must be a LearnedNoise, the path of its JSON or None, got "
+                f"{type(model).__name__}"
             )
+        if self.pec_mitigation and self.zne_mitigation:
+            raise QecInputError("pec_mitigation and zne_mitigation exclude each other (as in runtime): turn one off")
 
 
 @dataclass(frozen=True)
@@ -261,11 +340,15 @@ class EstimatorOptions:
         if self.technique is not None:
             if self.technique not in TECHNIQUES:
                 raise unknown_choice("technique", self.technique, TECHNIQUES)
-            flags = (self.resilience.measure_mitigation, self.resilience.zne_mitigation)
+            flags = (
+                self.resilience.measure_mitigation,
+                self.resilience.zne_mitigation,
+                self.resilience.pec_mitigation,
+            )
             if self.resilience_level != 0 or any(flags) or self.twirling.enable_gates or self.twirling.enable_measure:
                 raise QecInputError(
                     f"technique {self.technique!r} is qec's own mitigation and replaces runtime's: give it with "
-                    "resilience_level=0 and no measure_mitigation, zne_mitigation or twirling"
+                    "resilience_level=0 and no measure_mitigation, zne_mitigation, pec_mitigation or twirling"
                 )
 
     @classmethod
@@ -284,8 +367,17 @@ class EstimatorOptions:
         raise QecInputError(f"options must be EstimatorOptions, a dict or None, got {type(options).__name__}")
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data (for metadata and JSON)."""
-        return dataclasses.asdict(self)
+        """Plain data (for metadata and JSON); a layer noise model as its one-line description."""
+        model = self.resilience.layer_noise_model
+        if model is None:
+            return dataclasses.asdict(self)
+        plain = dataclasses.asdict(dataclasses.replace(self, resilience=_without_model(self.resilience)))
+        plain["resilience"]["layer_noise_model"] = model.describe()
+        return plain
+
+
+def _without_model(resilience: ResilienceOptions) -> ResilienceOptions:
+    return dataclasses.replace(resilience, layer_noise_model=None)
 
 
 def _from_mapping(cls: type, mapping: Mapping[str, Any], where: str) -> Any:
@@ -343,7 +435,8 @@ class OptionsView:
         """Sets several fields at once (for fields that must change together, e.g. noise_factors and extrapolator)."""
         options = self._owner._options
         if self._path:
-            current = _from_mapping(type(self._current()), {**dataclasses.asdict(self._current()), **values}, "")
+            fields = {field.name: getattr(self._current(), field.name) for field in dataclasses.fields(self._current())}
+            current = _from_mapping(type(self._current()), {**fields, **values}, "")
             options = _replaced(options, self._path, current, "options")
         else:
             for name, value in values.items():
@@ -368,12 +461,28 @@ class Plan:
     randomizations: int
     shots_per_randomization: int
     technique: str | None
+    pec: PecResilienceOptions | None = None
+    learning: LayerNoiseLearningOptions = LayerNoiseLearningOptions()
+    layer_noise_model: LearnedNoise | None = None
+
+    @property
+    def pea(self) -> bool:
+        return self.zne is not None and self.zne.amplifier == "pea"
+
+    @property
+    def learned(self) -> bool:
+        """Whether the run needs the learned layer noise (PEA or PEC)."""
+        return self.pea or self.pec is not None
 
     @classmethod
     def of(cls, options: EstimatorOptions, shots: int) -> Plan:
         level, resilience, twirling = options.resilience_level, options.resilience, options.twirling
         measure = level >= 1 if resilience.measure_mitigation is None else resilience.measure_mitigation
-        zne = level >= 2 if resilience.zne_mitigation is None else resilience.zne_mitigation
+        zne = (
+            (level >= 2 and not resilience.pec_mitigation)
+            if resilience.zne_mitigation is None
+            else resilience.zne_mitigation
+        )
         twirl_measure = (level >= 1 or measure) if twirling.enable_measure is None else twirling.enable_measure
         twirl_gates = level >= 2 if twirling.enable_gates is None else twirling.enable_gates
         if measure and not twirl_measure:
@@ -381,7 +490,8 @@ class Plan:
                 "measure_mitigation (TREX) twirls the measurements: leave twirling.enable_measure on (or None)"
             )
         randomizations, per = 1, shots
-        if twirl_measure or twirl_gates:
+        learned = (zne and resilience.zne.amplifier == "pea") or bool(resilience.pec_mitigation)
+        if twirl_measure or twirl_gates or learned:  # PEA and PEC circuits are twirled by construction
             given_r, given_s = twirling.num_randomizations, twirling.shots_per_randomization
             if given_r is None and given_s is None:
                 randomizations, per = trex.randomizations_for(shots)
@@ -392,14 +502,32 @@ class Plan:
             elif given_r is not None and given_s is not None:
                 randomizations, per = given_r, given_s
         return cls(
-            measure, twirl_measure, twirl_gates, resilience.zne if zne else None, randomizations, per, options.technique
+            measure,
+            twirl_measure,
+            twirl_gates,
+            resilience.zne if zne else None,
+            randomizations,
+            per,
+            options.technique,
+            resilience.pec if resilience.pec_mitigation else None,
+            resilience.layer_noise_learning,
+            resilience.layer_noise_model,
         )
 
     @property
     def name(self) -> str:
         if self.technique is not None:
             return self.technique
-        parts = [name for name, on in (("trex", self.measure_mitigation), ("zne", self.zne is not None)) if on]
+        gates = "pea" if self.pea else "zne"
+        parts = [
+            name
+            for name, on in (
+                ("trex", self.measure_mitigation),
+                (gates, self.zne is not None),
+                ("pec", self.pec is not None),
+            )
+            if on
+        ]
         return "+".join(parts) or "none"
 
     @property
@@ -422,6 +550,7 @@ class Estimator(BaseEstimatorV2):
         self._simulator, self._readout, self._spec = _simulator(backend)
         self._options = EstimatorOptions.of(options)
         self._coupled = self._simulator.target.build_coupling_map() is not None
+        self._learned: dict[tuple, LearnedNoise] = {}
 
     @property
     def options(self) -> OptionsView:
@@ -432,6 +561,11 @@ class Estimator(BaseEstimatorV2):
     def frozen_options(self) -> EstimatorOptions:
         """The current options object."""
         return self._options
+
+    @property
+    def learned_noise(self) -> tuple[LearnedNoise, ...]:
+        """The layer noise models this Estimator has learned (one per circuit structure), in order."""
+        return tuple(self._learned.values())
 
     @property
     def backend(self) -> AerSimulator:
@@ -551,23 +685,32 @@ class Estimator(BaseEstimatorV2):
         """Every needed (parameter index, Pauli label)'s value: measured in qubit-wise commuting groups, twirled,
         TREX-corrected and extrapolated as `plan` says. Returns the terms, circuits run, shots and extra metadata."""
         n = circuit.num_qubits
-        folded: list[tuple[float, QuantumCircuit]] = []
-        for factor in plan.noise_factors:
-            scaled, actual_factor = fold_two_qubit_gates(circuit, factor, amplifier=_amplifier(plan), rng=rng)
-            folded.append((actual_factor, scaled))
+        extra: dict[str, Any] = {}
+        signs: list[int] | None = None
+        gamma = 1.0
+        randomizations = plan.randomizations
+        if plan.learned:
+            actual, variants, signs, gamma, extra = self._learned_variants(circuit, plan, rng)
+            randomizations = len(variants[0])
+        else:
+            folded: list[tuple[float, QuantumCircuit]] = []
+            for factor in plan.noise_factors:
+                scaled, actual_factor = fold_two_qubit_gates(circuit, factor, amplifier=_amplifier(plan), rng=rng)
+                folded.append((actual_factor, scaled))
+            actual = np.array([factor for factor, _ in folded])
+            variants = [
+                pauli_twirl_2q_gates(
+                    c, seed=int(rng.integers(MAX_SEED)), num_twirls=plan.randomizations, target=self._simulator.target
+                )
+                if plan.twirl_gates and _has_two_qubit_gates(c)
+                else [c] * plan.randomizations
+                for _, c in folded
+            ]
         masks = (
-            trex.twirl_masks(plan.randomizations, n, rng=rng)
+            trex.twirl_masks(randomizations, n, rng=rng)
             if plan.twirl_measure
-            else np.zeros((plan.randomizations, n), dtype=bool)
+            else np.zeros((randomizations, n), dtype=bool)
         )
-        variants = [
-            pauli_twirl_2q_gates(
-                c, seed=int(rng.integers(MAX_SEED)), num_twirls=plan.randomizations, target=self._simulator.target
-            )
-            if plan.twirl_gates and _has_two_qubit_gates(c)
-            else [c] * plan.randomizations
-            for _, c in folded
-        ]
         jobs: list[tuple[int, tuple, int, tuple[int, ...], int]] = []  # (factor, parameters, group, support, twirl)
         batch: list[QuantumCircuit] = []
         groups: dict[tuple, list[tuple[tuple[int, ...], list[str]]]] = {}
@@ -583,11 +726,13 @@ class Estimator(BaseEstimatorV2):
         measured_qubits = sorted({q for gs in groups.values() for support, _ in gs for q in support})
         calibration_start = len(batch)
         if plan.measure_mitigation and measured_qubits:
-            for r in range(plan.randomizations):
+            for r in range(randomizations):
                 batch.append(_measured(QuantumCircuit(n), tuple(measured_qubits), {}, masks[r]))
+        aer_start = time.perf_counter()
         tallies = self._run_batch(batch, plan.shots_per_randomization, rng)
+        extra["aer_seconds"] = time.perf_counter() - aer_start
 
-        pooled: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        pooled: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # per randomization
         for (f, p, g, support, r), (bits, counts) in zip(jobs, tallies[:calibration_start]):
             pooled[f, p, g].append((bits ^ masks[r, list(support)], counts))
         calibration = None
@@ -602,10 +747,12 @@ class Estimator(BaseEstimatorV2):
         for p, gs in groups.items():
             for g, (support, members) in enumerate(gs):
                 per_factor = []
+                supports = _supports(members, support, n)
                 for f in range(len(variants)):
-                    bits, counts = _pool(pooled[f, p, g])
-                    means, stds = trex.parities(bits, counts, _supports(members, support, n))
-                    per_factor.append((means, stds))
+                    if plan.learned:
+                        per_factor.append(_sampled_parities(pooled[f, p, g], signs, supports, gamma))
+                    else:
+                        per_factor.append(trex.parities(*_pool(pooled[f, p, g]), supports))
                 for j, label in enumerate(members):
                     means = np.array([per_factor[f][0][j] for f in range(len(variants))])
                     stds = np.array([per_factor[f][1][j] for f in range(len(variants))])
@@ -619,13 +766,12 @@ class Estimator(BaseEstimatorV2):
                         ]
                         means, stds = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
                     raw[p, label] = (means, stds)
-        actual = np.array([factor for factor, _ in folded])
         terms: dict[tuple[tuple, str], _Term] = {}
         used: dict[str, int] = defaultdict(int)
         for p, labels in needed.items():
             for label in labels:
                 if set(label) == {"I"}:
-                    ones = np.ones(len(folded))
+                    ones = np.ones(len(actual))
                     terms[p, label] = _Term(1.0, 0.0, ones, 0 * ones)
                     continue
                 means, stds = raw[p, label]
@@ -635,15 +781,99 @@ class Estimator(BaseEstimatorV2):
                 value, std, name = _extrapolate(plan.zne.extrapolators, actual, means, stds, rng)
                 used[name] += 1
                 terms[p, label] = _Term(value, std, means, stds)
-        extra: dict[str, Any] = {}
         if plan.zne is not None:
             extra["noise_factors"] = [float(f) for f in actual]
             extra["extrapolators_used"] = dict(used)
             if len(set(actual)) == 1:
-                extra["zne_note"] = "no two-qubit gates to fold: the values are as measured"
+                extra["zne_note"] = "no two-qubit gates to amplify: the values are as measured"
         if plan.measure_mitigation:
             extra["calibration_circuits"] = len(batch) - calibration_start
         return terms, len(batch), len(batch) * plan.shots_per_randomization, extra
+
+    def _learned_variants(
+        self, circuit: QuantumCircuit, plan: Plan, rng: np.random.Generator
+    ) -> tuple[np.ndarray, list[list[QuantumCircuit]], list[int] | None, float, dict[str, Any]]:
+        """PEA's or PEC's sampled circuits (each twirled, parameters left free): per noise factor (PEC: one, at 1)
+        a list of randomizations; PEC's signs and gamma; metadata. PEC draws gamma^2 times the randomizations, so
+        its error bar is about the precision asked for."""
+        parts = layered(circuit)
+        extra: dict[str, Any] = {}
+        factors = plan.noise_factors if plan.pea else (1.0,)
+        if not parts.layers:
+            extra["learned_noise"] = "none: the circuit has no two-qubit gates"
+            variants = [[circuit] * plan.randomizations for _ in factors]
+            return np.ones(len(factors)), variants, None, 1.0, extra
+        learned = self._layer_noise(circuit, parts, plan, extra)
+        seeds = rng.integers(MAX_SEED, size=len(factors))
+        if plan.pec is None:
+            variants = [
+                list(
+                    pea_circuits(
+                        parts, learned, noise_factor=f, samples=max(plan.randomizations, 2), seed=int(seed)
+                    ).circuits[: plan.randomizations]
+                )
+                for f, seed in zip(factors, seeds)
+            ]
+            return np.array(factors), variants, None, 1.0, extra
+        gain = float(plan.pec.noise_gain)
+        gamma = math.prod(learned.for_layer(layer).gamma ** (1 - gain) for layer in parts.layers)
+        overhead = gamma**2
+        if plan.pec.max_overhead is not None and overhead > plan.pec.max_overhead:
+            raise QecInputError(
+                f"PEC of this circuit has sampling overhead gamma^2 = {overhead:.4g} ({len(parts.layers)} layers), "
+                f"over resilience.pec.max_overhead = {plan.pec.max_overhead:g}: raise max_overhead, set pec.noise_gain "
+                "above 0, or use zne with amplifier 'pea'"
+            )
+        samples = max(2, min(MAX_SHOTS, math.ceil(plan.randomizations * overhead)))
+        sampled = pec_circuits(parts, learned, samples=samples, seed=int(seeds[0]), noise_gain=gain)
+        extra.update(
+            gamma=gamma,
+            sampling_overhead=overhead,
+            noise_gain=gain,
+            num_randomizations=samples,
+            shots=samples * plan.shots_per_randomization,
+        )
+        return np.ones(1), [list(sampled.circuits)], list(sampled.signs), sampled.gamma, extra
+
+    def _layer_noise(
+        self, circuit: QuantumCircuit, parts: LayeredCircuit, plan: Plan, extra: dict[str, Any]
+    ) -> LearnedNoise:
+        """The given model, else the one learned for this circuit structure (its distinct layers, active qubits and
+        the learning options), learned on the Estimator's simulator at the first PUB that needs it."""
+        if plan.layer_noise_model is not None:
+            learned, source = plan.layer_noise_model, "given"
+        else:
+            learning = plan.learning
+            key = (circuit.num_qubits, parts.active_qubits, frozenset(parts.distinct_layers()), learning)
+            learned = self._learned.get(key)
+            source = "cached"
+            if learned is None:
+                start = time.perf_counter()
+                order = math.lcm(*(layer.order for layer in parts.distinct_layers()))
+                seed = self._options.seed_estimator
+                backend = Backend(
+                    self._simulator,
+                    "CPU",
+                    str(self._simulator.options.method),
+                    learning.shots_per_randomization,
+                    None if seed is None else seed + 1,
+                    None,
+                )
+                learned = learn_layer_noise(
+                    circuit,
+                    backend,
+                    depths=[order * d for d in learning.layer_pair_depths],
+                    twirls=learning.num_randomizations,
+                    seed=None if seed is None else seed + 2,
+                )
+                self._learned[key] = learned
+                source = "learned"
+                circuits = len(parts.distinct_layers()) * learning.num_randomizations * len(learning.layer_pair_depths)
+                extra["learning_seconds"] = time.perf_counter() - start
+                extra["learning_circuits_per_basis"] = circuits
+        extra["learned_noise"] = learned.describe()
+        extra["learned_noise_source"] = source
+        return learned
 
     def _run_batch(
         self, circuits: list[QuantumCircuit], shots: int, rng: np.random.Generator
@@ -861,6 +1091,21 @@ def _measured(
     for j, q in enumerate(support):
         measured.measure(q, register[j])
     return measured
+
+
+def _sampled_parities(
+    parts: list[tuple[np.ndarray, np.ndarray]], signs: list[int] | None, supports: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """PEA's and PEC's estimate from sampled circuits, one (bits, counts) per circuit: gamma times the mean over
+    circuits of sign * (mean parity), and its error, the spread of those over the circuits / sqrt(circuits), which
+    holds both the sampling and the shot noise (a pooled shot-noise error would leave the sampling out)."""
+    values = np.array([trex.parities(bits, counts, supports)[0] for bits, counts in parts])  # (circuits, terms)
+    weights = gamma * (np.ones(len(parts)) if signs is None else np.array(signs, dtype=float))
+    weighted = weights[:, None] * values
+    if len(parts) < 2:
+        shots = int(parts[0][1].sum())
+        return weighted[0], gamma * np.sqrt(np.clip(1 - values[0] ** 2, 0, None) / shots)
+    return weighted.mean(axis=0), weighted.std(axis=0, ddof=1) / math.sqrt(len(parts))
 
 
 def _pool(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

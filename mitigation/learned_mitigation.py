@@ -100,20 +100,28 @@ class PeaEstimate:
 
 
 def pec_circuits(
-    circuit: QuantumCircuit | LayeredCircuit, learned: LearnedNoise, *, samples: int, seed: int | None = None
+    circuit: QuantumCircuit | LayeredCircuit,
+    learned: LearnedNoise,
+    *,
+    samples: int,
+    seed: int | None = None,
+    noise_gain: float = 0.0,
 ) -> SampledCircuits:
     """`samples` twirled copies of `circuit`, each with Paulis drawn from the inverse of every layer's learned
-    channel inserted after that layer, their signs and gamma."""
+    channel inserted after that layer, their signs and gamma. `noise_gain` g in [0, 1] inverts only (1 - g) times
+    the rates (g = 0: full PEC), leaving g times the learned noise; gamma is then prod exp(2 (1 - g) sum rates)."""
     parts = _parts(circuit, learned)
     check_integer(samples, name="samples", low=2, high=MAX_SAMPLES, fix=f"give e.g. {DEFAULT_PEC_SAMPLES}")
+    if not 0 <= noise_gain <= 1:
+        raise QecInputError(f"noise_gain must be in [0, 1] (0: full PEC), got {noise_gain!r}")
     noises = [learned.for_layer(layer) for layer in parts.layers]
     rng = np.random.default_rng(seed)
     circuits, signs = [], []
     for _ in range(samples):
-        sampled, flips = _sample(parts, noises, [_probabilities(noise, 1.0) for noise in noises], rng)
+        sampled, flips = _sample(parts, noises, [_probabilities(noise, 1.0 - noise_gain) for noise in noises], rng)
         circuits.append(sampled)
         signs.append(-1 if flips % 2 else 1)
-    gamma = math.prod(noise.gamma for noise in noises)
+    gamma = math.prod(noise.gamma ** (1.0 - noise_gain) for noise in noises)
     return SampledCircuits(tuple(circuits), tuple(signs), gamma)
 
 
