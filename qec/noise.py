@@ -23,9 +23,10 @@ The Pauli channel is DEPOLARIZE1(q) for `pauli="depolarizing"`, X_ERROR(q) and Z
 **Heralded errors.** Every model takes an `erasure_fraction` R_e in [0, 1] (default 0; the heralded families'
 default is 0.98, the share Wu, Kolkowitz, Puri and Thompson, Nat. Commun. 13, 4657 (2022) convert): at each place
 the unheralded channel keeps strength (1 - R_e) q and a heralded error of strength R_e q is added, on each of the
-place's qubits (R_e q / 2 on each qubit of a two-qubit gate: one of the two is hit, as when one atom of a Rydberg
-gate decays). The heralded error is `HERALDED_ERASE` (the qubit's state replaced by a maximally mixed one: I, X, Y
-or Z with 1/4 each; at a reset or measurement place this makes its outcome a coin flip) for every model but
+place's qubits (both qubits of a two-qubit gate: Wu et al. replace both atoms of a gate that suffered an erasure;
+Stim's erasure is one qubit's, so each is erased with R_e q on its own, the same erasures per gate on average but
+not always together). The heralded error is `HERALDED_ERASE` (the qubit's state replaced by a maximally mixed one:
+I, X, Y or Z with 1/4 each; at a reset or measurement place this makes its outcome a coin flip) for every model but
 `heralded-pauli`, whose heralded error is the place's own Pauli channel (X or Z flip at resets and measurements)
 through `HERALDED_PAULI_CHANNEL_1`: the herald then says an error surely happened. Each herald is a measurement
 record with a `DETECTOR[herald]` on it (it never fires without its error), so sampling stays at Stim's speed and
@@ -64,7 +65,7 @@ The models (`NOISE_FAMILIES`):
   puts the errors on the two-qubit gates only: `--noise erasure` here also errs at single-qubit gates, resets,
   measurements and idles, as SD6 does).
 - `erasure-gates`: errors after two-qubit gates only (strength p: DEPOLARIZE2((1 - R_e) p), and each qubit of
-  the gate erased with R_e p / 2), the places of Wu et al.'s circuit model, to compare with their thresholds.
+  the gate erased with R_e p), the places of Wu et al.'s circuit model, to compare with their thresholds.
 - `heralded-pauli`: sd6's places, share R_e of each place's error a heralded Pauli error (depolarizing, or
   biased with eta: biased erasure qubits, Sahay et al., PRX 13, 041013 (2023), Kubica et al., PRX 13, 041022
   (2023)).
@@ -332,7 +333,7 @@ NOISE_FAMILIES: dict[str, NoiseFamily] = {
         NoiseFamily(
             name="erasure-gates",
             description="two-qubit gates only (Wu et al. 2022's places): DEPOLARIZE2((1-R_e)p), each qubit erased "
-            "with R_e p/2 (--erasure-fraction, default 0.98)",
+            "with R_e p (--erasure-fraction, default 0.98)",
             strengths=Strengths(clifford_2q=1),
             scan_range=ERASURE_RANGE,
             default_erasure_fraction=0.98,
@@ -531,9 +532,9 @@ class _NoiseInserter:
             q = s.clifford_2q * p
             if self.model.pauli == "depolarizing":
                 append_channel(out, "DEPOLARIZE2", qubits, self.unheralded * q)
-                self._herald(out, qubits, q / 2, "pauli")
+                self._herald(out, qubits, q, "pauli")
             else:
-                self._pauli(out, qubits, q, herald_q=q / 2)
+                self._pauli(out, qubits, q)
         else:
             raise QecInputError(f"noise models do not know where to put noise for the instruction {name}")
         state.touched.update(qubits)
@@ -575,10 +576,9 @@ class _NoiseInserter:
         append_channel(out, channel, qubits, self.unheralded * q)
         self._herald(out, qubits, q, channel)
 
-    def _pauli(self, out: stim.Circuit, qubits: list[int], q: float, *, herald_q: float | None = None) -> None:
-        """The model's Pauli channel of strength q on `qubits` (its unheralded share), then the heralded share of
-        `herald_q` (default q) on each."""
-        self._herald(out, qubits, q if herald_q is None else herald_q, "pauli")
+    def _pauli(self, out: stim.Circuit, qubits: list[int], q: float) -> None:
+        """The model's Pauli channel of strength q on `qubits`: its heralded share, then its unheralded share."""
+        self._herald(out, qubits, q, "pauli")
         q *= self.unheralded
         if not qubits or q == 0:
             return
