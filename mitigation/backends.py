@@ -26,7 +26,9 @@ holds each physical qubit's calibrated readout flip rate, which `readout_rates` 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import math
 import numbers
 import os
@@ -66,6 +68,30 @@ MAX_SHOTS = 10_000_000
 MAX_THREADS = 1024  # Aer's max_parallel_threads; 0 means all cores
 MAX_SEED = 2**32 - 1  # NumPy's RandomState (Mitiq's PEC and CDR sampling) takes 32-bit seeds
 MAX_BATCH_SIZE = 1000  # circuits per executor call (Mitiq splits larger batches)
+
+
+@contextlib.contextmanager
+def numpy_global_seed(seed: int | Sequence[int] | None):
+    """Seeds NumPy's global generator (`np.random`, which parts of Mitiq draw from unseeded: REM's resampling,
+    CDR's choice between two equally near Clifford angles) for the block and restores its state afterwards;
+    None leaves it alone.
+
+    >>> with numpy_global_seed((7, 0)):
+    ...     a = np.random.random()
+    >>> with numpy_global_seed((7, 0)):
+    ...     b = np.random.random()
+    >>> a == b
+    True
+    """
+    if seed is None:
+        yield
+        return
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 class AerExecutor(mitiq.Executor):
@@ -131,6 +157,8 @@ class Backend:
         The executor's `standard_errors` holds, for each executed circuit in order, the shot-noise standard
         error of its expectation (`_group_value_and_error` per group, groups independent); with REM, that of
         the linear inverse (each Pauli's parity divided by prod(1 - 2 p) over its bits) plus Mitiq's resampling.
+        Mitiq resamples from NumPy's global generator; here it is seeded from the backend's seed and the group's
+        place in the executor's run (`numpy_global_seed`), so a seed fixes REM's value.
         """
         groups = observable.groups
         per_qubit = not isinstance(readout, (int, float))
@@ -138,6 +166,7 @@ class Backend:
         symmetric = float(readout) if isinstance(readout, (int, float)) else 0.0
 
         standard_errors: list[float] = []
+        draws = itertools.count()  # REM's resampling: the k-th group measured draws from (seed, k)
 
         def expectations(circuits: Sequence[QuantumCircuit]) -> list[float]:
             measured = [_measured_in(_as_qiskit(circuit), group) for circuit in circuits for group in groups]
@@ -151,7 +180,8 @@ class Backend:
                         if per_qubit
                         else rem.generate_inverse_confusion_matrix(len(qubits), symmetric, symmetric)
                     )
-                    corrected = _Tally.of(rem.mitigate_measurements(tally.measurement_result(), inverse))
+                    with numpy_global_seed(None if self.seed is None else (self.seed, next(draws))):
+                        corrected = _Tally.of(rem.mitigate_measurements(tally.measurement_result(), inverse))
                     value, error = _group_value_and_error(group, corrected)
                     linear_error = _group_value_and_error(group, tally, flips)[1]
                     variance = error**2 + linear_error**2

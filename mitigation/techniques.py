@@ -92,7 +92,7 @@ from mitiq.zne.scaling import fold_gates_at_random, fold_global, insert_id_layer
 from qiskit import QuantumCircuit, transpile
 
 from qec.errors import QecInputError, unknown_choice
-from qec.mitigation.backends import AerExecutor, Backend, aer_backend, check_integer
+from qec.mitigation.backends import AerExecutor, Backend, aer_backend, check_integer, numpy_global_seed
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.workloads import Workload
 
@@ -731,8 +731,37 @@ def depolarizing_representations(circuit: QPROGRAM, noise: NoiseSpec) -> list[pe
         if rate == 0 or operation in seen:
             continue
         seen.add(operation)
-        representations.append(pec.represent_operation_with_global_depolarizing_noise(cirq.Circuit(operation), rate))
+        representation = pec.represent_operation_with_global_depolarizing_noise(cirq.Circuit(operation), rate)
+        representations.append(_in_fixed_order(representation))
     return representations
+
+
+def _in_fixed_order(representation: pec.OperationRepresentation) -> pec.OperationRepresentation:
+    """`representation` with its terms, and the operations within each moment of a term, in a fixed order.
+
+    Mitiq unpacks a two-qubit gate's qubits from a frozenset (`q0, q1 = circuit.all_qubits()`), whose order follows
+    Python's hash seed; its sampler then draws the same index for a different Pauli, so a seed would not fix PEC.
+
+    >>> q = cirq.LineQubit.range(2)
+    >>> cz = pec.represent_operation_with_global_depolarizing_noise(cirq.Circuit(cirq.CZ(*q)), 0.1)
+    >>> ordered = _in_fixed_order(cz)
+    >>> [str(op) for op in ordered.noisy_operations[1].circuit.all_operations()]
+    ['CZ(q(0), q(1))', 'X(q(0))']
+    """
+
+    def ordered(circuit: cirq.Circuit) -> cirq.Circuit:
+        return cirq.Circuit(cirq.Moment(sorted(moment, key=repr)) for moment in circuit)
+
+    terms = sorted(
+        ((coeff, ordered(operation.circuit)) for coeff, operation in representation.basis_expansion),
+        key=lambda term: (-term[0], [[repr(op) for op in moment] for moment in term[1]]),
+    )
+    return pec.OperationRepresentation(
+        representation.ideal,
+        [pec.NoisyOperation(circuit) for _, circuit in terms],
+        [coeff for coeff, _ in terms],
+        representation.is_qubit_dependent,
+    )
 
 
 def _factors(factors: Sequence[float]) -> str:
@@ -865,13 +894,14 @@ def _cdr(
         threads=backend.simulator.options.max_parallel_threads,
     )
     simulator = ideal.executor(workload.observable)
-    value = cdr.execute_with_cdr(
-        compiled,
-        executor,
-        simulator=simulator,
-        num_training_circuits=training,
-        random_state=seed,
-    )
+    with numpy_global_seed(seed):  # Mitiq picks between two equally near Clifford angles from np.random
+        value = cdr.execute_with_cdr(
+            compiled,
+            executor,
+            simulator=simulator,
+            num_training_circuits=training,
+            random_state=seed,
+        )
     if not executor.standard_errors:  # a Clifford circuit: Mitiq returned the simulator's value
         return float(value), simulator.standard_errors[0]
     noisy, noisy_errors = np.array(executor.quantum_results, dtype=float), np.array(executor.standard_errors)

@@ -1,0 +1,107 @@
+"""A seed fixes every technique (issue 24 point 7): the same `--seed` gives the same values whatever Python's hash
+seed, and a second run in the same process repeats the first (Mitiq's draws from NumPy's global generator are
+seeded)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cirq
+import numpy as np
+import pytest
+from mitiq import pec
+
+from qec.mitigation import NoiseSpec, mitigate, mitigate_workload
+from qec.mitigation.techniques import _in_fixed_order
+from qec.mitigation.user_circuits import load_circuit
+
+# Two T gates per qubit: CDR's nearest Clifford angle to pi/4 is a tie, which Mitiq breaks with np.random.
+T_CIRCUIT = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+h q[0];
+t q[0];
+cx q[0],q[1];
+t q[1];
+h q[1];
+t q[0];
+cx q[0],q[1];
+h q[0];
+"""
+
+_RUNS = """
+import json, sys
+from qec.cli.main import main
+for args in json.loads(sys.argv[1]):
+    main(args)
+"""
+
+
+def _cli_values(hash_seed: str, runs: list[list[str]]) -> list[tuple[float, float]]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNS, json.dumps(runs)], env=env, capture_output=True, text=True, check=True
+    )
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == len(runs), done.stderr[-2000:]
+    return [(report["mitigated"], report["standard_error"]) for report in reports]
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_values_under_any_hash_seed(tmp_path: Path):
+    qasm = tmp_path / "t.qasm"
+    qasm.write_text(T_CIRCUIT)
+    common = ["--shots", "400", "--seed", "5", "--threads", "1", "--json"]
+    runs = [
+        ["mitigate", "tfim", "--qubits", "3", "--technique", "pec", "--noise", "p2=0.02", "--pec-samples", "30"],
+        ["mitigate", "tfim", "--qubits", "3", "--technique", "rem", "--noise", "p2=0.02,readout=0.03"],
+        ["mitigate", "circuit", str(qasm), "--observable", "ZZ + XI", "--technique", "cdr", "--noise", "p2=0.03"],
+    ]
+    runs = [run + common for run in runs]
+    assert _cli_values("1", runs) == _cli_values("2", runs)
+
+
+def test_rem_and_cdr_repeat_within_one_process(tmp_path: Path):
+    first, second = (
+        mitigate_workload(
+            "tfim",
+            qubits=3,
+            noise=NoiseSpec.parse("p2=0.02,readout=0.03"),
+            technique="rem",
+            shots=400,
+            seed=5,
+            threads=1,
+            device="cpu",
+        )
+        for _ in range(2)
+    )
+    assert (first.mitigated, first.standard_error) == (second.mitigated, second.standard_error)
+    qasm = tmp_path / "t.qasm"
+    qasm.write_text(T_CIRCUIT)
+    circuit = load_circuit(str(qasm))
+    first, second = (
+        mitigate(circuit, "ZZ + XI", noise="p2=0.03", technique="cdr", shots=400, seed=5, threads=1, device="cpu")
+        for _ in range(2)
+    )
+    assert (first.mitigated, first.standard_error) == (second.mitigated, second.standard_error)
+
+
+def test_pec_representations_sample_the_same_circuits_in_any_term_order():
+    """Another hash seed gives Mitiq's terms of a two-qubit gate in another order; ours are put in one order."""
+    q = cirq.LineQubit.range(2)
+    representation = pec.represent_operation_with_global_depolarizing_noise(cirq.Circuit(cirq.CNOT(*q)), 0.3)
+    terms = representation.basis_expansion
+    permuted = pec.OperationRepresentation(
+        representation.ideal,
+        [terms[0][1]] + [operation for _, operation in reversed(terms[1:])],
+        [terms[0][0]] + [coeff for coeff, _ in reversed(terms[1:])],
+    )
+
+    def drawn(rep: pec.OperationRepresentation) -> list[str]:
+        rng = np.random.RandomState(3)
+        return [str(rep.sample(rng)[0].circuit) for _ in range(40)]
+
+    assert drawn(representation) != drawn(permuted)  # what a different hash order did to PEC
+    assert drawn(_in_fixed_order(representation)) == drawn(_in_fixed_order(permuted))
