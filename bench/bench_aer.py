@@ -10,6 +10,12 @@
    one measurement group) at each of `--overhead-qubits`, noisy statevector; the share of its wall time not
    spent in Aer's `run(...).result()` (timed by wrapping `AerSimulator.run`): Mitiq's folding, twirling and
    sampling, conversions, transpilation, counting. Target <= 10%.
+4. The primitive (issue 24 point 6): a parameter sweep (`--primitive-points` values of a VQE-like circuit, RY
+   layers and CX ladders on `--primitive-qubits`, observable ZZ on neighbours + X on each) as one PUB through
+   `qec.mitigation.Estimator` at resilience level 1 (TREX) and with PEA (level 1 + zne amplifier "pea", noise
+   learned at the first run and reused at the second, timed one), against the very circuits the Estimator sent to
+   Aer (captured from `AerSimulator.run`) run through Aer directly: the overhead outside Aer, (Estimator seconds -
+   direct Aer seconds) / direct Aer seconds. Target <= 10%.
 
     python bench/bench_aer.py --qubits 20,22,24 --shots 20 --threads 2
     python bench/bench_aer.py --qubits 20 --overhead-qubits 12,20 --overhead-shots 500,2
@@ -28,13 +34,17 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
 from mitiq import zne
 from mitiq.zne.inference import RichardsonFactory
 from mitiq.zne.scaling import fold_global
 from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerSimulator
 
 from qec.mitigation.backends import aer_backend, gpu_available
+from qec.mitigation.estimator import Estimator
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.techniques import PecOptions, TwirlOptions, apply_technique, get_technique
 from qec.mitigation.workloads import Workload, workload
@@ -99,6 +109,7 @@ class AerClock:
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.batches: list[tuple[list, dict]] = []  # each call's circuits and keyword arguments
         self._run = AerSimulator.run
 
     def __enter__(self) -> AerClock:
@@ -106,6 +117,7 @@ class AerClock:
 
         def timed_run(simulator, *args, **kwargs):
             start = time.perf_counter()
+            clock.batches.append((list(args[0]) if args else [], dict(kwargs)))
             job = run(simulator, *args, **kwargs)
             job.result()  # AerJob keeps its result: the caller's result() returns it at once
             clock.seconds += time.perf_counter() - start
@@ -152,6 +164,62 @@ def time_outside_aer(
     return rows
 
 
+def vqe_like(num_qubits: int) -> tuple[QuantumCircuit, SparsePauliOp]:
+    """Two RY layers (one parameter per qubit each) with a CX ladder after each; ZZ on neighbours + X on each."""
+    circuit = QuantumCircuit(num_qubits)
+    for layer in range(2):
+        for q in range(num_qubits):
+            circuit.ry(Parameter(f"t{layer}_{q}"), q)
+        for q in range(num_qubits - 1):
+            circuit.cx(q, q + 1)
+    labels = ["I" * (num_qubits - q - 2) + "ZZ" + "I" * q for q in range(num_qubits - 1)]
+    labels += ["I" * (num_qubits - q - 1) + "X" + "I" * q for q in range(num_qubits)]
+    return circuit, SparsePauliOp(labels)
+
+
+def time_primitive(num_qubits: int, *, points: int, threads: int, seed: int = 5) -> list[dict]:
+    """Per mode (level 1, PEA): Estimator seconds for one PUB of `points` parameter values, Aer seconds inside it,
+    the same circuits through Aer directly, the overhead outside Aer, and how often noise was learned."""
+    circuit, observable = vqe_like(num_qubits)
+    values = np.random.default_rng(seed).uniform(0, np.pi, size=(points, circuit.num_parameters))
+    simulator = AerSimulator(noise_model=NOISE.to_aer(), max_parallel_threads=threads)
+    pea = {"zne_mitigation": True, "zne": {"amplifier": "pea"}, "layer_noise_learning": {"num_randomizations": 4}}
+    rows = []
+    for mode, resilience in (("level 1", {}), ("pea", pea)):
+        estimator = Estimator(
+            backend=simulator, options={"resilience_level": 1, "seed_estimator": seed, "resilience": resilience}
+        )
+        learning = []
+        if mode == "pea":  # the first run learns the layer noise; the timed second run reuses it
+            first = estimator.run([(circuit, observable, values)]).result()[0]
+            learning.append(first.metadata["learned_noise_source"])
+        with AerClock() as clock:
+            start = time.perf_counter()
+            result = estimator.run([(circuit, observable, values)]).result()[0]
+            seconds = time.perf_counter() - start
+        if mode == "pea":
+            learning.append(result.metadata["learned_noise_source"])
+        direct = time.perf_counter()
+        for circuits, kwargs in clock.batches:
+            simulator.run(circuits, **kwargs).result()
+        direct = time.perf_counter() - direct
+        rows.append(
+            {
+                "mode": mode,
+                "qubits": num_qubits,
+                "points": points,
+                "circuits": result.metadata["circuits"],
+                "seconds": seconds,
+                "aer_seconds_inside": clock.seconds,
+                "direct_aer_seconds": direct,
+                "overhead": (seconds - direct) / direct,
+                "learning": learning,
+                "models_learned": len(estimator.learned_noise),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qubits", default="20,22,24", help="comma-separated qubit counts (20-30 in the issue)")
@@ -165,11 +233,28 @@ def main() -> None:
     parser.add_argument("--overhead-shots", default="500,2", help="shots per circuit at each --overhead-qubits")
     parser.add_argument("--overhead-pec-samples", type=int, default=50)
     parser.add_argument("--overhead-twirls", type=int, default=4, help="twirled variants per circuit (pt+zne)")
+    parser.add_argument("--primitive-qubits", type=int, default=4)
+    parser.add_argument("--primitive-points", type=int, default=10, help="parameter values in the sweep")
+    parser.add_argument("--skip-to-primitive", action="store_true", help="run only the primitive rows")
     parser.add_argument("--precision", default="double", choices=["double", "single"], help="GPU rows only")
     parser.add_argument("--batched-shots-gpu", action="store_true", help="Aer's batched_shots_gpu on GPU rows")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_aer.json")
     args = parser.parse_args()
 
+    primitive_rows = time_primitive(args.primitive_qubits, points=args.primitive_points, threads=args.threads)
+    print(
+        f"Estimator primitive, VQE-like circuit on {args.primitive_qubits} qubits, {args.primitive_points} parameter "
+        f"values in one PUB, noise {NOISE.describe()} (overhead outside Aer, target <= 10%):"
+    )
+    print(f"{'mode':>8} {'circuits':>8} {'seconds':>8} {'in Aer':>8} {'direct':>8} {'overhead':>8}  learning")
+    for row in primitive_rows:
+        print(
+            f"{row['mode']:>8} {row['circuits']:>8} {row['seconds']:>8.2f} {row['aer_seconds_inside']:>8.2f} "
+            f"{row['direct_aer_seconds']:>8.2f} {100 * row['overhead']:>7.1f}%  "
+            f"{'/'.join(row['learning']) or '-'} ({row['models_learned']} model learned)"
+        )
+    if args.skip_to_primitive:
+        return
     devices = ["cpu"] + (["gpu"] if gpu_available() else [])
     if len(devices) == 1:
         print("note: no GPU (qiskit-aer-gpu with a CUDA device) here; GPU rows skipped")
@@ -243,6 +328,7 @@ def main() -> None:
                 "statevector": rows,
                 "zne": zne_rows,
                 "outside_aer": overhead_rows,
+                "primitive": primitive_rows,
             },
             indent=2,
         )
