@@ -845,9 +845,10 @@ class Estimator(BaseEstimatorV2):
         else:
             learning = plan.learning
             key = (circuit.num_qubits, parts.active_qubits, frozenset(parts.distinct_layers()), learning)
-            learned = self._learned.get(key)
-            source = "cached"
-            if learned is None:
+            cached = self._learned.get(key)
+            if cached is not None:
+                learned, source = cached, "cached"
+            else:
                 start = time.perf_counter()
                 order = math.lcm(*(layer.order for layer in parts.distinct_layers()))
                 seed = self._options.seed_estimator
