@@ -47,7 +47,7 @@ from qiskit.transpiler import PassManager, generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 
 from qec.errors import QecInputError, unknown_choice
-from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors
+from qec.mitigation.noise_models import NoiseSpec, fake_backend, fake_readout_errors, gates_without_error
 from qec.text import approximate, shown_integer
 
 DEVICES = ("auto", "cpu", "gpu")
@@ -120,6 +120,14 @@ class Backend:
         if self.readout_errors is not None:
             return self.readout_errors
         return 0.0 if noise is None else noise.readout
+
+    def gates_without_error(self, circuit: QuantumCircuit) -> tuple[str, ...]:
+        """The gates of `circuit`, compiled as this backend runs it, that its Aer noise model gives no error
+        (`noise_models.gates_without_error`); () without a noise model."""
+        model = self.simulator.options.noise_model
+        if model is None:
+            return ()
+        return gates_without_error(model, self._compile([circuit])[0])
 
     def run(self, circuits: Sequence[QuantumCircuit]) -> list[MeasurementResult]:
         """Runs all `circuits` in one Aer call; bit j of each result is the j-th classical bit.

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from qiskit import QuantumCircuit
 from qiskit.circuit.library import RXGate
 from qiskit_aer.noise import (
     NoiseModel,
@@ -274,6 +275,48 @@ def fake_readout_errors(backend) -> tuple[float, ...]:
         properties = measure.get((qubit,))
         errors.append(float(properties.error) if properties is not None and properties.error is not None else 0.0)
     return tuple(errors)
+
+
+# Instructions that carry no gate error by nature: readout is its own channel, the rest do nothing.
+_NOT_GATES = frozenset({"measure", "barrier", "id", "delay", "reset"})
+
+
+def gates_without_error(model: NoiseModel, circuit: QuantumCircuit) -> tuple[str, ...]:
+    """The gates of `circuit` (already in the model's basis gates, as the simulator runs it) for which `model`
+    holds no quantum error: a name alone where it has none on any of the circuit's qubits, "name on qubits ..."
+    where it has errors on other qubits only. Aer runs those gates noiseless.
+
+    >>> from qiskit_aer.noise import depolarizing_error
+    >>> model = NoiseModel()
+    >>> model.add_all_qubit_quantum_error(depolarizing_error(0.01, 2), ["cx"])
+    >>> model.add_quantum_error(depolarizing_error(0.01, 1), ["sx"], [0])
+    >>> circuit = QuantumCircuit(2)
+    >>> _ = circuit.sx(0), circuit.sx(1), circuit.rz(0.1, 0), circuit.cx(0, 1), circuit.measure_all()
+    >>> gates_without_error(model, circuit)
+    ('rz', 'sx on qubits (1,)')
+    """
+    everywhere: set[str] = set()
+    local: dict[str, set[tuple[int, ...]]] = {}
+    for error in model.to_dict()["errors"]:
+        if error["type"] != "qerror":
+            continue
+        for name in error["operations"]:
+            if "gate_qubits" in error:
+                local.setdefault(name, set()).update(tuple(int(q) for q in qubits) for qubits in error["gate_qubits"])
+            else:
+                everywhere.add(name)
+    missing: dict[str, set[tuple[int, ...]]] = {}
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in _NOT_GATES or name in everywhere:
+            continue
+        qubits = tuple(circuit.find_bit(qubit).index for qubit in instruction.qubits)
+        if qubits not in local.get(name, ()):
+            missing.setdefault(name, set()).add(qubits)
+    return tuple(
+        name if name not in local else f"{name} on qubits {', '.join(map(str, sorted(qubits)))}"
+        for name, qubits in sorted(missing.items())
+    )
 
 
 def _depolarizing(p: float, num_qubits: int) -> QuantumError | None:

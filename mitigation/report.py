@@ -16,6 +16,7 @@ ghz [4 qubits, noise p2=0.01] on CPU, method density_matrix, technique zne
   ideal     unknown (too large to simulate exactly)
   noisy     0.962 ± 0.002
   mitigated 0.998 ± 0.004
+  error bars: 1 sigma, shot noise, with the technique's own sampling (twirls, PEC circuits) where it draws any
   cost: 3 circuits, 12000 shots, 0.50 s
 """
 
@@ -25,6 +26,9 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
+
+# What every standard error here covers (the systematic error of an extrapolation is reported beside it).
+STANDARD_ERROR_COVERS = "shot noise, with the technique's own sampling (twirls, PEC circuits) where it draws any"
 
 
 def error_reduction(*, ideal: float, noisy: float, mitigated: float) -> float:
@@ -62,6 +66,11 @@ class MitigationReport:
     observable: str | None = None  # the user's observable as text (`PauliSum.describe`); None for workloads
     detail: str = ""  # what the technique did (`techniques.Estimate.detail`; for auto, what calibration picked)
     options: Any = None  # the technique's options object (`techniques.Technique.options`), a frozen dataclass
+    # Extrapolations only: the largest shift of the mitigated value under the other fits of the same data
+    # (`techniques.extrapolation_spread`), and those fits' names; None where the technique has no fit model.
+    systematic_error: float | None = None
+    systematic_fits: str = ""
+    warnings: tuple[str, ...] = ()  # one line each: what the run could not do, Mitiq's warnings summarized
 
     @property
     def error_reduction(self) -> float | None:
@@ -84,6 +93,9 @@ class MitigationReport:
             "noisy_standard_error": self.noisy_standard_error,
             "mitigated": self.mitigated,
             "standard_error": self.standard_error,
+            "standard_error_covers": STANDARD_ERROR_COVERS,
+            "systematic_error": self.systematic_error,
+            "systematic_error_covers": self.systematic_covers,
             "error_reduction": None if reduction is None or math.isinf(reduction) else reduction,
             "circuits": self.circuits,
             "shots": self.shots,
@@ -91,7 +103,16 @@ class MitigationReport:
             "detail": self.detail,
             "options": None if self.options is None else dataclasses.asdict(self.options),
             "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
         }
+
+    @property
+    def systematic_covers(self) -> str | None:
+        """What `systematic_error` covers, in words; None without one."""
+        if self.systematic_error is None:
+            return None
+        fits = self.systematic_fits.replace(", ", " or ")
+        return f"extrapolation model: largest shift to the {fits} fit of the same data"
 
     def describe(self) -> str:
         """The report as table lines: what ran, ideal, noisy and mitigated with their error bars, and the cost."""
@@ -106,10 +127,14 @@ class MitigationReport:
         lines.append(f"  noisy     {self.noisy:.6g}{_error_bar(self.noisy_standard_error)}")
         bar = _error_bar(self.standard_error) or " (no error bar: the technique gives none)"
         lines.append(f"  mitigated {self.mitigated:.6g}{bar}")
+        lines.append(f"  error bars: 1 sigma, {STANDARD_ERROR_COVERS}")
+        if self.systematic_error is not None:
+            lines.append(f"  systematic ±{self.systematic_error:.2g} ({self.systematic_covers})")
         if self.error_reduction is not None:
             lines.append(f"  error reduction |noisy-ideal|/|mitigated-ideal| = {self.error_reduction:.3g}")
         overhead = "" if self.sampling_overhead is None else f", PEC sampling overhead {self.sampling_overhead:.3g}x"
         lines.append(f"  cost: {self.circuits} circuits, {self.shots} shots{overhead}, {self.seconds:.2f} s")
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
 

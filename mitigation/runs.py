@@ -128,6 +128,7 @@ def mitigate(
             "term with X, Y or Z on some qubit"
         )
     check_technique(entry, spec, qubits=prepared.num_qubits, options=options)
+    notes: tuple[str, ...] = ()
     if model is None:
         backend = aer_backend(
             [prepared], noise=spec, device=device, method=method, shots=shots, seed=seed, threads=threads
@@ -145,6 +146,9 @@ def mitigate(
             threads=threads,
         )
         noise_text = f"Aer NoiseModel on {', '.join(sorted(model.noise_instructions)) or 'no gates'}"
+        noiseless = backend.gates_without_error(prepared)
+        if noiseless:
+            notes = (f"the NoiseModel has no error for {', '.join(noiseless)}: those gates run noiseless",)
     ideal = ideal_value(prepared, paulis)
     # apply_technique reads the workload's circuit and observable only; NaN stands for an unknown ideal there.
     task = Workload(name, prepared, paulis.to_mitiq(), math.nan if ideal is None else ideal)
@@ -160,6 +164,7 @@ def mitigate(
         shots=shots,
         seed=seed,
         observable_text=paulis.describe() if not isinstance(observable, str) else observable.strip(),
+        notes=notes,
     )
 
 
@@ -224,6 +229,7 @@ def _report(
     shots: int,
     seed: int,
     observable_text: str | None,
+    notes: tuple[str, ...] = (),
 ) -> MitigationReport:
     """The noisy value (`observables.measure`: shot-noise standard error, deterministic groups) and `technique`'s
     estimate of `task` on `backend`, after the measurement records of one batch are checked against free memory."""
@@ -261,6 +267,9 @@ def _report(
         observable=observable_text,
         detail=estimate.detail,
         options=options,
+        systematic_error=estimate.systematic_error,
+        systematic_fits=estimate.systematic_fits,
+        warnings=notes + estimate.warnings,
     )
 
 

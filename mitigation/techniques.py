@@ -303,13 +303,22 @@ class TwirledZneOptions:
 class Estimate:
     """A mitigated expectation value, its 1-sigma standard error (shot noise through the technique; None
     only where none could be formed), its cost, and `detail`: what the technique did, in words (for `auto`,
-    the technique and settings that calibration picked)."""
+    the technique and settings that calibration picked).
+
+    `systematic_error`: for extrapolations (ZNE and its variants), the largest shift of the zero-noise value
+    when the same scaled values are fitted by the other models (`systematic_fits` names them; see
+    `extrapolation_spread`); None where the technique has no such model. `warnings`: one line each, what the
+    run could not do or what Mitiq warned about (`summarized_warnings`).
+    """
 
     value: float
     standard_error: float | None
     circuits: int
     executor_calls: int
     detail: str = ""
+    systematic_error: float | None = None
+    systematic_fits: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -342,13 +351,28 @@ class TechniqueRun:
         return depolarized_value(self.workload.observable)
 
     def estimate(
-        self, value: float, standard_error: float | None, detail: str = "", *, circuits: int = 0, calls: int = 0
+        self,
+        value: float,
+        standard_error: float | None,
+        detail: str = "",
+        *,
+        circuits: int = 0,
+        calls: int = 0,
+        systematic: tuple[float, str] | None = None,
     ) -> Estimate:
         """An `Estimate` of `value` whose cost is what went through `executor` (each circuit measured in every
-        group of the observable) plus `circuits` and `calls` the technique ran outside it."""
+        group of the observable) plus `circuits` and `calls` the technique ran outside it; `systematic`: the
+        extrapolation model's systematic error and the fits it compares (`extrapolation_spread`)."""
         executed = len(self.executor.executed_circuits) * self.workload.observable.ngroups
+        error, fits = (None, "") if systematic is None else systematic
         return Estimate(
-            float(np.real(value)), standard_error, executed + circuits, self.executor.calls_to_executor + calls, detail
+            float(np.real(value)),
+            standard_error,
+            executed + circuits,
+            self.executor.calls_to_executor + calls,
+            detail,
+            systematic_error=error,
+            systematic_fits=fits,
         )
 
 
@@ -432,17 +456,24 @@ def _run_noisy(run: TechniqueRun) -> Estimate:
 def _run_zne(run: TechniqueRun) -> Estimate:
     options: ZneOptions = run.options
     factory = options.factory_object(run.asymptote)
-    value, error = _zne(run.circuit, run.executor, factory, options.scale_noise(run.seed), run.rng)
+    value, error, systematic = _zne(
+        run.circuit, run.executor, factory, options.scale_noise(run.seed), run.rng, run.asymptote
+    )
     return run.estimate(
-        value, error, f"{options.factory} at scale factors {_factors(options.scale_factors)}, {options.scaling}"
+        value,
+        error,
+        f"{options.factory} at scale factors {_factors(options.scale_factors)}, {options.scaling}",
+        systematic=systematic,
     )
 
 
 def _run_twirled_zne(run: TechniqueRun) -> Estimate:
     options: TwirledZneOptions = run.options
-    value, error = _twirled_zne(run.circuit, run.executor, options, run.asymptote, seed=run.seed, rng=run.rng)
+    value, error, systematic = _twirled_zne(
+        run.circuit, run.executor, options, run.asymptote, seed=run.seed, rng=run.rng
+    )
     variants, factors = options.twirl.variants, _factors(options.zne.scale_factors)
-    return run.estimate(value, error, f"{variants} twirls per scale factor {factors}")
+    return run.estimate(value, error, f"{variants} twirls per scale factor {factors}", systematic=systematic)
 
 
 def _run_lre(run: TechniqueRun) -> Estimate:
@@ -487,8 +518,10 @@ def _run_cdr(run: TechniqueRun) -> Estimate:
 
 
 def _run_auto(run: TechniqueRun) -> Estimate:
-    value, error, detail, circuits, calls = _auto(run.circuit, run.executor, run.backend, run.rng)
-    return run.estimate(value, error, detail, circuits=circuits, calls=calls)
+    value, error, detail, circuits, calls, systematic = _auto(
+        run.circuit, run.executor, run.backend, run.rng, run.asymptote
+    )
+    return run.estimate(value, error, detail, circuits=circuits, calls=calls, systematic=systematic)
 
 
 def _zne_circuits(options: ZneOptions) -> int:
@@ -625,13 +658,44 @@ def apply_technique(
     readout = backend.readout_rates(noise) if entry.readout_corrected else 0.0
     executor = backend.executor(workload.observable, readout=readout)
     run = TechniqueRun(workload, executor, backend, noise, entry.checked_options(options), seed)
-    estimate = entry.run(run)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimate = entry.run(run)
+    notes = summarized_warnings(caught)
+    if entry.readout_corrected and not np.any(readout):
+        notes = (f"{entry.name}: the noise has no readout error, so there is nothing for REM to invert",) + notes
     error = estimate.standard_error
     return dataclasses.replace(
         estimate,
         value=float(np.real(estimate.value)),
         standard_error=None if error is None or not math.isfinite(error) else float(error),
+        warnings=estimate.warnings + notes,
     )
+
+
+def summarized_warnings(caught: Sequence[warnings.WarningMessage], *, width: int = 160) -> tuple[str, ...]:
+    """One line per distinct warning caught during a run, in the order first seen: who warned (Mitiq, Qiskit,
+    Aer or the warning's category), its message with whitespace (Mitiq prints circuit diagrams) collapsed and cut
+    to `width` characters, and how many times it came.
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     for _ in range(3):
+    ...         warnings.warn("No representation found for \\n\\nq_0: ───H───.")
+    >>> summarized_warnings(caught)
+    ('UserWarning (3 times): No representation found for q_0: ───H───.',)
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for record in caught:
+        text = " ".join(str(record.message).split())
+        text = text if len(text) <= width else text[: width - 3] + "..."
+        source = record.filename.replace("\\", "/")
+        who = next((name for part, name in _WARNING_SOURCES if part in source), record.category.__name__)
+        counts[who, text] = counts.get((who, text), 0) + 1
+    return tuple(f"{who}{'' if count == 1 else f' ({count} times)'}: {text}" for (who, text), count in counts.items())
+
+
+_WARNING_SOURCES = (("/mitiq/", "Mitiq"), ("/qiskit_aer/", "Aer"), ("/qiskit/", "Qiskit"), ("/cirq", "Cirq"))
 
 
 def check_technique(
@@ -705,6 +769,32 @@ def extrapolation_coefficients(make_factory: Callable[[], zne.inference.Factory]
     """
     unit = np.eye(len(scale_factors))
     return np.array([_extrapolate(make_factory, scale_factors, row) for row in unit])
+
+
+def extrapolation_spread(
+    scale_factors: Sequence[float], values: Sequence[float], value: float, *, asymptote: float
+) -> tuple[float, str]:
+    """The systematic error of a zero-noise extrapolation: the largest |v - value| over the zero-noise values v
+    of the other models that fit these points (linear, each polynomial order up to len - 1, the last being
+    Richardson's, and the exponential decay to `asymptote` where it fits), with their names. The shot-noise
+    standard error says how far the data may move the chosen fit; this says how far the choice of fit moves
+    the value, which no number of shots reduces.
+
+    Richardson's 0.9825 through three points, beside the line's 0.9667 and the exponential's 0.9889:
+
+    >>> spread, fits = extrapolation_spread([1, 3, 5], [0.9, 0.75, 0.62], 0.9825, asymptote=0.0)
+    >>> round(spread, 4), fits
+    (0.0158, 'linear, poly-2, exponential')
+    """
+    factors = [float(f) for f in scale_factors]
+    models: dict[str, Callable[[], zne.inference.Factory]] = {"linear": lambda: LinearFactory(factors)}
+    for order in range(2, len(factors)):
+        models[f"poly-{order}"] = functools.partial(PolyFactory, factors, order)
+    models["exponential"] = lambda: ExpFactory(factors, asymptote=float(asymptote))
+    fitted = {name: _extrapolate_or_nan(make, factors, values) for name, make in models.items()}
+    fitted = {name: v for name, v in fitted.items() if math.isfinite(v)}
+    spread = max((abs(v - value) for v in fitted.values()), default=0.0)
+    return float(spread), ", ".join(fitted)
 
 
 def depolarized_value(observable: Observable) -> float:
@@ -816,14 +906,17 @@ def _zne(
     factory: zne.inference.Factory,
     scale_noise: Callable[[QPROGRAM, float], QPROGRAM],
     rng: np.random.Generator,
-) -> tuple[float, float]:
-    """Mitiq's `execute_with_zne` and the standard error of its extrapolation."""
+    asymptote: float,
+) -> tuple[float, float, tuple[float, str]]:
+    """Mitiq's `execute_with_zne`, the standard error of its extrapolation and its systematic error
+    (`extrapolation_spread`)."""
     start = len(executor.standard_errors)
     value = zne.execute_with_zne(circuit, executor, factory=factory, scale_noise=scale_noise)
     scale_factors, values = factory.get_scale_factors(), factory.get_expectation_values()
     errors = executor.standard_errors[start:]
     fresh = copy.deepcopy(factory)
-    return float(value), _extrapolation_error(lambda: copy.deepcopy(fresh).reset(), scale_factors, values, errors, rng)
+    error = _extrapolation_error(lambda: copy.deepcopy(fresh).reset(), scale_factors, values, errors, rng)
+    return float(value), error, extrapolation_spread(scale_factors, values, float(value), asymptote=asymptote)
 
 
 def _twirled_zne(
@@ -834,7 +927,7 @@ def _twirled_zne(
     *,
     seed: int | None,
     rng: np.random.Generator,
-) -> tuple[float, float]:
+) -> tuple[float, float, tuple[float, str]]:
     """ZNE whose every folded circuit is Pauli-twirled `options.twirl.variants` times; all circuits in one
     executor call, each scale factor's twirls averaged, then extrapolated."""
     zne_options, variants = options.zne, options.twirl.variants
@@ -845,7 +938,8 @@ def _twirled_zne(
     means, errors = zip(*(_mean_and_error(row) for row in values))
     make_factory = functools.partial(zne_options.factory_object, asymptote)
     value = _extrapolate(make_factory, zne_options.scale_factors, means)
-    return value, _extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
+    error = _extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
+    return value, error, extrapolation_spread(zne_options.scale_factors, means, value, asymptote=asymptote)
 
 
 def _child(seed: int | None, index: int) -> int | None:
@@ -941,11 +1035,11 @@ def auto_settings(seed: int | None, qubits: int = 2) -> calibration.Settings:
 
 
 def _auto(
-    circuit: QPROGRAM, executor: AerExecutor, backend: Backend, rng: np.random.Generator
-) -> tuple[float, float, str, int, int]:
+    circuit: QPROGRAM, executor: AerExecutor, backend: Backend, rng: np.random.Generator, asymptote: float
+) -> tuple[float, float, str, int, int, tuple[float, str]]:
     """Mitiq's calibration on `backend` (its benchmark circuits' bitstrings), then the best strategy on the
-    circuit through `executor`. Returns value, standard error, what was picked, and calibration's circuits and
-    executor calls."""
+    circuit through `executor`. Returns value, standard error, what was picked, calibration's circuits and
+    executor calls, and the extrapolation's systematic error."""
 
     def bitstrings(circuits: list[QuantumCircuit]) -> list[MeasurementResult]:
         return calibrating.run(circuits)
@@ -959,7 +1053,7 @@ def _auto(
     strategy = calibrator.best_strategy()
     factory = copy.deepcopy(strategy.technique_params["factory"]).reset()
     scale_noise = strategy.technique_params["scale_noise"]
-    value, error = _zne(circuit, executor, factory, scale_noise, rng)
+    value, error, systematic = _zne(circuit, executor, factory, scale_noise, rng, asymptote)
     folding = getattr(scale_noise, "func", scale_noise).__name__
     scales = _factors(factory.get_scale_factors())
     calibration_circuits = len(calibrator.executor.executed_circuits)
@@ -968,4 +1062,4 @@ def _auto(
         f"{len(calibrator.strategies)} strategies on {len(calibrator.problems)} Mitiq benchmark circuits of "
         f"{width} qubits ({calibration_circuits} calibration circuits of {calibrating.shots} shots)"
     )
-    return value, error, detail, calibration_circuits, calibrator.executor.calls_to_executor
+    return value, error, detail, calibration_circuits, calibrator.executor.calls_to_executor, systematic

@@ -3,7 +3,8 @@
 `load_circuit(path)` decides the format from the file's first bytes, never from its name: QPY files start with
 the magic `b"QISKIT"` (read by `qiskit.qpy.load`, a binary format that is not pickle; nothing else binary is
 opened), OpenQASM files with `OPENQASM 2` or `OPENQASM 3` after comments (read by `qiskit.qasm2` and, for 3,
-`qiskit.qasm3`, which needs qiskit-qasm3-import). Anything else is refused.
+`qiskit.qasm3`, which needs qiskit-qasm3-import), or OpenQASM 2 without its version line (starting with
+`include "qelib1.inc";` or a `qreg`/`creg`, as Qiskit's parser accepts). Anything else is refused.
 
 `prepare_circuit(circuit)` turns a Qiskit `QuantumCircuit` (or a circuit Mitiq converts, e.g. Cirq's) into the
 circuit Mitiq folds and our executor measures: one register of n qubits (qubit i = the i-th qubit of the file,
@@ -66,6 +67,8 @@ MAX_INSTRUCTIONS = 1_000_000  # after unrolling; each folded circuit holds up to
 _COMMENTS = re.compile(rb"//[^\n]*|/\*.*?\*/", re.DOTALL)
 # Register declarations: OpenQASM 2 `qreg q[N];` / `creg c[N];`, OpenQASM 3 `qubit[N] q;` / `bit[N] c;`.
 _QUBIT_REGISTERS = re.compile(rb"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]|\bqubit\s*\[\s*(\d+)\s*\]")
+# OpenQASM 2 text without its `OPENQASM 2.0;` line: its first statement includes qelib1.inc or declares a register.
+_QASM2_START = re.compile(rb'include\s*"qelib1\.inc"|(?:qreg|creg)\s+\w+\s*\[')
 _BIT_REGISTERS = re.compile(rb"\bcreg\s+\w+\s*\[\s*(\d+)\s*\]|\bbit\s*\[\s*(\d+)\s*\]")
 
 
@@ -126,6 +129,8 @@ def circuit_format(data: bytes, *, name: str = "the file") -> str:
 
     >>> circuit_format(b"// a Bell pair\\nOPENQASM 3.0;\\nqubit[2] q;"), circuit_format(b"QISKIT\\x0c")
     ('qasm3', 'qpy')
+    >>> circuit_format(b'include "qelib1.inc";\\nqreg q[2];')  # no version line: OpenQASM 2, as Qiskit reads it
+    'qasm2'
     >>> circuit_format(b"\\x80\\x04\\x95", name="c.pkl")
     Traceback (most recent call last):
     ...
@@ -140,6 +145,8 @@ def circuit_format(data: bytes, *, name: str = "the file") -> str:
             return "qasm2" if version == b"2" else "qasm3"
         shown = head[:20].split(b";")[0].decode(errors="replace")
         raise QecInputError(f"{name} declares {shown!r}: OpenQASM 2 and 3 are read")
+    if _QASM2_START.match(head):  # no version line, which Qiskit's OpenQASM 2 parser accepts
+        return "qasm2"
     raise QecInputError(
         f"{name} is not a circuit file: it is neither QPY (starts with b'QISKIT') nor OpenQASM text (starts with "
         "'OPENQASM 2.0;' or 'OPENQASM 3.0;', after comments): give an OpenQASM 2, OpenQASM 3 or QPY file"

@@ -35,6 +35,9 @@ KEYS = [
     "noisy_standard_error",
     "mitigated",
     "standard_error",
+    "standard_error_covers",
+    "systematic_error",
+    "systematic_error_covers",
     "error_reduction",
     "circuits",
     "shots",
@@ -42,6 +45,7 @@ KEYS = [
     "detail",
     "options",
     "seconds",
+    "warnings",
 ]
 LOGICAL_KEYS = KEYS + ["logical_error_rate_noisy", "logical_error_rate_mitigated", "stim_estimate"]
 pytestmark = [

@@ -1,6 +1,7 @@
-"""A seed fixes every technique (issue 24 point 7): the same `--seed` gives the same values whatever Python's hash
-seed, and a second run in the same process repeats the first (Mitiq's draws from NumPy's global generator are
-seeded)."""
+"""What a run reports is true and repeatable (issue 24 point 7): a seed fixes every technique (the same `--seed`
+gives the same values whatever Python's hash seed, and a second run in one process repeats the first); OpenQASM 2
+without its version line is read; gates a user's NoiseModel leaves noiseless, REM with nothing to invert and Mitiq's
+warnings are one line each; an extrapolation's systematic error is reported beside its shot noise."""
 
 import json
 import os
@@ -12,9 +13,12 @@ import cirq
 import numpy as np
 import pytest
 from mitiq import pec
+from qiskit import QuantumCircuit
+from qiskit_aer.noise import NoiseModel, depolarizing_error
 
+from qec.cli.main import main
 from qec.mitigation import NoiseSpec, mitigate, mitigate_workload
-from qec.mitigation.techniques import _in_fixed_order
+from qec.mitigation.techniques import PecOptions, _in_fixed_order
 from qec.mitigation.user_circuits import load_circuit
 
 # Two T gates per qubit: CDR's nearest Clifford angle to pi/4 is a tie, which Mitiq breaks with np.random.
@@ -105,3 +109,43 @@ def test_pec_representations_sample_the_same_circuits_in_any_term_order():
 
     assert drawn(representation) != drawn(permuted)  # what a different hash order did to PEC
     assert drawn(_in_fixed_order(representation)) == drawn(_in_fixed_order(permuted))
+
+
+def test_openqasm2_without_its_version_line_is_read(tmp_path: Path, capsys):
+    qasm = tmp_path / "headless.qasm"
+    qasm.write_text(T_CIRCUIT.replace("OPENQASM 2.0;\n", ""))
+    args = ["mitigate", "circuit", str(qasm), "--observable", "ZZ", "--technique", "none", "--shots", "200"]
+    assert main(args + ["--threads", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ideal"] is not None
+
+
+def test_gates_a_users_noise_model_leaves_noiseless_are_named_in_one_warning():
+    model = NoiseModel()
+    model.add_all_qubit_quantum_error(depolarizing_error(0.02, 2), ["cx"])
+    circuit = QuantumCircuit(2)
+    circuit.h(0), circuit.cx(0, 1), circuit.t(1)
+    report = mitigate(circuit, "ZZ", noise=model, technique="zne", shots=500, device="cpu", threads=1)
+    assert report.warnings[0] == "the NoiseModel has no error for rz, sx: those gates run noiseless"
+    assert "warning: the NoiseModel has no error for rz, sx" in report.describe()
+
+
+def test_rem_without_readout_error_says_so_and_mitiqs_warnings_are_one_line_each():
+    rem = mitigate_workload("ghz", qubits=3, noise=NoiseSpec(depolarizing_2q=0.02), technique="rem", shots=300)
+    assert rem.warnings == ("rem: the noise has no readout error, so there is nothing for REM to invert",)
+    pec = mitigate_workload(
+        "ghz", qubits=3, noise=NoiseSpec(depolarizing_2q=0.02), technique="pec", options=PecOptions(20), shots=300
+    )
+    assert pec.warnings == ("Mitiq (2 times): No representation found for q_0: ───H───.",)
+    assert all("\n" not in line for line in rem.warnings + pec.warnings)
+
+
+def test_an_extrapolation_reports_its_systematic_error_beside_shot_noise(capsys):
+    args = ["mitigate", "tfim", "--qubits", "3", "--technique", "zne", "--noise", "p2=0.05", "--shots", "500"]
+    assert main(args + ["--threads", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["standard_error_covers"].startswith("shot noise")
+    assert report["systematic_error"] > 0 and "linear" in report["systematic_error_covers"]
+    assert main(args + ["--threads", "1"]) == 0
+    assert "  systematic ±" in capsys.readouterr().out
+    rem = mitigate_workload("ghz", qubits=3, noise=NoiseSpec(readout=0.05), technique="rem", shots=300)
+    assert rem.systematic_error is None and rem.as_dict()["systematic_error_covers"] is None
