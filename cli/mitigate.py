@@ -23,6 +23,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from qec import decoders
+from qec.cli.kicked_ising import kicked_ising_command
 from qec.cli.mitigate_options import (
     LRE_DEFAULTS,
     PEC_DEFAULTS,
@@ -327,3 +328,4 @@ def _print(report: MitigationReport, requested_device: str) -> None:
 
 
 mitigate_app.command("vqe")(vqe_command)
+mitigate_app.command("kicked-ising")(kicked_ising_command)
