@@ -40,7 +40,9 @@ from qec.decoders.dem_arrays import (
     matching_graph,
     split_likely_errors,
 )
+from qec.decoders.heralds import has_heralds
 from qec.errors import QecInputError
+from qec.noise import HERALD_TAG
 
 # Chromobius's 4th detector coordinate: 0, 1, 2 = red, green, blue X; 3, 4, 5 = the same for Z; -1 = ignored.
 CHROMOBIUS_COLOURS = (-1, 0, 1, 2, 3, 4, 5)
@@ -246,16 +248,27 @@ class TesseractDecoder(_HypergraphPeer):
 class ChromobiusDecoder(_HypergraphPeer):
     """Chromobius (Gidney and Jones, arXiv:2312.08813: colour codes by Möbius matching), for colour-code DEMs whose
     detectors carry Chromobius's colour and basis as their 4th coordinate (`CHROMOBIUS_COLOURS`); refuses others,
-    naming the colour-code family to build them with. No options."""
+    naming the colour-code family to build them with. Heralds (`qec.decoders.heralds`) are given Chromobius's
+    4th coordinate -1, which it ignores: it decodes heralded noise blind. No options."""
 
     def check_circuit(self, circuit: stim.Circuit) -> None:
         """Refuses a circuit whose detectors lack Chromobius's colour coordinate, before any shot is sampled."""
-        _require_colours(circuit.get_detector_coordinates(), circuit.num_detectors)
+        heralds = {
+            index
+            for index, instruction in enumerate(i for i in circuit.flattened() if i.name == "DETECTOR")
+            if instruction.tag == HERALD_TAG
+        }
+        used = set(range(circuit.num_detectors)) - heralds
+        _require_colours(circuit.get_detector_coordinates(), circuit.num_detectors, used=used)
+
+    def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
+        return super().compile_decoder_for_dem(dem=_heralds_ignored(dem))
 
     def _compile_clean(self, dem: stim.DetectorErrorModel) -> Callable[[np.ndarray], np.ndarray]:
         import chromobius
 
-        _require_colours(dem.get_detector_coordinates(), dem.num_detectors, used=_used_detectors(dem))
+        ignored = {d for d, coordinate in dem.get_detector_coordinates().items() if coordinate[3:4] == [-1]}
+        _require_colours(dem.get_detector_coordinates(), dem.num_detectors, used=_used_detectors(dem) - ignored)
         try:
             compiled = chromobius.compile_decoder_for_dem(dem)
         except (ValueError, RuntimeError) as error:
@@ -264,6 +277,19 @@ class ChromobiusDecoder(_HypergraphPeer):
                 f"chromobius cannot decode this detector error model ({first}); {COLOUR_FAMILY_HINT}"
             ) from None
         return compiled.predict_obs_flips_from_dets_bit_packed
+
+
+def _heralds_ignored(dem: stim.DetectorErrorModel) -> stim.DetectorErrorModel:
+    """`dem` with each herald detector declared at coordinates (0, 0, 0, -1), which Chromobius ignores."""
+    if not has_heralds(dem):
+        return dem
+    out = stim.DetectorErrorModel()
+    for instruction in dem.flattened():
+        if instruction.type == "detector" and instruction.tag == HERALD_TAG:
+            out.append(stim.DemInstruction("detector", [0, 0, 0, -1], instruction.targets_copy(), tag=HERALD_TAG))
+        else:
+            out.append(instruction)
+    return out
 
 
 def _used_detectors(dem: stim.DetectorErrorModel) -> set[int]:

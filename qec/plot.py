@@ -138,27 +138,32 @@ def save_threshold_figure(points: Sequence[Point], fit: ThresholdFit | None, pat
 
 def plot_threshold_sweep(fits: Sequence[tuple[float, ThresholdFit]], key: str, *, ax: Axes | None = None) -> Figure:
     """Draws each study's threshold against its value of `key` (e.g. erasure_fraction) into `ax` (a new figure's
-    axes if None), with the fit's interval as error bars; studies with no threshold found are left out and named
-    in the legend."""
+    axes if None), with the fit's interval as error bars: thresholds found as filled markers, the estimates of
+    unresolved fits as open ones (labelled so: not thresholds to quote); studies with neither are named in the
+    legend."""
     from matplotlib.figure import Figure
 
     if ax is None:
         ax = Figure(figsize=(5.5, 4.5)).subplots()
-    found = [
-        (value, fit.p, fit.low if fit.low is not None else fit.p, fit.high if fit.high is not None else fit.p)
-        for value, fit in fits
-        if fit.status == FOUND and fit.p is not None
-    ]
-    if found:
-        ax.errorbar(
-            [row[0] for row in found],
-            [row[1] for row in found],
-            yerr=[[row[1] - row[2] for row in found], [row[3] - row[1] for row in found]],
-            marker="o",
-            capsize=3,
-            label="threshold (interval)",
-        )
-    missing = [value for value, fit in fits if not (fit.status == FOUND and fit.p is not None)]
+    for status, fill, label in ((FOUND, None, "threshold (95% interval)"), (UNRESOLVED, "none", "unresolved estimate")):
+        rows = [
+            (value, fit.p, fit.low if fit.low is not None else fit.p, fit.high if fit.high is not None else fit.p)
+            for value, fit in fits
+            if fit.status == status and fit.p is not None
+        ]
+        if rows:
+            ax.errorbar(
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                yerr=[[row[1] - row[2] for row in rows], [row[3] - row[1] for row in rows]],
+                marker="o",
+                markerfacecolor=fill,
+                linestyle="none" if fill else "-",
+                color="C0",
+                capsize=3,
+                label=label,
+            )
+    missing = [value for value, fit in fits if fit.p is None]
     if missing:
         ax.plot([], [], " ", label=f"no threshold at {key} = {', '.join(f'{value:g}' for value in missing)}")
     ax.set_xlabel(X_LABELS.get(key, key))
