@@ -50,7 +50,8 @@ model's `describe()`, where it came from ("learned", "cached", "given"), PEC's g
 ZNE extrapolates each Pauli term on its own (runtime's "heterogeneous fit"): the first extrapolator of the list
 whose fit is finite and within [-1, 1] up to 3 sigma is used; `evs_noise_factors` and `stds_noise_factors` hold
 the raw (TREX-corrected) values at each noise factor, as runtime returns them. Standard errors: shot noise of
-each Pauli term, through TREX's quotient and the fit (linear fits exactly, the exponential one by a bootstrap);
+each Pauli term, through TREX's quotient and the fit (linear fits exactly, the others to first order: the fit's
+finite-difference gradient in each value, one refit per noise factor);
 a sum of terms measured in the same shots is bounded by sum |c_i| sigma_i, as `BackendEstimatorV2` does.
 
 >>> from qiskit import QuantumCircuit
@@ -104,7 +105,6 @@ DEFAULT_PRECISION = 0.015625  # runtime's and BackendEstimatorV2's: 1 / sqrt(409
 _MAX_NOISE_FACTOR = 100.0
 _MAX_NOISE_FACTORS = 32
 _MAX_RANDOMIZATIONS = 10_000
-_BOOTSTRAP_SAMPLES = 200  # draws for the exponential fit's error: its own error is 1/sqrt(2 * 200) = 5%
 _PHYSICAL_SIGMAS = 3.0  # a Pauli term's fit beyond 1 + 3 sigma is unphysical: the next extrapolator is tried
 
 
@@ -778,7 +778,7 @@ class Estimator(BaseEstimatorV2):
                 if plan.zne is None or len(set(actual)) == 1:
                     terms[p, label] = _Term(float(means[0]), float(stds[0]), means, stds)
                     continue
-                value, std, name = _extrapolate(plan.zne.extrapolators, actual, means, stds, rng)
+                value, std, name = _extrapolate(plan.zne.extrapolators, actual, means, stds)
                 used[name] += 1
                 terms[p, label] = _Term(value, std, means, stds)
         if plan.zne is not None:
@@ -993,7 +993,7 @@ def _has_two_qubit_gates(circuit: QuantumCircuit) -> bool:
 
 
 def _extrapolate(
-    names: Sequence[str], factors: np.ndarray, values: np.ndarray, stds: np.ndarray, rng: np.random.Generator
+    names: Sequence[str], factors: np.ndarray, values: np.ndarray, stds: np.ndarray
 ) -> tuple[float, float, str]:
     """The first extrapolator whose fit is finite and physical (|value| <= 1 + 3 sigma); else the first finite
     one; else the value at the lowest noise factor ("fallback")."""
@@ -1009,10 +1009,7 @@ def _extrapolate(
             )
             std = float(np.sqrt(np.sum(coefficients**2 * stds**2)))
         else:
-            draws = rng.normal(values, stds, size=(_BOOTSTRAP_SAMPLES, len(values)))
-            fits = np.array([_fit(extrapolator, factors, draw) for draw in draws])
-            fits = fits[np.isfinite(fits)]
-            std = float(np.std(fits, ddof=1)) if len(fits) > 1 else math.nan
+            std = _propagated_std(extrapolator, factors, values, stds, value)
         if abs(value) <= 1 + _PHYSICAL_SIGMAS * (std if math.isfinite(std) else 0.0):
             return value, std, name
         finite.append((value, std, name))
@@ -1020,6 +1017,20 @@ def _extrapolate(
         return finite[0]
     lowest = int(np.argmin(factors))
     return float(values[lowest]), float(stds[lowest]), "fallback"
+
+
+def _propagated_std(
+    extrapolator: Extrapolator, factors: np.ndarray, values: np.ndarray, stds: np.ndarray, value: float
+) -> float:
+    """The standard error of a non-linear fit to first order: sqrt(sum (d fit / d value_i)^2 sigma_i^2), each
+    derivative a forward difference with a step of sigma_i / 100 (NaN where a refit is not finite)."""
+    gradient = np.empty(len(values))
+    for i, sigma in enumerate(stds):
+        step = max(abs(float(sigma)) / 100, 1e-9)
+        shifted = np.array(values, dtype=float)
+        shifted[i] += step
+        gradient[i] = (_fit(extrapolator, factors, shifted) - value) / step
+    return float(np.sqrt(np.sum(gradient**2 * np.asarray(stds) ** 2))) if np.isfinite(gradient).all() else math.nan
 
 
 class _Linear:
