@@ -7,6 +7,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -281,6 +282,11 @@ def parse_erasure_fractions(text: str | None) -> list[float | None]:
             "e.g. 0.98 or 0,0.5,0.9,0.98,1"
         )
     return list(dict.fromkeys(fractions))
+
+
+def per_erasure_fraction(spec: StudySpec, fractions: list[float | None]) -> list[StudySpec]:
+    """`spec` (built with the first of `fractions`) and one copy per further fraction, its noise at that R_e."""
+    return [spec] + [replace(spec, noise=replace(spec.noise, erasure_fraction=value)) for value in fractions[1:]]
 
 
 def one_erasure_fraction(text: str | None, command: str) -> float | None:

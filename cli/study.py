@@ -52,6 +52,7 @@ from qec.cli.options import (
     load_plugins,
     parse_erasure_fractions,
     parse_gaps,
+    per_erasure_fraction,
     study_spec,
 )
 from qec.cli.output import echo_json
@@ -123,24 +124,22 @@ def threshold_command(
             "`qec collect --postselect-gap G1,G2,...` and draw them with `qec plot --x discard_rate`"
         )
     fractions = parse_erasure_fractions(erasure_fraction)
-    specs = []
-    for fraction in fractions:
-        spec, user = study_spec(
-            family,
-            code=code,
-            noise=noise,
-            pauli=pauli,
-            bias=bias,
-            erasure_fraction=fraction,
-            experiment=experiment,
-            experiment_option=experiment_option,
-            rounds=parse_rounds(rounds),
-            basis=basis,
-            decoder=decoder,
-            decoder_option=decoder_option,
-            postselect_gap=gaps[0],
-        )
-        specs.append(spec)
+    spec, user = study_spec(
+        family,
+        code=code,
+        noise=noise,
+        pauli=pauli,
+        bias=bias,
+        erasure_fraction=fractions[0],
+        experiment=experiment,
+        experiment_option=experiment_option,
+        rounds=parse_rounds(rounds),
+        basis=basis,
+        decoder=decoder,
+        decoder_option=decoder_option,
+        postselect_gap=gaps[0],
+    )
+    specs = per_erasure_fraction(spec, fractions)
     distances = parse_distances(distance) if user is None else [user.min_distance]
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
@@ -304,30 +303,29 @@ def collect_command(
         ]
     else:
         assert family is not None
-        tasks = []
-        for fraction in fractions:
-            spec, user = study_spec(
-                family,
-                code=code,
-                noise=noise,
-                pauli=pauli,
-                bias=bias,
-                erasure_fraction=fraction,
-                experiment=experiment,
-                experiment_option=experiment_option,
-                rounds=parse_rounds(rounds),
-                basis=basis,
-                decoder=decoder,
-                decoder_option=decoder_option,
-                postselect_gap=gaps[0],
-            )
-            distances = parse_distances(distance) if user is None else [user.min_distance]
-            ps = parse_p_grid(p)
-            tasks += [
-                task
-                for gap in gaps
-                for task in study_tasks(replace(spec, postselect_gap=gap), distances=distances, ps=ps)
-            ]
+        spec, user = study_spec(
+            family,
+            code=code,
+            noise=noise,
+            pauli=pauli,
+            bias=bias,
+            erasure_fraction=fractions[0],
+            experiment=experiment,
+            experiment_option=experiment_option,
+            rounds=parse_rounds(rounds),
+            basis=basis,
+            decoder=decoder,
+            decoder_option=decoder_option,
+            postselect_gap=gaps[0],
+        )
+        distances = parse_distances(distance) if user is None else [user.min_distance]
+        ps = parse_p_grid(p)
+        tasks = [
+            task
+            for each in per_erasure_fraction(spec, fractions)
+            for gap in gaps
+            for task in study_tasks(replace(each, postselect_gap=gap), distances=distances, ps=ps)
+        ]
     totals = collect_into(
         tasks,
         store=store,
