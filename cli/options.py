@@ -286,7 +286,8 @@ def parse_erasure_fractions(text: str | None) -> list[float | None]:
 
 def per_erasure_fraction(spec: StudySpec, fractions: list[float | None]) -> list[StudySpec]:
     """`spec` (built with the first of `fractions`) and one copy per further fraction, its noise at that R_e."""
-    return [spec] + [replace(spec, noise=replace(spec.noise, erasure_fraction=value)) for value in fractions[1:]]
+    further = [value for value in fractions[1:] if value is not None]  # None only alone: the model's default
+    return [spec] + [replace(spec, noise=replace(spec.noise, erasure_fraction=value)) for value in further]
 
 
 def one_erasure_fraction(text: str | None, command: str) -> float | None:

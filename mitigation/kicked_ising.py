@@ -98,8 +98,8 @@ def heavy_hex_patch(qubits: int = 12, *, backend: str = DEFAULT_BACKEND) -> Heav
                 queue.append(neighbour)
     physical = tuple(order[:qubits])
     index = {q: i for i, q in enumerate(physical)}
-    edges = tuple(
-        sorted(tuple(sorted((index[a], index[b]))) for a, b in graph.subgraph(physical).edges)  # type: ignore[misc]
+    edges: tuple[tuple[int, int], ...] = tuple(
+        sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in graph.subgraph(physical).edges)
     )
     return HeavyHexPatch(backend, physical, edges, edge_colouring(edges))
 
