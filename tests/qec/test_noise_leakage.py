@@ -95,8 +95,8 @@ def test_the_heralded_decoders_take_the_dem():
 
 @pytest.mark.parametrize("decoder", ["pymatching", "bposd"])
 def test_decoders_decode_leakage(decoder):
-    """d=5 surface code, 5 rounds, p=0.003 with R_e=0.5: measured 24/2000 failures (pymatching, herald-blind)
-    and 16 (bposd) with this seed, 21-25 and 14-16 with others; a decoder of a wrong DEM fails about half the shots."""
+    """d=5 surface code, 5 rounds, p=0.003 with R_e=0.5: measured 24/2000 failures (pymatching, herald-blind; 20
+    herald-aware) and 16-17 (bposd) with this seed; a decoder of a wrong DEM fails about half the shots."""
     circuit = codes.memory_circuit("surface", distance=5, rounds=5)
     noisy = noise_model("leakage", 0.003).apply(circuit)
     compiled = decoders.get(decoder).compile_decoder_for_dem(dem=decoding_dem(noisy))
