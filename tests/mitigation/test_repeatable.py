@@ -43,10 +43,12 @@ for args in json.loads(sys.argv[1]):
 """
 
 
-def _cli_values(hash_seed: str, runs: list[list[str]]) -> list[tuple[float, float]]:
+def _cli_values(hash_seed: str, runs: list[list[str]], *, cwd: Path) -> list[tuple[float, float]]:
+    """The runs' (value, error) in a fresh interpreter with this hash seed, started outside the checkout (whose
+    qec/ folder is not the installed package)."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     done = subprocess.run(
-        [sys.executable, "-c", _RUNS, json.dumps(runs)], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _RUNS, json.dumps(runs)], env=env, capture_output=True, text=True, check=True, cwd=cwd
     )
     reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == len(runs), done.stderr[-2000:]
@@ -64,7 +66,7 @@ def test_the_same_seed_gives_the_same_values_under_any_hash_seed(tmp_path: Path)
         ["mitigate", "circuit", str(qasm), "--observable", "ZZ + XI", "--technique", "cdr", "--noise", "p2=0.03"],
     ]
     runs = [run + common for run in runs]
-    assert _cli_values("1", runs) == _cli_values("2", runs)
+    assert _cli_values("1", runs, cwd=tmp_path) == _cli_values("2", runs, cwd=tmp_path)
 
 
 def test_rem_and_cdr_repeat_within_one_process(tmp_path: Path):

@@ -109,10 +109,11 @@ def test_family_bb_builds_by_distance_and_refuses_others():
 @pytest.mark.parametrize("basis", ["X", "Z"])
 def test_every_noise_model_applies_and_keeps_the_tags(model, basis):
     circuit = noise.noise_model(model, 0.001).apply(codes.memory_circuit("bb", distance=6, rounds=2, basis=basis))
-    dem = circuit.detector_error_model()
+    dem = circuit.detector_error_model(approximate_disjoint_errors=True)
     assert dem.num_errors > 0
     tags = [inst.tag for inst in dem.flattened() if inst.type in ("detector", "logical_observable")]
     assert len(tags) == dem.num_detectors + dem.num_observables
+    tags = [tag for tag in tags if tag != "herald"]  # heralded models' heralds have no basis
     assert tags.count("basis=X") + tags.count("basis=Z") == len(tags)
     observable_tags = {inst.tag for inst in dem.flattened() if inst.type == "logical_observable"}
     assert observable_tags == {f"basis={basis}"}
