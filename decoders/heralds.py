@@ -35,6 +35,7 @@ import scipy.sparse
 import stim
 
 from qec.decoders.dem_arrays import CheckMatrices, MatchingGraph, _error_components, _packed, _xor
+from qec.decoders.heralds_kernels import split_detection_events
 from qec.errors import QecInputError
 from qec.noise import HERALD_TAG
 
@@ -67,17 +68,25 @@ class Heralds:
         herald_detectors: int64 (num_heralds,), the heralds' detector indices, sorted; herald h is the h-th.
         kept_detectors: int64 (num_detectors - num_heralds,), the others, sorted; the decoded DEM's detector i is
             the DEM's `kept_detectors[i]`.
+        detector_slots: int64 (num_detectors,), detector d's index among the kept detectors (>= 0), or -1 - h for
+            herald h (what the split kernel reads).
     """
 
     num_detectors: int
     herald_detectors: np.ndarray
     kept_detectors: np.ndarray
+    detector_slots: np.ndarray
 
     @staticmethod
     def of(dem: stim.DetectorErrorModel) -> Heralds:
         heralds = herald_detectors(dem)
         kept = np.setdiff1d(np.arange(dem.num_detectors, dtype=np.int64), heralds)
-        return Heralds(num_detectors=dem.num_detectors, herald_detectors=heralds, kept_detectors=kept)
+        slots = np.empty(dem.num_detectors, dtype=np.int64)
+        slots[kept] = np.arange(len(kept))
+        slots[heralds] = -1 - np.arange(len(heralds))
+        return Heralds(
+            num_detectors=dem.num_detectors, herald_detectors=heralds, kept_detectors=kept, detector_slots=slots
+        )
 
     @property
     def num_heralds(self) -> int:
@@ -93,14 +102,7 @@ class Heralds:
             (events, fired): uint8 (shots, ceil(num_kept / 8)) and uint8 (shots, ceil(num_heralds / 8)), both
             bit-packed little-endian (bit h of a shot's `fired` row is herald h).
         """
-        bits = np.unpackbits(detection_events, axis=1, count=self.num_detectors, bitorder="little")
-        events = np.packbits(bits[:, self.kept_detectors], axis=1, bitorder="little")
-        fired = np.packbits(bits[:, self.herald_detectors], axis=1, bitorder="little")
-        shots = len(detection_events)
-        return (
-            np.ascontiguousarray(events.reshape(shots, (len(self.kept_detectors) + 7) // 8)),
-            np.ascontiguousarray(fired.reshape(shots, (self.num_heralds + 7) // 8)),
-        )
+        return split_detection_events(np.ascontiguousarray(detection_events, dtype=np.uint8), self.detector_slots)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from qec.decoders.dem_arrays import (
 )
 from qec.decoders.heralds import has_heralds, heralded_graph
 from qec.decoders.matching_gap import MatchingGap
-from qec.decoders.union_find_kernels import split_detection_events
 from qec.errors import QecInputError
 
 # Correlated matching (`enable_correlations`) exists in recent PyMatching versions only.
@@ -121,9 +120,6 @@ class HeraldedPyMatchingCompiledDecoder(sinter.CompiledDecoder):
         graph = heralded.graph
         self.num_observables = dem.num_observables
         self.boundary = num_kept = graph.num_detectors
-        self.detector_slots = np.empty(self.heralds.num_detectors, dtype=np.int64)
-        self.detector_slots[self.heralds.kept_detectors] = np.arange(num_kept)
-        self.detector_slots[self.heralds.herald_detectors] = -1 - np.arange(self.heralds.num_heralds)
         self.herald_offsets = heralded.herald_offsets
         self.herald_edges = heralded.herald_edges
         pairs, edge_pairs = np.unique(graph.edge_endpoints.reshape(-1, 2), axis=0, return_inverse=True)
@@ -183,7 +179,7 @@ class HeraldedPyMatchingCompiledDecoder(sinter.CompiledDecoder):
 
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
         """Splits off the heralds; decodes the shots with none fired in one batch, the others one by one."""
-        events, fired = split_detection_events(detection_events, self.detector_slots)
+        events, fired = self.heralds.split(detection_events)
         predictions = np.zeros((len(events), (self.num_observables + 7) // 8), dtype=np.uint8)
         if events.shape[1] == 0 or predictions.shape[1] == 0:
             return predictions  # nothing to match, or nothing to predict

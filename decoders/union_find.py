@@ -51,7 +51,7 @@ from qec.decoders.dem_arrays import (
     split_likely_errors,
 )
 from qec.decoders.heralds import Heralds, has_heralds, heralded_graph
-from qec.decoders.union_find_kernels import decode_batch, decode_batch_heralded, split_detection_events
+from qec.decoders.union_find_kernels import decode_batch, decode_batch_heralded
 from qec.errors import QecInputError
 
 
@@ -72,9 +72,6 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
             self.graph = heralded.graph
             self.herald_offsets = heralded.herald_offsets
             self.herald_edges = heralded.herald_edges
-            self.detector_slots = np.empty(self.heralds.num_detectors, dtype=np.int64)
-            self.detector_slots[self.heralds.kept_detectors] = np.arange(len(self.heralds.kept_detectors))
-            self.detector_slots[self.heralds.herald_detectors] = -1 - np.arange(self.heralds.num_heralds)
         else:
             self.graph = matching_graph(self.likely_errors.dem)
         self.edge_weights = _rounded_weights(log_likelihood_weights(self.graph.edge_probabilities), granularity)
@@ -95,7 +92,7 @@ class UnionFindCompiledDecoder(sinter.CompiledDecoder):
         """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
         graph = self.graph
         if self.heralds is not None:
-            events, fired = split_detection_events(detection_events, self.detector_slots)
+            events, fired = self.heralds.split(detection_events)
             return decode_batch_heralded(
                 events,
                 fired,

@@ -12,9 +12,10 @@ import stim
 from qec import codes, decoders, noise
 from qec.decoders.dem_arrays import decoding_dem, log_likelihood_weights, matching_graph
 from qec.decoders.heralds import heralded_graph
+from qec.decoders.heralds_kernels import split_detection_events
 from qec.decoders.matching import SUPPORTS_CORRELATIONS, HeraldedPyMatchingCompiledDecoder
 from qec.decoders.union_find import UnionFindDecoder, _rounded_weights
-from qec.decoders.union_find_kernels import decode_batch, split_detection_events
+from qec.decoders.union_find_kernels import decode_batch
 from qec.errors import QecInputError
 
 HERALD_AWARE = ["uf", "pymatching"]
@@ -221,10 +222,12 @@ def test_split_detection_events_is_heralds_split():
     noisy = _circuit_erasure(3, 0.01, 0.5)
     dem, events, _ = _sampled(noisy, 300)
     heralds = heralded_graph(dem).heralds
-    slots = np.empty(heralds.num_detectors, dtype=np.int64)
-    slots[heralds.kept_detectors] = np.arange(len(heralds.kept_detectors))
-    slots[heralds.herald_detectors] = -1 - np.arange(heralds.num_heralds)
-    for mine, theirs in zip(split_detection_events(events, slots), heralds.split(events)):
+    bits = np.unpackbits(events, axis=1, count=heralds.num_detectors, bitorder="little")  # the NumPy reference
+    reference = [
+        np.packbits(bits[:, detectors], axis=1, bitorder="little").reshape(len(events), (len(detectors) + 7) // 8)
+        for detectors in (heralds.kept_detectors, heralds.herald_detectors)
+    ]
+    for mine, theirs in zip(split_detection_events(events, heralds.detector_slots), reference):
         assert mine.shape == theirs.shape and (mine == theirs).all()
 
 
@@ -239,7 +242,7 @@ def test_matching_sets_each_shots_weights_back():
     shuffled = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events[order])
     assert (shuffled == predictions[order]).all()
     graph = heralded_graph(dem)
-    kept, fired = split_detection_events(events, compiled.detector_slots)
+    kept, fired = compiled.heralds.split(events)
     fired_bits = np.unpackbits(fired, axis=1, count=graph.heralds.num_heralds, bitorder="little").astype(bool)
     checked = 0
     for shot in np.flatnonzero(fired_bits.any(axis=1) & kept.any(axis=1))[:40]:
