@@ -137,6 +137,14 @@ def _heralded_errors(dem: stim.DetectorErrorModel, heralds: Heralds) -> tuple[li
     return errors, fires
 
 
+def _combined(probability: float, error: _HeraldedError, fires: np.ndarray) -> float:
+    """`probability` (of a column or edge so far) with `error` merged in: a herald's errors are outcomes of one
+    channel, so their probabilities given the herald add; unheralded ones are independent (an odd number of them)."""
+    if error.herald >= 0:
+        return probability + error.probability / fires[error.herald]
+    return _xor(probability, error.probability)
+
+
 @dataclass(frozen=True)
 class HeraldedColumns:
     """A heralded DEM's errors as check-matrix columns over the kept detectors, one per (symptom, herald).
@@ -188,10 +196,7 @@ def heralded_columns(dem: stim.DetectorErrorModel) -> HeraldedColumns:
         if not detectors and not observables:
             continue
         key = (frozenset(detectors), frozenset(observables), error.herald)
-        if error.herald >= 0:
-            merged[key] = merged.get(key, 0.0) + error.probability / fires[error.herald]
-        else:
-            merged[key] = _xor(merged.get(key, 0.0), error.probability)
+        merged[key] = _combined(merged.get(key, 0.0), error, fires)
     keys = list(merged)
     column_heralds = np.array([key[2] for key in keys], dtype=np.int64)
 
@@ -274,16 +279,10 @@ def heralded_graph(dem: stim.DetectorErrorModel) -> HeraldedGraph:
                 )
             ends = (min(detectors), max(detectors)) if len(detectors) == 2 else (detectors[0], boundary)
             key = (*ends, error.herald)
-            if error.herald >= 0:
-                probability = error.probability / fires[error.herald]
-                if key in edges:
-                    edges[key][0] += probability
-                else:
-                    edges[key] = [probability, frozenset(observables)]
-            elif key in edges:
-                edges[key][0] = _xor(edges[key][0], error.probability)
+            if key in edges:
+                edges[key][0] = _combined(edges[key][0], error, fires)
             else:
-                edges[key] = [error.probability, frozenset(observables)]
+                edges[key] = [_combined(0.0, error, fires), frozenset(observables)]
     keys = list(edges)
     endpoints = np.array([key[:2] for key in keys], dtype=np.int32).reshape(len(keys), 2)
     edge_heralds = np.array([key[2] for key in keys], dtype=np.int64)
