@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 from mitiq.zne.inference import ExpFactory, LinearFactory, PolyFactory, RichardsonFactory
 from qiskit import ClassicalRegister, QuantumCircuit, transpile
-from qiskit.circuit import Gate, pauli_twirl_2q_gates
+from qiskit.circuit import CircuitInstruction, Gate, Measure, pauli_twirl_2q_gates
 from qiskit.primitives import BaseEstimatorV2
 from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -884,14 +884,7 @@ class Estimator(BaseEstimatorV2):
         if not circuits:
             return []
         result = self._simulator.run(circuits, shots=shots, seed_simulator=int(rng.integers(MAX_SEED))).result()
-        tallies = []
-        for i in range(len(circuits)):
-            counts = result.get_counts(i)
-            keys = list(counts)
-            text = [key.split(" ")[0][::-1] for key in keys]  # our register was added last: leftmost
-            bits = np.array([[c == "1" for c in row] for row in text], dtype=bool).reshape(len(keys), -1)
-            tallies.append((bits, np.array([counts[key] for key in keys], dtype=np.int64)))
-        return tallies
+        return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(circuits)]
 
     def _run_technique(
         self,
@@ -1084,6 +1077,21 @@ def _supports(labels: list[str], columns: tuple[int, ...], n: int) -> np.ndarray
     )
 
 
+def _tally(counts: Mapping[str, int], circuit: QuantumCircuit) -> tuple[np.ndarray, np.ndarray]:
+    """Aer's raw counts of `circuit` (hex keys over all its clbits, clbit 0 lowest) as the distinct outcomes of the
+    register the Estimator added last (bool, shape (outcomes, bits), column j = its bit j) and their counts."""
+    width = circuit.cregs[-1].size
+    offset = circuit.num_clbits - width
+    values = [int(key, 16) >> offset for key in counts]
+    shifts = np.arange(width, dtype=object if width > 63 else np.int64)
+    registers = np.array(values, dtype=object if width > 63 else np.int64).reshape(-1, 1)
+    bits = ((registers >> shifts) & 1).astype(bool).reshape(len(values), width)
+    return bits, np.fromiter(counts.values(), dtype=np.int64, count=len(values))
+
+
+_MEASURE = Measure()
+
+
 def _measured(
     circuit: QuantumCircuit, support: tuple[int, ...], bases: dict[int, str], mask: np.ndarray
 ) -> QuantumCircuit:
@@ -1100,8 +1108,9 @@ def _measured(
             measured.sx(q)
         if mask[q]:
             measured.x(q)
+    qubits = measured.qubits
     for j, q in enumerate(support):
-        measured.measure(q, register[j])
+        measured._append(CircuitInstruction(_MEASURE, (qubits[q],), (register[j],)))
     return measured
 
 

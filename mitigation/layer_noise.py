@@ -73,9 +73,15 @@ SIGNIFICANCE = 3.0
 
 
 @functools.cache
+def _standard_gate(name: str) -> Any:
+    """Qiskit's standard gate `name` (its name mapping is rebuilt on every call: this keeps one)."""
+    return get_standard_gate_name_mapping()[name]
+
+
+@functools.cache
 def _gate_table(name: str) -> dict[tuple[str, str], tuple[str, str]]:
     """For a two-qubit Clifford gate, (letter on its first qubit, on its second) -> the letters of U P U^dagger."""
-    clifford = Clifford(get_standard_gate_name_mapping()[name])
+    clifford = Clifford(_standard_gate(name))
     table = {}
     for first in PAULI_LETTERS:
         for second in PAULI_LETTERS:
@@ -178,7 +184,7 @@ class Layer:
         """The least k >= 1 with U^k the identity (up to a phase): 2 for cx, cz, ecr, swap."""
         circuit = QuantumCircuit(max(self.qubits) + 1)
         for name, qubits in self.gates:
-            circuit.append(get_standard_gate_name_mapping()[name], list(qubits))
+            circuit.append(_standard_gate(name), list(qubits))
         clifford = Clifford(circuit)
         identity, power = Clifford(QuantumCircuit(circuit.num_qubits)), clifford
         for k in range(1, MAX_ORDER + 1):
@@ -549,7 +555,7 @@ def twirl_gates(
         x[q], z[q] = _SYMPLECTIC[PAULI_LETTERS[draw]]
         _append_letter(circuit, PAULI_LETTERS[draw], q, always=True)
     for name, pair in layer.gates:
-        circuit.append(get_standard_gate_name_mapping()[name], list(pair))
+        circuit.append(_standard_gate(name), list(pair))
     after_x, after_z = layer.conjugate(x, z)
     if extra is not None:
         after_x, after_z = after_x ^ extra[0], after_z ^ extra[1]
