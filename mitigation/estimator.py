@@ -711,30 +711,47 @@ class Estimator(BaseEstimatorV2):
             if plan.twirl_measure
             else np.zeros((randomizations, n), dtype=bool)
         )
-        jobs: list[tuple[int, tuple, int, tuple[int, ...], int]] = []  # (factor, parameters, group, support, twirl)
+        # Each circuit structure (noise factor, randomization, measured group) is built once with its parameters
+        # free, and Aer binds every parameter point that measures those groups: one experiment per point.
+        # per experiment Aer runs, what it measures: [(factor, parameters, group, support, twirl)]; a circuit without
+        # parameters runs once for all the points
+        jobs: list[list[tuple[int, tuple, int, tuple[int, ...], int]]] = []
         batch: list[QuantumCircuit] = []
+        binds: list[dict] = []
         groups: dict[tuple, list[tuple[tuple[int, ...], list[str]]]] = {}
+        points: dict[tuple, list[tuple]] = defaultdict(list)  # the groups measured -> the points that measure them
         for p, labels in needed.items():
             groups[p] = _groups(sorted(label for label in labels if set(label) != {"I"}), n)
+            points[tuple((support, tuple(members)) for support, members in groups[p])].append(p)
+        table = {}
+        if circuit.parameters:
+            array = values.as_array(circuit.parameters)
+            table = {parameter.name: array[..., k] for k, parameter in enumerate(circuit.parameters)}
+        for measured_groups, ps in points.items():
             for f, factor_variants in enumerate(variants):
-                bound = [values.bind(variant, p) if variant.parameters else variant for variant in factor_variants]
-                for g, (support, labels_g) in enumerate(groups[p]):
-                    bases = _bases(labels_g, support, n)
-                    for r, variant in enumerate(bound):
+                for g, (support, labels_g) in enumerate(measured_groups):
+                    bases = _bases(list(labels_g), support, n)
+                    for r, variant in enumerate(factor_variants):
                         batch.append(_measured(variant, support, bases, masks[r]))
-                        jobs.append((f, p, g, support, r))
+                        binds.append(_point_values(table, variant, ps))
+                        if variant.parameters:
+                            jobs.extend([(f, p, g, support, r)] for p in ps)
+                        else:
+                            jobs.append([(f, p, g, support, r) for p in ps])
         measured_qubits = sorted({q for gs in groups.values() for support, _ in gs for q in support})
-        calibration_start = len(batch)
+        calibration_start = len(jobs)
         if plan.measure_mitigation and measured_qubits:
             for r in range(randomizations):
                 batch.append(_measured(QuantumCircuit(n), tuple(measured_qubits), {}, masks[r]))
+                binds.append({})
         aer_start = time.perf_counter()
-        tallies = self._run_batch(batch, plan.shots_per_randomization, rng)
+        tallies = self._run_batch(batch, plan.shots_per_randomization, rng, binds=binds)
         extra["aer_seconds"] = time.perf_counter() - aer_start
 
         pooled: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # per randomization
-        for (f, p, g, support, r), (bits, counts) in zip(jobs, tallies[:calibration_start]):
-            pooled[f, p, g].append((bits ^ masks[r, list(support)], counts))
+        for measured_by, (bits, counts) in zip(jobs, tallies[:calibration_start]):
+            for f, p, g, support, r in measured_by:
+                pooled[f, p, g].append((bits ^ masks[r, list(support)], counts))
         calibration = None
         if plan.measure_mitigation and measured_qubits:
             calibration = _pool(
@@ -787,8 +804,8 @@ class Estimator(BaseEstimatorV2):
             if len(set(actual)) == 1:
                 extra["zne_note"] = "no two-qubit gates to amplify: the values are as measured"
         if plan.measure_mitigation:
-            extra["calibration_circuits"] = len(batch) - calibration_start
-        return terms, len(batch), len(batch) * plan.shots_per_randomization, extra
+            extra["calibration_circuits"] = len(tallies) - calibration_start
+        return terms, len(tallies), len(tallies) * plan.shots_per_randomization, extra
 
     def _learned_variants(
         self, circuit: QuantumCircuit, plan: Plan, rng: np.random.Generator
@@ -877,14 +894,20 @@ class Estimator(BaseEstimatorV2):
         return learned
 
     def _run_batch(
-        self, circuits: list[QuantumCircuit], shots: int, rng: np.random.Generator
+        self, circuits: list[QuantumCircuit], shots: int, rng: np.random.Generator, *, binds: list[dict] | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """All circuits in one Aer call; each one's distinct outcomes of the register the Estimator added (bool,
-        shape (outcomes, bits), column j = that register's bit j) and their counts."""
+        """All circuits in one Aer call, each once per parameter point of its `binds` entry (Parameter -> values;
+        empty: once); per experiment, in that order, the distinct outcomes of the register the Estimator added
+        (bool, shape (outcomes, bits), column j = that register's bit j) and their counts."""
         if not circuits:
             return []
-        result = self._simulator.run(circuits, shots=shots, seed_simulator=int(rng.integers(MAX_SEED))).result()
-        return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(circuits)]
+        seed = int(rng.integers(MAX_SEED))
+        if binds is None or not any(binds):
+            result = self._simulator.run(circuits, shots=shots, seed_simulator=seed).result()
+            return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(circuits)]
+        result = self._simulator.run(circuits, shots=shots, seed_simulator=seed, parameter_binds=binds).result()
+        runs = [circuit for circuit, bind in zip(circuits, binds) for _ in range(len(next(iter(bind.values()), [0])))]
+        return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(runs)]
 
     def _run_technique(
         self,
@@ -1075,6 +1098,13 @@ def _supports(labels: list[str], columns: tuple[int, ...], n: int) -> np.ndarray
     return np.array([[label[n - 1 - q] != "I" for q in columns] for label in labels], dtype=bool).reshape(
         len(labels), len(columns)
     )
+
+
+def _point_values(table: dict[str, np.ndarray], circuit: QuantumCircuit, points: list[tuple]) -> dict:
+    """Aer's `parameter_binds` entry running `circuit` at each of `points` (indices into the PUB's parameter
+    values; `table`: parameter name -> its values, shaped as the PUB's): each parameter of `circuit` -> its value
+    at each point; empty for a circuit without parameters."""
+    return {parameter: [float(table[parameter.name][p]) for p in points] for parameter in circuit.parameters}
 
 
 def _tally(counts: Mapping[str, int], circuit: QuantumCircuit) -> tuple[np.ndarray, np.ndarray]:
