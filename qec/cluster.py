@@ -1,5 +1,7 @@
 """Dask executors for collect(): an existing scheduler (`tcp://HOST:PORT`) or a LocalCluster on 127.0.0.1.
 
+Addresses are checked before anything connects or starts (`check_scheduler_address`, `parse_local_cluster`).
+
 >>> from qec.cluster import parse_local_cluster
 >>> parse_local_cluster("local:4")
 4
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -21,10 +24,19 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 def parse_local_cluster(spec: str) -> int:
-    """`local:N` -> N (worker processes, one thread each), refused if more than this machine fits."""
+    """`local:N` -> N (worker processes, one thread each; N in ASCII digits), refused if more than this machine
+    fits.
+
+    >>> parse_local_cluster("local:²")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: malformed cluster 'local:²': use local:N with N >= 1 workers ...
+    """
+    if not isinstance(spec, str):
+        raise QecInputError(f"cluster={spec!r} is not a cluster: give a string local:N, e.g. local:2")
     kind, _, count = spec.partition(":")
-    if kind != "local" or not count.isdigit() or int(count) < 1:
-        raise QecInputError(f"malformed cluster {spec!r}: use local:N with N >= 1 workers, e.g. local:2")
+    if kind != "local" or not re.fullmatch(r"[0-9]{1,9}", count) or int(count) < 1:
+        raise QecInputError(f"malformed cluster {spec!r}: use local:N with N >= 1 workers in digits 0-9, e.g. local:2")
     workers, limit = int(count), max_workers()
     if workers > limit:
         raise QecInputError(
@@ -33,6 +45,55 @@ def parse_local_cluster(spec: str) -> int:
             f"cores); use local:N with N <= {limit}"
         )
     return workers
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls")
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuses a scheduler address that is not `tcp://HOST:PORT` or `tls://HOST:PORT` (HOST a name, an IPv4 address
+    or a bracketed IPv6 one; PORT in ASCII digits, 1 to 65535; HOST:PORT alone is tcp, as in Dask), and a `tls://`
+    one when Dask's config has no TLS settings for a client (`distributed.comm.tls.ca-file`, `.client.cert`):
+    before any connection or process.
+
+    >>> check_scheduler_address("tcp://10.0.0.5:8786")
+    >>> check_scheduler_address("ssh://10.0.0.5:8786")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: scheduler address 'ssh://10.0.0.5:8786' is not tcp://HOST:PORT or tls://HOST:PORT ...
+    """
+    if not isinstance(address, str):
+        raise QecInputError(f"scheduler={address!r} is not an address: give a string such as tcp://10.0.0.5:8786")
+    scheme, separator, rest = address.partition("://")
+    if not separator:  # HOST:PORT, which Dask reads as tcp://HOST:PORT
+        scheme, rest = "tcp", address
+    host, _, port = rest.rpartition(":")
+    if (
+        scheme not in SCHEDULER_SCHEMES
+        or not _HOST.fullmatch(host)
+        or not re.fullmatch(r"[0-9]{1,5}", port)
+        or not 1 <= int(port) <= 65535
+    ):
+        raise QecInputError(
+            f"scheduler address {address[:100]!r} is not tcp://HOST:PORT or tls://HOST:PORT (port 1-65535 in "
+            "digits 0-9): give the address `dask scheduler` prints, e.g. tcp://10.0.0.5:8786"
+        )
+    if scheme == "tls" and not _tls_configured():
+        raise QecInputError(
+            f"scheduler address {address!r} asks for TLS but Dask's config has no TLS settings for a client: set "
+            "distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and .key (e.g. in ~/.config/dask/ or "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE), or use tcp://"
+        )
+
+
+def _tls_configured() -> bool:
+    """Whether Dask's config gives a client what a tls:// connection needs (a CA file and a certificate)."""
+    import dask
+
+    tls = dask.config.get("distributed.comm.tls", default={}) or {}
+    client = tls.get("client", {}) or {}
+    return bool(tls.get("ca-file") and client.get("cert"))
 
 
 def _distributed() -> Any:
@@ -76,10 +137,11 @@ def dask_client(*, scheduler: str | None = None, cluster: str | None = None) -> 
         with _torn_down_quietly(*started):  # the client, then its cluster
             yield started[0]
         return
+    check_scheduler_address(scheduler)
     distributed = _distributed()
     try:
         client = distributed.Client(scheduler, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
-    except (OSError, TimeoutError, ValueError) as error:
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise QecInputError(
             f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_SECONDS} s "

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 import sinter
 
 from qec.decoders import DecoderSpec, gives_gap
+from qec.determinism import check_deterministic
 from qec.errors import Interrupted, QecInputError
 from qec.parts import decoders_with_gap
 from qec.sampling import ChunkRequest, run_chunk
@@ -175,7 +176,8 @@ def collect(
         executor: a `dask.distributed.Client`, or any concurrent.futures executor; default: a process pool.
         chunk_seconds: the CPU time one chunk should take (chunk sizes adapt to it).
         chunk_shots: a fixed chunk size instead: chunks, seeds and so (with `max_shots`) counts are then
-            the same whatever the executor and its timing.
+            the same whatever the executor and its timing. Memory does not grow with it: a worker samples and
+            decodes a chunk in batches of at most `qec.sampling.MAX_BATCH_BYTES` of detection events.
         on_progress: called with a `Progress` after each committed chunk.
         custom_decoders: decoder objects by name, as sinter's `collect` takes them: a task whose decoder is named
             here is decoded by that object. Every other task's decoder is built from the registry with the
@@ -192,7 +194,7 @@ def collect(
     if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
         raise QecInputError(
             f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
-            "(one chunk's shots are held in memory at once)"
+            "(a chunk is sampled in batches of bounded memory, so a larger one only takes longer)"
         )
     kept = _Kept()
     try:
@@ -305,12 +307,31 @@ def decoder_objects(
             built[spec] = spec.build()
         objects[task.task_id] = built[spec]
     for task in tasks:
+        _check_deterministic(task)
+    for task in tasks:
         check = getattr(objects[task.task_id], "check_circuit", None)
         if check is not None:
             check(task.circuit)
         if task.postselect_gap is not None:
             _check_gives_gap(task, objects[task.task_id])
     return objects
+
+
+_DETERMINISTIC: set[str] = set()  # ids of tasks whose circuits were found deterministic in this process
+_DETERMINISTIC_LIMIT = 10_000
+
+
+def _check_deterministic(task: Task) -> None:
+    """Refuses a task whose circuit has a non-deterministic detector or observable (`check_deterministic`), once
+    per task id in this process: before any task row is written or any chunk sampled."""
+    if task.task_id in _DETERMINISTIC:
+        return
+    file = task.metadata.get("file")
+    name = f"circuit {file!r}" if isinstance(file, str) else f"the circuit of task {task.task_id[:12]}"
+    check_deterministic(task.circuit, name=name)
+    if len(_DETERMINISTIC) >= _DETERMINISTIC_LIMIT:
+        _DETERMINISTIC.clear()
+    _DETERMINISTIC.add(task.task_id)
 
 
 def _check_gives_gap(task: Task, decoder: sinter.Decoder) -> None:

@@ -45,6 +45,7 @@ from qec.codes.size import MAX_DETECTORS, MAX_OBSERVABLES
 from qec.decoders import DecoderSpec
 from qec.decoders.basis_inference import with_inferred_bases
 from qec.decoders.dem_arrays import decoding_dem
+from qec.determinism import describe_failure
 from qec.engine import Progress
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_atomically
@@ -213,7 +214,10 @@ class RecordedData:
         read = None if circuit is None else with_inferred_bases(read_circuit(circuit))
         if dem is None:
             assert read is not None and circuit is not None
-            model, name = decoding_dem(read), f"the DEM of {circuit}"
+            try:
+                model, name = decoding_dem(read), f"the DEM of {circuit}"
+            except ValueError as error:  # non-deterministic detectors or observables: one line, nothing stored
+                raise QecInputError(describe_failure(str(error), name=str(circuit))) from None
         else:
             model, name = read_dem(dem), str(dem)
         if read is not None and (read.num_detectors, read.num_observables) != (

@@ -56,6 +56,21 @@ class _CompiledTask:
 _CACHE: dict[str, _CompiledTask] = {}
 _CACHE_LIMIT = 16
 BATCH = 65_536
+# The most bytes of bit-packed detection events one batch holds. A chunk's shots (up to `qec.engine.MAX_CHUNK`,
+# whatever `chunk_shots` asks) are never held at once: they are sampled and decoded in batches of at most this
+# many bytes, so a worker's memory is bounded by the circuit's detectors, not by the chunk size (a decoder's
+# per-batch arrays, e.g. the events unpacked to one byte each, are a small multiple of it).
+MAX_BATCH_BYTES = 32 * 2**20
+
+
+def batch_shots(detectors: int) -> int:
+    """The shots sampled and decoded at once for a circuit with `detectors` detectors: at most `BATCH`, and at
+    most `MAX_BATCH_BYTES` of bit-packed detection events (at least one shot).
+
+    >>> batch_shots(24), batch_shots(1_000_000)
+    (65536, 268)
+    """
+    return max(1, min(BATCH, MAX_BATCH_BYTES // max(1, -(-detectors // 8))))
 
 
 def _compiled(request: ChunkRequest) -> _CompiledTask:
@@ -86,8 +101,8 @@ def _compiled(request: ChunkRequest) -> _CompiledTask:
 def run_chunk(request: ChunkRequest) -> ChunkResult:
     """Samples `request.shots` shots with seed `request.seed`, decodes them, and counts errors and discards.
 
-    Works through the chunk in batches of at most `BATCH` shots, so arrays stay cache-sized however
-    long the chunk is.
+    Works through the chunk in batches of `batch_shots(detectors)` shots (at most `BATCH`, and at most
+    `MAX_BATCH_BYTES` of detection events), so memory stays bounded however long the chunk is.
     """
     compiled = _compiled(request)
     start = time.process_time()
@@ -95,8 +110,9 @@ def run_chunk(request: ChunkRequest) -> ChunkResult:
     num_observables = compiled.circuit.num_observables
     errors = discards = 0
     per_observable = np.zeros(num_observables, dtype=np.int64)
-    for first in range(0, request.shots, BATCH):
-        shots = min(BATCH, request.shots - first)
+    batch = batch_shots(compiled.circuit.num_detectors)
+    for first in range(0, request.shots, batch):
+        shots = min(batch, request.shots - first)
         detections, observables = sampler.sample(shots, separate_observables=True, bit_packed=True)
         if compiled.postselection is not None:
             kept = ~np.any(detections & compiled.postselection, axis=1)

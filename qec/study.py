@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sinter
 
-from qec.cluster import dask_client, parse_local_cluster
+from qec.cluster import check_scheduler_address, dask_client, parse_local_cluster
 from qec.codes.size import MAX_DISTANCE, MAX_ROUNDS
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
 from qec.errors import QecInputError
@@ -206,12 +206,14 @@ def check_run_options(
     if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):
         raise QecInputError(
             f"chunk_shots={chunk_shots!r} is not allowed: use an integer from 1 to {MAX_CHUNK:,} "
-            "(one chunk's shots are held in memory at once)"
+            "(a chunk is sampled in batches of bounded memory, so a larger one only takes longer)"
         )
     if scheduler and cluster:
         raise QecInputError("scheduler= and cluster= are both given: give one")
     if cluster:
         parse_local_cluster(cluster)
+    if scheduler:
+        check_scheduler_address(scheduler)
 
 
 def collect_into(
@@ -243,10 +245,12 @@ def collect_into(
         raise QecInputError("client= is given with scheduler= or cluster=: give one")
     check_decoders(tasks, custom_decoders)  # before the store file is made
     with ExitStack() as stack:
+        executor = None
+        if scheduler:  # connected first: an unreachable scheduler leaves no store file behind
+            executor = stack.enter_context(dask_client(scheduler=scheduler))
         results = store if isinstance(store, Store) else stack.enter_context(Store(store))
-        executor = (
-            client if client is not None else stack.enter_context(dask_client(scheduler=scheduler, cluster=cluster))
-        )
+        if executor is None:
+            executor = client if client is not None else stack.enter_context(dask_client(cluster=cluster))
         display = stack.enter_context(progress_display(len(tasks), quiet=not show_progress))
 
         def report(snapshot: Progress) -> None:

@@ -2,7 +2,8 @@
 
 - `.npz` (numpy's `np.savez`): arrays `hx` and `hz` of 0/1, dense; or each in CSR parts `hx_data`,
   `hx_indices`, `hx_indptr`, `hx_shape` (and the same for hz), as `save_check_matrices(..., sparse=True)`
-  writes them. Read with `allow_pickle=False`.
+  writes them. Bounded before it is read (`check_npz_members`): each member's `.npy` header (shape, dtype) and
+  its zip entry (sizes, compression) are checked before any array is loaded; read with `allow_pickle=False`.
 - alist (MacKay's text format for sparse parity-check matrices): `N M`, the largest column and row weights,
   the N column weights, the M row weights, then each column's 1-based row indices and each row's 1-based
   column indices (padded with zeros). A CSS code is two of them, given as `HX.alist,HZ.alist`.
@@ -23,6 +24,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -32,9 +34,18 @@ import numpy as np
 from qec.codes import CodeFamily, css_family, register_family
 from qec.codes.css import MAX_CODE_CHECKS, MAX_CODE_QUBITS, CssCode, css
 from qec.errors import QecInputError
+from qec.text import approximate
 
 FAMILY_DISTANCE_TRIALS = 100  # information-set trials per basis for a user code's family distance
 MAX_FILE_BYTES = 200_000_000  # a 5,000 x 5,000 dense uint8 matrix is 25 MB; an alist of it far less
+# A `.npz` holds at most hx and hz, dense or in four CSR parts each. One member holds at most the elements of a
+# dense matrix at the size limits (25,000,000: a CSR part of it has no more), and all members together at most
+# `MAX_NPZ_BYTES` once loaded: two such matrices of 8-byte integers. Deflate, what `np.savez_compressed` writes,
+# compresses at most about 1,032 to 1; a member that claims more (or another compression) is refused unread.
+MAX_NPZ_MEMBERS = 8
+MAX_NPZ_ELEMENTS = MAX_CODE_CHECKS * MAX_CODE_QUBITS
+MAX_NPZ_BYTES = 2 * MAX_NPZ_ELEMENTS * 8
+MAX_COMPRESSION_RATIO = 1100
 
 
 def load_css_code(path: str | Path, *, name: str | None = None) -> CssCode:
@@ -72,12 +83,99 @@ def _checked_file(path: str | Path) -> Path:
 def read_npz(path: str | Path) -> tuple[Any, Any]:
     """(hx, hz) from a `.npz` (dense arrays, or CSR parts); QecInputError if it is not one or lacks them."""
     file = _checked_file(path)
+    check_npz_members(file)
     try:
         with np.load(file, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise QecInputError(f"code file {str(file)!r} is not a readable .npz: {error}") from None
     return _matrix(arrays, "hx", file), _matrix(arrays, "hz", file)
+
+
+def check_npz_members(path: str | Path) -> None:
+    """Refuses the `.npz` at `path`, before any array in it is loaded, when a member is not a plain `.npy` array
+    (an object dtype, a header numpy cannot read) or would be too large: more than `MAX_NPZ_ELEMENTS` elements
+    declared in its header, more than `MAX_NPZ_BYTES` in all once loaded or unpacked, a compression ratio over
+    `MAX_COMPRESSION_RATIO` (a zip bomb), or more than `MAX_NPZ_MEMBERS` members. QecInputError, one line, with
+    the size found and the limit.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "big.npz"
+    >>> np.savez_compressed(path, hx=np.zeros((6_000, 6_000), dtype=np.uint8), hz=np.zeros((1, 1)))
+    >>> check_npz_members(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: code file '...big.npz': member 'hx.npy' declares shape (6000, 6000), 3.6e+07 elements; ...
+    """
+    file = Path(path)
+    where = f"code file {str(file)!r}"
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_NPZ_MEMBERS:
+                raise QecInputError(
+                    f"{where} holds {len(members):,} members; a .npz of check matrices holds at most "
+                    f"{MAX_NPZ_MEMBERS} (hx and hz, or their CSR parts)"
+                )
+            unpacked = loaded = 0
+            for member in members:
+                unpacked += member.file_size
+                loaded += _checked_member(archive, member, where)
+                if unpacked > MAX_NPZ_BYTES or loaded > MAX_NPZ_BYTES:
+                    raise QecInputError(
+                        f"{where} would take about {approximate(max(unpacked, loaded))} bytes once read; "
+                        f"the limit is {MAX_NPZ_BYTES:,}: give smaller matrices"
+                    )
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise QecInputError(f"{where} is not a readable .npz: {reason}") from None
+
+
+def _checked_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str) -> int:
+    """The bytes member `member`'s array takes once loaded, read from its `.npy` header only; QecInputError if its
+    zip entry or header is refused (see `check_npz_members`)."""
+    name = repr(member.filename)
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise QecInputError(
+            f"{where}: member {name} uses zip compression method {member.compress_type}; np.savez writes stored or "
+            "deflated members only: save the matrices with np.savez or np.savez_compressed"
+        )
+    if member.file_size > MAX_NPZ_BYTES:
+        raise QecInputError(
+            f"{where}: member {name} unpacks to {member.file_size:,} bytes; the limit is {MAX_NPZ_BYTES:,}"
+        )
+    ratio = member.file_size / max(1, member.compress_size)
+    if ratio > MAX_COMPRESSION_RATIO:
+        raise QecInputError(
+            f"{where}: member {name} claims a compression ratio of {approximate(int(ratio))} to 1, more than deflate "
+            f"gives (the limit is {MAX_COMPRESSION_RATIO:,}); it is a zip bomb or corrupt"
+        )
+    with archive.open(member) as stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+        except ValueError:
+            raise QecInputError(f"{where}: member {name} is not a .npy array (no numpy header)") from None
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise QecInputError(
+                f"{where}: member {name} is a .npy of format version {version[0]}.{version[1]}; save it with "
+                "np.savez (format 1.0 or 2.0)"
+            )
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
+        raise QecInputError(
+            f"{where}: member {name} has dtype {dtype}; check matrices hold integers, booleans or floats "
+            "(never objects, which would need unpickling)"
+        )
+    elements = math.prod(shape)
+    if elements > MAX_NPZ_ELEMENTS:
+        raise QecInputError(
+            f"{where}: member {name} declares shape {tuple(shape)}, {approximate(elements)} elements; the limit is "
+            f"{MAX_NPZ_ELEMENTS:,} (a {MAX_CODE_CHECKS:,} x {MAX_CODE_QUBITS:,} matrix)"
+        )
+    return elements * dtype.itemsize
 
 
 def _matrix(arrays: dict[str, np.ndarray], key: str, file: Path) -> Any:
@@ -88,7 +186,13 @@ def _matrix(arrays: dict[str, np.ndarray], key: str, file: Path) -> Any:
         from scipy.sparse import csr_matrix
 
         data, indices, indptr, shape_array = (arrays[part] for part in parts)
-        shape = tuple(int(v) for v in np.asarray(shape_array).ravel())
+        shape_values = np.asarray(shape_array)
+        if shape_values.size != 2 or shape_values.dtype.kind not in "iu":
+            raise QecInputError(
+                f"code file {str(file)!r}: {key}_shape must hold two integers (rows, columns), "
+                f"got {shape_values.size} value(s) of dtype {shape_values.dtype}"
+            )
+        shape = tuple(int(v) for v in shape_values.ravel())
         if len(shape) != 2 or shape[0] > MAX_CODE_CHECKS or shape[1] > MAX_CODE_QUBITS or min(shape) < 0:
             raise QecInputError(f"code file {str(file)!r}: {key}_shape {shape} is not a matrix within the limits")
         try:
