@@ -77,7 +77,13 @@ def codes_command(
         for m in noise.noise_families().values()
     ]
     experiment_list: list[dict[str, Any]] = [
-        {"name": e.name, "description": e.description, "options": dict(e.options), "unit": e.unit}
+        {
+            "name": e.name,
+            "description": e.description,
+            "options": dict(e.options),
+            "unit": e.unit,
+            "distances": list(e.distances),
+        }
         for e in experiments().values()
     ]
     decoder_list: list[dict[str, Any]] = [
@@ -125,7 +131,9 @@ def _shown_default(value: Any) -> Any:
 
 def circuit_command(
     family: Annotated[str, typer.Argument(help=f"{', '.join(codes.FAMILIES)}, or css with --code FILE.")],
-    distance: Annotated[int, typer.Option(help="Code distance.")] = 3,
+    distance: Annotated[
+        Optional[int], typer.Option(help="Code distance (default: the experiment's smallest default, 3; stability 4).")
+    ] = None,
     rounds: Annotated[Optional[int], typer.Option(help="Syndrome rounds (default: the distance).")] = None,
     basis: Basis = "Z",
     noise_name: Annotated[str, typer.Option("--noise", help="Noise model (see `qec codes`).")] = "none",
@@ -161,6 +169,8 @@ def circuit_command(
     )
     if user is not None:
         distance = user.min_distance
+    elif distance is None:
+        distance = spec.experiment.default_distances[0]
     if out is not None:
         check_output_path(out, suffixes=(".stim",))
     if diagram is not None:

@@ -16,14 +16,22 @@ import typer
 from qec import auto, codes, decoders, noise
 from qec.codes import CodeFamily
 from qec.errors import QecInputError
+from qec.experiments import EXPERIMENTS
 from qec.parts import StudySpec
-from qec.study import DEFAULT_DISTANCES, DEFAULT_P_GRID, THRESHOLD_STOP
+from qec.study import DEFAULT_P_GRID, THRESHOLD_STOP, parse_distances
 
 DEFAULT_STORE = Path("qec-results.db")
-DEFAULT_DISTANCE_LIST = ",".join(map(str, DEFAULT_DISTANCES))
 
 Family = Annotated[str, typer.Argument(help=f"Code family: {', '.join(codes.FAMILIES)}.")]
-Distances = Annotated[str, typer.Option("--distance", help="Distances, comma-separated, e.g. 3,5,7.")]
+Distances = Annotated[
+    Optional[str],
+    typer.Option(
+        "--distance",
+        help="Distances, comma-separated, e.g. 3,5,7 (default: the experiment's, "
+        + "; ".join(f"{e.name} {','.join(map(str, e.distances))}" for e in EXPERIMENTS.values())
+        + ").",
+    ),
+]
 CodeFile = Annotated[
     Optional[str],
     typer.Option(
@@ -319,6 +327,11 @@ def parse_gaps(text: str | None) -> list[float | None]:
             "or 0,2,4,6"
         )
     return list(dict.fromkeys(gaps))
+
+
+def study_distances(distance: str | None, spec: StudySpec) -> list[int]:
+    """The distances --distance gives, or (not given) the study's experiment's defaults."""
+    return parse_distances(distance) if distance is not None else list(spec.experiment.default_distances)
 
 
 def study_spec(

@@ -12,7 +12,6 @@ import typer
 from qec.auto import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_PRECISION, auto_threshold
 from qec.circuit_files import tasks_from_folder
 from qec.cli.options import (
-    DEFAULT_DISTANCE_LIST,
     DEFAULT_STORE,
     Auto,
     Basis,
@@ -53,6 +52,7 @@ from qec.cli.options import (
     parse_erasure_fractions,
     parse_gaps,
     per_erasure_fraction,
+    study_distances,
     study_spec,
 )
 from qec.cli.output import echo_json
@@ -67,12 +67,12 @@ from qec.study import (
     DEFAULT_P_GRID,
     THRESHOLD_STOP,
     collect_into,
-    parse_distances,
     parse_p_grid,
     parse_rounds,
     run_study,
     study_tasks,
 )
+from qec.text import printable
 from qec.threshold import ThresholdFit, use_correction
 
 # The flags' defaults: the stop rules of a threshold study and of collect(), as integers for Typer.
@@ -82,7 +82,7 @@ COLLECT_MAX_SHOTS, COLLECT_MAX_ERRORS = int(DEFAULT_STOP.max_shots or 0), int(DE
 
 def threshold_command(
     family: Family = "surface",
-    distance: Distances = DEFAULT_DISTANCE_LIST,
+    distance: Distances = None,
     noise: Noise = "uniform",
     p: StudyPGrid = None,
     rounds: Rounds = "d",
@@ -140,7 +140,7 @@ def threshold_command(
         postselect_gap=gaps[0],
     )
     specs = per_erasure_fraction(spec, fractions)
-    distances = parse_distances(distance) if user is None else [user.min_distance]
+    distances = [user.min_distance] if user is not None else study_distances(distance, spec)
     use_correction(distances, correction)  # a fit that cannot be made fails before any sampling
     grid_flags = {"--p": p, "--max-shots": max_shots, "--max-errors": max_errors, "--precision": precision}
     auto_flags = {
@@ -210,11 +210,11 @@ def threshold_command(
             cluster=cluster,
             chunk_shots=chunk_shots,
             show_progress=not as_json,
-            on_round=None if as_json else lambda done: typer.echo(done.describe(), err=True),
+            on_round=None if as_json else lambda done: typer.echo(printable(done.describe()), err=True),
         )
         if not as_json:
             report_and_plot(searched.study, False, study_plot)
-            typer.echo(f"auto: {searched.describe()}")
+            typer.echo(printable(f"auto: {searched.describe()}"))
             typer.echo(f"auto: p values {', '.join(f'{value:.4g}' for value in searched.p_values)}")
         elif study_plot is not None:
             _save_or_explain(
@@ -232,7 +232,7 @@ def threshold_command(
         return
     typer.echo("threshold against erasure fraction R_e:")
     for value, _, fit in found:
-        typer.echo(f"  R_e = {value:<6g} {fit.describe()}")
+        typer.echo(printable(f"  R_e = {value:<6g} {fit.describe()}"))
 
 
 def _save_or_explain(
@@ -255,7 +255,7 @@ def collect_command(
         Optional[Path],
         typer.Option("--circuits", help="A folder of .stim files (metadata from names like d=5,p=0.001.stim)."),
     ] = None,
-    distance: Distances = DEFAULT_DISTANCE_LIST,
+    distance: Distances = None,
     noise: Noise = "uniform",
     p: PGrid = DEFAULT_P_GRID,
     rounds: Rounds = "d",
@@ -295,7 +295,7 @@ def collect_command(
         found = tasks_from_folder(circuits, decoder=parsed)
         notes = {decoding_note(task.circuit, decoder=parsed.name, options=parsed.options) for task in found} - {""}
         for note in sorted(notes) if not as_json else ():
-            typer.echo(f"note: {note}", err=True)
+            typer.echo(printable(f"note: {note}"), err=True)
         tasks = [
             task if gap is None else replace(task, metadata={**task.metadata, "postselect_gap": gap})
             for gap in gaps
@@ -318,7 +318,7 @@ def collect_command(
             decoder_option=decoder_option,
             postselect_gap=gaps[0],
         )
-        distances = parse_distances(distance) if user is None else [user.min_distance]
+        distances = [user.min_distance] if user is not None else study_distances(distance, spec)
         ps = parse_p_grid(p)
         tasks = [
             task

@@ -28,6 +28,9 @@ from qec.stability import build_stability
 from qec.text import shown_integer
 from qec.transversal_cnot import build_cnot, cnot_operations
 
+# The distances a study of an experiment takes when none are given, unless its entry says others.
+DEFAULT_DISTANCES = (3, 5, 7, 9)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Experiment:
@@ -35,7 +38,8 @@ class Experiment:
     noiseless circuit, with DETECTORs and OBSERVABLE_INCLUDEs, that every noise model applies to. `options` are
     the experiment's integer parameters beyond rounds and basis, with their defaults (each >= 0); the logical
     error rate per operation counts `operations(rounds, options)` operations of kind `unit` in a shot (default: a
-    round each)."""
+    round each). `distances` are those a study takes when none are given (`qec threshold`, `collect`, `--auto`;
+    `qec circuit` takes the first)."""
 
     name: str
     description: str
@@ -43,6 +47,7 @@ class Experiment:
     options: Mapping[str, int] = field(default_factory=dict)
     unit: str = "round"
     operations: Callable[[int, Mapping[str, int]], int] = lambda rounds, options: rounds
+    distances: tuple[int, ...] = DEFAULT_DISTANCES
 
 
 def _memory(family: CodeFamily, *, distance: int, rounds: int, basis: str) -> stim.Circuit:
@@ -72,6 +77,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "type all around; the observable is the product of that type's checks (timelike distance = rounds); "
             "surface only",
             build=build_stability,
+            distances=(4, 6, 8, 10),
         ),
         Experiment(
             name="surgery",
@@ -144,6 +150,15 @@ class ExperimentSpec:
 
     def __hash__(self) -> int:
         return hash((self.name, self.rounds, self.basis, tuple(self.options.items())))
+
+    @property
+    def default_distances(self) -> tuple[int, ...]:
+        """The distances a study of this experiment takes when none are given (`Experiment.distances`).
+
+        >>> ExperimentSpec("stability").default_distances, ExperimentSpec().default_distances
+        ((4, 6, 8, 10), (3, 5, 7, 9))
+        """
+        return experiment(self.name).distances
 
     def rounds_at(self, distance: int) -> int:
         return distance if self.rounds is None else self.rounds

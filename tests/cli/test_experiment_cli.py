@@ -1,0 +1,39 @@
+"""Issue 23 through the real entry point: every experiment's default distances are valid for it (`qec circuit`,
+`collect`, `threshold` without --distance), and `qec codes --experiment` reports an experiment circuit's distance."""
+
+import json
+
+import pytest
+import stim
+
+from qec.cli.main import main
+from qec.experiments import experiments
+from qec.store import Store
+
+
+@pytest.mark.parametrize("name", sorted(experiments()))
+def test_circuit_without_distance_builds_each_experiment(name, capsys):
+    assert main(["circuit", "surface", "--experiment", name, "--rounds", "2"]) == 0
+    circuit = stim.Circuit(capsys.readouterr().out)
+    assert circuit.num_observables >= 1
+    assert not circuit.compile_detector_sampler(seed=1).sample(8, append_observables=True).any()
+
+
+def test_stability_defaults_are_even_distances(capsys):
+    """The stability experiment needs even d: its defaults are 4, 6, 8, 10 where memory's are 3, 5, 7, 9."""
+    assert experiments()["stability"].distances == (4, 6, 8, 10)
+    assert experiments()["memory"].distances == (3, 5, 7, 9)
+    assert main(["circuit", "surface", "--experiment", "stability"]) == 0
+    assert stim.Circuit(capsys.readouterr().out).num_detectors == 61  # a 4 x 4 patch, 4 rounds
+    listing = json.loads((main(["codes", "--json"]), capsys.readouterr().out)[1])
+    assert {e["name"]: e["distances"] for e in listing["experiments"]}["stability"] == [4, 6, 8, 10]
+
+
+def test_collect_without_distance_samples_the_experiments_defaults(tmp_path, capsys):
+    store = tmp_path / "s.db"
+    argv = ["collect", "surface", "--experiment", "stability", "--rounds", "2", "--noise", "si1000", "--p", "0.001"]
+    assert main([*argv, "--max-shots", "50", "--store", str(store), "--json"]) == 0
+    capsys.readouterr()
+    with Store(store, read_only=True) as opened:
+        distances = sorted(total.metadata["distance"] for total in opened.totals().values())
+    assert distances == [4, 6, 8, 10]
