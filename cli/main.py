@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import sys
 import threading
 from contextlib import contextmanager
@@ -37,13 +38,19 @@ if _STARTING:
 
 import typer  # noqa: E402
 
-from qec.cli import (  # noqa: E402
-    circuits,
-    decode,
-    mitigate,  # noqa: E402
-    results,
-    study,
-)
+try:
+    from qec.cli import (  # noqa: E402
+        circuits,
+        decode,
+        mitigate,  # noqa: E402
+        results,
+        study,
+    )
+except OSError as error:  # e.g. under a tiny file-size limit (ulimit -f), tempfile finds no usable folder
+    if not _STARTING:
+        raise
+    print(f"error: qec could not start: {error}".replace("\n", " "), file=sys.stderr, flush=True)
+    os._exit(2)
 from qec.errors import Interrupted, QecInputError  # noqa: E402
 
 if _STARTING:
@@ -99,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         except (typer.Abort, KeyboardInterrupt) as interrupt:
             print(interrupt if isinstance(interrupt, Interrupted) else "interrupted", file=sys.stderr)
             return 143 if terminated else 130
+        except (OSError, sqlite3.Error) as error:  # a refusal no library check turned into a QecInputError
+            return _fail(_system_failure(error))
     return result if isinstance(result, int) else 0
 
 
@@ -181,6 +190,20 @@ def _in_flag_terms(message: str) -> str:
         return _FLAGS[match[2]] + (" " if valued else "")
 
     return _PARAMETER.sub(flag, message)
+
+
+def _system_failure(error: OSError | sqlite3.Error) -> str:
+    """One line for a system error that reached the CLI: what the system refused, and that nothing was half-written
+    (outputs are written atomically, and the store commits whole transactions).
+
+    >>> _system_failure(OSError(28, "No space left on device", "out.csv")).split("; ")
+    ['No space left on device: out.csv', 'stopped (the store keeps what was committed, no file is half-written)']
+    """
+    if isinstance(error, OSError):
+        what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename is not None else "")
+    else:
+        what = f"the store: {error}"
+    return f"{what}; stopped (the store keeps what was committed, no file is half-written)"
 
 
 def _fail(message: str) -> int:

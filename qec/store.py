@@ -50,7 +50,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import sinter
 
 from qec.errors import QecInputError
-from qec.outputs import check_output_path
+from qec.outputs import StoreWriteFailed, check_output_path, store_write_failure
 from qec.task import ChunkResult, Counts, Task, TaskTotals
 from qec.validation import MAX_COUNT, canonical_json, check_counts, check_metadata, check_sample_index, check_token
 
@@ -197,6 +197,7 @@ class Store:
         self.path = Path(path)
         self.read_only = read_only
         self._skipped: dict[str, None] = {}
+        self._chunks_appended = 0  # by `append`: what a failed write later in the same command leaves committed
         if read_only:
             self.connection = _open_read_only(self.path)
         else:
@@ -221,7 +222,7 @@ class Store:
         self.close()
 
     def _transaction(self):
-        return _Transaction(self.connection)
+        return _Transaction(self.connection, path=self.path, chunks_kept=self._chunks_appended)
 
     def add_tasks(self, tasks: Iterable[Task]) -> None:
         """Records the tasks (circuit, decoder, metadata) so chunks can refer to them; a task id stored with
@@ -240,6 +241,7 @@ class Store:
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_row(result, source).as_tuple()
             )
+        self._chunks_appended += cursor.rowcount == 1
         return cursor.rowcount == 1
 
     def add_decoded(
@@ -449,16 +451,44 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error), so concurrent writers queue instead of interleaving."""
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error), so concurrent writers queue instead of interleaving.
 
-    def __init__(self, connection: sqlite3.Connection):
+    With the store's `path`, an SQLite error (disk full, a file-size limit, an I/O error) rolls back and raises a
+    one-line QecInputError saying the store is intact (and that `chunks_kept` earlier chunks are kept)."""
+
+    def __init__(self, connection: sqlite3.Connection, *, path: Path | None = None, chunks_kept: int = 0):
         self.connection = connection
+        self.path = path
+        self.chunks_kept = chunks_kept
 
     def __enter__(self):
-        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            self._raise(error)
 
     def __exit__(self, exc_type, exc, tb):
-        self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.connection.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        try:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            elif isinstance(exc, sqlite3.Error):  # SQLite rolled back itself, or left its journal hot: finish it
+                self.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            pass  # e.g. a file-size limit stops the rollback's writes too: the next open of the store rolls back
+        if isinstance(exc, sqlite3.Error):
+            self._raise(exc)
+
+    def _raise(self, error: sqlite3.Error) -> None:
+        if self.path is None:
+            raise error
+        pending = _nonempty(Path(f"{self.path}-journal"))
+        raise store_write_failure(self.path, error, chunks_kept=self.chunks_kept, pending=pending) from None
 
 
 def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[MergedSource]:
@@ -531,8 +561,11 @@ def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
     check_store_name(target)
     temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.merging"
     try:
-        with Store(temporary) as merged:
-            added = merged.merge_from_all(sources)
+        try:
+            with Store(temporary) as merged:
+                added = merged.merge_from_all(sources)
+        except StoreWriteFailed as failed:  # name the store asked for, not the temporary
+            raise store_write_failure(target, failed.error, created=True) from None
         try:
             os.link(temporary, target)  # never replaces a store that appeared meanwhile
         except FileExistsError:
@@ -736,6 +769,8 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
             f"cannot write the store {path}: its folder {folder} is not writable (SQLite keeps its "
             "journal beside the store); give a store in a writable folder"
         )
+    created = not (path.exists() or path.is_symlink())
+    connection = None
     try:
         connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         connection.execute("PRAGMA busy_timeout = 60000")
@@ -752,7 +787,12 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
                 "INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)", (FORMAT, str(VERSION))
             )
     except sqlite3.DatabaseError as error:
-        raise QecInputError(f"cannot write the store {path}: {error}") from None
+        if connection is not None:
+            connection.close()
+        if created and not _nonempty(path) and not Path(f"{path}-journal").exists():
+            path.unlink(missing_ok=True)  # the empty file SQLite made before its first write failed
+        pending = _nonempty(Path(f"{path}-journal"))
+        raise store_write_failure(path, error, created=created, pending=pending) from None
     return connection
 
 
