@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import sinter
 
+from qec.arguments import callable_or_none, instance_or_none, instances, number, plain
 from qec.decoders import DecoderSpec, gives_gap
 from qec.determinism import check_deterministic
 from qec.errors import Interrupted, QecInputError
@@ -67,6 +68,8 @@ class StopRule:
     precision: float | None = None
 
     def __post_init__(self):
+        for name in ("max_shots", "max_errors", "precision"):  # NumPy scalars taken as the Python ones they hold
+            object.__setattr__(self, name, plain(getattr(self, name)))
         if self.max_shots is None and self.max_errors is None:
             raise QecInputError("max_shots=None and max_errors=None: sampling would never stop; bound one of them")
         for name in ("max_shots", "max_errors"):
@@ -76,7 +79,9 @@ class StopRule:
             ):
                 raise QecInputError(f"{name}={value!r} is not allowed: use an integer from 1 to 2^63 - 1")
         if self.precision is not None and not (
-            isinstance(self.precision, (int, float)) and MIN_PRECISION <= self.precision < 1
+            isinstance(self.precision, (int, float))
+            and not isinstance(self.precision, bool)
+            and MIN_PRECISION <= self.precision < 1
         ):
             raise QecInputError(
                 f"precision={self.precision!r} is not allowed: use a relative half-width in "
@@ -189,6 +194,17 @@ def collect(
         Interrupted: on Ctrl-C (a KeyboardInterrupt), after stopping the workers; it says how many chunks this
             call committed.
     """
+    workers, chunk_shots = plain(workers), plain(chunk_shots)  # NumPy integers taken as ints
+    tasks = instances(tasks, Task, name="tasks")
+    if not isinstance(store, Store):
+        raise QecInputError(f"store is a {type(store).__name__}, not a Store: open one with Store(path)")
+    if not isinstance(stop, StopRule):
+        raise QecInputError(f"stop is a {type(stop).__name__}, not a StopRule: give StopRule(max_shots=...)")
+    chunk_seconds = number(chunk_seconds, name="chunk_seconds")
+    if chunk_seconds <= 0:
+        raise QecInputError(f"chunk_seconds={chunk_seconds!r} is not allowed: give a positive number of seconds")
+    instance_or_none(custom_decoders, Mapping, name="custom_decoders")
+    callable_or_none(on_progress, name="on_progress")
     if workers is not None:
         check_workers(workers, local=executor is None)
     if chunk_shots is not None and not (isinstance(chunk_shots, int) and 1 <= chunk_shots <= MAX_CHUNK):

@@ -12,10 +12,12 @@ from typing import Any
 
 import stim
 
-from qec.parts import StudySpec
+from qec.arguments import integer, number
+from qec.parts import StudySpec, loose_parts
 
 
 def noisy_memory_circuit(family: str, *, distance: int, p: float = 0.0, **parts: Any) -> stim.Circuit:
     """Family `family`'s memory circuit at strength `p`; `parts` are `StudySpec.of`'s keywords (noise, pauli,
     bias, rounds (default: the distance), basis)."""
-    return StudySpec.of(family, **parts).circuit(distance=distance, p=p)
+    spec = StudySpec.of(family, **loose_parts(parts, function="noisy_memory_circuit"))
+    return spec.circuit(distance=integer(distance, name="distance"), p=number(p, name="p"))

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 import stim
 
 from qec import codes, decoders
+from qec.arguments import instance_or_none, known_keywords, plain
 from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
 from qec.experiments import ExperimentSpec
@@ -114,7 +115,7 @@ class StudySpec:
             if parts:
                 raise QecInputError(f"{', '.join(parts)}: give these in the StudySpec, not beside it")
             return family
-        return StudySpec.of(family, **parts)
+        return StudySpec.of(family, **loose_parts(parts, function="StudySpec.of"))
 
     def circuit(self, *, distance: int, p: float) -> stim.Circuit:
         """The noisy circuit at `distance` and `p`, built code -> experiment -> noiseless circuit -> noise."""
@@ -122,6 +123,7 @@ class StudySpec:
 
     def task(self, *, distance: int, p: float) -> Task:
         """The task at `distance` and `p`: its circuit (`circuit`) and every part recorded in its metadata."""
+        distance, p = plain(distance), plain(p)  # NumPy scalars taken as the Python ones they hold
         metadata = (
             codes.family(self.family).metadata(distance)
             | self.experiment.metadata(distance=distance)
@@ -151,6 +153,30 @@ class StudySpec:
         )
 
 
+def loose_parts(parts: Mapping[str, Any], *, function: str) -> dict[str, Any]:
+    """`StudySpec.of`'s keywords in `parts` checked for the Python API: unknown names and options that are not
+    mappings refused (QecInputError naming them), NumPy scalars made Python ones."""
+    known_keywords(parts, _LOOSE_PARTS, function=function)
+    for name in ("decoder_options", "experiment_options"):
+        instance_or_none(parts.get(name), Mapping, name=name)
+    return {name: plain(value) for name, value in parts.items()}
+
+
+_LOOSE_PARTS = (
+    "noise",
+    "pauli",
+    "bias",
+    "erasure_fraction",
+    "experiment",
+    "experiment_options",
+    "rounds",
+    "basis",
+    "decoder",
+    "decoder_options",
+    "postselect_gap",
+)
+
+
 def decoders_with_gap() -> list[str]:
     """The registry's decoders that give per-shot gaps (`qec.decoders.gives_gap`), which `postselect_gap` needs.
 
@@ -177,4 +203,4 @@ def memory_task(family: str, *, distance: int, p: float, **parts: Any) -> Task:
     >>> task.metadata["distance"], len(task.task_id)
     (3, 64)
     """
-    return StudySpec.of(family, **parts).task(distance=distance, p=p)
+    return StudySpec.of(family, **loose_parts(parts, function="memory_task")).task(distance=distance, p=p)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sinter
 
+from qec.arguments import callable_or_none, instance_or_none, instances, integers, known_keywords, numbers, plain
 from qec.cluster import check_scheduler_address, dask_client, parse_local_cluster
 from qec.codes.size import MAX_DISTANCE, MAX_ROUNDS
 from qec.engine import DEFAULT_STOP, MAX_CHUNK, Progress, StopRule, check_decoders, check_workers, collect
@@ -144,7 +145,10 @@ def study_tasks(family: str | StudySpec, *, distances: Iterable[int], ps: Iterab
     >>> [task.metadata["bias"] for task in study_tasks("surface", distances=[3], ps=[0.001], noise="biased", bias=100)]
     [100.0]
     """
-    return StudySpec.given(family, parts).tasks(distances=distances, ps=ps)
+    if not isinstance(family, (str, StudySpec)):
+        raise QecInputError(f"family is a {type(family).__name__}: give a code family's name or a StudySpec")
+    spec = StudySpec.given(family, parts)
+    return spec.tasks(distances=integers(distances, name="distances"), ps=numbers(ps, name="ps"))
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,15 @@ def collect_into(
     `on_progress` is called with a `Progress` after every committed chunk. Bad options fail before the store
     file is made or any process started; see `qec.engine.collect` for the rest.
     """
+    workers, chunk_shots = plain(workers), plain(chunk_shots)  # NumPy integers taken as ints
+    tasks = instances(tasks, Task, name="tasks")
+    check_store_argument(store)
+    instance_or_none(stop, StopRule, name="stop")
+    instance_or_none(scheduler, str, name="scheduler")
+    instance_or_none(custom_decoders, Mapping, name="custom_decoders")
+    callable_or_none(on_progress, name="on_progress")
+    if not isinstance(plain(show_progress), bool):
+        raise QecInputError(f"show_progress is a {type(show_progress).__name__}: give True or False")
     check_run_options(workers=workers, scheduler=scheduler, cluster=cluster, chunk_shots=chunk_shots)
     if client is not None and (scheduler or cluster):
         raise QecInputError("client= is given with scheduler= or cluster=: give one")
@@ -281,10 +294,33 @@ def run_study(
     """Collects `tasks` into `store` (see `collect_into` for the executor and progress `options`) and analyses
     them: the points, the threshold fit (`correction`: `fit_threshold`'s finite-size correction; a fit that
     cannot be made is refused before any sampling) and Lambda. What `qec threshold` runs."""
+    tasks = instances(tasks, Task, name="tasks")
+    known_keywords(options, _COLLECT_OPTIONS, function="run_study")
+    check_store_argument(store)
+    if plain(correction) is not None and not isinstance(plain(correction), bool):
+        raise QecInputError(f"correction={correction!r} is not allowed: give True, False or None (by distances)")
     use_correction(sorted({task.metadata["distance"] for task in tasks if "distance" in task.metadata}), correction)
     totals = collect_into(tasks, store=store, stop=stop, **options)
     path = store.path if isinstance(store, Store) else store
     return analyse([Point.from_totals(t) for t in totals.values()], store=str(path), correction=correction)
+
+
+_COLLECT_OPTIONS = (
+    "workers",
+    "scheduler",
+    "cluster",
+    "client",
+    "chunk_shots",
+    "show_progress",
+    "on_progress",
+    "custom_decoders",
+)
+
+
+def check_store_argument(store: Any) -> None:
+    """Refuses a `store` argument that is not a path (str or Path) or an open `Store`."""
+    if not isinstance(store, (str, Path, Store)):
+        raise QecInputError(f"store is a {type(store).__name__}: give a path (str or Path) or an open Store")
 
 
 @dataclass(frozen=True)

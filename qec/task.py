@@ -19,6 +19,7 @@ from typing import Any
 
 import stim
 
+from qec.arguments import listed, plain
 from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
 from qec.validation import canonical_json, check_metadata, check_token
@@ -44,8 +45,10 @@ class Task:
         check_token(self.decoder, name="decoder")
         check_metadata(self.metadata)
         detectors = self.circuit.num_detectors
-        if not all(isinstance(k, int) and 0 <= k < detectors for k in self.postselected_detectors):
+        indices = tuple(plain(k) for k in listed(self.postselected_detectors, name="postselected_detectors"))
+        if not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < detectors for k in indices):
             raise QecInputError(f"postselected_detectors must be detector indices in [0, {detectors})")
+        object.__setattr__(self, "postselected_detectors", indices)  # a tuple of ints, whatever held them
         check_postselect_gap(self.metadata.get("postselect_gap"))
 
     @cached_property

@@ -149,12 +149,20 @@ class CssCode:
             )
         if schedule is None:
             schedule = hook_aware_schedule(x, z, logical_x, logical_z)
+        if not isinstance(schedule, SyndromeSchedule):
+            raise QecInputError(
+                f"schedule is a {type(schedule).__name__}, not a SyndromeSchedule: give one (qec.codes.schedules) "
+                "or None for the hook-aware default"
+            )
         schedule.check(x, z)
         if coordinates is None:
             coordinates = default_coordinates(x.shape[1], x.shape[0], z.shape[0])
-        coordinates = np.asarray(coordinates, dtype=np.float64)
-        if coordinates.shape != (x.shape[1] + x.shape[0] + z.shape[0], 2):
-            raise QecInputError("coordinates must have shape (n + mx + mz, 2)")
+        try:
+            coordinates = np.asarray(coordinates, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise QecInputError("coordinates must be an (n + mx + mz, 2) array of numbers") from None
+        if coordinates.shape != (x.shape[1] + x.shape[0] + z.shape[0], 2) or not np.isfinite(coordinates).all():
+            raise QecInputError("coordinates must have shape (n + mx + mz, 2) and finite entries")
         for array in (x, z, logical_x, logical_z, coordinates):
             array.setflags(write=False)
         return cls(name, x, z, logical_x, logical_z, schedule, coordinates)
