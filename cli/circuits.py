@@ -23,12 +23,14 @@ from qec.cli.options import (
     Plugin,
     load_plugins,
     one_erasure_fraction,
+    parse_experiment_options,
     study_spec,
 )
 from qec.engine import check_decoders
 from qec.errors import QecInputError
-from qec.experiments import experiments
+from qec.experiments import experiment_distance, experiments
 from qec.outputs import check_output_path, write_text_atomically
+from qec.parts import StudySpec
 
 # The hgp family's codes listed by `qec codes` (any distance >= 2 is allowed).
 LISTED_HGP_DISTANCES = (3, 4, 5, 6)
@@ -37,20 +39,55 @@ LISTED_HGP_DISTANCES = (3, 4, 5, 6)
 def codes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     code: CodeFile = None,
-    rounds: Annotated[int, typer.Option(help="With --code: rounds of the circuit whose distance is searched.")] = 3,
-    basis: Annotated[str, typer.Option(help="With --code: memory basis of that circuit, X or Z.")] = "Z",
-    noise_name: Annotated[str, typer.Option("--noise", help="With --code: noise model of that circuit.")] = "sd6",
+    experiment: Annotated[
+        Optional[str],
+        typer.Option("--experiment", help="Report this experiment's circuit-level distance (see the list below)."),
+    ] = None,
+    family: Annotated[str, typer.Option("--family", help="With --experiment: the code family.")] = "surface",
+    distance: Annotated[
+        Optional[int], typer.Option(help="With --experiment: the distance (default: the experiment's smallest).")
+    ] = None,
+    experiment_option: ExperimentOption = None,
+    rounds: Annotated[
+        Optional[int],
+        typer.Option(help="With --code or --experiment: rounds of the circuit searched (default 3; the distance)."),
+    ] = None,
+    basis: Annotated[str, typer.Option(help="With --code or --experiment: that circuit's basis, X or Z.")] = "Z",
+    noise_name: Annotated[
+        str, typer.Option("--noise", help="With --code or --experiment: noise model of that circuit.")
+    ] = "sd6",
     max_seconds: Annotated[
-        float, typer.Option("--max-seconds", help="With --code: time for each distance search.")
+        float, typer.Option("--max-seconds", help="With --code or --experiment: time for each distance search.")
     ] = 10.0,
     plugin: Plugin = None,
 ) -> None:
     """List the code families, noise models and decoders with their parameters; with --code, describe your CSS
-    code: n, k, its distance and the circuit-level distance of its memory experiment."""
+    code: n, k, its distance and the circuit-level distance of its memory experiment; with --experiment, report
+    that experiment's circuit-level distance."""
     load_plugins(plugin)
     if code is not None:
         _describe_user_code(
-            code, rounds=rounds, basis=basis, noise_name=noise_name, max_seconds=max_seconds, as_json=as_json
+            code,
+            rounds=3 if rounds is None else rounds,
+            basis=basis,
+            noise_name=noise_name,
+            max_seconds=max_seconds,
+            as_json=as_json,
+        )
+        return
+    if experiment is not None:
+        _describe_experiment(
+            StudySpec.of(
+                family,
+                experiment=experiment,
+                experiment_options=parse_experiment_options(experiment_option or ()),
+                rounds=rounds,
+                basis=basis,
+            ),
+            distance=distance,
+            noise_name=noise_name,
+            max_seconds=max_seconds,
+            as_json=as_json,
         )
         return
     families: list[dict[str, Any]] = [
@@ -200,6 +237,36 @@ def _listed_codes(family: codes.CodeFamily) -> list[dict[str, Any]]:
         code = family.code(d)
         listed.append({"distance": d, "name": code.name, "n": code.n, "k": code.k, "d": d})
     return listed
+
+
+def _describe_experiment(
+    spec: StudySpec, *, distance: int | None, noise_name: str, max_seconds: float, as_json: bool
+) -> None:
+    """Prints the circuit-level distance of `spec`'s experiment at `distance` (default: its smallest default)."""
+    distance = spec.experiment.default_distances[0] if distance is None else distance
+    found = experiment_distance(
+        codes.family(spec.family), spec.experiment, distance=distance, noise=noise_name, max_seconds=max_seconds
+    )
+    report = {
+        "family": spec.family,
+        "experiment": spec.experiment.name,
+        "distance": distance,
+        "rounds": spec.experiment.rounds_at(distance),
+        "basis": spec.experiment.basis,
+        "experiment_options": dict(spec.experiment.options),
+        "noise": noise_name,
+        "circuit_distance": found.as_dict(),
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    options = "".join(f", {key}={value}" for key, value in spec.experiment.options.items())
+    typer.echo(
+        f"{spec.experiment.name} on {spec.family}, d = {distance}, {report['rounds']} rounds, basis "
+        f"{spec.experiment.basis}{options}, {noise_name} noise: circuit-level distance {found.describe()}"
+    )
+    if found.stim is not None:
+        typer.echo(f"  Stim's search ({found.stim.seconds:.1f} s): {found.stim.describe()}")
 
 
 def _describe_user_code(

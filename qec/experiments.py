@@ -22,8 +22,10 @@ from typing import Any, Callable, Mapping
 import stim
 
 from qec.codes import CodeFamily
+from qec.codes.distance import Distance, circuit_distance
 from qec.errors import QecInputError, unknown_choice
 from qec.lattice_surgery import build_surgery
+from qec.noise import noise_model
 from qec.stability import build_stability
 from qec.text import shown_integer
 from qec.transversal_cnot import build_cnot, cnot_operations
@@ -197,3 +199,20 @@ class ExperimentSpec:
         return ExperimentSpec(
             metadata.get("experiment", "memory"), metadata.get("rounds"), metadata.get("basis", "Z"), dict(options)
         )
+
+
+def experiment_distance(
+    family: CodeFamily, spec: ExperimentSpec, *, distance: int, noise: str = "sd6", max_seconds: float = 10.0
+) -> Distance:
+    """The circuit-level distance of `spec`'s experiment on `family` at `distance`, under the noise model `noise`
+    (at p = 0.001: the fault locations, not their rates, set it), by `qec.codes.distance.circuit_distance`: the
+    fewest faults that flip an observable unseen (exact, or an upper bound, as its `Distance` says).
+
+    >>> from qec import codes
+    >>> experiment_distance(codes.family("surface"), ExperimentSpec("stability", rounds=3), distance=4).describe()
+    '3 (exact, graphlike)'
+    """
+    if not max_seconds > 0:
+        raise QecInputError(f"max_seconds must be > 0, got {max_seconds}")
+    circuit = noise_model(noise, 0.001).apply(spec.circuit(family, distance=distance))
+    return circuit_distance(circuit, max_seconds=max_seconds)
