@@ -31,6 +31,7 @@ from qec.errors import QecInputError
 from qec.experiments import experiment_distance, experiments
 from qec.outputs import check_output_path, write_text_atomically
 from qec.parts import StudySpec
+from qec.text import printable
 
 # The hgp family's codes listed by `qec codes` (any distance >= 2 is allowed).
 LISTED_HGP_DISTANCES = (3, 4, 5, 6)
@@ -137,7 +138,7 @@ def codes_command(
         return
     typer.echo("Code families (qec circuit FAMILY --distance D --rounds R --basis X|Z):")
     for f in families:
-        typer.echo(f"  {f['name']:<18} {f['description']}; bases {'/'.join(f['bases'])}; {f['distances']}")
+        typer.echo(printable(f"  {f['name']:<18} {f['description']}; bases {'/'.join(f['bases'])}; {f['distances']}"))
         for listed in f.get("codes", []):
             typer.echo(
                 f"  {'':<18}   --distance {listed['distance']:<3} {listed['name']} "
@@ -148,15 +149,15 @@ def codes_command(
     )
     typer.echo("Noise models (--noise MODEL --p P [--pauli KIND] [--bias ETA] [--erasure-fraction R_E]):")
     for m in models:
-        typer.echo(f"  {m['name']:<18} {m['description']}")
+        typer.echo(printable(f"  {m['name']:<18} {m['description']}"))
     typer.echo("Experiments (--experiment NAME [--experiment-option KEY=N ...]; rates per operation of its unit):")
     for e in experiment_list:
         options = ", ".join(f"{key}={value}" for key, value in e["options"].items()) or "no options"
-        typer.echo(f"  {e['name']:<18} {e['description']}; per {e['unit']}; {options}")
+        typer.echo(printable(f"  {e['name']:<18} {e['description']}; per {e['unit']}; {options}"))
     typer.echo("Decoders (--decoder NAME [--decoder-option KEY=VALUE ...]):")
     for d in decoder_list:
         options = ", ".join(f"{key}={value}" for key, value in d["options"].items()) or "no options"
-        typer.echo(f"  {d['name']:<18} {d['description']}; {options}")
+        typer.echo(printable(f"  {d['name']:<18} {d['description']}; {options}"))
 
 
 def _shown_default(value: Any) -> Any:
@@ -294,11 +295,13 @@ def _describe_user_code(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    typer.echo(f"{code.name}: [[{code.n},{code.k}]], {code.hx.shape[0]} X checks, {code.hz.shape[0]} Z checks")
+    typer.echo(
+        printable(f"{code.name}: [[{code.n},{code.k}]], {code.hx.shape[0]} X checks, {code.hz.shape[0]} Z checks")
+    )
     typer.echo(f"distance: {distance.describe()}")
     typer.echo(
         f"circuit-level distance ({rounds} rounds, {basis.upper()} memory, {noise_name} noise): {found.describe()}"
     )
     if found.stim is not None:
         typer.echo(f"  Stim's search ({found.stim.seconds:.1f} s): {found.stim.describe()}")
-    typer.echo(f"schedule: {code.schedule.description}")
+    typer.echo(printable(f"schedule: {code.schedule.description}"))

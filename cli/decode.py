@@ -15,6 +15,7 @@ from qec.decoders import DecoderSpec
 from qec.decoders.basis_inference import decoding_note
 from qec.errors import QecInputError
 from qec.recorded import SHOT_FORMATS, RecordedData, decode_recorded, parse_metadata
+from qec.text import printable
 
 _FORMATS = ", ".join(SHOT_FORMATS)
 # The library's messages name its parameters (dem=FILE); this command's user knows the flags.
@@ -96,7 +97,7 @@ def decode_command(
             )
         note = decoding_note(data.circuit, decoder=spec.name, options=spec.options)
         if note and not as_json:
-            typer.echo(f"note: {note}", err=True)
+            typer.echo(printable(f"note: {note}"), err=True)
         record = decode_recorded(
             data,
             decoder=spec,
@@ -111,7 +112,7 @@ def decode_command(
     if as_json:
         echo_json(record.as_dict())
     else:
-        typer.echo(record.describe())
+        typer.echo(printable(record.describe()))
 
 
 def _flag(match: re.Match[str]) -> str:

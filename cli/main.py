@@ -207,5 +207,17 @@ def _system_failure(error: OSError | sqlite3.Error) -> str:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    r"""Prints `message` as exactly one line, "error: ..." on stderr (line breaks, escape sequences and other
+    controls in it, often from the user's text or a store's, escaped by `qec.text.printable`); returns 2.
+
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     _fail("no point at family='a\nb\x1b[2J'")
+    2
+    >>> err.getvalue()
+    "error: no point at family='a\\nb\\x1b[2J'\n"
+    """
+    from qec.text import printable
+
+    print(f"error: {printable(message)}", file=sys.stderr)
     return 2

@@ -1,4 +1,6 @@
-"""What the CLI prints besides tables: JSON that is valid JSON (no bare NaN), and one-line warnings.
+"""What the CLI prints besides tables: JSON that is valid JSON (no bare NaN) with every control character escaped
+(json.dumps' ensure_ascii: all but printable ASCII as \\uNNNN), and one-line warnings with text from data made safe
+for a terminal (`qec.text.printable`).
 
 >>> from qec.cli.output import json_text
 >>> json_text({"rate": float("nan"), "shots": 10})
@@ -14,11 +16,13 @@ from typing import Any
 import typer
 
 from qec.store import Store
+from qec.text import printable
 
 
 def json_text(value: Any) -> str:
-    """`value` as JSON, with NaN and infinities (an empty point's rate, say) as null."""
-    return json.dumps(_finite(value), allow_nan=False)
+    """`value` as JSON, with NaN and infinities (an empty point's rate, say) as null, ASCII only: a control
+    character or bidi override in a value is written \\uNNNN, never itself."""
+    return json.dumps(_finite(value), allow_nan=False, ensure_ascii=True)
 
 
 def echo_json(value: Any) -> None:
@@ -38,13 +42,13 @@ def warn(text: str) -> None:
 
 
 def one_line(text: str) -> str:
-    """`text` with its line breaks shown as \\n and \\r, so a message that quotes a name (a path, a task id read
-    from a store) stays one line.
+    """`text` as one safe line (`qec.text.printable`): a message that quotes a name (a path, a task id or metadata
+    value read from a store) can neither break the line nor send the terminal escape sequences.
 
-    >>> one_line("bad\\nid")
-    'bad\\\\nid'
+    >>> one_line("bad\\nid\\x1b[2J")
+    'bad\\\\nid\\\\x1b[2J'
     """
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return printable(text)
 
 
 def _finite(value: Any) -> Any:

@@ -18,6 +18,7 @@ from qec.slices import parse_condition, parse_keys, x_value
 from qec.stats import Point
 from qec.store import MAX_CSV_BYTES, Added, Store, merge_stores, parse_sinter_csv
 from qec.study import SliceResult, StudyResult, read_points, read_slice, read_study
+from qec.text import printable
 
 
 def stats_command(
@@ -47,7 +48,7 @@ def stats_command(
     typer.echo(slice_table(result, rate or "shot"))
     if observables:
         typer.echo(observables_table(result.curves.points))
-    typer.echo(f"store: {store}")
+    typer.echo(printable(f"store: {store}"))
 
 
 def plot_command(
@@ -87,8 +88,8 @@ def plot_command(
         report(result.study, False, out)
         return
     typer.echo(slice_table(result, rate or "shot"))
-    typer.echo(f"plot: {out}")
-    typer.echo(f"store: {store}")
+    typer.echo(printable(f"plot: {out}"))
+    typer.echo(printable(f"store: {store}"))
 
 
 def _read_slice(
@@ -117,22 +118,26 @@ def _read_slice(
 
 def slice_table(result: SliceResult, rate: str) -> str:
     """One line per point of each curve: the curve, x, k, shots, errors, the rate per `rate` and its 95% interval;
-    then which keys split the curves and why there is no threshold fit."""
+    then which keys split the curves and why there is no threshold fit. Text from data (labels, keys) is made
+    `printable`."""
     curves, x = result.curves, result.curves.x
-    width = max([5, *(len(curve.label) for curve in curves.curves)]) + 2
-    lines = [f"{'curve':<{width}}{x:>12}{'k':>4}{'shots':>13}{'errors':>9}{f'per {rate}':>12}{'95% interval':>24}"]
-    for curve in curves.curves:
+    labels = [printable(curve.label) for curve in curves.curves]
+    width = max([5, *map(len, labels)]) + 2
+    lines = [
+        f"{'curve':<{width}}{printable(x):>12}{'k':>4}{'shots':>13}{'errors':>9}{f'per {rate}':>12}{'95% interval':>24}"
+    ]
+    for curve, label in zip(curves.curves, labels):
         for point in curve.points:
             value, low, high = point.rate_of(rate)
             k = "-" if point.observables is None else str(point.observables)
             lines.append(
-                f"{curve.label:<{width}}{x_value(point, x):>12.4g}{k:>4}{point.counts.shots:>13,}"
+                f"{label:<{width}}{x_value(point, x):>12.4g}{k:>4}{point.counts.shots:>13,}"
                 f"{point.counts.errors:>9,}{value:>12.3e}{f'[{low:.2e}, {high:.2e}]':>24}"
             )
     if curves.split_by:
-        lines.append(f"curves split by {', '.join(curves.split_by)}: their groups repeated a value of {x}")
+        lines.append(printable(f"curves split by {', '.join(curves.split_by)}: their groups repeated a value of {x}"))
     if result.no_fit:
-        lines.append(f"no threshold fit: {result.no_fit}")
+        lines.append(printable(f"no threshold fit: {result.no_fit}"))
     return "\n".join(lines)
 
 
@@ -146,7 +151,8 @@ def observables_table(points: list[Point]) -> str:
         for rate in pt.observable_rates:
             low, high = rate.interval
             lines.append(
-                f"{pt.family or '-':<12}{pt.decoder:<12}{distance:>3}{p:>10}{rate.observable:>11}{rate.errors:>9,}"
+                f"{printable(pt.family or '-'):<12}{printable(pt.decoder):<12}{distance:>3}{p:>10}"
+                f"{rate.observable:>11}{rate.errors:>9,}"
                 f"{rate.rate:>11.3e}{f'[{low:.2e}, {high:.2e}]':>24}"
             )
     if len(lines) == 1:
@@ -194,20 +200,21 @@ def report(study: StudyResult, as_json: bool, plot: Path | None) -> None:
             f"{', '.join(map(str, fit.distances))}"
         )
     for crossing in study.threshold.crossings:
-        typer.echo(f"crossing {crossing.describe()}")
+        typer.echo(printable(f"crossing {crossing.describe()}"))
     typer.echo(f"threshold: {study.threshold.status}")
-    typer.echo(study.threshold.describe())
-    typer.echo(f"method: {study.threshold.method}")
+    typer.echo(printable(study.threshold.describe()))
+    typer.echo(printable(f"method: {study.threshold.method}"))
     if plot is not None:
-        typer.echo(f"plot: {plot}")
-    typer.echo(f"store: {study.store}")
+        typer.echo(printable(f"plot: {plot}"))
+    typer.echo(printable(f"store: {study.store}"))
 
 
 def points_table(points: list[Point]) -> str:
     """One line per point: where its metadata places it, its counts, rate and 95% interval, per round (per
-    operation of each point's experiment: 'per CNOT' where all are CNOT experiments, 'per op' where they mix)."""
+    operation of each point's experiment: 'per CNOT' where all are CNOT experiments, 'per op' where they mix);
+    text from data (family, noise, decoder) made `printable`."""
     units = {pt.unit for pt in points}
-    per = f"per {units.pop() if len(units) == 1 else 'op'}"
+    per = printable(f"per {units.pop() if len(units) == 1 else 'op'}")
     header = (
         f"{'family':<12}{'noise':<18}{'decoder':<12}{'d':>3}{'rounds':>7}{'p':>10}{'shots':>11}{'errors':>8}"
         f"{'rate':>11}{'95% interval':>24}{per:>11}"
@@ -217,7 +224,8 @@ def points_table(points: list[Point]) -> str:
         low, high = pt.rate_interval
         distance, p = ("-" if pt.distance is None else pt.distance), ("-" if pt.p is None else f"{pt.p:.4g}")
         lines.append(
-            f"{pt.family or '-':<12}{pt.noise_label + ' ':<18}{pt.decoder_label + ' ':<12}{distance:>3}{pt.rounds:>7}"
+            f"{printable(pt.family or '-'):<12}{printable(pt.noise_label) + ' ':<18}"
+            f"{printable(pt.decoder_label) + ' ':<12}{distance:>3}{pt.rounds:>7}"
             f"{p:>10}{pt.counts.shots:>11,}{pt.counts.errors:>8,}{pt.rate:>11.3e}"
             f"{f'[{low:.2e}, {high:.2e}]':>24}{pt.rate_per_operation:>11.3e}"
         )
@@ -251,7 +259,7 @@ def import_command(
     rows = parse_sinter_csv(_read_csv(csv_file), source=f"import:{csv_file.name}")  # before the store is made
     with Store(store) as results:
         added = results.import_rows(rows)
-    typer.echo(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}")
+    typer.echo(printable(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}"))
 
 
 def merge_command(
@@ -264,7 +272,9 @@ def merge_command(
         if summary:
             warn(summary)
         added = merged.added
-        typer.echo(f"merged {added.chunks} new chunk(s) from {merged.source} into {target}{_same_seed(added)}")
+        typer.echo(
+            printable(f"merged {added.chunks} new chunk(s) from {merged.source} into {target}{_same_seed(added)}")
+        )
 
 
 def _read_csv(path: Path) -> str:

@@ -7,7 +7,8 @@ values to sample next; none (no threshold), no line.
 works in a notebook and in a script; `save_threshold_figure` writes both panels to a file. `plot_curves` draws
 the curves of any slice of a store (`qec.slices`: decoder A against decoder B, say) into one axes, and
 `save_slice_figure` writes one panel per rate. None switches matplotlib's backend: the file is drawn by a
-`Figure` of its own, without pyplot.
+`Figure` of its own, without pyplot. Text from data (family, noise and decoder names, keys, conditions, curve
+labels) is drawn as `shown` makes it: control characters escaped, and `$` as itself, never as mathtext.
 
 >>> import os, tempfile
 >>> from qec.stats import Point
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence, cast
 from qec.outputs import check_output_path, write_atomically
 from qec.slices import Slice, x_value
 from qec.stats import RATE_KINDS, Point
+from qec.text import printable
 from qec.threshold import FOUND, RATES, UNRESOLVED, ThresholdFit
 
 if TYPE_CHECKING:
@@ -41,6 +43,16 @@ X_LABELS = {
     "discard_rate": "discard rate (shots discarded / shots)",
     "erasure_fraction": "erasure fraction R_e (share of errors heralded)",
 }
+
+
+def shown(text: object) -> str:
+    r"""`text` (from data) as a label, title or legend entry draws it: `qec.text.printable` (no control character
+    or line break), with each `$` escaped so that matplotlib draws a dollar sign, not mathtext.
+
+    >>> shown("fam$x^2$\nily")
+    'fam\\$x^2\\$\\nily'
+    """
+    return printable(text).replace("$", r"\$")
 
 
 def _unit_of(points: Sequence[Point]) -> str:
@@ -108,13 +120,13 @@ def plot_threshold(
             )
             ax.axvspan(fit.low, fit.high, facecolor="none", edgecolor="gray", hatch="//", alpha=0.4)
     first = points[0] if points else None
-    title = f"{first.family or '-'}, {first.noise or '-'} noise, {first.decoder}: " if first else ""
+    title = shown(f"{first.family or '-'}, {first.noise or '-'} noise, {first.decoder}: ") if first else ""
     ax.set(
         xscale="log",
         yscale="log",
         xlabel="physical error rate p",
-        ylabel=f"logical error rate per {_unit_of(points) if rate == 'round' else rate}",
-        title=f"{title}per {_unit_of(points) if rate == 'round' else rate}",
+        ylabel=shown(f"logical error rate per {_unit_of(points) if rate == 'round' else rate}"),
+        title=title + shown(f"per {_unit_of(points) if rate == 'round' else rate}"),
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
@@ -166,7 +178,7 @@ def plot_threshold_sweep(fits: Sequence[tuple[float, ThresholdFit]], key: str, *
     missing = [value for value, fit in fits if fit.p is None]
     if missing:
         ax.plot([], [], " ", label=f"no threshold at {key} = {', '.join(f'{value:g}' for value in missing)}")
-    ax.set_xlabel(X_LABELS.get(key, key))
+    ax.set_xlabel(X_LABELS.get(key, shown(key)))
     ax.set_ylabel("threshold p_th")
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
@@ -223,15 +235,15 @@ def plot_curves(curves: Slice, *, ax: Axes | None = None, rate: str = "shot") ->
             marker="osD^v"[style % 5],
             linestyle=("-", "--", ":", "-.")[style % 4],
             color=colours[colour % len(colours)],
-            label=curve.label,
+            label=shown(curve.label),
         )
         ax.fill_between(xs, [row[2] for row in drawn], [row[3] for row in drawn], alpha=0.2, color=line.get_color())
-    where = ", ".join(condition.text for condition in curves.where)
-    unit = _unit_of([pt for curve in curves.curves for pt in curve.points]) if rate == "round" else rate
+    where = shown(", ".join(condition.text for condition in curves.where))
+    unit = shown(_unit_of([pt for curve in curves.curves for pt in curve.points]) if rate == "round" else rate)
     ax.set(
         xscale="log" if curves.x == "p" else "linear",
         yscale="log",
-        xlabel=X_LABELS.get(curves.x, curves.x),
+        xlabel=X_LABELS.get(curves.x, shown(curves.x)),
         ylabel=f"logical error rate per {unit}",
         title=f"{where + ': ' if where else ''}per {unit}",
     )

@@ -52,6 +52,8 @@ truncated search then gives <= 7 in 0.3 s; ours finds 6).
 from __future__ import annotations
 
 import json
+import math
+import os
 import subprocess
 import sys
 import time
@@ -82,14 +84,38 @@ STIM_TIME_SHARE = 0.5
 STIM_TRUNCATED_SHARE = 0.25
 STIM_TRUNCATION = 6
 STIM_MEMORY_BYTES = 4 << 30
+STIM_CPU_MARGIN_SECONDS = 10  # where the child cannot be tied to its parent: its CPU limit beyond its time limit
 # The child: reads the circuit's text on stdin, searches with the bounds in argv[1], prints {"weight": w or null}.
+# It never outlives its parent (argv[3], the pid that started it), whatever kills the parent (SIGKILL included):
+# first, on Linux, the kernel is asked to SIGKILL it when the parent dies (prctl PR_SET_PDEATHSIG), then it checks
+# that the parent is still its parent (had the parent died before that request, it would never be answered); where
+# prctl is missing, its CPU time is capped at its time limit plus a margin (argv[4] seconds; a search is CPU-bound,
+# so an orphan stops about when its parent would have killed it), and a thread polls the parent each second.
 _STIM_CHILD = """
-import json, sys
-try:
-    import resource
-    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
-except (ImportError, ValueError, OSError):
-    pass
+import json, os, sys, threading, time
+parent = int(sys.argv[3])
+tied_to_parent = False
+if sys.platform.startswith("linux"):
+    try:
+        import ctypes, signal
+        tied_to_parent = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        pass
+if os.getppid() != parent:
+    os._exit(1)
+limits = [("RLIMIT_AS", int(sys.argv[2]))] + ([] if tied_to_parent else [("RLIMIT_CPU", int(sys.argv[4]))])
+for name, limit in limits:
+    try:
+        import resource
+        resource.setrlimit(getattr(resource, name), (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+if not tied_to_parent:
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 import stim
 circuit = stim.Circuit(sys.stdin.read())
 try:
@@ -273,7 +299,9 @@ def _stim_search(text: str, bounds: dict[str, Any], seconds: float) -> dict[str,
     `seconds` (it is then killed, and reaped before this returns)."""
     if seconds <= 0:
         return None
-    command = [sys.executable, "-c", _STIM_CHILD, json.dumps(bounds), str(STIM_MEMORY_BYTES)]
+    cpu_seconds = math.ceil(seconds) + STIM_CPU_MARGIN_SECONDS
+    limits = [str(STIM_MEMORY_BYTES), str(os.getpid()), str(cpu_seconds)]
+    command = [sys.executable, "-c", _STIM_CHILD, json.dumps(bounds), *limits]
     with subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as child:

@@ -203,3 +203,104 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_too(tmp_path):
             process.wait()
     assert (tmp_path / "stderr.txt").read_text() == "interrupted\n"
     assert not (tmp_path / "r.db").exists()  # main() never ran
+
+
+# `qec codes --code`'s distance search runs Stim's search in a child process (qec.codes.distance), which can take
+# minutes and 4 GB on a hard circuit: it must die with whatever process started it.
+SEARCHING = "search_for_undetectable_logical_errors"  # in the child's command line (its script)
+
+
+def searching_child(parent: subprocess.Popen, *, within: float) -> psutil.Process:
+    """`parent`'s Stim-search child once it is searching (Stim loaded), within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert parent.poll() is None, "the parent ended before its search child started"
+        for child in psutil.Process(parent.pid).children():
+            try:
+                if SEARCHING in " ".join(child.cmdline()) and "/stim/" in Path(f"/proc/{child.pid}/maps").read_text():
+                    return child
+            except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+                pass
+        time.sleep(0.02)
+    raise AssertionError(f"no searching child within {within} s")
+
+
+def gone_within(process: psutil.Process, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(process):
+        if time.monotonic() > deadline:
+            process.kill()  # leak nothing, whatever the test's outcome
+            return False
+        time.sleep(0.01)
+    return True
+
+
+HARD_SEARCH = """
+import sys
+from qec import noise
+from qec.codes.bb import bb_code
+from qec.codes.distance import _stim_search
+circuit = noise.noise_model("sd6", 0.001).apply(bb_code("72,12,6").memory_circuit(rounds=3, basis="Z"))
+bounds = {"dont_explore_detection_event_sets_with_size_above": 10**6, "dont_explore_edges_with_degree_above": 10**6,
+          "dont_explore_edges_increasing_symptom_degree": False}
+print(_stim_search(str(circuit), bounds, 600.0))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="watches the process's mapped files in /proc")
+def test_the_stim_search_child_dies_with_its_parent_killed_by_sigkill(tmp_path):
+    """A process that runs Stim's untruncated search on the [[72,12,6]] BB code's circuit (minutes), killed by
+    SIGKILL (no handler, no finally): its child is gone at once, not left searching for minutes with 4 GB."""
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        parent = subprocess.Popen([sys.executable, "-c", HARD_SEARCH], stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        child = searching_child(parent, within=120)
+        parent.kill()
+        parent.wait()
+        assert gone_within(child, 2.0), "the search child outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_a_search_child_whose_parent_is_already_gone_exits_at_once():
+    """The race PR_SET_PDEATHSIG leaves open: a parent that died before the child asked to die with it. The child
+    checks that its parent is still the one that started it, and exits before loading anything."""
+    from qec.codes.distance import _STIM_CHILD
+
+    not_the_parent = os.getpid() + 1 if os.getpid() + 1 != os.getppid() else os.getpid() + 2
+    start = time.monotonic()
+    ended = subprocess.run(
+        [sys.executable, "-c", _STIM_CHILD, "{}", str(4 << 30), str(not_the_parent), "60"],
+        input="H 0\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (ended.returncode, ended.stdout) == (1, "")
+    assert time.monotonic() - start < 30  # it did not search (nor wait for anything)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="watches the process's mapped files in /proc")
+def test_kill_9_of_qec_codes_leaves_no_search_running(tmp_path):
+    """`qec codes --code bb:72,12,6` as a user runs it, killed by SIGKILL while Stim's search runs in its child:
+    the child is gone within 2 s (before the fix it searched on, orphaned, toward its 4 GB)."""
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(
+            [QEC, "codes", "--code", "bb:72,12,6", "--max-seconds", "20"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+    try:
+        child = searching_child(process, within=180)
+        process.kill()
+        process.wait()
+        assert gone_within(child, 2.0), "the search child outlived `qec codes`"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
