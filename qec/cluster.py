@@ -51,7 +51,7 @@ SCHEDULER_SCHEMES = ("tcp", "tls")
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)")
 
 
-def check_scheduler_address(address: str) -> None:
+def check_scheduler_address(address: Any) -> None:
     """Refuses a scheduler address that is not `tcp://HOST:PORT` or `tls://HOST:PORT` (HOST a name, an IPv4 address
     or a bracketed IPv6 one; PORT in ASCII digits, 1 to 65535; HOST:PORT alone is tcp, as in Dask), and a `tls://`
     one when Dask's config has no TLS settings for a client (`distributed.comm.tls.ca-file`, `.client.cert`):
