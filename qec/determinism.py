@@ -31,7 +31,7 @@ def check_deterministic(circuit: stim.Circuit, *, name: str = "the circuit") -> 
 
 
 def describe_failure(message: str, *, name: str = "the circuit") -> str:
-    """One line for Stim's message `message` on why it cannot make a circuit's detector error model.
+    r"""One line for Stim's message `message` on why it cannot make a circuit's detector error model.
 
     >>> describe_failure("The circuit contains non-deterministic observables.\n\nThis was discovered while "
     ...     "analyzing a Z-basis reset (R) on:\n    qubit 0\n\nThe collapse anti-commuted with these "
