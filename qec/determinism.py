@@ -36,7 +36,7 @@ def describe_failure(message: str, *, name: str = "the circuit") -> str:
     >>> describe_failure("The circuit contains non-deterministic observables.\n\nThis was discovered while "
     ...     "analyzing a Z-basis reset (R) on:\n    qubit 0\n\nThe collapse anti-commuted with these "
     ...     "detectors/observables:\n    L0\n")  # doctest: +ELLIPSIS
-    'the circuit has a non-deterministic observable L0: ... (anti-commutes with a Z-basis reset (R) on qubit 0); ...'
+    'the circuit has a non-deterministic observable L0: ... (anti-commutes with a Z-basis reset (R) on qubit 0), so ...'
     """
     if "non-deterministic" not in message:
         first = next((line.strip() for line in message.splitlines() if line.strip()), "no reason given")
