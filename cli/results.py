@@ -5,7 +5,7 @@ and stores merged."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import IO, Annotated, Optional
 
 import typer
 
@@ -251,23 +251,36 @@ def export_command(
         write_text_atomically(out, text)
 
 
+AcceptNewRows = Annotated[
+    bool,
+    typer.Option(
+        "--accept-new-rows",
+        help="Count rows of a task the store already holds that match none of its chunks (sinter's appended rows, "
+        "another run's file), and repeats of an equal row, as new samples. Without it they are refused: they cannot "
+        "be told apart from a reshaped copy (sinter combine, reordering, a dropped qec_sample column) of stored ones.",
+    ),
+]
+
+
 def import_command(
     csv_file: Annotated[Path, typer.Argument(help="A sinter CSV file (from `sinter collect` or `qec export`).")],
     store: StorePath = DEFAULT_STORE,
+    accept_new_rows: AcceptNewRows = False,
 ) -> None:
     """Import a sinter CSV into the store (a row already imported, or exported from this store, adds nothing)."""
-    rows = parse_sinter_csv(_read_csv(csv_file), source=f"import:{csv_file.name}")  # before the store is made
-    with Store(store) as results:
-        added = results.import_rows(rows)
+    with _open_csv(csv_file) as file, parse_sinter_csv(file, source=f"import:{csv_file.name}") as rows:
+        with Store(store) as results:  # opened once the whole file is checked
+            added = results.import_rows(rows, accept_new_rows=accept_new_rows)
     typer.echo(printable(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}"))
 
 
 def merge_command(
     target: Annotated[Path, typer.Argument(help="The store to merge into (created if missing).")],
     sources: Annotated[list[Path], typer.Argument(help="Stores to merge from; they are only read.")],
+    accept_new_rows: AcceptNewRows = False,
 ) -> None:
     """Merge stores: every chunk of the sources that the target lacks is added to the target."""
-    for merged in merge_stores(target, sources=sources):
+    for merged in merge_stores(target, sources=sources, accept_new_rows=accept_new_rows):
         summary = merged.skipped_summary()
         if summary:
             warn(summary)
@@ -277,8 +290,9 @@ def merge_command(
         )
 
 
-def _read_csv(path: Path) -> str:
-    """The text of a CSV file to import; a clear error for folders, FIFOs, huge files, bad encodings."""
+def _open_csv(path: Path) -> IO[str]:
+    """A CSV file to import, opened for reading row by row; a clear error for folders, FIFOs, files over
+    MAX_CSV_BYTES (from its size, before reading)."""
     if not path.exists():
         raise QecInputError(f"no file at {path}: give a sinter CSV file")
     if not path.is_file():
@@ -286,9 +300,7 @@ def _read_csv(path: Path) -> str:
     if path.stat().st_size > MAX_CSV_BYTES:
         raise QecInputError(f"{path} has {path.stat().st_size:,} bytes; the limit is {MAX_CSV_BYTES:,}: split it")
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise QecInputError(f"{path} is not a text file (not UTF-8): give a sinter CSV file") from None
+        return open(path, encoding="utf-8", newline="")
     except OSError as error:
         raise QecInputError(f"cannot read {path}: {error.strerror or error}") from None
 

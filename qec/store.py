@@ -35,17 +35,20 @@ from __future__ import annotations
 
 import collections
 import csv
+import functools
 import hashlib
 import io
+import itertools
 import json
 import os
+import re
 import secrets
 import sqlite3
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 import sinter
 
@@ -60,6 +63,7 @@ SAMPLE_COLUMN = "qec_sample"
 OBSERVABLE_COUNT_PREFIX = "qec_observable_errors_"  # custom count K: shots whose observable K was wrong
 MISTAKE_MASK_PREFIX = "obs_mistake_mask="  # sinter's custom count of shots with that pattern of wrong observables
 MAX_CSV_BYTES = 1 << 30
+MAX_CSV_ROWS = 10_000_000
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")  # what SQLite appends to a database's name for its own files
 _SCHEMA = """
@@ -258,8 +262,10 @@ class Store:
         check_counts(shots=counts.shots, errors=counts.errors, discards=counts.discards, seconds=counts.seconds)
         with self._transaction():
             self._insert_tasks([_TaskRow(result.task_id, decoder, metadata, circuit)], origin=source)
-            added = self._insert_chunks([_chunk_row(result, source)], origin=source)
-        return added.chunks == 1
+            cursor = self.connection.execute(
+                "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _chunk_row(result, source).as_tuple()
+            )
+        return cursor.rowcount == 1
 
     def totals(self, task_ids: Iterable[str] | None = None) -> dict[str, TaskTotals]:
         """Summed counts per task (all tasks, or those in `task_ids`); bad rows are skipped (`skipped_rows`).
@@ -296,11 +302,12 @@ class Store:
         for row in self._chunks(self._tasks()):
             yield row.record()
 
-    def merge_from(self, other: Store) -> Added:
-        """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice)."""
-        return self.merge_from_all([other])[0]
+    def merge_from(self, other: Store, *, accept_new_rows: bool = False) -> Added:
+        """Copies every task and chunk of `other` that this store lacks (the same chunk is never counted twice; see
+        the module docstring for the chunks that need `accept_new_rows`)."""
+        return self.merge_from_all([other], accept_new_rows=accept_new_rows)[0]
 
-    def merge_from_all(self, others: Sequence[Store]) -> list[Added]:
+    def merge_from_all(self, others: Sequence[Store], *, accept_new_rows: bool = False) -> list[Added]:
         """`merge_from` for each of `others` in turn, in one transaction: a source that is refused (a task id with
         other content, say) leaves this store as it was, sources merged before it included."""
         for other in others:
@@ -314,13 +321,16 @@ class Store:
         added = []
         with self._transaction():
             for other, tasks, chunks in sources:
-                self._insert_tasks(tasks.values(), origin=f"the store {other.path}")
-                added.append(self._insert_chunks(chunks, origin=f"the store {other.path}"))
+                origin = f"the store {other.path}"
+                self._insert_tasks(tasks.values(), origin=origin)
+                groups = itertools.groupby(((row, row.chunk, 0) for row in chunks), key=lambda item: item[0].task_id)
+                added.append(self._insert_chunks(groups, origin=origin, accept_new_rows=accept_new_rows))
         return added
 
     def to_sinter_csv(self) -> str:
         """The store as sinter's CSV, one line per chunk with its index in a `qec_sample` column (which sinter
-        ignores): `sinter plot --in` reads it, and importing it back adds nothing."""
+        ignores) and its seconds written exactly: `sinter plot --in` reads it, and importing it back adds nothing,
+        with the `qec_sample` column or without it."""
         lines = [f"{sinter.CSV_HEADER},{SAMPLE_COLUMN}"]
         tasks = self._tasks()
         for row in self._chunks(tasks):
@@ -340,19 +350,23 @@ class Store:
                     else {}
                 ),
             )
-            lines.append(f"{stats.to_csv_line()},{row.chunk}")
+            shots, errors, discards, _, rest = stats.to_csv_line().split(",", 4)  # sinter rounds the seconds
+            lines.append(f"{shots},{errors},{discards},{float(row.seconds)!r},{rest},{row.chunk}")
         return "\n".join(lines) + "\n"
 
-    def import_sinter_csv(self, text: str, *, source: str) -> Added:
+    def import_sinter_csv(self, text: str | IO[str], *, source: str, accept_new_rows: bool = False) -> Added:
         """Adds the rows of a sinter CSV (from `sinter collect` or `qec export`) as chunks, each identified as the
-        module docstring says; every row is checked first, and a bad one refuses the whole file."""
-        return self.import_rows(parse_sinter_csv(text, source=source))
+        module docstring says; every row is checked first, and a bad one refuses the whole file. Rows of a task the
+        store holds that match none of its chunks, and repeats of an equal row, are refused unless
+        `accept_new_rows`."""
+        with parse_sinter_csv(text, source=source) as rows:
+            return self.import_rows(rows, accept_new_rows=accept_new_rows)
 
-    def import_rows(self, rows: SinterRows) -> Added:
+    def import_rows(self, rows: SinterRows, *, accept_new_rows: bool = False) -> Added:
         """Adds rows parsed (and so checked) by `parse_sinter_csv`: check a file before opening a store for it."""
         with self._transaction():
-            self._insert_tasks(rows.tasks.values(), origin=rows.source)
-            return self._insert_chunks(rows.chunks, origin=rows.source)
+            self._insert_tasks(rows.tasks(), origin=rows.source)
+            return self._insert_chunks(rows.chunks_by_task(), origin=rows.source, accept_new_rows=accept_new_rows)
 
     def _insert_tasks(self, rows: Iterable[_TaskRow], *, origin: str) -> None:
         """Inserts new tasks; an existing id must have the same decoder and metadata (and circuit, if both have
@@ -381,25 +395,52 @@ class Store:
             if circuit is None and row.circuit is not None:
                 self.connection.execute("UPDATE tasks SET circuit = ? WHERE task_id = ?", (row.circuit, row.task_id))
 
-    def _insert_chunks(self, rows: Iterable[_ChunkRow], *, origin: str) -> Added:
-        """Inserts chunks the store lacks; see the module docstring for what counts as the same chunk. Call
-        inside a transaction."""
+    def _insert_chunks(
+        self,
+        groups: Iterable[tuple[str, Iterable[_Incoming]]],
+        *,
+        origin: str,
+        accept_new_rows: bool,
+    ) -> Added:
+        """Inserts the chunks the store lacks, per task (see `SinterRows.chunks_by_task`), as the module
+        docstring says; refuses (QecInputError) new rows that could be a reshaped copy of stored ones unless
+        `accept_new_rows`, and sums of shots past 2^63. Call inside a transaction."""
         added = same_seed = 0
-        for row in rows:
-            stored = self.connection.execute(
-                "SELECT shots, errors, discards FROM chunks WHERE task_id = ? AND chunk = ?", (row.task_id, row.chunk)
-            ).fetchone()
-            if stored is None:
-                self.connection.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row.as_tuple())
-                added += 1
-            elif tuple(stored) != (row.shots, row.errors, row.discards):
-                if row.chunk < 0:
+        unsure: dict[str, int] = {}
+        for task_id, rows in groups:
+            task = _StoredTask(self.connection, task_id)
+            for row, sample, occurrence in rows:
+                outcome = task.identify(row, sample, occurrence)
+                if outcome == "same-seed":
+                    same_seed += 1
+                elif outcome == "altered":
+                    stored = task.last_stored
                     raise QecInputError(
-                        f"{origin} has sample {row.chunk} of task {row.task_id[:16]}... with {row.shots} shots and "
+                        f"{origin} has sample {sample} of task {task_id[:16]}... with {row.shots} shots and "
                         f"{row.errors} errors, but the store has it with {stored[0]} shots and {stored[1]} errors; "
                         "one of them was altered: nothing was written"
                     )
-                same_seed += 1
+                elif outcome in ("new", "unsure"):
+                    if outcome == "unsure":
+                        unsure[task_id] = unsure.get(task_id, 0) + 1
+                        if not accept_new_rows:
+                            continue
+                    task.insert(row, sample, occurrence)
+                    added += 1
+            if task.added and task.shots > MAX_COUNT:
+                raise QecInputError(
+                    f"{origin} would bring task {task_id[:16]}... to {task.shots:,} shots, more than 2^63 - 1: "
+                    "nothing was written"
+                )
+        if unsure and not accept_new_rows:
+            first, count = next(iter(unsure.items()))
+            others = f" (and {sum(unsure.values()) - count} of {len(unsure) - 1} other task(s))" * (len(unsure) > 1)
+            raise QecInputError(
+                f"{origin} has {count} row(s) of task {first[:16]}...{others} that the store cannot tell apart from "
+                "a reshaped copy of samples it holds (its task is stored, or the row repeats an equal row; sinter "
+                "combine, reordering or a dropped qec_sample column make such rows): nothing was written; if they "
+                "are new samples, pass accept_new_rows=True (qec import/merge --accept-new-rows)"
+            )
         return Added(added, same_seed)
 
     def _tasks(self, task_ids: set[str] | None = None, *, with_circuits: bool = False) -> dict[str, _TaskRow]:
@@ -450,6 +491,90 @@ class Store:
         self._skipped[description] = None
 
 
+_Incoming = tuple["_ChunkRow", "int | None", int]  # a row, its sample index (None: by content), its occurrence
+
+
+class _StoredTask:
+    """What the store holds of one task as a source's rows of it arrive, and which of those rows are its chunks.
+
+    A row with a sample index is the stored chunk of that index; else one stored chunk with equal counts (shots,
+    errors, discards, seconds; a collected chunk matches a row without an index or with a negative one, an imported
+    one any row), each stored chunk matched once. A row matched by neither is "new" if it cannot be a reshaped copy
+    of stored samples (its task had no chunks before this source, or it has a seed index >= 0 and the task no
+    imported chunks, and it repeats no equal row of its file), else "unsure"."""
+
+    def __init__(self, connection: sqlite3.Connection, task_id: str):
+        self.connection = connection
+        self.task_id = task_id
+        self.added = False
+        self.last_stored: tuple = ()
+        self.pools: collections.Counter = collections.Counter()  # (counts..., imported) -> stored chunks unmatched
+        for shots, errors, discards, seconds, imported in connection.execute(
+            "SELECT shots, errors, discards, seconds, chunk < 0 FROM chunks WHERE task_id = ?", (task_id,)
+        ):
+            self.pools[(shots, errors, discards, seconds, bool(imported))] += 1
+        self.held = bool(self.pools)
+        self.imported = any(key[-1] for key in self.pools)
+        try:
+            total = connection.execute(
+                "SELECT sum(shots) FROM chunks WHERE task_id = ? AND typeof(shots) = 'integer' AND shots >= 0",
+                (task_id,),
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # integer overflow: rows another tool wrote
+            total = MAX_COUNT + 1
+        self.shots = int(total or 0)
+
+    def identify(self, row: _ChunkRow, sample: int | None, occurrence: int) -> str:
+        """What `row` is: "stored", "same-seed" (its index >= 0 stored with other counts), "altered" (the same,
+        < 0), "new" or "unsure" (see the class docstring)."""
+        counts = (row.shots, row.errors, row.discards, row.seconds)
+        if sample is not None:
+            stored = self.connection.execute(
+                "SELECT shots, errors, discards, seconds FROM chunks WHERE task_id = ? AND chunk = ?",
+                (self.task_id, sample),
+            ).fetchone()
+            if stored is not None:
+                self.last_stored = tuple(stored)
+                self._take((*stored, sample < 0))
+                if tuple(stored[:3]) != counts[:3]:
+                    return "altered" if sample < 0 else "same-seed"
+                return "stored"
+            if self._take((*counts, True)) or (sample < 0 and self._take((*counts, False))):
+                return "stored"
+            if sample >= 0:
+                return "unsure" if self.imported else "new"
+            return "unsure" if self.held else "new"
+        if self._take((*counts, False)) or self._take((*counts, True)):
+            return "stored"
+        return "unsure" if self.held or occurrence > 0 else "new"
+
+    def insert(self, row: _ChunkRow, sample: int | None, occurrence: int) -> None:
+        """Writes `row` as a chunk: under `sample`, or (None) under the first free index hashed from its counts
+        and its occurrence."""
+        insert = "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        index = _content_index(row, occurrence) if sample is None else sample
+        while self.connection.execute(insert, (row.task_id, index, *row.as_tuple()[2:])).rowcount != 1:
+            if sample is not None:
+                raise QecInputError(f"sample {sample} of task {self.task_id[:16]}... is stored already")  # unreachable
+            occurrence += 1  # an earlier row took this index: the next free one
+            index = _content_index(row, occurrence)
+        self.shots += row.shots
+        self.added = True
+
+    def _take(self, key: tuple) -> bool:
+        if self.pools[key] <= 0:
+            return False
+        self.pools[key] -= 1
+        return True
+
+
+def _content_index(row: _ChunkRow, occurrence: int) -> int:
+    """The negative chunk index of an imported row without one: a hash of its task, counts (seconds exactly) and
+    occurrence among equal rows, so the same rows get the same indices in any order, file or store."""
+    key = f"{row.task_id} {row.shots} {row.errors} {row.discards} {float(row.seconds).hex()} {occurrence}"
+    return -1 - (int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1)
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error), so concurrent writers queue instead of interleaving.
 
@@ -491,7 +616,9 @@ class _Transaction:
         raise store_write_failure(self.path, error, chunks_kept=self.chunks_kept, pending=pending) from None
 
 
-def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[MergedSource]:
+def merge_stores(
+    target: str | Path, *, sources: Iterable[str | Path], accept_new_rows: bool = False
+) -> list[MergedSource]:
     """Merges the stores at `sources` into the store at `target`: every chunk of a source that the target lacks
     is added, and none is counted twice (the module docstring says when two chunks are the same).
 
@@ -506,6 +633,8 @@ def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[M
     Args:
         target: the store to merge into; created if missing.
         sources: the stores to merge from, in order (at least one); they are only read.
+        accept_new_rows: add the imported chunks that the target cannot tell apart from a reshaped copy of its own
+            (see the module docstring); without it such a merge is refused and nothing is written.
 
     Returns:
         One `MergedSource` per source, in order: the chunks it added and the bad rows of it that were skipped.
@@ -538,9 +667,9 @@ def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[M
         for path in paths:  # every source is checked before the target is touched
             opened.append(Store(path, read_only=True))
         if target.exists() or target.is_symlink():
-            added = _merge_into_existing_store(target, opened)
+            added = _merge_into_existing_store(target, opened, accept_new_rows)
         else:
-            added = _merge_into_new_store(target, opened)
+            added = _merge_into_new_store(target, opened, accept_new_rows)
         return [
             MergedSource(path, count, tuple(store.skipped_rows)) for path, store, count in zip(paths, opened, added)
         ]
@@ -549,12 +678,12 @@ def merge_stores(target: str | Path, *, sources: Iterable[str | Path]) -> list[M
             store.close()
 
 
-def _merge_into_existing_store(target: Path, sources: list[Store]) -> list[Added]:
+def _merge_into_existing_store(target: Path, sources: list[Store], accept_new_rows: bool) -> list[Added]:
     with Store(target) as merged:
-        return merged.merge_from_all(sources)
+        return merged.merge_from_all(sources, accept_new_rows=accept_new_rows)
 
 
-def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
+def _merge_into_new_store(target: Path, sources: list[Store], accept_new_rows: bool) -> list[Added]:
     """Merges `sources` into a store made beside `target` under a temporary name, then links it to `target`: a
     refused source leaves no store behind. If `target` appeared meanwhile, the sources are merged into it."""
     check_output_path(target, inputs=[source.path for source in sources])
@@ -563,16 +692,16 @@ def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
     try:
         try:
             with Store(temporary) as merged:
-                added = merged.merge_from_all(sources)
+                added = merged.merge_from_all(sources, accept_new_rows=accept_new_rows)
         except StoreWriteFailed as failed:  # name the store asked for, not the temporary
             raise store_write_failure(target, failed.error, created=True) from None
         try:
             os.link(temporary, target)  # never replaces a store that appeared meanwhile
         except FileExistsError:
-            return _merge_into_existing_store(target, sources)
+            return _merge_into_existing_store(target, sources, accept_new_rows)
         except OSError:  # a file system without hard links: rename, unless a store appeared meanwhile
             if target.exists() or target.is_symlink():
-                return _merge_into_existing_store(target, sources)
+                return _merge_into_existing_store(target, sources, accept_new_rows)
             try:
                 os.rename(temporary, target)
             except OSError as error:
@@ -583,6 +712,42 @@ def _merge_into_new_store(target: Path, sources: list[Store]) -> list[Added]:
             path.unlink(missing_ok=True)
 
 
+_MERGING = re.compile(r"\..+\.(\d{1,10})\.[0-9a-f]{8}\.merging(-journal)?")
+
+
+def remove_stale_merges(folder: str | Path) -> list[Path]:
+    """Deletes the temporary stores (`.NAME.PID.HEX.merging`, and their journals) that merges killed before they
+    finished left in `folder`, those whose process is gone; returns what it deleted. Every writer runs it on its
+    store's folder, so a `kill -9` during `qec merge` leaves nothing behind after the next command there."""
+    removed = []
+    try:
+        entries = [entry for entry in os.scandir(folder) if entry.name.endswith((".merging", ".merging-journal"))]
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _MERGING.fullmatch(entry.name)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass  # another command removed it, or the folder refuses: left for the next one
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid of ours: leave the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def _skipped_summary(path: Path, rows: Sequence[str]) -> str | None:
     """One line naming the bad `rows` that reads of the store at `path` skipped (None when there were none)."""
     if not rows:
@@ -591,28 +756,87 @@ def _skipped_summary(path: Path, rows: Sequence[str]) -> str | None:
     return f"skipped {len(rows)} bad row(s) in {path}: {shown}"
 
 
-@dataclass(frozen=True)
 class SinterRows:
-    """The rows of a sinter CSV file, every one checked: what `Store.import_rows` adds, and where they came from."""
+    """The rows of a sinter CSV file, every one checked and staged in a temporary SQLite file (deleted when closed,
+    or when the process dies): what `Store.import_rows` adds, and where they came from. Memory does not grow with
+    the number of rows. Close it (or use it in a `with`) when done."""
 
-    source: str
-    tasks: dict[str, _TaskRow]
-    chunks: list[_ChunkRow]
+    def __init__(self, source: str, staging: sqlite3.Connection, rows: int):
+        self.source = source
+        self.rows = rows
+        self._staging = staging
+
+    def tasks(self) -> Iterator[_TaskRow]:
+        for task_id, decoder, metadata in self._staging.execute("SELECT * FROM tasks ORDER BY task_id"):
+            yield _TaskRow(task_id, decoder, json.loads(metadata), None)
+
+    def chunks_by_task(self) -> Iterator[tuple[str, Iterator[_Incoming]]]:
+        """(task id, its rows as (row, sample index or None, occurrence)) per task, in file order; a row's
+        occurrence counts the equal rows (same task and counts) before it in the file."""
+        now = time.time()
+        cursor = self._staging.execute(
+            "SELECT task_id, sample, shots, errors, discards, seconds, observable_errors, occurrence FROM rows "
+            "ORDER BY task_id, line"
+        )
+        rows = (
+            (_ChunkRow(task_id, 0, shots, errors, discards, seconds, observables, now, self.source), sample, n)
+            for task_id, sample, shots, errors, discards, seconds, observables, n in cursor
+        )
+        for task_id, group in itertools.groupby(rows, key=lambda item: item[0].task_id):
+            yield task_id, group
+
+    def close(self) -> None:
+        self._staging.close()
+
+    def __enter__(self) -> SinterRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def parse_sinter_csv(text: str, *, source: str) -> SinterRows:
-    """The rows of a sinter CSV (`source` names it in messages), every one checked; QecInputError naming the
-    first bad row. Nothing is written: `Store.import_rows` adds them."""
-    tasks, chunks = _parse_sinter_csv(text, source=source)
-    return SinterRows(source, tasks, chunks)
+def parse_sinter_csv(text: str | IO[str], *, source: str) -> SinterRows:
+    """The rows of a sinter CSV (`text`, or a text file opened with `newline=""`; `source` names it in messages),
+    read row by row and every one checked; QecInputError naming the first bad row, or saying the file has more than
+    `MAX_CSV_ROWS` rows or `MAX_CSV_BYTES` characters. Nothing is written to a store: `Store.import_rows` adds them.
 
-
-def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], list[_ChunkRow]]:
-    """The tasks and chunks of a sinter CSV, every row checked; QecInputError naming the first bad row."""
-    if len(text) > MAX_CSV_BYTES:
-        raise QecInputError(f"{source} has {len(text):,} characters; the limit is {MAX_CSV_BYTES:,}: split it")
+    >>> rows = parse_sinter_csv("shots,errors,discards,seconds,decoder,strong_id,json_metadata\\n"
+    ...                         '10,1,0,0.5,pymatching,abc,"{}"\\n', source="x.csv")
+    >>> rows.rows
+    1
+    >>> rows.close()
+    """
+    if isinstance(text, str):
+        if len(text) > MAX_CSV_BYTES:
+            raise QecInputError(f"{source} has {len(text):,} characters; the limit is {MAX_CSV_BYTES:,}: split it")
+        text = io.StringIO(text, newline="")
+    staging = sqlite3.connect("", isolation_level=None)  # a private temporary file that SQLite deletes itself
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+        staging.execute("PRAGMA journal_mode = OFF")
+        staging.execute("PRAGMA synchronous = OFF")
+        staging.execute("CREATE TABLE tasks (task_id TEXT PRIMARY KEY, decoder TEXT, metadata TEXT)")
+        staging.execute(
+            "CREATE TABLE rows (line INTEGER, task_id TEXT, sample INTEGER, shots INTEGER, errors INTEGER, "
+            "discards INTEGER, seconds REAL, observable_errors TEXT, occurrence INTEGER)"
+        )
+        staging.execute("BEGIN")
+        rows = _stage_sinter_csv(text, staging, source=source)
+        staging.execute(  # each row's occurrence among the equal rows (same task and counts) of the file
+            "UPDATE rows SET occurrence = o.n FROM (SELECT rowid AS id, row_number() OVER (PARTITION BY task_id, "
+            "shots, errors, discards, seconds ORDER BY line) - 1 AS n FROM rows) AS o WHERE rows.rowid = o.id"
+        )
+        staging.execute("CREATE INDEX rows_by_task ON rows (task_id, line)")
+        staging.execute("COMMIT")
+    except BaseException:
+        staging.close()
+        raise
+    return SinterRows(source, staging, rows)
+
+
+def _stage_sinter_csv(file: IO[str], staging: sqlite3.Connection, *, source: str) -> int:
+    """Reads, checks and stages the rows of a sinter CSV; returns how many rows it has."""
+    try:
+        reader = csv.reader(file, skipinitialspace=True)
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in _CSV_COLUMNS if name not in header]
         if missing or len(set(header)) != len(header):
@@ -620,44 +844,89 @@ def _parse_sinter_csv(text: str, *, source: str) -> tuple[dict[str, _TaskRow], l
                 f"{source} is not a sinter CSV file: its header must name {', '.join(_CSV_COLUMNS)} "
                 "once each (sinter's CSV_HEADER)"
             )
-        rows = list(reader)
+        count = characters = 0
+        parsed = _Recent()  # metadata text -> (metadata, canonical JSON)
+        known = _Recent()  # task id -> (decoder, canonical JSON): a cache of the staged tasks table
+        batch: list[tuple] = []
+        for line, values in enumerate(reader, start=2):
+            characters += sum(map(len, values)) + len(values)
+            if characters > MAX_CSV_BYTES:
+                raise QecInputError(f"{source} has more than {MAX_CSV_BYTES:,} characters, the limit: split it")
+            if not any(value.strip() for value in values):
+                continue
+            count += 1
+            if count > MAX_CSV_ROWS:
+                raise QecInputError(
+                    f"{source} has more than {MAX_CSV_ROWS:,} rows (line {line}); the limit is {MAX_CSV_ROWS:,}: "
+                    "split it, or combine rows with `sinter combine` first"
+                )
+            try:
+                if len(values) != len(header):
+                    raise QecInputError(f"it has {len(values)} fields, the header {len(header)}")
+                row = dict(zip(header, (value.strip() for value in values)))
+                metadata = parsed.get(row["json_metadata"])
+                if metadata is None:
+                    checked = _parse_metadata(row["json_metadata"])
+                    metadata = parsed.put(row["json_metadata"], (checked, canonical_json(checked)))
+                task, counts, sample, per_observable = _parse_row(row, metadata=metadata[0])
+            except QecInputError as error:
+                raise QecInputError(f"{source} line {line}: {error}; nothing was imported") from None
+            content = known.get(task.task_id)
+            if content is None:
+                found = staging.execute("SELECT decoder, metadata FROM tasks WHERE task_id = ?", (task.task_id,))
+                content = known.put(task.task_id, found.fetchone() or (task.decoder, metadata[1]))
+                staging.execute("INSERT OR IGNORE INTO tasks VALUES (?, ?, ?)", (task.task_id, *content))
+            if tuple(content) != (task.decoder, metadata[1]):
+                raise QecInputError(
+                    f"{source} line {line}: task {task.task_id[:16]}... appears with another decoder or "
+                    "metadata earlier in the file; nothing was imported"
+                )
+            observables = json.dumps(per_observable) if per_observable else "[]"
+            batch.append((line, task.task_id, sample, *counts, observables))
+            if len(batch) >= 1000:
+                staging.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)", batch)
+                batch.clear()
+        staging.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)", batch)
     except csv.Error as error:
         raise QecInputError(f"{source} is not a sinter CSV file: {error}") from None
-    tasks: dict[str, _TaskRow] = {}
-    chunks: list[_ChunkRow] = []
-    chain = hashlib.sha256(b"qec sinter csv").digest()
-    now = time.time()
-    for line, values in enumerate(rows, start=2):
-        if not any(value.strip() for value in values):
-            continue
-        try:
-            if len(values) != len(header):
-                raise QecInputError(f"it has {len(values)} fields, the header {len(header)}")
-            row = dict(zip(header, (value.strip() for value in values)))
-            task, counts, sample, per_observable = _parse_row(row)
-        except QecInputError as error:
-            raise QecInputError(f"{source} line {line}: {error}; nothing was imported") from None
-        known = tasks.setdefault(task.task_id, task)
-        if known != task:
-            raise QecInputError(
-                f"{source} line {line}: task {task.task_id[:16]}... appears with another decoder or "
-                "metadata earlier in the file; nothing was imported"
-            )
-        chain = hashlib.sha256(
-            chain
-            + json.dumps(
-                [task.task_id, task.decoder, canonical_json(task.metadata), *counts, row.get("custom_counts", "")]
-            ).encode()
-        ).digest()
-        if sample is None:
-            sample = -1 - (int.from_bytes(chain[:8], "little") >> 1)
-        chunks.append(_ChunkRow(task.task_id, sample, *counts, json.dumps(per_observable), now, source))
-    return tasks, chunks
+    except UnicodeDecodeError:
+        raise QecInputError(f"{source} is not a text file (not UTF-8): give a sinter CSV file") from None
+    except OSError as error:
+        raise QecInputError(f"cannot read {source}: {error.strerror or error}; nothing was imported") from None
+    return count
 
 
-def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, float], int | None, list[int]]:
-    """One CSV row as (task, (shots, errors, discards, seconds), sample index or None, per-observable errors or
-    [] when the row gives none)."""
+class _Recent:
+    """A small dict that forgets its oldest entries: caches whose memory does not grow with a file's rows."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.entries: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.entries.get(key)
+
+    def put(self, key: str, value: Any) -> Any:
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]
+        self.entries[key] = value
+        return value
+
+
+def _parse_metadata(text: str) -> dict:
+    """A row's json_metadata, parsed and checked (`check_metadata`)."""
+    try:
+        metadata = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise QecInputError(f"json_metadata is not JSON: {text[:60]!r}") from None
+    return check_metadata(metadata)
+
+
+def _parse_row(
+    row: dict[str, str], *, metadata: dict
+) -> tuple[_TaskRow, tuple[int, int, int, float], int | None, list[int]]:
+    """One CSV row (its metadata already parsed) as (task, (shots, errors, discards, seconds), sample index or None,
+    per-observable errors or [] when the row gives none)."""
     try:
         shots, errors, discards = (int(row[name]) for name in ("shots", "errors", "discards"))
         seconds = float(row["seconds"])
@@ -666,10 +935,6 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
     except ValueError as error:
         raise QecInputError(f"a count is not a number ({error})") from None
     check_counts(shots=shots, errors=errors, discards=discards, seconds=seconds)
-    try:
-        metadata = json.loads(row["json_metadata"])
-    except (json.JSONDecodeError, RecursionError):
-        raise QecInputError(f"json_metadata is not JSON: {row['json_metadata'][:60]!r}") from None
     custom = row.get("custom_counts", "")
     per_observable: list[int] = []
     if custom:
@@ -686,7 +951,7 @@ def _parse_row(row: dict[str, str]) -> tuple[_TaskRow, tuple[int, int, int, floa
     task = _TaskRow(
         check_token(row["strong_id"], name="strong_id"),
         check_token(row["decoder"], name="decoder"),
-        check_metadata(metadata),
+        metadata,
         None,
     )
     return task, (shots, errors, discards, seconds), sample, per_observable
@@ -769,6 +1034,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
             f"cannot write the store {path}: its folder {folder} is not writable (SQLite keeps its "
             "journal beside the store); give a store in a writable folder"
         )
+    remove_stale_merges(folder)
     created = not (path.exists() or path.is_symlink())
     connection = None
     try:
@@ -828,7 +1094,8 @@ def _check_is_store(path: Path) -> None:
             check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            schema = _schema_of(connection)
+            tables = {name for kind, name, _, _ in schema if kind == "table"}
             meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
         finally:
             connection.close()
@@ -845,6 +1112,35 @@ def _check_is_store(path: Path) -> None:
             f"{path} was written by a newer qec (store format {version!r}; this qec reads up to "
             f"{VERSION}): upgrade qec to read it"
         )
+    foreign = sorted(f"{kind} {name}" for kind, name, _, _ in schema ^ _our_schema())
+    if foreign:
+        raise QecInputError(
+            f"{path} has a schema this qec did not write ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''} differ from a qec store's tables, columns and indexes; triggers "
+            "and views are never ours): it was left untouched; export what you need with sqlite3, or give another "
+            "store path"
+        )
+
+
+def _schema_of(connection: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
+    """The schema objects of a database (kind, name, table, SQL with whitespace collapsed), SQLite's statistics
+    tables (made by ANALYZE) left out."""
+    return {
+        (kind, name, table, None if sql is None else " ".join(sql.split()))
+        for kind, name, table, sql in connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        if not name.startswith("sqlite_stat")
+    }
+
+
+@functools.cache
+def _our_schema() -> frozenset[tuple[str, str, str, str | None]]:
+    """The schema objects a store of ours has: what `_SCHEMA` makes."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.executescript(_SCHEMA)
+        return frozenset(_schema_of(connection))
+    finally:
+        connection.close()
 
 
 def _recover_unfinished_write(path: Path) -> None:

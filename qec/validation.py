@@ -27,13 +27,24 @@ import re
 from typing import Any, cast
 
 from qec.errors import QecInputError
+from qec.metadata import FOREIGN_KEYS
 
 MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
 MAX_METADATA_BYTES = 65_536
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,127}")
-_POSITIVE_INTEGER_KEYS = ("distance", "d", "rounds", "r")
-_PROBABILITY_KEYS = ("p",)
-_TEXT_KEYS = ("family", "noise", "basis", "pauli", "decoder")
+# our keys, and the other tools' names that `qec.metadata` maps onto them at read time (checked alike)
+_POSITIVE_INTEGER_KEYS = ("distance", "rounds", *FOREIGN_KEYS["distance"], *FOREIGN_KEYS["rounds"])
+_PROBABILITY_KEYS = ("p", *FOREIGN_KEYS["p"])
+_TEXT_KEYS = (
+    "family",
+    "noise",
+    "basis",
+    "pauli",
+    "decoder",
+    *FOREIGN_KEYS["family"],
+    *FOREIGN_KEYS["noise"],
+    *FOREIGN_KEYS["basis"],
+)
 
 
 def check_token(value: Any, *, name: str) -> str:
@@ -50,9 +61,17 @@ def check_token(value: Any, *, name: str) -> str:
 
 
 def check_metadata(metadata: Any) -> dict:
-    """`metadata` if it is a JSON object whose known keys have their types and ranges: distance, d, rounds and
-    r integers >= 1, p a probability in [0, 1], family, noise, basis, pauli and decoder text; no NaN or
-    infinity anywhere; at most 64 KiB as JSON."""
+    """`metadata` if it is a JSON object whose known keys have their types and ranges: distance, rounds (and the
+    names other tools give them, `qec.metadata.FOREIGN_KEYS`: d, code_distance, r, num_rounds) integers in
+    [1, 2^63); p (error_rate, physical_error_rate, noise_strength) a probability in [0, 1]; family, noise, basis,
+    pauli, decoder (circuit, noise_model, b, memory_basis) text; no NaN or infinity anywhere; at most 64 KiB as
+    JSON.
+
+    >>> check_metadata({"d": 3, "error_rate": 2})
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: metadata 'error_rate' must be a probability in [0, 1], got 2
+    """
     if not isinstance(metadata, dict):
         raise QecInputError(f'metadata must be a JSON object ({{"key": value, ...}}), got {_shown(metadata)}')
     try:

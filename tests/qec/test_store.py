@@ -40,7 +40,7 @@ def counts(store, task):
 
 SINTER_ROWS = """shots,errors,discards,seconds,decoder,strong_id,json_metadata
 1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"
-1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"
+1000,42,0,0.25,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"
 1000,250,0,0.125,pymatching,deadbeef08,"{""d"":7,""p"":0.001}"
 """
 
@@ -79,21 +79,28 @@ def test_export_imported_into_a_store_merged_with_its_source_adds_nothing(tmp_pa
     assert counts(Store(tmp_path / "b.db"), task) == (3000, 21)
 
 
-def test_importing_one_file_twice_adds_it_once_and_appended_rows_once(tmp_path):
+def test_importing_one_file_twice_adds_it_once_and_appended_rows_only_when_accepted(tmp_path):
     more = '1000,40,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"\n'
     with Store(tmp_path / "s.db") as store:
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 3
         assert store.import_sinter_csv(SINTER_ROWS, source="x.csv").chunks == 0
-        assert store.import_sinter_csv(SINTER_ROWS + more, source="x.csv").chunks == 1  # sinter appended a row
+        with pytest.raises(QecInputError, match="1 row.* of task 9c31908e2b.*accept_new_rows"):
+            store.import_sinter_csv(SINTER_ROWS + more, source="x.csv")  # sinter appended a row: or a reshaped copy?
+        assert store.import_sinter_csv(SINTER_ROWS + more, source="x.csv", accept_new_rows=True).chunks == 1
         assert store.totals()["9c31908e2b"].counts.shots == 3000
 
 
-def test_equal_rows_count_separately_as_sinter_combine_sums_them(tmp_path):
+def test_equal_rows_in_one_file_are_refused_unless_accepted_then_count_as_sinter_sums_them(tmp_path):
+    doubled = SINTER_ROWS + SINTER_ROWS.split("\n", 1)[1]  # a file concatenated with its rows again
     with Store(tmp_path / "s.db") as store:
-        store.import_sinter_csv(SINTER_ROWS, source="x.csv")
+        with pytest.raises(QecInputError, match="repeats an equal row"):
+            store.import_sinter_csv(doubled, source="x.csv")
+        assert store.totals() == {}
+        assert store.import_sinter_csv(doubled, source="x.csv", accept_new_rows=True).chunks == 6
+        assert store.import_sinter_csv(doubled, source="x.csv").chunks == 0  # counted once by content
         ours = {task_id: (t.counts.shots, t.counts.errors) for task_id, t in store.totals().items()}
-    theirs = {s.strong_id: (s.shots, s.errors) for s in sinter.read_stats_from_csv_files(io.StringIO(SINTER_ROWS))}
-    assert ours == theirs == {"9c31908e2b": (2000, 84), "deadbeef08": (1000, 250)}
+    theirs = {s.strong_id: (s.shots, s.errors) for s in sinter.read_stats_from_csv_files(io.StringIO(doubled))}
+    assert ours == theirs == {"9c31908e2b": (4000, 168), "deadbeef08": (2000, 500)}
 
 
 def test_two_stores_that_imported_one_file_merge_without_double_counting(tmp_path):
@@ -373,12 +380,12 @@ def test_a_task_whose_stored_shots_overflow_is_skipped_on_read_and_refused_on_re
 def test_a_sinter_csv_is_checked_without_a_store(tmp_path):
     from qec.store import parse_sinter_csv
 
-    rows = parse_sinter_csv(SINTER_ROWS, source="sinter.csv")
-    assert len(rows.chunks) == 3 and len(rows.tasks) == 2
-    with pytest.raises(QecInputError, match="line 2"):
-        parse_sinter_csv(SINTER_ROWS.replace("1000,42", "1000,4200", 1), source="bad.csv")
-    with Store(tmp_path / "s.db") as store:
-        assert store.import_rows(rows).chunks == 3 and store.import_rows(rows).chunks == 0
+    with parse_sinter_csv(SINTER_ROWS, source="sinter.csv") as rows:
+        assert rows.rows == 3 and len(list(rows.tasks())) == 2
+        with pytest.raises(QecInputError, match="line 2"):
+            parse_sinter_csv(SINTER_ROWS.replace("1000,42", "1000,4200", 1), source="bad.csv")
+        with Store(tmp_path / "s.db") as store:
+            assert store.import_rows(rows).chunks == 3 and store.import_rows(rows).chunks == 0
 
 
 def test_chunk_rows_are_records_with_named_fields(tmp_path, task):
