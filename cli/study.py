@@ -59,7 +59,7 @@ from qec.cli.output import echo_json
 from qec.cli.results import print_points, report_and_plot
 from qec.decoders import DecoderSpec
 from qec.decoders.basis_inference import decoding_note
-from qec.engine import DEFAULT_STOP, StopRule
+from qec.engine import DEFAULT_STOP, StopRule, check_deterministic_tasks
 from qec.errors import QecInputError
 from qec.plot import check_plot_path, save_threshold_figure, save_threshold_sweep_figure
 from qec.stats import Point
@@ -293,6 +293,7 @@ def collect_command(
             )
         parsed = DecoderSpec.parse(decoder, decoder_option or ())
         found = tasks_from_folder(circuits, decoder=parsed)
+        check_deterministic_tasks(found)  # before any note: a refused circuit is one line
         notes = {decoding_note(task.circuit, decoder=parsed.name, options=parsed.options) for task in found} - {""}
         for note in sorted(notes) if not as_json else ():
             typer.echo(printable(f"note: {note}"), err=True)

@@ -322,8 +322,7 @@ def decoder_objects(
         if spec not in built:
             built[spec] = spec.build()
         objects[task.task_id] = built[spec]
-    for task in tasks:
-        _check_deterministic(task)
+    check_deterministic_tasks(tasks)
     for task in tasks:
         check = getattr(objects[task.task_id], "check_circuit", None)
         if check is not None:
@@ -335,6 +334,14 @@ def decoder_objects(
 
 _DETERMINISTIC: set[str] = set()  # ids of tasks whose circuits were found deterministic in this process
 _DETERMINISTIC_LIMIT = 10_000
+
+
+def check_deterministic_tasks(tasks: Sequence[Task]) -> None:
+    """Refuses the first task whose circuit has a non-deterministic detector or observable (one line naming it);
+    `decoder_objects` calls it, before any task row is written, and a command may call it earlier (a circuit is
+    checked once per process)."""
+    for task in tasks:
+        _check_deterministic(task)
 
 
 def _check_deterministic(task: Task) -> None:
