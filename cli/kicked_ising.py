@@ -18,6 +18,7 @@ from qec.cli.mitigate_options import AsJson, Noise, Seed, Shots
 from qec.cli.output import echo_json
 from qec.mitigation.kicked_ising import DEFAULT_BACKEND, DEFAULT_NOISE, TECHNIQUES, run_kicked_ising
 from qec.mitigation.noise_models import NoiseSpec
+from qec.text import printable_lines
 
 Qubits = Annotated[int, typer.Option(help="Qubits of the heavy-hex patch (12: one heavy-hex cell).")]
 Steps = Annotated[int, typer.Option(help="Trotter steps: RX(theta_h) on all qubits, then RZZ(-pi/2) per colour.")]
@@ -76,4 +77,4 @@ def kicked_ising_command(
     if as_json:
         echo_json(report.as_dict())
         return
-    typer.echo(report.describe())
+    typer.echo(printable_lines(report.describe()))

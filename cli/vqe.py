@@ -35,6 +35,7 @@ from qec.mitigation.hamiltonians import HAMILTONIANS
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.vqe import OPTIMIZERS, VQE_NOISE, VqeResult, plot_vqe, run_vqe
 from qec.plot import check_plot_path
+from qec.text import printable
 
 _VQE_NOISE_TEXT = VQE_NOISE.describe()
 HamiltonianName = Annotated[
@@ -93,8 +94,10 @@ def vqe_command(
         echo_json(result.as_dict())
         return
     typer.echo(
-        f"VQE {result.hamiltonian} [{result.qubits} qubits, {result.layers} layer(s), noise {result.noise}], "
-        f"{result.optimizer}, minimizing the {result.technique}-mitigated energy"
+        printable(
+            f"VQE {result.hamiltonian} [{result.qubits} qubits, {result.layers} layer(s), noise {result.noise}], "
+            f"{result.optimizer}, minimizing the {result.technique}-mitigated energy"
+        )
     )
     typer.echo(f"{'step':>5} {'noisy':>10} {'mitigated':>10} {'± 1σ':>7} {'ideal':>10}")
     for step in result.steps:
@@ -108,7 +111,7 @@ def vqe_command(
     )
     typer.echo(f"cost: {result.circuits} circuits, {result.shots} shots, {result.seconds:.2f} s")
     if plot is not None:
-        typer.echo(f"wrote {plot}")
+        typer.echo(printable(f"wrote {plot}"))
 
 
 def _save_plot(result: VqeResult, path: Path) -> None:
