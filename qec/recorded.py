@@ -45,7 +45,7 @@ from qec.codes.size import MAX_DETECTORS, MAX_OBSERVABLES
 from qec.decoders import DecoderSpec
 from qec.decoders.basis_inference import with_inferred_bases
 from qec.decoders.dem_arrays import decoding_dem
-from qec.determinism import describe_failure
+from qec.determinism import check_deterministic, describe_failure
 from qec.engine import Progress
 from qec.errors import QecInputError
 from qec.outputs import check_output_path, write_atomically
@@ -219,6 +219,8 @@ class RecordedData:
             except ValueError as error:  # non-deterministic detectors or observables: one line, nothing stored
                 raise QecInputError(describe_failure(str(error), name=str(circuit))) from None
         else:
+            if read is not None:  # stored as the task's circuit: one that cannot have a DEM is refused here too
+                check_deterministic(read, name=str(circuit))
             model, name = read_dem(dem), str(dem)
         if read is not None and (read.num_detectors, read.num_observables) != (
             model.num_detectors,

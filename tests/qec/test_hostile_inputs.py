@@ -278,8 +278,27 @@ def test_decode_refuses_a_non_deterministic_circuit(tmp_path, capsys):
     )
     assert main(["decode", str(folder), "--store", str(tmp_path / "d.db")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].startswith("error: ") and "non-deterministic detector D0" in err[-1]
-    assert not any(line.startswith("Traceback") for line in err)
+    assert len(err) == 1 and err[0].startswith("error: ") and "non-deterministic detector D0" in err[0], err
+    assert store_rows(tmp_path / "d.db") in ((), ((0,), (0,)))
+
+
+def test_decode_with_a_dem_refuses_a_non_deterministic_circuit_beside_it(tmp_path, capsys):
+    """The circuit is stored as the task's circuit even when a DEM is decoded with: it must have a DEM too."""
+    good = stim.Circuit("R 0 1\nX_ERROR(0.1) 0 1\nM 0\nDETECTOR rec[-1]\nM 1\nOBSERVABLE_INCLUDE(0) rec[-1]\n")
+    good.detector_error_model().to_file(str(tmp_path / "model.dem"))
+    good.compile_detector_sampler(seed=1).sample_write(
+        50,
+        filepath=str(tmp_path / "events.b8"),
+        format="b8",
+        obs_out_filepath=str(tmp_path / "flips.01"),
+        obs_out_format="01",
+    )
+    (tmp_path / "circuit.stim").write_text(NON_DETERMINISTIC["detector.stim"])
+    files = ["--dem", "model.dem", "--circuit", "circuit.stim", "--dets", "events.b8", "--obs", "flips.01"]
+    argv = ["decode", *(str(tmp_path / f) if not f.startswith("--") else f for f in files)]
+    assert main([*argv, "--store", str(tmp_path / "d.db")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "circuit.stim has a non-deterministic detector D0" in err[0], err
     assert store_rows(tmp_path / "d.db") in ((), ((0,), (0,)))
 
 
