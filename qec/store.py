@@ -5,14 +5,28 @@ What identifies a sample, so that every route (collect, rerun, import, export, m
 - a chunk is (task id, chunk index). A collected chunk has index k >= 0 and its shots come from a seed
   fixed by (task id, k): two rows with that key are the same samples, whatever their shot counts, and
   the store keeps the first one it was given.
-- an imported sinter CSV row without a qec sample column gets a negative index hashed from the row and
-  every row before it in its file: importing the same file again (or after sinter appended to it) adds
-  only rows not seen before, and equal rows at different places count separately, as `sinter combine`
-  sums them.
-- `export` writes one row per chunk with its index in a `qec_sample` column (sinter ignores it), so
-  importing an export into the store it came from, or into one merged with it, adds nothing.
-- a task id already stored with another decoder or metadata, or an imported sample already stored with
-  other counts, is refused and nothing is written.
+- an imported sinter CSV row without a qec sample column is identified by its content: its task, shots,
+  errors, discards and seconds (exactly), and its occurrence among the equal rows of its file; it is one of
+  the store's chunks if one with equal counts (collected or imported) is not yet matched, and it is stored
+  under a negative index hashed from that content otherwise. So any order or subset of a file imported
+  before, and an export with its `qec_sample` (or `custom_counts`) column dropped, adds nothing.
+- `export` writes one row per chunk with its index in a `qec_sample` column (sinter ignores it) and its
+  seconds exactly, so importing an export into the store it came from, or into one merged with it, adds
+  nothing, with the column or without it.
+- a new row (or a merged chunk) that could be a reshaped copy of stored samples is refused, with nothing
+  written, unless the caller passes `accept_new_rows` (`--accept-new-rows`): a row without a matching chunk
+  of a task the store already holds (`sinter combine` sums rows into new ones; sinter appends rows to its
+  file), a repeat of an equal row of its file, a collected chunk for a task the store holds imported chunks
+  of. A chunk with a seed index k >= 0 for a task whose stored chunks are all collected is never in doubt.
+  Stores written by the previous scheme (which hashed a row's place in its file) keep their chunks.
+- a task id already stored with another decoder or metadata, an imported sample already stored with
+  other counts, or a task whose shots would sum past 2^63 is refused and nothing is written.
+- the store opens only the schema it writes (its tables, columns and indexes, no triggers or views).
+
+Imports stream: rows are checked and staged in a temporary SQLite file, so memory does not grow with the
+row count; a file over `MAX_CSV_BYTES` (from its size) or `MAX_CSV_ROWS` is refused with the limit. A merge
+builds a new store under a temporary name (`.NAME.PID.HEX.merging`); every writer deletes those whose
+process is gone, so a killed merge leaves nothing after the next command in that folder.
 
 Per-observable error counts travel in sinter's `custom_counts` column: `export` writes them as
 `qec_observable_errors_K` counts, and `import` reads those back, or sums sinter's own `obs_mistake_mask=E_E`

@@ -11,6 +11,7 @@ import pytest
 
 from qec.cli.main import main
 from qec.outputs import write_atomically
+from qec.store import Store
 
 QUICK = ["--max-shots", "2000", "--max-errors", "100", "--workers", "1"]
 STUDY = [
@@ -161,3 +162,49 @@ def test_a_folder_that_is_not_writable_is_not_called_corrupt(tmp_path, store):
     finally:
         os.chmod(folder, 0o755)
     assert result.returncode == 2 and "is not writable" in result.stderr and "corrupt" not in result.stderr
+
+
+def test_reshaped_imports_are_refused_in_one_line_unless_accepted(tmp_path, capsys, store):
+    """README rule 2 through the CLI: an export through `sinter combine` is refused (exit 2, one line, nothing
+    written); --accept-new-rows counts it; an export without its qec_sample column adds nothing."""
+    exported = tmp_path / "e.csv"
+    assert run(capsys, ["export", "--store", store, "--out", exported])[0] == 0
+    combined = tmp_path / "c.csv"
+    sinter_cli = os.path.join(os.path.dirname(sys.executable), "sinter")
+    combined.write_text(subprocess.run([sinter_cli, "combine", exported], capture_output=True, text=True).stdout)
+    before = store.read_bytes()
+    code, _, err = run(capsys, ["import", combined, "--store", store])
+    assert code == 2 and err.count("\n") == 1 and "--accept-new-rows" in err and store.read_bytes() == before
+    code, out, _ = run(capsys, ["import", combined, "--store", store, "--accept-new-rows"])
+    assert code == 0 and "imported 6 new row(s)" in out
+    lines = exported.read_text().splitlines()
+    dropped = "\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n"  # qec_sample is the last column
+    (tmp_path / "d.csv").write_text(dropped)
+    assert "imported 0 new row(s)" in run(capsys, ["import", tmp_path / "d.csv", "--store", store])[1]
+    assert "imported 18 new row(s)" in run(capsys, ["import", tmp_path / "d.csv", "--store", tmp_path / "new.db"])[1]
+    assert "imported 0 new row(s)" in run(capsys, ["import", exported, "--store", tmp_path / "new.db"])[1]
+
+
+def test_a_store_with_other_columns_or_a_trigger_is_refused_by_every_command(tmp_path, capsys, store):
+    connection = sqlite3.connect(store)
+    connection.execute("ALTER TABLE chunks ADD COLUMN extra TEXT")
+    connection.execute("CREATE TRIGGER t AFTER INSERT ON chunks BEGIN DELETE FROM chunks; END")
+    connection.commit()
+    connection.close()
+    before = store.read_bytes()
+    empty = tmp_path / "empty.db"
+    Store(empty).close()
+    (tmp_path / "x.csv").write_text('shots,errors,discards,seconds,decoder,strong_id,json_metadata\n1,0,0,0,d,t,"{}"\n')
+    for args in (
+        ["stats", "--store", store],
+        ["export", "--store", store],
+        ["plot", "--store", store, "--out", tmp_path / "p.png"],
+        ["import", tmp_path / "x.csv", "--store", store],
+        ["merge", tmp_path / "m.db", store],
+        ["merge", empty, store],
+        ["merge", store, empty],
+        ["collect", *STUDY, "--store", store],
+    ):
+        code, _, err = run(capsys, args)
+        assert code == 2 and err.count("\n") == 1 and "schema this qec did not write" in err, (args, err)
+    assert store.read_bytes() == before
