@@ -88,11 +88,13 @@ STIM_CPU_MARGIN_SECONDS = 10  # where the child cannot be tied to its parent: it
 # The child: reads the circuit's text on stdin, searches with the bounds in argv[1], prints {"weight": w or null}.
 # It never outlives its parent (argv[3], the pid that started it), whatever kills the parent (SIGKILL included):
 # first, on Linux, the kernel is asked to SIGKILL it when the parent dies (prctl PR_SET_PDEATHSIG), then it checks
-# that the parent is still its parent (had the parent died before that request, it would never be answered); where
-# prctl is missing, its CPU time is capped at its time limit plus a margin (argv[4] seconds; a search is CPU-bound,
-# so an orphan stops about when its parent would have killed it), and a thread polls the parent each second.
+# that the parent is still its parent (had the parent died before that request, it would never be answered). Where
+# prctl is missing, a watchdog process it forks before loading Stim checks the parent each second and kills the
+# search once the parent is gone (a thread could not: the search holds the GIL), and its CPU time is capped at its
+# time limit plus a margin (argv[4] seconds; a search is CPU-bound, so an orphan stops about when its parent would
+# have killed it).
 _STIM_CHILD = """
-import json, os, sys, threading, time
+import json, os, sys, time
 parent = int(sys.argv[3])
 tied_to_parent = False
 if sys.platform.startswith("linux"):
@@ -110,12 +112,24 @@ for name, limit in limits:
         resource.setrlimit(getattr(resource, name), (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
-if not tied_to_parent:
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True).start()
+searcher = os.getpid()
+if not tied_to_parent and hasattr(os, "fork") and os.fork() == 0:  # a watchdog process (the search holds the GIL)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # not the parent's pipes: its read ends at the search's end, not this one's
+        os.dup2(devnull, fd)
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(searcher, 0)
+        except OSError:  # the search ended
+            os._exit(0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:  # its parent died: the search goes with it
+            os.kill(searcher, 9)
+            os._exit(0)
+        except OSError:
+            pass
 import stim
 circuit = stim.Circuit(sys.stdin.read())
 try:

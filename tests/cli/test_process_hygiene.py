@@ -264,6 +264,31 @@ def test_the_stim_search_child_dies_with_its_parent_killed_by_sigkill(tmp_path):
             parent.wait()
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="watches the process's mapped files in /proc")
+def test_where_prctl_is_missing_a_watchdog_kills_the_search_once_its_parent_is_gone(tmp_path):
+    """The fallback, run here by telling the child it is not on Linux: the watchdog process it forks checks the
+    parent each second (a thread could not run: the search holds the GIL)."""
+    elsewhere = HARD_SEARCH.replace(
+        "print(_stim_search",
+        "import qec.codes.distance\n"
+        "qec.codes.distance._STIM_CHILD = 'import sys; sys.platform = \"darwin\"\\n' + qec.codes.distance._STIM_CHILD\n"
+        "print(_stim_search",
+    )
+    parent = subprocess.Popen([sys.executable, "-c", elsewhere], stdout=subprocess.DEVNULL)
+    try:
+        child = searching_child(parent, within=120)
+        watchdogs = [process for process in child.children() if alive(process)]
+        assert len(watchdogs) == 1  # the fallback is what runs
+        parent.kill()
+        parent.wait()
+        assert gone_within(child, 3.0), "the search child outlived its parent"
+        assert gone_within(watchdogs[0], 3.0)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
 def test_a_search_child_whose_parent_is_already_gone_exits_at_once():
     """The race PR_SET_PDEATHSIG leaves open: a parent that died before the child asked to die with it. The child
     checks that its parent is still the one that started it, and exits before loading anything."""
