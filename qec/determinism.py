@@ -23,9 +23,10 @@ from qec.errors import QecInputError
 def check_deterministic(circuit: stim.Circuit, *, name: str = "the circuit") -> None:
     """QecInputError (one line, naming the detector or observable) unless every detector and observable of
     `circuit` is deterministic without noise, as Stim's detector error model needs; `name` says which circuit.
-    Costs one detector error model of the circuit (errors are not decomposed)."""
+    Costs one detector error model of the circuit without its noise (heralds kept as MPAD, so the measurement
+    record is the same): no error is analysed, about 20 ms for a d = 25 surface-code memory of 25 rounds."""
     try:
-        circuit.detector_error_model(approximate_disjoint_errors=True)
+        circuit.without_noise().detector_error_model()
     except ValueError as error:
         raise QecInputError(describe_failure(str(error), name=name)) from None
 
