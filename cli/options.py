@@ -17,6 +17,7 @@ from qec import auto, codes, decoders, noise
 from qec.codes import CodeFamily
 from qec.errors import QecInputError
 from qec.experiments import EXPERIMENTS
+from qec.experiments import experiment as experiment_entry
 from qec.parts import StudySpec
 from qec.study import DEFAULT_P_GRID, THRESHOLD_STOP, parse_distances
 
@@ -59,6 +60,15 @@ ExperimentOption = Annotated[
 ]
 Decoder = Annotated[
     str, typer.Option("--decoder", help=f"Decoder: {', '.join(decoders.names())} (`qec codes` lists their options).")
+]
+StudyDecoder = Annotated[
+    Optional[str],
+    typer.Option(
+        "--decoder",
+        help=f"Decoder: {', '.join(decoders.names())} (`qec codes` lists their options; default: the experiment's, "
+        + "; ".join(f"{e.name} {e.decoder}" for e in EXPERIMENTS.values())
+        + ").",
+    ),
 ]
 DecoderOption = Annotated[
     Optional[list[str]],
@@ -346,7 +356,7 @@ def study_spec(
     experiment_option: list[str] | None = None,
     rounds: int | None = None,
     basis: str = "Z",
-    decoder: str = "pymatching",
+    decoder: str | None = None,
     decoder_option: list[str] | None = None,
     postselect_gap: float | None = None,
 ) -> tuple[StudySpec, CodeFamily | None]:
@@ -364,7 +374,9 @@ def study_spec(
             experiment_options=parse_experiment_options(experiment_option or ()),
             rounds=rounds,
             basis=basis,
-            decoder=decoders.DecoderSpec.parse(decoder, decoder_option or ()),
+            decoder=decoders.DecoderSpec.parse(
+                experiment_entry(experiment).decoder if decoder is None else decoder, decoder_option or ()
+            ),
             postselect_gap=postselect_gap,
         ),
         user,

@@ -20,7 +20,6 @@ from qec.cli.options import (
     Cluster,
     CodeFile,
     Correction,
-    Decoder,
     DecoderOption,
     Distances,
     ErasureFraction,
@@ -42,6 +41,7 @@ from qec.cli.options import (
     Rounds,
     Scheduler,
     StorePath,
+    StudyDecoder,
     StudyMaxErrors,
     StudyMaxShots,
     StudyPGrid,
@@ -87,7 +87,7 @@ def threshold_command(
     p: StudyPGrid = None,
     rounds: Rounds = "d",
     basis: Basis = "Z",
-    decoder: Decoder = "pymatching",
+    decoder: StudyDecoder = None,
     decoder_option: DecoderOption = None,
     pauli: Pauli = None,
     bias: Bias = None,
@@ -260,7 +260,7 @@ def collect_command(
     p: PGrid = DEFAULT_P_GRID,
     rounds: Rounds = "d",
     basis: Basis = "Z",
-    decoder: Decoder = "pymatching",
+    decoder: StudyDecoder = None,
     decoder_option: DecoderOption = None,
     pauli: Pauli = None,
     bias: Bias = None,
@@ -291,7 +291,7 @@ def collect_command(
             raise QecInputError(
                 "--erasure-fraction is a noise model's: circuit files carry their own noise; leave it out"
             )
-        parsed = DecoderSpec.parse(decoder, decoder_option or ())
+        parsed = DecoderSpec.parse(decoder or "pymatching", decoder_option or ())
         found = tasks_from_folder(circuits, decoder=parsed)
         check_deterministic_tasks(found)  # before any note: a refused circuit is one line
         notes = {decoding_note(task.circuit, decoder=parsed.name, options=parsed.options) for task in found} - {""}

@@ -2,6 +2,8 @@
 
 - `pymatching`: MWPM (PyMatching's sparse blossom), the reference; graphlike DEMs.
 - `pymatching-correlated`: PyMatching's two-pass correlated matching, where the installed version has it.
+- `pymatching-joint`: the same (where it has it) on a DEM whose undecomposed hyperedges are split by block and basis
+  (`qec.decoders.blocks.split_by_block`): joint matching of the cnot experiment's two blocks.
 - `uf`: union-find with weighted growth and peeling (Numba); graphlike DEMs.
 - `bposd`: min-sum belief propagation, then OSD-CS where BP does not converge (Numba); any DEM, hyperedges too.
 - `bp`: the same decoder without OSD (`BpOsdDecoder(osd_method=None)`, built by `bp_osd.bp_decoder`).
@@ -336,6 +338,12 @@ def _register_builtin() -> None:
             "pymatching-correlated",
             CorrelatedPyMatchingDecoder,
             description="PyMatching's two-pass correlated matching; graphlike DEMs",
+        )
+        register(
+            "pymatching-joint",
+            "qec.decoders.blocks:JointMatchingDecoder",
+            description="PyMatching (correlated unless correlated=false) on the whole DEM, hyperedges Stim cannot "
+            "decompose split into one edge per block and basis: joint decoding of the cnot experiment",
         )
     register(
         "uf",

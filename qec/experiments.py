@@ -41,7 +41,7 @@ class Experiment:
     the experiment's integer parameters beyond rounds and basis, with their defaults (each >= 0); the logical
     error rate per operation counts `operations(rounds, options)` operations of kind `unit` in a shot (default: a
     round each). `distances` are those a study takes when none are given (`qec threshold`, `collect`, `--auto`;
-    `qec circuit` takes the first)."""
+    `qec circuit` takes the first). `decoder` is the decoder a study of it takes when none is named."""
 
     name: str
     description: str
@@ -50,6 +50,7 @@ class Experiment:
     unit: str = "round"
     operations: Callable[[int, Mapping[str, int]], int] = lambda rounds, options: rounds
     distances: tuple[int, ...] = DEFAULT_DISTANCES
+    decoder: str = "pymatching"
 
 
 def _memory(family: CodeFamily, *, distance: int, rounds: int, basis: str) -> stim.Circuit:
@@ -72,6 +73,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             options={"cnots": 1, "rounds_between": 1},
             unit="CNOT",
             operations=cnot_operations,
+            decoder="bposd",  # the best joint decoder below threshold (README "Experiments"); any CSS code
         ),
         Experiment(
             name="stability",

@@ -27,6 +27,7 @@ from qec.arguments import instance_or_none, known_keywords, plain
 from qec.decoders import DecoderSpec
 from qec.errors import QecInputError
 from qec.experiments import ExperimentSpec
+from qec.experiments import experiment as experiment_entry
 from qec.noise import NoiseModel, noise_model
 from qec.task import Task, check_postselect_gap
 
@@ -73,15 +74,15 @@ class StudySpec:
         experiment_options: Mapping[str, int] | None = None,
         rounds: int | None = None,
         basis: str = "Z",
-        decoder: str | DecoderSpec = "pymatching",
+        decoder: str | DecoderSpec | None = None,
         decoder_options: Mapping[str, Any] | None = None,
         postselect_gap: float | None = None,
     ) -> StudySpec:
         """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
         parts. `noise` is a model's name (with `pauli`, `bias` and `erasure_fraction`) or a `NoiseModel`;
         `experiment` a name (with `rounds`, `basis` and `experiment_options`) or an `ExperimentSpec`; `decoder` a
-        name (with `decoder_options`) or a `DecoderSpec`; `postselect_gap` the gap in dB a kept shot needs. Giving a
-        part both ways is refused."""
+        name (with `decoder_options`; None: the experiment's, `Experiment.decoder`) or a `DecoderSpec`;
+        `postselect_gap` the gap in dB a kept shot needs. Giving a part both ways is refused."""
         if isinstance(noise, NoiseModel):
             if pauli is not None or bias is not None or erasure_fraction is not None:
                 raise QecInputError(
@@ -104,7 +105,8 @@ class StudySpec:
                 raise QecInputError("decoder_options= are a decoder's: give them in the DecoderSpec")
             decoding = decoder
         else:
-            decoding = DecoderSpec(decoder, dict(decoder_options or {}))
+            name = experiment_entry(spec.name).decoder if decoder is None else decoder
+            decoding = DecoderSpec(name, dict(decoder_options or {}))
         return StudySpec(family, model, spec, decoding, postselect_gap)
 
     @staticmethod

@@ -89,3 +89,22 @@ def test_codes_experiment_refusals_are_one_line(capsys):
     assert main(["codes", "--experiment", "stability", "--distance", "3"]) == 2
     error = capsys.readouterr().err.strip()
     assert "even distance" in error and len(error.splitlines()) == 1
+
+
+def test_each_experiment_takes_its_default_decoder(tmp_path, capsys):
+    """Without --decoder a cnot study decodes jointly with BP+OSD (its DEM has hyperedges across blocks from d = 5,
+    which plain matching refuses), the others with PyMatching."""
+    assert experiments()["cnot"].decoder == "bposd"
+    assert {name: entry.decoder for name, entry in experiments().items() if name != "cnot"} == {
+        "memory": "pymatching",
+        "stability": "pymatching",
+        "surgery": "pymatching",
+    }
+    store = tmp_path / "c.db"
+    for name in ("cnot", "memory"):
+        argv = ["collect", "surface", "--experiment", name, "--distance", "5", "--noise", "si1000", "--p", "0.001"]
+        assert main([*argv, "--max-shots", "20", "--store", str(store), "--json"]) == 0
+    capsys.readouterr()
+    with Store(store, read_only=True) as opened:
+        decoders = {total.metadata.get("experiment", "memory"): total.decoder for total in opened.totals().values()}
+    assert decoders == {"cnot": "bposd", "memory": "pymatching"}

@@ -13,7 +13,7 @@ from qec.memory import noisy_memory_circuit
 
 ALL = (
     ["blocks", "bp", "bposd", "lookup", "pymatching"]
-    + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS
+    + ["pymatching-correlated", "pymatching-joint"] * SUPPORTS_CORRELATIONS
     + ["relay", "uf"]
 )
 # The field's decoders (qec.decoders.field) are listed where the `decoders` extra installed their packages.
@@ -23,7 +23,9 @@ FIELD = [
     if decoders._REGISTRY[name].installed()
 ]
 MATCHABLE = (
-    ["blocks", "bp", "bposd", "pymatching"] + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS + ["relay", "uf"]
+    ["blocks", "bp", "bposd", "pymatching"]
+    + ["pymatching-correlated", "pymatching-joint"] * SUPPORTS_CORRELATIONS
+    + ["relay", "uf"]
 )
 
 
