@@ -269,6 +269,8 @@ def import_command(
 ) -> None:
     """Import a sinter CSV into the store (a row already imported, or exported from this store, adds nothing)."""
     with _open_csv(csv_file) as file, parse_sinter_csv(file, source=f"import:{csv_file.name}") as rows:
+        if not (accept_new_rows or store.exists() or store.is_symlink()):
+            rows.refuse_repeats()  # the one refusal an import into a new store can meet: before it is made
         with Store(store) as results:  # opened once the whole file is checked
             added = results.import_rows(rows, accept_new_rows=accept_new_rows)
     typer.echo(printable(f"imported {added.chunks} new row(s) from {csv_file} into {store}{_same_seed(added)}"))

@@ -313,7 +313,7 @@ class Store:
 
     def chunk_rows(self) -> Iterator[StoredChunk]:
         """Every valid chunk, by task id and chunk index; bad rows are skipped (`skipped_rows`)."""
-        for row in self._chunks(self._tasks()):
+        for row in self._chunks(self._copied_tasks()):
             yield row.record()
 
     def merge_from(self, other: Store, *, accept_new_rows: bool = False) -> Added:
@@ -329,7 +329,7 @@ class Store:
                 raise QecInputError(f"{other.path} is the store being merged into; give another source")
         sources = []
         for other in others:
-            tasks = other._tasks(with_circuits=True)
+            tasks = other._copied_tasks(with_circuits=True)
             sources.append((other, tasks, list(other._chunks(tasks))))
             self._skipped.update(other._skipped)
         added = []
@@ -346,7 +346,7 @@ class Store:
         ignores) and its seconds written exactly: `sinter plot --in` reads it, and importing it back adds nothing,
         with the `qec_sample` column or without it."""
         lines = [f"{sinter.CSV_HEADER},{SAMPLE_COLUMN}"]
-        tasks = self._tasks()
+        tasks = self._copied_tasks()
         for row in self._chunks(tasks):
             task = tasks[row.task_id]
             per_observable = _loads_or_none(row.observable_errors)
@@ -447,14 +447,7 @@ class Store:
                     "nothing was written"
                 )
         if unsure and not accept_new_rows:
-            first, count = next(iter(unsure.items()))
-            others = f" (and {sum(unsure.values()) - count} of {len(unsure) - 1} other task(s))" * (len(unsure) > 1)
-            raise QecInputError(
-                f"{origin} has {count} row(s) of task {first[:16]}...{others} that the store cannot tell apart from "
-                "a reshaped copy of samples it holds (its task is stored, or the row repeats an equal row; sinter "
-                "combine, reordering or a dropped qec_sample column make such rows): nothing was written; if they "
-                "are new samples, pass accept_new_rows=True (qec import/merge --accept-new-rows)"
-            )
+            raise _unsure_rows(origin, unsure)
         return Added(added, same_seed)
 
     def _tasks(self, task_ids: set[str] | None = None, *, with_circuits: bool = False) -> dict[str, _TaskRow]:
@@ -473,6 +466,20 @@ class Store:
                 self._skip(f"task {str(task_id)[:16]}: {error}")
                 continue
             tasks[task_id] = _TaskRow(task_id, decoder, metadata, circuit if isinstance(circuit, str) else None)
+        return tasks
+
+    def _copied_tasks(self, *, with_circuits: bool = False) -> dict[str, _TaskRow]:
+        """The tasks that reads count, so that exports and merges copy them: `_tasks` less those whose valid chunks
+        sum to more than 2^63 shots (noted in `skipped_rows`, as `totals` skips them)."""
+        tasks = self._tasks(with_circuits=with_circuits)
+        large = [
+            row[0]
+            for row in self._select("SELECT task_id FROM chunks GROUP BY task_id HAVING total(shots) > 4e18", None)
+        ]
+        for task_id in large:
+            if task_id in tasks and sum(row.shots for row in self._chunks({task_id: tasks[task_id]})) > MAX_COUNT:
+                self._skip(f"task {task_id[:16]}: its chunks sum to more than 2^63 shots")
+                del tasks[task_id]
         return tasks
 
     def _chunks(self, tasks: dict[str, _TaskRow]) -> Iterator[_ChunkRow]:
@@ -503,6 +510,18 @@ class Store:
 
     def _skip(self, description: str) -> None:
         self._skipped[description] = None
+
+
+def _unsure_rows(origin: str, unsure: dict[str, int]) -> QecInputError:
+    """The one-line refusal of rows (counted per task) that cannot be told apart from reshaped stored samples."""
+    first, count = next(iter(unsure.items()))
+    others = f" (and {sum(unsure.values()) - count} of {len(unsure) - 1} other task(s))" * (len(unsure) > 1)
+    return QecInputError(
+        f"{origin} has {count} row(s) of task {first[:16]}...{others} that the store cannot tell apart from "
+        "a reshaped copy of samples it holds (its task is stored, or the row repeats an equal row; sinter "
+        "combine, reordering or a dropped qec_sample column make such rows): nothing was written; if they "
+        "are new samples, pass accept_new_rows=True (qec import/merge --accept-new-rows)"
+    )
 
 
 _Incoming = tuple["_ChunkRow", "int | None", int]  # a row, its sample index (None: by content), its occurrence
@@ -733,7 +752,7 @@ def remove_stale_merges(folder: str | Path) -> list[Path]:
     """Deletes the temporary stores (`.NAME.PID.HEX.merging`, and their journals) that merges killed before they
     finished left in `folder`, those whose process is gone; returns what it deleted. Every writer runs it on its
     store's folder, so a `kill -9` during `qec merge` leaves nothing behind after the next command there."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = [entry for entry in os.scandir(folder) if entry.name.endswith((".merging", ".merging-journal"))]
     except OSError:
@@ -798,6 +817,17 @@ class SinterRows:
         )
         for task_id, group in itertools.groupby(rows, key=lambda item: item[0].task_id):
             yield task_id, group
+
+    def refuse_repeats(self) -> None:
+        """Raises what `Store.import_rows` raises for these rows into an empty store, without accept_new_rows: rows
+        that repeat an equal row of the file. Call it before a new store is made, so a refusal leaves none."""
+        unsure = dict(
+            self._staging.execute(
+                "SELECT task_id, count(*) FROM rows WHERE sample IS NULL AND occurrence > 0 GROUP BY task_id"
+            ).fetchall()
+        )
+        if unsure:
+            raise _unsure_rows(self.source, unsure)
 
     def close(self) -> None:
         self._staging.close()

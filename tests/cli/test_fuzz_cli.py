@@ -129,7 +129,7 @@ def build_template(folder: Path) -> dict:
         '1000,42,0,0.125,pymatching,9c31908e2b,"{""d"":9,""p"":0.001}"\n'
         '500,250,0,0.5,pymatching,deadbeef08,"{""d"":7,""p"":0.01,""family"":""surface""}"\n'
     )
-    quiet_main(["import", "sinter.csv", "--store", "base.db"])
+    quiet_main(["import", "sinter.csv", "--store", "base.db", "--accept-new-rows"])  # its two equal rows: both new
     quiet_main(["collect", *study, "--p", "0.05,0.1", "--max-shots", "1500", "--store", "other.db"])
     quiet_main(["collect", *study, "--p", "0.2", "--max-shots", "500", "--store", "other.db"])
     quiet_main(["export", "--store", "base.db", "--out", "export.csv"])

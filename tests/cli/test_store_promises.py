@@ -183,6 +183,10 @@ def test_reshaped_imports_are_refused_in_one_line_unless_accepted(tmp_path, caps
     assert "imported 0 new row(s)" in run(capsys, ["import", tmp_path / "d.csv", "--store", store])[1]
     assert "imported 18 new row(s)" in run(capsys, ["import", tmp_path / "d.csv", "--store", tmp_path / "new.db"])[1]
     assert "imported 0 new row(s)" in run(capsys, ["import", exported, "--store", tmp_path / "new.db"])[1]
+    doubled = tmp_path / "doubled.csv"  # a file concatenated with its rows again: refused, and no store is made
+    doubled.write_text(dropped + "\n".join(dropped.splitlines()[1:]) + "\n")
+    code, _, err = run(capsys, ["import", doubled, "--store", tmp_path / "fresh.db"])
+    assert code == 2 and "repeats an equal row" in err and not (tmp_path / "fresh.db").exists()
 
 
 def test_a_store_with_other_columns_or_a_trigger_is_refused_by_every_command(tmp_path, capsys, store):

@@ -375,6 +375,9 @@ def test_a_task_whose_stored_shots_overflow_is_skipped_on_read_and_refused_on_re
         assert store.totals() == {} and "more than 2^63" in store.skipped_rows[0]
         with pytest.raises(QecInputError, match="sample it into another store"):
             store.totals([task.task_id])
+        assert store.to_sinter_csv().count("\n") == 1  # export and merge copy only what reads count
+        with Store(tmp_path / "m.db") as merged:
+            assert merged.merge_from(store).chunks == 0 and merged.totals() == {}
 
 
 def test_a_sinter_csv_is_checked_without_a_store(tmp_path):
