@@ -65,15 +65,15 @@ def test_stability_crosses_where_memory_crosses():
     assert memory.low <= stability.high and stability.low <= memory.high, (memory, stability)
 
 
-def _cnot_failures(distance: int, *, p: float, shots: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per shot, whether joint BP+OSD and block-by-block BP+OSD get an observable wrong, on the same shots."""
+def _cnot_failures(distance: int, *, p: float, shots: int, seed: int, decoder: str = "bposd"):
+    """Per shot, whether joint and block-by-block decoding with `decoder` get an observable wrong, on the same shots."""
     circuit = build_cnot(SURFACE, distance=distance, rounds=distance, basis="Z")
     noisy = noise.noise_model("si1000", p).apply(circuit)
     dem = decoding_dem(noisy)
     events, flips = noisy.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True, bit_packed=True)
     failed = []
-    for decoder in (decoders.get("bposd"), SeparateBlocksDecoder(decoder="bposd")):
-        predictions = decoder.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
+    for each in (decoders.get(decoder), SeparateBlocksDecoder(decoder=decoder)):
+        predictions = each.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
             bit_packed_detection_event_data=events
         )
         failed.append((predictions != flips).any(axis=1))
@@ -81,18 +81,23 @@ def _cnot_failures(distance: int, *, p: float, shots: int, seed: int) -> tuple[n
 
 
 @pytest.mark.slow
-def test_joint_cnot_decoding_beats_separate_below_threshold():
+@pytest.mark.parametrize(("decoder", "compared"), [("bposd", (3, 5)), ("pymatching-joint", (5,))])
+def test_joint_cnot_decoding_beats_separate_below_threshold(decoder, compared):
     """One transversal CNOT, rounds = d, SI1000 p = 0.3% (below both thresholds), the same 3,000 seeded shots
-    decoded jointly and block by block with BP+OSD: at d = 3 and 5 the shots only block-by-block decoding fails
-    outnumber those only joint decoding fails by more than 3 sigma of their sum (McNemar), and joint decoding's
-    rate falls from d = 3 to 5 by more than 3 sigma of the counts' Poisson spread. Measured: d = 3 joint 211,
-    separate 267 failures (70 shots only separate fails, 14 only joint); d = 5 joint 127, separate 206 (100, 21)."""
+    decoded jointly and block by block with BP+OSD (or with correlated matching, `pymatching-joint`, whose
+    block-by-block form matches each block alone): at d = 3 and 5 (matching: d = 5; at d = 3 its blocks' edges
+    need no split and the two tie, 46 against 47 shots) the shots only block-by-block decoding fails outnumber
+    those only joint decoding fails by more than 3 sigma of their sum (McNemar), and joint decoding's rate falls
+    from d = 3 to 5 by more than 3 sigma of the counts' Poisson spread. Measured with BP+OSD: d = 3 joint 211,
+    separate 267 failures (70 shots only separate fails, 14 only joint); d = 5 joint 127, separate 206 (100, 21).
+    Not tested, as it does not hold at these sizes: that the joint threshold reaches the memory's (README
+    "Experiments")."""
     joint_failures = []
     for distance in (3, 5):
-        joint, separate = _cnot_failures(distance, p=0.003, shots=3000, seed=23 + distance)
+        joint, separate = _cnot_failures(distance, p=0.003, shots=3000, seed=23 + distance, decoder=decoder)
         only_separate = int((separate & ~joint).sum())
         only_joint = int((joint & ~separate).sum())
-        assert only_separate - only_joint > 3 * np.sqrt(only_separate + only_joint), (
+        assert distance not in compared or only_separate - only_joint > 3 * np.sqrt(only_separate + only_joint), (
             distance,
             only_separate,
             only_joint,
