@@ -126,6 +126,8 @@ def check_npz_members(path: str | Path) -> None:
                         f"{where} would take about {approximate(max(unpacked, loaded))} bytes once read; "
                         f"the limit is {MAX_NPZ_BYTES:,}: give smaller matrices"
                     )
+    except QecInputError:  # (a ValueError) already one line about this file
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise QecInputError(f"{where} is not a readable .npz: {reason}") from None

@@ -84,9 +84,11 @@ def test_a_header_claiming_a_huge_shape_is_refused_unread(tmp_path, shape, versi
     path = write_members(
         tmp_path / "huge.npz", {"hx.npy": npy_header(shape, version=version) + b"\0" * 64, "hz.npy": npy_bytes(STEANE)}
     )
-    with pytest.raises(QecInputError, match=r"member 'hx.npy' declares shape .* the limit is 25,000,000") as error:
+    with pytest.raises(
+        QecInputError, match=r"^code file '.*huge.npz': member 'hx.npy' declares shape .* the limit is 25,000,000"
+    ) as error:
         read_npz(path)
-    assert "\n" not in str(error.value)
+    assert "\n" not in str(error.value) and "not a readable" not in str(error.value)
 
 
 def test_an_object_dtype_is_refused_without_unpickling(tmp_path):
@@ -108,7 +110,9 @@ def test_a_natural_compressed_bomb_is_refused_before_it_is_unpacked(tmp_path):
     np.savez_compressed(path, hx=np.zeros(10**8, dtype=np.uint8), hz=STEANE)
     assert path.stat().st_size < 1_000_000
     peak = psutil.Process().memory_info().rss
-    with pytest.raises(QecInputError, match=r"(declares shape \(100000000,\)|unpacks to)"):
+    with pytest.raises(
+        QecInputError, match=r"^code file '.*bomb.npz': member 'hx.npy' (declares shape \(100000000,\)|unpacks to)"
+    ):
         read_npz(path)
     assert psutil.Process().memory_info().rss - peak < 50_000_000  # refused from the header: nothing was unpacked
 
