@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from qec import decoders
@@ -46,6 +45,7 @@ from qec.cli.mitigate_options import (
     TwirlVariants,
     factors_text,
     listed,
+    run_on_aer,
     scale_factors_of,
     technique_options,
 )
@@ -155,8 +155,9 @@ def _workload_command(name: str) -> Callable[..., None]:
             lre_degree=lre_degree,
             lre_chunks=lre_chunks,
         )
-        with Console(stderr=True).status(f"running {name} on Aer ..."):
-            report = mitigate_workload(
+        report = run_on_aer(
+            f"running {name} on Aer ...",
+            lambda: mitigate_workload(
                 name,
                 qubits=qubits,
                 noise=NoiseSpec.parse(noise),
@@ -167,7 +168,8 @@ def _workload_command(name: str) -> Callable[..., None]:
                 shots=shots,
                 seed=seed,
                 threads=threads,
-            )
+            ),
+        )
         if as_json:
             echo_json(report.as_dict())
             return
@@ -245,8 +247,9 @@ def circuit_command(
     )
     spec = NoiseSpec.parse(noise)
     circuit = load_circuit(file)
-    with Console(stderr=True).status(f"running {file} on Aer ..."):
-        report = mitigate(
+    report = run_on_aer(
+        f"running {file} on Aer ...",
+        lambda: mitigate(
             circuit,
             observable,
             noise=spec,
@@ -258,7 +261,8 @@ def circuit_command(
             seed=seed,
             threads=threads,
             name=Path(file).name,
-        )
+        ),
+    )
     if as_json:
         echo_json(report.as_dict())
         return
@@ -293,8 +297,9 @@ def logical_command(
         raise QecInputError(f"'qec mitigate logical' needs a FAMILY: {listed(LOGICAL_FAMILIES)}")
     if technique != "zne":
         raise QecInputError(f"logical runs take --technique zne, not {technique!r}")
-    with Console(stderr=True).status(f"running logical {family} on Aer ..."):
-        logical = mitigate_logical_memory(
+    logical = run_on_aer(
+        f"running logical {family} on Aer ...",
+        lambda: mitigate_logical_memory(
             family,
             distance=distance,
             rounds=rounds,
@@ -307,7 +312,8 @@ def logical_command(
             seed=seed,
             threads=threads,
             zne_options=options,
-        )
+        ),
+    )
     if as_json:
         echo_json(logical.as_dict())
         return
@@ -315,9 +321,14 @@ def logical_command(
     typer.echo(
         f"logical error rate: noisy {logical.logical_error_rate_noisy:.4g} "
         f"± {logical.logical_error_rate_noisy_standard_error:.2g} (Aer), "
-        f"mitigated {logical.logical_error_rate_mitigated:.4g}, "
+        f"mitigated {logical.logical_error_rate_mitigated:.4g}"
+        f"{_error_bar(logical.logical_error_rate_mitigated_standard_error)}, "
         f"Stim (Pauli-twirled) {logical.stim_estimate:.4g} ± {logical.stim_estimate_standard_error:.2g}"
     )
+
+
+def _error_bar(standard_error: float | None) -> str:
+    return " (no error bar)" if standard_error is None else f" ± {standard_error:.2g}"
 
 
 def _print(report: MitigationReport, requested_device: str) -> None:

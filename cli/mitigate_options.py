@@ -16,10 +16,17 @@ qec.errors.QecInputError: ZNE scale factors must be distinct, got (1, 1, 1): ...
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+import ctypes
+import os
+import pickle
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
 
 from qec.errors import QecInputError
 from qec.mitigation.backends import DEVICES, METHODS
@@ -35,6 +42,7 @@ from qec.mitigation.techniques import (
     get_technique,
 )
 
+T = TypeVar("T")
 ZNE_DEFAULTS, LRE_DEFAULTS, PEC_DEFAULTS, TWIRL_DEFAULTS = ZneOptions(), LreOptions(), PecOptions(), TwirlOptions()
 
 
@@ -115,3 +123,93 @@ def technique_options(
         TwirlOptions(twirl_variants),
     )
     return get_technique(technique).options_from(*parts)
+
+
+def run_on_aer(text: str, call: Callable[[], T]) -> T:
+    """`call()` (one library run) with a spinner on stderr saying `text`, stopped within a second by Ctrl-C or
+    SIGTERM, whatever Aer is doing.
+
+    Aer runs a batch of circuits in native code holding Python's GIL (`cpp_execute_circuits`), so no signal handler
+    of this process runs until the batch ends (minutes for a large one). Run as the `qec` console script on Linux,
+    the call therefore runs in a forked child, which holds the only Aer state and sends back its result (or the
+    exception it raised) through a pipe; the parent only waits on that pipe, so an interrupt reaches it at once: it
+    kills the child (SIGKILL), reaps it, writes one line `interrupted` and exits with 130 (143 for SIGTERM) at once
+    (nothing is written before the run ends, so nothing is left to flush). The child ignores SIGINT (a terminal's
+    Ctrl-C reaches the whole process group) and is killed by the kernel if the parent dies of any signal
+    (PR_SET_PDEATHSIG). Elsewhere (main() called in a Python session, other systems) the call runs in this process.
+    """
+    console_script = os.path.basename(sys.argv[0]) in ("qec", "qec.exe")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not (console_script and in_main_thread and sys.platform.startswith("linux")):
+        with Console(stderr=True).status(text):
+            return call()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child, which never returns)
+        os.close(read_end)
+        _child_run(call, parent, write_end)
+    os.close(write_end)
+    terminated: list[bool] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        terminated.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        with Console(stderr=True).status(text), os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+    except BaseException as error:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        if not isinstance(error, KeyboardInterrupt):
+            raise
+        # Nothing is written or half-written: the command prints only after the run. Exiting here skips the
+        # seconds that the interpreter takes to tear down Qiskit, Mitiq and Cirq.
+        sys.stdout.flush()
+        print("interrupted", file=sys.stderr, flush=True)
+        os._exit(143 if terminated else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _, status = os.waitpid(child, 0)
+    if not data:
+        how = f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "ended without a result"
+        raise QecInputError(f"the Aer run {how}: rerun with fewer shots, qubits or circuits")
+    ok, value = pickle.loads(data)  # our own child's objects through our own pipe, never a user's file
+    if not ok:
+        raise value
+    return value
+
+
+def _child_run(call: Callable[[], Any], parent: int, write_end: int) -> None:
+    """In the forked child: runs `call`, writes (True, result) or (False, exception) to `write_end`, exits."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+        try:
+            outcome: tuple[bool, Any] = (True, call())
+        except Exception as error:  # re-raised in the parent: QecInputError becomes its one line there
+            outcome = (False, error)
+        try:
+            data = pickle.dumps(outcome)
+        except Exception as error:
+            data = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+_PR_SET_PDEATHSIG = 1

@@ -68,6 +68,10 @@ MAX_SHOTS = 10_000_000
 MAX_THREADS = 1024  # Aer's max_parallel_threads; 0 means all cores
 MAX_SEED = 2**32 - 1  # NumPy's RandomState (Mitiq's PEC and CDR sampling) takes 32-bit seeds
 MAX_BATCH_SIZE = 1000  # circuits per executor call (Mitiq splits larger batches)
+# REM: the inverse of a symmetric confusion matrix [[1-p, p], [p, 1-p]] multiplies each bit's parity by 1/(1-2p),
+# so shot noise grows by the product over the measured bits (the matrix's condition number); at p = 0.5 it is
+# singular. Beyond 1000x, 10^7 shots leave an error bar of 0.3 on a Pauli's value: no estimate is left.
+MAX_REM_AMPLIFICATION = 1000.0
 
 
 @contextlib.contextmanager
@@ -183,6 +187,7 @@ class Backend:
             for group, tally, qubits in zip(groups * len(circuits), tallies, physical):
                 if per_qubit and any(rates) or not per_qubit and symmetric > 0:
                     flips = tuple(rates[q] for q in qubits) if per_qubit else (symmetric,) * len(qubits)
+                    check_rem_rates(flips, qubits=qubits)
                     inverse = (
                         _tensored_inverse(rates, qubits)
                         if per_qubit
@@ -227,6 +232,45 @@ class Backend:
         result = self.simulator.run(compiled, shots=self.shots, seed_simulator=self.seed).result()
         results = [_measurement_result(circuit, result.get_counts(i)) for i, circuit in enumerate(circuits)]
         return results, [_measured_qubits(circuit) for circuit in compiled]
+
+
+def check_rem_rates(rates: Sequence[float], *, qubits: Sequence[int] | None = None) -> None:
+    """Refuses (QecInputError) readout flip rates whose confusion matrix REM cannot usefully invert: a rate of 0.5
+    or more (the matrix is singular there; above, the bits mean nothing), or a product of 1/(1 - 2p) over the
+    measured bits (the condition number, by which REM multiplies shot noise) beyond `MAX_REM_AMPLIFICATION`.
+    `qubits`: the qubit of each rate, for the message (default 0, 1, ...).
+
+    >>> check_rem_rates([0.5, 0.0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: qubit 0 misreads with probability 0.5: its confusion matrix is singular, so REM ...
+    """
+    names = range(len(rates)) if qubits is None else qubits
+    amplification = 1.0
+    for qubit, rate in zip(names, rates):
+        if not 0 <= rate < 0.5:
+            singular = "its confusion matrix is singular" if rate == 0.5 else "which is beyond 0.5"
+            raise QecInputError(
+                f"qubit {qubit} misreads with probability {rate:g}: {singular}, so REM has no estimate to give "
+                "(it needs rates < 0.5): use a technique without REM, or noise whose readout error is below 0.5"
+            )
+        amplification /= 1 - 2 * rate
+    if amplification > MAX_REM_AMPLIFICATION:
+        raise QecInputError(
+            f"readout errors of {approximate_rates(rates)} on {len(rates)} measured qubits make REM multiply shot "
+            f"noise by {amplification:.4g} (the confusion matrix is near-singular; the limit is "
+            f"{MAX_REM_AMPLIFICATION:g}x): use a technique without REM, fewer qubits, or less readout error"
+        )
+
+
+def approximate_rates(rates: Sequence[float]) -> str:
+    """The rates as text: one value when all are equal, else their range.
+
+    >>> approximate_rates([0.1, 0.1]), approximate_rates([0.1, 0.3, 0.2])
+    ('0.1', '0.1 to 0.3')
+    """
+    low, high = min(rates), max(rates)
+    return f"{low:g}" if low == high else f"{low:g} to {high:g}"
 
 
 def aer_backend(
@@ -304,9 +348,9 @@ def device_and_method(
     >>> device_and_method(12, noise=None, device="cpu", method="auto", stabilizer_ok=True, mid_circuit=True)
     ('CPU', 'stabilizer')
     """
-    if device not in DEVICES:
+    if not isinstance(device, str) or device not in DEVICES:
         raise unknown_choice("device", device, DEVICES)
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise unknown_choice("method", method, METHODS)
     aer_device = resolve_device(device)
     noisy = noise is not None and noise != NoiseSpec()
@@ -344,6 +388,20 @@ def check_run_options(*, shots: int, seed: int | None, threads: int) -> None:
     if seed is not None:
         check_integer(seed, name="seed", low=0, high=MAX_SEED, fix="give a seed such as 0")
     check_integer(threads, name="threads", low=0, high=MAX_THREADS, fix="give 0 for all cores")
+
+
+def check_instance(value: object, kind: type | tuple[type, ...], *, name: str, fix: str) -> None:
+    """Raises QecInputError, naming the parameter `name` and ending with `fix`, unless `value` is a `kind`.
+
+    >>> check_instance(None, NoiseSpec, name="noise", fix="give e.g. NoiseSpec(depolarizing_2q=0.01)")
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: noise must be a NoiseSpec, got NoneType: give e.g. NoiseSpec(depolarizing_2q=0.01)
+    """
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        names = " or ".join(k.__name__ for k in kinds)
+        raise QecInputError(f"{name} must be a {names}, got {type(value).__name__}: {fix}")
 
 
 def check_integer(value: int, *, name: str, low: int, high: int, fix: str) -> None:
@@ -563,7 +621,38 @@ def _group_value_and_error(
     if shots < 2:
         return mean, math.nan
     variance = float(np.dot(tally.counts, (per_outcome - mean) ** 2) / (shots - 1))
-    return mean, math.sqrt(variance / shots)
+    # Every shot alike gives a sample variance of 0, and "± 0" is no error bar: as for a binomial rate with no
+    # events (`logical.LogicalRate`), the variance is floored at that of one shot in `shots` at the other extreme of
+    # the per-shot range (range^2 / shots), which a typical spread exceeds.
+    span = 2 * sum(
+        abs(float(np.real(pauli.coeff))) / _scale(pauli, columns, flip_rates)
+        for pauli in group.elements
+        if pauli.support()
+    )
+    return mean, math.sqrt(max(variance, span**2 / shots) / shots)
+
+
+def shot_noise_floor(observable: Observable, shots: int) -> float:
+    """The least standard error an estimate of `observable` from `shots` shots per group can honestly carry: each
+    group's variance floored as `_group_value_and_error` floors it (one shot in `shots` at the other extreme of the
+    group's per-shot range), so that a run whose shots all agreed is not reported with an error bar of 0.
+
+    >>> from mitiq import PauliString
+    >>> shot_noise_floor(Observable(PauliString("ZZ")), 1000)  # 2 / shots: a +-1 value, one flip in 1000
+    0.002
+    """
+    spans = [
+        2 * sum(abs(float(np.real(pauli.coeff))) for pauli in group.elements if pauli.support())
+        for group in observable.groups
+    ]
+    return math.sqrt(sum(span**2 / shots for span in spans) / shots)
+
+
+def _scale(pauli, columns: dict[int, int], flip_rates: Sequence[float]) -> float:
+    """prod(1 - 2 p) over the bits `pauli` reads (1 without `flip_rates`)."""
+    if not flip_rates:
+        return 1.0
+    return math.prod(1 - 2 * flip_rates[columns[q]] for q in pauli.support())
 
 
 def _measurement_result(circuit: QuantumCircuit, counts: dict[str, int]) -> MeasurementResult:
@@ -592,15 +681,8 @@ def _measured_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
 
 def _tensored_inverse(rates: Sequence[float], qubits: Sequence[int]) -> np.ndarray:
     """Mitiq's inverse confusion matrix for bits measured on `qubits` (bit 0 first), each flipped at its rate."""
-    matrices = []
-    for qubit in qubits:
-        rate = rates[qubit]
-        if not 0 <= rate < 0.5:
-            raise QecInputError(
-                f"qubit {qubit} misreads with probability {rate}, which REM cannot invert (it needs "
-                "< 0.5): use another technique or a device whose measured qubits read out better"
-            )
-        matrices.append(np.array([[1 - rate, rate], [rate, 1 - rate]]))
+    check_rem_rates([rates[qubit] for qubit in qubits], qubits=qubits)
+    matrices = [np.array([[1 - rates[qubit], rates[qubit]], [rates[qubit], 1 - rates[qubit]]]) for qubit in qubits]
     return rem.generate_tensored_inverse_confusion_matrix(len(matrices), matrices)
 
 

@@ -56,7 +56,7 @@ from qec.mitigation.backends import (
     device_and_method,
 )
 from qec.mitigation.noise_models import NoiseSpec
-from qec.mitigation.techniques import ZneOptions
+from qec.mitigation.techniques import ZneOptions, extrapolate, extrapolation_error
 from qec.text import approximate
 
 LOGICAL_FAMILIES = ("repetition", "shor", "surface")
@@ -215,11 +215,14 @@ class LogicalExperiment:
 
 @dataclass(frozen=True)
 class LogicalZne:
-    """<Z_L> = 1 - 2 p_L at each noise scale and extrapolated to zero."""
+    """<Z_L> = 1 - 2 p_L at each noise scale and extrapolated to zero, with its 1-sigma standard error (the binomial
+    errors of the rates through the fit: `techniques.extrapolation_error`; None where no fit of redrawn rates
+    succeeds)."""
 
     scale_factors: tuple[float, ...]
     rates: tuple[LogicalRate, ...]
     mitigated_expectation: float
+    standard_error: float | None = None
 
     @property
     def noisy_expectation(self) -> float:
@@ -228,6 +231,10 @@ class LogicalZne:
     @property
     def mitigated_logical_error_rate(self) -> float:
         return (1 - self.mitigated_expectation) / 2
+
+    @property
+    def mitigated_logical_error_rate_standard_error(self) -> float | None:
+        return None if self.standard_error is None else self.standard_error / 2
 
 
 def logical_zne(
@@ -239,13 +246,51 @@ def logical_zne(
 ) -> LogicalZne:
     """Runs the folded circuits in one Aer call, decodes each, and extrapolates <Z_L> with Mitiq's factory."""
     check_logical_zne(options)
-    records = backend.measurement_records(experiment.scaled_circuits(options.scale_factors, seed=backend.seed))
+    circuits = experiment.scaled_circuits(options.scale_factors, seed=backend.seed)
+    check_logical_noise_levels(experiment.qiskit_circuit, circuits, options.scale_factors)
+    records = backend.measurement_records(circuits)
     rates = tuple(experiment.logical_rate(bits, decoder=decoder) for bits in records)
     expectations = [1 - 2 * rate.rate for rate in rates]
-    factory = options.factory_object()
-    for scale, value in zip(options.scale_factors, expectations):
-        factory.push({"scale_factor": scale}, value)
-    return LogicalZne(options.scale_factors, rates, float(factory.reduce()))
+    errors = [2 * rate.standard_error for rate in rates]
+    value = extrapolate(options.factory_object, options.scale_factors, expectations)
+    error = extrapolation_error(
+        options.factory_object, options.scale_factors, expectations, errors, np.random.default_rng(backend.seed)
+    )
+    return LogicalZne(options.scale_factors, rates, value, error if math.isfinite(error) else None)
+
+
+def realized_logical_scales(circuit: QuantumCircuit, folded: Sequence[QuantumCircuit]) -> tuple[float, ...]:
+    """Each folded circuit's gates (measurements, resets and barriers aside) over `circuit`'s: the noise scale it
+    really has, as `fold_gates` draws whole folds per gate.
+
+    >>> circuit = QuantumCircuit(2); _ = circuit.cx(0, 1)
+    >>> realized_logical_scales(circuit, [fold_gates(circuit, s, seed=1) for s in (1, 1.1, 3)])
+    (1.0, 1.0, 3.0)
+    """
+
+    def gates(c: QuantumCircuit) -> int:
+        return sum(1 for i in c.data if i.operation.name not in ("measure", "reset", "barrier"))
+
+    base = max(1, gates(circuit))
+    return tuple(gates(c) / base for c in folded)
+
+
+def check_logical_noise_levels(
+    circuit: QuantumCircuit, folded: Sequence[QuantumCircuit], scale_factors: Sequence[float]
+) -> None:
+    """Refuses (QecInputError) folded circuits at coinciding noise levels (`realized_logical_scales`): their rates
+    differ by shot noise only, which an extrapolation through them would blow up (e.g. 0 errors at both turned
+    into a rate of 0.25 by one error more at a scale factor 1.001)."""
+    realized = realized_logical_scales(circuit, folded)
+    distinct = len({round(level, 9) for level in realized})
+    if distinct < len(realized):
+        shown = ",".join(f"{s:g}" for s in scale_factors)
+        levels = ",".join(f"{s:.4g}" for s in realized)
+        raise QecInputError(
+            f"logical ZNE scale factors {shown} fold this circuit to the same noise level more than once (it "
+            f"has scale factors {levels}, {distinct} distinct): an extrapolation through equal levels "
+            "extrapolates shot noise; give scale factors further apart, e.g. 1,1.5,2 or 1,3,5"
+        )
 
 
 def check_logical_zne(options: ZneOptions) -> None:

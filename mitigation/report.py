@@ -125,7 +125,7 @@ class MitigationReport:
         ideal = "unknown (too large to simulate exactly)" if self.ideal is None else f"{self.ideal:.6g}"
         lines.append(f"  ideal     {ideal}")
         lines.append(f"  noisy     {self.noisy:.6g}{_error_bar(self.noisy_standard_error)}")
-        bar = _error_bar(self.standard_error) or " (no error bar: the technique gives none)"
+        bar = _error_bar(self.standard_error) or " (no error bar: the technique gives none, so not a result to quote)"
         lines.append(f"  mitigated {self.mitigated:.6g}{bar}")
         lines.append(f"  error bars: 1 sigma, {STANDARD_ERROR_COVERS}")
         if self.systematic_error is not None:
@@ -156,12 +156,16 @@ class LogicalReport:
     logical_error_rate_mitigated: float
     stim_estimate: float
     stim_estimate_standard_error: float
+    logical_error_rate_mitigated_standard_error: float | None = None  # half the mitigated <Z_L>'s
 
     def as_dict(self) -> dict[str, Any]:
         """The keys the CLI prints with --json for `qec mitigate logical`."""
         return {
             **self.mitigation.as_dict(),
             "logical_error_rate_noisy": self.logical_error_rate_noisy,
+            "logical_error_rate_noisy_standard_error": self.logical_error_rate_noisy_standard_error,
             "logical_error_rate_mitigated": self.logical_error_rate_mitigated,
+            "logical_error_rate_mitigated_standard_error": self.logical_error_rate_mitigated_standard_error,
             "stim_estimate": self.stim_estimate,
+            "stim_estimate_standard_error": self.stim_estimate_standard_error,
         }

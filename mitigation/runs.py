@@ -34,17 +34,22 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.noise import NoiseModel
 
 from qec import decoders
-from qec.errors import QecInputError
+from qec.errors import QecInputError, unknown_choice
 from qec.mitigation.backends import (
     MAX_BATCH_SIZE,
     Backend,
     aer_backend,
     check_host_memory,
+    check_instance,
+    check_integer,
+    check_rem_rates,
     check_run_options,
     choose_method,
     device_and_method,
+    shot_noise_floor,
 )
 from qec.mitigation.logical import (
+    LOGICAL_FAMILIES,
     LOGICAL_ZNE_OPTIONS,
     LogicalExperiment,
     check_logical_run,
@@ -61,9 +66,10 @@ from qec.mitigation.techniques import (
     apply_technique,
     check_technique,
     depolarizing_representations,
+    measured_width,
 )
 from qec.mitigation.user_circuits import prepare_circuit
-from qec.mitigation.workloads import Workload
+from qec.mitigation.workloads import WORKLOADS, Workload
 from qec.mitigation.workloads import workload as make_workload
 
 # Mitiq's MeasurementResult holds each shot as a Python list of ints (8 bytes a bit, 64 a row), and
@@ -74,6 +80,9 @@ _RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 # registry entry's, `techniques.TECHNIQUES`; logical ZNE's to `LOGICAL_ZNE_OPTIONS`).
 WORKLOAD_NOISE = NoiseSpec(depolarizing_2q=0.01)
 LOGICAL_NOISE = NoiseSpec(depolarizing_2q=0.01, readout=0.01)
+# Type and sign checks of a logical run's size; what fits is `logical.check_logical_run`'s (the circuit's size).
+MAX_LOGICAL_DISTANCE = 10_001
+MAX_LOGICAL_ROUNDS = 10**6
 
 
 def mitigate(
@@ -114,6 +123,7 @@ def mitigate(
     """
     entry = check_technique(technique, NoiseSpec(), options=options)
     check_run_options(shots=shots, seed=seed, threads=threads)
+    check_instance(name, str, name="name", fix="give the circuit's name as text, e.g. 'circuit'")
     spec, model = _noise(noise)
     if model is not None and entry.needs_depolarizing_rates:
         raise QecInputError(
@@ -127,7 +137,9 @@ def mitigate(
             f"observable {paulis.describe()!r} is a multiple of the identity, whose value needs no circuit: give a "
             "term with X, Y or Z on some qubit"
         )
-    check_technique(entry, spec, qubits=prepared.num_qubits, options=options)
+    check_technique(
+        entry, spec, qubits=prepared.num_qubits, options=options, measured=measured_width(paulis.to_mitiq())
+    )
     notes: tuple[str, ...] = ()
     if model is None:
         backend = aer_backend(
@@ -139,6 +151,7 @@ def mitigate(
             prepared,
             model,
             entry.readout_corrected,
+            measured=measured_width(paulis.to_mitiq()),
             device=device,
             method=method,
             shots=shots,
@@ -191,10 +204,15 @@ def mitigate_workload(
     the state (`backends.check_state_fits`) and the measurement results of one batch of circuits against free
     memory (`backends.check_host_memory`).
     """
+    if not isinstance(workload, str) or workload not in WORKLOADS:
+        raise unknown_choice("workload", workload, WORKLOADS)
+    check_instance(noise, NoiseSpec, name="noise", fix="give e.g. NoiseSpec(depolarizing_2q=0.01)")
     entry = check_technique(technique, noise, options=options)  # before simulating
     check_run_options(shots=shots, seed=seed, threads=threads)
     task = make_workload(workload, qubits=qubits, seed=seed)
-    check_technique(entry, noise, qubits=task.circuit.num_qubits, options=options)
+    check_technique(
+        entry, noise, qubits=task.circuit.num_qubits, options=options, measured=measured_width(task.observable)
+    )
     backend = aer_backend(
         [task.circuit], noise=noise, device=device, method=method, shots=shots, seed=seed, threads=threads
     )
@@ -243,6 +261,10 @@ def _report(
         fix="use fewer shots, qubits or PEC samples",
     )
     noisy = measure(backend, task.circuit, paulis)
+    # Shots that all agree have a sample variance of 0; the bar is floored as the executor's are.
+    noisy = dataclasses.replace(
+        noisy, standard_error=max(noisy.standard_error, shot_noise_floor(task.observable, backend.shots))
+    )
     start = time.perf_counter()
     if technique.name == "none":  # the noisy run is the unmitigated estimate: not run twice
         estimate = Estimate(noisy.value, noisy.standard_error, noisy.circuits, 1)
@@ -321,6 +343,7 @@ def _model_backend(
     shots: int,
     seed: int,
     threads: int,
+    measured: int = 1,
 ) -> Backend:
     """An Aer backend with the user's `model`, method and device chosen and checked as `aer_backend` does (the
     stabilizer method is not chosen: the model's channels are not known to be Pauli)."""
@@ -331,6 +354,9 @@ def _model_backend(
     )
     simulator = AerSimulator(method=chosen, device=aer_device, max_parallel_threads=threads, noise_model=model)
     readout = model_readout_rates(model, n) if readout_corrected else None
+    if readout is not None and any(readout):  # the worst `measured` qubits, before anything runs
+        worst = sorted(range(n), key=lambda q: -readout[q])[:measured]
+        check_rem_rates([readout[q] for q in worst], qubits=worst)
     return Backend(simulator, aer_device, chosen, shots, seed, readout)
 
 
@@ -390,8 +416,18 @@ def mitigate_logical_memory(
     A run that cannot fit, or ZNE options it cannot use, are refused before anything is built
     (`qec.mitigation.logical.check_logical_zne` and `check_logical_run`).
     """
+    if not isinstance(family, str) or family not in LOGICAL_FAMILIES:
+        raise unknown_choice("family", family, LOGICAL_FAMILIES)
+    check_instance(noise, NoiseSpec, name="noise", fix="give e.g. NoiseSpec(depolarizing_2q=0.01)")
     check_logical_zne(zne_options)
+    check_integer(distance, name="distance", low=1, high=MAX_LOGICAL_DISTANCE, fix="give e.g. 3")
+    if rounds is not None:
+        check_integer(
+            rounds, name="rounds", low=1, high=MAX_LOGICAL_ROUNDS, fix="give e.g. 3, or None for the distance"
+        )
     rounds = distance if rounds is None else rounds
+    if not isinstance(decoder, str):
+        raise unknown_choice("decoder", decoder, decoders.names())
     decoders.get(decoder)  # an unknown name fails now, not after the Aer run
     size = LogicalExperiment.size(family, distance=distance, rounds=rounds, noise=noise)
     check_logical_run(
@@ -424,10 +460,11 @@ def mitigate_logical_memory(
         1.0,
         zne.noisy_expectation,
         zne.mitigated_expectation,
-        None,
+        zne.standard_error,
         circuits,
         circuits * shots,
         seconds,
+        noisy_standard_error=2 * zne.rates[0].standard_error,
         options=zne_options,
     )
     return LogicalReport(
@@ -437,4 +474,5 @@ def mitigate_logical_memory(
         zne.mitigated_logical_error_rate,
         stim.rate,
         stim.standard_error,
+        logical_error_rate_mitigated_standard_error=zne.mitigated_logical_error_rate_standard_error,
     )

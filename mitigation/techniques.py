@@ -35,12 +35,18 @@ Linear extrapolations (Richardson, linear and polynomial factories, LRE) are lin
 sum c_i y_i of the scaled values, so their variance is sum c_i^2 s_i^2 (the c_i read off the factory
 itself, `extrapolation_coefficients`); exponential factories and CDR's fit take a parametric bootstrap
 (`BOOTSTRAP_SAMPLES` draws of the values from N(y_i, s_i), refitted). `pt` and `pt+zne`: the spread of
-the twirled variants' values over sqrt(variants) (twirl and shot noise together). PEC: Mitiq's own
-`pec_error` (the spread of its signed samples). `auto`: that of the strategy it picked.
+the twirled variants' values over sqrt(variants) (twirl and shot noise together). PEC: the spread of its
+signed samples over sqrt(samples) (with n - 1, where Mitiq's `pec_error` divides by n; 2 samples at least, and
+a warning below `FEW_PEC_SAMPLES`). `auto`: that of the strategy it picked. No error bar is 0 because every shot
+agreed: a group's shot-noise variance is floored at one shot in `shots` (`backends._group_value_and_error`).
 
 **Honest extrapolations**: ZNE's scale factors must be distinct and at least as many as the fit has free
 parameters (`Extrapolation.points`), and LRE's degree and fold multiplier at least 1 (its scale factors
-1 + 2 k * fold_multiplier are then distinct and its Richardson system square), or the options refuse to be built.
+1 + 2 k * fold_multiplier are then distinct and its Richardson system square), or the options refuse to be built;
+scale factors that fold the circuit to coinciding noise levels (folding rounds to whole folds: 1, 1.1, 1.2 on a
+3-gate circuit is 1, 1, 1) are refused before they run (`check_noise_levels`), and so is a CDR fit whose training
+circuits all gave one noisy value. REM refuses a singular or near-singular confusion matrix (`check_technique`,
+`backends.check_rem_rates`).
 
 REM builds Mitiq's inverse confusion matrix (`rem.generate_inverse_confusion_matrix`) per measured group,
 at the size of that group, inside `Backend.executor` (see there); `rem.execute_with_rem` does the same
@@ -92,7 +98,16 @@ from mitiq.zne.scaling import fold_gates_at_random, fold_global, insert_id_layer
 from qiskit import QuantumCircuit, transpile
 
 from qec.errors import QecInputError, unknown_choice
-from qec.mitigation.backends import AerExecutor, Backend, aer_backend, check_integer, numpy_global_seed
+from qec.mitigation.backends import (
+    MAX_SEED,
+    AerExecutor,
+    Backend,
+    aer_backend,
+    check_instance,
+    check_integer,
+    check_rem_rates,
+    numpy_global_seed,
+)
 from qec.mitigation.noise_models import NoiseSpec
 from qec.mitigation.workloads import Workload
 
@@ -126,6 +141,8 @@ MAX_SCALE_FACTOR = 100.0
 MAX_SCALE_FACTORS = 32
 # PEC: Mitiq samples and builds all `samples` circuits at once; its error falls as 1/sqrt(samples).
 MAX_PEC_SAMPLES = 10_000
+FEW_PEC_SAMPLES = 30  # below this, the report warns that the spread of the samples is a rough error bar
+MIN_PEC_SAMPLES = 2  # its error bar is the spread of the signed samples: one sample has none (Mitiq says "± 0")
 # REM inverts a 2^n x 2^n confusion matrix and fits a 2^n-outcome distribution (SLSQP) per measured group:
 # 10 qubits took 15 s per group on 2 cores, each added qubit several times more; 12 is the most we run.
 MAX_REM_QUBITS = 12
@@ -172,10 +189,15 @@ class ZneOptions:
     scale_factors: tuple[float, ...] = (1.0, 3.0, 5.0)
 
     def __post_init__(self):
-        if self.factory not in FACTORIES:
+        if not isinstance(self.factory, str) or self.factory not in FACTORIES:
             raise unknown_choice("ZNE factory", self.factory, FACTORIES)
-        if self.scaling not in SCALINGS:
+        if not isinstance(self.scaling, str) or self.scaling not in SCALINGS:
             raise unknown_choice("ZNE scaling", self.scaling, SCALINGS)
+        if isinstance(self.scale_factors, (str, bytes)) or not isinstance(self.scale_factors, Sequence):
+            raise QecInputError(
+                f"ZNE scale factors must be a tuple of numbers, got {type(self.scale_factors).__name__}: give e.g. "
+                "(1, 3, 5)"
+            )
         factors = self.scale_factors
         shown = ", ".join(f"{s:g}" if _is_real(s) else repr(s) for s in factors[:8]) + (
             ", ..." if len(factors) > 8 else ""
@@ -243,13 +265,25 @@ class LreOptions:
 
 @dataclass(frozen=True)
 class PecOptions:
-    """PEC: `samples` circuits drawn from the quasi-probability representations (its error falls as
-    1/sqrt(samples))."""
+    """PEC: `samples` circuits drawn from the quasi-probability representations (its error, the spread of the
+    signed samples over sqrt(samples), falls as 1/sqrt(samples); so 2 samples at least).
+
+    >>> PecOptions(samples=1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: pec samples must be an integer in [2, 10,000], got 1: PEC's error bar is ...
+    """
 
     samples: int = 200
 
     def __post_init__(self):
-        check_integer(self.samples, name="pec samples", low=1, high=MAX_PEC_SAMPLES, fix="give e.g. 200")
+        check_integer(
+            self.samples,
+            name="pec samples",
+            low=MIN_PEC_SAMPLES,
+            high=MAX_PEC_SAMPLES,
+            fix="PEC's error bar is the spread of its samples, which needs 2 at least: give e.g. 200",
+        )
 
 
 @dataclass(frozen=True)
@@ -497,7 +531,19 @@ def _run_pec(run: TechniqueRun) -> Estimate:
         random_state=run.seed,
         full_output=True,
     )
-    return run.estimate(value, float(data["pec_error"]), f"{samples} samples")
+    # Mitiq's pec_error divides by n (numpy's default ddof=0), which understates the spread of a few samples.
+    _, error = _mean_and_error(data["unbiased_estimators"])
+    estimate = run.estimate(
+        value, error, f"{samples} samples; error bar: their signed values' spread / sqrt({samples})"
+    )
+    if samples < FEW_PEC_SAMPLES:
+        note = (
+            f"pec: the error bar is the spread of only {samples} signed samples, itself uncertain by about "
+            f"{100 / math.sqrt(2 * (samples - 1)):.0f}%, and blind to sign flips too rare to be drawn: use "
+            f"{FEW_PEC_SAMPLES} samples or more"
+        )
+        estimate = dataclasses.replace(estimate, warnings=(note,))
+    return estimate
 
 
 def _run_ddd(run: TechniqueRun) -> Estimate:
@@ -634,7 +680,7 @@ def get_technique(technique: str | Technique) -> Technique:
     registered). Raises QecInputError listing the names for an unknown one."""
     if isinstance(technique, Technique):
         return technique
-    if technique not in TECHNIQUES:
+    if not isinstance(technique, str) or technique not in TECHNIQUES:
         raise unknown_choice("technique", technique, TECHNIQUES)
     return TECHNIQUES[technique]
 
@@ -654,7 +700,18 @@ def apply_technique(
     Raises QecInputError for an unknown technique, options of another technique's type, and what
     `check_technique` refuses.
     """
-    entry = check_technique(technique, noise, qubits=workload.circuit.num_qubits, options=options)
+    check_instance(workload, Workload, name="workload", fix="give e.g. workloads.workload('ghz', qubits=3)")
+    check_instance(backend, Backend, name="backend", fix="give e.g. backends.aer_backend([circuit], noise=noise)")
+    check_instance(noise, NoiseSpec, name="noise", fix="give e.g. NoiseSpec(depolarizing_2q=0.01)")
+    if seed is not None:
+        check_integer(seed, name="seed", low=0, high=MAX_SEED, fix="give a seed such as 0, or None")
+    entry = check_technique(
+        technique,
+        noise,
+        qubits=workload.circuit.num_qubits,
+        options=options,
+        measured=measured_width(workload.observable),
+    )
     readout = backend.readout_rates(noise) if entry.readout_corrected else 0.0
     executor = backend.executor(workload.observable, readout=readout)
     run = TechniqueRun(workload, executor, backend, noise, entry.checked_options(options), seed)
@@ -671,6 +728,16 @@ def apply_technique(
         standard_error=None if error is None or not math.isfinite(error) else float(error),
         warnings=estimate.warnings + notes,
     )
+
+
+def measured_width(observable: Observable) -> int:
+    """The most qubits one of `observable`'s measurement groups reads (what REM inverts at once).
+
+    >>> from mitiq import PauliString
+    >>> measured_width(Observable(PauliString("ZZI"), PauliString("XIX")))
+    2
+    """
+    return max((len({q for p in group.elements for q in p.support()}) for group in observable.groups), default=1)
 
 
 def summarized_warnings(caught: Sequence[warnings.WarningMessage], *, width: int = 160) -> tuple[str, ...]:
@@ -699,11 +766,17 @@ _WARNING_SOURCES = (("/mitiq/", "Mitiq"), ("/qiskit_aer/", "Aer"), ("/qiskit/", 
 
 
 def check_technique(
-    technique: str | Technique, noise: NoiseSpec, *, qubits: int = 1, options: object | None = None
+    technique: str | Technique,
+    noise: NoiseSpec,
+    *,
+    qubits: int = 1,
+    options: object | None = None,
+    measured: int = 1,
 ) -> Technique:
     """The technique's entry, after refusing (QecInputError) an unknown technique, options of another type,
-    a technique that needs depolarizing rates under a fake backend (none to represent), and REM on more than
-    `MAX_REM_QUBITS` qubits.
+    a technique that needs depolarizing rates under a fake backend (none to represent), REM on more than
+    `MAX_REM_QUBITS` qubits, and REM under a readout error it cannot invert on `measured` qubits at once (the most
+    that one measurement group reads; `backends.check_rem_rates`: singular at 0.5, near-singular beyond).
 
     >>> check_technique("rem", NoiseSpec(readout=0.01), qubits=20)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -717,6 +790,8 @@ def check_technique(
             f"REM on {qubits} qubits inverts a 2^{qubits} x 2^{qubits} confusion matrix; the limit "
             f"is {MAX_REM_QUBITS} qubits: use fewer qubits or zne"
         )
+    if entry.readout_corrected and noise.fake_backend is None and noise.readout > 0:
+        check_rem_rates([noise.readout] * measured)
     if entry.needs_depolarizing_rates and noise.fake_backend is not None:
         raise QecInputError(
             f"{entry.name} builds its representations from depolarizing rates (p1, p2), and "
@@ -893,6 +968,32 @@ def _extrapolation_error(
     return float(np.std(fits, ddof=1)) if len(fits) > 1 else math.nan
 
 
+def extrapolate(make_factory: Callable[[], zne.inference.Factory], scale_factors: Sequence[float], values) -> float:
+    """The zero-noise value of a fresh factory from `make_factory` through these scaled values.
+
+    >>> round(extrapolate(lambda: RichardsonFactory([1.0, 3.0]), [1.0, 3.0], [0.9, 0.7]), 9)
+    1.0
+    """
+    return _extrapolate(make_factory, scale_factors, values)
+
+
+def extrapolation_error(
+    make_factory: Callable[[], zne.inference.Factory],
+    scale_factors: Sequence[float],
+    values: Sequence[float],
+    errors: Sequence[float],
+    rng: np.random.Generator,
+) -> float:
+    """The 1-sigma standard error of `extrapolate`'s value from the values' standard errors `errors`: exact for a
+    linear factory, else a parametric bootstrap; NaN when no bootstrap fit succeeds.
+
+    >>> extrapolation_error(lambda: RichardsonFactory([1.0, 3.0]), [1.0, 3.0], [0.9, 0.7], [0.01, 0.01], None)
+    ... # doctest: +ELLIPSIS
+    0.0158...
+    """
+    return _extrapolation_error(make_factory, scale_factors, values, errors, rng)
+
+
 def _extrapolate_or_nan(make_factory, scale_factors, values) -> float:
     try:
         return _extrapolate(make_factory, scale_factors, values)
@@ -910,6 +1011,7 @@ def _zne(
 ) -> tuple[float, float, tuple[float, str]]:
     """Mitiq's `execute_with_zne`, the standard error of its extrapolation and its systematic error
     (`extrapolation_spread`)."""
+    check_noise_levels(circuit, _factory_scale_factors(factory), scale_noise)
     start = len(executor.standard_errors)
     value = zne.execute_with_zne(circuit, executor, factory=factory, scale_noise=scale_noise)
     scale_factors, values = factory.get_scale_factors(), factory.get_expectation_values()
@@ -933,6 +1035,7 @@ def _twirled_zne(
     zne_options, variants = options.zne, options.twirl.variants
     scale_noise = zne_options.scale_noise(seed)
     folded = [scale_noise(circuit, scale) for scale in zne_options.scale_factors]
+    check_noise_levels(circuit, zne_options.scale_factors, scale_noise, folded=folded)
     twirled = [twirl for i, c in enumerate(folded) for twirl in pauli_twirls(c, variants, seed=_child(seed, i))]
     values = np.reshape(executor.evaluate(twirled), (len(folded), variants))
     means, errors = zip(*(_mean_and_error(row) for row in values))
@@ -940,6 +1043,68 @@ def _twirled_zne(
     value = _extrapolate(make_factory, zne_options.scale_factors, means)
     error = _extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
     return value, error, extrapolation_spread(zne_options.scale_factors, means, value, asymptote=asymptote)
+
+
+def _factory_scale_factors(factory: zne.inference.Factory) -> tuple[float, ...]:
+    """The scale factors a fresh (unpushed) Mitiq factory will run at."""
+    return tuple(float(s) for s in getattr(factory, "_scale_factors", ()))
+
+
+def realized_scale_factors(
+    circuit: QPROGRAM,
+    scale_factors: Sequence[float],
+    scale_noise: Callable[[QPROGRAM, float], QPROGRAM],
+    *,
+    folded: Sequence[QPROGRAM] | None = None,
+) -> tuple[float, ...]:
+    """The noise scale each folded circuit really has: its gates over the circuit's (for gate folding), or its
+    layers over the circuit's (for identity insertion, which scales depth). Folding rounds to whole folds, so on a
+    small circuit scale factors near each other can give the same circuit.
+
+    >>> bell = QuantumCircuit(2)
+    >>> _ = bell.h(0), bell.cx(0, 1)
+    >>> realized_scale_factors(bell, [1, 1.2, 3], fold_global)
+    (1.0, 1.0, 3.0)
+    """
+    folded = [scale_noise(circuit, scale) for scale in scale_factors] if folded is None else folded
+    by_depth = getattr(scale_noise, "func", scale_noise) is insert_id_layers
+
+    def size(c: QPROGRAM) -> int:
+        mitiq_circuit = convert_to_mitiq(c)[0]
+        return len(mitiq_circuit) if by_depth else sum(1 for _ in mitiq_circuit.all_operations())
+
+    base = max(1, size(circuit))
+    return tuple(size(c) / base for c in folded)
+
+
+def check_noise_levels(
+    circuit: QPROGRAM,
+    scale_factors: Sequence[float],
+    scale_noise: Callable[[QPROGRAM, float], QPROGRAM],
+    *,
+    folded: Sequence[QPROGRAM] | None = None,
+) -> None:
+    """Refuses (QecInputError) scale factors that fold `circuit` to coinciding noise levels
+    (`realized_scale_factors`): equal levels measure the same thing twice, and an extrapolation through them
+    extrapolates shot noise (Richardson's system is singular there).
+
+    >>> bell = QuantumCircuit(2)
+    >>> _ = bell.h(0), bell.cx(0, 1)
+    >>> check_noise_levels(bell, [1, 1.2, 1.4], fold_global)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qec.errors.QecInputError: ZNE scale factors 1,1.2,1.4 fold this 2-gate circuit to the same noise level ...
+    """
+    realized = realized_scale_factors(circuit, scale_factors, scale_noise, folded=folded)
+    distinct = len({round(level, 9) for level in realized})
+    if distinct < len(realized):
+        gates = sum(1 for _ in convert_to_mitiq(circuit)[0].all_operations())
+        raise QecInputError(
+            f"ZNE scale factors {_factors(scale_factors)} fold this {gates}-gate circuit to the same noise level "
+            f"more than once (it has scale factors {_factors(realized)}, {distinct} distinct): an extrapolation "
+            "through equal levels extrapolates shot noise; give scale factors further apart, e.g. 1,3,5 (odd "
+            "integers fold every gate exactly)"
+        )
 
 
 def _child(seed: int | None, index: int) -> int | None:
@@ -1000,6 +1165,11 @@ def _cdr(
         return float(value), simulator.standard_errors[0]
     noisy, noisy_errors = np.array(executor.quantum_results, dtype=float), np.array(executor.standard_errors)
     exact, exact_errors = np.array(simulator.quantum_results, dtype=float), np.array(simulator.standard_errors)
+    if np.ptp(noisy[1:]) == 0:  # every training circuit gave the same noisy value: no line through them
+        raise QecInputError(
+            f"CDR's {len(noisy) - 1} training circuits all gave the noisy value {noisy[1]:.6g}, so its fit of ideal "
+            "against noisy values is undetermined: use more training circuits or more shots, or zne"
+        )
     fits = []
     for _ in range(BOOTSTRAP_SAMPLES):
         x = rng.normal(noisy, noisy_errors)

@@ -47,7 +47,14 @@ KEYS = [
     "seconds",
     "warnings",
 ]
-LOGICAL_KEYS = KEYS + ["logical_error_rate_noisy", "logical_error_rate_mitigated", "stim_estimate"]
+LOGICAL_KEYS = KEYS + [
+    "logical_error_rate_noisy",
+    "logical_error_rate_noisy_standard_error",
+    "logical_error_rate_mitigated",
+    "logical_error_rate_mitigated_standard_error",
+    "stim_estimate",
+    "stim_estimate_standard_error",
+]
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The input circuit is very short"),
     pytest.mark.filterwarnings("ignore:No representation found for"),  # PEC leaves 1q gates alone at p1 = 0

@@ -364,6 +364,6 @@ def test_options_of_another_technique_are_refused():
         check_technique("pec", NoiseSpec(depolarizing_2q=0.01), options=ZneOptions())
     with pytest.raises(QecInputError, match="cdr training_circuits must be an integer in \\[2, 1,000\\], got 1"):
         CdrOptions(training_circuits=1)  # a line through one point
-    with pytest.raises(QecInputError, match="pec samples must be an integer in \\[1, 10,000\\], got 0"):
+    with pytest.raises(QecInputError, match="pec samples must be an integer in \\[2, 10,000\\], got 0"):
         PecOptions(samples=0)
     assert circuits_per_run("rem+pt+zne", TwirledZneOptions(twirl=TwirlOptions(variants=3))) == 9
