@@ -66,6 +66,10 @@ def codes_command(
     code: n, k, its distance and the circuit-level distance of its memory experiment; with --experiment, report
     that experiment's circuit-level distance."""
     load_plugins(plugin)
+    if code is not None and experiment is not None:
+        raise QecInputError(
+            "give --code (your code's memory) or --experiment (a built-in family's experiment), not both"
+        )
     if code is not None:
         _describe_user_code(
             code,

@@ -89,6 +89,8 @@ def test_codes_experiment_refusals_are_one_line(capsys):
     assert main(["codes", "--experiment", "stability", "--distance", "3"]) == 2
     error = capsys.readouterr().err.strip()
     assert "even distance" in error and len(error.splitlines()) == 1
+    assert main(["codes", "--experiment", "cnot", "--code", "bb:72,12,6"]) == 2
+    assert "not both" in capsys.readouterr().err
 
 
 def test_each_experiment_takes_its_default_decoder(tmp_path, capsys):
