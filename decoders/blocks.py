@@ -26,7 +26,10 @@ on the whole DEM, in the spirit of the correlated decoders of the papers above. 
 errors of the cnot DEM whole at d >= 5 (a fault in the round before a CNOT flips X and Z detectors of both blocks,
 and no set of graphlike errors explains it); `split_by_block` cuts each such component into one part per
 (block, basis) of its detectors, the graphlike edges correlated matching then reweights together. Each part takes
-the observable flips of the likeliest graphlike error with its detectors, the first part the rest.
+the observable flips of the likeliest graphlike error with its detectors, the first part the rest. A limitation:
+where the target's part is one detector, its edge to the boundary is one no real fault has, and the split graph of
+the rotated-code cnot experiment has graphlike distance 3 at every d >= 5 (README "Experiments"), so joint BP+OSD
+fails less below threshold.
 
 >>> import stim
 >>> dem = stim.DetectorErrorModel('''
