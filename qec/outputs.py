@@ -102,7 +102,7 @@ def store_write_failure(
             pass
     if created:
         return StoreWriteFailed(f"cannot create the store {path}: {error}{cause}; no store was made", error=error)
-    kept = "nothing was written"
+    kept = "no chunk was added"
     if chunks_kept:
         kept = f"{chunks_kept} chunk{'s' if chunks_kept != 1 else ''} committed before it kept: rerun to resume"
     if pending:

@@ -48,6 +48,7 @@ command ends.
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import functools
 import hashlib
@@ -216,6 +217,8 @@ class Store:
         self.read_only = read_only
         self._skipped: dict[str, None] = {}
         self._chunks_appended = 0  # by `append`: what a failed write later in the same command leaves committed
+        self._created = not read_only and not (self.path.exists() or self.path.is_symlink())
+        self._write_failed = False
         if read_only:
             self.connection = _open_read_only(self.path)
         else:
@@ -231,7 +234,11 @@ class Store:
         return _skipped_summary(self.path, self.skipped_rows)
 
     def close(self) -> None:
+        empty = self._created and self._write_failed and not _holds_rows(self.connection)
         self.connection.close()
+        if empty:  # made by this Store, whose writes failed: no store is left (a failed import into a new one, say)
+            for leftover in (self.path, Path(f"{self.path}-journal")):
+                leftover.unlink(missing_ok=True)
 
     def __enter__(self) -> Store:
         return self
@@ -239,8 +246,16 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _transaction(self):
-        return _Transaction(self.connection, path=self.path, chunks_kept=self._chunks_appended)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with _Transaction(self.connection, path=self.path, chunks_kept=self._chunks_appended):
+                yield
+        except StoreWriteFailed as failed:
+            self._write_failed = True
+            if self._created and not _holds_rows(self.connection):  # close() removes it
+                raise store_write_failure(self.path, failed.error, created=True) from None
+            raise
 
     def add_tasks(self, tasks: Iterable[Task]) -> None:
         """Records the tasks (circuit, decoder, metadata) so chunks can refer to them; a task id stored with
@@ -606,6 +621,16 @@ def _content_index(row: _ChunkRow, occurrence: int) -> int:
     occurrence among equal rows, so the same rows get the same indices in any order, file or store."""
     key = f"{row.task_id} {row.shots} {row.errors} {row.discards} {float(row.seconds).hex()} {occurrence}"
     return -1 - (int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1)
+
+
+def _holds_rows(connection: sqlite3.Connection) -> bool:
+    """Whether the store has any task or chunk (True when that cannot be read: then it is kept)."""
+    try:
+        return bool(
+            connection.execute("SELECT EXISTS (SELECT 1 FROM tasks) OR EXISTS (SELECT 1 FROM chunks)").fetchone()[0]
+        )
+    except sqlite3.Error:
+        return True
 
 
 class _Transaction:
