@@ -93,7 +93,7 @@ def store_write_failure(
     if not any(word in str(error) for word in ("full", "I/O")):
         pass  # a lock held too long, say: no disk to blame
     elif limit != resource.RLIM_INFINITY:
-        cause = f" (a file-size limit of {limit:,} bytes is set: see ulimit -f)"
+        cause = f" (a file-size limit of {limit:,} byte{'s' if limit != 1 else ''} is set: see ulimit -f)"
     else:
         try:
             if shutil.disk_usage(Path(path).parent if str(Path(path).parent) else ".").free < 1 << 20:
