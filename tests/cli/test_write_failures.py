@@ -7,8 +7,10 @@ the chunks it committed before, and says how many).
 The commands run in a driver process (`main(argv)`, one Python start for many commands) whose file-size limit is
 set per command with `resource.setrlimit`, or in a small tmpfs filled up (mounting needs root: skipped
 otherwise), or without the capabilities that let root ignore permissions (`setpriv`); one test runs the console
-script itself under `preexec_fn=setrlimit`. The hypothesis test draws the command and the limit; `pytest --slow`
-runs more examples.
+script itself under `preexec_fn=setrlimit` (soft = hard, as `ulimit -f` sets it: SQLite cannot finish its rollback
+either, and the error says that the next open rolls the write back). The hypothesis tests draw the commands and the
+limits: by default 2 examples through the driver; `pytest --slow` runs 20 through the driver and 20 through the
+console script, one `qec` process each (QEC_WRITE_FAILURE_EXAMPLES=N sets both counts).
 """
 
 from __future__ import annotations
