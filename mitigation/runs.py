@@ -80,9 +80,8 @@ _RESULT_BYTES_PER_BIT, _RESULT_BYTES_PER_SHOT = 18, 64
 # registry entry's, `techniques.TECHNIQUES`; logical ZNE's to `LOGICAL_ZNE_OPTIONS`).
 WORKLOAD_NOISE = NoiseSpec(depolarizing_2q=0.01)
 LOGICAL_NOISE = NoiseSpec(depolarizing_2q=0.01, readout=0.01)
-# Type and sign checks of a logical run's size; what fits is `logical.check_logical_run`'s (the circuit's size).
-MAX_LOGICAL_DISTANCE = 10_001
-MAX_LOGICAL_ROUNDS = 10**6
+# Type and sign checks of a logical run's size only; what fits is `qec.codes`' and `logical.check_logical_run`'s.
+MAX_LOGICAL_DISTANCE = MAX_LOGICAL_ROUNDS = 2**62
 
 
 def mitigate(
@@ -416,8 +415,8 @@ def mitigate_logical_memory(
     A run that cannot fit, or ZNE options it cannot use, are refused before anything is built
     (`qec.mitigation.logical.check_logical_zne` and `check_logical_run`).
     """
-    if not isinstance(family, str) or family not in LOGICAL_FAMILIES:
-        raise unknown_choice("family", family, LOGICAL_FAMILIES)
+    if not isinstance(family, str) or family not in LOGICAL_FAMILIES:  # "for logical runs": qec.codes has more
+        raise QecInputError(f"unknown family {family!r} for logical runs: choose one of {', '.join(LOGICAL_FAMILIES)}")
     check_instance(noise, NoiseSpec, name="noise", fix="give e.g. NoiseSpec(depolarizing_2q=0.01)")
     check_logical_zne(zne_options)
     check_integer(distance, name="distance", low=1, high=MAX_LOGICAL_DISTANCE, fix="give e.g. 3")

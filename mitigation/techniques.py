@@ -271,7 +271,7 @@ class PecOptions:
     >>> PecOptions(samples=1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    qec.errors.QecInputError: pec samples must be an integer in [2, 10,000], got 1: PEC's error bar is ...
+    qec.errors.QecInputError: pec samples must be an integer in [2, 10,000], got 1: its error bar is the spread ...
     """
 
     samples: int = 200
@@ -282,7 +282,7 @@ class PecOptions:
             name="pec samples",
             low=MIN_PEC_SAMPLES,
             high=MAX_PEC_SAMPLES,
-            fix="PEC's error bar is the spread of its samples, which needs 2 at least: give e.g. 200",
+            fix="its error bar is the spread of the samples, so 2 at least: give e.g. 200",
         )
 
 

@@ -103,5 +103,8 @@ def test_per_qubit_readout_rates_are_inverted_per_measured_qubit():
     raw = backend.executor(observable).evaluate(circuit)[0]
     corrected = backend.executor(observable, readout=(0.0, 0.1, 0.3)).evaluate(circuit)[0]
     assert abs(raw + 0.8) < 0.03 and abs(corrected + 1) < 0.03  # ~6 sigma at 20k shots
-    with pytest.raises(QecInputError, match="qubit 1 misreads with probability 0.5, which REM cannot invert"):
+    with pytest.raises(
+        QecInputError,
+        match="qubit 1 misreads with probability 0.5: its confusion matrix is singular, so REM has no estimate",
+    ):
         backend.executor(observable, readout=(0.0, 0.5, 0.0)).evaluate(circuit)

@@ -33,7 +33,10 @@ def one_error_line(capsys) -> str:
         (["ghz", "--qubits", "3", "--noise", "readout=0.5", "--technique", "rem"], "confusion matrix is singular"),
         (["ghz", "--qubits", "3", "--noise", "readout=0.5", "--technique", "rem+zne"], "singular"),
         (["ghz", "--qubits", "3", "--noise", "readout=0.45", "--technique", "rem"], "near-singular"),
-        (["ghz", "--qubits", "3", "--technique", "pec", "--pec-samples", "1"], "needs 2 at least"),
+        (
+            ["ghz", "--qubits", "3", "--technique", "pec", "--pec-samples", "1"],
+            "the spread of the samples, so 2 at least",
+        ),
         (["ghz", "--qubits", "3", "--scale-factors", "1,1.1,1.2"], "same noise level more than once"),
         (["ghz", "--qubits", "3", "--technique", "pt+zne", "--scale-factors", "1,1.2"], "same noise level"),
         (["logical", "repetition", "--scale-factors", "1,1.001,1.002", "--stim-shots", "100"], "same noise level"),

@@ -186,9 +186,12 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, message):
         (["mitigate", "vqe", "--scale-factors", "1,3,3"], "ZNE scale factors must be distinct, got (1, 3, 3)"),
         (
             ["mitigate", "ghz", "--technique", "pec", "--pec-samples", "0"],
-            "pec samples must be an integer in [1, 10,000]",
+            "pec samples must be an integer in [2, 10,000]",
         ),
-        (["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"], "got 1000000000: give e.g. 200"),
+        (
+            ["mitigate", "ghz", "--technique", "pec", "--pec-samples", "1000000000"],
+            "got 1000000000: its error bar is the spread of the samples, so 2 at least: give e.g. 200",
+        ),
         (
             ["mitigate", "ghz", "--technique", "rem", "--qubits", "13"],
             "REM on 13 qubits inverts a 2^13 x 2^13 confusion",
