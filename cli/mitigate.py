@@ -67,6 +67,7 @@ from qec.mitigation.observables import MAX_BITSTRING_QUBITS, MAX_IDEAL_STATEVECT
 from qec.mitigation.report import MitigationReport
 from qec.mitigation.runs import LOGICAL_NOISE, WORKLOAD_NOISE
 from qec.mitigation.user_circuits import load_circuit
+from qec.text import printable_lines
 
 _WORKLOAD_NOISE_TEXT, _LOGICAL_NOISE_TEXT = WORKLOAD_NOISE.describe(), LOGICAL_NOISE.describe()
 
@@ -335,7 +336,7 @@ def _print(report: MitigationReport, requested_device: str) -> None:
     why = f" (auto: {'GPU found' if gpu_available() else 'no GPU, CPU used'})" if requested_device == "auto" else ""
     first, _, rest = report.describe().partition("\n")
     head, _, tail = first.partition(f" on {report.device}")
-    typer.echo(f"{head} on {report.device}{why}{tail}\n{rest}")
+    typer.echo(printable_lines(f"{head} on {report.device}{why}{tail}\n{rest}"))
 
 
 mitigate_app.command("vqe")(vqe_command)
