@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from qec.cli.mitigate_options import AsJson, Noise, Seed, Shots
+from qec.cli.mitigate_options import AsJson, Noise, Seed, Shots, run_on_aer
 from qec.cli.output import echo_json
 from qec.mitigation.kicked_ising import DEFAULT_BACKEND, DEFAULT_NOISE, TECHNIQUES, run_kicked_ising
 from qec.mitigation.noise_models import NoiseSpec
@@ -57,8 +56,9 @@ def kicked_ising_command(
     as_json: AsJson = False,
 ) -> None:
     """The kicked Ising model of Kim et al. on a heavy-hex patch: ideal, noisy, ZNE, PEA and PEC."""
-    with Console(stderr=True).status("running kicked Ising on Aer ..."):
-        report = run_kicked_ising(
+    report = run_on_aer(
+        "running kicked Ising on Aer ...",
+        lambda: run_kicked_ising(
             qubits=qubits,
             steps=steps,
             theta_h=theta_h,
@@ -73,7 +73,8 @@ def kicked_ising_command(
             learning_shots=learning_shots,
             learning_twirls=learning_twirls,
             seed=seed,
-        )
+        ),
+    )
     if as_json:
         echo_json(report.as_dict())
         return

@@ -93,7 +93,8 @@ _CLICK_ERRORS = _click_errors()
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (the console script exits with it): 0, 2 on bad input, 130 on Ctrl-C,
-    143 on SIGTERM (which stops a run the way Ctrl-C does)."""
+    143 on SIGTERM (which stops a run the way Ctrl-C does), 141 when the reader of its output has gone (SIGPIPE's
+    code: `qec export | head`)."""
     with _sigterm_as_interrupt() as terminated:
         try:
             result = _invoke(sys.argv[1:] if argv is None else [str(arg) for arg in argv])
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         except (typer.Abort, KeyboardInterrupt) as interrupt:
             print(interrupt if isinstance(interrupt, Interrupted) else "interrupted", file=sys.stderr)
             return 143 if terminated else 130
+        except BrokenPipeError:  # the reader of our output left (`qec ... | head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error flushing stdout at exit
+            return 141
         except (OSError, sqlite3.Error) as error:  # a refusal no library check turned into a QecInputError
             return _fail(_system_failure(error))
     return result if isinstance(result, int) else 0

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from qec.cli.mitigate_options import (
     ZNE_DEFAULTS,
@@ -27,6 +26,7 @@ from qec.cli.mitigate_options import (
     Shots,
     Technique,
     Threads,
+    run_on_aer,
     technique_options,
 )
 from qec.cli.output import echo_json
@@ -72,8 +72,9 @@ def vqe_command(
     options = technique_options(technique, factory=factory, scaling=scaling, scale_factors=scale_factors)
     if plot is not None:
         check_plot_path(plot)  # a figure that cannot be written is refused before the run, not after it
-    with Console(stderr=True).status(f"VQE of {hamiltonian} on Aer ..."):
-        result = run_vqe(
+    result = run_on_aer(
+        f"VQE of {hamiltonian} on Aer ...",
+        lambda: run_vqe(
             hamiltonian,
             qubits=qubits,
             optimizer=optimizer,
@@ -87,7 +88,8 @@ def vqe_command(
             device=device,
             method=method,
             threads=threads,
-        )
+        ),
+    )
     if plot is not None:
         _save_plot(result, plot)
     if as_json:
