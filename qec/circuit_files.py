@@ -12,6 +12,7 @@ kept as they are named and mapped onto ours when the store is read (`qec.metadat
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from pathlib import Path
 
@@ -32,6 +33,8 @@ MAX_CIRCUIT_FILE_BYTES = 256 * 2**20
 def metadata_from_name(name: str) -> dict:
     """`key=value` pairs separated by commas (sinter's convention) or semicolons in a file name; numbers become
     numbers."""
+    if not isinstance(name, str):
+        raise QecInputError(f"name must be a file name (str), got {type(name).__name__}")
     stem = name[: -len(".stim")] if name.endswith(".stim") else name
     metadata: dict = {}
     for part in re.split("[,;]", stem):
@@ -54,7 +57,7 @@ def _number_or_text(value: str) -> int | float | str:
     return value
 
 
-def tasks_from_folder(folder: str | Path, *, decoder: str | DecoderSpec) -> list[Task]:
+def tasks_from_folder(folder: str | os.PathLike[str], *, decoder: str | DecoderSpec) -> list[Task]:
     """One task per .stim file in `folder`.
 
     Each file is checked before anything is sampled, and anything wrong is one QecInputError naming the
@@ -64,6 +67,10 @@ def tasks_from_folder(folder: str | Path, *, decoder: str | DecoderSpec) -> list
     gate applications; REPEAT blocks counted without flattening), or metadata in its name that `Task`
     refuses. At most `MAX_TASKS` files.
     """
+    if not isinstance(folder, (str, os.PathLike)):
+        raise QecInputError(f"folder must be a folder path (str or os.PathLike), got {type(folder).__name__}")
+    if not isinstance(decoder, (str, DecoderSpec)):
+        raise QecInputError(f"decoder must be a decoder name or a DecoderSpec, got {type(decoder).__name__}")
     folder = Path(folder)
     if not folder.is_dir():
         raise QecInputError(f"{folder} is not a folder of .stim files")
@@ -82,9 +89,11 @@ def tasks_from_folder(folder: str | Path, *, decoder: str | DecoderSpec) -> list
     return [_task_from_file(path, decoder=spec) for path in files]
 
 
-def read_circuit(path: str | Path) -> stim.Circuit:
+def read_circuit(path: str | os.PathLike[str]) -> stim.Circuit:
     """The Stim circuit in the file `path`, refused (QecInputError naming the file) when it is not a regular
     readable UTF-8 file of at most `MAX_CIRCUIT_FILE_BYTES`, not a circuit, or over a circuit size limit."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise QecInputError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():  # stat only: a FIFO is never opened
         kind = (
