@@ -186,7 +186,7 @@ class _Counter:
         """The tokens inside the bracket pair starting here ((), [] or {}), consumed."""
         opening = self.take()
         closing = {"(": ")", "[": "]", "{": "}"}[opening]
-        level, inside = 1, []
+        level, inside = 1, list[str]()
         while self.at < len(self.tokens):
             value = self.take()
             if value == opening:
@@ -276,9 +276,8 @@ class _Counter:
             else:
                 size_tokens, rest = ["1"], tokens
             name = rest[0] if rest else ""
-        if size_tokens is None:
-            size = 1
-        else:
+        size: int | float | None = 1
+        if size_tokens is not None:
             size = _constant(size_tokens, integer=True)
             if not isinstance(size, int):
                 shown = " ".join(size_tokens)[:40]
@@ -288,6 +287,7 @@ class _Counter:
                 )
             if size < 0:
                 raise QecInputError(f"register {name!r} has size {size}: give a size of 0 or more")
+        assert isinstance(size, int)
         self.registers[name] = size
         if _DECLARATIONS[keyword] == "qubits":
             self.qubits = min(self.qubits + size, CAP)
@@ -304,14 +304,16 @@ class _Counter:
             return _count_items(values)
         if self.peek() == "[":
             parts = _split(self.skip_group(), ":")
-            numbers = [_constant(part, integer=True) for part in parts]
-            if len(parts) not in (2, 3) or not all(isinstance(n, int) for n in numbers):
+            numbers = [
+                number for number in (_constant(part, integer=True) for part in parts) if isinstance(number, int)
+            ]
+            if len(parts) not in (2, 3) or len(numbers) != len(parts):
                 raise QecInputError(
                     "a for-loop's range is not written with integer constants ([start:stop] or [start:step:stop]): "
                     "write its bounds as numbers"
                 )
-            start, stop = int(numbers[0]), int(numbers[-1])
-            step = int(numbers[1]) if len(numbers) == 3 else 1
+            start, stop = numbers[0], numbers[-1]
+            step = numbers[1] if len(numbers) == 3 else 1
             if step == 0:
                 raise QecInputError("a for-loop's range has step 0: give a nonzero step")
             return max(0, (stop - start) // step + 1)
