@@ -76,13 +76,12 @@ STANDARD_GATE_COSTS = {
 CONTROL_COST = 20  # gates per control qubit a `ctrl @` adds to each gate of the controlled definition
 _CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": math.tau, "τ": math.tau, "euler": math.e, "ℇ": math.e}
 _NOT_FINITE = {"inf", "infinity", "nan"}
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-    |(?P<string>"[^"\n]*"|'[^'\n]*')
-    |(?P<number>0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+
-        |(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?(?:ns|us|µs|ms|s|dt|im)?)
-    |(?P<name>[^\W\d]\w*|\$\d+)
-    |(?P<op>\*\*|->|==|!=|<=|>=|&&|\|\||<<|>>|\S)""",
+_TOKEN = re.compile(  # whitespace is skipped by findall; every other character is in some token
+    r"""(?:"[^"\n]*"|'[^'\n]*'
+    |0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+
+    |(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?(?:ns|us|µs|ms|s|dt|im)?
+    |[^\W\d]\w*|\$\d+
+    |\*\*|->|==|!=|<=|>=|&&|\|\||<<|>>|\S)""",
     re.VERBOSE,
 )
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -133,8 +132,7 @@ def strip_comments(text: str) -> str:
 def estimate(text: str) -> QasmSize:
     """The size of the OpenQASM 2 or 3 program `text` (comments allowed, includes already inlined), without
     building it; raises QecInputError for what it cannot bound and for constant angles that are not finite."""
-    tokens = [(match.lastgroup, match.group()) for match in _TOKEN.finditer(strip_comments(text))]
-    counter = _Counter([(kind, value) for kind, value in tokens if kind != "space"])
+    counter = _Counter(_TOKEN.findall(strip_comments(text)))
     gates = counter.block(depth=0, in_gate=False, top=True)
     qubits = min(counter.qubits + (counter.physical + 1 if counter.physical >= 0 else 0), CAP)
     return QasmSize(qubits=qubits, bits=min(counter.bits, CAP), gates=min(gates, CAP))
@@ -143,7 +141,7 @@ def estimate(text: str) -> QasmSize:
 class _Counter:
     """A recursive-descent pass over tokens that keeps only costs: gate definitions, registers, loops."""
 
-    def __init__(self, tokens: list[tuple[str | None, str]]):
+    def __init__(self, tokens: list[str]):
         self.tokens = tokens
         self.at = 0
         self.gates: dict[str, int] = {}
@@ -154,7 +152,7 @@ class _Counter:
 
     def peek(self, ahead: int = 0) -> str:
         index = self.at + ahead
-        return self.tokens[index][1] if index < len(self.tokens) else ""
+        return self.tokens[index] if index < len(self.tokens) else ""
 
     def take(self) -> str:
         value = self.peek()
@@ -200,22 +198,21 @@ class _Counter:
 
     def rest_of_statement(self) -> list[str]:
         """Tokens up to `;` (consumed) at bracket level 0; a braced group ends the statement too."""
-        taken: list[str] = []
-        while self.at < len(self.tokens):
-            value = self.peek()
-            if value == ";":
-                self.at += 1
-                return taken
+        tokens, start, level = self.tokens, self.at, 0
+        for index in range(start, len(tokens)):
+            value = tokens[index]
+            if level == 0 and value in (";", "}"):
+                self.at = index + 1 if value == ";" else index
+                return tokens[start:index]
             if value in ("(", "[", "{"):
-                group = self.skip_group()
-                taken += [value, *group, {"(": ")", "[": "]", "{": "}"}[value]]
-                if value == "{":
-                    return taken
-                continue
-            if value == "}":
-                return taken
-            taken.append(self.take())
-        return taken
+                level += 1
+            elif value in (")", "]", "}"):
+                level = max(level - 1, 0)
+                if level == 0 and value == "}":
+                    self.at = index + 1
+                    return tokens[start : index + 1]
+        self.at = len(tokens)
+        return tokens[start:]
 
     def statement(self, *, depth: int, in_gate: bool) -> int:
         if depth > MAX_NESTING:
