@@ -843,7 +843,7 @@ def extrapolation_coefficients(make_factory: Callable[[], zne.inference.Factory]
     array([ 1.5, -0.5])
     """
     unit = np.eye(len(scale_factors))
-    return np.array([_extrapolate(make_factory, scale_factors, row) for row in unit])
+    return np.array([extrapolate(make_factory, scale_factors, row) for row in unit])
 
 
 def extrapolation_spread(
@@ -939,42 +939,19 @@ def _mean_and_error(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1) / math.sqrt(len(array)))
 
 
-def _extrapolate(make_factory: Callable[[], zne.inference.Factory], scale_factors: Sequence[float], values) -> float:
-    """A fresh factory's zero-noise value for these scaled values (Mitiq's `push` then `reduce`)."""
+def extrapolate(make_factory: Callable[[], zne.inference.Factory], scale_factors: Sequence[float], values) -> float:
+    """The zero-noise value of a fresh factory from `make_factory` through these scaled values (Mitiq's `push`
+    then `reduce`).
+
+    >>> round(extrapolate(lambda: RichardsonFactory([1.0, 3.0]), [1.0, 3.0], [0.9, 0.7]), 9)
+    1.0
+    """
     factory = make_factory()
     for scale, value in zip(scale_factors, values):
         factory.push({"scale_factor": float(scale)}, float(value))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(factory.reduce())
-
-
-def _extrapolation_error(
-    make_factory: Callable[[], zne.inference.Factory],
-    scale_factors: Sequence[float],
-    values: Sequence[float],
-    errors: Sequence[float],
-    rng: np.random.Generator,
-) -> float:
-    """Standard error of the extrapolated value: sqrt(sum c_i^2 s_i^2) for a linear factory, else a
-    parametric bootstrap (values drawn from N(y_i, s_i), refitted, `BOOTSTRAP_SAMPLES` times)."""
-    errors_array = np.asarray(errors, dtype=float)
-    if isinstance(make_factory(), LINEAR_FACTORIES):
-        coefficients = extrapolation_coefficients(make_factory, scale_factors)
-        return float(np.sqrt(np.sum(coefficients**2 * errors_array**2)))
-    draws = rng.normal(values, errors_array, size=(BOOTSTRAP_SAMPLES, len(values)))
-    fits = np.array([_extrapolate_or_nan(make_factory, scale_factors, draw) for draw in draws])
-    fits = fits[np.isfinite(fits)]
-    return float(np.std(fits, ddof=1)) if len(fits) > 1 else math.nan
-
-
-def extrapolate(make_factory: Callable[[], zne.inference.Factory], scale_factors: Sequence[float], values) -> float:
-    """The zero-noise value of a fresh factory from `make_factory` through these scaled values.
-
-    >>> round(extrapolate(lambda: RichardsonFactory([1.0, 3.0]), [1.0, 3.0], [0.9, 0.7]), 9)
-    1.0
-    """
-    return _extrapolate(make_factory, scale_factors, values)
 
 
 def extrapolation_error(
@@ -985,18 +962,26 @@ def extrapolation_error(
     rng: np.random.Generator,
 ) -> float:
     """The 1-sigma standard error of `extrapolate`'s value from the values' standard errors `errors`: exact for a
-    linear factory, else a parametric bootstrap; NaN when no bootstrap fit succeeds.
+    linear factory (sqrt(sum c_i^2 s_i^2)), else a parametric bootstrap (values drawn from N(y_i, s_i), refitted,
+    `BOOTSTRAP_SAMPLES` times); NaN when no bootstrap fit succeeds.
 
     >>> extrapolation_error(lambda: RichardsonFactory([1.0, 3.0]), [1.0, 3.0], [0.9, 0.7], [0.01, 0.01], None)
     ... # doctest: +ELLIPSIS
     0.0158...
     """
-    return _extrapolation_error(make_factory, scale_factors, values, errors, rng)
+    errors_array = np.asarray(errors, dtype=float)
+    if isinstance(make_factory(), LINEAR_FACTORIES):
+        coefficients = extrapolation_coefficients(make_factory, scale_factors)
+        return float(np.sqrt(np.sum(coefficients**2 * errors_array**2)))
+    draws = rng.normal(values, errors_array, size=(BOOTSTRAP_SAMPLES, len(values)))
+    fits = np.array([_extrapolate_or_nan(make_factory, scale_factors, draw) for draw in draws])
+    fits = fits[np.isfinite(fits)]
+    return float(np.std(fits, ddof=1)) if len(fits) > 1 else math.nan
 
 
 def _extrapolate_or_nan(make_factory, scale_factors, values) -> float:
     try:
-        return _extrapolate(make_factory, scale_factors, values)
+        return extrapolate(make_factory, scale_factors, values)
     except Exception:  # a bootstrap draw whose fit fails (e.g. an exponential fit of values below its asymptote)
         return math.nan
 
@@ -1017,7 +1002,7 @@ def _zne(
     scale_factors, values = factory.get_scale_factors(), factory.get_expectation_values()
     errors = executor.standard_errors[start:]
     fresh = copy.deepcopy(factory)
-    error = _extrapolation_error(lambda: copy.deepcopy(fresh).reset(), scale_factors, values, errors, rng)
+    error = extrapolation_error(lambda: copy.deepcopy(fresh).reset(), scale_factors, values, errors, rng)
     return float(value), error, extrapolation_spread(scale_factors, values, float(value), asymptote=asymptote)
 
 
@@ -1040,8 +1025,8 @@ def _twirled_zne(
     values = np.reshape(executor.evaluate(twirled), (len(folded), variants))
     means, errors = zip(*(_mean_and_error(row) for row in values))
     make_factory = functools.partial(zne_options.factory_object, asymptote)
-    value = _extrapolate(make_factory, zne_options.scale_factors, means)
-    error = _extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
+    value = extrapolate(make_factory, zne_options.scale_factors, means)
+    error = extrapolation_error(make_factory, zne_options.scale_factors, means, errors, rng)
     return value, error, extrapolation_spread(zne_options.scale_factors, means, value, asymptote=asymptote)
 
 
