@@ -173,6 +173,52 @@ def test_csr_parts_are_bounded_too(tmp_path):
             read_npz(write_members(tmp_path / "shape.npz", members))
 
 
+NPZ_DIMENSIONS = st.one_of(st.integers(0, 12), st.integers(0, 10**13))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shape=st.lists(NPZ_DIMENSIONS, min_size=0, max_size=3).map(tuple),
+    dtype=st.sampled_from(["|u1", "<i8", "<f8", "|b1", "|O", "<U3", ">i4", "<c16"]),
+    version=st.sampled_from([(1, 0), (2, 0)]),
+    data=st.sampled_from(["whole", "short", "none"]),
+    compressed=st.booleans(),
+)
+def test_any_npy_header_is_read_in_bounds_or_refused_in_one_line(tmp_path, shape, dtype, version, data, compressed):
+    """Hypothesis over the `.npy` headers of an npz member (shape, dtype, format version, data cut short or missing,
+    stored or deflated): `read_npz` loads it only when it is complete and within the limits, and otherwise raises
+    QecInputError in one line, quickly, without allocating what the header claims."""
+    import time
+    import tracemalloc
+
+    elements = math.prod(shape)
+    size = elements * np.dtype(dtype.replace("|O", "|u1")).itemsize
+    body = b"\1" * min(size, 4096) if data == "whole" else b"\1" * min(size // 2, 64) if data == "short" else b""
+    complete = len(body) >= size
+    path = write_members(
+        tmp_path / "member.npz",
+        {"hx.npy": npy_header(shape, dtype=dtype, version=version) + body, "hz.npy": npy_bytes(STEANE)},
+        compression=zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED,
+    )
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        hx, _ = read_npz(path)
+    except QecInputError as error:
+        assert "\n" not in str(error)
+        loaded = False
+    else:
+        loaded = True
+        assert hx.shape == shape
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2
+    assert peak < 20_000_000
+    if loaded:
+        assert complete and elements <= MAX_NPZ_ELEMENTS and dtype in ("|u1", "<i8", "<f8", "|b1", ">i4")
+
+
 def test_the_limit_is_a_matrix_at_the_code_limits(tmp_path):
     np.savez(tmp_path / "edge.npz", hx=np.zeros((1, MAX_NPZ_ELEMENTS), np.uint8))
     check_npz_members(tmp_path / "edge.npz")  # at the limit: allowed by the header check (css refuses the shape)
