@@ -331,6 +331,7 @@ def test_a_merge_killed_with_sigkill_leaves_no_temporary_file_after_the_next_run
         [sys.executable, "-c", KILLED_MERGE, str(tmp_path / "m.db"), str(tmp_path / "s.db")],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,  # not the checkout, whose qec/ folder would shadow the installed package
     )
     assert child.stdout.readline() == "merging\n"
     child.send_signal(signal.SIGKILL)

@@ -141,7 +141,7 @@ def csr_parts(indices, indptr):
         (lambda p: np.savez(p, hx=HAMMING), "has no array 'hz' (it holds hx)"),
         (lambda p: np.savez(p, hx=HAMMING, hz=HAMMING * 2), "hz must hold only 0 and 1"),
         (lambda p: np.savez(p, hx=HAMMING, hz=np.eye(7)), "do not commute"),
-        (lambda p: np.savez(p, hx=np.array([object()]), hz=HAMMING), "not a readable .npz"),  # pickled: refused
+        (lambda p: np.savez(p, hx=np.array([object()]), hz=HAMMING), "has dtype object"),  # pickled: refused unread
         (lambda p: p.write_bytes(b"not a zip file"), "not a readable .npz"),
         # CSR parts whose indices lie outside the shape (found by the CLI fuzzer: a ValueError traceback)
         (lambda p: np.savez(p, **csr_parts([0, 99], [0, 2]), hz=HAMMING), "hx CSR parts are malformed: indices must"),
