@@ -1016,16 +1016,15 @@ def _extrapolate(
     finite: list[tuple[float, float, str]] = []
     for name in names:
         extrapolator = EXTRAPOLATORS[name]
-        value = _fit(extrapolator, factors, values)
-        if not math.isfinite(value):
-            continue
-        if extrapolator.linear:
-            coefficients = extrapolation_coefficients(
-                functools.partial(_Linear, extrapolator, factors), [float(f) for f in factors]
-            )
+        if extrapolator.linear:  # value and error from its coefficients, the same for every term of a run
+            coefficients = _linear_coefficients(name, tuple(float(f) for f in factors))
+            value = float(coefficients @ values)
             std = float(np.sqrt(np.sum(coefficients**2 * stds**2)))
         else:
-            std = _propagated_std(extrapolator, factors, values, stds, value)
+            value = _fit(extrapolator, factors, values)
+            std = _propagated_std(extrapolator, factors, values, stds, value) if math.isfinite(value) else math.nan
+        if not math.isfinite(value):
+            continue
         if abs(value) <= 1 + _PHYSICAL_SIGMAS * (std if math.isfinite(std) else 0.0):
             return value, std, name
         finite.append((value, std, name))
@@ -1033,6 +1032,12 @@ def _extrapolate(
         return finite[0]
     lowest = int(np.argmin(factors))
     return float(values[lowest]), float(stds[lowest]), "fallback"
+
+
+@functools.lru_cache(maxsize=256)
+def _linear_coefficients(name: str, factors: tuple[float, ...]) -> np.ndarray:
+    """The coefficients c of a linear extrapolator's value, sum_i c_i value_i, at these noise factors."""
+    return extrapolation_coefficients(functools.partial(_Linear, EXTRAPOLATORS[name], np.array(factors)), list(factors))
 
 
 def _propagated_std(
