@@ -548,9 +548,11 @@ CALLS = st.sampled_from(sorted(API)).flatmap(lambda name: st.tuples(st.just(name
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(call=CALLS, wrong=WRONG)
-def test_wrong_types_raise_qec_input_error_only(tmp_path, call, wrong):
+def test_wrong_types_raise_qec_input_error_only(tmp_path, monkeypatch, call, wrong):
     """Every covered function, one argument replaced by a wrong value: it may succeed (a value that happens to be
-    allowed, e.g. rounds=3.0 is not, but correction=True is), and otherwise raises QecInputError, one line."""
+    allowed, e.g. rounds=3.0 is not, but correction=True is, and store="3" is a path), and otherwise raises
+    QecInputError, one line. It runs in `tmp_path`, where a relative store path lands."""
+    monkeypatch.chdir(tmp_path)
     name, key = call
     try:
         API[name][0](wrong, key)(tmp_path)
