@@ -16,7 +16,6 @@ qec.errors.QecInputError: ZNE scale factors must be distinct, got (1, 1, 1): ...
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
 import signal
@@ -28,6 +27,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from qec.engine import exit_with_parent
 from qec.errors import QecInputError
 from qec.mitigation.backends import DEVICES, METHODS
 from qec.mitigation.noise_models import NOISE_KEYS
@@ -190,12 +190,7 @@ def _child_run(call: Callable[[], Any], parent: int, write_end: int) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
+        exit_with_parent(parent)
         try:
             outcome: tuple[bool, Any] = (True, call())
         except Exception as error:  # re-raised in the parent: QecInputError becomes its one line there
@@ -210,6 +205,3 @@ def _child_run(call: Callable[[], Any], parent: int, write_end: int) -> None:
         code = 1
     finally:
         os._exit(code)
-
-
-_PR_SET_PDEATHSIG = 1

@@ -440,13 +440,13 @@ def _init_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from the main process
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    _exit_with_parent(parent_pid)
+    exit_with_parent(parent_pid)
 
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _exit_with_parent(parent_pid: int) -> None:
+def exit_with_parent(parent_pid: int) -> None:
     """Makes this process exit when `parent_pid`, its parent, dies (of any signal, SIGKILL included).
 
     On Linux the kernel sends SIGKILL at once (prctl PR_SET_PDEATHSIG); everywhere a daemon thread also checks
