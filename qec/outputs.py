@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import errno
 import os
-import resource
 import shutil
 import tempfile
 from pathlib import Path
@@ -89,10 +88,10 @@ def store_write_failure(
     'the store is intact (write rolled back, 3 chunks committed before it kept: rerun to resume)'
     """
     cause = ""
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    limit = _file_size_limit()
     if not any(word in str(error) for word in ("full", "I/O")):
         pass  # a lock held too long, say: no disk to blame
-    elif limit != resource.RLIM_INFINITY:
+    elif limit is not None:
         cause = f" (a file-size limit of {limit:,} byte{'s' if limit != 1 else ''} is set: see ulimit -f)"
     else:
         try:
@@ -114,6 +113,16 @@ def store_write_failure(
     return StoreWriteFailed(
         f"cannot write the store {path}: {error}{cause}; the store is intact (write rolled back, {kept})", error=error
     )
+
+
+def _file_size_limit() -> int | None:
+    """This process's file-size limit in bytes (`ulimit -f`); None when there is none, or no `resource` module."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if limit == resource.RLIM_INFINITY else limit
 
 
 def check_output_path(path: str | Path, *, suffixes: Iterable[str] = (), inputs: Iterable[str | Path] = ()) -> Path:
