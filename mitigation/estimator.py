@@ -50,8 +50,8 @@ model's `describe()`, where it came from ("learned", "cached", "given"), PEC's g
 ZNE extrapolates each Pauli term on its own (runtime's "heterogeneous fit"): the first extrapolator of the list
 whose fit is finite and within [-1, 1] up to 3 sigma is used; `evs_noise_factors` and `stds_noise_factors` hold
 the raw (TREX-corrected) values at each noise factor, as runtime returns them. Standard errors: shot noise of
-each Pauli term, through TREX's quotient and the fit (linear fits exactly, the others to first order: the fit's
-finite-difference gradient in each value, one refit per noise factor);
+each Pauli term, through TREX's quotient and the fit (linear fits exactly, from their coefficients; the exponential
+to first order, from its analytic gradient in each value);
 a sum of terms measured in the same shots is bounded by sum |c_i| sigma_i, as `BackendEstimatorV2` does.
 
 >>> from qiskit import QuantumCircuit
@@ -84,6 +84,7 @@ import numpy as np
 from mitiq.zne.inference import ExpFactory, LinearFactory, PolyFactory, RichardsonFactory
 from qiskit import ClassicalRegister, QuantumCircuit, transpile
 from qiskit.circuit import CircuitInstruction, Gate, Measure, pauli_twirl_2q_gates
+from qiskit.circuit.library import RZGate, SXGate, XGate
 from qiskit.primitives import BaseEstimatorV2
 from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -114,20 +115,60 @@ _PHYSICAL_SIGMAS = 3.0  # a Pauli term's fit beyond 1 + 3 sigma is unphysical: t
 @dataclass(frozen=True)
 class Extrapolator:
     """A zero-noise fit `fit(noise_factors, values) -> value` by Mitiq, the distinct noise factors it needs, and
-    whether its value is a fixed linear combination of the values (its error then exact)."""
+    whether its value is a fixed linear combination of the values (its error then exact from the coefficients).
+    A fit that is not linear gives `gradient(noise_factors, values) -> (value, d value / d values)` instead, for
+    its error to first order."""
 
     fit: Callable[[Sequence[float], Sequence[float]], float]
     points: int
     linear: bool
+    gradient: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]] | None = None
 
 
 def _polynomial(order: int) -> Extrapolator:
     return Extrapolator(lambda x, y: PolyFactory.extrapolate(x, y, order), order + 1, True)
 
 
+_LOG_FLOOR = 1e-6  # Mitiq's `eps`: |value| is floored here before its log
+
+
+def _exponential_gradient(factors: np.ndarray, values: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mitiq's exponential fit towards 0 and its gradient in the values, analytic (no refits).
+
+    Mitiq fits z = log s, s = max(sign * y, 1e-6), by least squares weighted by s (`w = sqrt(s)` in `np.polyfit`),
+    and returns sign * exp(z_0). Differentiating the normal equations A^T S A beta = A^T S z: d z_0 / d y_i =
+    sign [(A^T S A)^-1 a_i]_0 (1 + r_i), r the fit's residuals, so d value / d y_i = |value| [(A^T S A)^-1 a_i]_0
+    (1 + r_i); 0 where the floor holds. Through two points (r = 0) this is value c_i / y_i, c the coefficients of
+    the line's intercept. `value` is NaN where Mitiq's fit fails.
+
+    >>> value, gradient = _exponential_gradient(np.array([1.0, 2.0]), np.array([0.5, 0.25]))
+    >>> round(value, 12), gradient.round(12).tolist()
+    (1.0, [4.0, -4.0])
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value, _, params, _, _ = ExpFactory.extrapolate(
+                [float(f) for f in factors], [float(v) for v in values], asymptote=0.0, full_output=True
+            )
+    except Exception:  # a fit that fails is not successful (see `_fit`)
+        return math.nan, np.full(len(values), math.nan)
+    value = float(value)
+    sign = math.copysign(1.0, value)
+    shifted = sign * np.asarray(values, dtype=float)
+    floored = shifted < _LOG_FLOOR
+    weights = np.maximum(shifted, _LOG_FLOOR)
+    design = np.stack([np.ones(len(factors)), np.asarray(factors, dtype=float)], axis=1)
+    residuals = np.log(weights) - design @ np.array([params[1], params[2]])
+    lever = np.linalg.solve(design.T @ (weights[:, None] * design), design.T)[0]
+    return value, np.where(floored, 0.0, abs(value) * lever * (1 + residuals))
+
+
 EXTRAPOLATORS: dict[str, Extrapolator] = {
     "linear": Extrapolator(LinearFactory.extrapolate, 2, True),
-    "exponential": Extrapolator(lambda x, y: ExpFactory.extrapolate(x, y, asymptote=0.0), 2, False),
+    "exponential": Extrapolator(
+        lambda x, y: ExpFactory.extrapolate(x, y, asymptote=0.0), 2, False, gradient=_exponential_gradient
+    ),
     **{f"polynomial_degree_{k}": _polynomial(k) for k in range(1, 8)},
     "richardson": Extrapolator(RichardsonFactory.extrapolate, 2, True),
     "fallback": Extrapolator(lambda x, y: float(y[int(np.argmin(x))]), 1, True),
@@ -720,21 +761,27 @@ class Estimator(BaseEstimatorV2):
         binds: list[dict] = []
         groups: dict[tuple, list[tuple[tuple[int, ...], list[str]]]] = {}
         points: dict[tuple, list[tuple]] = defaultdict(list)  # the groups measured -> the points that measure them
+        grouped: dict[frozenset[str], list[tuple[tuple[int, ...], list[str]]]] = {}  # each set of labels once
         for p, labels in needed.items():
-            groups[p] = _groups(sorted(label for label in labels if set(label) != {"I"}), n)
+            key = frozenset(label for label in labels if set(label) != {"I"})
+            if key not in grouped:
+                grouped[key] = _groups(sorted(key), n)
+            groups[p] = grouped[key]
             points[tuple((support, tuple(members)) for support, members in groups[p])].append(p)
         table = {}
         if circuit.parameters:
             array = values.as_array(circuit.parameters)
             table = {parameter.name: array[..., k] for k, parameter in enumerate(circuit.parameters)}
         for measured_groups, ps in points.items():
+            at_points = _point_values(table, ps)
             for f, factor_variants in enumerate(variants):
                 for g, (support, labels_g) in enumerate(measured_groups):
                     bases = _bases(list(labels_g), support, n)
                     for r, variant in enumerate(factor_variants):
                         batch.append(_measured(variant, support, bases, masks[r]))
-                        binds.append(_point_values(table, variant, ps))
-                        if variant.parameters:
+                        parameters = variant.parameters
+                        binds.append({parameter: at_points[parameter.name] for parameter in parameters})
+                        if parameters:
                             jobs.extend([(f, p, g, support, r)] for p in ps)
                         else:
                             jobs.append([(f, p, g, support, r) for p in ps])
@@ -761,6 +808,7 @@ class Estimator(BaseEstimatorV2):
                 ]
             )
         raw: dict[tuple[tuple, str], tuple[np.ndarray, np.ndarray]] = {}
+        attenuations: dict[str, tuple[float, float]] = {}  # TREX's per label: its mean and error on |0...0>
         for p, gs in groups.items():
             for g, (support, members) in enumerate(gs):
                 per_factor = []
@@ -774,11 +822,14 @@ class Estimator(BaseEstimatorV2):
                     means = np.array([per_factor[f][0][j] for f in range(len(variants))])
                     stds = np.array([per_factor[f][1][j] for f in range(len(variants))])
                     if calibration is not None:
-                        cal_means, cal_stds = trex.parities(
-                            calibration[0], calibration[1], _supports([label], tuple(measured_qubits), n)
-                        )
+                        if label not in attenuations:  # the same calibration for every parameter point
+                            cal_means, cal_stds = trex.parities(
+                                calibration[0], calibration[1], _supports([label], tuple(measured_qubits), n)
+                            )
+                            attenuations[label] = float(cal_means[0]), float(cal_stds[0])
+                        attenuation, attenuation_std = attenuations[label]
                         pairs = [
-                            trex.extinguish(m, s, attenuation=float(cal_means[0]), attenuation_std=float(cal_stds[0]))
+                            trex.extinguish(m, s, attenuation=attenuation, attenuation_std=attenuation_std)
                             for m, s in zip(means, stds)
                         ]
                         means, stds = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
@@ -904,10 +955,10 @@ class Estimator(BaseEstimatorV2):
         seed = int(rng.integers(MAX_SEED))
         if binds is None or not any(binds):
             result = self._simulator.run(circuits, shots=shots, seed_simulator=seed).result()
-            return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(circuits)]
+            return _tally([result.data(i)["counts"] for i in range(len(circuits))], circuits)
         result = self._simulator.run(circuits, shots=shots, seed_simulator=seed, parameter_binds=binds).result()
         runs = [circuit for circuit, bind in zip(circuits, binds) for _ in range(len(next(iter(bind.values()), [0])))]
-        return [_tally(result.data(i)["counts"], circuit) for i, circuit in enumerate(runs)]
+        return _tally([result.data(i)["counts"] for i in range(len(runs))], runs)
 
     def _run_technique(
         self,
@@ -1021,8 +1072,9 @@ def _extrapolate(
             value = float(coefficients @ values)
             std = float(np.sqrt(np.sum(coefficients**2 * stds**2)))
         else:
-            value = _fit(extrapolator, factors, values)
-            std = _propagated_std(extrapolator, factors, values, stds, value) if math.isfinite(value) else math.nan
+            assert extrapolator.gradient is not None
+            value, gradient = extrapolator.gradient(factors, values)
+            std = float(np.sqrt(np.sum(gradient**2 * stds**2)))
         if not math.isfinite(value):
             continue
         if abs(value) <= 1 + _PHYSICAL_SIGMAS * (std if math.isfinite(std) else 0.0):
@@ -1038,20 +1090,6 @@ def _extrapolate(
 def _linear_coefficients(name: str, factors: tuple[float, ...]) -> np.ndarray:
     """The coefficients c of a linear extrapolator's value, sum_i c_i value_i, at these noise factors."""
     return extrapolation_coefficients(functools.partial(_Linear, EXTRAPOLATORS[name], np.array(factors)), list(factors))
-
-
-def _propagated_std(
-    extrapolator: Extrapolator, factors: np.ndarray, values: np.ndarray, stds: np.ndarray, value: float
-) -> float:
-    """The standard error of a non-linear fit to first order: sqrt(sum (d fit / d value_i)^2 sigma_i^2), each
-    derivative a forward difference with a step of sigma_i / 100 (NaN where a refit is not finite)."""
-    gradient = np.empty(len(values))
-    for i, sigma in enumerate(stds):
-        step = max(abs(float(sigma)) / 100, 1e-9)
-        shifted = np.array(values, dtype=float)
-        shifted[i] += step
-        gradient[i] = (_fit(extrapolator, factors, shifted) - value) / step
-    return float(np.sqrt(np.sum(gradient**2 * np.asarray(stds) ** 2))) if np.isfinite(gradient).all() else math.nan
 
 
 class _Linear:
@@ -1105,26 +1143,36 @@ def _supports(labels: list[str], columns: tuple[int, ...], n: int) -> np.ndarray
     )
 
 
-def _point_values(table: dict[str, np.ndarray], circuit: QuantumCircuit, points: list[tuple]) -> dict:
-    """Aer's `parameter_binds` entry running `circuit` at each of `points` (indices into the PUB's parameter
-    values; `table`: parameter name -> its values, shaped as the PUB's): each parameter of `circuit` -> its value
-    at each point; empty for a circuit without parameters."""
-    return {parameter: [float(table[parameter.name][p]) for p in points] for parameter in circuit.parameters}
+def _point_values(table: dict[str, np.ndarray], points: list[tuple]) -> dict[str, list[float]]:
+    """Each parameter's values at each of `points` (indices into the PUB's parameter values; `table`: parameter
+    name -> its values, shaped as the PUB's), for Aer's `parameter_binds` of every circuit run at those points."""
+    return {name: [float(values[p]) for p in points] for name, values in table.items()}
 
 
-def _tally(counts: Mapping[str, int], circuit: QuantumCircuit) -> tuple[np.ndarray, np.ndarray]:
-    """Aer's raw counts of `circuit` (hex keys over all its clbits, clbit 0 lowest) as the distinct outcomes of the
-    register the Estimator added last (bool, shape (outcomes, bits), column j = its bit j) and their counts."""
-    width = circuit.cregs[-1].size
-    offset = circuit.num_clbits - width
-    values = [int(key, 16) >> offset for key in counts]
-    shifts = np.arange(width, dtype=object if width > 63 else np.int64)
-    registers = np.array(values, dtype=object if width > 63 else np.int64).reshape(-1, 1)
-    bits = ((registers >> shifts) & 1).astype(bool).reshape(len(values), width)
-    return bits, np.fromiter(counts.values(), dtype=np.int64, count=len(values))
+def _tally(
+    counts: Sequence[Mapping[str, int]], circuits: Sequence[QuantumCircuit]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Aer's raw counts of each circuit (hex keys over all its clbits, clbit 0 lowest) as the distinct outcomes of
+    the register the Estimator added last (bool, shape (outcomes, bits), column j = its bit j) and their counts;
+    all experiments converted at once."""
+    widths = [circuit.cregs[-1].size for circuit in circuits]
+    offsets = [circuit.num_clbits - width for circuit, width in zip(circuits, widths)]
+    values = [int(key, 16) >> offset for experiment, offset in zip(counts, offsets) for key in experiment]
+    wide = max(widths) > 63
+    shifts = np.arange(max(widths), dtype=object if wide else np.int64)
+    registers = np.array(values, dtype=object if wide else np.int64).reshape(-1, 1)
+    bits = ((registers >> shifts) & 1).astype(bool).reshape(len(values), len(shifts))
+    numbers = np.fromiter((n for experiment in counts for n in experiment.values()), dtype=np.int64, count=len(values))
+    stops = np.cumsum([len(experiment) for experiment in counts])
+    return [
+        (bits[stop - len(experiment) : stop, :width], numbers[stop - len(experiment) : stop])
+        for experiment, width, stop in zip(counts, widths, stops.tolist())
+    ]
 
 
 _MEASURE = Measure()
+_X = XGate()
+_ROTATIONS = {"X": (RZGate(math.pi / 2), SXGate()), "Y": (SXGate(),)}  # each basis's eigenstates to Z's
 
 
 def _measured(
@@ -1135,15 +1183,10 @@ def _measured(
     measured = circuit.copy()
     register = ClassicalRegister(len(support), "estimator")
     measured.add_register(register)
-    for q in support:
-        if bases.get(q) == "X":
-            measured.rz(math.pi / 2, q)
-            measured.sx(q)
-        elif bases.get(q) == "Y":
-            measured.sx(q)
-        if mask[q]:
-            measured.x(q)
     qubits = measured.qubits
+    for q in support:
+        for gate in _ROTATIONS.get(bases.get(q, "Z"), ()) + ((_X,) if mask[q] else ()):
+            measured._append(CircuitInstruction(gate, (qubits[q],)))
     for j, q in enumerate(support):
         measured._append(CircuitInstruction(_MEASURE, (qubits[q],), (register[j],)))
     return measured
@@ -1155,7 +1198,10 @@ def _sampled_parities(
     """PEA's and PEC's estimate from sampled circuits, one (bits, counts) per circuit: gamma times the mean over
     circuits of sign * (mean parity), and its error, the spread of those over the circuits / sqrt(circuits), which
     holds both the sampling and the shot noise (a pooled shot-noise error would leave the sampling out)."""
-    values = np.array([trex.parities(bits, counts, supports)[0] for bits, counts in parts])  # (circuits, terms)
+    bits, counts = _pool(parts)
+    starts = np.cumsum([0] + [len(part_counts) for _, part_counts in parts[:-1]])
+    sums = np.add.reduceat(counts[:, None] * trex.parity_signs(bits, supports), starts, axis=0)  # integers
+    values = sums / np.add.reduceat(counts, starts)[:, None]  # (circuits, terms): each circuit's mean parities
     weights = gamma * (np.ones(len(parts)) if signs is None else np.array(signs, dtype=float))
     weighted = weights[:, None] * values
     if len(parts) < 2:

@@ -78,6 +78,9 @@ def _standard_gate(name: str) -> Any:
     return get_standard_gate_name_mapping()[name]
 
 
+_PAULI_GATES = {letter: _standard_gate(name) for letter, name in zip(PAULI_LETTERS, ("id", "x", "y", "z"))}
+
+
 @functools.cache
 def _gate_table(name: str) -> dict[tuple[str, str], tuple[str, str]]:
     """For a two-qubit Clifford gate, (letter on its first qubit, on its second) -> the letters of U P U^dagger."""
@@ -547,33 +550,22 @@ def twirl_gates(
     `extra` (x, z bool arrays over all qubits): a Pauli to apply after the layer (PEC's and PEA's sampled errors),
     merged into the gates after it; on qubits outside the layer it is one more x, y or z gate.
     """
-    n = circuit.num_qubits
-    qubits = layer.qubits
-    draws = rng.integers(0, 4, size=len(qubits))
-    x, z = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    for q, draw in zip(qubits, draws):
-        x[q], z[q] = _SYMPLECTIC[PAULI_LETTERS[draw]]
-        _append_letter(circuit, PAULI_LETTERS[draw], q, always=True)
-    for name, pair in layer.gates:
-        circuit.append(_standard_gate(name), list(pair))
-    after_x, after_z = layer.conjugate(x, z)
+    bits = circuit.qubits
+    draws = rng.integers(0, 4, size=len(layer.qubits)).tolist()
+    before = {q: PAULI_LETTERS[draw] for q, draw in zip(layer.qubits, draws)}
+    for q, letter in before.items():
+        circuit._append(CircuitInstruction(_PAULI_GATES[letter], (bits[q],)))
+    after = {}
+    for name, (a, b) in layer.gates:
+        circuit._append(CircuitInstruction(_standard_gate(name), (bits[a], bits[b])))
+        after[a], after[b] = _gate_table(name)[before[a], before[b]]
     if extra is not None:
-        after_x, after_z = after_x ^ extra[0], after_z ^ extra[1]
-    in_layer = set(qubits)
-    for q in range(n):
-        letter = _LETTER[bool(after_x[q]), bool(after_z[q])]
-        _append_letter(circuit, letter, q, always=q in in_layer)
-
-
-def _append_letter(circuit: QuantumCircuit, letter: str, qubit: int, *, always: bool) -> None:
-    if letter == "X":
-        circuit.x(qubit)
-    elif letter == "Y":
-        circuit.y(qubit)
-    elif letter == "Z":
-        circuit.z(qubit)
-    elif always:
-        circuit.id(qubit)
+        for q in np.flatnonzero(extra[0] | extra[1]).tolist():
+            x, z = _SYMPLECTIC[after.get(q, "I")]
+            after[q] = _LETTER[x ^ bool(extra[0][q]), z ^ bool(extra[1][q])]
+    for q in sorted(after):
+        if after[q] != "I" or q in before:
+            circuit._append(CircuitInstruction(_PAULI_GATES[after[q]], (bits[q],)))
 
 
 def _fidelity_circuit(

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from mitiq import Observable
 from qiskit import QuantumCircuit
+from qiskit.circuit import CircuitInstruction
 from qiskit.quantum_info import SparsePauliOp
 
 from qec.errors import QecInputError
@@ -115,10 +116,12 @@ def pec_circuits(
     if not 0 <= noise_gain <= 1:
         raise QecInputError(f"noise_gain must be in [0, 1] (0: full PEC), got {noise_gain!r}")
     noises = [learned.for_layer(layer) for layer in parts.layers]
+    generators = [_generators(noise, parts.num_qubits) for noise in noises]
+    probabilities = [_probabilities(noise, 1.0 - noise_gain) for noise in noises]
     rng = np.random.default_rng(seed)
     circuits, signs = [], []
     for _ in range(samples):
-        sampled, flips = _sample(parts, noises, [_probabilities(noise, 1.0 - noise_gain) for noise in noises], rng)
+        sampled, flips = _sample(parts, generators, probabilities, rng)
         circuits.append(sampled)
         signs.append(-1 if flips % 2 else 1)
     gamma = math.prod(noise.gamma ** (1.0 - noise_gain) for noise in noises)
@@ -139,9 +142,10 @@ def pea_circuits(
     _check_factors((noise_factor,))
     check_integer(samples, name="samples", low=2, high=MAX_SAMPLES, fix=f"give e.g. {DEFAULT_PEA_SAMPLES}")
     noises = [learned.for_layer(layer) for layer in parts.layers]
+    generators = [_generators(noise, parts.num_qubits) for noise in noises]
     probabilities = [_probabilities(noise, noise_factor - 1) for noise in noises]
     rng = np.random.default_rng(seed)
-    circuits = tuple(_sample(parts, noises, probabilities, rng)[0] for _ in range(samples))
+    circuits = tuple(_sample(parts, generators, probabilities, rng)[0] for _ in range(samples))
     return SampledCircuits(circuits, (1,) * samples, 1.0)
 
 
@@ -317,26 +321,39 @@ def _probabilities(noise: LayerNoise, scale: float) -> np.ndarray:
     return (1 - np.exp(-2 * scale * np.array(noise.rates))) / 2
 
 
+def _generators(noise: LayerNoise, num_qubits: int) -> np.ndarray:
+    """bool, shape (generators, 2, num_qubits): each generator's x and z bits."""
+    return np.array([generator.symplectic(num_qubits) for generator in noise.generators], dtype=bool).reshape(
+        len(noise.generators), 2, num_qubits
+    )
+
+
 def _sample(
-    parts: LayeredCircuit, noises: list[LayerNoise], probabilities: list[np.ndarray], rng: np.random.Generator
+    parts: LayeredCircuit, generators: list[np.ndarray], probabilities: list[np.ndarray], rng: np.random.Generator
 ) -> tuple[QuantumCircuit, int]:
-    """One twirled copy of the circuit with a drawn Pauli after each layer, and how many generators were drawn."""
-    n = parts.num_qubits
+    """One twirled copy of the circuit with a drawn Pauli after each layer (each generator, `generators[i]` of
+    layer i as `_generators` gives them, drawn with its probability), and how many generators were drawn."""
     circuit = parts.template.copy_empty_like()
     drawn = 0
     for instruction in parts.singles[0]:
-        circuit.append(instruction)
-    for layer, noise, p, singles in zip(parts.layers, noises, probabilities, parts.singles[1:]):
-        x, z = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        for k in np.flatnonzero(rng.random(len(p)) < p):
-            gx, gz = noise.generators[k].symplectic(n)
-            x ^= gx
-            z ^= gz
-            drawn += 1
+        _copy_in(circuit, instruction)
+    for layer, paulis, p, singles in zip(parts.layers, generators, probabilities, parts.singles[1:]):
+        chosen = np.flatnonzero(rng.random(len(p)) < p)
+        x, z = np.bitwise_xor.reduce(paulis[chosen], axis=0) if len(chosen) else np.zeros((2, parts.num_qubits), bool)
+        drawn += len(chosen)
         twirl_gates(circuit, layer, rng, (x, z))
         for instruction in singles:
-            circuit.append(instruction)
+            _copy_in(circuit, instruction)
     return circuit, drawn
+
+
+def _copy_in(circuit: QuantumCircuit, instruction: CircuitInstruction) -> None:
+    """`circuit.append(instruction)` without its deep copy of a standard gate's parameters (the circuit keeps
+    those in its own data, so nothing is shared between circuits)."""
+    if instruction.is_standard_gate() or not instruction.is_parameterized():
+        circuit._append(instruction)
+    else:
+        circuit.append(instruction)
 
 
 def _evaluate(

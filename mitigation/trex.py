@@ -68,9 +68,14 @@ def parities(bits: np.ndarray, counts: np.ndarray, supports: np.ndarray) -> tupl
         sqrt((1 - mean^2) / shots).
     """
     shots = int(counts.sum())
-    signs = 1 - 2 * ((bits.astype(np.int64) @ supports.T.astype(np.int64)) % 2)  # (outcomes, terms)
-    means = (counts @ signs) / shots
+    means = (counts @ parity_signs(bits, supports)) / shots
     return means, np.sqrt(np.clip(1 - means**2, 0, None) / shots)
+
+
+def parity_signs(bits: np.ndarray, supports: np.ndarray) -> np.ndarray:
+    """(-1)^(parity of the bits on each support): int64, shape (outcomes, terms); `bits` and `supports` as for
+    `parities`."""
+    return 1 - 2 * ((bits.astype(np.int64) @ supports.T.astype(np.int64)) % 2)
 
 
 def extinguish(value: float, std: float, *, attenuation: float, attenuation_std: float) -> tuple[float, float]:
