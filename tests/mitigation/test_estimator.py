@@ -168,3 +168,64 @@ def test_qecs_own_technique_by_name():
     assert mitigated.metadata["technique"] == "zne" and mitigated.metadata["circuits"] == 3
     assert mitigated.data.evs[1] == 1.0
     assert abs(mitigated.data.evs[0] - 1) * 2 < abs(raw.data.evs[0] - 1)
+
+
+@pytest.mark.parametrize(
+    "factors, values",
+    [
+        ((1, 3), (0.6, 0.3)),  # through two points: d value / d y_i = value c_i / y_i
+        ((1, 1.5, 2, 3, 4), (0.8, 0.7, 0.63, 0.5, 0.41)),  # a weighted fit with residuals
+        ((1, 3, 5), (-0.6, -0.35, -0.2)),  # a decay towards 0 from below
+        ((1, 3, 5), (-0.0332, -0.0483, -0.0034)),  # values near 0, where a coarse difference is off
+        ((1, 3, 5), (0.6, 0.3, -0.01)),  # the last value under Mitiq's floor of the log: no influence
+    ],
+)
+def test_the_exponential_fits_gradient_is_that_of_mitiqs_fit(factors, values):
+    """The exponential extrapolator's error comes from its analytic gradient: each entry equals a central
+    difference of Mitiq's own fit (step 1e-6; its error is O(step^2) times the curvature, far below 1e-5 here)."""
+    exponential = EXTRAPOLATORS["exponential"]
+    x, y = np.array(factors, dtype=float), np.array(values, dtype=float)
+    value, gradient = exponential.gradient(x, y)
+    assert value == exponential.fit(list(x), list(y))
+    step = 1e-6
+    for i in range(len(y)):
+        up, down = y.copy(), y.copy()
+        up[i], down[i] = y[i] + step, y[i] - step
+        difference = (exponential.fit(list(x), list(up)) - exponential.fit(list(x), list(down))) / (2 * step)
+        assert gradient[i] == pytest.approx(difference, rel=1e-5, abs=1e-7)
+
+
+def test_aer_counts_become_the_estimators_register_bits():
+    """`_tally` on experiments of different register widths, one with a classical register of the user's before the
+    Estimator's: hex keys over all clbits, the Estimator's register last (its bit j = column j)."""
+    from qiskit import ClassicalRegister
+
+    from qec.mitigation.estimator import _tally
+
+    plain = QuantumCircuit(3)
+    plain.add_register(ClassicalRegister(2, "estimator"))
+    user = QuantumCircuit(3)
+    user.add_register(ClassicalRegister(3, "user"))
+    user.add_register(ClassicalRegister(3, "estimator"))
+    (bits_a, counts_a), (bits_b, counts_b) = _tally([{"0x1": 5, "0x2": 7}, {"0x28": 3, "0x7": 1}], [plain, user])
+    assert bits_a.tolist() == [[True, False], [False, True]] and counts_a.tolist() == [5, 7]
+    # 0x28 = 0b101_000: the Estimator's bits (above the user's three) are 0b101; 0x7 has none of them set
+    assert bits_b.tolist() == [[True, False, True], [False, False, False]] and counts_b.tolist() == [3, 1]
+
+
+def test_sampled_parities_are_the_mean_and_spread_of_each_circuits_parity():
+    """PEA's and PEC's estimate over sampled circuits, computed in one product for all of them, equals the mean of
+    gamma * sign * each circuit's own `trex.parities` mean, and the spread of those over sqrt(circuits)."""
+    from qec.mitigation import trex
+    from qec.mitigation.estimator import _sampled_parities
+
+    rng = np.random.default_rng(3)
+    parts = [(rng.integers(0, 2, size=(k, 3)).astype(bool), rng.integers(1, 50, size=k)) for k in (4, 1, 6, 3)]
+    supports = np.array([[True, False, False], [True, True, True]])
+    signs = [1, -1, 1, 1]
+    means, stds = _sampled_parities(parts, signs, supports, 1.5)
+    each = np.array(
+        [1.5 * sign * trex.parities(bits, counts, supports)[0] for (bits, counts), sign in zip(parts, signs)]
+    )
+    assert np.array_equal(means, each.mean(axis=0))
+    assert np.allclose(stds, each.std(axis=0, ddof=1) / 2, rtol=1e-14, atol=0)

@@ -29,6 +29,7 @@ from qec.mitigation.layer_noise import (
     learn_layer_noise,
     measurement_bases,
     model_generators,
+    twirl_gates,
 )
 
 
@@ -197,3 +198,21 @@ def test_json_refuses_hostile_input(text, message):
 def test_load_of_a_missing_file_is_one_line(tmp_path):
     with pytest.raises(QecInputError, match="cannot read learned noise"):
         LearnedNoise.load(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_twirled_layer_with_a_sampled_pauli_is_the_layer_then_that_pauli(seed):
+    """`twirl_gates` (as PEC and PEA sample): whatever twirl it draws, the gates it appends are the layer followed by
+    the extra Pauli, up to a global phase; the extra one here also acts on qubit 4, outside the layer."""
+    from qiskit.quantum_info import Operator
+
+    layer = Layer.of([("cx", (0, 1)), ("cz", (2, 3))])
+    extra = Pauli("XZIYZ"[::-1])  # Qiskit's label: qubit 0 rightmost; X on 0, Z on 1, Y on 3, Z on 4
+    twirled = QuantumCircuit(5)
+    twirl_gates(twirled, layer, np.random.default_rng(seed), (extra.x.copy(), extra.z.copy()))
+    expected = QuantumCircuit(5)
+    expected.cx(0, 1)
+    expected.cz(2, 3)
+    expected.append(extra.to_instruction(), range(5))
+    assert Operator(twirled).equiv(Operator(expected))
+    assert sum(i.operation.name in ("cx", "cz") for i in twirled.data) == 2

@@ -19,8 +19,8 @@ from qiskit.circuit import Parameter
 from qec.errors import QecInputError
 from qec.mitigation import NoiseSpec
 from qec.mitigation.backends import aer_backend
-from qec.mitigation.layer_noise import LearnedNoise, layered, learn_layer_noise
-from qec.mitigation.learned_mitigation import extrapolate, pea_expectation, pec_circuits, pec_expectation
+from qec.mitigation.layer_noise import Layer, LayerNoise, LearnedNoise, LocalPauli, layered, learn_layer_noise
+from qec.mitigation.learned_mitigation import extrapolate, pea_circuits, pea_expectation, pec_circuits, pec_expectation
 from qec.mitigation.observables import ideal_value, measure, pauli_sum
 
 NOISE = NoiseSpec(depolarizing_2q=0.05)
@@ -140,3 +140,25 @@ def test_extrapolate_errors_propagate():
     value, error = extrapolate([1, 3], [0.8, 0.4], [0.01, 0.01], extrapolator="linear")
     assert value == pytest.approx(1.0) and error == pytest.approx(math.sqrt(1.5**2 + 0.5**2) * 0.01)
     assert math.isnan(extrapolate([1, 2], [0.2, -0.1], [0.01, 0.01], extrapolator="exponential")[0])
+
+
+def test_pea_samples_at_factor_one_are_the_circuit_for_every_parameter_value():
+    """At noise factor 1 PEA inserts no Pauli, so each sample (twirled) is the circuit itself; the samples of a
+    circuit with parameters keep them free (the Estimator's Aer binds them), each sample its own copy."""
+    from qiskit.quantum_info import Operator
+
+    theta = Parameter("theta")
+    layers = (Layer.of([("cx", (0, 1))]), Layer.of([("cx", (1, 2))]))
+    noise = LearnedNoise(
+        3,
+        tuple(LayerNoise(layer, (LocalPauli("ZZ", layer.qubits),), (0.01,), (0.001,)) for layer in layers),
+        100,
+        (0, 2),
+        4,
+    )
+    samples = pea_circuits(layered(_circuit(theta)), noise, noise_factor=1.0, samples=3, seed=2).circuits
+    assert all(set(sample.parameters) == {theta} for sample in samples)
+    bound = samples[0].assign_parameters({theta: 0.9})
+    assert Operator(bound).equiv(Operator(_circuit(0.9)))
+    assert Operator(samples[1].assign_parameters({theta: 0.2})).equiv(Operator(_circuit(0.2)))
+    assert samples[2].parameters and not bound.parameters
