@@ -125,6 +125,8 @@ def codes_command(
             "options": dict(e.options),
             "unit": e.unit,
             "distances": list(e.distances),
+            "decoder": e.decoder,
+            "unmatchable_decoder": e.unmatchable_decoder,
         }
         for e in experiments().values()
     ]

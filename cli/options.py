@@ -66,7 +66,11 @@ StudyDecoder = Annotated[
     typer.Option(
         "--decoder",
         help=f"Decoder: {', '.join(decoders.names())} (`qec codes` lists their options; default: the experiment's, "
-        + "; ".join(f"{e.name} {e.decoder}" for e in EXPERIMENTS.values())
+        + "; ".join(
+            f"{e.name} {e.decoder}"
+            + (f" ({e.unmatchable_decoder} for unmatchable families)" if e.unmatchable_decoder else "")
+            for e in EXPERIMENTS.values()
+        )
         + ").",
     ),
 ]
@@ -375,7 +379,10 @@ def study_spec(
             rounds=rounds,
             basis=basis,
             decoder=decoders.DecoderSpec.parse(
-                experiment_entry(experiment).decoder if decoder is None else decoder, decoder_option or ()
+                experiment_entry(experiment).default_decoder(user or codes.family(family))
+                if decoder is None
+                else decoder,
+                decoder_option or (),
             ),
             postselect_gap=postselect_gap,
         ),

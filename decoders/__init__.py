@@ -2,8 +2,8 @@
 
 - `pymatching`: MWPM (PyMatching's sparse blossom), the reference; graphlike DEMs.
 - `pymatching-correlated`: PyMatching's two-pass correlated matching, where the installed version has it.
-- `pymatching-joint`: the same (where it has it) on a DEM whose undecomposed hyperedges are split by block and basis
-  (`qec.decoders.blocks.split_by_block`): joint matching of the cnot experiment's two blocks.
+- `pymatching-ordered`: the cnot experiment's two blocks matched one after the other, the first's matched faults'
+  flips moved into the second's detectors (`qec.decoders.ordered_matching`); other DEMs matched whole.
 - `uf`: union-find with weighted growth and peeling (Numba); graphlike DEMs.
 - `bposd`: min-sum belief propagation, then OSD-CS where BP does not converge (Numba); any DEM, hyperedges too.
 - `bp`: the same decoder without OSD (`BpOsdDecoder(osd_method=None)`, built by `bp_osd.bp_decoder`).
@@ -339,12 +339,12 @@ def _register_builtin() -> None:
             CorrelatedPyMatchingDecoder,
             description="PyMatching's two-pass correlated matching; graphlike DEMs",
         )
-        register(
-            "pymatching-joint",
-            "qec.decoders.blocks:JointMatchingDecoder",
-            description="PyMatching (correlated unless correlated=false) on the whole DEM, hyperedges Stim cannot "
-            "decompose split into one edge per block and basis: joint decoding of the cnot experiment",
-        )
+    register(
+        "pymatching-ordered",
+        "qec.decoders.ordered_matching:OrderedMatchingDecoder",
+        description="PyMatching on one block, its faults' flips moved into the other block's detectors, then "
+        "PyMatching on that block: joint decoding of the cnot experiment at matching's speed",
+    )
     register(
         "uf",
         "qec.decoders.union_find:UnionFindDecoder",

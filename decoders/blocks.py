@@ -21,15 +21,8 @@ these errors).
 
 A DEM without block tags on every detector is decoded whole by the inner decoder.
 
-**Joint matching** (`JointMatchingDecoder`, the registry's `pymatching-joint`): PyMatching's correlated matching
-on the whole DEM, in the spirit of the correlated decoders of the papers above. Stim's decomposition leaves some
-errors of the cnot DEM whole at d >= 5 (a fault in the round before a CNOT flips X and Z detectors of both blocks,
-and no set of graphlike errors explains it); `split_by_block` cuts each such component into one part per
-(block, basis) of its detectors, the graphlike edges correlated matching then reweights together. Each part takes
-the observable flips of the likeliest graphlike error with its detectors, the first part the rest. A limitation:
-where the target's part is one detector, its edge to the boundary is one no real fault has, and the split graph of
-the rotated-code cnot experiment has graphlike distance 3 at every d >= 5 (README "Experiments"), so joint BP+OSD
-fails less below threshold.
+Joint decoding at matching's speed, where faults' flow between the blocks is used instead of cut, is
+`qec.decoders.ordered_matching` (the registry's `pymatching-ordered`).
 
 >>> import stim
 >>> dem = stim.DetectorErrorModel('''
@@ -59,7 +52,6 @@ import numpy as np
 import sinter
 import stim
 
-from qec.decoders.basis import tag_basis
 from qec.errors import QecInputError
 
 _BLOCK_TAG = re.compile(r"^\s*block\s*=\s*(\d+)\s*$")
@@ -199,113 +191,6 @@ def split_blocks(dem: stim.DetectorErrorModel) -> BlockSplit | None:
             part.append("logical_observable", [], [stim.target_logical_observable_id(dem.num_observables - 1)])
         result.append(BlockPart(block=b, detectors=kept, dem=part))
     return BlockSplit(parts=tuple(result), num_detectors=dem.num_detectors, unsplit=unsplit)
-
-
-def _parity(*sets: frozenset[int]) -> frozenset[int]:
-    """The elements in an odd number of `sets`."""
-    result: frozenset[int] = frozenset()
-    for items in sets:
-        result = result ^ items
-    return result
-
-
-def split_by_block(dem: stim.DetectorErrorModel) -> stim.DetectorErrorModel:
-    """The DEM with each `^`-component of more than two detectors split into one component per (block, basis) of
-    its detectors (`block=N`, `basis=X|Z` tags; an untagged detector is its own kind), each with the observable
-    flips of the likeliest lone error with its detectors and the first with the rest; components flipping only
-    observables are folded into the error's first one (PyMatching refuses them). Other errors are kept as they are.
-
-    >>> dem = stim.DetectorErrorModel('''
-    ...     error(0.1) D0 D1 D2 L0
-    ...     error(0.2) D2 L0
-    ...     error(0.1) D0 D1 ^ L0
-    ...     detector[basis=Z,block=0] D0
-    ...     detector[basis=Z,block=0] D1
-    ...     detector[basis=Z,block=1] D2
-    ... ''')
-    >>> [str(e) for e in split_by_block(dem) if e.type == "error"]
-    ['error(0.1) D0 D1 ^ D2 L0', 'error(0.2) D2 L0', 'error(0.1) D0 D1 L0']
-    """
-    blocks = np.full(dem.num_detectors, -1, dtype=np.int64)
-    bases: dict[int, str | None] = {}
-    for instruction in dem.flattened():
-        if instruction.type == "detector":
-            for target in instruction.targets_copy():
-                blocks[target.val] = tag_block(instruction.tag) if tag_block(instruction.tag) is not None else -1
-                bases[target.val] = tag_basis(instruction.tag)
-    errors = _errors(dem)
-    likeliest: dict[frozenset[int], tuple[float, frozenset[int]]] = {}  # graphlike lone error's detectors -> flips
-    for probability, components in errors:
-        if len(components) == 1 and 1 <= len(components[0][0]) <= 2:
-            detectors, observables = components[0]
-            if probability > likeliest.get(detectors, (-1.0, frozenset()))[0]:
-                likeliest[detectors] = (probability, observables)
-    result = stim.DetectorErrorModel()
-    for instruction, (probability, components) in zip(
-        (i for i in dem.flattened() if i.type == "error"), errors, strict=True
-    ):
-        loose = [observables for detectors, observables in components if not detectors]
-        seen = [(detectors, observables) for detectors, observables in components if detectors]
-        if not seen or (not loose and all(len(detectors) <= 2 for detectors, _ in seen)):
-            result.append(instruction)
-            continue
-        seen[0] = (seen[0][0], _parity(seen[0][1], *loose))
-        split: list[Component] = []
-        for detectors, observables in seen:
-            if len(detectors) <= 2:
-                split.append((detectors, observables))
-                continue
-            kinds: dict[tuple[int, str | None], set[int]] = {}
-            for d in sorted(detectors):
-                kinds.setdefault((int(blocks[d]), bases.get(d)) if blocks[d] >= 0 else (-1 - d, None), set()).add(d)
-            parts = [frozenset(part) for part in kinds.values()]
-            flips = [likeliest.get(part, (0.0, frozenset[int]()))[1] for part in parts]
-            flips[0] = _parity(flips[0], observables, *flips[1:])
-            split += zip(parts, flips)
-        targets: list[stim.DemTarget] = []
-        for detectors, observables in split:
-            if targets:
-                targets.append(stim.target_separator())
-            targets += [stim.target_relative_detector_id(d) for d in sorted(detectors)]
-            targets += [stim.target_logical_observable_id(o) for o in sorted(observables)]
-        result.append("error", probability, targets)
-    for instruction in dem.flattened():
-        if instruction.type != "error":
-            result.append(instruction)
-    return result
-
-
-class JointMatchingDecoder(sinter.Decoder):
-    """PyMatching on the whole DEM after `split_by_block` (module docstring), correlated (two-pass) by default:
-    joint decoding of the blocks of a transversal CNOT by matching; any graphlike-after-splitting DEM.
-
-    >>> from qec import codes, noise
-    >>> from qec.transversal_cnot import build_cnot
-    >>> from qec.decoders.dem_arrays import decoding_dem
-    >>> circuit = build_cnot(codes.family("surface"), distance=3, rounds=2, basis="Z")
-    >>> noisy = noise.noise_model("si1000", 0.002).apply(circuit)
-    >>> events, flips = noisy.compile_detector_sampler(seed=1).sample(200, separate_observables=True, bit_packed=True)
-    >>> compiled = JointMatchingDecoder().compile_decoder_for_dem(dem=decoding_dem(noisy))
-    >>> predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
-    >>> predictions.shape, int((predictions != flips).any(axis=1).sum()) < 20
-    ((200, 1), True)
-    """
-
-    def __init__(self, *, correlated: bool = True):
-        if not isinstance(correlated, bool):
-            raise QecInputError(f"correlated must be true or false, got {correlated!r}")
-        self.correlated = correlated
-
-    def check_circuit(self, circuit: stim.Circuit) -> None:
-        """QecInputError, before any shot, where some error stays a hyperedge within one block and basis."""
-        from qec.decoders.dem_arrays import decoding_dem, require_graphlike
-
-        require_graphlike(split_by_block(decoding_dem(circuit)))
-
-    def compile_decoder_for_dem(self, *, dem: stim.DetectorErrorModel) -> sinter.CompiledDecoder:
-        from qec.decoders.matching import PyMatchingCompiledDecoder
-
-        return PyMatchingCompiledDecoder(split_by_block(dem), correlated=self.correlated)
 
 
 class SeparateBlocksCompiledDecoder(sinter.CompiledDecoder):

@@ -41,7 +41,9 @@ class Experiment:
     the experiment's integer parameters beyond rounds and basis, with their defaults (each >= 0); the logical
     error rate per operation counts `operations(rounds, options)` operations of kind `unit` in a shot (default: a
     round each). `distances` are those a study takes when none are given (`qec threshold`, `collect`, `--auto`;
-    `qec circuit` takes the first). `decoder` is the decoder a study of it takes when none is named."""
+    `qec circuit` takes the first). `decoder` is the decoder a study of it takes when none is named, and
+    `unmatchable_decoder` (where set) the one it takes instead for a family whose DEMs do not decompose into
+    graphlike errors (not `matchable`: the bb codes, a user's CSS code)."""
 
     name: str
     description: str
@@ -51,6 +53,11 @@ class Experiment:
     operations: Callable[[int, Mapping[str, int]], int] = lambda rounds, options: rounds
     distances: tuple[int, ...] = DEFAULT_DISTANCES
     decoder: str = "pymatching"
+    unmatchable_decoder: str | None = None
+
+    def default_decoder(self, family: CodeFamily) -> str:
+        """The decoder a study of this experiment on `family` takes when none is named."""
+        return self.unmatchable_decoder if self.unmatchable_decoder and not family.matchable else self.decoder
 
 
 def _memory(family: CodeFamily, *, distance: int, rounds: int, basis: str) -> stim.Circuit:
@@ -73,7 +80,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             options={"cnots": 1, "rounds_between": 1},
             unit="CNOT",
             operations=cnot_operations,
-            decoder="bposd",  # the best joint decoder below threshold (README "Experiments"); any CSS code
+            decoder="pymatching-ordered",  # joint, the highest threshold at matching's speed (README "Experiments")
+            unmatchable_decoder="bposd",  # joint on the hyperedge DEM of any CSS code
         ),
         Experiment(
             name="stability",

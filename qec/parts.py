@@ -81,7 +81,7 @@ class StudySpec:
         """The spec from loose parameters: the one place where the Python API's and the CLI's keywords become
         parts. `noise` is a model's name (with `pauli`, `bias` and `erasure_fraction`) or a `NoiseModel`;
         `experiment` a name (with `rounds`, `basis` and `experiment_options`) or an `ExperimentSpec`; `decoder` a
-        name (with `decoder_options`; None: the experiment's, `Experiment.decoder`) or a `DecoderSpec`;
+        name (with `decoder_options`; None: the experiment's, `Experiment.default_decoder`) or a `DecoderSpec`;
         `postselect_gap` the gap in dB a kept shot needs. Giving a part both ways is refused."""
         if isinstance(noise, NoiseModel):
             if pauli is not None or bias is not None or erasure_fraction is not None:
@@ -105,7 +105,7 @@ class StudySpec:
                 raise QecInputError("decoder_options= are a decoder's: give them in the DecoderSpec")
             decoding = decoder
         else:
-            name = experiment_entry(spec.name).decoder if decoder is None else decoder
+            name = experiment_entry(spec.name).default_decoder(codes.family(family)) if decoder is None else decoder
             decoding = DecoderSpec(name, dict(decoder_options or {}))
         return StudySpec(family, model, spec, decoding, postselect_gap)
 

@@ -6,6 +6,7 @@ import json
 import pytest
 import stim
 
+from qec import codes
 from qec.cli.main import main
 from qec.experiments import experiments
 from qec.store import Store
@@ -94,19 +95,28 @@ def test_codes_experiment_refusals_are_one_line(capsys):
 
 
 def test_each_experiment_takes_its_default_decoder(tmp_path, capsys):
-    """Without --decoder a cnot study decodes jointly with BP+OSD (its DEM has hyperedges across blocks from d = 5,
-    which plain matching refuses), the others with PyMatching."""
-    assert experiments()["cnot"].decoder == "bposd"
+    """Without --decoder a cnot study decodes jointly: by ordered matching on the surface code (its DEM has
+    hyperedges across blocks from d = 5, which plain matching refuses), by BP+OSD on a code whose DEMs do not
+    decompose (bb); the others with PyMatching."""
+    assert experiments()["cnot"].default_decoder(codes.family("surface")) == "pymatching-ordered"
+    assert experiments()["cnot"].default_decoder(codes.family("bb")) == "bposd"
     assert {name: entry.decoder for name, entry in experiments().items() if name != "cnot"} == {
         "memory": "pymatching",
         "stability": "pymatching",
         "surgery": "pymatching",
     }
     store = tmp_path / "c.db"
-    for name in ("cnot", "memory"):
-        argv = ["collect", "surface", "--experiment", name, "--distance", "5", "--noise", "si1000", "--p", "0.001"]
-        assert main([*argv, "--max-shots", "20", "--store", str(store), "--json"]) == 0
+    for family, name, distance in (("surface", "cnot", "5"), ("surface", "memory", "5"), ("bb", "cnot", "6")):
+        argv = ["collect", family, "--experiment", name, "--distance", distance, "--noise", "si1000", "--p", "0.001"]
+        assert main([*argv, "--rounds", "2", "--max-shots", "20", "--store", str(store), "--json"]) == 0
     capsys.readouterr()
     with Store(store, read_only=True) as opened:
-        decoders = {total.metadata.get("experiment", "memory"): total.decoder for total in opened.totals().values()}
-    assert decoders == {"cnot": "bposd", "memory": "pymatching"}
+        found = {
+            (total.metadata.get("family"), total.metadata.get("experiment", "memory")): total.decoder
+            for total in opened.totals().values()
+        }
+    assert found == {
+        ("surface", "cnot"): "pymatching-ordered",
+        ("surface", "memory"): "pymatching",
+        ("bb", "cnot"): "bposd",
+    }

@@ -5,8 +5,8 @@ import pytest
 import stim
 
 from qec import codes, decoders, noise
-from qec.decoders.blocks import JointMatchingDecoder, SeparateBlocksDecoder, split_blocks, split_by_block, tag_block
-from qec.decoders.dem_arrays import decoding_dem, require_graphlike
+from qec.decoders.blocks import SeparateBlocksDecoder, split_blocks, tag_block
+from qec.decoders.dem_arrays import decoding_dem
 from qec.errors import QecInputError
 from qec.transversal_cnot import build_cnot
 
@@ -95,68 +95,3 @@ def test_joint_beats_separate_on_the_same_shots_d5():
     joint, separate = _failures(5, 3000, p=0.002, seed=7)
     _assert_joint_beats_separate(joint, separate)
     assert joint.sum() < 0.75 * separate.sum()
-
-
-def _cnot_shots(distance: int, shots: int, *, p: float, seed: int):
-    circuit = build_cnot(codes.family("surface"), distance=distance, rounds=distance, basis="Z")
-    noisy = noise.noise_model("si1000", p).apply(circuit)
-    events, flips = noisy.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True, bit_packed=True)
-    return noisy, decoding_dem(noisy), events, flips
-
-
-def test_split_by_block_makes_the_cnot_dem_graphlike():
-    """At d = 5 Stim leaves some errors of the cnot DEM undecomposed (a fault before the CNOT flipping X and Z
-    detectors of both blocks); split by block and basis every component is an edge, and the split changes no
-    error's total symptoms (the components' detectors and observables XOR to the error's)."""
-    _, dem, _, _ = _cnot_shots(5, 1, p=0.003, seed=1)
-    with pytest.raises(QecInputError, match="not graphlike"):
-        require_graphlike(dem)
-    split = split_by_block(dem)
-    require_graphlike(split)
-
-    def symptoms(model):
-        return [
-            (round(e.args_copy()[0], 12), frozenset(t.val for t in e.targets_copy() if t.is_relative_detector_id()))
-            for e in model.flattened()
-            if e.type == "error"
-        ]
-
-    def parity(model):
-        result = []
-        for e in model.flattened():
-            if e.type == "error":
-                flips = set()
-                for t in e.targets_copy():
-                    if not t.is_separator():
-                        flips ^= {(t.is_relative_detector_id(), t.val)}
-                result.append(frozenset(flips))
-        return result
-
-    assert parity(split) == parity(dem) and len(symptoms(split)) == len(symptoms(dem))
-
-
-def test_joint_matching_beats_block_by_block_on_the_same_shots():
-    """d = 5, one CNOT, SI1000 p = 0.4%, the same 4,000 seeded shots: joint correlated matching against each block
-    matched alone by the same decoder (McNemar, 3 sigma). Measured (seed 3): joint 383, block by block 530
-    failures; 208 shots only block by block fails, 61 only joint."""
-    _, dem, events, flips = _cnot_shots(5, 4000, p=0.004, seed=3)
-    failed = []
-    for decoder in (JointMatchingDecoder(), SeparateBlocksDecoder(decoder="pymatching-joint")):
-        predictions = decoder.compile_decoder_for_dem(dem=dem).decode_shots_bit_packed(
-            bit_packed_detection_event_data=events
-        )
-        failed.append((predictions != flips).any(axis=1))
-    _assert_joint_beats_separate(*failed)
-
-
-def test_joint_matching_refuses_what_it_cannot_match():
-    hyperedge = stim.DetectorErrorModel("""
-        error(0.1) D0 D1 D2
-        detector[basis=Z,block=0] D0
-        detector[basis=Z,block=0] D1
-        detector[basis=Z,block=0] D2
-    """)
-    with pytest.raises(QecInputError, match="not graphlike.*'bposd'"):
-        JointMatchingDecoder().compile_decoder_for_dem(dem=hyperedge)
-    with pytest.raises(QecInputError, match="correlated must be true or false"):
-        JointMatchingDecoder(correlated="yes")

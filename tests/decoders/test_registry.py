@@ -12,8 +12,8 @@ from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
 ALL = (
-    ["blocks", "bp", "bposd", "lookup", "pymatching"]
-    + ["pymatching-correlated", "pymatching-joint"] * SUPPORTS_CORRELATIONS
+    ["blocks", "bp", "bposd", "lookup", "pymatching", "pymatching-ordered"]
+    + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS
     + ["relay", "uf"]
 )
 # The field's decoders (qec.decoders.field) are listed where the `decoders` extra installed their packages.
@@ -23,8 +23,8 @@ FIELD = [
     if decoders._REGISTRY[name].installed()
 ]
 MATCHABLE = (
-    ["blocks", "bp", "bposd", "pymatching"]
-    + ["pymatching-correlated", "pymatching-joint"] * SUPPORTS_CORRELATIONS
+    ["blocks", "bp", "bposd", "pymatching", "pymatching-ordered"]
+    + ["pymatching-correlated"] * SUPPORTS_CORRELATIONS
     + ["relay", "uf"]
 )
 
