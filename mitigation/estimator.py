@@ -154,6 +154,8 @@ def _exponential_gradient(factors: np.ndarray, values: np.ndarray) -> tuple[floa
     except Exception:  # a fit that fails is not successful (see `_fit`)
         return math.nan, np.full(len(values), math.nan)
     value = float(value)
+    if not math.isfinite(value):
+        return value, np.full(len(values), math.nan)
     sign = math.copysign(1.0, value)
     shifted = sign * np.asarray(values, dtype=float)
     floored = shifted < _LOG_FLOOR
