@@ -9,7 +9,14 @@ RZZ(-pi/2) on the edges of each colour in turn. RZZ(-pi/2) = e^{i pi/4} (Sdg x S
 as Sdg on both qubits and H CX H (one CX per edge, one CX layer per colour), so the two-qubit layers are what
 `layer_noise` learns and twirls. At theta_h = 0 (no gate) and pi/2 (SX, RX(pi/2) up to a phase) the circuit is
 Clifford and `ideal_expectation` is exact by the stabilizer method; at other angles it uses Aer's
-matrix_product_state method (exact while the bond dimension is not truncated, as at 12 qubits).
+matrix_product_state method (exact: Aer truncates no bond here, and a 27-qubit patch at a few steps stays small).
+
+The noisy runs take the method `noisy_method` picks by size and Cliffordness: stabilizer for a Clifford circuit
+under Pauli noise (any size: 27 qubits cost ms per shot), else a density matrix up to 10 qubits (one run per
+circuit), a statevector trajectory per shot up to 13, and a matrix-product-state trajectory per shot beyond (on
+the loaded 2-core box, 200 noisy shots of 2 steps: 16 qubits 14 s by statevector, 4 s by MPS; 20 qubits 219 s
+against 8 s; 27 qubits 25 s by MPS). Layer noise learning runs twirled CX layers only, Clifford at every angle,
+so it takes the Clifford method whatever theta_h is.
 
 `run_kicked_ising` reports the ideal value, the noisy one, ZNE by folding (the `Estimator` at resilience level 2:
 TREX, gate twirling, two-qubit gates folded at noise factors 1, 3, 5), and PEA and PEC from the layer noise learned
@@ -39,9 +46,9 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerSimulator
 
 from qec.errors import QecInputError
-from qec.mitigation.backends import aer_backend, check_integer, is_clifford
+from qec.mitigation.backends import DENSITY_MATRIX_MAX_QUBITS, Backend, aer_backend, check_integer, is_clifford
 from qec.mitigation.estimator import Estimator
-from qec.mitigation.layer_noise import learn_layer_noise, measurement_bases
+from qec.mitigation.layer_noise import LearnedNoise, learn_layer_noise, measurement_bases
 from qec.mitigation.learned_mitigation import pea_expectation, pec_expectation
 from qec.mitigation.noise_models import NoiseSpec, fake_backend
 from qec.mitigation.observables import pauli_sum
@@ -51,6 +58,7 @@ DEFAULT_NOISE = NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01, readout=0
 MAX_STEPS = 50
 TECHNIQUES = ("noisy", "zne", "pea", "pec")
 _CLIFFORD_ANGLE_TOLERANCE = 1e-12
+STATEVECTOR_MAX_QUBITS = 13  # beyond, a noisy MPS trajectory is cheaper than a statevector one (see above)
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,45 @@ def _clifford_kick(theta_h: float) -> str | None:
     return None
 
 
+def noisy_method(num_qubits: int, *, clifford: bool, pauli_noise: bool) -> str:
+    """Aer's method for noisy runs of a kicked Ising circuit: stabilizer for a Clifford circuit under Pauli noise,
+    else density_matrix up to `DENSITY_MATRIX_MAX_QUBITS`, statevector up to `STATEVECTOR_MAX_QUBITS`,
+    matrix_product_state beyond.
+
+    >>> [noisy_method(n, clifford=c, pauli_noise=True) for n, c in ((27, True), (8, False), (12, False), (27, False))]
+    ['stabilizer', 'density_matrix', 'statevector', 'matrix_product_state']
+    """
+    if clifford and pauli_noise:
+        return "stabilizer"
+    if num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
+        return "density_matrix"
+    if num_qubits <= STATEVECTOR_MAX_QUBITS:
+        return "statevector"
+    return "matrix_product_state"
+
+
+def noisy_backend(circuit: QuantumCircuit, *, noise: NoiseSpec, shots: int, seed: int) -> Backend:
+    """An Aer CPU backend under `noise` for runs of `circuit` (and circuits like it: twirled, folded, sampled),
+    with the method `noisy_method` picks."""
+    method = noisy_method(circuit.num_qubits, clifford=is_clifford(circuit), pauli_noise=noise.is_pauli)
+    if method != "matrix_product_state":  # aer_backend knows these methods and checks that the state fits
+        return aer_backend([circuit], noise=noise, device="cpu", method=method, shots=shots, seed=seed)
+    check_integer(shots, name="shots", low=1, high=10_000_000, fix="give e.g. 1000")
+    simulator = AerSimulator(method=method, device="CPU", noise_model=noise.to_aer())
+    return Backend(simulator, "CPU", method, shots, seed)
+
+
+def learn_kicked_ising_noise(
+    patch: HeavyHexPatch, *, steps: int, noise: NoiseSpec, shots: int = 200, twirls: int = 2, seed: int = 0
+) -> LearnedNoise:
+    """The layer noise of the kicked Ising circuit's CX layers on `patch` under `noise`, learned on Aer (`shots`
+    per circuit, `twirls` per basis and depth). The layers do not depend on theta_h, so one model serves every
+    angle; the learning circuits are Clifford, so they run by the stabilizer method under Pauli noise."""
+    clifford = kicked_ising_circuit(patch, steps=steps, theta_h=0.0)  # same layers, Clifford kicks
+    learning = noisy_backend(clifford, noise=noise, shots=shots, seed=seed)
+    return learn_layer_noise(clifford, learning, twirls=twirls, seed=seed)
+
+
 def magnetization(num_qubits: int) -> SparsePauliOp:
     """The average magnetization (1/n) sum_i Z_i.
 
@@ -218,6 +265,7 @@ class KickedIsingReport:
     noise: str
     ideal: float
     ideal_method: str
+    noisy_method: str
     results: tuple[TechniqueResult, ...]
     learning_circuits: int
     learning_shots: int
@@ -232,7 +280,7 @@ class KickedIsingReport:
             f"kicked Ising on {len(self.physical_qubits)} qubits of {self.backend} (device qubits "
             f"{','.join(map(str, self.physical_qubits))}), {self.steps} steps, theta_h = {self.theta_h:.4g}, "
             f"noise {self.noise}",
-            f"<{self.observable}> ideal {self.ideal:.4f} ({self.ideal_method})",
+            f"<{self.observable}> ideal {self.ideal:.4f} ({self.ideal_method}); noisy runs by {self.noisy_method}",
             f"{'technique':<10} {'value':>8} {'± 1σ':>7} {'|err|/σ':>8} {'circuits':>9} {'shots':>10} {'s':>6}  gamma",
         ]
         for r in self.results:
@@ -267,6 +315,7 @@ def run_kicked_ising(
     pea_samples: int = 50,
     learning_shots: int = 200,
     learning_twirls: int = 2,
+    learned: LearnedNoise | None = None,
     seed: int = 0,
 ) -> KickedIsingReport:
     """The kicked Ising workload on a `qubits`-qubit patch of `backend`, run on Aer under `noise`.
@@ -279,6 +328,10 @@ def run_kicked_ising(
         sample_shots: shots per sampled circuit of PEA and PEC (many samples of few shots each).
         pec_samples, pea_samples: PEC's sampled circuits; PEA's per noise factor (1, 1.5, 2, 3).
         learning_shots, learning_twirls: shots per circuit and twirls per basis and depth of layer noise learning.
+        learned: the layer noise from `learn_kicked_ising_noise` for the same patch, steps and noise (the layers
+            do not depend on theta_h, so a sweep learns once); None learns it here, when PEA or PEC runs.
+
+    The noisy runs use the method `noisy_method` picks (see the module docstring); the report names it.
 
     `noise` is a qec `NoiseSpec` of rates (the patch is renumbered, so a fake backend's own noise, whose qubits
     are the device's, is refused). Raises QecInputError for bad arguments.
@@ -301,8 +354,8 @@ def run_kicked_ising(
     ideal = ideal_expectation(circuit, operator)
     results: list[TechniqueResult] = []
     # The Estimator on the method qec picks (stabilizer at a Clifford angle: Aer's automatic choice would take a
-    # 12-qubit density matrix), the noise model's readout rates read back for its REM.
-    simulator = aer_backend([circuit], noise=noise, device="cpu", shots=shots, seed=seed).simulator
+    # 12-qubit density matrix; MPS beyond 13 qubits), the noise model's readout rates read back for its REM.
+    simulator = noisy_backend(circuit, noise=noise, shots=shots, seed=seed).simulator
     for technique, level in (("noisy", 0), ("zne", 2)):
         if technique in techniques:
             options = {"resilience_level": level, "seed_estimator": seed, "default_shots": shots}
@@ -320,13 +373,15 @@ def run_kicked_ising(
             )
     learned_cost = (0, 0, 0.0)
     if {"pea", "pec"} & set(techniques):
-        start = time.perf_counter()
-        learning = aer_backend([circuit], noise=noise, device="cpu", shots=learning_shots, seed=seed)
-        learned = learn_layer_noise(circuit, learning, twirls=learning_twirls, seed=seed)
-        bases = measurement_bases(range(n), patch.edges)  # as learn_layer_noise: 9 on a 2-colourable patch
-        count = len(learned.layers) * len(bases) * len(learned.depths) * learned.twirls
-        learned_cost = (count, count * learning_shots, time.perf_counter() - start)
-        sampler = aer_backend([circuit], noise=noise, device="cpu", shots=sample_shots, seed=seed)
+        if learned is None:
+            start = time.perf_counter()
+            learned = learn_kicked_ising_noise(
+                patch, steps=steps, noise=noise, shots=learning_shots, twirls=learning_twirls, seed=seed
+            )
+            bases = measurement_bases(range(n), patch.edges)  # as learn_layer_noise: 9 on a 2-colourable patch
+            count = len(learned.layers) * len(bases) * len(learned.depths) * learned.twirls
+            learned_cost = (count, count * learning_shots, time.perf_counter() - start)
+        sampler = noisy_backend(circuit, noise=noise, shots=sample_shots, seed=seed)
         # Symmetric readout flips p scale a weight-w Z word by (1 - 2p)^w: divided out here when every term has
         # one weight (the magnetization), else Mitiq's REM inverts a 2^n x 2^n matrix per circuit (slow at 12).
         weights = {sum(c != "I" for c in label) for label in operator.paulis.to_labels()}
@@ -370,6 +425,7 @@ def run_kicked_ising(
         noise=noise.describe(),
         ideal=ideal,
         ideal_method="stabilizer" if is_clifford(circuit) else "matrix_product_state",
+        noisy_method=noisy_method(n, clifford=is_clifford(circuit), pauli_noise=noise.is_pauli),
         results=tuple(results),
         learning_circuits=learned_cost[0],
         learning_shots=learned_cost[1],

@@ -13,11 +13,13 @@ from typer.testing import CliRunner
 
 from qec.cli.main import app, main
 from qec.errors import QecInputError
+from qec.mitigation.backends import is_clifford
 from qec.mitigation.kicked_ising import (
     edge_colouring,
     heavy_hex_patch,
     ideal_expectation,
     kicked_ising_circuit,
+    learn_kicked_ising_noise,
     magnetization,
     run_kicked_ising,
 )
@@ -90,6 +92,64 @@ def test_a_non_clifford_ideal_by_mps_matches_the_statevector():
     assert exact == pytest.approx(0.75, abs=1e-9)
 
 
+@pytest.mark.parametrize(("theta_h", "steps"), [(0.3, 2), (0.6, 3), (1.3, 3)])
+def test_mps_ideal_matches_qiskits_statevector_at_other_angles(theta_h, steps):
+    """Aer's MPS against Qiskit's own statevector (independent code), for the magnetization and a weight-3 word."""
+    patch = heavy_hex_patch(12)
+    circuit = kicked_ising_circuit(patch, steps=steps, theta_h=theta_h)
+    state = Statevector(circuit)
+    word = SparsePauliOp.from_sparse_list([("ZZZ", [0, 1, 11], 1.0)], 12)
+    for observable in (magnetization(12), word):
+        exact = float(state.expectation_value(observable).real)
+        assert ideal_expectation(circuit, observable) == pytest.approx(exact, abs=1e-9)
+    assert not is_clifford(circuit)
+
+
+def test_noisy_runs_take_mps_beyond_13_qubits_and_match_readout_only_noise():
+    """14 qubits, non-Clifford: the noisy run goes by MPS; with readout flips r only, <Z_i> is (1 - 2r) times the
+    ideal exactly, so the estimate lies within 5 sigma of it (1 in 1.7 million to fail by chance)."""
+    readout = 0.05
+    report = run_kicked_ising(
+        qubits=14, steps=1, theta_h=0.4, noise=NoiseSpec(readout=readout), techniques=["noisy"], shots=4000
+    )
+    assert report.ideal_method == "matrix_product_state" and report.noisy_method == "matrix_product_state"
+    (noisy,) = report.results
+    assert abs(noisy.value - (1 - 2 * readout) * report.ideal) < 5 * noisy.standard_error
+    assert report.ideal - noisy.value > 5 * noisy.standard_error  # the readout flips are seen
+
+
+def test_a_27_qubit_clifford_run_goes_by_the_stabilizer_method():
+    """The whole of FakeKolkataV2 at theta_h 0: ideal 1 exactly (RZZ commutes with Z), and the noise (p2 = 0.01 on
+    56 CXs, readout 0.01) pulls the magnetization clearly below it (0.93 at 12 qubits), within seconds."""
+    report = run_kicked_ising(qubits=27, steps=2, theta_h=0.0, techniques=["noisy"], shots=1000)
+    assert report.noisy_method == "stabilizer" and report.ideal_method == "stabilizer"
+    (noisy,) = report.results
+    assert len(report.physical_qubits) == 27 and report.ideal == 1.0
+    assert 0.8 < noisy.value < 1 - 5 * noisy.standard_error
+
+
+def test_layer_noise_learned_once_serves_another_angle():
+    """The CX layers do not depend on theta_h: noise learned at the Clifford layers drives PEC at theta_h 0.5, and
+    the report counts no learning of its own."""
+    patch = heavy_hex_patch(2)  # one CX layer: the cheapest learning
+    noise = NoiseSpec(depolarizing_2q=0.02)
+    learned = learn_kicked_ising_noise(patch, steps=1, noise=noise, shots=100)
+    report = run_kicked_ising(
+        qubits=2,
+        steps=1,
+        theta_h=0.5,
+        noise=noise,
+        techniques=["pec"],
+        sample_shots=50,
+        pec_samples=20,
+        learned=learned,
+    )
+    (pec,) = report.results
+    assert report.learning_circuits == 0 and pec.circuits == 20 and pec.gamma is not None and pec.gamma > 1
+    assert report.noisy_method == "density_matrix"
+    assert abs(pec.value - report.ideal) < 5 * pec.standard_error  # unbiased up to the learned model's error
+
+
 def test_refuses_a_fake_backend_noise_and_unknown_techniques():
     with pytest.raises(QecInputError, match="rates"):
         run_kicked_ising(noise=NoiseSpec(fake_backend="FakeKolkataV2"))
@@ -126,6 +186,7 @@ def test_the_cli_runs_with_tiny_shots_and_prints_json():
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ideal"] == 1.0 and report["ideal_method"] == "stabilizer"
+    assert report["noisy_method"] == "stabilizer"  # Clifford at theta_h 0, Pauli noise
     rows = {row["technique"]: row for row in report["results"]}
     assert set(rows) == {"noisy", "zne (fold)", "zne (pea)", "pec"}
     assert rows["pec"]["circuits"] == 10 and rows["pec"]["shots"] == 500 and rows["pec"]["gamma"] > 1
