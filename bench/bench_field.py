@@ -36,6 +36,7 @@ bench/results/field-<time>.json with `machine()` (the CPU, its load, Numba's tar
 
     python bench/bench_field.py                     # ~15 minutes on 2 cores
     python bench/bench_field.py --points color-5 --shots-color-5 1000 --budget 5   # a quick look
+    python bench/bench_field.py --points color-7 --p-color-7 0.003                 # a point at another p
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ import datetime
 import json
 import pathlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import sinter
@@ -437,6 +438,7 @@ def main() -> None:
     parser.add_argument("--points", default=",".join(point.name for point in POINTS), help="comma-separated")
     for point in POINTS:
         parser.add_argument(f"--shots-{point.name}", type=int, default=point.default_shots, help=point.title())
+        parser.add_argument(f"--p-{point.name}", type=float, default=point.p, help=f"its p (default {point.p})")
     parser.add_argument("--budget", type=float, default=15.0, help="CPU seconds per decoder and point")
     parser.add_argument(
         "--reference-budget", type=float, default=150.0, help="CPU seconds for the point's Tesseract reference"
@@ -458,6 +460,7 @@ def main() -> None:
         if point.name not in chosen:
             continue
         shots = getattr(args, f"shots_{point.name.replace('-', '_')}")
+        point = replace(point, p=getattr(args, f"p_{point.name.replace('-', '_')}"))
         header, rows, comparisons = run_point(point, shots=shots, seed=args.seed + index, args=args)
         print_table(header, rows, comparisons)
         measured.append((header, rows, comparisons))
