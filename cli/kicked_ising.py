@@ -19,7 +19,14 @@ from qec.mitigation.kicked_ising import DEFAULT_BACKEND, DEFAULT_NOISE, TECHNIQU
 from qec.mitigation.noise_models import NoiseSpec
 from qec.text import printable_lines
 
-Qubits = Annotated[int, typer.Option(help="Qubits of the heavy-hex patch (12: one heavy-hex cell).")]
+Qubits = Annotated[
+    int,
+    typer.Option(
+        help="Qubits of the heavy-hex patch (12: one heavy-hex cell; up to the device's 27). Noisy runs go by the "
+        "stabilizer method at a Clifford angle, else a density matrix up to 10 qubits, statevector up to 13, "
+        "matrix product state beyond."
+    ),
+]
 Steps = Annotated[int, typer.Option(help="Trotter steps: RX(theta_h) on all qubits, then RZZ(-pi/2) per colour.")]
 ThetaH = Annotated[
     float, typer.Option("--theta-h", help="Kick angle in radians; 0 and pi/2 (1.5707963267948966) are Clifford.")
