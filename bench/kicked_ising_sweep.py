@@ -128,7 +128,7 @@ def main() -> None:
     plot_sweep(ax, reports)
     fig.tight_layout()
     fig.savefig(FIGURE, dpi=120)
-    print(f"wrote {FIGURE.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {FIGURE.relative_to(ROOT)}" + ("" if args.replot else f" and {RESULTS.relative_to(ROOT)}"))
 
 
 if __name__ == "__main__":

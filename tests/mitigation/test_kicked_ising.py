@@ -8,12 +8,14 @@ import math
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Clifford, Operator, Pauli, SparsePauliOp, Statevector
+from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime.fake_provider import FakeKolkataV2
 from typer.testing import CliRunner
 
 from qec.cli.main import app, main
 from qec.errors import QecInputError
 from qec.mitigation.backends import is_clifford
+from qec.mitigation.estimator import Estimator
 from qec.mitigation.kicked_ising import (
     edge_colouring,
     heavy_hex_patch,
@@ -116,6 +118,23 @@ def test_noisy_runs_take_mps_beyond_13_qubits_and_match_readout_only_noise():
     (noisy,) = report.results
     assert abs(noisy.value - (1 - 2 * readout) * report.ideal) < 5 * noisy.standard_error
     assert report.ideal - noisy.value > 5 * noisy.standard_error  # the readout flips are seen
+
+
+@pytest.mark.slow
+def test_noisy_mps_agrees_with_noisy_statevector_under_gate_noise():
+    """14 qubits, non-Clifford, depolarizing CX noise: qec's MPS run and an Aer statevector run of the same circuit
+    (independent trajectories) agree within 5 combined sigma (about 20 s)."""
+    noise = NoiseSpec(depolarizing_2q=0.02, readout=0.01)
+    report = run_kicked_ising(qubits=14, steps=1, theta_h=0.3, noise=noise, techniques=["noisy"], shots=2000)
+    assert report.noisy_method == "matrix_product_state"
+    (mps,) = report.results
+    circuit = kicked_ising_circuit(heavy_hex_patch(14), steps=1, theta_h=0.3)
+    simulator = AerSimulator(method="statevector", noise_model=noise.to_aer())
+    options = {"resilience_level": 0, "seed_estimator": 1, "default_shots": 2000}
+    pub = Estimator(backend=simulator, options=options).run([(circuit, magnetization(14))]).result()[0]
+    statevector, sigma = float(pub.data.evs), float(pub.data.stds)
+    assert abs(mps.value - statevector) < 5 * math.hypot(mps.standard_error, sigma)
+    assert report.ideal - mps.value > 5 * mps.standard_error  # the noise is seen
 
 
 def test_a_27_qubit_clifford_run_goes_by_the_stabilizer_method():
