@@ -9,7 +9,7 @@ RZZ(-pi/2) on the edges of each colour in turn. RZZ(-pi/2) = e^{i pi/4} (Sdg x S
 as Sdg on both qubits and H CX H (one CX per edge, one CX layer per colour), so the two-qubit layers are what
 `layer_noise` learns and twirls. At theta_h = 0 (no gate) and pi/2 (SX, RX(pi/2) up to a phase) the circuit is
 Clifford and `ideal_expectation` is exact by the stabilizer method; at other angles it uses Aer's
-matrix_product_state method (exact: Aer truncates no bond here, and a 27-qubit patch at a few steps stays small).
+matrix_product_state method (no cap on the bond dimension; Aer drops only singular values below 1e-16).
 
 The noisy runs take the method `noisy_method` picks by size and Cliffordness: stabilizer for a Clifford circuit
 under Pauli noise (any size: 27 qubits cost ms per shot), else a density matrix up to 10 qubits (one run per
@@ -46,7 +46,14 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerSimulator
 
 from qec.errors import QecInputError
-from qec.mitigation.backends import DENSITY_MATRIX_MAX_QUBITS, Backend, aer_backend, check_integer, is_clifford
+from qec.mitigation.backends import (
+    DENSITY_MATRIX_MAX_QUBITS,
+    Backend,
+    aer_backend,
+    check_integer,
+    check_run_options,
+    is_clifford,
+)
 from qec.mitigation.estimator import Estimator
 from qec.mitigation.layer_noise import LearnedNoise, learn_layer_noise, measurement_bases
 from qec.mitigation.learned_mitigation import pea_expectation, pec_expectation
@@ -201,7 +208,7 @@ def noisy_backend(circuit: QuantumCircuit, *, noise: NoiseSpec, shots: int, seed
     method = noisy_method(circuit.num_qubits, clifford=is_clifford(circuit), pauli_noise=noise.is_pauli)
     if method != "matrix_product_state":  # aer_backend knows these methods and checks that the state fits
         return aer_backend([circuit], noise=noise, device="cpu", method=method, shots=shots, seed=seed)
-    check_integer(shots, name="shots", low=1, high=10_000_000, fix="give e.g. 1000")
+    check_run_options(shots=shots, seed=seed, threads=0)
     simulator = AerSimulator(method=method, device="CPU", noise_model=noise.to_aer())
     return Backend(simulator, "CPU", method, shots, seed)
 
