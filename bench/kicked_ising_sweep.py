@@ -6,7 +6,7 @@ ideal curve (exact: statevector on a fine grid), each technique's value with its
 exponential fit has no value where the noisy values straddle zero (theta_h = pi/2, magnetization 0): that point
 is left out of the figure (nan in the JSON).
 
-    python bench/kicked_ising_sweep.py                  # 12 qubits, 2 steps, 7 angles: 29 min on 2 loaded cores
+    python bench/kicked_ising_sweep.py                  # 12 qubits, 2 steps, 7 angles: 9 min on 2 cores (29 loaded)
     python bench/kicked_ising_sweep.py --replot         # redraw the figure from bench/results/kicked_ising_sweep.json
 
 Writes bench/results/kicked_ising_sweep.json (every report, as `KickedIsingReport.as_dict`) and the figure.
