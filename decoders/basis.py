@@ -48,6 +48,7 @@ import numpy as np
 import sinter
 import stim
 
+from qec.decoders.dem_arrays import _xor  # p1 (1 - p2) + p2 (1 - p1): independent errors merged
 from qec.noise import HERALD_TAG
 
 BASES = ("X", "Z")
@@ -122,10 +123,6 @@ def circuit_basis(circuit: stim.Circuit) -> tuple[str, int] | None:
             observable_bases[int(instruction.gate_args_copy()[0])].add(tag_basis(instruction.tag))
     basis = _common_basis(detector_bases, observable_bases)
     return None if basis is None else (basis, detector_bases.count(basis))
-
-
-def _xor(left: float, right: float) -> float:
-    return left * (1 - right) + right * (1 - left)
 
 
 @dataclass(frozen=True)

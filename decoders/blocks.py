@@ -52,6 +52,7 @@ import numpy as np
 import sinter
 import stim
 
+from qec.decoders.dem_arrays import _xor  # p1 (1 - p2) + p2 (1 - p1): independent errors merged
 from qec.errors import QecInputError
 
 _BLOCK_TAG = re.compile(r"^\s*block\s*=\s*(\d+)\s*$")
@@ -76,10 +77,6 @@ def detector_blocks(dem: stim.DetectorErrorModel) -> np.ndarray | None:
             for target in instruction.targets_copy():
                 blocks[target.val] = -1 if block is None else block
     return None if dem.num_detectors == 0 or (blocks < 0).any() else blocks
-
-
-def _xor(left: float, right: float) -> float:
-    return left * (1 - right) + right * (1 - left)
 
 
 @dataclass(frozen=True)

@@ -47,13 +47,10 @@ import stim
 
 from qec.decoders.basis import BasisRestriction, restrict_to_basis
 from qec.decoders.blocks import detector_blocks
+from qec.decoders.dem_arrays import _xor  # p1 (1 - p2) + p2 (1 - p1): independent errors merged
 from qec.errors import QecInputError
 
 UPSTREAM = {"Z": 0, "X": 1}  # the block whose faults flow into the other's detectors of that basis
-
-
-def _xor(left: float, right: float) -> float:
-    return left * (1 - right) + right * (1 - left)
 
 
 @dataclass
