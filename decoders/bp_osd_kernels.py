@@ -669,8 +669,7 @@ def _layered_iteration_lanes(
                 value = abs(value)
                 least = smallest[lane]
                 larger = least if least > value else value
-                runner_up = second[lane]
-                second[lane] = larger if larger < runner_up else runner_up
+                second[lane] = np.fmin(second[lane], larger)  # as `bp_kernels.check_update_lanes`: no masked store
                 smallest[lane] = value if value < least else least
         for slot in range(start, stop):
             variable = check_variables[slot]
