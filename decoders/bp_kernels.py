@@ -44,6 +44,11 @@ def lanes_for_host() -> int:
 
 
 LANES = lanes_for_host()  # shots decoded side by side in a batch of at least as many
+# BP's messages and posteriors (and the scaling factor they are multiplied by) are float32 in both decoders, a shot
+# at a time and in lanes alike: half the memory of float64 and twice the lanes in a vector, with the precision
+# min-sum needs (its messages are sums and minima of log-likelihood ratios below 700). The priors (`weights`) stay
+# float64, for the weights of OSD's and Relay-BP's solutions, and are rounded where BP reads them.
+MESSAGE_DTYPE = np.float32
 
 
 @numba.njit(cache=True, inline="always")
@@ -74,14 +79,15 @@ def check_update(
 
     The smallest magnitude goes back as the second smallest (the same number where two tie). `syndrome` is uint8
     (num_checks,); `check_offsets` (num_checks + 1,) are CSR offsets into `check_messages` (num_messages,), the
-    message index of each slot; `to_check` (by slot) and `to_variable` (by message) are float64 (num_messages,).
+    message index of each slot; `to_check` (by slot) and `to_variable` (by message) are float32 (num_messages,), and
+    `scaling_factor` a float32 (`MESSAGE_DTYPE`).
     """
     for check in range(check_offsets.shape[0] - 1):
         start = check_offsets[check]
         stop = check_offsets[check + 1]
         negative = syndrome[check] == 1
-        smallest = np.inf
-        second = np.inf
+        smallest = np.float32(np.inf)
+        second = np.float32(np.inf)
         for slot in range(start, stop):
             value = to_check[slot]
             negative ^= value < 0
@@ -110,18 +116,19 @@ def flip_observables(errors: np.ndarray, column_observables: np.ndarray, predict
 @numba.njit(cache=True)
 def lane_work_space(lanes: int) -> tuple:
     """The per-lane work space of `check_update_lanes` and `harden_lanes`, allocated once per batch: a sign
-    (bool), the smallest and second smallest magnitudes (float64) and a flip (uint8), each of shape (lanes,)."""
+    (bool), the smallest and second smallest magnitudes (float32, as the messages) and a flip (uint8), each of shape
+    (lanes,)."""
     return (
         np.zeros(lanes, dtype=np.bool_),
-        np.empty(lanes, dtype=np.float64),
-        np.empty(lanes, dtype=np.float64),
+        np.empty(lanes, dtype=np.float32),
+        np.empty(lanes, dtype=np.float32),
         np.zeros(lanes, dtype=np.uint8),
     )
 
 
 @numba.njit(cache=True, inline="always")
 def restart_lane(check_variables: np.ndarray, weights: np.ndarray, to_check: np.ndarray, lane: int) -> None:
-    """BP's start in `lane` of `to_check` (float64 (num_messages, lanes)): every message to a check is its
+    """BP's start in `lane` of `to_check` (float32 (num_messages, lanes)): every message to a check is its
     variable's prior (`prior`: `weights` shared, 1-D, or per lane)."""
     for slot in range(check_variables.shape[0]):
         to_check[slot, lane] = prior(weights, check_variables[slot], lane)
@@ -141,7 +148,7 @@ def check_update_lanes(
     to_variable: np.ndarray,
     lane_work: tuple,
 ) -> None:
-    """`check_update` of every lane: `syndrome` uint8 (num_checks, lanes), messages float64 (num_messages, lanes)."""
+    """`check_update` of every lane: `syndrome` uint8 (num_checks, lanes), messages float32 (num_messages, lanes)."""
     negative, smallest, second, _ = lane_work
     lanes = to_check.shape[1]
     for check in range(check_offsets.shape[0] - 1):

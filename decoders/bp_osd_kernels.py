@@ -45,6 +45,7 @@ import numpy as np
 
 from qec.decoders.bp_kernels import (
     LANES,
+    MESSAGE_DTYPE,
     check_update,
     check_update_lanes,
     flip_observables,
@@ -128,6 +129,7 @@ def decode_batch(
     solution_weights = np.zeros(shots, dtype=np.float64)
     to_osd = np.zeros(shots, dtype=np.bool_)
     osd = _osd_workspace(packed_rows, weights.shape[0], osd_order)
+    scaling_factor = np.float32(scaling_factor)  # BP's arithmetic is float32 (`bp_kernels.MESSAGE_DTYPE`)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
         _decode_in_lanes(
@@ -189,9 +191,9 @@ def _decode_one_by_one(
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
     syndrome = np.zeros(num_checks, dtype=np.uint8)
-    to_check = np.empty(num_messages, dtype=np.float64)
-    to_variable = np.empty(num_messages, dtype=np.float64)
-    posterior = np.empty(num_variables, dtype=np.float64)
+    to_check = np.empty(num_messages, dtype=MESSAGE_DTYPE)
+    to_variable = np.empty(num_messages, dtype=MESSAGE_DTYPE)
+    posterior = np.empty(num_variables, dtype=MESSAGE_DTYPE)
     hard = np.zeros(num_variables, dtype=np.uint8)
     parity = np.zeros(num_checks, dtype=np.uint8)
     static_weights = weights
@@ -276,9 +278,9 @@ def _decode_in_lanes(
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
     syndrome = np.zeros((num_checks, LANES), dtype=np.uint8)
-    to_check = np.zeros((num_messages, LANES), dtype=np.float64)  # (free lanes: no garbage)
-    to_variable = np.empty((num_messages, LANES), dtype=np.float64)
-    posterior = np.empty((num_variables, LANES), dtype=np.float64)
+    to_check = np.zeros((num_messages, LANES), dtype=MESSAGE_DTYPE)  # (free lanes: no garbage)
+    to_variable = np.empty((num_messages, LANES), dtype=MESSAGE_DTYPE)
+    posterior = np.empty((num_variables, LANES), dtype=MESSAGE_DTYPE)
     hard = np.zeros((num_variables, LANES), dtype=np.uint8)
     parity = np.zeros((num_checks, LANES), dtype=np.uint8)
     unsatisfied = np.zeros(LANES, dtype=np.int64)
@@ -286,7 +288,7 @@ def _decode_in_lanes(
     lane_shot = np.full(LANES, -1, dtype=np.int64)
     lane_work = lane_work_space(LANES)
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
-    shot_posterior = np.empty(num_variables, dtype=np.float64)
+    shot_posterior = np.empty(num_variables, dtype=MESSAGE_DTYPE)
     shot_hard = np.zeros(num_variables, dtype=np.uint8)
     static_weights = weights
     weights = lanes_weights(static_weights, heralds, LANES)  # itself without heralds, else a column per lane
@@ -603,13 +605,13 @@ def _layered_iteration(
     """One iteration of layered min-sum: for each check in turn, each of its variables sends its posterior less
     the check's last message to it (`incoming`, by slot), the check answers as `check_update` does (into
     `to_variable`, by slot), and each variable's posterior takes the new message in place of the old one.
-    All arrays are float64: `incoming` and `to_variable` (num_messages,), `posterior` (num_variables,)."""
+    All arrays are float32: `incoming` and `to_variable` (num_messages,), `posterior` (num_variables,)."""
     for check in range(check_offsets.shape[0] - 1):
         start = check_offsets[check]
         stop = check_offsets[check + 1]
         negative = syndrome[check] == 1
-        smallest = np.inf
-        second = np.inf
+        smallest = np.float32(np.inf)
+        second = np.float32(np.inf)
         for slot in range(start, stop):
             value = posterior[check_variables[slot]] - to_variable[slot]
             incoming[slot] = value
@@ -650,7 +652,7 @@ def _layered_iteration_lanes(
     lane_work: tuple,
 ) -> None:
     """`_layered_iteration` of every lane: `syndrome` uint8 (num_checks, lanes), `incoming` and `to_variable`
-    float64 (num_messages, lanes) by slot, `posterior` float64 (num_variables, lanes)."""
+    float32 (num_messages, lanes) by slot, `posterior` float32 (num_variables, lanes)."""
     negative, smallest, second, _ = lane_work
     lanes = incoming.shape[1]
     for check in range(check_offsets.shape[0] - 1):
@@ -702,7 +704,7 @@ def _variable_update(
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
         stop = variable_offsets[variable + 1]
-        total = weights[variable]
+        total = np.float32(weights[variable])
         for message in range(start, stop):
             total += to_variable[message]
         posterior[variable] = total

@@ -51,6 +51,7 @@ import numpy as np
 
 from qec.decoders.bp_kernels import (
     LANES,
+    MESSAGE_DTYPE,
     check_update,
     check_update_lanes,
     flip_observables,
@@ -136,6 +137,7 @@ def decode_batch(
     solutions = np.zeros(shots, dtype=np.int32)
     iterations = np.zeros(shots, dtype=np.int64)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots)
+    scaling_factor = np.float32(scaling_factor)  # BP's arithmetic is float32 (`bp_kernels.MESSAGE_DTYPE`)
     relay = (gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed)
     if shots >= LANES:
         leg_gammas = _decode_in_lanes(
@@ -189,9 +191,9 @@ def _decode_one_by_one(
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
     syndrome = np.zeros(num_checks, dtype=np.uint8)
-    to_check = np.empty(num_messages, dtype=np.float64)
-    to_variable = np.empty(num_messages, dtype=np.float64)
-    memory = np.empty(num_variables, dtype=np.float64)
+    to_check = np.empty(num_messages, dtype=MESSAGE_DTYPE)
+    to_variable = np.empty(num_messages, dtype=MESSAGE_DTYPE)
+    memory = np.empty(num_variables, dtype=MESSAGE_DTYPE)
     hard = np.zeros(num_variables, dtype=np.uint8)
     best = np.zeros(num_variables, dtype=np.uint8)
     gammas = np.empty(num_variables, dtype=np.float64)
@@ -317,9 +319,9 @@ def _decode_in_lanes(
         for slot in range(check_offsets[check], check_offsets[check + 1]):
             message_checks[check_messages[slot]] = check
     syndrome = np.zeros((num_checks, LANES), dtype=np.uint8)
-    to_check = np.zeros((num_messages, LANES), dtype=np.float64)  # (lanes never given a shot: no garbage)
-    to_variable = np.empty((num_messages, LANES), dtype=np.float64)
-    memory = np.zeros((num_variables, LANES), dtype=np.float64)
+    to_check = np.zeros((num_messages, LANES), dtype=MESSAGE_DTYPE)  # (lanes never given a shot: no garbage)
+    to_variable = np.empty((num_messages, LANES), dtype=MESSAGE_DTYPE)
+    memory = np.zeros((num_variables, LANES), dtype=MESSAGE_DTYPE)
     gammas = np.zeros((num_variables, LANES), dtype=np.float64)
     hard = np.zeros((num_variables, LANES), dtype=np.uint8)
     best = np.zeros((num_variables, LANES), dtype=np.uint8)
@@ -335,12 +337,12 @@ def _decode_in_lanes(
     lane_work = lane_work_space(LANES)
     shot_syndrome = np.zeros(num_checks, dtype=np.uint8)
     shot_errors = np.zeros(num_variables, dtype=np.uint8)
-    alone_to_check = np.empty(num_messages, dtype=np.float64)  # the tail's work arrays, as `_decode_one_by_one`'s
-    alone_memory = np.empty(num_variables, dtype=np.float64)
+    alone_to_check = np.empty(num_messages, dtype=MESSAGE_DTYPE)  # the tail's work arrays, as `_decode_one_by_one`'s
+    alone_memory = np.empty(num_variables, dtype=MESSAGE_DTYPE)
     alone_hard = np.zeros(num_variables, dtype=np.uint8)
     alone_best = np.zeros(num_variables, dtype=np.uint8)
     alone_gammas = np.empty(num_variables, dtype=np.float64)
-    alone_to_variable = np.empty(num_messages, dtype=np.float64)
+    alone_to_variable = np.empty(num_messages, dtype=MESSAGE_DTYPE)
     alone = (alone_to_check, alone_to_variable, alone_memory, alone_hard, alone_best, alone_gammas)
     static_weights = weights
     weights = lanes_weights(static_weights, heralds, LANES)  # itself without heralds, else a column per lane
@@ -549,7 +551,7 @@ def _memory_variable_update(
     """Every variable's memory prior (1 - gamma) lambda + gamma M, posterior M, hard decision and messages."""
     for variable in range(variable_offsets.shape[0] - 1):
         gamma = gammas[variable]
-        total = (1.0 - gamma) * weights[variable] + gamma * memory[variable]
+        total = np.float32((1.0 - gamma) * weights[variable] + gamma * memory[variable])
         start = variable_offsets[variable]
         stop = variable_offsets[variable + 1]
         for message in range(start, stop):
@@ -578,7 +580,7 @@ def _memory_variable_update_lanes(
     unsatisfied: np.ndarray,
     flipped: np.ndarray,
 ) -> None:
-    """`_memory_variable_update` of every lane (`gammas` and `memory` float64 (num_variables, lanes)); where a hard
+    """`_memory_variable_update` of every lane (`gammas` float64 and `memory` float32 (num_variables, lanes)); where a hard
     decision flips, its checks' `parity` flips and `unsatisfied` (int64 (lanes,)) follows, in place."""
     lanes = to_check.shape[1]
     for variable in range(variable_offsets.shape[0] - 1):

@@ -124,10 +124,13 @@ def slow_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, i
 
     A check of one variable sends it infinity, so a variable that two such checks pull apart gets a NaN
     posterior and sends NaN: it counts as positive and is left out of the minimum, as in ldpc's `<` tests.
+    Messages, posteriors and the scaling factor are float32, as the kernels' are (`bp_kernels.MESSAGE_DTYPE`).
     """
     checks, variables = check.shape
+    scaling = np.float32(scaling)
+    weights = weights.astype(np.float32)
     neighbours = [np.flatnonzero(check[row]) for row in range(checks)]
-    to_check = {(row, column): float(weights[column]) for row in range(checks) for column in neighbours[row]}
+    to_check = {(row, column): weights[column] for row in range(checks) for column in neighbours[row]}
     hard = np.zeros(variables, dtype=np.uint8)
     for _ in range(iterations):
         to_variable = {}
@@ -135,16 +138,19 @@ def slow_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, i
             for column in neighbours[row]:
                 others = [to_check[row, other] for other in neighbours[row] if other != column]
                 negative = (syndrome[row] + sum(value < 0 for value in others)) % 2
-                magnitude = scaling * min((abs(value) for value in others if not math.isnan(value)), default=math.inf)
+                magnitude = scaling * min(
+                    (abs(value) for value in others if not math.isnan(value)), default=np.float32(np.inf)
+                )
                 to_variable[row, column] = -magnitude if negative else magnitude
         for column in range(variables):
             rows = np.flatnonzero(check[:, column])
-            total = float(weights[column])
-            for row in rows:  # summed in check order, from the prior
-                total += to_variable[row, column]
-            hard[column] = total <= 0
-            for row in rows:
-                to_check[row, column] = total - to_variable[row, column]
+            total = weights[column]
+            with np.errstate(invalid="ignore"):  # inf - inf: the NaN above
+                for row in rows:  # summed in check order, from the prior
+                    total += to_variable[row, column]
+                hard[column] = total <= 0
+                for row in rows:
+                    to_check[row, column] = total - to_variable[row, column]
         if ((check @ hard) % 2 == syndrome).all():
             break
     return hard
@@ -226,11 +232,13 @@ def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distanc
 
 
 def slow_layered_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.ndarray, iterations: int, scaling: float):
-    """Textbook layered (check-serial) scaled min-sum in plain Python: the last hard decision (posterior <= 0)."""
+    """Textbook layered (check-serial) scaled min-sum in plain Python: the last hard decision (posterior <= 0).
+    In float32, as `slow_min_sum`."""
     checks, variables = check.shape
+    scaling = np.float32(scaling)
     neighbours = [np.flatnonzero(check[row]) for row in range(checks)]
-    posterior = weights.astype(float).copy()
-    to_variable = {(row, column): 0.0 for row in range(checks) for column in neighbours[row]}
+    posterior = weights.astype(np.float32)
+    to_variable = {(row, column): np.float32(0.0) for row in range(checks) for column in neighbours[row]}
     hard = np.zeros(variables, dtype=np.uint8)
     for _ in range(iterations):
         for row in range(checks):
@@ -238,7 +246,7 @@ def slow_layered_min_sum(check: np.ndarray, weights: np.ndarray, syndrome: np.nd
             for column in neighbours[row]:
                 others = [incoming[other] for other in neighbours[row] if other != column]
                 negative = (syndrome[row] + sum(value < 0 for value in others)) % 2
-                magnitude = scaling * min((abs(value) for value in others), default=math.inf)
+                magnitude = scaling * min((abs(value) for value in others), default=np.float32(np.inf))
                 to_variable[row, column] = -magnitude if negative else magnitude
                 posterior[column] = incoming[column] + to_variable[row, column]
         hard = (posterior <= 0).astype(np.uint8)
