@@ -5,7 +5,7 @@ Gaussian elimination of OSD. One call decodes a whole bit-packed batch; work arr
 per call. A batch of fewer than LANES shots is decoded a shot at a time (`_decode_one_by_one`, the least
 latency); a larger one LANES shots side by side (`_decode_in_lanes`, about 2.5x the throughput: each BP
 step is one vectorised loop over the lanes), with the same predictions, bit for bit. Per shot, the steps
-(small functions inlined where they are called, but for `_argsort_into`, a heapsort, and the lane updates):
+(small functions inlined where they are called, but for `_argsort_into`, a radix sort, and the lane updates):
 
 1. `read_syndrome`: the shot's detection events, unpacked.
 2. `_belief_propagation`: min-sum message passing, each iteration a `check_update` and a
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM's cttz: the index of a word's lowest set bit
 
 from qec.decoders.bp_kernels import (
     LANES,
@@ -61,6 +62,8 @@ from qec.decoders.bp_kernels import (
 )
 
 NO_OSD = -1
+RADIX_BITS = 11  # `_argsort_into`'s digit: three passes over a float32's 32 bits
+RADIX_MASK = (1 << RADIX_BITS) - 1
 
 
 @numba.njit(cache=True)
@@ -428,8 +431,31 @@ def _load_lane(
 @numba.njit(cache=True)
 def _osd_workspace(packed_rows: np.ndarray, num_variables: int, osd_order: int) -> tuple:
     """OSD's work arrays, allocated once per batch: column order, reduced rows and syndrome, pivots, gains,
-    the sweep's columns and the solution."""
+    the sweep's columns, the solution, and the sort's and the elimination's work spaces."""
     num_checks = packed_rows.shape[0]
+    row_words = (num_checks + 63) // 64
+    packed_columns = np.zeros((num_variables, row_words), dtype=np.uint64)
+    for row in range(num_checks):
+        for word in range(packed_rows.shape[1]):
+            bits = packed_rows[row, word]
+            while bits:
+                column = word * 64 + trailing_zeros(bits)
+                bits &= bits - np.uint64(1)
+                packed_columns[column, row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+    elimination = (
+        packed_columns,
+        np.empty_like(packed_rows),
+        np.empty(num_checks, dtype=np.uint8),
+        np.empty_like(packed_columns),
+        np.empty(num_checks, dtype=np.int64),
+        np.empty(row_words, dtype=np.uint64),
+    )
+    radix = (
+        np.empty(num_variables, dtype=np.uint32),
+        np.empty(num_variables, dtype=np.uint32),
+        np.empty(num_variables, dtype=np.int64),
+        np.empty(1 << RADIX_BITS, dtype=np.int64),
+    )
     return (
         np.empty(num_variables, dtype=np.int64),
         np.empty_like(packed_rows),
@@ -440,6 +466,8 @@ def _osd_workspace(packed_rows: np.ndarray, num_variables: int, osd_order: int) 
         np.empty(num_checks, dtype=np.float64),
         np.empty(max(osd_order, 0), dtype=np.int64),
         np.zeros(num_variables, dtype=np.uint8),
+        radix,
+        elimination,
     )
 
 
@@ -457,9 +485,12 @@ def _ordered_statistics(
     """OSD of one shot BP left unconverged, its correction's observables xor-ed into `prediction`: eliminate
     columns from the likeliest to be in error (by `posterior`), keeping the first independent ones. Returns the
     correction's weight (inf where no set of columns gives the syndrome)."""
-    order, rows, reduced_syndrome, pivot_columns, is_pivot, flip_gain, row_gain, sweep, solution = osd
-    _argsort_into(posterior, order)
-    rank = _gaussian_elimination(order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot)
+    order, rows, reduced_syndrome, pivot_columns, is_pivot, flip_gain, row_gain, sweep, solution = osd[:9]
+    radix, elimination = osd[9:]
+    _argsort_into(posterior, order, radix)
+    rank = _gaussian_elimination(
+        order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot, elimination
+    )
     consistent = True
     for row in range(rank, reduced_syndrome.shape[0]):
         if reduced_syndrome[row]:
@@ -756,33 +787,36 @@ def _variable_update_lanes(
 
 
 @numba.njit(cache=True)
-def _argsort_into(keys: np.ndarray, order: np.ndarray) -> None:
-    """Writes into `order` the indices of `keys` in ascending order (heapsort, no allocation)."""
+def _argsort_into(keys: np.ndarray, order: np.ndarray, radix: tuple) -> None:
+    """Writes into `order` the indices of `keys` (float32) in ascending order, ties in index order: an LSD radix
+    sort of the keys' bits made monotone (the sign bit flipped for a positive key, every bit for a negative one), in
+    three stable passes of 11 bits. `radix` is its work space (`_osd_workspace`). On [[72,12,6]]'s 2,232 columns,
+    about 10x a heapsort's speed."""
+    codes, other_codes, other_order, counts = radix
+    bits = keys.view(np.uint32)
     count = keys.shape[0]
     for index in range(count):
+        code = bits[index]
+        codes[index] = code ^ (np.uint32(0xFFFFFFFF) if code >> np.uint32(31) else np.uint32(0x80000000))
         order[index] = index
-    # Build a max-heap, then move the largest to the end repeatedly.
-    for start in range(count // 2 - 1, -1, -1):
-        _sift_down(keys, order, start, count)
-    for end in range(count - 1, 0, -1):
-        order[0], order[end] = order[end], order[0]
-        _sift_down(keys, order, 0, end)
-
-
-@numba.njit(cache=True)
-def _sift_down(keys: np.ndarray, order: np.ndarray, start: int, end: int) -> None:
-    """Moves order[start] down the max-heap order[:end] (by key) to where it belongs."""
-    root = start
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
-            child += 1
-        if keys[order[child]] <= keys[order[root]]:
-            return
-        order[root], order[child] = order[child], order[root]
-        root = child
+    source_codes, source_order, target_codes, target_order = codes, order, other_codes, other_order
+    for shift in range(0, 33, RADIX_BITS):
+        counts[:] = 0
+        for index in range(count):
+            counts[(source_codes[index] >> shift) & RADIX_MASK] += 1
+        total = 0
+        for digit in range(counts.shape[0]):
+            digits = counts[digit]
+            counts[digit] = total
+            total += digits
+        for index in range(count):
+            code = source_codes[index]
+            digit = (code >> shift) & RADIX_MASK
+            target_codes[counts[digit]] = code
+            target_order[counts[digit]] = source_order[index]
+            counts[digit] += 1
+        source_codes, source_order, target_codes, target_order = target_codes, target_order, source_codes, source_order
+    order[:] = other_order  # three passes, an odd number: the last one wrote into `other_order`
 
 
 @numba.njit(cache=True, inline="always")
@@ -794,41 +828,76 @@ def _gaussian_elimination(
     reduced_syndrome: np.ndarray,
     pivot_columns: np.ndarray,
     is_pivot: np.ndarray,
+    elimination: tuple,
 ) -> int:
-    """Row-reduces the check matrix over GF(2), columns taken in `order`; returns the rank.
+    """Row-reduces the check matrix over GF(2) (Gauss-Jordan), columns taken in `order`; returns the rank.
 
-    Copies `packed_rows` into `rows` and `syndrome` into `reduced_syndrome` and reduces both; the
-    first independent columns (the information set) become pivots: row r's pivot is pivot_columns[r]
-    for r < rank, and is_pivot marks them.
+    Writes the reduced rows into `rows` and the reduced syndrome into `reduced_syndrome`: the first independent
+    columns (the information set) become pivots, row r's pivot being pivot_columns[r] for r < rank (is_pivot marks
+    them); the rows past the rank are zero, and only their syndrome bits are written (any set: no correction gives
+    the syndrome). The reduced form of a set of pivot columns is unique, so the order rows are reduced in is free.
+
+    `elimination` (`_osd_workspace`) holds the matrix as columns too (a bit set of rows per column, `packed_columns`),
+    kept up to date as rows are added, so a column's pivot is found in a few words (its rows not yet a pivot's),
+    where a scan of the rows down one column costs a load from each: on [[72,12,6]] (252 x 2,232) 142,000 loads a
+    shot, 70% of the elimination's time. Rows are not swapped (which would swap bits in every column): the pivot
+    rows are copied into `rows` in pivot order at the end.
     """
+    packed_columns, work_rows, work_syndrome, columns, pivot_rows, unused = elimination
     num_checks, words = rows.shape
-    rows[:, :] = packed_rows
-    reduced_syndrome[:] = syndrome
+    row_words = columns.shape[1]
+    work_rows[:, :] = packed_rows
+    work_syndrome[:] = syndrome
+    columns[:, :] = packed_columns
+    for index in range(row_words):
+        unused[index] = 0
+    for row in range(num_checks):
+        unused[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
     rank = 0
     for column in order:
         if rank == num_checks:
             break
-        word = column >> 6
-        mask = np.uint64(1) << np.uint64(column & 63)
         pivot = -1
-        for row in range(rank, num_checks):
-            if rows[row, word] & mask:
-                pivot = row
+        for index in range(row_words):
+            candidates = columns[column, index] & unused[index]
+            if candidates:
+                pivot = index * 64 + trailing_zeros(candidates)
                 break
         if pivot == -1:
             continue
-        if pivot != rank:
-            for index in range(words):
-                rows[pivot, index], rows[rank, index] = rows[rank, index], rows[pivot, index]
-            reduced_syndrome[pivot], reduced_syndrome[rank] = reduced_syndrome[rank], reduced_syndrome[pivot]
-        for row in range(num_checks):
-            if row != rank and rows[row, word] & mask:
-                for index in range(words):
-                    rows[row, index] ^= rows[rank, index]
-                reduced_syndrome[row] ^= reduced_syndrome[rank]
+        columns[column, pivot >> 6] ^= np.uint64(1) << np.uint64(pivot & 63)  # now the column's other rows
+        pivot_row = work_rows[pivot]
+        for index in range(row_words):
+            others = columns[column, index]
+            while others:
+                row = index * 64 + trailing_zeros(others)
+                others &= others - np.uint64(1)
+                target = work_rows[row]
+                for word in range(words):
+                    target[word] ^= pivot_row[word]
+                work_syndrome[row] ^= work_syndrome[pivot]
+        # Each other column of the pivot row has its bit flipped in those rows (the pivot column is not read again).
+        for word in range(words):
+            bits = pivot_row[word]
+            while bits:
+                other = word * 64 + trailing_zeros(bits)
+                bits &= bits - np.uint64(1)
+                if other != column:
+                    for index in range(row_words):
+                        columns[other, index] ^= columns[column, index]
+        unused[pivot >> 6] ^= np.uint64(1) << np.uint64(pivot & 63)
+        pivot_rows[rank] = pivot
         pivot_columns[rank] = column
         is_pivot[column] = True
         rank += 1
+    for reduced in range(rank):
+        rows[reduced, :] = work_rows[pivot_rows[reduced]]
+        reduced_syndrome[reduced] = work_syndrome[pivot_rows[reduced]]
+    reduced = rank
+    for row in range(num_checks):
+        if unused[row >> 6] & (np.uint64(1) << np.uint64(row & 63)):
+            reduced_syndrome[reduced] = work_syndrome[row]
+            reduced += 1
     return rank
 
 
@@ -859,7 +928,7 @@ def _flip_gains(
         for index in range(words):
             word_bits = rows[row, index]
             while word_bits:
-                column = index * 64 + _lowest_bit(word_bits)
+                column = index * 64 + trailing_zeros(word_bits)
                 word_bits &= word_bits - np.uint64(1)
                 if not is_pivot[column]:
                     flip_gain[column] += row_gain[row]
@@ -947,14 +1016,3 @@ def _reset_osd(
     for column in (best_first, best_second):
         if column >= 0:
             solution[column] = 0
-
-
-@numba.njit(cache=True)
-def _lowest_bit(word: np.uint64) -> int:
-    """Index of the lowest set bit of a non-zero 64-bit word."""
-    index = 0
-    for shift in (32, 16, 8, 4, 2, 1):
-        if word & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1)) == 0:
-            word >>= np.uint64(shift)
-            index += shift
-    return index

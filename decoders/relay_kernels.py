@@ -580,8 +580,8 @@ def _memory_variable_update_lanes(
     unsatisfied: np.ndarray,
     flipped: np.ndarray,
 ) -> None:
-    """`_memory_variable_update` of every lane (`gammas` float64 and `memory` float32 (num_variables, lanes)); where a hard
-    decision flips, its checks' `parity` flips and `unsatisfied` (int64 (lanes,)) follows, in place."""
+    """`_memory_variable_update` of every lane (`gammas` float64 and `memory` float32 (num_variables, lanes)); where a
+    hard decision flips, its checks' `parity` flips and `unsatisfied` (int64 (lanes,)) follows, in place."""
     lanes = to_check.shape[1]
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
