@@ -5,7 +5,8 @@ messages to checks in check order (`to_check[slot]`), to variables in variable o
 They share the check update of min-sum, the unpacking of a shot's syndrome and the xor of a correction's
 observables into its prediction; decoding LANES shots side by side, they share the lane version of the check
 update, the start of a lane's messages and the hard decision of a variable in every lane. Each decoder keeps its
-own variable update (BP+OSD's plain, Relay-BP's with memory) and its own loop over shots.
+own variable update (BP+OSD's plain, Relay-BP's with memory) and its own loop over shots. Messages and posteriors
+are float32 (`MESSAGE_DTYPE`).
 
 >>> import numpy as np
 >>> syndrome = np.zeros(3, dtype=np.uint8)
@@ -31,12 +32,13 @@ def lanes_for_host() -> int:
     """Shots decoded side by side (the decoders' `_decode_in_lanes`) on this machine's CPU, as Numba compiles for
     it: 32 where the vectors are AVX2's 256 bits, 16 with AVX-512.
 
-    Measured on [[72,12,6]] (6 rounds, p = 0.003, 1,000-shot batches, alternating runs): on an AMD EPYC (Zen 3,
-    AVX2, 512 KiB L2 a core) `bposd` takes 351-376 us/shot with 32 lanes against 547-616 with 16, `relay` 1,249
-    against 1,699-1,793; on the AVX-512 machine the lanes were first tuned on, 16 lanes took 167-263 us/shot
-    against 300-384 with 32. A lane loop is short either way: LLVM's vectorised loop pays its set-up (a run-time
-    test that the arrays do not overlap) once per message, so lanes must outnumber a vector's doubles several
-    times over, while the message arrays (messages x lanes x 8 bytes) should stay near the core's cache.
+    Measured on [[72,12,6]] (6 rounds, p = 0.003, 1,000-shot batches, float32 messages, 9 alternating runs in one
+    process, medians): on an AMD EPYC (Zen 3, AVX2, 512 KiB L2 a core) `bposd` takes 258 us/shot with 32 lanes,
+    390 with 16 and 287 with 64 (float64 messages earlier: 351-376 with 32, 547-616 with 16); on the AVX-512
+    machine the lanes were first tuned on (float64), 16 lanes took 167-263 us/shot against 300-384 with 32. A lane
+    loop is short either way: LLVM's vectorised loop pays its set-up (a run-time test that the arrays do not overlap)
+    once per message, so lanes must outnumber a vector's numbers several times over, while the message arrays
+    (messages x lanes x 4 bytes) should stay near the core's cache.
     """
     name = getattr(numba.config, "CPU_NAME", None) or llvmlite.binding.get_host_cpu_name()
     features = getattr(numba.config, "CPU_FEATURES", None) or llvmlite.binding.get_host_cpu_features().flatten()
