@@ -4,9 +4,9 @@ Both decoders keep the Tanner graph of a DEM's check matrix as message lists (`d
 messages to checks in check order (`to_check[slot]`), to variables in variable order (`to_variable[message]`).
 They share the check update of min-sum, the unpacking of a shot's syndrome and the xor of a correction's
 observables into its prediction; decoding LANES shots side by side, they share the lane version of the check
-update, the start of a lane's messages and the hard decision of a variable in every lane. Each decoder keeps its
-own variable update (BP+OSD's plain, Relay-BP's with memory) and its own loop over shots. Messages and posteriors
-are float32 (`MESSAGE_DTYPE`).
+update, the start of a lane's messages and the count of the checks each lane's hard decision leaves unexplained.
+Each decoder keeps its own variable update (BP+OSD's plain, Relay-BP's with memory) and its own loop over shots.
+Messages and posteriors are float32 (`MESSAGE_DTYPE`).
 
 >>> import numpy as np
 >>> syndrome = np.zeros(3, dtype=np.uint8)
@@ -117,14 +117,12 @@ def flip_observables(errors: np.ndarray, column_observables: np.ndarray, predict
 
 @numba.njit(cache=True)
 def lane_work_space(lanes: int) -> tuple:
-    """The per-lane work space of `check_update_lanes` and `harden_lanes`, allocated once per batch: a sign
-    (bool), the smallest and second smallest magnitudes (float32, as the messages) and a flip (uint8), each of shape
-    (lanes,)."""
+    """The per-lane work space of `check_update_lanes`, allocated once per batch: a sign (bool), the smallest and
+    second smallest magnitudes (float32, as the messages), each of shape (lanes,)."""
     return (
         np.zeros(lanes, dtype=np.bool_),
         np.empty(lanes, dtype=np.float32),
         np.empty(lanes, dtype=np.float32),
-        np.zeros(lanes, dtype=np.uint8),
     )
 
 
@@ -151,7 +149,7 @@ def check_update_lanes(
     lane_work: tuple,
 ) -> None:
     """`check_update` of every lane: `syndrome` uint8 (num_checks, lanes), messages float32 (num_messages, lanes)."""
-    negative, smallest, second, _ = lane_work
+    negative, smallest, second = lane_work
     lanes = to_check.shape[1]
     for check in range(check_offsets.shape[0] - 1):
         start = check_offsets[check]
@@ -180,34 +178,34 @@ def check_update_lanes(
                 to_variable[message, lane] = -magnitude if negative[lane] != (value < 0) else magnitude
 
 
-@numba.njit(cache=True, inline="always")
-def harden_lanes(
-    variable: int,
-    start: int,
-    stop: int,
-    posterior: np.ndarray,
-    message_checks: np.ndarray,
+# The convergence test of decoding in lanes: each check's parity counted again from the hard decisions after every
+# iteration (a gather of each check's variables' rows, one vectorised xor per slot), not kept up to date where a
+# decision flips: that test's branch on every flip in any lane cost half the variable update (measured on
+# [[72,12,6]], 32 lanes: BP+OSD 260 -> 224 us/shot, medians of 9 alternating runs, the same predictions).
+@numba.njit(cache=True)
+def count_unsatisfied_lanes(
+    syndrome: np.ndarray,
+    check_offsets: np.ndarray,
+    check_variables: np.ndarray,
     hard: np.ndarray,
     parity: np.ndarray,
     unsatisfied: np.ndarray,
-    flipped: np.ndarray,
 ) -> None:
-    """`variable`'s hard decision in every lane (a posterior <= 0 is an error: ties count as flipped, as in ldpc
-    and relay-bp); where it flips, the `parity` of its checks (its messages start..stop-1) flips and each lane's
-    `unsatisfied` count follows. `flipped` is uint8 (lanes,) work space."""
-    any_flipped = np.uint8(0)
-    for lane in range(posterior.shape[1]):
-        decision = np.uint8(posterior[variable, lane] <= 0)
-        flipped[lane] = decision ^ hard[variable, lane]
-        hard[variable, lane] = decision
-        any_flipped |= flipped[lane]
-    if any_flipped:
-        for message in range(start, stop):
-            check = message_checks[message]
-            for lane in range(posterior.shape[1]):
-                if flipped[lane]:
-                    parity[check, lane] ^= 1
-                    unsatisfied[lane] += 1 if parity[check, lane] else -1
+    """Each lane's count of checks its hard decision leaves unexplained (`unsatisfied`, int64 (lanes,)): a check's
+    syndrome bit xor its variables' decisions (`hard`, uint8 (num_variables, lanes)), into `parity` (uint8
+    (num_checks, lanes), work space)."""
+    lanes = hard.shape[1]
+    for lane in range(lanes):
+        unsatisfied[lane] = 0
+    for check in range(check_offsets.shape[0] - 1):
+        for lane in range(lanes):
+            parity[check, lane] = syndrome[check, lane]
+        for slot in range(check_offsets[check], check_offsets[check + 1]):
+            variable = check_variables[slot]
+            for lane in range(lanes):
+                parity[check, lane] ^= hard[variable, lane]
+        for lane in range(lanes):
+            unsatisfied[lane] += parity[check, lane]
 
 
 # Per-shot priors from heralds (`qec.decoders.heralds`). The decoders' kernels take `heralds`: None, or the tuple

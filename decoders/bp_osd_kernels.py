@@ -12,14 +12,15 @@ step is one vectorised loop over the lanes), with the same predictions, bit for 
    `_variable_update` (with the hard decision, and the count of checks it leaves unexplained kept
    up to date where it flips: BP has converged when none is left). Messages to checks are kept in
    check order, to variables in variable order (the layout of `relay_kernels` and IBM's relay-bp).
-   In lanes, `check_update_lanes` and `_variable_update_lanes` do the same for every lane.
+   In lanes, `check_update_lanes` and `_variable_update_lanes` do the same for every lane, and
+   `count_unsatisfied_lanes` counts each lane's unexplained checks afresh after every iteration.
 3. Where BP does not converge, `_ordered_statistics`: `_argsort_into` orders the columns by BP's
    posterior, `_gaussian_elimination` finds the most reliable information set, and the OSD sweep picks the
    correction: OSD-0 (`_osd_solution` with no flips) or OSD-CS (`_flip_gains`, then
    `_combination_sweep` over single columns and pairs).
 4. `flip_observables`: the correction's observables, xor-ed into the shot's prediction.
 
-The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`, `harden_lanes`,
+The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`, `count_unsatisfied_lanes`,
 `flip_observables`, ...) are in `bp_kernels`.
 
 >>> import numpy as np
@@ -49,8 +50,8 @@ from qec.decoders.bp_kernels import (
     MESSAGE_DTYPE,
     check_update,
     check_update_lanes,
+    count_unsatisfied_lanes,
     flip_observables,
-    harden_lanes,
     lane_weights,
     lane_work_space,
     lanes_weights,
@@ -310,9 +311,6 @@ def _decode_in_lanes(
                     shot_syndrome,
                     syndrome,
                     to_check,
-                    hard,
-                    parity,
-                    unsatisfied,
                     iterations,
                     lane_shot,
                     heralds,
@@ -326,36 +324,13 @@ def _decode_in_lanes(
             _layered_iteration_lanes(
                 syndrome, check_offsets, check_variables, scaling_factor, to_check, to_variable, posterior, lane_work
             )
-            flipped = lane_work[3]
-            for variable in range(num_variables):
-                harden_lanes(
-                    variable,
-                    variable_offsets[variable],
-                    variable_offsets[variable + 1],
-                    posterior,
-                    message_checks,
-                    hard,
-                    parity,
-                    unsatisfied,
-                    flipped,
-                )
+            _harden_lanes(posterior, hard)
         else:
             check_update_lanes(
                 syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work
             )
-            _variable_update_lanes(
-                weights,
-                variable_offsets,
-                message_slots,
-                message_checks,
-                to_variable,
-                to_check,
-                posterior,
-                hard,
-                parity,
-                unsatisfied,
-                lane_work,
-            )
+            _variable_update_lanes(weights, variable_offsets, message_slots, to_variable, to_check, posterior, hard)
+        count_unsatisfied_lanes(syndrome, check_offsets, check_variables, hard, parity, unsatisfied)
         for lane in range(LANES):
             shot = lane_shot[lane]
             if shot < 0:
@@ -395,9 +370,6 @@ def _load_lane(
     shot_syndrome: np.ndarray,
     syndrome: np.ndarray,
     to_check: np.ndarray,
-    hard: np.ndarray,
-    parity: np.ndarray,
-    unsatisfied: np.ndarray,
     iterations: np.ndarray,
     lane_shot: np.ndarray,
     heralds: tuple | None,
@@ -405,10 +377,10 @@ def _load_lane(
 ) -> int:
     """Puts the first shot from `next_shot` on with defects into `lane`, BP's starting state; returns the shot
     after it (shots without defects predict nothing and are passed over). Where none is left, the lane stays
-    free (`lane_shot` -1) with a zero syndrome: its arithmetic is wasted, and harmless."""
+    free (`lane_shot` -1) with a zero syndrome: its arithmetic is wasted, and harmless. (Its hard decision and
+    convergence count are not reset: every iteration writes them whole.)"""
     shots = detection_events.shape[0]
     syndrome[:, lane] = 0
-    parity[:, lane] = 0
     while next_shot < shots:
         shot = next_shot
         next_shot += 1
@@ -416,12 +388,9 @@ def _load_lane(
         if defects == 0:
             continue
         syndrome[:, lane] = shot_syndrome
-        parity[:, lane] = shot_syndrome
-        hard[:, lane] = 0
         set_shot_priors(weights, lane, heralds, shot, lane_priors_of[lane])
         lane_priors_of[lane] = shot
         restart_lane(check_variables, weights, to_check, lane)
-        unsatisfied[lane] = defects
         iterations[lane] = 0
         lane_shot[lane] = shot
         break
@@ -684,7 +653,7 @@ def _layered_iteration_lanes(
 ) -> None:
     """`_layered_iteration` of every lane: `syndrome` uint8 (num_checks, lanes), `incoming` and `to_variable`
     float32 (num_messages, lanes) by slot, `posterior` float32 (num_variables, lanes)."""
-    negative, smallest, second, _ = lane_work
+    negative, smallest, second = lane_work
     lanes = incoming.shape[1]
     for check in range(check_offsets.shape[0] - 1):
         start = check_offsets[check]
@@ -752,24 +721,20 @@ def _variable_update(
 
 
 # The lane version of `_variable_update`, beside `bp_kernels.check_update_lanes`: the same arithmetic for each lane
-# (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops (a constant
-# count is unrolled into scalar code), and not inlined into its caller for the same reason.
+# (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops (a constant count is
+# unrolled into scalar code), and not inlined into its caller for the same reason. Convergence is counted after it, for
+# every lane at once (`bp_kernels.count_unsatisfied_lanes`).
 @numba.njit(cache=True)
 def _variable_update_lanes(
     weights: np.ndarray,
     variable_offsets: np.ndarray,
     message_slots: np.ndarray,
-    message_checks: np.ndarray,
     to_variable: np.ndarray,
     to_check: np.ndarray,
     posterior: np.ndarray,
     hard: np.ndarray,
-    parity: np.ndarray,
-    unsatisfied: np.ndarray,
-    lane_work: tuple,
 ) -> None:
-    """`_variable_update` of every lane; `unsatisfied` (int64 (lanes,)) is updated in place."""
-    flipped = lane_work[3]
+    """`_variable_update` of every lane: posteriors, hard decisions (uint8 (num_variables, lanes)) and messages."""
     lanes = to_check.shape[1]
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
@@ -783,7 +748,16 @@ def _variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = posterior[variable, lane] - to_variable[message, lane]
-        harden_lanes(variable, start, stop, posterior, message_checks, hard, parity, unsatisfied, flipped)
+        for lane in range(lanes):
+            hard[variable, lane] = posterior[variable, lane] <= 0  # ties count as flipped, as in ldpc
+
+
+@numba.njit(cache=True)
+def _harden_lanes(posterior: np.ndarray, hard: np.ndarray) -> None:
+    """Every variable's hard decision in every lane, after a layered iteration (a posterior <= 0 is an error)."""
+    for variable in range(posterior.shape[0]):
+        for lane in range(posterior.shape[1]):
+            hard[variable, lane] = posterior[variable, lane] <= 0
 
 
 @numba.njit(cache=True)

@@ -24,9 +24,10 @@ on how shots are batched. Work arrays are allocated once per call; the legs' str
 when a shot first reaches the leg, and the table is handed back for the next call.
 
 Batches of LANES shots or more run LANES shots side by side (`_decode_in_lanes`, as BP+OSD's): a column per lane
-in every per-shot array, `check_update_lanes` and `_memory_variable_update_lanes` per iteration, a per-lane count
-of unsatisfied checks kept where a hard decision flips, the next shot into a finished lane, and the last TAIL_LANES
-shots finished one at a time (`_relay_from`); bit for bit the results of `_decode_one_by_one` (smaller batches).
+in every per-shot array, `check_update_lanes` and `_memory_variable_update_lanes` per iteration, each lane's
+unsatisfied checks counted afresh after it (`count_unsatisfied_lanes`), the next shot into a finished lane, and the
+last TAIL_LANES shots finished one at a time (`_relay_from`); bit for bit the results of `_decode_one_by_one`
+(smaller batches).
 
 >>> import numpy as np
 >>> from qec.decoders.relay_kernels import decode_batch
@@ -54,8 +55,8 @@ from qec.decoders.bp_kernels import (
     MESSAGE_DTYPE,
     check_update,
     check_update_lanes,
+    count_unsatisfied_lanes,
     flip_observables,
-    harden_lanes,
     lane_weights,
     lane_work_space,
     lanes_weights,
@@ -304,8 +305,8 @@ def _decode_in_lanes(
     Every per-shot array has a column per lane (messages, memory, memory strengths, hard decision, best
     solution, parity), so each BP step is one vectorised loop over the lanes. A lane that starts a leg takes
     the leg's strengths into its column; a lane whose shot is done takes the batch's next shot with defects.
-    Convergence is a count of unsatisfied checks kept up to date where a hard decision flips (the hard
-    decision, and so the count, carries over from leg to leg). When no shot is left to start and at most
+    Convergence is each lane's count of unsatisfied checks, counted afresh after every iteration
+    (`count_unsatisfied_lanes`). When no shot is left to start and at most
     TAIL_LANES lanes are busy, their shots go on one at a time (`_relay_from`, from where they stand). Each shot
     sees exactly the arithmetic of `_decode_one_by_one`, so its prediction, solutions and iterations are the same."""
     check_offsets, check_messages, check_variables, variable_offsets, message_slots = graph
@@ -314,10 +315,6 @@ def _decode_in_lanes(
     num_checks = check_offsets.shape[0] - 1
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
-    message_checks = np.empty(num_messages, dtype=np.int64)
-    for check in range(num_checks):
-        for slot in range(check_offsets[check], check_offsets[check + 1]):
-            message_checks[check_messages[slot]] = check
     syndrome = np.zeros((num_checks, LANES), dtype=np.uint8)
     to_check = np.zeros((num_messages, LANES), dtype=MESSAGE_DTYPE)  # (lanes never given a shot: no garbage)
     to_variable = np.empty((num_messages, LANES), dtype=MESSAGE_DTYPE)
@@ -360,15 +357,13 @@ def _decode_in_lanes(
                     solutions[shot] = num_solutions
                     continue
                 syndrome[:, lane] = shot_syndrome
-                parity[:, lane] = shot_syndrome
-                hard[:, lane] = 0
+                hard[:, lane] = 0  # (read as it stands if the shot goes on alone before an iteration)
                 set_shot_priors(weights, lane, heralds, shot, lane_priors_of[lane])
                 lane_priors_of[lane] = shot
                 for variable in range(num_variables):
                     memory[variable, lane] = prior(weights, variable, lane)
                 gammas[:, lane] = gamma0
                 restart_lane(check_variables, weights, to_check, lane)
-                unsatisfied[lane] = defects
                 leg[lane] = 0
                 leg_iteration[lane] = 0
                 leg_length[lane] = pre_iterations
@@ -408,19 +403,9 @@ def _decode_in_lanes(
             return leg_gammas
         check_update_lanes(syndrome, check_offsets, check_messages, scaling_factor, to_check, to_variable, lane_work)
         _memory_variable_update_lanes(
-            weights,
-            gammas,
-            variable_offsets,
-            message_slots,
-            message_checks,
-            to_variable,
-            to_check,
-            memory,
-            hard,
-            parity,
-            unsatisfied,
-            lane_work[3],
+            weights, gammas, variable_offsets, message_slots, to_variable, to_check, memory, hard
         )
+        count_unsatisfied_lanes(syndrome, check_offsets, check_variables, hard, parity, unsatisfied)
         for lane in range(LANES):
             shot = lane_shot[lane]
             if shot < 0:
@@ -564,24 +549,21 @@ def _memory_variable_update(
 
 # The lane version of `_memory_variable_update`, beside `bp_kernels.check_update_lanes`: the same arithmetic for
 # each lane (column), lanes innermost, the lane count read from the arrays so that LLVM vectorises the loops
-# (a constant count is unrolled into scalar code), and not inlined into its caller for the same reason.
+# (a constant count is unrolled into scalar code), and not inlined into its caller for the same reason. Convergence
+# is counted after it, for every lane at once (`bp_kernels.count_unsatisfied_lanes`).
 @numba.njit(cache=True)
 def _memory_variable_update_lanes(
     weights: np.ndarray,
     gammas: np.ndarray,
     variable_offsets: np.ndarray,
     message_slots: np.ndarray,
-    message_checks: np.ndarray,
     to_variable: np.ndarray,
     to_check: np.ndarray,
     memory: np.ndarray,
     hard: np.ndarray,
-    parity: np.ndarray,
-    unsatisfied: np.ndarray,
-    flipped: np.ndarray,
 ) -> None:
-    """`_memory_variable_update` of every lane (`gammas` float64 and `memory` float32 (num_variables, lanes)); where a
-    hard decision flips, its checks' `parity` flips and `unsatisfied` (int64 (lanes,)) follows, in place."""
+    """`_memory_variable_update` of every lane (`gammas` float64 and `memory` float32 (num_variables, lanes), `hard`
+    uint8 (num_variables, lanes))."""
     lanes = to_check.shape[1]
     for variable in range(variable_offsets.shape[0] - 1):
         start = variable_offsets[variable]
@@ -596,7 +578,8 @@ def _memory_variable_update_lanes(
             slot = message_slots[message]
             for lane in range(lanes):
                 to_check[slot, lane] = memory[variable, lane] - to_variable[message, lane]
-        harden_lanes(variable, start, stop, memory, message_checks, hard, parity, unsatisfied, flipped)
+        for lane in range(lanes):
+            hard[variable, lane] = memory[variable, lane] <= 0  # ties count as flipped, as in relay-bp and ldpc
 
 
 @numba.njit(cache=True, inline="always")
