@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM's cttz: the index of a word's lowest set bit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from qec.decoders.bp_kernels import (
     LANES,
@@ -133,7 +133,7 @@ def decode_batch(
     solution_weights = np.zeros(shots, dtype=np.float64)
     to_osd = np.zeros(shots, dtype=np.bool_)
     osd = _osd_workspace(packed_rows, weights.shape[0], osd_order)
-    scaling_factor = np.float32(scaling_factor)  # BP's arithmetic is float32 (`bp_kernels.MESSAGE_DTYPE`)
+    scale: float = np.float32(scaling_factor)  # type: ignore[assignment]  # BP is float32 (`bp_kernels.MESSAGE_DTYPE`)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
         _decode_in_lanes(
@@ -143,7 +143,7 @@ def decode_batch(
             packed_rows,
             column_observables,
             max_iterations,
-            scaling_factor,
+            scale,
             osd_order,
             osd,
             predictions,
@@ -160,7 +160,7 @@ def decode_batch(
             packed_rows,
             column_observables,
             max_iterations,
-            scaling_factor,
+            scale,
             osd_order,
             osd,
             predictions,
@@ -408,7 +408,7 @@ def _osd_workspace(packed_rows: np.ndarray, num_variables: int, osd_order: int) 
         for word in range(packed_rows.shape[1]):
             bits = packed_rows[row, word]
             while bits:
-                column = word * 64 + trailing_zeros(bits)
+                column = word * 64 + _lowest_bit(bits)
                 bits &= bits - np.uint64(1)
                 packed_columns[column, row >> 6] |= np.uint64(1) << np.uint64(row & 63)
     elimination = (
@@ -835,7 +835,7 @@ def _gaussian_elimination(
         for index in range(row_words):
             candidates = columns[column, index] & unused[index]
             if candidates:
-                pivot = index * 64 + trailing_zeros(candidates)
+                pivot = index * 64 + _lowest_bit(candidates)
                 break
         if pivot == -1:
             continue
@@ -844,7 +844,7 @@ def _gaussian_elimination(
         for index in range(row_words):
             others = columns[column, index]
             while others:
-                row = index * 64 + trailing_zeros(others)
+                row = index * 64 + _lowest_bit(others)
                 others &= others - np.uint64(1)
                 target = work_rows[row]
                 for word in range(words):
@@ -854,7 +854,7 @@ def _gaussian_elimination(
         for word in range(words):
             bits = pivot_row[word]
             while bits:
-                other = word * 64 + trailing_zeros(bits)
+                other = word * 64 + _lowest_bit(bits)
                 bits &= bits - np.uint64(1)
                 if other != column:
                     for index in range(row_words):
@@ -902,7 +902,7 @@ def _flip_gains(
         for index in range(words):
             word_bits = rows[row, index]
             while word_bits:
-                column = index * 64 + trailing_zeros(word_bits)
+                column = index * 64 + _lowest_bit(word_bits)
                 word_bits &= word_bits - np.uint64(1)
                 if not is_pivot[column]:
                     flip_gain[column] += row_gain[row]
@@ -990,3 +990,9 @@ def _reset_osd(
     for column in (best_first, best_second):
         if column >= 0:
             solution[column] = 0
+
+
+@numba.njit(cache=True, inline="always")
+def _lowest_bit(word: np.uint64) -> int:
+    """Index of the lowest set bit of a non-zero 64-bit word: LLVM's cttz, one instruction."""
+    return trailing_zeros(word)  # type: ignore[call-arg]  # a Numba intrinsic, typed for its lowering

@@ -138,7 +138,7 @@ def decode_batch(
     solutions = np.zeros(shots, dtype=np.int32)
     iterations = np.zeros(shots, dtype=np.int64)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots)
-    scaling_factor = np.float32(scaling_factor)  # BP's arithmetic is float32 (`bp_kernels.MESSAGE_DTYPE`)
+    scale: float = np.float32(scaling_factor)  # type: ignore[assignment]  # BP is float32 (`bp_kernels.MESSAGE_DTYPE`)
     relay = (gamma0, pre_iterations, num_legs, leg_iterations, gamma_min, gamma_max, num_solutions, seed)
     if shots >= LANES:
         leg_gammas = _decode_in_lanes(
@@ -147,7 +147,7 @@ def decode_batch(
             weights,
             column_observables,
             relay,
-            scaling_factor,
+            scale,
             leg_gammas,
             predictions,
             solutions,
@@ -161,7 +161,7 @@ def decode_batch(
             weights,
             column_observables,
             relay,
-            scaling_factor,
+            scale,
             leg_gammas,
             predictions,
             solutions,
