@@ -277,7 +277,7 @@ def _decode_in_lanes(
     converges or runs out of iterations hands it to the observables (or to OSD) and takes the batch's next
     shot with defects; each shot sees exactly the arithmetic of `_belief_propagation`, so predictions are
     those of `_decode_one_by_one`."""
-    check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks = graph
+    check_offsets, check_messages, check_variables, variable_offsets, message_slots, _ = graph
     num_checks = check_offsets.shape[0] - 1
     num_variables = variable_offsets.shape[0] - 1
     num_messages = check_messages.shape[0]
@@ -774,7 +774,7 @@ def _argsort_into(keys: np.ndarray, order: np.ndarray, radix: tuple) -> None:
         codes[index] = code ^ (np.uint32(0xFFFFFFFF) if code >> np.uint32(31) else np.uint32(0x80000000))
         order[index] = index
     source_codes, source_order, target_codes, target_order = codes, order, other_codes, other_order
-    for shift in range(0, 33, RADIX_BITS):
+    for shift in range(0, 32, RADIX_BITS):  # 0, 11, 22
         counts[:] = 0
         for index in range(count):
             counts[(source_codes[index] >> shift) & RADIX_MASK] += 1
