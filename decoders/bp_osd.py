@@ -27,7 +27,7 @@ import stim
 
 from qec.decoders.basis import compile_basis_aware
 from qec.decoders.bp_heralds import HeraldedPriors
-from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch
+from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch, packed_words
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
 from qec.errors import QecInputError, unknown_choice
 from qec.noise import HERALD_TAG
@@ -71,10 +71,9 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.message_slots = np.argsort(graph.check_messages).astype(np.uint32)
         self.message_checks = message_checks.astype(np.uint32)
         self.weights = log_likelihood_weights(matrices.priors) if self.heralded is None else self.heralded.weights
-        words = (num_variables + 63) // 64
-        dense = np.zeros((num_checks, 64 * words), dtype=np.uint8)
+        dense = np.zeros((num_checks, num_variables), dtype=np.uint8)
         dense[message_checks, graph.message_variables] = 1
-        self.packed_rows = np.packbits(dense, axis=1, bitorder="little").view(np.uint64).reshape(num_checks, words)
+        self.packed_rows, self.packed_columns = packed_words(dense), packed_words(dense.T)
         self.column_observables = matrices.packed_observables
         self.max_iterations = max_iterations
         self.scaling_factor = scaling_factor
@@ -176,6 +175,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             self.message_checks,
             self.weights,
             self.packed_rows,
+            self.packed_columns,
             self.column_observables,
             self.max_iterations,
             scaling_factor,

@@ -30,11 +30,13 @@ The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`
 >>> check_variables = np.array([0, 1, 1, 2]); variable_offsets = np.array([0, 1, 3, 4])
 >>> message_slots = np.array([0, 1, 2, 3]); message_checks = np.array([0, 0, 1, 1])
 >>> weights = np.full(3, np.log(0.9 / 0.1))
->>> rows = np.array([[0b011], [0b110]], dtype=np.uint64)
+>>> matrix = np.array([[1, 1, 0], [0, 1, 1]], dtype=np.uint8)
+>>> rows, columns = packed_words(matrix), packed_words(matrix.T)
 >>> observables = np.array([[0], [0], [1]], dtype=np.uint8)
 >>> shots = np.array([[0b10], [0b01]], dtype=np.uint8)
 >>> predictions, corrections_weights, went_to_osd = decode_batch(shots, check_offsets, check_messages,
-...     check_variables, variable_offsets, message_slots, message_checks, weights, rows, observables, 20, 1.0, 0)
+...     check_variables, variable_offsets, message_slots, message_checks, weights, rows, columns, observables, 20,
+...     1.0, 0)
 >>> predictions[:, 0].tolist(), went_to_osd.tolist()
 ([1, 0], [False, False])
 """
@@ -67,6 +69,19 @@ RADIX_BITS = 11  # `_argsort_into`'s digit: three passes over a float32's 32 bit
 RADIX_MASK = (1 << RADIX_BITS) - 1
 
 
+def packed_words(dense: np.ndarray) -> np.ndarray:
+    """uint8 0/1 (n, m) -> uint64 (n, ceil(m / 64)): bit j % 64 of word j // 64 is dense[:, j]. The kernels take a
+    check matrix as its rows (`packed_rows`) and as its columns (`packed_columns`, packed from the transpose).
+
+    >>> packed_words(np.array([[1, 0, 1], [0, 1, 0]], dtype=np.uint8)).tolist()
+    [[5], [2]]
+    """
+    count, width = dense.shape
+    padded = np.zeros((count, 64 * ((width + 63) // 64)), dtype=np.uint8)
+    padded[:, :width] = dense
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64).reshape(count, -1)
+
+
 @numba.njit(cache=True)
 def decode_batch(
     detection_events: np.ndarray,
@@ -78,6 +93,7 @@ def decode_batch(
     message_checks: np.ndarray,
     weights: np.ndarray,
     packed_rows: np.ndarray,
+    packed_columns: np.ndarray,
     column_observables: np.ndarray,
     max_iterations: int,
     scaling_factor: float,
@@ -110,7 +126,9 @@ def decode_batch(
         message_checks: int (num_messages,), the check (row) of each message.
         weights: float64 (num_variables,), prior log-likelihood ratios log((1 - p) / p).
         packed_rows: uint64 (num_checks, ceil(num_variables / 64)), the check matrix, bit j % 64 of word
-            j // 64 for column j.
+            j // 64 for column j (`packed_words`).
+        packed_columns: uint64 (num_variables, ceil(num_checks / 64)), the same matrix by columns, bit i % 64 of
+            word i // 64 for row i (`packed_words` of the transpose): OSD's elimination finds pivots in it.
         column_observables: uint8 (num_variables, observable_bytes), bit-packed observables per column.
         max_iterations: BP iterations at most.
         scaling_factor: min-sum scaling factor in (0, 1].
@@ -132,7 +150,7 @@ def decode_batch(
     predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
     solution_weights = np.zeros(shots, dtype=np.float64)
     to_osd = np.zeros(shots, dtype=np.bool_)
-    osd = _osd_workspace(packed_rows, weights.shape[0], osd_order)
+    osd = _osd_workspace(packed_rows, packed_columns, osd_order)
     scale: float = np.float32(scaling_factor)  # type: ignore[assignment]  # BP is float32 (`bp_kernels.MESSAGE_DTYPE`)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
@@ -398,19 +416,12 @@ def _load_lane(
 
 
 @numba.njit(cache=True)
-def _osd_workspace(packed_rows: np.ndarray, num_variables: int, osd_order: int) -> tuple:
+def _osd_workspace(packed_rows: np.ndarray, packed_columns: np.ndarray, osd_order: int) -> tuple:
     """OSD's work arrays, allocated once per batch: column order, reduced rows and syndrome, pivots, gains,
-    the sweep's columns, the solution, and the sort's and the elimination's work spaces."""
+    the sweep's columns, the solution, and the sort's and the elimination's work spaces (which hold the matrix's
+    `packed_columns`, read only)."""
     num_checks = packed_rows.shape[0]
-    row_words = (num_checks + 63) // 64
-    packed_columns = np.zeros((num_variables, row_words), dtype=np.uint64)
-    for row in range(num_checks):
-        for word in range(packed_rows.shape[1]):
-            bits = packed_rows[row, word]
-            while bits:
-                column = word * 64 + _lowest_bit(bits)
-                bits &= bits - np.uint64(1)
-                packed_columns[column, row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+    num_variables, row_words = packed_columns.shape
     elimination = (
         packed_columns,
         np.empty_like(packed_rows),

@@ -4,15 +4,12 @@ elimination (kept as columns, rows unswapped) against a textbook one on dense ma
 import numpy as np
 import pytest
 
-from qec.decoders.bp_osd_kernels import _argsort_into, _gaussian_elimination, _osd_workspace
+from qec.decoders.bp_osd_kernels import _argsort_into, _gaussian_elimination, _osd_workspace, packed_words
 
 
 def workspace(dense: np.ndarray) -> tuple:
-    checks, columns = dense.shape
-    padded = np.zeros((checks, 64 * ((columns + 63) // 64)), dtype=np.uint8)
-    padded[:, :columns] = dense
-    packed = np.packbits(padded, axis=1, bitorder="little").view(np.uint64).reshape(checks, -1)
-    return packed, _osd_workspace(packed, columns, 2)
+    packed = packed_words(dense)
+    return packed, _osd_workspace(packed, packed_words(dense.T), 2)
 
 
 @pytest.mark.parametrize("count", [1, 2, 7, 64, 2232, 5000])
