@@ -8,7 +8,8 @@ p=0.002; the [[72,12,6]] bivariate bicycle code (`bb`, distance 6), 6 rounds, un
 Each point samples its shots once (Stim, seeded) and every decoder decodes those same shots from the DEM a
 study decodes with (`qec.decoders.dem_arrays.decoding_dem`): every name in `qec.decoders.names()` at its
 defaults, `bposd` with `schedule="layered"` (`bposd(layered)`, and with `ensemble=(0.5, 0.8, 0.9, 1.0)`:
-`bposd(layered, ensemble)`), on bb also with `basis_aware=False`
+`bposd(layered, ensemble)`; with eleven scaling factors 0.3-1.0 and `osd_order=150`: `bposd(layered, wide
+ensemble)`), on bb also with `basis_aware=False`
 (`bposd(layered, whole DEM)`), and where the DEM has a measured basis (bb, color-superdense) Tesseract on that
 basis's part of the DEM (`tesseract(Z part)`, `qec.decoders.basis.compile_basis_aware`), as our basis-aware
 decoders decode it. A decoder that refuses the DEM (matching on hyperedges, Chromobius without colours, lookup
@@ -34,17 +35,29 @@ Then the item-3 verdicts, from the intervals: among our decoders at >= 3x Tesser
 LER ratio interval lies below 1.2, NOT MET where all lie above, else UNDECIDED. Results go to
 bench/results/field-<time>.json with `machine()` (the CPU, its load, Numba's target) at the start.
 
+Tesseract's per-shot predictions are kept in `--references` (bench/results/references/, one file per point, p,
+seed, shot count and Tesseract row: `StoredPredictions`) after every batch, with the CPU seconds they took: a
+later run with the same point, p, seed and shots reads them, then spends `--reference-budget` more seconds on
+the shots after them. So an hours-long reference is decoded once, across runs, and a decoder of ours
+(`--ours "NAME KEY=VALUE ..."`, as `qec collect --decoder NAME --decoder-option KEY=VALUE`) is compared with it
+in the time it takes itself. The throughput ratio then uses the stored CPU time.
+
     python bench/bench_field.py                     # ~15 minutes on 2 cores
     python bench/bench_field.py --points color-5 --shots-color-5 1000 --budget 5   # a quick look
     python bench/bench_field.py --points color-7 --p-color-7 0.003                 # a point at another p
+    python bench/bench_field.py --points color-7 --p-color-7 0.003 --shots-color-7 30000 --seed 7000 \
+        --reference-budget 0 --ours "bposd schedule=layered osd_order=150"  # against the stored reference
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
+import importlib.metadata
 import json
 import pathlib
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -62,12 +75,16 @@ from qec.parts import StudySpec
 from qec.stats import wilson_interval
 
 RESULTS = pathlib.Path(__file__).parent / "results"
+REFERENCES = RESULTS / "references"  # Tesseract's per-shot predictions, kept and extended across runs
 ENSEMBLE = (0.5, 0.8, 0.9, 1.0)  # bposd(layered, ensemble): more scaling factors on the shots BP leaves unconverged
+WIDE_ENSEMBLE = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)  # bposd(layered, wide ensemble) ...
+WIDE_OSD_ORDER = 150  # ... with OSD-CS over pairs of the first 150 columns outside the information set
 OURS = (
     "bp",
     "bposd",
     "bposd(layered)",
     "bposd(layered, ensemble)",
+    "bposd(layered, wide ensemble)",
     "bposd(layered, whole DEM)",
     "relay",
     "uf",
@@ -161,12 +178,83 @@ class Comparison:
     throughput_ratio: float  # reference us/shot / decoder us/shot (> 1: faster than the reference)
 
 
-def contenders(point: Point, dem: stim.DetectorErrorModel) -> dict[str, sinter.Decoder]:
-    """The decoders of a point, by label: every installed one, bposd layered (and on bb on the whole DEM), and
-    Tesseract on the measured basis's part where the DEM has one."""
+@dataclass
+class StoredPredictions:
+    """A Tesseract row's per-shot predictions on a point's seeded sample, kept in `--references` so that a later
+    run starts where this one stopped: shots 0..len(predictions)-1 and the CPU seconds they took (shots 1..).
+    The file is only used while its key (the DEM, the decoder's options, tesseract-decoder's version) and the
+    digest of the shots it covers (Stim's sample of that seed) are unchanged. Plain arrays (npz, no pickle)."""
+
+    path: pathlib.Path
+    key: str
+    predictions: np.ndarray  # bool, shots x observables
+    cpu_seconds: float
+
+    @staticmethod
+    def digest(events: np.ndarray, observables: np.ndarray) -> str:
+        return hashlib.sha256(events.tobytes() + observables.tobytes()).hexdigest()
+
+    @staticmethod
+    def open(
+        path: pathlib.Path, key: str, sample: tuple[np.ndarray, np.ndarray], observables: int
+    ) -> StoredPredictions | None:
+        """The predictions kept at `path` (none yet where there is no file), or None where the file holds another
+        key's or sample's (not to be used, nor overwritten)."""
+        empty = StoredPredictions(path, key, np.zeros((0, observables), dtype=bool), 0.0)
+        if not path.exists():
+            return empty
+        with np.load(path, allow_pickle=False) as stored:
+            predictions = np.unpackbits(stored["predictions"], axis=1, count=observables, bitorder="little")
+            count = len(predictions)
+            digest = StoredPredictions.digest(sample[0][:count], sample[1][:count])
+            if str(stored["key"]) != key or str(stored["digest"]) != digest:
+                print(f"  {path}: another DEM, decoder or sample's; left alone (delete it to decode afresh)")
+                return None
+            print(f"  {count} shots' predictions read from {path}", flush=True)
+            return StoredPredictions(path, key, predictions.astype(bool), float(stored["cpu_seconds"]))
+
+    def save(self, predictions: np.ndarray, cpu_seconds: float, sample) -> None:
+        events, observables = sample
+        count = len(predictions)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".partial.npz")
+        np.savez_compressed(
+            temporary,
+            predictions=np.packbits(predictions.astype(np.uint8), axis=1, bitorder="little"),
+            key=np.array(self.key),
+            digest=np.array(StoredPredictions.digest(events[:count], observables[:count])),
+            cpu_seconds=np.array(cpu_seconds),
+        )
+        temporary.replace(self.path)
+        self.predictions, self.cpu_seconds = predictions, cpu_seconds
+
+
+def stored_predictions(
+    folder: pathlib.Path, point: Point, *, seed: int, label: str, decoder: sinter.Decoder, dem, sample
+) -> StoredPredictions | None:
+    """A Tesseract row's kept predictions: its file is named by the point, p, seed, shot count and label, and
+    keyed by the DEM, the decoder's options and tesseract-decoder's version."""
+    inner = decoder.inner if isinstance(decoder, BasisPartDecoder) else decoder
+    identity = [str(dem), label, dict(sorted(vars(inner).items())), importlib.metadata.version("tesseract-decoder")]
+    key = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+    path = folder / f"{point.name}-p{point.p:g}-seed{seed}-{len(sample[0])}shots-{slug}.npz"
+    return StoredPredictions.open(path, key, sample, dem.num_observables)
+
+
+def contenders(
+    point: Point, dem: stim.DetectorErrorModel, extra: tuple[decoders.DecoderSpec, ...] = ()
+) -> dict[str, sinter.Decoder]:
+    """The decoders of a point, by label: every installed one, bposd layered (and on bb on the whole DEM),
+    Tesseract on the measured basis's part where the DEM has one, and the `--ours` specs (labelled by
+    `describe()`)."""
     found = {name: decoders.get(name) for name in decoders.names()}
+    found.update({spec.describe(): spec.build() for spec in extra})
     found["bposd(layered)"] = decoders.get("bposd", schedule="layered")
     found["bposd(layered, ensemble)"] = decoders.get("bposd", schedule="layered", ensemble=ENSEMBLE)
+    found["bposd(layered, wide ensemble)"] = decoders.get(
+        "bposd", schedule="layered", ensemble=WIDE_ENSEMBLE, osd_order=WIDE_OSD_ORDER
+    )
     if point.family == "bb":
         found["bposd(layered, whole DEM)"] = decoders.get("bposd", schedule="layered", basis_aware=False)
     restriction = restrict_to_basis(dem)
@@ -220,7 +308,7 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
         f"errors, {circuit.num_observables} observable(s)",
         flush=True,
     )
-    found = {label: decoder for label, decoder in contenders(point, dem).items() if label not in args.skip}
+    found = {label: decoder for label, decoder in contenders(point, dem, args.ours).items() if label not in args.skip}
     reference = reference_of(list(found))
     rows: dict[str, Row] = {}
     compiled: dict[str, sinter.CompiledDecoder] = {}
@@ -237,6 +325,12 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
         done[label] = stop
         return seconds
 
+    stored: dict[str, StoredPredictions] = {}
+
+    def keep(label: str) -> None:  # a Tesseract row's predictions to its file, where it decoded more than it read
+        if label in stored and done[label] > len(stored[label].predictions):
+            stored[label].save(np.concatenate(predictions[label]), rows[label].cpu_seconds, (events, observables))
+
     for label, decoder in found.items():
         row = rows[label] = Row(point=point.name, decoder=label)
         began = time.process_time()
@@ -248,12 +342,26 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
             continue
         row.compile_seconds = time.process_time() - began
         predictions[label] = []
-        row.first_call_seconds = decode(label, 0, 1)
         budget = budgets[label] = row.budget_seconds = args.reference_budget if label == reference else args.budget
+        if args.references and label.startswith("tesseract"):
+            sample = (events, observables)
+            kept = stored_predictions(
+                args.references, point, seed=seed, label=label, decoder=decoder, dem=dem, sample=sample
+            )
+            if kept is not None:
+                stored[label] = kept
+            if kept is not None and len(kept.predictions) > 1:
+                predictions[label].append(kept.predictions)
+                done[label] = len(kept.predictions)
+                row.cpu_seconds = kept.cpu_seconds
+                budget = budgets[label] = row.budget_seconds = budget + row.cpu_seconds
+        if label not in done:
+            row.first_call_seconds = decode(label, 0, 1)
         for size in CALIBRATION:  # shots 1..20
             if done[label] >= shots or row.cpu_seconds > budget / 10:
                 break
             row.cpu_seconds += decode(label, done[label], min(done[label] + size, shots))
+        keep(label)
         calibrated = done[label] - 1
         per_shot = row.cpu_seconds / calibrated if calibrated else 0.0
         row.calibration_microseconds_per_shot = 1e6 * per_shot
@@ -265,6 +373,7 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
             if low < high:
                 row = rows[label]
                 row.cpu_seconds += decode(label, low, high)
+                keep(label)
                 again = prefix_for(  # the budget again, at the rate measured so far: never more shots
                     row.cpu_seconds / (done[label] - 1), shots=shots, budget=budgets[label], calibrated=done[label]
                 )
@@ -374,7 +483,7 @@ def print_table(header: dict, rows: list[Row], comparisons: list[Comparison]) ->
         print(f"  * a prefix: shots 0..n-1 of the point's {header['shots']} (over its CPU budget)")
 
 
-def verdicts(points: list[tuple[dict, list[Row], list[Comparison]]]) -> list[str]:
+def verdicts(points: list[tuple[dict, list[Row], list[Comparison]]], mine: tuple[str, ...] = OURS) -> list[str]:
     """Item 3: per colour/bb point our decoders at >= 3x Tesseract's throughput against it: MET where one's LER
     ratio interval lies below 1.2 (the fastest such is shown), NOT MET where every one lies above, else UNDECIDED
     (the one with the lowest upper end is shown); on the surface code pymatching-correlated against pymatching."""
@@ -399,7 +508,7 @@ def verdicts(points: list[tuple[dict, list[Row], list[Comparison]]]) -> list[str
             )
             continue
         reference = header["reference"]
-        ours = [c for c in comparisons if c.reference == reference and c.decoder in OURS]
+        ours = [c for c in comparisons if c.reference == reference and c.decoder in mine]
         if not ours:
             lines.append(f"{title}: no Tesseract reference or none of ours decoded it")
             continue
@@ -426,6 +535,12 @@ def verdicts(points: list[tuple[dict, list[Row], list[Comparison]]]) -> list[str
     return lines
 
 
+def spec_of(text: str) -> decoders.DecoderSpec:
+    """`--ours`'s NAME KEY=VALUE ... as a decoder spec."""
+    name, *assignments = text.split() or [""]
+    return decoders.DecoderSpec.parse(name, assignments)
+
+
 def finite(record: dict) -> dict:
     """The record with infinite numbers as None (JSON has no infinity)."""
     return {
@@ -446,8 +561,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="shots per batch, the decoders taken in turn")
     parser.add_argument("--skip", default="", help="comma-separated decoder labels to leave out")
     parser.add_argument("--seed", type=int, default=2026, help="point i samples with seed + i")
+    parser.add_argument(
+        "--ours",
+        action="append",
+        default=[],
+        help='one more decoder of ours, as NAME KEY=VALUE ... (e.g. "bposd schedule=layered osd_order=10"); repeatable',
+    )
+    parser.add_argument(
+        "--references",
+        default=str(REFERENCES),
+        help="folder where Tesseract's per-shot predictions are kept and extended across runs ('' for none)",
+    )
     args = parser.parse_args()
     args.skip = {label for label in args.skip.split(",") if label}
+    args.references = pathlib.Path(args.references) if args.references else None
+    try:
+        args.ours = tuple(spec_of(text) for text in args.ours)
+    except QecInputError as error:
+        parser.error(str(error))
     chosen = args.points.split(",")
     unknown = set(chosen) - {point.name for point in POINTS}
     if unknown:
@@ -466,7 +597,8 @@ def main() -> None:
         measured.append((header, rows, comparisons))
     print("\nItem 3 (colour and bb: a qec decoder within 1.2x of Tesseract's LER at >= 3x its throughput; surface:")
     print("a correlated matching that beats MWPM at <= 3x PyMatching's time), paired on the same shots:")
-    for line in verdicts(measured):
+    mine = OURS + tuple(spec.describe() for spec in args.ours)
+    for line in verdicts(measured, mine):
         print("  " + line)
     seconds = time.perf_counter() - started
     end = machine()
@@ -475,6 +607,7 @@ def main() -> None:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     output = RESULTS / f"field-{stamp}.json"
     arguments = {key: sorted(value) if isinstance(value, set) else value for key, value in vars(args).items()}
+    arguments.update(ours=[spec.describe() for spec in args.ours], references=str(args.references or ""))
     output.write_text(
         json.dumps(
             {
@@ -490,7 +623,7 @@ def main() -> None:
                     }
                     for header, rows, comparisons in measured
                 ],
-                "verdicts": verdicts(measured),
+                "verdicts": verdicts(measured, mine),
             },
             indent=1,
         )
