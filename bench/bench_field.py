@@ -59,6 +59,7 @@ import json
 import pathlib
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -230,25 +231,40 @@ class StoredPredictions:
 
 
 def stored_predictions(
-    folder: pathlib.Path, point: Point, *, seed: int, label: str, decoder: sinter.Decoder, dem, sample
+    folder: pathlib.Path,
+    point: Point,
+    *,
+    seed: int,
+    label: str,
+    decoder: sinter.Decoder,
+    dem,
+    sample,
+    tesseract_options: Iterable[str] = (),
 ) -> StoredPredictions | None:
-    """A Tesseract row's kept predictions: its file is named by the point, p, seed, shot count and label, and
-    keyed by the DEM, the decoder's options and tesseract-decoder's version."""
+    """A Tesseract row's kept predictions: its file is named by the point, p, seed, shot count, label and the
+    options `--tesseract` set, and keyed by the DEM, all the decoder's options and tesseract-decoder's version."""
     inner = decoder.inner if isinstance(decoder, BasisPartDecoder) else decoder
     identity = [str(dem), label, dict(sorted(vars(inner).items())), importlib.metadata.version("tesseract-decoder")]
     key = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+    options = "".join(f"-{key}={value}" for key, value in sorted(vars(inner).items()) if key in tesseract_options)
+    slug = re.sub(r"[^A-Za-z0-9=.]+", "-", label + options).strip("-")
     path = folder / f"{point.name}-p{point.p:g}-seed{seed}-{len(sample[0])}shots-{slug}.npz"
     return StoredPredictions.open(path, key, sample, dem.num_observables)
 
 
 def contenders(
-    point: Point, dem: stim.DetectorErrorModel, extra: tuple[decoders.DecoderSpec, ...] = ()
+    point: Point,
+    dem: stim.DetectorErrorModel,
+    extra: tuple[decoders.DecoderSpec, ...] = (),
+    tesseract: decoders.DecoderSpec | None = None,
 ) -> dict[str, sinter.Decoder]:
     """The decoders of a point, by label: every installed one, bposd layered (and on bb on the whole DEM),
-    Tesseract on the measured basis's part where the DEM has one, and the `--ours` specs (labelled by
-    `describe()`)."""
+    Tesseract on the measured basis's part where the DEM has one (both Tesseract rows with `--tesseract`'s
+    options), and the `--ours` specs (labelled by `describe()`)."""
     found = {name: decoders.get(name) for name in decoders.names()}
+    tesseract = tesseract or decoders.DecoderSpec("tesseract")
+    if "tesseract" in found:
+        found["tesseract"] = tesseract.build()
     found.update({spec.describe(): spec.build() for spec in extra})
     found["bposd(layered)"] = decoders.get("bposd", schedule="layered")
     found["bposd(layered, ensemble)"] = decoders.get("bposd", schedule="layered", ensemble=ENSEMBLE)
@@ -259,7 +275,7 @@ def contenders(
         found["bposd(layered, whole DEM)"] = decoders.get("bposd", schedule="layered", basis_aware=False)
     restriction = restrict_to_basis(dem)
     if "tesseract" in found and restriction is not None:
-        found[f"tesseract({restriction.basis} part)"] = BasisPartDecoder(decoders.get("tesseract"))
+        found[f"tesseract({restriction.basis} part)"] = BasisPartDecoder(tesseract.build())
     return found
 
 
@@ -308,7 +324,11 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
         f"errors, {circuit.num_observables} observable(s)",
         flush=True,
     )
-    found = {label: decoder for label, decoder in contenders(point, dem, args.ours).items() if label not in args.skip}
+    found = {
+        label: decoder
+        for label, decoder in contenders(point, dem, args.ours, args.tesseract).items()
+        if label not in args.skip
+    }
     reference = reference_of(list(found))
     rows: dict[str, Row] = {}
     compiled: dict[str, sinter.CompiledDecoder] = {}
@@ -346,7 +366,14 @@ def run_point(point: Point, *, shots: int, seed: int, args) -> tuple[dict, list[
         if args.references and label.startswith("tesseract"):
             sample = (events, observables)
             kept = stored_predictions(
-                args.references, point, seed=seed, label=label, decoder=decoder, dem=dem, sample=sample
+                args.references,
+                point,
+                seed=seed,
+                label=label,
+                decoder=decoder,
+                dem=dem,
+                sample=sample,
+                tesseract_options=args.tesseract.options,
             )
             if kept is not None:
                 stored[label] = kept
@@ -559,7 +586,9 @@ def main() -> None:
         "--reference-budget", type=float, default=150.0, help="CPU seconds for the point's Tesseract reference"
     )
     parser.add_argument("--batch", type=int, default=1000, help="shots per batch, the decoders taken in turn")
-    parser.add_argument("--skip", default="", help="comma-separated decoder labels to leave out")
+    parser.add_argument(
+        "--skip", default="", help='comma-separated decoder labels to leave out (commas inside a label\'s "(...)" kept)'
+    )
     parser.add_argument("--seed", type=int, default=2026, help="point i samples with seed + i")
     parser.add_argument(
         "--ours",
@@ -568,15 +597,21 @@ def main() -> None:
         help='one more decoder of ours, as NAME KEY=VALUE ... (e.g. "bposd schedule=layered osd_order=10"); repeatable',
     )
     parser.add_argument(
+        "--tesseract",
+        default="",
+        help='the Tesseract rows\' options, as KEY=VALUE ... (e.g. "det_beam=5"; default: its long beam)',
+    )
+    parser.add_argument(
         "--references",
         default=str(REFERENCES),
         help="folder where Tesseract's per-shot predictions are kept and extended across runs ('' for none)",
     )
     args = parser.parse_args()
-    args.skip = {label for label in args.skip.split(",") if label}
+    args.skip = {label.strip() for label in re.split(r",(?![^()]*\))", args.skip) if label.strip()}
     args.references = pathlib.Path(args.references) if args.references else None
     try:
         args.ours = tuple(spec_of(text) for text in args.ours)
+        args.tesseract = decoders.DecoderSpec.parse("tesseract", args.tesseract.split())
     except QecInputError as error:
         parser.error(str(error))
     chosen = args.points.split(",")
@@ -607,7 +642,11 @@ def main() -> None:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     output = RESULTS / f"field-{stamp}.json"
     arguments = {key: sorted(value) if isinstance(value, set) else value for key, value in vars(args).items()}
-    arguments.update(ours=[spec.describe() for spec in args.ours], references=str(args.references or ""))
+    arguments.update(
+        ours=[spec.describe() for spec in args.ours],
+        tesseract=args.tesseract.describe(),
+        references=str(args.references or ""),
+    )
     output.write_text(
         json.dumps(
             {
