@@ -209,12 +209,14 @@ class StoredPredictions:
             count = len(predictions)
             digest = StoredPredictions.digest(sample[0][:count], sample[1][:count])
             if str(stored["key"]) != key or str(stored["digest"]) != digest:
-                print(f"  {path}: another DEM, decoder or sample's; left alone (delete it to decode afresh)")
+                print(
+                    f"  {path}: another DEM, decoder or sample's; left alone (delete it to decode afresh)", flush=True
+                )
                 return None
             print(f"  {count} shots' predictions read from {path}", flush=True)
             return StoredPredictions(path, key, predictions.astype(bool), float(stored["cpu_seconds"]))
 
-    def save(self, predictions: np.ndarray, cpu_seconds: float, sample) -> None:
+    def save(self, predictions: np.ndarray, cpu_seconds: float, sample: tuple[np.ndarray, np.ndarray]) -> None:
         events, observables = sample
         count = len(predictions)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,8 +239,8 @@ def stored_predictions(
     seed: int,
     label: str,
     decoder: sinter.Decoder,
-    dem,
-    sample,
+    dem: stim.DetectorErrorModel,
+    sample: tuple[np.ndarray, np.ndarray],
     tesseract_options: Iterable[str] = (),
 ) -> StoredPredictions | None:
     """A Tesseract row's kept predictions: its file is named by the point, p, seed, shot count, label and the
@@ -246,7 +248,7 @@ def stored_predictions(
     inner = decoder.inner if isinstance(decoder, BasisPartDecoder) else decoder
     identity = [str(dem), label, dict(sorted(vars(inner).items())), importlib.metadata.version("tesseract-decoder")]
     key = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
-    options = "".join(f"-{key}={value}" for key, value in sorted(vars(inner).items()) if key in tesseract_options)
+    options = "".join(f"-{name}={value}" for name, value in sorted(vars(inner).items()) if name in tesseract_options)
     slug = re.sub(r"[^A-Za-z0-9=.]+", "-", label + options).strip("-")
     path = folder / f"{point.name}-p{point.p:g}-seed{seed}-{len(sample[0])}shots-{slug}.npz"
     return StoredPredictions.open(path, key, sample, dem.num_observables)
