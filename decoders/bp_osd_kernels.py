@@ -75,11 +75,13 @@ def packed_words(dense: np.ndarray) -> np.ndarray:
 
     >>> packed_words(np.array([[1, 0, 1], [0, 1, 0]], dtype=np.uint8)).tolist()
     [[5], [2]]
+    >>> packed_words(np.zeros((2, 0), dtype=np.uint8)).shape  # a DEM without errors: no columns
+    (2, 0)
     """
     count, width = dense.shape
     padded = np.zeros((count, 64 * ((width + 63) // 64)), dtype=np.uint8)
     padded[:, :width] = dense
-    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64).reshape(count, -1)
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64).reshape(count, padded.shape[1] // 64)
 
 
 @numba.njit(cache=True)
