@@ -9,7 +9,7 @@ Each point samples its shots once (Stim, seeded) and every decoder decodes those
 study decodes with (`qec.decoders.dem_arrays.decoding_dem`): every name in `qec.decoders.names()` at its
 defaults, `bposd` with `schedule="layered"` (`bposd(layered)`, and with `ensemble=(0.5, 0.8, 0.9, 1.0)`:
 `bposd(layered, ensemble)`; with eleven scaling factors 0.3-1.0 and `osd_order=150`: `bposd(layered, wide
-ensemble)`), on bb also with `basis_aware=False`
+ensemble)`, and that with `compare_classes=True`), on bb also with `basis_aware=False`
 (`bposd(layered, whole DEM)`), and where the DEM has a measured basis (bb, color-superdense) Tesseract on that
 basis's part of the DEM (`tesseract(Z part)`, `qec.decoders.basis.compile_basis_aware`), as our basis-aware
 decoders decode it. A decoder that refuses the DEM (matching on hyperedges, Chromobius without colours, lookup
@@ -86,6 +86,7 @@ OURS = (
     "bposd(layered)",
     "bposd(layered, ensemble)",
     "bposd(layered, wide ensemble)",
+    "bposd(layered, wide ensemble, compare classes)",
     "bposd(layered, whole DEM)",
     "relay",
     "uf",
@@ -270,9 +271,9 @@ def contenders(
     found.update({spec.describe(): spec.build() for spec in extra})
     found["bposd(layered)"] = decoders.get("bposd", schedule="layered")
     found["bposd(layered, ensemble)"] = decoders.get("bposd", schedule="layered", ensemble=ENSEMBLE)
-    found["bposd(layered, wide ensemble)"] = decoders.get(
-        "bposd", schedule="layered", ensemble=WIDE_ENSEMBLE, osd_order=WIDE_OSD_ORDER
-    )
+    wide = dict(schedule="layered", ensemble=WIDE_ENSEMBLE, osd_order=WIDE_OSD_ORDER)
+    found["bposd(layered, wide ensemble)"] = decoders.get("bposd", **wide)
+    found["bposd(layered, wide ensemble, compare classes)"] = decoders.get("bposd", **wide, compare_classes=True)
     if point.family == "bb":
         found["bposd(layered, whole DEM)"] = decoders.get("bposd", schedule="layered", basis_aware=False)
     restriction = restrict_to_basis(dem)

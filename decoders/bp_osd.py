@@ -42,7 +42,9 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
 
     Errors of probability > 1/2 are split off first (`split_likely_errors`), so BP sees p <= 1/2 only.
     With `heralds` and a DEM that has heralds, it decodes the non-herald detectors with each shot's priors from its
-    fired heralds (`HeraldedPriors`, set inside the kernel).
+    fired heralds (`HeraldedPriors`, set inside the kernel). With `compare_classes`, each shot BP leaves to OSD is
+    decoded again in the logical classes next to its prediction's (`_other_classes`), and predicted in the class
+    of the lightest correction found.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         layered: bool = False,
         ensemble: tuple[float, ...] = (),
         heralds: bool = False,
+        compare_classes: bool = False,
     ):
         self.likely_errors = split_likely_errors(dem)
         self.heralded = HeraldedPriors.of(self.likely_errors.dem) if heralds else None
@@ -80,6 +83,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.osd_order = osd_order
         self.layered = layered
         self.ensemble = ensemble
+        self.compare_classes = compare_classes
         self.num_checks = num_checks
         self.num_detectors = self.likely_errors.dem.num_detectors
         self.num_observables = self.likely_errors.dem.num_observables
@@ -99,9 +103,19 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         with k it compares the classes that differ from the prediction in one observable."""
         events = self.likely_errors.removed_from(bit_packed_detection_event_data)
         events = np.ascontiguousarray(events, dtype=np.uint8)
-        predictions, weights = self._decode_weighted(events)
+        predictions, weights, _ = self._decode_weighted(events)
         if self.num_observables == 0:
             return self.likely_errors.added_to(predictions), np.full(len(events), np.inf)
+        best_predictions, best, second = self._other_classes(events, predictions, weights)
+        gaps = (second - best) * (10 / np.log(10))
+        return self.likely_errors.added_to(best_predictions), gaps
+
+    def _other_classes(
+        self, events: np.ndarray, predictions: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each shot decoded again once per observable, in the logical class that differs from its prediction in
+        that observable (the observable made a check of the other value, `_complement`): the predictions of the
+        lightest correction found in any class, its weight, and the lightest found in another class than its."""
         complement = self._complement()
         bits = np.unpackbits(events, axis=1, count=self.num_detectors, bitorder="little")
         predicted = np.unpackbits(predictions, axis=1, count=self.num_observables, bitorder="little")
@@ -111,14 +125,12 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             other = predicted.copy()
             other[:, observable] ^= 1
             extended = np.packbits(np.concatenate([bits, other], axis=1), axis=1, bitorder="little")
-            _, other_weights = complement._decode_weighted(extended)
+            _, other_weights, _ = complement._decode_weighted(extended)
             lighter = other_weights < best
             second = np.where(lighter, best, np.minimum(second, other_weights))
             best_class[lighter] = other[lighter]
             best = np.where(lighter, other_weights, best)
-        best_predictions = np.packbits(best_class, axis=1, bitorder="little")
-        gaps = (second - best) * (10 / np.log(10))
-        return self.likely_errors.added_to(best_predictions), gaps
+        return np.packbits(best_class, axis=1, bitorder="little"), best, second
 
     def _complement(self) -> BpOsdCompiledDecoder:
         """This decoder on the DEM whose observables are checks too (observable k: detector num_checks + k)."""
@@ -135,14 +147,21 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         return self._complement_decoder
 
     def _decode_batch(self, detection_events: np.ndarray) -> np.ndarray:
-        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above)."""
-        return self._decode_weighted(detection_events)[0]
+        """The kernel on detection events of `likely_errors.dem` (C-contiguous uint8, packed as above); with
+        `compare_classes`, the shots it left to OSD decoded in the other classes too."""
+        predictions, weights, to_osd = self._decode_weighted(detection_events)
+        hard = np.flatnonzero(to_osd)
+        if self.compare_classes and self.num_observables and len(hard):
+            predictions[hard] = self._other_classes(
+                np.ascontiguousarray(detection_events[hard]), predictions[hard], weights[hard]
+            )[0]
+        return predictions
 
-    def _decode_weighted(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and correction weights: the kernel once with `scaling_factor`, and on the shots where BP did
-        not converge once more with each of the `ensemble`'s, each shot keeping the lightest correction (the first
-        where two weigh the same). With heralds, the events are split into the decoded detectors' and the fired
-        heralds first."""
+    def _decode_weighted(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predictions, correction weights and the shots BP left to OSD: the kernel once with `scaling_factor`, and
+        on the shots where BP did not converge once more with each of the `ensemble`'s, each shot keeping the
+        lightest correction (the first where two weigh the same). With heralds, the events are split into the
+        decoded detectors' and the fired heralds first."""
         fired = None
         if self.heralded is not None:
             detection_events, fired = self.heralded.heralds.split(detection_events)
@@ -158,7 +177,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             lighter = other_weights < weights[hard]
             predictions[hard[lighter]] = other[lighter]
             weights[hard] = np.minimum(weights[hard], other_weights)
-        return predictions, weights
+        return predictions, weights, to_osd
 
     def _run(
         self, detection_events: np.ndarray, scaling_factor: float, fired: np.ndarray | None = None
@@ -239,6 +258,13 @@ class BpOsdDecoder(sinter.Decoder):
             from its fired heralds: a heralded column has its probability given the herald where the herald fired,
             and is absent (weight EXCLUDED_WEIGHT, never chosen by OSD) where it did not; set in the kernel,
             batched. False, or a DEM without heralds: heralds are decoded as ordinary detectors, as before.
+        compare_classes: on the shots where BP does not converge, OSD searches again in each logical class that
+            differs from the prediction in one observable (that observable made a check, as the gap's search), and
+            the prediction is the class of the lightest correction found. OSD's information set comes from BP's
+            posteriors, which on a hard shot can rank an error of the most likely correction thousands of columns
+            down; a search that must end in the other class is ordered anew. On Stim's colour code d = 7, 7 rounds,
+            uniform p = 0.003, with the wide ensemble: 76 failures against 85 (Tesseract's long beam: 73) on 15,000
+            shots, at 2.4x the time. Costs a decoding of the hard shots per observable.
     """
 
     decodes_with_gap = True
@@ -254,6 +280,7 @@ class BpOsdDecoder(sinter.Decoder):
         ensemble: tuple[float, ...] = (),
         basis_aware: bool = True,
         heralds: bool = True,
+        compare_classes: bool = False,
     ):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
@@ -267,6 +294,8 @@ class BpOsdDecoder(sinter.Decoder):
             raise unknown_choice("schedule", schedule, SCHEDULES)
         if not isinstance(heralds, bool):
             raise QecInputError(f"heralds must be true or false, got {heralds!r}")
+        if not isinstance(compare_classes, bool):
+            raise QecInputError(f"compare_classes must be true or false, got {compare_classes!r}")
         ensemble = tuple(ensemble)
         if not all(isinstance(factor, (int, float)) and 0 < factor <= 1 for factor in ensemble):
             raise QecInputError(f"ensemble must be scaling factors in (0, 1], got {list(ensemble)}")
@@ -277,6 +306,7 @@ class BpOsdDecoder(sinter.Decoder):
         self.ensemble = tuple(float(factor) for factor in ensemble)
         self.basis_aware = basis_aware
         self.heralds = bool(heralds)
+        self.compare_classes = compare_classes
 
     def check_gap_circuit(self, circuit: stim.Circuit) -> None:
         """Refuses (QecInputError) a circuit of more than `MAX_GAP_OBSERVABLES` observables before any shot is
@@ -299,6 +329,7 @@ class BpOsdDecoder(sinter.Decoder):
                 layered=self.schedule == "layered",
                 ensemble=self.ensemble,
                 heralds=self.heralds,
+                compare_classes=self.compare_classes,
             )
 
         return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)

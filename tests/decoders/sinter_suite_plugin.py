@@ -39,8 +39,11 @@ REFUSALS = {
 
 
 def qec_decoders() -> dict[str, sinter.Decoder]:
-    """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name."""
-    return {PREFIX + name: decoder for name, decoder in decoders.sinter_decoders().items()}
+    """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name, and `bposd`
+    comparing logical classes (its one option that changes which code path decodes, not only its numbers)."""
+    found = {PREFIX + name: decoder for name, decoder in decoders.sinter_decoders().items()}
+    found[PREFIX + "bposd-compare-classes"] = decoders.get("bposd", compare_classes=True)
+    return found
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -112,6 +112,7 @@ def test_bp_alone_decodes_the_repetition_code():
         (dict(max_iterations=0), "max_iterations must be >= 1, got 0"),
         (dict(osd_order=-1), "osd_order must be >= 0, got -1"),
         (dict(schedule="serial"), "unknown schedule 'serial': choose one of parallel, layered"),
+        (dict(compare_classes="yes"), "compare_classes must be true or false, got 'yes'"),
     ],
 )
 def test_bad_settings_are_refused(arguments, message):
@@ -312,3 +313,22 @@ def test_an_ensemble_keeps_each_shots_lightest_correction():
 def test_an_ensemble_of_bad_scaling_factors_is_refused():
     with pytest.raises(QecInputError, match=r"ensemble must be scaling factors in \(0, 1\], got \[1.5\]"):
         BpOsdDecoder(ensemble=(1.5,))
+
+
+def test_comparing_classes_predicts_the_class_of_the_lightest_correction_found():
+    circuit = noisy_memory_circuit("color", distance=5, rounds=3, noise="uniform", p=0.006)
+    dem = circuit.detector_error_model()
+    detection_events, observables = circuit.compile_detector_sampler(seed=8).sample(
+        2_000, separate_observables=True, bit_packed=True
+    )
+    plain = BpOsdDecoder(schedule="layered").compile_decoder_for_dem(dem=dem)
+    compared = BpOsdDecoder(schedule="layered", compare_classes=True).compile_decoder_for_dem(dem=dem)
+    predictions = compared.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    _, _, to_osd = plain._run(detection_events, plain.scaling_factor)
+    plain_predictions = plain.decode_shots_bit_packed(bit_packed_detection_event_data=detection_events)
+    with_gap, _ = plain.decode_shots_with_gap(bit_packed_detection_event_data=detection_events)
+    # where BP converged nothing changes; where it did not, the prediction is the gap's (the lightest class found)
+    assert np.array_equal(predictions[~to_osd], plain_predictions[~to_osd])
+    assert np.array_equal(predictions[to_osd], with_gap[to_osd])
+    changed = np.any(predictions != plain_predictions, axis=1)
+    assert changed.any() and to_osd[changed].all()
