@@ -40,7 +40,7 @@ REFUSALS = {
 
 def qec_decoders() -> dict[str, sinter.Decoder]:
     """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name, and `bposd`
-    comparing logical classes (its one option that changes which code path decodes, not only its numbers)."""
+    comparing logical classes (an option that decodes a second DEM, its observables made detectors)."""
     found = {PREFIX + name: decoder for name, decoder in decoders.sinter_decoders().items()}
     found[PREFIX + "bposd-compare-classes"] = decoders.get("bposd", compare_classes=True)
     return found

@@ -318,7 +318,7 @@ def test_an_ensemble_of_bad_scaling_factors_is_refused():
 def test_comparing_classes_predicts_the_class_of_the_lightest_correction_found():
     circuit = noisy_memory_circuit("color", distance=5, rounds=3, noise="uniform", p=0.006)
     dem = circuit.detector_error_model()
-    detection_events, observables = circuit.compile_detector_sampler(seed=8).sample(
+    detection_events, _ = circuit.compile_detector_sampler(seed=8).sample(
         2_000, separate_observables=True, bit_packed=True
     )
     plain = BpOsdDecoder(schedule="layered").compile_decoder_for_dem(dem=dem)
