@@ -185,12 +185,15 @@ class StoredPredictions:
     """A Tesseract row's per-shot predictions on a point's seeded sample, kept in `--references` so that a later
     run starts where this one stopped: shots 0..len(predictions)-1 and the CPU seconds they took (shots 1..).
     The file is only used while its key (the DEM, the decoder's options, tesseract-decoder's version) and the
-    digest of the shots it covers (Stim's sample of that seed) are unchanged. Plain arrays (npz, no pickle)."""
+    digest of the shots it covers (Stim's sample of that seed) are unchanged. Plain arrays (npz, no pickle). It
+    names the machines that decoded it (`this_machine`), printed when read: a throughput ratio against CPU seconds
+    taken on another machine compares two machines."""
 
     path: pathlib.Path
     key: str
     predictions: np.ndarray  # bool, shots x observables
     cpu_seconds: float
+    machines: tuple[str, ...] = ()
 
     @staticmethod
     def digest(events: np.ndarray, observables: np.ndarray) -> str:
@@ -214,12 +217,15 @@ class StoredPredictions:
                     f"  {path}: another DEM, decoder or sample's; left alone (delete it to decode afresh)", flush=True
                 )
                 return None
-            print(f"  {count} shots' predictions read from {path}", flush=True)
-            return StoredPredictions(path, key, predictions.astype(bool), float(stored["cpu_seconds"]))
+            machines = tuple(str(stored["machines"]).split("; ")) if "machines" in stored.files else ("not recorded",)
+            print(f"  {count} shots' predictions read from {path} (decoded on {'; '.join(machines)})", flush=True)
+            return StoredPredictions(path, key, predictions.astype(bool), float(stored["cpu_seconds"]), machines)
 
     def save(self, predictions: np.ndarray, cpu_seconds: float, sample: tuple[np.ndarray, np.ndarray]) -> None:
         events, observables = sample
         count = len(predictions)
+        here = this_machine()
+        machines = self.machines if here in self.machines else (*self.machines, here)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".partial.npz")
         np.savez_compressed(
@@ -228,9 +234,16 @@ class StoredPredictions:
             key=np.array(self.key),
             digest=np.array(StoredPredictions.digest(events[:count], observables[:count])),
             cpu_seconds=np.array(cpu_seconds),
+            machines=np.array("; ".join(machines)),
         )
         temporary.replace(self.path)
-        self.predictions, self.cpu_seconds = predictions, cpu_seconds
+        self.predictions, self.cpu_seconds, self.machines = predictions, cpu_seconds, machines
+
+
+def this_machine() -> str:
+    """The CPU model and Numba's target for it: `AMD EPYC, znver4`."""
+    info = machine()
+    return f"{info['cpu']}, {info['numba_target']}"
 
 
 def stored_predictions(
