@@ -25,28 +25,17 @@ from qec import decoders
 from qec.decoders.bp_kernels import MESSAGE_DTYPE
 from qec.decoders.bp_osd import BpOsdCompiledDecoder
 from qec.decoders.bp_osd_kernels import _layered_propagation
-from qec.decoders.dem_arrays import decoding_dem
+from qec.decoders.dem_arrays import decoding_dem, error_symptoms
 from qec.decoders.field import TesseractDecoder
 from qec.parts import StudySpec
 
 
 def error_columns(dem) -> np.ndarray:
-    """Each flattened error instruction's column in `check_matrices` (which merges errors of one symptom)."""
-    columns: dict[tuple[frozenset, frozenset], int] = {}
-    found = []
-    for instruction in dem.flattened():
-        if instruction.type != "error":
-            continue
-        detectors: set[int] = set()
-        observables: set[int] = set()
-        for target in instruction.targets_copy():
-            if target.is_relative_detector_id():
-                detectors ^= {target.val}
-            elif target.is_logical_observable_id():
-                observables ^= {target.val}
-        key = (frozenset(detectors), frozenset(observables))
-        found.append(columns.setdefault(key, len(columns)) if detectors or observables else -1)
-    return np.array(found)
+    """Each flattened error instruction's column in `check_matrices` (-1 for one that flips nothing)."""
+    columns: dict[tuple[frozenset[int], frozenset[int]], int] = {}
+    return np.array(
+        [columns.setdefault(key, len(columns)) if key[0] or key[1] else -1 for _, key in error_symptoms(dem)]
+    )
 
 
 def information_set(dense: np.ndarray, order: np.ndarray) -> set[int]:

@@ -22,7 +22,7 @@ array([[1, 1, 0],
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,6 +172,23 @@ class CheckMatrices:
     packed_observables: np.ndarray
 
 
+def error_symptoms(dem: stim.DetectorErrorModel) -> Iterator[tuple[float, tuple[frozenset[int], frozenset[int]]]]:
+    """(probability, (detectors, observables)) per error instruction of the flattened DEM, its `^`-separated parts'
+    symptoms xor-ed: the key of its column in `check_matrices` (columns in order of first appearance; none where both
+    are empty).
+
+    >>> [key for _, key in error_symptoms(stim.DetectorErrorModel("error(0.1) D0 D1 ^ D1 L0"))]
+    [(frozenset({0}), frozenset({0}))]
+    """
+    for probability, components in _error_components(dem):
+        detectors: set[int] = set()
+        observables: set[int] = set()
+        for component_detectors, component_observables in components:
+            detectors.symmetric_difference_update(component_detectors)
+            observables.symmetric_difference_update(component_observables)
+        yield probability, (frozenset(detectors), frozenset(observables))
+
+
 def check_matrices(dem: stim.DetectorErrorModel) -> CheckMatrices:
     """The DEM's check and observable matrices, one column per distinct (detectors, observables) symptom.
 
@@ -180,16 +197,9 @@ def check_matrices(dem: stim.DetectorErrorModel) -> CheckMatrices:
     of them happen. Errors that flip nothing are dropped.
     """
     merged: dict[tuple[frozenset[int], frozenset[int]], float] = {}
-    for probability, components in _error_components(dem):
-        detectors: set[int] = set()
-        observables: set[int] = set()
-        for component_detectors, component_observables in components:
-            detectors.symmetric_difference_update(component_detectors)
-            observables.symmetric_difference_update(component_observables)
-        if not detectors and not observables:
-            continue
-        key = (frozenset(detectors), frozenset(observables))
-        merged[key] = _xor(merged.get(key, 0.0), probability)
+    for probability, key in error_symptoms(dem):
+        if key[0] or key[1]:
+            merged[key] = _xor(merged.get(key, 0.0), probability)
     keys = list(merged)
     priors = np.array([merged[key] for key in keys], dtype=np.float64)
 
