@@ -25,7 +25,7 @@ from qec import decoders
 from qec.decoders.bp_kernels import MESSAGE_DTYPE
 from qec.decoders.bp_osd import BpOsdCompiledDecoder
 from qec.decoders.bp_osd_kernels import _layered_propagation
-from qec.decoders.dem_arrays import decoding_dem, error_symptoms
+from qec.decoders.dem_arrays import check_matrices, decoding_dem, error_symptoms
 from qec.decoders.field import TesseractDecoder
 from qec.parts import StudySpec
 
@@ -91,8 +91,7 @@ def main() -> None:
         np.unpackbits(predictions, axis=1, count=dem.num_observables, bitorder="little").astype(bool) != truth, axis=1
     )
     print(f"{point.title()}, {shots} shots (seed {seed}): ours {mine.sum()} failures, Tesseract {theirs.sum()}")
-    dense = np.zeros((ours.num_checks, len(ours.weights)), dtype=np.uint8)
-    dense[ours.message_checks, np.repeat(np.arange(len(ours.weights)), np.diff(ours.variable_offsets))] = 1
+    dense = check_matrices(ours.likely_errors.dem).check_matrix.toarray().astype(np.uint8)
     columns = error_columns(dem)
     options = vars(TesseractDecoder())
     search = tesseract_decoder.tesseract.TesseractConfig(
