@@ -95,23 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (the console script exits with it): 0, 2 on bad input, 130 on Ctrl-C,
     143 on SIGTERM (which stops a run the way Ctrl-C does), 141 when the reader of its output has gone (SIGPIPE's
     code: `qec export | head`)."""
-    with _sigterm_as_interrupt() as terminated:
+    with _stop_signals() as stop:
         try:
-            result = _invoke(sys.argv[1:] if argv is None else [str(arg) for arg in argv])
-        except QecInputError as error:
-            return _fail(_in_flag_terms(str(error)))
-        except _CLICK_ERRORS as error:  # Typer's own parse errors: a bad option value, a missing argument
-            if not hasattr(error, "format_message"):
-                raise
-            return _fail(error.format_message().replace("\n", " "))
-        except (typer.Abort, KeyboardInterrupt) as interrupt:
-            print(interrupt if isinstance(interrupt, Interrupted) else "interrupted", file=sys.stderr)
-            return 143 if terminated else 130
-        except BrokenPipeError:  # the reader of our output left (`qec ... | head`): stop quietly, as Unix tools do
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error flushing stdout at exit
-            return 141
-        except (OSError, sqlite3.Error) as error:  # a refusal no library check turned into a QecInputError
-            return _fail(_system_failure(error))
+            code = _run(sys.argv[1:] if argv is None else [str(arg) for arg in argv], stop)
+            stop.finished()
+        except KeyboardInterrupt:  # it arrived as the command's own handling ended (printing an error, say)
+            print("interrupted", file=sys.stderr)
+            code = stop.exit_code()
+    return code
+
+
+def _run(argv: list[str], stop: _StopSignals) -> int:
+    """The command, its refusals turned into one line and an exit code."""
+    try:
+        result = _invoke(argv)
+    except QecInputError as error:
+        return _fail(_in_flag_terms(str(error)))
+    except _CLICK_ERRORS as error:  # Typer's own parse errors: a bad option value, a missing argument
+        if not hasattr(error, "format_message"):
+            raise
+        return _fail(error.format_message().replace("\n", " "))
+    except (typer.Abort, KeyboardInterrupt) as interrupt:
+        print(interrupt if isinstance(interrupt, Interrupted) else "interrupted", file=sys.stderr)
+        return stop.exit_code()
+    except BrokenPipeError:  # the reader of our output left (`qec ... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error flushing stdout at exit
+        return 141
+    except (OSError, sqlite3.Error) as error:  # a refusal no library check turned into a QecInputError
+        return _fail(_system_failure(error))
     return result if isinstance(result, int) else 0
 
 
@@ -126,24 +137,46 @@ def _invoke(argv: list[str]) -> Any:
         return exit_.exit_code
 
 
+class _StopSignals:
+    """Ctrl-C and SIGTERM while a command runs: the first raises KeyboardInterrupt (SIGTERM stops a run the way
+    Ctrl-C does: workers stopped, committed chunks kept); any later one, or one after the command has finished,
+    is only noted. So none can land in the clean-up that follows, where it would end `qec` with a traceback
+    instead of its one line."""
+
+    def __init__(self) -> None:
+        self.arrived: list[int] = []
+        self._running = True
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.arrived.append(signum)
+        if self._running:
+            self._running = False
+            raise KeyboardInterrupt
+
+    def finished(self) -> None:
+        self._running = False
+
+    def exit_code(self) -> int:
+        return 143 if self.arrived[:1] == [signal.SIGTERM] else 130
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[list[bool]]:
-    """While main() runs in the main thread, SIGTERM raises KeyboardInterrupt, so that it stops a run the way
-    Ctrl-C does (workers stopped, committed chunks kept); the yielded list is non-empty once it has."""
-    terminated: list[bool] = []
+def _stop_signals() -> Iterator[_StopSignals]:
+    """Installs a `_StopSignals` for SIGINT and SIGTERM while main() runs in the main thread. Run as the console
+    script, it stays installed, so that a signal arriving as the interpreter exits is ignored too; called from
+    Python, the previous handlers come back."""
+    stop = _StopSignals()
     if threading.current_thread() is not threading.main_thread():
-        yield terminated
+        yield stop
         return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        terminated.append(True)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield terminated
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        stop.finished()
+        if not _STARTING:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 # Library errors name Python parameters ("workers=0"); the CLI's user knows the flags.

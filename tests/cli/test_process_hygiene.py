@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qec.cli.main import main
+from qec.cli.main import _StopSignals, main
 from qec.engine import max_workers
 
 QEC = str(Path(sys.executable).parent / "qec")  # the console script, as a user runs it
@@ -329,3 +329,23 @@ def test_kill_9_of_qec_codes_leaves_no_search_running(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_stop_signal_interrupts_once_and_none_after_the_command_has_finished():
+    """A second signal, or one arriving once the command has finished, lands in clean-up code (a context manager's
+    __exit__, say): it is only noted, since raised there it would end `qec` with a traceback, not its one line."""
+    stop = _StopSignals()
+    with pytest.raises(KeyboardInterrupt):
+        stop(signal.SIGTERM, None)
+    stop(signal.SIGINT, None)
+    assert stop.exit_code() == 143  # the first one decides
+    late = _StopSignals()
+    late.finished()
+    late(signal.SIGINT, None)
+    assert (late.arrived, late.exit_code()) == ([signal.SIGINT], 130)
+
+
+def test_main_called_from_python_gives_back_the_signal_handlers_it_found():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert main(["codes"]) == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
