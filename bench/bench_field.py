@@ -9,7 +9,8 @@ Each point samples its shots once (Stim, seeded) and every decoder decodes those
 study decodes with (`qec.decoders.dem_arrays.decoding_dem`): every name in `qec.decoders.names()` at its
 defaults, `bposd` with `schedule="layered"` (`bposd(layered)`, and with `ensemble=(0.5, 0.8, 0.9, 1.0)`:
 `bposd(layered, ensemble)`; with eleven scaling factors 0.3-1.0 and `osd_order=150`: `bposd(layered, wide
-ensemble)`, and that with `compare_classes=True`), on bb also with `basis_aware=False`
+ensemble)`, and that with `compare_classes=True`, with `descent=4`, and with both), on bb also with
+`basis_aware=False`
 (`bposd(layered, whole DEM)`), and where the DEM has a measured basis (bb, color-superdense) Tesseract on that
 basis's part of the DEM (`tesseract(Z part)`, `qec.decoders.basis.compile_basis_aware`), as our basis-aware
 decoders decode it. A decoder that refuses the DEM (matching on hyperedges, Chromobius without colours, lookup
@@ -80,6 +81,7 @@ REFERENCES = RESULTS / "references"  # Tesseract's per-shot predictions, kept an
 ENSEMBLE = (0.5, 0.8, 0.9, 1.0)  # bposd(layered, ensemble): more scaling factors on the shots BP leaves unconverged
 WIDE_ENSEMBLE = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)  # bposd(layered, wide ensemble) ...
 WIDE_OSD_ORDER = 150  # ... with OSD-CS over pairs of the first 150 columns outside the information set
+DESCENT = 4  # ... and with its corrections descending by undetectable sets of up to 4 errors
 OURS = (
     "bp",
     "bposd",
@@ -287,6 +289,10 @@ def contenders(
     wide = dict(schedule="layered", ensemble=WIDE_ENSEMBLE, osd_order=WIDE_OSD_ORDER)
     found["bposd(layered, wide ensemble)"] = decoders.get("bposd", **wide)
     found["bposd(layered, wide ensemble, compare classes)"] = decoders.get("bposd", **wide, compare_classes=True)
+    found["bposd(layered, wide ensemble, descent)"] = decoders.get("bposd", **wide, descent=DESCENT)
+    found["bposd(layered, wide ensemble, descent, compare classes)"] = decoders.get(
+        "bposd", **wide, descent=DESCENT, compare_classes=True
+    )
     if point.family == "bb":
         found["bposd(layered, whole DEM)"] = decoders.get("bposd", schedule="layered", basis_aware=False)
     restriction = restrict_to_basis(dem)

@@ -29,6 +29,7 @@ from qec.decoders.basis import compile_basis_aware
 from qec.decoders.bp_heralds import HeraldedPriors
 from qec.decoders.bp_osd_kernels import NO_OSD, decode_batch, packed_words
 from qec.decoders.dem_arrays import check_matrices, log_likelihood_weights, split_likely_errors, tanner_graph
+from qec.decoders.undetectable import MAX_SIZE, undetectable_sets
 from qec.errors import QecInputError, unknown_choice
 from qec.noise import HERALD_TAG
 
@@ -44,7 +45,8 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     With `heralds` and a DEM that has heralds, it decodes the non-herald detectors with each shot's priors from its
     fired heralds (`HeraldedPriors`, set inside the kernel). With `compare_classes`, each shot BP leaves to OSD is
     decoded again in the logical classes next to its prediction's (`_other_classes`), and predicted in the class
-    of the lightest correction found.
+    of the lightest correction found. With `descent`, OSD's corrections descend by the DEM's undetectable sets of
+    up to that many errors (`undetectable`), found once here.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         ensemble: tuple[float, ...] = (),
         heralds: bool = False,
         compare_classes: bool = False,
+        descent: int = 0,
     ):
         self.likely_errors = split_likely_errors(dem)
         self.heralded = HeraldedPriors.of(self.likely_errors.dem) if heralds else None
@@ -84,6 +87,8 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.layered = layered
         self.ensemble = ensemble
         self.compare_classes = compare_classes
+        self.descent = descent
+        self.undetectable = tuple(undetectable_sets(matrices.check_matrix, descent)) if descent else None
         self.num_checks = num_checks
         self.num_detectors = self.likely_errors.dem.num_detectors
         self.num_observables = self.likely_errors.dem.num_observables
@@ -143,6 +148,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
                 layered=self.layered,
                 ensemble=self.ensemble,
                 heralds=self.heralded is not None,
+                descent=self.descent,
             )
         return self._complement_decoder
 
@@ -201,6 +207,7 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
             self.osd_order,
             self.layered,
             heralds,
+            self.undetectable,
         )
 
 
@@ -266,6 +273,12 @@ class BpOsdDecoder(sinter.Decoder):
             per observable. On Stim's colour code d = 7, 7 rounds, uniform p = 0.003, with the wide ensemble of
             bench/bench_field.py: 76 failures against 85 on 15,000 shots where it was tried (Tesseract's long
             beam: 73), but 58 against 59 on 14,000 new shots (Tesseract: 48), at 2.25x the time.
+        descent: 0 (none), or 2 to 4: OSD's correction descends to a lighter one with the same syndrome while it
+            can, flipping any set of at most `descent` errors whose detectors cancel (an undetectable set, found
+            once from the DEM: `qec.decoders.undetectable`) that weighs more inside the correction than outside.
+            Such a set may change the logical class: the lighter correction is the more likely. The sets reach
+            corrections that OSD's information set does not: on a hard shot BP's posteriors can rank an error of
+            the most likely correction thousands of columns down, out of OSD-CS's reach.
     """
 
     decodes_with_gap = True
@@ -282,6 +295,7 @@ class BpOsdDecoder(sinter.Decoder):
         basis_aware: bool = True,
         heralds: bool = True,
         compare_classes: bool = False,
+        descent: int = 0,
     ):
         if max_iterations < 1:
             raise QecInputError(f"max_iterations must be >= 1, got {max_iterations}")
@@ -297,6 +311,8 @@ class BpOsdDecoder(sinter.Decoder):
             raise QecInputError(f"heralds must be true or false, got {heralds!r}")
         if not isinstance(compare_classes, bool):
             raise QecInputError(f"compare_classes must be true or false, got {compare_classes!r}")
+        if isinstance(descent, bool) or not isinstance(descent, int) or descent not in (0, *range(2, MAX_SIZE + 1)):
+            raise QecInputError(f"descent must be 0 (none) or 2 to {MAX_SIZE} errors, got {descent!r}")
         ensemble = tuple(ensemble)
         if not all(isinstance(factor, (int, float)) and 0 < factor <= 1 for factor in ensemble):
             raise QecInputError(f"ensemble must be scaling factors in (0, 1], got {list(ensemble)}")
@@ -308,6 +324,7 @@ class BpOsdDecoder(sinter.Decoder):
         self.basis_aware = basis_aware
         self.heralds = bool(heralds)
         self.compare_classes = compare_classes
+        self.descent = descent
 
     def check_gap_circuit(self, circuit: stim.Circuit) -> None:
         """Refuses (QecInputError) a circuit of more than `MAX_GAP_OBSERVABLES` observables before any shot is
@@ -331,6 +348,7 @@ class BpOsdDecoder(sinter.Decoder):
                 ensemble=self.ensemble,
                 heralds=self.heralds,
                 compare_classes=self.compare_classes,
+                descent=self.descent,
             )
 
         return compile_basis_aware(dem, compile_dem, basis_aware=self.basis_aware)

@@ -102,6 +102,7 @@ def decode_batch(
     osd_order: int,
     layered: bool = False,
     heralds: tuple | None = None,
+    undetectable: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BP (+ OSD where BP does not converge) for every shot of the batch, each correction's weight, and which
     shots went to OSD.
@@ -142,6 +143,8 @@ def decode_batch(
             heralded_weights, static_weights), `weights` being static_weights): each shot decodes with the
             weights of its own fired heralds' columns, every other heralded column EXCLUDED_WEIGHT (sorted last by
             OSD, so never chosen where the present columns explain the syndrome).
+        undetectable: the sets of columns OSD's correction descends by (`_descend`), as the four arrays of
+            `undetectable.undetectable_sets`; None: none.
 
     Returns:
         uint8 (shots, observable_bytes): the predicted observable flips, bit-packed little-endian; and float64
@@ -152,7 +155,11 @@ def decode_batch(
     predictions = np.zeros((shots, column_observables.shape[1]), dtype=np.uint8)
     solution_weights = np.zeros(shots, dtype=np.float64)
     to_osd = np.zeros(shots, dtype=np.bool_)
-    osd = _osd_workspace(packed_rows, packed_columns, osd_order)
+    if undetectable is None:
+        no_sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        osd = _osd_workspace(packed_rows, packed_columns, osd_order, no_sets + no_sets)
+    else:
+        osd = _osd_workspace(packed_rows, packed_columns, osd_order, undetectable)
     scale: float = np.float32(scaling_factor)  # type: ignore[assignment]  # BP is float32 (`bp_kernels.MESSAGE_DTYPE`)
     graph = (check_offsets, check_messages, check_variables, variable_offsets, message_slots, message_checks)
     if shots >= LANES:
@@ -266,8 +273,7 @@ def _decode_one_by_one(
                 parity,
             )
         if converged or osd_order == NO_OSD:
-            flip_observables(hard, column_observables, predictions[shot])
-            solution_weights[shot] = _weight(hard, weights)
+            solution_weights[shot] = _converged_solution(hard, weights, column_observables, osd, predictions[shot])
         else:
             to_osd[shot] = True
             solution_weights[shot] = _ordered_statistics(
@@ -361,8 +367,9 @@ def _decode_in_lanes(
             shot_weights_here = lane_weights(weights, lane, shot_weight_column)
             if unsatisfied[lane] == 0 or osd_order == NO_OSD:
                 shot_hard[:] = hard[:, lane]
-                flip_observables(shot_hard, column_observables, predictions[shot])
-                solution_weights[shot] = _weight(shot_hard, shot_weights_here)
+                solution_weights[shot] = _converged_solution(
+                    shot_hard, shot_weights_here, column_observables, osd, predictions[shot]
+                )
             else:
                 shot_posterior[:] = posterior[:, lane]
                 shot_syndrome[:] = syndrome[:, lane]
@@ -418,10 +425,11 @@ def _load_lane(
 
 
 @numba.njit(cache=True)
-def _osd_workspace(packed_rows: np.ndarray, packed_columns: np.ndarray, osd_order: int) -> tuple:
+def _osd_workspace(packed_rows: np.ndarray, packed_columns: np.ndarray, osd_order: int, undetectable: tuple) -> tuple:
     """OSD's work arrays, allocated once per batch: column order, reduced rows and syndrome, pivots, gains,
-    the sweep's columns, the solution, and the sort's and the elimination's work spaces (which hold the matrix's
-    `packed_columns`, read only)."""
+    the sweep's columns, the solution, the sort's and the elimination's work spaces (which hold the matrix's
+    `packed_columns`, read only), and the descent's: the `undetectable` sets (read only), and the columns a
+    correction has set (a list and a mark per column)."""
     num_checks = packed_rows.shape[0]
     num_variables, row_words = packed_columns.shape
     elimination = (
@@ -450,6 +458,7 @@ def _osd_workspace(packed_rows: np.ndarray, packed_columns: np.ndarray, osd_orde
         np.zeros(num_variables, dtype=np.uint8),
         radix,
         elimination,
+        (undetectable, np.empty(num_variables, dtype=np.int64), np.zeros(num_variables, dtype=np.bool_)),
     )
 
 
@@ -468,7 +477,7 @@ def _ordered_statistics(
     columns from the likeliest to be in error (by `posterior`), keeping the first independent ones. Returns the
     correction's weight (inf where no set of columns gives the syndrome)."""
     order, rows, reduced_syndrome, pivot_columns, is_pivot, flip_gain, row_gain, sweep, solution = osd[:9]
-    radix, elimination = osd[9:]
+    radix, elimination, descent = osd[9], osd[10], osd[11]
     _argsort_into(posterior, order, radix)
     rank = _gaussian_elimination(
         order, packed_rows, syndrome, rows, reduced_syndrome, pivot_columns, is_pivot, elimination
@@ -483,7 +492,6 @@ def _ordered_statistics(
         _flip_gains(rows, reduced_syndrome, pivot_columns, is_pivot, rank, weights, flip_gain, row_gain)
         best_first, best_second = _combination_sweep(order, rows, is_pivot, rank, flip_gain, row_gain, osd_order, sweep)
     _osd_solution(rows, reduced_syndrome, pivot_columns, rank, best_first, best_second, solution)
-    flip_observables(solution, column_observables, prediction)
     weight = 0.0
     for row in range(rank):
         if solution[pivot_columns[row]]:
@@ -491,8 +499,92 @@ def _ordered_statistics(
     for column in (best_first, best_second):
         if column >= 0:
             weight += weights[column]
+    undetectable, listed, is_listed = descent
+    count = 0
+    if consistent and undetectable[0].shape[0] > 1:
+        for row in range(rank + 2):
+            column = pivot_columns[row] if row < rank else (best_first if row == rank else best_second)
+            if column >= 0 and solution[column] and not is_listed[column]:
+                is_listed[column] = True
+                listed[count] = column
+                count += 1
+        taken, count = _descend(solution, weights, count, descent)
+        weight -= taken
+    flip_observables(solution, column_observables, prediction)
+    _unlist(solution, count, descent)
     _reset_osd(pivot_columns, rank, best_first, best_second, solution, is_pivot)
     return weight if consistent else np.inf
+
+
+@numba.njit(cache=True)
+def _descend(solution: np.ndarray, weights: np.ndarray, count: int, descent: tuple) -> tuple[float, int]:
+    """Makes OSD's correction lighter while it can: flips any of the `undetectable` sets (`undetectable_sets`:
+    the syndrome stays) that weighs more inside the correction than outside it, until none does. Only a set
+    with a column in the correction can, so the sets of each column the correction holds are tried. Every flip
+    lightens the correction, so it ends. The correction's columns come listed (the first `count` of `descent`'s
+    list, each marked); returns the weight taken off and how many are listed now (every column the correction has
+    held: `_unlist` zeroes them for the next shot)."""
+    undetectable, listed, is_listed = descent
+    offsets, columns, column_offsets, column_sets = undetectable
+    taken = 0.0
+    lighter = True
+    while lighter:
+        lighter = False
+        index = 0
+        while index < count:
+            column = listed[index]
+            index += 1
+            for entry in range(column_offsets[column], column_offsets[column + 1]):
+                if not solution[column]:
+                    break
+                found = column_sets[entry]
+                gain = 0.0
+                for member in columns[offsets[found] : offsets[found + 1]]:
+                    gain += weights[member] if solution[member] else -weights[member]
+                if gain <= 1e-9:
+                    continue
+                taken += gain
+                lighter = True
+                for member in columns[offsets[found] : offsets[found + 1]]:
+                    solution[member] ^= 1
+                    if solution[member] and not is_listed[member]:
+                        is_listed[member] = True
+                        listed[count] = member
+                        count += 1
+    return taken, count
+
+
+@numba.njit(cache=True, inline="always")
+def _unlist(solution: np.ndarray, count: int, descent: tuple) -> None:
+    """Zeroes the `count` columns listed in `descent` in `solution`, and their marks."""
+    _, listed, is_listed = descent
+    for index in range(count):
+        solution[listed[index]] = 0
+        is_listed[listed[index]] = False
+
+
+@numba.njit(cache=True, inline="always")
+def _converged_solution(
+    hard: np.ndarray, weights: np.ndarray, column_observables: np.ndarray, osd: tuple, prediction: np.ndarray
+) -> float:
+    """BP's converged correction `hard`: its observables xor-ed into `prediction`, and its weight; with
+    undetectable sets, after `_descend` (on OSD's solution array, so `hard` is left as BP's)."""
+    solution, descent = osd[8], osd[11]
+    undetectable, listed, is_listed = descent
+    if undetectable[0].shape[0] <= 1:
+        flip_observables(hard, column_observables, prediction)
+        return _weight(hard, weights)
+    count = 0
+    for column in range(hard.shape[0]):
+        if hard[column]:
+            solution[column] = 1
+            is_listed[column] = True
+            listed[count] = column
+            count += 1
+    taken, count = _descend(solution, weights, count, descent)
+    flip_observables(solution, column_observables, prediction)
+    _unlist(solution, count, descent)
+    return _weight(hard, weights) - taken
 
 
 @numba.njit(cache=True, inline="always")

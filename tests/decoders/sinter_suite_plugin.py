@@ -39,10 +39,12 @@ REFUSALS = {
 
 
 def qec_decoders() -> dict[str, sinter.Decoder]:
-    """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name, and `bposd`
-    comparing logical classes (an option that decodes a second DEM, its observables made detectors)."""
+    """qec's decoders, named `qec-<name>` so that they do not replace sinter's own of the same name, `bposd`
+    comparing logical classes (an option that decodes a second DEM, its observables made detectors), and `bposd`
+    whose corrections descend by undetectable sets (an option that may change a correction's class)."""
     found = {PREFIX + name: decoder for name, decoder in decoders.sinter_decoders().items()}
     found[PREFIX + "bposd-compare-classes"] = decoders.get("bposd", compare_classes=True)
+    found[PREFIX + "bposd-descent"] = decoders.get("bposd", descent=4)
     return found
 
 

@@ -113,6 +113,9 @@ def test_bp_alone_decodes_the_repetition_code():
         (dict(osd_order=-1), "osd_order must be >= 0, got -1"),
         (dict(schedule="serial"), "unknown schedule 'serial': choose one of parallel, layered"),
         (dict(compare_classes="yes"), "compare_classes must be true or false, got 'yes'"),
+        (dict(descent=1), "descent must be 0 \\(none\\) or 2 to 4 errors, got 1"),
+        (dict(descent=5), "descent must be 0 \\(none\\) or 2 to 4 errors, got 5"),
+        (dict(descent=True), "descent must be 0 \\(none\\) or 2 to 4 errors, got True"),
     ],
 )
 def test_bad_settings_are_refused(arguments, message):
@@ -208,6 +211,8 @@ def test_bp_skips_nan_messages_as_the_textbook_min_sum_does(scaling):
         ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method=None)),
         ("bb", 6, 0.004, dict(max_iterations=30, scaling_factor=0.8, osd_order=10, schedule="layered")),
         ("color", 5, 0.006, dict(max_iterations=12, scaling_factor=0.625, osd_method=None, schedule="layered")),
+        ("color", 5, 0.006, dict(max_iterations=12, osd_order=10, schedule="layered", descent=4)),
+        ("bb", 6, 0.004, dict(max_iterations=30, scaling_factor=0.8, osd_order=10, descent=3)),
     ],
 )
 def test_a_batch_decoded_in_lanes_equals_it_decoded_shot_by_shot(family, distance, p, settings):
@@ -332,3 +337,25 @@ def test_comparing_classes_predicts_the_class_of_the_lightest_correction_found()
     assert np.array_equal(predictions[to_osd], with_gap[to_osd])
     changed = np.any(predictions != plain_predictions, axis=1)
     assert changed.any() and to_osd[changed].all()
+
+
+def test_descent_finds_a_lighter_correction_with_the_same_syndrome_and_never_a_heavier_one():
+    """On hard shots (colour d = 5 at p = 0.008, OSD-0 so that OSD leaves weight to take), the descent's
+    corrections weigh at most OSD's, some less, and each is a correction: its weight and observables are those of
+    a set of columns with the shot's syndrome (checked against the one OSD gives plus undetectable sets)."""
+    circuit = noisy_memory_circuit("color", distance=5, rounds=3, noise="uniform", p=0.008)
+    dem = circuit.detector_error_model()
+    detection_events, observables = circuit.compile_detector_sampler(seed=5).sample(
+        3_000, separate_observables=True, bit_packed=True
+    )
+    settings = dict(schedule="layered", osd_method="osd0", max_iterations=8)
+    plain = BpOsdDecoder(**settings).compile_decoder_for_dem(dem=dem)
+    descended = BpOsdDecoder(**settings, descent=4).compile_decoder_for_dem(dem=dem)
+    plain_predictions, plain_weights, to_osd = plain._decode_weighted(detection_events)
+    predictions, weights, _ = descended._decode_weighted(detection_events)
+    assert np.all(weights <= plain_weights + 1e-9)
+    lighter = weights < plain_weights - 1e-9
+    assert lighter.sum() >= 10 and to_osd[lighter].mean() > 0.5
+    # an undetectable set's flip changes the class by its observables: fewer failures than OSD-0 alone
+    fails = np.any(predictions != observables, axis=1).sum()
+    assert fails < np.any(plain_predictions != observables, axis=1).sum()

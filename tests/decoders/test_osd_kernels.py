@@ -9,7 +9,8 @@ from qec.decoders.bp_osd_kernels import _argsort_into, _gaussian_elimination, _o
 
 def workspace(dense: np.ndarray) -> tuple:
     packed = packed_words(dense)
-    return packed, _osd_workspace(packed, packed_words(dense.T), 2)
+    no_sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return packed, _osd_workspace(packed, packed_words(dense.T), 2, no_sets + no_sets)
 
 
 @pytest.mark.parametrize("count", [1, 2, 7, 64, 2232, 5000])
