@@ -93,13 +93,13 @@ def _two_pairs(first: np.ndarray, second: np.ndarray, pair_hash: np.ndarray) -> 
     hashes = pair_hash[order]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     sizes = np.diff(np.r_[starts, len(hashes)])
+    usable = (sizes > 1) & (sizes <= MAX_PAIRS_PER_XOR) & (hashes[starts] != 0)
     sets = []
-    for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-        if size > MAX_PAIRS_PER_XOR or hashes[start] == 0:
-            continue
-        group = order[start : start + size]
+    for size in np.unique(sizes[usable]):  # the groups of one size at a time, all of them at once
+        groups = order[starts[usable & (sizes == size)][:, None] + np.arange(size)]
         one, other = np.triu_indices(size, k=1)
-        sets.append(np.stack([first[group[one]], second[group[one]], first[group[other]], second[group[other]]], 1))
+        pairs, others = groups[:, one].ravel(), groups[:, other].ravel()
+        sets.append(np.stack([first[pairs], second[pairs], first[others], second[others]], axis=1))
     if not sets:
         return np.zeros((0, 4), dtype=np.int64)
     four = np.sort(np.concatenate(sets), axis=1)
