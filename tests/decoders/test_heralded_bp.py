@@ -137,6 +137,7 @@ def test_without_heralds_the_option_changes_nothing(factory):
     [
         BpOsdDecoder(),
         BpOsdDecoder(schedule="layered"),
+        BpOsdDecoder(schedule="layered", descent=4),
         BpOsdDecoder(osd_method="osd0", ensemble=(0.5, 1.0)),
         BpOsdDecoder(osd_method=None),
         RelayBpDecoder(num_legs=20),
