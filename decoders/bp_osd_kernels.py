@@ -18,7 +18,9 @@ step is one vectorised loop over the lanes), with the same predictions, bit for 
    posterior, `_gaussian_elimination` finds the most reliable information set, and the OSD sweep picks the
    correction: OSD-0 (`_osd_solution` with no flips) or OSD-CS (`_flip_gains`, then
    `_combination_sweep` over single columns and pairs).
-4. `flip_observables`: the correction's observables, xor-ed into the shot's prediction.
+4. With undetectable sets (`bp_osd.BpOsdDecoder`'s `descent`), `_descend`: the correction, OSD's or converged
+   BP's (`_converged_solution`), flips any set that makes it lighter, until none does.
+5. `flip_observables`: the correction's observables, xor-ed into the shot's prediction.
 
 The steps Relay-BP shares (`read_syndrome`, `check_update`, `check_update_lanes`, `count_unsatisfied_lanes`,
 `flip_observables`, ...) are in `bp_kernels`.
