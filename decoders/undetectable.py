@@ -22,8 +22,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse
 
+from qec.errors import QecInputError
+
 MAX_SIZE = 4
 MAX_PAIRS_PER_XOR = 64  # pairs with one xor are combined two by two: a larger group is a degenerate model's
+MAX_PAIRS = 30_000_000  # pairs of columns sharing a check, at most (about 1 GB of work arrays)
 
 
 class UndetectableSets(NamedTuple):
@@ -38,7 +41,8 @@ class UndetectableSets(NamedTuple):
 
 def undetectable_sets(check_matrix: scipy.sparse.spmatrix, max_size: int) -> UndetectableSets:
     """The undetectable sets of 2 to `max_size` (<= 4) columns of `check_matrix` (0/1, checks by columns) found as
-    the module says; `max_size` 0: none."""
+    the module says; `max_size` 0: none. Refuses (QecInputError) a matrix whose checks share too many pairs of
+    columns to search (`MAX_PAIRS`)."""
     matrix = scipy.sparse.csc_matrix(check_matrix, dtype=np.uint8)
     num_checks, num_columns = matrix.shape
     found: list[np.ndarray] = []
@@ -65,6 +69,12 @@ def undetectable_sets(check_matrix: scipy.sparse.spmatrix, max_size: int) -> Und
 def _pairs_sharing_a_check(matrix: scipy.sparse.csc_matrix) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of columns (first < second) that share a check, once."""
     rows = matrix.tocsr()
+    degrees = np.diff(rows.indptr).astype(np.int64)
+    if (degrees * (degrees - 1) // 2).sum() > MAX_PAIRS:
+        raise QecInputError(
+            f"the DEM's detectors share more than {MAX_PAIRS:,} pairs of errors, too many to search for undetectable "
+            "sets of three or four errors: use descent=2, or none (0)"
+        )
     pairs = []
     for check in range(rows.shape[0]):
         columns = rows.indices[rows.indptr[check] : rows.indptr[check + 1]]

@@ -7,8 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from qec.decoders import undetectable
 from qec.decoders.dem_arrays import check_matrices
 from qec.decoders.undetectable import undetectable_sets
+from qec.errors import QecInputError
 from qec.memory import noisy_memory_circuit
 
 
@@ -48,3 +50,13 @@ def test_every_set_found_cancels_and_every_set_of_two_or_three_is_found(family):
     }
     assert {s for s in sets if len(s) == 2} == twos and {s for s in sets if len(s) == 3} == threes
     assert found(matrix, 3) == twos | threes and found(matrix, 2) == twos and found(matrix, 0) == set()
+
+
+def test_a_matrix_too_dense_to_search_is_refused_in_one_line(monkeypatch):
+    matrix = check_matrices(
+        noisy_memory_circuit("color", distance=3, rounds=2, noise="uniform", p=0.001).detector_error_model()
+    )
+    monkeypatch.setattr(undetectable, "MAX_PAIRS", 10)
+    with pytest.raises(QecInputError, match="share more than 10 pairs of errors.*use descent=2, or none"):
+        undetectable.undetectable_sets(matrix.check_matrix, 3)
+    assert len(undetectable.undetectable_sets(matrix.check_matrix, 2).offsets) > 1  # pairs need no search
