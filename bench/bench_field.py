@@ -89,6 +89,8 @@ OURS = (
     "bposd(layered, ensemble)",
     "bposd(layered, wide ensemble)",
     "bposd(layered, wide ensemble, compare classes)",
+    "bposd(layered, wide ensemble, descent)",
+    "bposd(layered, wide ensemble, descent, compare classes)",
     "bposd(layered, whole DEM)",
     "relay",
     "uf",

@@ -93,6 +93,8 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
         self.num_detectors = self.likely_errors.dem.num_detectors
         self.num_observables = self.likely_errors.dem.num_observables
         self._complement_decoder: BpOsdCompiledDecoder | None = None
+        if compare_classes and self.num_observables:
+            self._complement()  # compiling's work, done here: a first batch is not charged for it
 
     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data: np.ndarray) -> np.ndarray:
         """uint8 (shots, ceil(detectors / 8)) -> uint8 (shots, ceil(observables / 8)), bit-packed little-endian."""
