@@ -45,8 +45,8 @@ class BpOsdCompiledDecoder(sinter.CompiledDecoder):
     With `heralds` and a DEM that has heralds, it decodes the non-herald detectors with each shot's priors from its
     fired heralds (`HeraldedPriors`, set inside the kernel). With `compare_classes`, each shot BP leaves to OSD is
     decoded again in the logical classes next to its prediction's (`_other_classes`), and predicted in the class
-    of the lightest correction found. With `descent`, OSD's corrections descend by the DEM's undetectable sets of
-    up to that many errors (`undetectable`), found once here.
+    of the lightest correction found. With `descent`, each correction descends by the DEM's undetectable sets of up
+    to that many errors (`undetectable`), found once here.
     """
 
     def __init__(
@@ -275,12 +275,14 @@ class BpOsdDecoder(sinter.Decoder):
             per observable. On Stim's colour code d = 7, 7 rounds, uniform p = 0.003, with the wide ensemble of
             bench/bench_field.py: 76 failures against 85 on 15,000 shots where it was tried (Tesseract's long
             beam: 73), but 58 against 59 on 14,000 new shots (Tesseract: 48), at 2.25x the time.
-        descent: 0 (none), or 2 to 4: OSD's correction descends to a lighter one with the same syndrome while it
-            can, flipping any set of at most `descent` errors whose detectors cancel (an undetectable set, found
-            once from the DEM: `qec.decoders.undetectable`) that weighs more inside the correction than outside.
-            Such a set may change the logical class: the lighter correction is the more likely. The sets reach
-            corrections that OSD's information set does not: on a hard shot BP's posteriors can rank an error of
-            the most likely correction thousands of columns down, out of OSD-CS's reach.
+        descent: 0 (none), or 2 to 4: each correction (OSD's, or converged BP's) descends to a lighter one with the
+            same syndrome while it can, flipping any set of at most `descent` errors whose detectors cancel (an
+            undetectable set, found once from the DEM: `qec.decoders.undetectable`) that weighs more inside the
+            correction than outside. Such a set may change the logical class: the lighter correction is the more
+            likely. The sets reach corrections that OSD's information set does not: on a hard shot BP's posteriors
+            can rank an error of the most likely correction thousands of columns down, out of OSD-CS's reach. On
+            Stim's colour code d = 7, 7 rounds, uniform p = 0.003, 30,000 shots, with the wide ensemble: 132
+            failures against 138 (Tesseract's long beam: 120), at 1.2x the time; with `compare_classes` too, 124.
     """
 
     decodes_with_gap = True
