@@ -25,7 +25,7 @@ import scipy.sparse
 from qec.errors import QecInputError
 
 MAX_SIZE = 4
-MAX_PAIRS_PER_XOR = 64  # pairs with one xor are combined two by two: a larger group is a degenerate model's
+MAX_PAIRS_PER_XOR = 64  # columns or pairs with one symptom are paired off: a larger group is a degenerate model's
 MAX_PAIRS = 30_000_000  # pairs of columns sharing a check, at most (about 1 GB of work arrays)
 
 
@@ -54,8 +54,7 @@ def undetectable_sets(check_matrix: scipy.sparse.spmatrix, max_size: int) -> Und
         column_hash[np.diff(matrix.indptr) == 0] = 0  # a column of no check: reduceat read its neighbour's
         by_hash = np.argsort(column_hash, kind="stable")
         sorted_hash = column_hash[by_hash]
-        same = np.flatnonzero((sorted_hash[1:] == sorted_hash[:-1]) & (sorted_hash[1:] != 0))
-        found.append(np.stack([by_hash[same], by_hash[same + 1]], axis=1))
+        found.append(np.stack(_equal_pairs(column_hash), axis=1))
         if max_size >= 3:
             first, second = _pairs_sharing_a_check(matrix)
             pair_hash = column_hash[first] ^ column_hash[second]
@@ -99,21 +98,28 @@ def _pairs_and_a_column(
 
 def _two_pairs(first: np.ndarray, second: np.ndarray, pair_hash: np.ndarray) -> np.ndarray:
     """Sets of four: two pairs of distinct columns whose xors are equal."""
-    order = np.argsort(pair_hash, kind="stable")
-    hashes = pair_hash[order]
-    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-    sizes = np.diff(np.r_[starts, len(hashes)])
-    usable = (sizes > 1) & (sizes <= MAX_PAIRS_PER_XOR) & (hashes[starts] != 0)
-    sets = []
-    for size in np.unique(sizes[usable]):  # the groups of one size at a time, all of them at once
+    one, other = _equal_pairs(pair_hash)
+    four = np.sort(np.stack([first[one], second[one], first[other], second[other]], axis=1), axis=1)
+    return four[np.all(four[:, 1:] != four[:, :-1], axis=1)]
+
+
+def _equal_pairs(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of indices whose non-zero `hashes` are equal, from groups of at most MAX_PAIRS_PER_XOR (each
+    size's groups at once)."""
+    if len(hashes) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(ordered)])
+    usable = (sizes > 1) & (sizes <= MAX_PAIRS_PER_XOR) & (ordered[starts] != 0)
+    ones, others = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for size in np.unique(sizes[usable]):
         groups = order[starts[usable & (sizes == size)][:, None] + np.arange(size)]
         one, other = np.triu_indices(size, k=1)
-        pairs, others = groups[:, one].ravel(), groups[:, other].ravel()
-        sets.append(np.stack([first[pairs], second[pairs], first[others], second[others]], axis=1))
-    if not sets:
-        return np.zeros((0, 4), dtype=np.int64)
-    four = np.sort(np.concatenate(sets), axis=1)
-    return four[np.all(four[:, 1:] != four[:, :-1], axis=1)]
+        ones.append(groups[:, one].ravel())
+        others.append(groups[:, other].ravel())
+    return np.concatenate(ones), np.concatenate(others)
 
 
 def _unique_rows(sets: np.ndarray) -> np.ndarray:

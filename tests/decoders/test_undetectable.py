@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from qec.decoders import undetectable
 from qec.decoders.dem_arrays import check_matrices
@@ -60,3 +61,8 @@ def test_a_matrix_too_dense_to_search_is_refused_in_one_line(monkeypatch):
     with pytest.raises(QecInputError, match="share more than 10 pairs of errors.*use descent=2, or none"):
         undetectable.undetectable_sets(matrix.check_matrix, 3)
     assert len(undetectable.undetectable_sets(matrix.check_matrix, 2).offsets) > 1  # pairs need no search
+
+
+def test_every_pair_of_columns_with_one_symptom_is_a_set():
+    matrix = scipy.sparse.csc_matrix(np.array([[1, 1, 1, 0], [0, 0, 0, 1]]))  # columns 0, 1, 2 alike
+    assert found(matrix, 2) == {(0, 1), (0, 2), (1, 2)}
