@@ -52,10 +52,10 @@ def undetectable_sets(check_matrix: scipy.sparse.spmatrix, max_size: int) -> Und
             np.append(check_hash[matrix.indices], np.uint64(0)), np.minimum(matrix.indptr[:-1], matrix.nnz)
         )
         column_hash[np.diff(matrix.indptr) == 0] = 0  # a column of no check: reduceat read its neighbour's
-        by_hash = np.argsort(column_hash, kind="stable")
-        sorted_hash = column_hash[by_hash]
         found.append(np.stack(_equal_pairs(column_hash), axis=1))
         if max_size >= 3:
+            by_hash = np.argsort(column_hash, kind="stable")
+            sorted_hash = column_hash[by_hash]
             first, second = _pairs_sharing_a_check(matrix)
             pair_hash = column_hash[first] ^ column_hash[second]
             found.append(_pairs_and_a_column(first, second, pair_hash, sorted_hash, by_hash))

@@ -341,8 +341,7 @@ def test_comparing_classes_predicts_the_class_of_the_lightest_correction_found()
 
 def test_descent_finds_a_lighter_correction_with_the_same_syndrome_and_never_a_heavier_one():
     """On hard shots (colour d = 5 at p = 0.008, OSD-0 so that OSD leaves weight to take), the descent's
-    corrections weigh at most OSD's, some less, and each is a correction: its weight and observables are those of
-    a set of columns with the shot's syndrome (checked against the one OSD gives plus undetectable sets)."""
+    corrections weigh at most OSD's, mostly on shots BP left to OSD some weigh less, and fewer shots fail."""
     circuit = noisy_memory_circuit("color", distance=5, rounds=3, noise="uniform", p=0.008)
     dem = circuit.detector_error_model()
     detection_events, observables = circuit.compile_detector_sampler(seed=5).sample(
