@@ -32,7 +32,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import sinter
 
@@ -56,6 +56,7 @@ WORKERS_PER_CORE = 4  # the most worker processes per core that still make sense
 _INDEX_JUMP = 1 << 32
 _CHEAP_REFRESH_SECONDS = 0.005  # re-reading a task's counts from the store after every commit while it is this fast
 _REFRESH_SHARE = 0.05  # and otherwise at most this share of the main process's time
+_INTERRUPT_POLL_SECONDS = 0.1  # how late Ctrl-C may be taken while the main loop waits for a chunk
 
 
 @dataclass(frozen=True)
@@ -414,24 +415,40 @@ def signals_blocked(*signals: signal.Signals) -> Iterator[None]:
 
 
 @contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Holds back Ctrl-C (and SIGTERM, where a Python handler takes it) until the block ends, then runs its
-    handler. Python runs signal handlers in the main thread only, so elsewhere there is nothing to hold back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _interrupts_at_checks() -> Iterator[Callable[[], None]]:
+    """Holds back Ctrl-C (and SIGTERM, where a Python handler takes it) while the block runs; the yielded `check()`
+    runs the held handler (which raises KeyboardInterrupt) for each signal that has arrived, and so does the end
+    of a block that ends without an exception.
+
+    A KeyboardInterrupt raised at whatever bytecode the main thread is at can leave a lock taken: landing in
+    `concurrent.futures.wait` after it has taken one future's lock and before the next, it leaves that lock held
+    for good, and the thread that completes the future (the process pool's manager, Dask's event loop) blocks on it
+    forever, and with it the teardown. So the main loop takes signals only at its checks. Python runs signal
+    handlers in the main thread only, so elsewhere there is nothing to hold back."""
     arrived: list[int] = []
     held: dict[int, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if callable(signal.getsignal(signum)):
-            held[signum] = signal.signal(signum, lambda number, frame: arrived.append(number))
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if callable(signal.getsignal(signum)):
+                held[signum] = signal.signal(signum, lambda number, frame: arrived.append(number))
+
+    def check() -> None:
+        while arrived:
+            signum = arrived.pop(0)
+            held[signum](signum, None)
+
     try:
-        yield
-    finally:
-        for held_signal, handler in held.items():
-            signal.signal(held_signal, handler)
-        if arrived:
-            held[arrived[0]](arrived[0], None)
+        yield check
+    except BaseException:
+        _restore_handlers(held)
+        raise
+    _restore_handlers(held)
+    check()
+
+
+def _restore_handlers(handlers: Mapping[int, Any]) -> None:
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def _init_worker(parent_pid: int) -> None:
@@ -501,37 +518,51 @@ def _run(
     tasks_total: int,
     kept: _Kept,
 ) -> None:
-    """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds."""
+    """Keeps 2 chunks per worker in flight (one running, one queued) until every task's rule holds. Ctrl-C is taken
+    only between steps (`_interrupts_at_checks`), never inside the executor's code or a commit."""
     futures: dict[concurrent.futures.Future, _TaskState] = {}
     start = time.monotonic()
     sampled_shots = 0
-    while True:
-        while len(futures) < 2 * workers:
-            state = _furthest_from_done(states, stop)
-            if state is None:
-                break
-            request = _next_request(state, stop, workers, sizing)
-            futures[executor.submit(run_chunk, request)] = state
-        if not futures:
-            return
-        done, _ = concurrent.futures.wait(list(futures), return_when=concurrent.futures.FIRST_COMPLETED)
-        for future in done:
-            state = futures.pop(future)
-            result: ChunkResult = future.result()
-            state.in_flight -= 1
-            state.in_flight_shots -= result.counts.shots
-            with _interrupts_deferred():  # a chunk committed is a chunk counted in `kept`
+    with _interrupts_at_checks() as check_interrupts:
+        while True:
+            while len(futures) < 2 * workers:
+                state = _furthest_from_done(states, stop)
+                if state is None:
+                    break
+                request = _next_request(state, stop, workers, sizing)
+                futures[executor.submit(run_chunk, request)] = state
+            if not futures:
+                return
+            for future in _first_done(futures, check_interrupts):
+                state = futures.pop(future)
+                result: ChunkResult = future.result()
+                state.in_flight -= 1
+                state.in_flight_shots -= result.counts.shots
                 committed = store.append(result)
                 kept.chunks += int(committed)
-            if committed:
-                state.shots += result.counts.shots
-                state.errors += result.counts.errors
-                sampled_shots += result.counts.shots
-            _refresh(state, store, result.chunk_index, committed)
-            if sizing.fixed_shots is None:
-                _adapt_chunk_size(state, result, sizing.seconds)
-        if on_progress:
-            on_progress(_snapshot(states, stop, tasks_total, sampled_shots, time.monotonic() - start))
+                if committed:
+                    state.shots += result.counts.shots
+                    state.errors += result.counts.errors
+                    sampled_shots += result.counts.shots
+                _refresh(state, store, result.chunk_index, committed)
+                if sizing.fixed_shots is None:
+                    _adapt_chunk_size(state, result, sizing.seconds)
+            if on_progress:
+                on_progress(_snapshot(states, stop, tasks_total, sampled_shots, time.monotonic() - start))
+            check_interrupts()
+
+
+def _first_done(
+    futures: Iterable[concurrent.futures.Future], check_interrupts: Callable[[], None]
+) -> set[concurrent.futures.Future]:
+    """Waits until at least one of `futures` is done, taking held-back signals every `_INTERRUPT_POLL_SECONDS`."""
+    while True:
+        done, _ = concurrent.futures.wait(
+            list(futures), timeout=_INTERRUPT_POLL_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        check_interrupts()
+        if done:
+            return done
 
 
 def _refresh(state: _TaskState, store: Store, chunk_index: int, committed: bool) -> None:

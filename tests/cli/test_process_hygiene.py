@@ -62,6 +62,7 @@ def start_collect(tmp_path: Path, executor: list[str]) -> tuple[subprocess.Popen
             stderr=stderr,
             cwd=tmp_path,
             start_new_session=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang ended by SIGABRT shows every thread's stack
         )
     deadline = time.monotonic() + 120
     while stored_chunks(store) < 1:
@@ -105,7 +106,12 @@ def stop(process: subprocess.Popen, how: str) -> int:
 def run_and_stop(tmp_path, executor, how):
     process, children, err = start_collect(tmp_path, executor)
     try:
-        code = stop(process, how)
+        try:
+            code = stop(process, how)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=30)
+            raise AssertionError(f"qec still ran 60 s after {how}; its threads then:\n{err.read_text()}") from None
         return code, children, err.read_text(), stored_chunks(tmp_path / "r.db")
     finally:
         if process.poll() is None:
@@ -189,6 +195,7 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_too(tmp_path):
             stderr=stderr,
             cwd=tmp_path,
             start_new_session=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang ended by SIGABRT shows every thread's stack
         )
     try:
         deadline = time.monotonic() + 60
@@ -319,6 +326,7 @@ def test_kill_9_of_qec_codes_leaves_no_search_running(tmp_path):
             stderr=stderr,
             cwd=tmp_path,
             start_new_session=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang ended by SIGABRT shows every thread's stack
         )
     try:
         child = searching_child(process, within=180)

@@ -2,6 +2,9 @@
 Ctrl-C, another command sampling into the same store, worker counts that cannot fit."""
 
 import math
+import re
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -165,6 +168,60 @@ def test_ctrl_c_stops_the_workers_and_says_how_many_chunks_were_kept(tmp_path):
     assert isinstance(interrupted.value, KeyboardInterrupt)
     assert str(interrupted.value) == f"interrupted: {interrupted.value.chunks_kept} chunks kept; rerun to resume"
     assert workers and not any(worker.is_running() for worker in workers)  # stopped, not left to finish
+
+
+# Ctrl-C raised (by a trace function, so at an exact point) inside concurrent.futures.wait while it holds the lock
+# of a chunk still running and has more to take: raised there, a KeyboardInterrupt leaves that lock held for good,
+# and the process pool's manager thread blocks forever on it when the chunk finishes (without the fix the pool case
+# hangs every time; Dask's event loop blocks the same way when the chunk finishes before the client closes).
+CTRL_C_INSIDE_WAIT = """
+import concurrent.futures._base as base, signal, sys
+from qec import StopRule, collect
+from qec.cluster import dask_client
+from qec.parts import memory_task
+from qec.store import Store
+
+ENTER = base._AcquireFutures.__enter__.__code__
+calls = [0]
+
+def trace(frame, event, arg):
+    if frame.f_code is not ENTER:
+        return None
+    calls[0] += 1
+    return lock_taken if calls[0] >= 20 else None
+
+def lock_taken(frame, event, arg):  # the second pass of the loop: the first future's lock is held
+    first = frame.f_locals["self"].futures[0]
+    if event == "line" and frame.f_lineno == ENTER.co_firstlineno + 2 and frame.f_locals["future"] is not first:
+        if not first.done():
+            sys.settrace(None)
+            signal.raise_signal(signal.SIGINT)
+    return lock_taken
+
+if __name__ == "__main__":
+    task = memory_task("repetition", distance=3, rounds=1, noise="code-capacity", p=0.1, pauli="independent")
+    with Store(sys.argv[1]) as store, dask_client(cluster=sys.argv[2] or None) as client:
+        sys.settrace(trace)
+        try:
+            collect([task], store=store, stop=StopRule(max_shots=10**9, max_errors=None), workers=2,
+                    executor=client, chunk_shots=1000)
+        except KeyboardInterrupt as interrupted:
+            print(interrupted, len(list(store.chunk_rows())))
+"""
+
+
+@pytest.mark.parametrize("cluster", ["", pytest.param("local:2", marks=pytest.mark.slow)])
+def test_ctrl_c_inside_the_wait_for_chunks_is_taken_after_it(tmp_path, cluster):
+    if cluster:
+        pytest.importorskip("distributed")
+    script = tmp_path / "ctrl_c_inside_wait.py"
+    script.write_text(CTRL_C_INSIDE_WAIT)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "s.db"), cluster], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    kept = re.fullmatch(r"interrupted: (\d+) chunks? kept; rerun to resume (\d+)\n", run.stdout)
+    assert kept and kept[1] == kept[2], run.stdout + run.stderr  # every chunk committed, and only those, is counted
 
 
 def test_counts_another_command_stores_meanwhile_stop_this_one(tmp_path):
