@@ -173,7 +173,7 @@ def test_ctrl_c_stops_the_workers_and_says_how_many_chunks_were_kept(tmp_path):
 # Ctrl-C raised (by a trace function, so at an exact point) inside concurrent.futures.wait while it holds the lock
 # of a chunk still running and has more to take: raised there, a KeyboardInterrupt leaves that lock held for good,
 # and the process pool's manager thread blocks forever on it when the chunk finishes (without the fix the pool case
-# hangs every time; Dask's event loop blocks the same way when the chunk finishes before the client closes).
+# hung in each of 3 tries; Dask's event loop blocks the same way, in 2 of 3 tries of a d=5 surface code).
 CTRL_C_INSIDE_WAIT = """
 import concurrent.futures._base as base, signal, sys
 from qec import StopRule, collect
