@@ -439,16 +439,10 @@ def _interrupts_at_checks() -> Iterator[Callable[[], None]]:
 
     try:
         yield check
-    except BaseException:
-        _restore_handlers(held)
-        raise
-    _restore_handlers(held)
+    finally:
+        for held_signal, handler in held.items():
+            signal.signal(held_signal, handler)
     check()
-
-
-def _restore_handlers(handlers: Mapping[int, Any]) -> None:
-    for signum, handler in handlers.items():
-        signal.signal(signum, handler)
 
 
 def _init_worker(parent_pid: int) -> None:

@@ -195,7 +195,6 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_too(tmp_path):
             stderr=stderr,
             cwd=tmp_path,
             start_new_session=True,
-            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang ended by SIGABRT shows every thread's stack
         )
     try:
         deadline = time.monotonic() + 60
@@ -326,7 +325,6 @@ def test_kill_9_of_qec_codes_leaves_no_search_running(tmp_path):
             stderr=stderr,
             cwd=tmp_path,
             start_new_session=True,
-            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hang ended by SIGABRT shows every thread's stack
         )
     try:
         child = searching_child(process, within=180)
