@@ -19,10 +19,11 @@
 3. **Stop** when the threshold's 95% interval (statistical and systematic, from `qec.threshold.fit_threshold`)
    has a relative half-width (high - low) / 2 / p <= `target_precision`, or the budget runs out:
    `max_shots_total` (shots summed over the study's tasks, what the store already held included) or
-   `max_seconds` (wall time of this call); or when more shots cannot help: the systematic part alone exceeds
-   the target (`systematic`), more errors would make the fit poor (`fit_limit`), the fit is poor already
-   (`poor_fit`), the crossings fall with d (`no_threshold`), or the curves cross nowhere the noise model
-   allows (`no_crossing`). `AutoResult.stopped_by` names the rule, `STOP_RULES` says what each means.
+   `max_seconds` (wall time of this call); or when more shots cannot help: the systematic part alone, less
+   what the points' noise moves it by (`qec.threshold.systematic_noise`), exceeds the target (`systematic`),
+   more errors would make the fit poor (`fit_limit`), the fit is poor already (`poor_fit`), the crossings fall
+   with d (`no_threshold`), or the curves cross nowhere the noise model allows (`no_crossing`).
+   `AutoResult.stopped_by` names the rule, `STOP_RULES` says what each means.
 
 Every p value lies on one lattice, 10^(k/100) rounded to 4 significant digits, and the refine windows of
 successive rounds share their points where they can, so the tasks (and task ids) are the same from round to
@@ -59,7 +60,7 @@ from qec.stats import Point
 from qec.store import Store
 from qec.study import StudyResult, analyse, check_run_options, collect_into
 from qec.task import Task
-from qec.threshold import FOUND, POOR_FIT, UNRESOLVED, ThresholdFit, use_correction
+from qec.threshold import FOUND, POOR_FIT, UNRESOLVED, ThresholdFit, systematic_noise, use_correction
 from qec.validation import MAX_COUNT
 
 MIN_P, MAX_P = 1e-5, 0.5  # how far the scan may be extended
@@ -83,9 +84,6 @@ FIRST_REFINE_ERRORS = 500  # per point, in the first refine round
 # the statistics at which the scaling ansatz stops describing small codes (chi^2/dof > 3 gives no estimate).
 MIN_GROWTH, MAX_GROWTH = 1.5, 3.0
 GROWTH_MARGIN = 1.2  # the error target asks for this much more than (precision / target)^2 predicts
-# The interval's systematic part is a difference of two noisy fits: it counts as the floor of the precision (and
-# stops the study when above the target) only once it is this many times the statistical half-width.
-SYSTEMATIC_DOMINATES = 2.0
 FIT_LIMIT_SHARE = 0.6  # the error target grows at most until chi^2/dof is expected at this share of POOR_FIT
 CHI2_NOISE_QUANTILE = 0.999  # chi^2 below this quantile of its distribution is read as noise
 MAX_ROUNDS = 100  # a guard: each round raises its targets, so a study ends by its rules long before
@@ -101,8 +99,8 @@ STOP_RULES = {
     "max_shots_total": "the study's shots reached max_shots_total",
     "max_seconds": "this call ran max_seconds",
     "no_crossing": "the curves of successive distances cross nowhere in the p range the noise model allows",
-    "systematic": "the interval's systematic part (other analysis choices) alone is wider than the target, and "
-    "twice its statistical part: more shots cannot reach the target; add distances",
+    "systematic": "the interval's systematic part (other analysis choices) alone is wider than the target, even "
+    "less what the points' noise moves it by: more shots cannot reach the target; add distances",
     "fit_limit": "more errors per point would make chi^2/dof pass its limit (the crossings of successive "
     "distances drift apart, which the scaling ansatz does not describe), and the fit be refused: this is "
     "the best these distances give; add distances",
@@ -573,7 +571,8 @@ class _Run:
             statistical_high = fit.statistical_high if fit.statistical_high is not None else fit.high
             statistical = (statistical_high - statistical_low) / 2
             room = self.target * fit.p - fit.systematic
-            if room <= 0 and fit.systematic >= SYSTEMATIC_DOMINATES * statistical:
+            # the systematic part is a move between two noisy fits: only what noise does not explain is a floor
+            if room <= 0 and fit.systematic - systematic_noise(self.window_points(window), fit) >= self.target * fit.p:
                 return _Step(None, stop="systematic")
             growth = (statistical / room) ** 2 * GROWTH_MARGIN if room > 0 else MAX_GROWTH
             # chi^2/dof - 1 grows in proportion to the errors where the ansatz misses the points: stop before it
@@ -719,14 +718,17 @@ class _Run:
     def total_shots(self) -> int:
         return sum(t.counts.shots for t in self.store.totals(self.task_ids).values())
 
+    def window_points(self, window: _Window | None) -> list[Point]:
+        """The study's points in `window` (all of them: None)."""
+        return [pt for pt in self.points() if window is None or window.holds(cast(float, pt.p))]
+
     def analysed(self, window: _Window | None) -> StudyResult:
         """The study of the points in `window` (all the study's points while scanning)."""
-        points = [pt for pt in self.points() if window is None or window.holds(cast(float, pt.p))]
-        return analyse(points, store=str(self.store.path), correction=self.correction)
+        return analyse(self.window_points(window), store=str(self.store.path), correction=self.correction)
 
     def crossings(self, window: _Window | None) -> list[Crossing]:
         """The pairwise crossings of the study's points in `window` (all of them: None)."""
-        return pairwise_crossings([pt for pt in self.points() if window is None or window.holds(cast(float, pt.p))])
+        return pairwise_crossings(self.window_points(window))
 
     def extended_scan(self, scan: list[float]) -> list[float] | None:
         """The scan with `SCAN_EXTENSION` more points on the side where the threshold lies (above when the

@@ -1,11 +1,12 @@
 """Where the logical error rates of successive distances cross, each crossing with its 95% interval.
 
-The crossing of distances d < d' is the p at which the larger code stops doing better: between the two
-sampled p values where the rate difference P_d' - P_d turns from negative to non-negative, interpolated
-linearly in log p. Its interval comes from parametric bootstrap resamples of the binomial counts (resamples
-whose curves do not cross in range are counted as such). A code with a threshold has crossings that settle
-(for the surface code they climb towards p_th as d grows); crossings that fall steadily with d, each
-the last far below the first, are the sign of a code without one (the generalized Shor code under phase
+The crossing of distances d < d' is the p at which the larger code stops doing better: between the two sampled p
+values where the rate difference P_d' - P_d turns from negative to non-negative, interpolated linearly in log p
+(where noise makes it turn more than once, the turn that best splits the p values into better below and worse
+above, weighing each difference by its noise). Its interval comes from parametric bootstrap resamples of the
+binomial counts (resamples whose curves do not cross in range are counted as such). A code with a threshold has
+crossings that settle (for the surface code they climb towards p_th as d grows); crossings that fall steadily with
+d, each the last far below the first, are the sign of a code without one (the generalized Shor code under phase
 flips, say), and `drift_down` says so; crossings that climb significantly (`drift_up`) have not settled yet.
 
 >>> from qec.stats import Point
@@ -134,26 +135,33 @@ def _crossing(
     kept = np.array([[pts[p].counts.kept for p in ps] for pts in (small_points, large_points)])
     errors = np.array([[pts[p].counts.errors for p in ps] for pts in (small_points, large_points)])
     rounds = np.array([[pts[p].rounds if rate == "round" else 1 for p in ps] for pts in (small_points, large_points)])
-    p, value = _interpolated(ps, per_round_rate(errors / kept, rounds=rounds)[None])
+    observed = per_round_rate(errors / kept, rounds=rounds)[None]
+    draws = rng.binomial(np.broadcast_to(kept, (resamples, *kept.shape)), errors / kept)
+    resampled = per_round_rate(draws / kept, rounds=rounds)
+    # the noise of the rate difference at each p, which weighs the turns (a floor where no draw varies)
+    noise = np.maximum(np.std(resampled[:, 1] - resampled[:, 0], axis=0), 1e-12) if resamples else np.ones(len(ps))
+    p, value = _interpolated(ps, observed, noise)
     if math.isnan(p[0]):
         difference = errors[1] / kept[1] - errors[0] / kept[0]
         side = "above" if np.all(difference <= 0) else "below" if np.all(difference >= 0) else None
         return Crossing(small, large, None, side=side)
-    draws = rng.binomial(np.broadcast_to(kept, (resamples, *kept.shape)), errors / kept)
-    samples, _ = _interpolated(ps, per_round_rate(draws / kept, rounds=rounds))
+    samples, _ = _interpolated(ps, resampled, noise)
     crossed = samples[~np.isnan(samples)]
     low, high = np.percentile(crossed, [2.5, 97.5]) if len(crossed) >= 0.95 * resamples else (ps[0], ps[-1])
     return Crossing(small, large, float(p[0]), float(min(low, p[0])), float(max(high, p[0])), float(value[0]))
 
 
-def _interpolated(ps: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For rates of shape (samples, 2, len(ps)) (small distance, then large): per sample, the p of the first
-    change from P_large < P_small to P_large >= P_small, linear in log p, and the small distance's rate there;
-    NaN where there is none."""
+def _interpolated(ps: np.ndarray, rates: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rates of shape (samples, 2, len(ps)) (small distance, then large): per sample, the p of the change from
+    P_large < P_small to P_large >= P_small, linear in log p, and the small distance's rate there; NaN where there
+    is none. Where noise makes several such changes, the one taken best splits the p values into the larger code
+    doing better below and worse above: the least sum of the differences in units of their `noise` up to it
+    (a change where a few errors' noise flips the sign, at low p say, is not taken over the real crossing)."""
     difference = rates[:, 1] - rates[:, 0]
     turns = (difference[:, :-1] < 0) & (difference[:, 1:] >= 0)
     has = turns.any(axis=1)
-    index = np.argmax(turns, axis=1)
+    below = np.cumsum(difference / noise, axis=1)[:, :-1]
+    index = np.argmin(np.where(turns, below, np.inf), axis=1)
     rows = np.arange(len(rates))
     f0, f1 = difference[rows, index], difference[rows, index + 1]
     fraction = np.where(has, f0 / np.where(f0 != f1, f0 - f1, 1.0), np.nan)

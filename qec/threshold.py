@@ -59,6 +59,7 @@ from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate
 
 BOOTSTRAP_RESAMPLES = 200
+NOISE_RESAMPLES = 40  # resamples behind `systematic_noise`: it only has to tell noise from a move
 MIN_DISTANCES_FOR_CORRECTION = 4
 POOR_FIT = 3.0  # chi^2/dof above this: the ansatz does not describe the points
 # 1/mu: a slower correction cannot be told from the constant A at reachable d, a faster one is gone by d ~ 5
@@ -528,11 +529,12 @@ def _in_crossing_window(points: list[Point], crossings: Sequence[Crossing], ps: 
     return inside if len({pt.p for pt in inside}) >= 3 else points
 
 
-def _variants(
-    points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int], *, rate: str, seed: int | None
-) -> list[Variant]:
-    """p_th under the other reasonable analysis choices: all sampled p rather than the crossings' window,
-    without the smallest distance, and with the finite-size correction toggled (where the distances allow)."""
+def _variant_choices(
+    points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int]
+) -> list[tuple[str, list[Point], bool]]:
+    """The other reasonable analysis choices, each as (what it is, the points it fits, with the correction):
+    all sampled p rather than the crossings' window, without the smallest distance, and with the finite-size
+    correction toggled (where the distances allow)."""
     choices: list[tuple[str, list[Point], bool]] = []
     if len(central) < len(points):
         choices.append(("all sampled p", points, fit.correction))
@@ -543,11 +545,56 @@ def _variants(
         choices.append(
             ("without the correction" if fit.correction else "with the correction", central, not fit.correction)
         )
+    return choices
+
+
+def _variants(
+    points: list[Point], central: list[Point], fit: ThresholdFit, distances: list[int], *, rate: str, seed: int | None
+) -> list[Variant]:
+    """p_th under each of `_variant_choices`."""
     guess = cast(float, fit.p)
     return [
         Variant(choice, _scaling_fit(subset, rate=rate, correction=corrected, guess=guess, seed=seed, resamples=0).p)
-        for choice, subset, corrected in choices
+        for choice, subset, corrected in _variant_choices(points, central, fit, distances)
     ]
+
+
+def systematic_noise(
+    points: Sequence[Point], fit: ThresholdFit, *, resamples: int = NOISE_RESAMPLES, seed: int | None = 0
+) -> float:
+    """How far the binomial noise of `points` alone moves a found `fit`'s systematic part: the 95th percentile,
+    over parametric resamples of the points, of the largest change of a variant's move p_variant - p_th.
+
+    The systematic part is the largest move over the variants (`fit_threshold`), and a variant fits fewer points
+    or more parameters than the fit, so its move is noisy too: a systematic part below this is not told from
+    noise, and more shots shrink it. `points` are those `fit` was fitted to; 0 without variants.
+    """
+    moves = {v.choice: v.p - fit.p for v in fit.variants if v.p is not None and fit.p is not None}
+    if fit.status != FOUND or not moves:
+        return 0.0
+    points = [pt for pt in points if pt.counts.kept > 0]
+    ps = sorted({cast(float, pt.p) for pt in points})
+    central = _in_crossing_window(points, fit.crossings, ps)
+    distances = sorted({cast(int, pt.distance) for pt in points})
+    choices = [c for c in _variant_choices(points, central, fit, distances) if c[0] in moves]
+
+    def refit(subset: list[Point], corrected: bool, resampled: dict[int, Point]) -> float | None:
+        chosen = [resampled[id(pt)] for pt in subset]
+        return _scaling_fit(chosen, rate=fit.rate, correction=corrected, guess=guess, seed=seed, resamples=0).p
+
+    guess = cast(float, fit.p)
+    rng = np.random.default_rng(seed)
+    changes = []
+    for _ in range(resamples):
+        resampled = {
+            id(pt): replace(pt, counts=replace(pt.counts, errors=int(rng.binomial(pt.counts.kept, pt.rate))))
+            for pt in points
+        }
+        p_th = refit(central, fit.correction, resampled)
+        variants = [(choice, refit(subset, corrected, resampled)) for choice, subset, corrected in choices]
+        if p_th is not None:
+            changes.append(max(abs(p - p_th - moves[choice]) if p is not None else 0.0 for choice, p in variants))
+    return float(np.percentile(changes, 95)) if changes else math.inf
 
 
 def _scaling_fit(

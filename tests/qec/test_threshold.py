@@ -3,15 +3,17 @@ unresolved with what to sample next, none), plain 'no crossing', published value
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from qec import StopRule, Store, fit_threshold, run_study, study_tasks
+from qec.crossings import pairwise_crossings
 from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
 from qec.task import Counts
-from qec.threshold import FOUND, NONE, UNRESOLVED, NextSamples, ThresholdFit
+from qec.threshold import FOUND, NONE, UNRESOLVED, NextSamples, ThresholdFit, systematic_noise
 
 
 def synthetic_points(p_th=0.01, nu=1.2, shots=200_000, seed=3, cubic=0.0, ps=None, distances=(5, 7, 9)):
@@ -131,6 +133,55 @@ def test_the_interval_adds_a_systematic_part_from_other_analysis_choices():
     assert fit.high == pytest.approx(fit.statistical_high + fit.systematic)
     assert fit.low <= 0.01 <= fit.high
     assert set(fit.as_dict()) >= {"p", "low", "high", "statistical_low", "statistical_high", "systematic", "crossings"}
+
+
+def test_a_crossing_is_the_turn_the_counts_support_not_the_first_that_noise_makes():
+    """An auto scan of the surface code under SI1000 (25,000 shots or 300 errors a point): at p = 0.0019 the
+    d = 9 code's 21 errors to d = 7's 18 (15 and 32 expected) made the difference turn there, and the old rule
+    (the first turn) put the 7/9 crossing at 0.0017, a decade below the threshold (0.0052), which sent the
+    study's first refine window there. The turn the counts support is between 0.0040 and 0.0058."""
+    counts = {  # p: (d = 7 shots, errors), (d = 9 shots, errors)
+        0.001318: ((25000, 7), (25000, 0)),
+        0.001905: ((25000, 18), (25000, 21)),
+        0.002754: ((25000, 141), (25000, 89)),
+        0.003981: ((11884, 305), (15021, 306)),
+        0.005754: ((3273, 303), (3279, 322)),
+        0.008318: ((1415, 347), (1085, 324)),
+    }
+    points = [
+        Point("surface", d, d, "si1000", p, "pymatching", Counts(*pair[k]))
+        for p, pair in counts.items()
+        for k, d in enumerate((7, 9))
+    ]
+    (crossing,) = pairwise_crossings(points)
+    assert 0.003981 < crossing.p < 0.005754 and crossing.low < 0.0052 < crossing.high, crossing.describe()
+
+
+def exact_points(shots, *, smallest_code_shift=0.0):
+    """Counts equal to their expectation (no draw noise) under P = 0.075 + 0.15x + 0.3x^2, x = (p - 0.1) d^(1/1.3),
+    d = 3, 5, 7 at p = 8% .. 12%; d = 3's crossing moved by `smallest_code_shift` (a real systematic)."""
+    points = []
+    for d in (3, 5, 7):
+        for p in np.linspace(0.08, 0.12, 5):
+            x = (p - 0.1 - (smallest_code_shift if d == 3 else 0.0)) * d ** (1 / 1.3)
+            errors = round(shots * (0.075 + 0.15 * x + 0.3 * x * x))
+            points.append(Point("surface", d, 1, "code-capacity", float(p), "pymatching", Counts(shots, errors)))
+    return points
+
+
+def test_systematic_noise_tells_a_move_of_the_variants_from_their_noise():
+    """The variant without d = 3 fits d = 5 and 7 alone, whose crossing is noisy: its move is noise until it
+    is larger than what resampling the points moves it by, and that noise shrinks as 1/sqrt(shots)."""
+    exact = exact_points(10**6)
+    fit = fit_threshold(exact)
+    noise = systematic_noise(exact, fit)
+    assert fit.status == FOUND and fit.systematic < 1e-4 < noise < 0.005, (fit.systematic, noise)
+    more = exact_points(10**8)
+    assert 5 < noise / systematic_noise(more, fit_threshold(more)) < 20  # 10 expected
+    drifted = exact_points(10**6, smallest_code_shift=0.004)
+    fit = fit_threshold(drifted)
+    assert fit.status == FOUND and fit.systematic > 1.5 * systematic_noise(drifted, fit) > 0, fit.describe()
+    assert systematic_noise(exact, replace(fit, variants=())) == 0.0
 
 
 def test_crossings_that_fall_with_d_give_no_threshold():
