@@ -577,12 +577,12 @@ def systematic_noise(
     central = _in_crossing_window(points, fit.crossings, ps)
     distances = sorted({cast(int, pt.distance) for pt in points})
     choices = [c for c in _variant_choices(points, central, fit, distances) if c[0] in moves]
+    guess = cast(float, fit.p)
 
     def refit(subset: list[Point], corrected: bool, resampled: dict[int, Point]) -> float | None:
         chosen = [resampled[id(pt)] for pt in subset]
         return _scaling_fit(chosen, rate=fit.rate, correction=corrected, guess=guess, seed=seed, resamples=0).p
 
-    guess = cast(float, fit.p)
     rng = np.random.default_rng(seed)
     changes = []
     for _ in range(resamples):
@@ -592,7 +592,7 @@ def systematic_noise(
         }
         p_th = refit(central, fit.correction, resampled)
         variants = [(choice, refit(subset, corrected, resampled)) for choice, subset, corrected in choices]
-        if p_th is not None:
+        if p_th is not None:  # (a variant that does not converge on a resample counts as no change)
             changes.append(max(abs(p - p_th - moves[choice]) if p is not None else 0.0 for choice, p in variants))
     return float(np.percentile(changes, 95)) if changes else math.inf
 
