@@ -380,7 +380,8 @@ class LambdaFit:
 
 
 def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
-    """The Lambda fit at each p where >= 2 distances have errors.
+    """The Lambda fit at each p where >= 2 distances have errors and do better than a guess (a per-operation rate
+    below 1/2: a rate clipped there, above threshold, says nothing of suppression and has no interval).
 
     >>> from qec.task import Counts
     >>> points = [Point("surface", d, d, "sd6", 0.001, "m", Counts(10**7, e)) for d, e in [(3, 8000), (5, 4000),
@@ -391,7 +392,8 @@ def fit_suppression(points: Iterable[Point]) -> list[LambdaFit]:
     """
     by_p: dict[float, list[Point]] = {}
     for point in points:
-        if point.p is not None and point.distance is not None and point.counts.errors > 0:
+        useful = point.counts.errors > 0 and point.rate_per_operation < 0.5
+        if point.p is not None and point.distance is not None and useful:
             by_p.setdefault(point.p, []).append(point)
     fits = []
     for p, group in sorted(by_p.items()):

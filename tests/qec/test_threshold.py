@@ -3,6 +3,7 @@ unresolved with what to sample next, none), plain 'no crossing', published value
 
 import json
 import math
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from qec import StopRule, Store, fit_threshold, run_study, study_tasks
 from qec.crossings import pairwise_crossings
 from qec.errors import QecInputError
-from qec.stats import Point, per_round_rate, suppression_factors, wilson_interval
+from qec.stats import Point, fit_suppression, per_round_rate, suppression_factors, wilson_interval
 from qec.task import Counts
 from qec.threshold import FOUND, NONE, UNRESOLVED, NextSamples, ThresholdFit, systematic_noise
 
@@ -248,6 +249,20 @@ def test_lambda_is_the_per_round_ratio():
     (estimate,) = suppression_factors(points)
     assert estimate.value == pytest.approx(points[0].rate_per_operation / points[1].rate_per_operation)
     assert estimate.low < estimate.value < estimate.high
+
+
+def test_a_lambda_fit_leaves_out_points_no_better_than_a_guess():
+    """Far above threshold the d = 9 code fails 55% of its shots: its per-round rate is clipped at 1/2 with no
+    interval, and used to make the whole fit NaN, with a divide-by-zero warning (auto scans reach such p)."""
+    points = [
+        Point("surface", d, d, "si1000", 0.01738, "m", Counts(768, errors))
+        for d, errors in [(5, 300), (7, 330), (9, 420)]
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (fit,) = fit_suppression(points)
+    assert fit.distances == (5, 7) and fit.low < fit.value < fit.high
+    assert fit_suppression(points[2:]) == []
 
 
 def sampled_threshold(
