@@ -22,8 +22,9 @@
    `max_seconds` (wall time of this call); or when more shots cannot help: the systematic part alone, less
    what the points' noise moves it by (`qec.threshold.systematic_noise`), exceeds the target (`systematic`),
    more errors would make the fit poor (`fit_limit`), the fit is poor already (`poor_fit`), the crossings fall
-   with d (`no_threshold`), or the curves cross nowhere the noise model allows (`no_crossing`).
-   `AutoResult.stopped_by` names the rule, `STOP_RULES` says what each means.
+   with d in two rounds in a row, the second at more errors per point (`no_threshold`), or the curves cross
+   nowhere the noise model allows (`no_crossing`). `AutoResult.stopped_by` names the rule, `STOP_RULES` says
+   what each means.
 
 Every p value lies on one lattice, 10^(k/100) rounded to 4 significant digits, and the refine windows of
 successive rounds share their points where they can, so the tasks (and task ids) are the same from round to
@@ -107,7 +108,8 @@ STOP_RULES = {
     "poor_fit": "the finite-size scaling ansatz fits the points near the crossing poorly at these statistics (the "
     "crossings of successive distances drift apart by more than their noise), even with the larger distances "
     "the fit asked for that this study could add; add distances",
-    "no_threshold": "the crossings of successive distances fall with d: no threshold",
+    "no_threshold": "the crossings of successive distances fall with d, seen again at more errors per point: "
+    "no threshold",
     "max_rounds": f"{MAX_ROUNDS} rounds ran without reaching another rule",
 }
 
@@ -478,6 +480,7 @@ class _Run:
         self.sampled = 0
         self.visited: set[tuple[int, int, int]] = set()  # (window centre, spacing, error target) of refine rounds
         self.added_distances: list[int] = []  # distances added because a fit asked for them
+        self.falling_at: int | None = None  # the error target of the last round whose crossings fell with d
 
     def until_stopped(self, scan: list[float], start: float) -> AutoResult:
         window: _Window | None = None
@@ -591,7 +594,13 @@ class _Run:
             window = _Window.around(fit.p, low=min(region[1], statistical_low), high=max(region[2], statistical_high))
             return _Step(window, min(MAX_GROWTH, max(MIN_GROWTH, growth)))
         if drift_down(here):
-            return _Step(None, stop="no_threshold")
+            # noise alone parts two crossings' 95% intervals now and then: only crossings seen to fall again, at
+            # more errors per point, end the study
+            if self.falling_at is not None and errors_target > self.falling_at:
+                return _Step(None, stop="no_threshold")
+            self.falling_at = errors_target
+            return _Step(window, MAX_GROWTH)
+        self.falling_at = None
         # unresolved: what the fit asks to sample next (p values, larger distances)
         suggested = fit.sample_next if fit.status == UNRESOLVED else None
         larger = self.addable(suggested.distances if suggested is not None else (), region[0])

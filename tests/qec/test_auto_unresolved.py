@@ -67,3 +67,44 @@ def test_an_unresolved_fit_is_acted_on_not_stopped_at(tmp_path, monkeypatch):
         sampled = {(t.metadata["distance"], t.metadata["p"]) for t in results.totals().values() if t.counts.shots}
     assert {(7, p) for p in second.p_values} <= sampled
     assert not {(7, p) for p in first.p_values if p not in second.p_values} & sampled  # d = 7 only once asked
+
+
+@pytest.mark.parametrize("falls_again", [False, True])
+def test_falling_crossings_end_a_study_only_when_seen_again_at_more_errors(tmp_path, monkeypatch, falls_again):
+    """Two crossings' 95% intervals part by noise now and then (an emulated SI1000 study of the surface code,
+    whose crossings climb, was told 'no threshold' at 500 errors per point once in about a hundred runs). Here the
+    first refine round's crossings are made to fall with d: the study samples the same window at more errors per
+    point, and stops with no_threshold only if they fall there too."""
+    real_analyse, real_drift_down = qec.auto.analyse, qec.auto.drift_down
+    refine_rounds, analysed = [], []
+    falling = (1, 2) if falls_again else (1,)  # the refine rounds whose crossings fall
+
+    def analyse(points, **options):  # called before its round is recorded; the scan's call is the first
+        study = real_analyse(points, **options)
+        analysed.append(study)
+        return (
+            replace(study, threshold=ThresholdFit.none("none: made so by the test"))
+            if len(analysed) - 1 in falling
+            else study
+        )
+
+    def drift_down(crossings):  # called after its round is recorded
+        return len(refine_rounds) in falling or real_drift_down(crossings)
+
+    def on_round(done):
+        if done.stage == "refine":
+            refine_rounds.append(done)
+        if len(refine_rounds) == 3:
+            raise Enough
+
+    monkeypatch.setattr(qec.auto, "analyse", analyse)
+    monkeypatch.setattr(qec.auto, "drift_down", drift_down)
+    store = tmp_path / "auto.db"
+    if falls_again:
+        result = auto_threshold("surface", store=store, max_seconds=300, on_round=on_round, **SURFACE)
+        assert result.stopped_by == "no_threshold" and len(refine_rounds) == 2, result.describe()
+    else:
+        with pytest.raises(Enough):
+            auto_threshold("surface", store=store, max_seconds=300, on_round=on_round, **SURFACE)
+    first, second = refine_rounds[:2]
+    assert second.p_values == first.p_values and second.max_errors >= 2 * first.max_errors
