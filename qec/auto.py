@@ -480,7 +480,7 @@ class _Run:
         self.sampled = 0
         self.visited: set[tuple[int, int, int]] = set()  # (window centre, spacing, error target) of refine rounds
         self.added_distances: list[int] = []  # distances added because a fit asked for them
-        self.falling_at: int | None = None  # the error target of the last round whose crossings fell with d
+        self.falling_at: int | None = None  # the error target of the last round, if its crossings fell with d
 
     def until_stopped(self, scan: list[float], start: float) -> AutoResult:
         window: _Window | None = None
@@ -561,6 +561,7 @@ class _Run:
             return (other.center, other.spacing, errors_target) not in self.visited
 
         here = self.crossings(window)
+        falling_before, self.falling_at = self.falling_at, None
         overall = {(c.distance_small, c.distance_large): c for c in self.crossings(None)}
         # each pair's crossing in the window, or over every point where it does not cross in the window
         region = _region(
@@ -596,11 +597,10 @@ class _Run:
         if drift_down(here):
             # noise alone parts two crossings' 95% intervals now and then: only crossings seen to fall again, at
             # more errors per point, end the study
-            if self.falling_at is not None and errors_target > self.falling_at:
+            if falling_before is not None and errors_target > falling_before:
                 return _Step(None, stop="no_threshold")
             self.falling_at = errors_target
             return _Step(window, MAX_GROWTH)
-        self.falling_at = None
         # unresolved: what the fit asks to sample next (p values, larger distances)
         suggested = fit.sample_next if fit.status == UNRESOLVED else None
         larger = self.addable(suggested.distances if suggested is not None else (), region[0])
