@@ -7,15 +7,16 @@
    When the curves of successive distances do not cross there, the grid is extended (upwards when the largest
    distance does better at the highest p, downwards otherwise) as far as the noise model allows.
 2. **Refine.** `REFINE_POINTS` log-spaced p values (+-20% or +-45%) around the estimate: the fit's p_th, or the
-   pairwise crossings while there is no fit, holding the crossings' 95% intervals and the fit's statistical
-   one. The first round samples `FIRST_REFINE_ERRORS` errors per point; each later one raises that by the
-   factor the fit's precision says is still needed, ((statistical half-width) / (target - systematic))^2,
-   between 1.5x and 3x, and by no more than keeps chi^2/dof expected below 0.6 x the fit's limit (3): with more
-   errors, small codes' crossings drift apart by more than their noise, the ansatz stops describing the
-   points, and the fit (so the estimate) is refused. A poor fit moves the window to the crossings, or
-   narrows it, then adds the larger distances it asks for (up to `MAX_ADDED_DISTANCES`). An unresolved fit (its
-   interval leaves the window, say: `qec.threshold`) is acted on: the next window holds the p values it asks
-   for (`ThresholdFit.sample_next`), and the distances it asks for are added.
+   pairwise crossings while there is no fit, holding the crossings' 95% intervals and the fit's statistical one. The
+   first round samples `FIRST_REFINE_ERRORS` errors per point; each later one raises that by the factor the fit's
+   precision says is still needed, ((statistical half-width + noisy part) / (target - floor))^2 (the systematic
+   part's floor is what the points' noise does not explain, `qec.threshold.systematic_noise`; the rest shrinks with
+   more errors), between 1.5x and 3x, and by no more than keeps chi^2/dof expected below 0.6 x the fit's limit (3):
+   with more errors, small codes' crossings drift apart by more than their noise, the ansatz stops describing the
+   points, and the fit (so the estimate) is refused. A poor fit moves the window to the crossings, or narrows it,
+   then adds the larger distances it asks for (up to `MAX_ADDED_DISTANCES`). An unresolved fit (its interval leaves
+   the window, say: `qec.threshold`) is acted on: the next window holds the p values it asks for
+   (`ThresholdFit.sample_next`), and the distances it asks for are added.
 3. **Stop** when the threshold's 95% interval (statistical and systematic, from `qec.threshold.fit_threshold`)
    has a relative half-width (high - low) / 2 / p <= `target_precision`, or the budget runs out:
    `max_shots_total` (shots summed over the study's tasks, what the store already held included) or
@@ -574,11 +575,13 @@ class _Run:
             statistical_low = fit.statistical_low if fit.statistical_low is not None else fit.low
             statistical_high = fit.statistical_high if fit.statistical_high is not None else fit.high
             statistical = (statistical_high - statistical_low) / 2
-            room = self.target * fit.p - fit.systematic
-            # the systematic part is a move between two noisy fits: only what noise does not explain is a floor
-            if room <= 0 and fit.systematic - systematic_noise(self.window_points(window), fit) >= self.target * fit.p:
+            # the systematic part is a move between two noisy fits: only what their noise does not explain is a
+            # floor, the rest shrinks with more errors as the statistical part does
+            floor = max(0.0, fit.systematic - systematic_noise(self.window_points(window), fit))
+            room = self.target * fit.p - floor
+            if room <= 0:
                 return _Step(None, stop="systematic")
-            growth = (statistical / room) ** 2 * GROWTH_MARGIN if room > 0 else MAX_GROWTH
+            growth = ((statistical + fit.systematic - floor) / room) ** 2 * GROWTH_MARGIN
             # chi^2/dof - 1 grows in proportion to the errors where the ansatz misses the points: stop before it
             # passes POOR_FIT, where the fit (and the estimate) would be refused
             excess = _systematic_excess(fit.chi2, fit.dof)
