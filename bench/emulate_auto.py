@@ -65,15 +65,22 @@ def truth_rates(family: str, distances: list[int], noise: str, store: Path, dens
 
 @dataclass(frozen=True)
 class Truth:
-    """One distance's rate at p: the cubic inside the dense range, the measured rate outside it."""
+    """One distance's rate at p: the cubic inside the dense range; outside it, the measured rates interpolated
+    (log rate linear in log p; held at the last measured one beyond them)."""
 
     cubic: np.ndarray
     dense: tuple[float, float]
     measured: dict[float, float]
 
     def __call__(self, p: float) -> float:
-        inside = self.dense[0] <= p <= self.dense[1]
-        return float(np.exp(np.polyval(self.cubic, math.log(p)))) if inside else self.measured[p]
+        if self.dense[0] <= p <= self.dense[1]:
+            return float(np.exp(np.polyval(self.cubic, math.log(p))))
+        ps = sorted(self.measured)
+        return float(np.exp(np.interp(math.log(p), np.log(ps), np.log([self.measured[q] for q in ps]))))
+
+
+class MissingTruth(Exception):
+    """The study asked for a distance the truth does not have."""
 
 
 def emulated_collect(rates: dict, rng: np.random.Generator):
@@ -85,6 +92,8 @@ def emulated_collect(rates: dict, rng: np.random.Generator):
         for task in tasks:
             held = totals.get(task.task_id)
             shots, errors, index = (held.counts.shots, held.counts.errors, held.next_chunk) if held else (0, 0, 0)
+            if task.metadata["distance"] not in rates:
+                raise MissingTruth(task.metadata["distance"])
             rate = rates[task.metadata["distance"]](task.metadata["p"])
             while stop.progress(shots, errors) < 1:
                 wanted = (stop.max_errors - errors) / rate if stop.max_errors else math.inf
@@ -119,16 +128,20 @@ def main() -> None:
         qec.auto.collect_into = emulated_collect(rates, np.random.default_rng(seed))
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as folder:
-            result = auto_threshold(
-                args.family,
-                distances=distances,
-                noise=args.noise,
-                store=Path(folder) / "study.db",
-                target_precision=args.target,
-                max_shots_total=args.max_shots_total,
-                max_seconds=None,
-                workers=1,
-            )
+            try:
+                result = auto_threshold(
+                    args.family,
+                    distances=distances,
+                    noise=args.noise,
+                    store=Path(folder) / "study.db",
+                    target_precision=args.target,
+                    max_shots_total=args.max_shots_total,
+                    max_seconds=None,
+                    workers=1,
+                )
+            except MissingTruth as missing:
+                print(f"seed {seed}: the study added d = {missing}; the truth has the study's distances only")
+                continue
         study = dict(
             seed=seed,
             stopped_by=result.stopped_by,
