@@ -59,7 +59,7 @@ from qec.errors import QecInputError
 from qec.stats import Point, per_round_rate
 
 BOOTSTRAP_RESAMPLES = 200
-NOISE_RESAMPLES = 40  # resamples behind `systematic_noise`: it only has to tell noise from a move
+NOISE_RESAMPLES = 200  # resamples behind `systematic_noise`: a 95th percentile of a heavy-tailed move (40 gave half)
 MIN_DISTANCES_FOR_CORRECTION = 4
 POOR_FIT = 3.0  # chi^2/dof above this: the ansatz does not describe the points
 # 1/mu: a slower correction cannot be told from the constant A at reachable d, a faster one is gone by d ~ 5
