@@ -526,7 +526,7 @@ class _Run:
                 window = _Window.around(region[0], low=region[1], high=region[2])
                 continue
             # refining: recentre the window and raise the per-point error target, or stop
-            step = self.refined(window, fit, errors_target)
+            step = self.refined(window, study, errors_target)
             if step.stop is not None:
                 stopped_by = step.stop
                 break
@@ -554,9 +554,10 @@ class _Run:
             p_values=tuple(sorted({cast(float, pt.p) for pt in self.points()})),
         )
 
-    def refined(self, window: _Window, fit: ThresholdFit, errors_target: int) -> _Step:
+    def refined(self, window: _Window, study: StudyResult, errors_target: int) -> _Step:
         """The next refine window and error growth after a round in `window` (up to `errors_target` errors per
-        point) whose points gave `fit`; or the rule that stops the study."""
+        point) whose points gave `study`; or the rule that stops the study."""
+        fit = study.threshold
 
         def unseen(other: _Window) -> bool:  # a window not yet sampled at this error target
             return (other.center, other.spacing, errors_target) not in self.visited
@@ -577,7 +578,7 @@ class _Run:
             statistical = (statistical_high - statistical_low) / 2
             # the systematic part is a move between two noisy fits: only what their noise does not explain is a
             # floor, the rest shrinks with more errors as the statistical part does
-            floor = max(0.0, fit.systematic - systematic_noise(self.window_points(window), fit))
+            floor = max(0.0, fit.systematic - systematic_noise(study.points, fit))
             room = self.target * fit.p - floor
             if room <= 0:
                 return _Step(None, stop="systematic")
