@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import qec.auto
-from qec.auto import STEPS_PER_DECADE, auto_threshold, lattice_p, scan_grid
+from qec.auto import auto_threshold, lattice_index, lattice_p, scan_grid
 from qec.engine import StopRule
 from qec.stats import Point
 from qec.store import Store
@@ -42,7 +42,7 @@ DENSE_STEP = 4  # lattice steps between dense truth points: the refine windows' 
 
 def truth_rates(family: str, distances: list[int], noise: str, store: Path, dense: tuple[float, float], workers: int):
     """Samples what the truth store lacks; returns, per distance, its rate(p) (the cubic in `dense`)."""
-    low, high = (round(STEPS_PER_DECADE * math.log10(p) / DENSE_STEP) * DENSE_STEP for p in dense)
+    low, high = (round(lattice_index(p) / DENSE_STEP) * DENSE_STEP for p in dense)
     dense_ps = [lattice_p(k) for k in range(low, high + 1, DENSE_STEP)]
     scan_ps = [p for p in scan_grid(noise) if not dense[0] <= p <= dense[1]]
     for ps, stop in ((dense_ps, TRUTH_STOP), (scan_ps, SCAN_TRUTH_STOP)):

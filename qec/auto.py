@@ -318,8 +318,8 @@ def scan_grid(noise: str) -> list[float]:
             "registry entry a scan_range)"
         )
     low, high = scan_range
-    first = math.ceil(_lattice_index(low) / SCAN_SPACING)
-    last = math.floor(_lattice_index(high) / SCAN_SPACING)
+    first = math.ceil(lattice_index(low) / SCAN_SPACING)
+    last = math.floor(lattice_index(high) / SCAN_SPACING)
     return [lattice_p(k * SCAN_SPACING) for k in range(first, last + 1)]
 
 
@@ -332,7 +332,12 @@ def lattice_p(k: int) -> float:
     return float(f"{10 ** (k / STEPS_PER_DECADE):.4g}")
 
 
-def _lattice_index(p: float) -> float:
+def lattice_index(p: float) -> float:
+    """Where p lies on the lattice: `lattice_p`'s inverse, unrounded.
+
+    >>> round(lattice_index(lattice_p(-200)))
+    -200
+    """
     return math.log10(p) * STEPS_PER_DECADE
 
 
@@ -440,12 +445,12 @@ class _Window:
         its outer points; the widest when none does."""
         half = (REFINE_POINTS - 1) // 2
         wanted = WINDOW_MARGIN * max(
-            _lattice_index(high) - _lattice_index(center), _lattice_index(center) - _lattice_index(low)
+            lattice_index(high) - lattice_index(center), lattice_index(center) - lattice_index(low)
         )
         for spacing in REFINE_SPACINGS:
-            window = _Window(round(_lattice_index(center) / spacing) * spacing, spacing)
+            window = _Window(round(lattice_index(center) / spacing) * spacing, spacing)
             lowest, highest = window.center - half * spacing, window.center + half * spacing
-            if highest - _lattice_index(center) >= wanted and _lattice_index(center) - lowest >= wanted:
+            if highest - lattice_index(center) >= wanted and lattice_index(center) - lowest >= wanted:
                 return window
         return window
 
@@ -590,7 +595,7 @@ class _Run:
                 allowed = (FIT_LIMIT_SHARE * POOR_FIT - 1) / excess
                 if allowed < MIN_GROWTH and window.spacing > REFINE_SPACINGS[0]:  # the ansatz holds better nearer
                     spacing = REFINE_SPACINGS[REFINE_SPACINGS.index(window.spacing) - 1]
-                    narrower = _Window(round(_lattice_index(fit.p) / spacing) * spacing, spacing)
+                    narrower = _Window(round(lattice_index(fit.p) / spacing) * spacing, spacing)
                     if unseen(narrower):
                         return _Step(narrower, 1.0)
                 if allowed < MIN_GROWTH:
@@ -614,7 +619,7 @@ class _Run:
                 return _Step(crossings_window, 1.0)
             if window.spacing > REFINE_SPACINGS[0]:
                 spacing = REFINE_SPACINGS[REFINE_SPACINGS.index(window.spacing) - 1]
-                narrower = _Window(round(_lattice_index(region[0]) / spacing) * spacing, spacing)
+                narrower = _Window(round(lattice_index(region[0]) / spacing) * spacing, spacing)
                 if unseen(narrower):
                     return _Step(narrower, 1.0)
             if larger:  # the ansatz misses these distances near the crossings: add the larger ones the fit asks for
@@ -629,7 +634,7 @@ class _Run:
         # the fit suggests no p values (it did not converge, say): a step wider, at more errors
         wider = REFINE_SPACINGS[min(REFINE_SPACINGS.index(window.spacing) + 1, len(REFINE_SPACINGS) - 1)]
         spacing = max(crossings_window.spacing, wider)
-        return _Step(_Window(round(_lattice_index(region[0]) / spacing) * spacing, spacing), 2.0)
+        return _Step(_Window(round(lattice_index(region[0]) / spacing) * spacing, spacing), 2.0)
 
     def addable(self, wanted: Sequence[int], p: float) -> tuple[int, ...]:
         """Those of the distances `wanted` (a fit's suggestion) this study may add: new ones the family builds at
@@ -752,7 +757,7 @@ class _Run:
         rates = {(pt.distance, pt.p): pt.rate for pt in points if pt.counts.kept > 0}
         common = [p for p in scan if (small, p) in rates and (large, p) in rates]
         upwards = bool(common) and rates[(large, common[-1])] < rates[(small, common[-1])]
-        edge = round(_lattice_index(scan[-1] if upwards else scan[0]) / SCAN_SPACING)
+        edge = round(lattice_index(scan[-1] if upwards else scan[0]) / SCAN_SPACING)
         step = 1 if upwards else -1
         added = [lattice_p((edge + step * k) * SCAN_SPACING) for k in range(1, SCAN_EXTENSION + 1)]
         added = [p for p in added if self.spec.allows(p)]
