@@ -570,11 +570,11 @@ def systematic_noise(
     noise, and more shots shrink it. `points` are those `fit` was fitted to; 0 without variants.
     """
     moves = {v.choice: v.p - fit.p for v in fit.variants if v.p is not None and fit.p is not None}
-    if fit.status != FOUND or not moves:
+    if fit.status != FOUND or not moves or fit.p_window is None:
         return 0.0
     points = [pt for pt in points if pt.counts.kept > 0]
-    ps = sorted({cast(float, pt.p) for pt in points})
-    central = _in_crossing_window(points, fit.crossings, ps)
+    low, high = fit.p_window  # the points the fit itself used
+    central = [pt for pt in points if low <= cast(float, pt.p) <= high]
     distances = sorted({cast(int, pt.distance) for pt in points})
     choices = [c for c in _variant_choices(points, central, fit, distances) if c[0] in moves]
     guess = cast(float, fit.p)
